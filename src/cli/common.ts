@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load';
+import type { Config } from '../config/schema';
+import { HelpdeskError, errorMessage } from '../lib/errors';
+import { resolveLocations, type Locations } from '../main';
+import { openStore, type Store } from '../store/open';
+import { CliExit, EXIT } from './exit-codes';
+
+/** The options every command shares (`--config`, `--data`), read from the root command. */
+export function locations(cmd: Command): Locations {
+  return resolveLocations(cmd.optsWithGlobals<{ config?: string; data?: string }>());
+}
+
+/** Loads config and opens the store, turning failures into the given exit code. */
+export function openAll(where: Locations, failCode: number = EXIT.CONFIG): { config: Config; store: Store } {
+  let config: Config;
+  try {
+    config = loadConfig(where.configDir);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliExit(failCode, `invalid configuration:\n${err.message}`);
+    throw err;
+  }
+  try {
+    return { config, store: openStore(where.dataDir) };
+  } catch (err) {
+    throw new CliExit(err instanceof HelpdeskError && err.transient ? EXIT.TEMPFAIL : failCode, errorMessage(err));
+  }
+}
+
+/** Writes one line to stdout (the data channel of the CLI). */
+export function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}

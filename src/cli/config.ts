@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load';
+import { locations, out } from './common';
+import { CliExit, EXIT } from './exit-codes';
+
+export function registerConfig(program: Command): void {
+  const config = program.command('config').description('inspect the configuration');
+  config
+    .command('check')
+    .description('validate config/ and print a summary; exit 78 with file:line:column on errors')
+    .option('--json', 'the summary as JSON')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const where = locations(cmd);
+      let c;
+      try {
+        c = loadConfig(where.configDir);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliExit(EXIT.CONFIG, err.message);
+        throw err;
+      }
+      const summary = {
+        config: where.configDir,
+        address: c.helpdesk.address,
+        ticketPrefix: c.helpdesk.ticketPrefix,
+        mailboxes: c.mailboxes.map((m) => ({ id: m.id, kind: m.imap ? 'imap' : 'maildir', where: m.imap ? `${m.imap.user}@${m.imap.host}:${m.imap.port}` : m.maildir })),
+        agents: c.agents.map((a) => a.email),
+        groups: c.groups.map((g) => g.name),
+        rules: c.rules.map((r) => r.name),
+        trust: c.trust.mode,
+      };
+      if (opts.json) return out(JSON.stringify(summary));
+      out(`config OK: ${where.configDir}`);
+      out(`support address ${summary.address}, tickets ${summary.ticketPrefix}-n, agent trust ${summary.trust}`);
+      out(`mailboxes (${summary.mailboxes.length}): ${summary.mailboxes.map((m) => `${m.id} [${m.kind} ${m.where}]`).join(', ') || '-'}`);
+      out(`agents (${summary.agents.length}): ${summary.agents.join(', ') || '-'}`);
+      out(`groups (${summary.groups.length}): ${summary.groups.join(', ') || '-'}`);
+      out(`rules (${summary.rules.length}): ${summary.rules.join(', ') || '-'}`);
+    });
+}

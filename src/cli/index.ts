@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { createLogger } from '../lib/log';
+import { registerConfig } from './config';
+import { CliExit, EXIT } from './exit-codes';
+import { registerIngest } from './ingest';
+import { registerStart } from './start';
+import { registerTickets } from './tickets';
+
+/** `helpdesk` — the one binary. Commands are defined in this folder; the work is done below. */
+export async function main(argv: string[]): Promise<number> {
+  // The daemon logs every message; one-shot commands print their results on stdout and
+  // only log problems, unless HELPDESK_LOG_LEVEL says otherwise.
+  const log = createLogger({ level: process.env.HELPDESK_LOG_LEVEL ?? (argv.includes('start') ? 'info' : 'warn') });
+  const program = new Command('helpdesk')
+    .description('email-to-ticket daemon')
+    .option('--config <dir>', 'config directory (default: $HELPDESK_CONFIG or ./config)')
+    .option('--data <dir>', 'data directory (default: $HELPDESK_DATA or ./data)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerStart(program, log);
+  registerIngest(program, log);
+  registerTickets(program);
+  registerConfig(program);
+  try {
+    await program.parseAsync(argv);
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    if (err instanceof CliExit) {
+      process.stderr.write(`helpdesk: ${err.message}\n`);
+      return err.code;
+    }
+    log.fatal({ err }, 'unexpected failure');
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

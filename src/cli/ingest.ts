@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { StoreUnavailableError } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import { messagesFromPaths } from '../mail-in/files';
+import { ingest } from '../pipeline/run';
+import type { IngestResult } from '../pipeline/types';
+import { locations, openAll, out } from './common';
+import { CliExit, EXIT } from './exit-codes';
+
+export function registerIngest(program: Command, log: Logger): void {
+  program
+    .command('ingest')
+    .description('ingest messages from files, directories, mbox files or stdin (-); exit 75 on a temporary failure')
+    .argument('[inputs...]', 'files, directories, mbox files, or - for stdin', ['-'])
+    .option('--json', 'one JSON object per message')
+    .action(async (inputs: string[], opts: { json?: boolean }, cmd: Command) => {
+      const missing = inputs.filter((p) => p !== '-' && !existsSync(p));
+      if (missing.length > 0) throw new CliExit(EXIT.USAGE, `no such file or directory: ${missing.join(', ')}`);
+      // An MTA pipe must never lose mail: a config or store problem is a temporary failure.
+      const { config, store } = openAll(locations(cmd), EXIT.TEMPFAIL);
+      try {
+        for await (const raw of messagesFromPaths(inputs)) {
+          let result: IngestResult;
+          try {
+            result = await ingest(raw, { config, store, log });
+          } catch (err) {
+            if (err instanceof StoreUnavailableError) throw new CliExit(EXIT.TEMPFAIL, `${raw.source}: ${err.message}`);
+            throw err;
+          }
+          const source = raw.position ? `${raw.source}${raw.position}` : raw.source;
+          if (opts.json) out(JSON.stringify({ ...result, source }));
+          else out(`${source}: ${result.outcome}${result.ticket ? ` ${result.ticket}` : ''}${result.threadedBy ? ` (${result.threadedBy})` : ''}${result.outcome === 'quarantined' || result.outcome === 'duplicate' ? ` — ${result.reason}` : ''}`);
+        }
+      } finally {
+        store.close();
+      }
+    });
+}

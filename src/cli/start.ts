@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../config/load';
+import type { Logger } from '../lib/log';
+import { startDaemon } from '../main';
+import { locations } from './common';
+import { CliExit, EXIT } from './exit-codes';
+
+const STOP_DEADLINE_MS = 10_000;
+
+export function registerStart(program: Command, log: Logger): void {
+  program
+    .command('start')
+    .description('run the daemon: one source per configured mailbox')
+    .action(async (_opts: unknown, cmd: Command) => {
+      let daemon;
+      try {
+        daemon = await startDaemon(locations(cmd), log);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliExit(EXIT.CONFIG, `invalid configuration:\n${err.message}`);
+        throw err;
+      }
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          log.info({ signal }, 'stopping');
+          // Never hang: a stuck connection must not keep systemd waiting past its timeout.
+          setTimeout(() => {
+            log.error('stop took longer than 10 s; exiting anyway');
+            process.exit(1);
+          }, STOP_DEADLINE_MS).unref();
+          void daemon.stop().then(resolve);
+        };
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+      });
+    });
+}

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { listTickets, showTicket } from '../store/tickets';
+import { locations, openAll, out } from './common';
+import { CliExit, EXIT } from './exit-codes';
+
+export function registerTickets(program: Command): void {
+  const tickets = program.command('tickets').description('list and inspect tickets');
+
+  tickets
+    .command('list')
+    .description('list tickets, newest first')
+    .option('--status <status>', 'only tickets with this status')
+    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10))
+    .option('--json', 'a JSON array')
+    .action((opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
+      const { store } = openAll(locations(cmd));
+      try {
+        const rows = listTickets(store.db, { status: opts.status, limit: opts.limit });
+        if (opts.json) return out(JSON.stringify(rows));
+        out(table(['REF', 'STATUS', 'PRIO', 'CUSTOMER', 'MSGS', 'UPDATED', 'SUBJECT'], rows.map((t) => [t.ref, t.status, t.priority, t.customer ?? '', String(t.messageCount), t.updatedAt.slice(0, 16).replace('T', ' '), t.subject])));
+      } finally {
+        store.close();
+      }
+    });
+
+  tickets
+    .command('show')
+    .description('one ticket with its participants, messages and history')
+    .argument('<ref>', 'ticket reference, e.g. HD-12')
+    .option('--json', 'a JSON document')
+    .action((ref: string, opts: { json?: boolean }, cmd: Command) => {
+      const { store } = openAll(locations(cmd));
+      try {
+        const t = showTicket(store.db, ref);
+        if (!t) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);
+        if (opts.json) return out(JSON.stringify(t, null, 2));
+        out(`${t.ref}  ${t.subject}`);
+        out(`status ${t.status} · priority ${t.priority} · severity ${t.severity} · category ${t.category ?? '-'} · queue ${t.queue ?? '-'} · assignee ${t.assignee ?? '-'}`);
+        out(`customer ${t.customer ?? '-'} · created ${t.createdAt} · due ${t.dueAt ?? '-'}`);
+        out(`participants: ${t.participants.map((p) => `${p.email} (${p.role})`).join(', ') || '-'}`);
+        for (const m of t.messages) {
+          out('');
+          out(`--- ${m.direction === 'in' ? '←' : '→'} ${m.kind} from ${m.from ?? '?'} ${m.date ?? ''} [${m.threadedBy ?? ''}]`);
+          out(`Subject: ${m.subject}`);
+          out(m.text.trimEnd());
+          for (const a of m.attachments) out(`[attachment] ${a.filename} (${a.contentType}, ${a.size} bytes)${a.omittedReason ? ` — not stored: ${a.omittedReason}` : ''}`);
+        }
+        out('');
+        out('history:');
+        for (const e of t.events) out(`  ${e.at} ${e.actor} ${e.type}${e.to ? ` → ${e.to}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
+      } finally {
+        store.close();
+      }
+    });
+}
+
+/** A plain text table with columns padded to their widest cell. */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}

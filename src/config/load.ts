@@ -1,0 +1,141 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Document, isNode, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import type { z } from 'zod';
+import { HelpdeskError } from '../lib/errors';
+import { agentsFileSchema, helpdeskFileSchema, rulesFileSchema, type Config } from './schema';
+
+/** One problem in one config file, with its position (1-based) when it has one. */
+export interface ConfigProblem {
+  file: string;
+  line: number | null;
+  column: number | null;
+  message: string;
+}
+
+export class ConfigError extends HelpdeskError {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super('CONFIG_INVALID', problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.line === null ? p.file : `${p.file}:${p.line}:${p.column ?? 1}`;
+  return `${where}: ${p.message}`;
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates config/helpdesk.yaml, agents.yaml and rules.yaml. helpdesk.yaml is
+ * required; the other two may be absent (no agents, no rules). Every problem found in any
+ * file is collected and thrown together as one ConfigError, so the admin fixes them in one go.
+ */
+export function loadConfig(dir: string, env: Env = process.env): Config {
+  const problems: ConfigProblem[] = [];
+  const main = loadFile(path.join(dir, 'helpdesk.yaml'), helpdeskFileSchema, env, problems, true);
+  const agents = loadFile(path.join(dir, 'agents.yaml'), agentsFileSchema, env, problems, false);
+  const rules = loadFile(path.join(dir, 'rules.yaml'), rulesFileSchema, env, problems, false);
+  if (problems.length > 0 || !main || !agents || !rules) throw new ConfigError(problems);
+  return {
+    dir,
+    helpdesk: main.helpdesk,
+    mailboxes: main.mailboxes,
+    outgoing: main.outgoing,
+    limits: main.limits,
+    defaults: main.defaults,
+    sla: main.sla,
+    trust: agents.trust,
+    agents: agents.agents,
+    groups: agents.groups,
+    rules: rules.rules,
+  };
+}
+
+function loadFile<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  env: Env,
+  problems: ConfigProblem[],
+  required: boolean,
+): z.output<S> | null {
+  if (!existsSync(file)) {
+    if (required) {
+      problems.push({ file, line: null, column: null, message: 'file not found' });
+      return null;
+    }
+    return schema.parse({}) as z.output<S>;
+  }
+  return parseYamlConfig(file, readFileSync(file, 'utf8'), schema, env, problems);
+}
+
+/** Parses one YAML text against a schema; exported for tests and `config check`. */
+export function parseYamlConfig<S extends z.ZodType>(
+  file: string,
+  text: string,
+  schema: S,
+  env: Env,
+  problems: ConfigProblem[],
+): z.output<S> | null {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const at = (offset: number | undefined): Pick<ConfigProblem, 'line' | 'column'> => {
+    if (offset === undefined) return { line: null, column: null };
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) problems.push({ file, ...at(err.pos[0]), message: err.message.split('\n')[0] });
+    return null;
+  }
+  const before = problems.length;
+  substituteEnv(doc, env, (offset, message) => problems.push({ file, ...at(offset), message }));
+  if (problems.length > before) return null;
+
+  const result = schema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data as z.output<S>;
+  for (const issue of result.error.issues) {
+    const node = nodeAt(doc, issue.path as (string | number)[]);
+    const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    problems.push({ file, ...at(node?.range?.[0]), message: `${key}${describeIssue(issue)}` });
+  }
+  return null;
+}
+
+/** Replaces `${VAR}` in every string scalar; a variable that is not set is a problem. */
+function substituteEnv(doc: Document, env: Env, report: (offset: number | undefined, message: string) => void): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+        const value = env[name];
+        if (value === undefined) {
+          report(node.range?.[0], `environment variable ${name} is not set`);
+          return '';
+        }
+        return value;
+      });
+    },
+  });
+}
+
+/** The deepest node that exists along a path, so an error about a missing key points at its parent. */
+function nodeAt(doc: Document, pathParts: (string | number)[]): Node | undefined {
+  for (let n = pathParts.length; n >= 0; n--) {
+    const found: unknown = n === 0 ? doc.contents : doc.getIn(pathParts.slice(0, n), true);
+    if (isNode(found)) return found;
+    if (isScalar(found)) return found;
+  }
+  return undefined;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  if (issue.code === 'invalid_type') {
+    return issue.input === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}`;
+  }
+  return issue.message;
+}

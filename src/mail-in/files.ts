@@ -1,0 +1,87 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { RawMessage } from '../pipeline/types';
+
+/**
+ * Raw messages from the command line (`helpdesk ingest`): a file holds one message, or
+ * several when it is an mbox; a directory is read recursively in name order (a Maildir's
+ * new/ and cur/ included); `-` is standard input.
+ */
+export async function* messagesFromPaths(paths: string[], readStdin: () => Promise<Buffer> = readAll): AsyncGenerator<RawMessage> {
+  for (const p of paths) {
+    if (p === '-') {
+      yield* splitMessages(await readStdin(), '-');
+      continue;
+    }
+    const st = statSync(p);
+    if (st.isDirectory()) {
+      for (const file of listFiles(p)) yield* splitMessages(readFileSync(file), file);
+    } else {
+      yield* splitMessages(readFileSync(p), p);
+    }
+  }
+}
+
+/** Regular files under a directory, sorted, skipping hidden entries and Maildir tmp/. */
+export function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    const entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name === 'tmp' && isMaildir(d)) continue;
+        walk(full);
+      } else if (e.isFile()) out.push(full);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function isMaildir(dir: string): boolean {
+  try {
+    return statSync(path.join(dir, 'cur')).isDirectory() && statSync(path.join(dir, 'new')).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function* splitMessages(bytes: Buffer, source: string): Generator<RawMessage> {
+  const parts = splitMbox(bytes);
+  if (parts.length <= 1) {
+    yield { bytes, source, position: null, mailbox: null };
+    return;
+  }
+  for (let i = 0; i < parts.length; i++) yield { bytes: parts[i], source, position: `#${i + 1}`, mailbox: null };
+}
+
+const FROM_LINE = /^From \S+/;
+
+/**
+ * Splits an mbox into messages. A file that does not start with a `From ` line, or holds only
+ * one message, comes back whole (a single message keeps its exact bytes, so dedup by hash
+ * recognises it). Messages are cut at `From ` lines that follow an empty line (mboxrd/mboxo);
+ * one level of `>From ` quoting is removed from each message.
+ */
+export function splitMbox(bytes: Buffer): Buffer[] {
+  if (!FROM_LINE.test(bytes.subarray(0, 256).toString('latin1'))) return [bytes];
+  const text = bytes.toString('latin1');
+  const starts: number[] = [0];
+  const re = /\r?\n\r?\nFrom \S+[^\n]*\n/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) starts.push(m.index + m[0].indexOf('From '));
+  if (starts.length === 1) return [bytes];
+  return starts.map((start, i) => {
+    const end = i + 1 < starts.length ? starts[i + 1] : text.length;
+    const chunk = text.slice(start, end);
+    const body = chunk.slice(chunk.indexOf('\n') + 1).replace(/^>(>*From )/gm, '$1');
+    return Buffer.from(body, 'latin1');
+  });
+}
+
+async function readAll(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

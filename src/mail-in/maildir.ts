@@ -1,0 +1,122 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { backoffDelay } from '../lib/backoff';
+import { errorMessage } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import type { MessageHandler, Source } from './source';
+
+export interface MaildirSourceOptions {
+  id: string;
+  dir: string;
+  pollIntervalMs: number;
+  log: Logger;
+}
+
+/**
+ * Reads a Maildir (the embedded default, or what any MTA delivers): every file in new/ is
+ * ingested in name order (Maildir names begin with the delivery time) and moved to cur/
+ * with the Seen flag only after its transaction committed. A crash in between leaves it in
+ * new/, and dedup recognises it on the next pass. New mail is noticed by a directory watch,
+ * with a periodic scan as a safety net (watches miss events on some filesystems).
+ */
+export function maildirSource(options: MaildirSourceOptions): Source {
+  const { id, dir, log } = options;
+  const newDir = path.join(dir, 'new');
+  const curDir = path.join(dir, 'cur');
+  let handler: MessageHandler | null = null;
+  let watcher: FSWatcher | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let stopping = false;
+  let running: Promise<void> | null = null;
+  let again = false;
+  let failures = 0;
+
+  const schedule = (ms: number) => {
+    if (stopping) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void trigger(), ms);
+    timer.unref();
+  };
+
+  /** Runs a scan now, or once more right after the one in progress. */
+  const trigger = (): Promise<void> => {
+    if (stopping) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await scan();
+      } while (again && !stopping);
+    })().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+
+  const scan = async () => {
+    let names: string[];
+    try {
+      names = readdirSync(newDir).filter((n) => !n.startsWith('.')).sort();
+    } catch (err) {
+      log.error({ err, dir: newDir }, 'cannot read maildir');
+      schedule(backoffDelay(failures++));
+      return;
+    }
+    for (const name of names) {
+      if (stopping || !handler) return;
+      const file = path.join(newDir, name);
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file);
+      } catch (err) {
+        // Gone already (another reader) or unreadable; the next scan tells which.
+        log.warn({ file, err: errorMessage(err) }, 'cannot read maildir message');
+        continue;
+      }
+      try {
+        await handler({ bytes, source: `maildir:${id}`, position: name, mailbox: id });
+      } catch (err) {
+        failures++;
+        const delay = backoffDelay(failures);
+        log.error({ err, file, retryInMs: delay }, 'message could not be stored; will retry');
+        schedule(delay);
+        return;
+      }
+      failures = 0;
+      const flagged = name.includes(':2,') ? name : `${name}:2,S`;
+      try {
+        renameSync(file, path.join(curDir, flagged));
+      } catch (err) {
+        log.error({ err, file }, 'processed message could not be moved to cur/; dedup will catch it next time');
+      }
+    }
+    schedule(options.pollIntervalMs);
+  };
+
+  return {
+    id,
+    async start(h) {
+      handler = h;
+      for (const sub of ['new', 'cur', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true });
+      if (existsSync(newDir)) {
+        watcher = watch(newDir, () => {
+          // Many events arrive per delivery (tmp → new rename); a short delay folds them.
+          schedule(50);
+        });
+        watcher.on('error', (err) => log.warn({ err }, 'maildir watch failed; relying on periodic scans'));
+      }
+      log.info({ dir }, 'maildir source started');
+      await trigger();
+    },
+    async stop() {
+      stopping = true;
+      watcher?.close();
+      if (timer) clearTimeout(timer);
+      await running;
+      log.info('maildir source stopped');
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { loadConfig } from './config/load';
+import type { Config } from './config/schema';
+import type { Logger } from './lib/log';
+import { maildirSource } from './mail-in/maildir';
+import type { Source } from './mail-in/source';
+import { ingest } from './pipeline/run';
+import { openStore, type Store } from './store/open';
+
+/** Where config and data live: `--config`/`--data`, else HELPDESK_CONFIG/HELPDESK_DATA, else ./config and ./data. */
+export interface Locations {
+  configDir: string;
+  dataDir: string;
+}
+
+export function resolveLocations(options: { config?: string; data?: string }, env = process.env): Locations {
+  return {
+    configDir: path.resolve(options.config ?? env.HELPDESK_CONFIG ?? 'config'),
+    dataDir: path.resolve(options.data ?? env.HELPDESK_DATA ?? 'data'),
+  };
+}
+
+export interface Daemon {
+  config: Config;
+  store: Store;
+  sources: Source[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root (STYLE 4): builds config, store and one source per mailbox, and
+ * wires the pipeline between them. Nothing below this file reads globals.
+ */
+export async function startDaemon(where: Locations, log: Logger): Promise<Daemon> {
+  const config = loadConfig(where.configDir);
+  const store = openStore(where.dataDir);
+  const handler = (raw: Parameters<typeof ingest>[0]) => ingest(raw, { config, store, log });
+  const sources: Source[] = [];
+  for (const mailbox of config.mailboxes) {
+    const mlog = log.child({ mailbox: mailbox.id });
+    if (mailbox.maildir) {
+      sources.push(maildirSource({ id: mailbox.id, dir: path.resolve(mailbox.maildir), pollIntervalMs: mailbox.pollInterval, log: mlog }));
+    } else {
+      mlog.error('IMAP mailboxes are not supported by this build yet; mailbox skipped');
+    }
+  }
+  log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id) }, 'helpdesk starting');
+  // One failing source never stops the others: each start is awaited on its own.
+  await Promise.all(sources.map((s) => s.start(handler).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
+  let stopped: Promise<void> | null = null;
+  return {
+    config,
+    store,
+    sources,
+    stop() {
+      stopped ??= (async () => {
+        await Promise.all(sources.map((s) => s.stop()));
+        store.close();
+        log.info('helpdesk stopped');
+      })();
+      return stopped;
+    },
+  };
+}

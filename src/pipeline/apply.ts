@@ -1,0 +1,125 @@
+import type { Config } from '../config/schema';
+import { saveAttachment } from '../store/blobs';
+import { insertInbound, processedRaw } from '../store/inbound';
+import { inboundMessage, insertAttachments, insertMessage, registerMessageId } from '../store/messages';
+import type { Store } from '../store/open';
+import { addEvent, addParticipant, createTicket, touchTicket, upsertContact } from '../store/tickets';
+import type { Draft, IngestResult } from './types';
+
+/**
+ * The only writer of the ingest pipeline (DESIGN step 8). Attachment bodies are written
+ * first (content-addressed, so a crash leaves at most an unreferenced file); then everything
+ * else happens in ONE immediate transaction, which re-checks dedup so that two processes
+ * (the daemon and an `ingest` pipe) can never both create the same message.
+ */
+export function apply(draft: Draft, store: Store, config: Config): IngestResult {
+  const { db } = store;
+  const base = { source: draft.raw.source, position: draft.raw.position, rawSha256: draft.rawSha256, rawPath: draft.rawPath, size: draft.raw.bytes.length, receivedAt: draft.receivedAt };
+
+  if (draft.stop) {
+    const stop = draft.stop;
+    db.transaction((tx) => insertInbound(tx, { ...base, outcome: stop.outcome, reason: stop.reason, ticketId: null, messageRowId: null }), { behavior: 'immediate' });
+    return { source: draft.raw.source, outcome: stop.outcome, ticket: stop.ticket, threadedBy: null, reason: stop.reason };
+  }
+
+  const { mail, thread, actor } = draft;
+  if (!mail || !thread || !actor) throw new Error('apply needs a parsed, threaded message with an actor');
+  const limit = config.limits.maxAttachmentSize;
+  const files = mail.attachments.map((a) =>
+    a.size > limit
+      ? { path: null, omittedReason: `attachment is ${a.size} bytes, over limits.maxAttachmentSize (${limit} bytes)` }
+      : { path: saveAttachment(store.dataDir, a.content, a.sha256), omittedReason: null },
+  );
+
+  return db.transaction(
+    (tx) => {
+      const now = draft.receivedAt;
+      const sender = mail.from?.address ?? null;
+      const earlier = processedRaw(tx, draft.rawSha256) ?? (mail.messageIdSynthetic ? null : inboundMessage(tx, mail.messageId, sender));
+      if (earlier) {
+        const reason = 'already processed by another ingest while this one ran';
+        insertInbound(tx, { ...base, outcome: 'duplicate', reason, ticketId: null, messageRowId: null });
+        return { source: draft.raw.source, outcome: 'duplicate' as const, ticket: earlier.ticketRef, threadedBy: null, reason };
+      }
+
+      const senderId = sender ? upsertContact(tx, sender, mail.from?.name ?? null, now) : null;
+      const who = actor.role === 'agent' ? `agent:${actor.address}` : (sender ?? 'unknown');
+      let ticket = thread.ticket;
+      if (!ticket) {
+        const t = draft.newTicket;
+        if (!t) throw new Error('a new ticket needs the decide stage');
+        const row = createTicket(tx, config.helpdesk.ticketPrefix, {
+          subject: t.subject,
+          status: t.status,
+          severity: t.severity,
+          priority: t.priority,
+          category: t.category,
+          queue: t.queue,
+          customerId: senderId,
+          channel: draft.raw.mailbox,
+          createdAt: now,
+          updatedAt: now,
+          dueAt: t.dueAt,
+        });
+        ticket = { id: row.id, ref: row.ref };
+        const why = Object.entries(t.reasons).map(([k, v]) => `${k}: ${v}`).join('; ');
+        addEvent(tx, { ticketId: ticket.id, at: now, actor: who, type: 'created', to: t.status, reason: `${thread.reason}; ${why}` });
+        if (senderId !== null) addParticipant(tx, ticket.id, senderId, actor.role === 'agent' ? 'agent' : 'customer', now);
+        if (thread.linkTo) {
+          addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'linked', to: thread.linkTo.ref, reason: thread.reason });
+          addEvent(tx, { ticketId: thread.linkTo.id, at: now, actor: 'system', type: 'linked', to: ticket.ref, reason: thread.reason });
+        }
+      } else {
+        touchTicket(tx, ticket.id, now);
+      }
+
+      for (const p of actor.participants) {
+        const contactId = upsertContact(tx, p.address, p.name, now);
+        if (addParticipant(tx, ticket.id, contactId, 'cc', now)) {
+          addEvent(tx, { ticketId: ticket.id, at: now, actor: who, type: 'participant_added', to: p.address, reason: 'addressed on an inbound message' });
+        }
+      }
+      if (actor.trustWarning) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'trust_warning', reason: actor.trustWarning });
+
+      const messageRowId = insertMessage(tx, {
+        ticketId: ticket.id,
+        direction: 'in',
+        kind: actor.role === 'agent' ? 'agent_reply' : 'customer',
+        messageId: mail.messageId,
+        inReplyTo: mail.inReplyTo,
+        references: mail.references,
+        fromAddress: sender,
+        fromName: mail.from?.name || null,
+        to: mail.to,
+        cc: mail.cc,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        headers: mail.headers,
+        date: mail.date?.getTime() ?? null,
+        threadedBy: thread.threadedBy,
+        rawPath: draft.rawPath,
+        createdAt: now,
+      });
+      registerMessageId(tx, mail.messageId, ticket.id, now);
+      insertAttachments(
+        tx,
+        mail.attachments.map((a, i) => ({
+          messageId: messageRowId,
+          filename: a.filename,
+          contentType: a.contentType,
+          size: a.size,
+          sha256: a.sha256,
+          contentId: a.contentId,
+          inline: a.inline,
+          path: files[i].path,
+          omittedReason: files[i].omittedReason,
+        })),
+      );
+      const outcome = thread.ticket ? ('appended' as const) : ('created' as const);
+      insertInbound(tx, { ...base, outcome, reason: thread.reason, ticketId: ticket.id, messageRowId });
+      return { source: draft.raw.source, outcome, ticket: ticket.ref, threadedBy: thread.threadedBy, reason: thread.reason };
+    },
+    { behavior: 'immediate' },
+  );
+}

@@ -1,0 +1,31 @@
+import path from 'node:path';
+
+const MAX_NAME = 180;
+
+/**
+ * A name that is safe to show and to use as a download name: the last path segment only,
+ * no control or reserved characters, no leading dots, bounded length, never empty.
+ * Attachments are stored under their sha256, so this name never becomes a path on disk.
+ */
+export function sanitizeFilename(name: string | undefined, contentType: string, index: number): string {
+  let base = (name ?? '').split(/[\\/]/).pop() ?? '';
+  base = base
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+    .replace(/[<>:"|?*]/g, '_')
+    .replace(/^[.\s]+/, '')
+    .trim();
+  if (base.length > MAX_NAME) {
+    const ext = path.extname(base).slice(0, 16);
+    base = base.slice(0, MAX_NAME - ext.length) + ext;
+  }
+  if (base === '') base = `part-${index + 1}${extensionFor(contentType)}`;
+  return base;
+}
+
+function extensionFor(contentType: string): string {
+  const sub = contentType.split('/')[1]?.split(/[;+]/)[0] ?? '';
+  const known: Record<string, string> = { plain: '.txt', html: '.html', jpeg: '.jpg', rfc822: '.eml', 'octet-stream': '.bin' };
+  if (known[sub]) return known[sub];
+  return /^[a-z0-9-]{1,10}$/.test(sub) ? `.${sub}` : '.bin';
+}

@@ -1,0 +1,73 @@
+import type { Config } from '../config/schema';
+import { StoreUnavailableError, errorMessage } from '../lib/errors';
+import { sha256Hex } from '../lib/hash';
+import type { Logger } from '../lib/log';
+import { saveRaw } from '../store/blobs';
+import type { Store } from '../store/open';
+import { apply } from './apply';
+import { stages } from './stages';
+import { storeReader } from './store-reader';
+import type { Draft, IngestResult, RawMessage, StageContext } from './types';
+
+export interface IngestDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  now?: () => number;
+}
+
+/**
+ * Ingests one raw message: keeps the raw bytes, runs the stages in order, applies the result
+ * in one transaction. Every message gets an outcome: a stage that throws makes the message
+ * `quarantined` with the stage and the reason, and the next message goes on normally.
+ * Throws only StoreUnavailableError (transient: the caller must offer the message again).
+ */
+export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestResult> {
+  const started = process.hrtime.bigint();
+  const now = deps.now ?? Date.now;
+  const rawSha256 = sha256Hex(raw.bytes);
+  let rawPath: string;
+  try {
+    rawPath = saveRaw(deps.store.dataDir, raw.bytes, rawSha256);
+  } catch (err) {
+    throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
+  }
+  const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
+  const ctx: StageContext = { config: deps.config, store: storeReader(deps.store.db), now, log };
+  let draft: Draft = { raw, rawSha256, rawPath, receivedAt: now() };
+
+  for (const stage of stages) {
+    try {
+      draft = { ...draft, ...(await stage.run(draft, ctx)) };
+    } catch (err) {
+      if (isStoreFailure(err)) throw new StoreUnavailableError(`store failed in ${stage.name}: ${errorMessage(err)}`, err);
+      log.warn({ err, stage: stage.name }, 'stage failed; quarantining message');
+      draft = { ...draft, stop: { outcome: 'quarantined', reason: `${stage.name}: ${errorMessage(err)}`, ticket: null } };
+    }
+    if (draft.stop) break;
+  }
+
+  let result: IngestResult;
+  try {
+    result = apply(draft, deps.store, deps.config);
+  } catch (err) {
+    if (isStoreFailure(err)) throw new StoreUnavailableError(`cannot write the store: ${errorMessage(err)}`, err);
+    log.error({ err }, 'apply failed; quarantining message');
+    const reason = `apply: ${errorMessage(err)}`;
+    try {
+      result = apply({ ...draft, stop: { outcome: 'quarantined', reason, ticket: null } }, deps.store, deps.config);
+    } catch (err2) {
+      throw new StoreUnavailableError(`cannot record the quarantined message: ${errorMessage(err2)}`, err2);
+    }
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  log.info({ outcome: result.outcome, ticket: result.ticket, threadedBy: result.threadedBy, reason: result.reason, ms: Math.round(ms * 10) / 10 }, 'message ingested');
+  return result;
+}
+
+/** SQLite errors that say the store itself is unusable right now (locked, full, read-only, I/O). */
+function isStoreFailure(err: unknown): boolean {
+  if (err instanceof StoreUnavailableError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL)/.test(code);
+}

@@ -1,0 +1,14 @@
+import type { Stage } from '../types';
+import { actor } from './actor';
+import { decide } from './decide';
+import { dedupMessageId } from './dedup-message-id';
+import { dedupRaw } from './dedup-raw';
+import { parse } from './parse';
+import { sizeLimit } from './size-limit';
+import { thread } from './thread';
+
+/**
+ * THE order of the ingest pipeline (STYLE 2). Each stage reads the draft and adds to it;
+ * a stage that sets `stop` ends the run. `apply` (../apply.ts) then writes the result.
+ */
+export const stages: readonly Stage[] = [dedupRaw, sizeLimit, parse, dedupMessageId, thread, actor, decide];

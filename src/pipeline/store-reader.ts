@@ -1,0 +1,19 @@
+import type { StoreReader } from './types';
+import { processedRaw } from '../store/inbound';
+import { inboundMessage, ticketsByMessageIds } from '../store/messages';
+import type { Db } from '../store/open';
+import { isParticipant, ticketByRef } from '../store/tickets';
+
+/** The read-only view of the store that pipeline stages receive. */
+export function storeReader(db: Db): StoreReader {
+  return {
+    processedRaw: (sha256) => processedRaw(db, sha256),
+    inboundMessage: (messageId, from) => inboundMessage(db, messageId, from),
+    ticketsByMessageIds: (ids) => ticketsByMessageIds(db, ids),
+    ticketByRef: (ref) => {
+      const t = ticketByRef(db, ref);
+      return t ? { id: t.id, ref: t.ref } : null;
+    },
+    isParticipant: (ticketId, address) => isParticipant(db, ticketId, address),
+  };
+}

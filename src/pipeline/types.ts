@@ -1,0 +1,138 @@
+import type { Config, Priority, Severity, TicketStatus } from '../config/schema';
+import type { Logger } from '../lib/log';
+import type { HeaderRow, MailAddressRow } from '../store/schema';
+
+export type MailAddress = MailAddressRow;
+export type Header = HeaderRow;
+
+/** A raw message as a source hands it over, before anything is known about it. */
+export interface RawMessage {
+  bytes: Buffer;
+  /** Where it came from, for the record: a file path, `-` for stdin, `imap:support`. */
+  source: string;
+  /** Position inside the source (IMAP UID, maildir file name, mbox index), when there is one. */
+  position: string | null;
+  /** The configured mailbox id it arrived through, when it came from a mailbox. */
+  mailbox: string | null;
+}
+
+export interface InboundAttachment {
+  /** Sanitised: no directories, no control characters, never empty. */
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  contentId: string | null;
+  inline: boolean;
+  content: Buffer;
+}
+
+/** Our own view of a parsed message; nothing outside the parse stage sees mailparser's types. */
+export interface InboundMail {
+  /** In angle brackets. Synthetic (`<sha256@helpdesk.invalid>`) when the message had none. */
+  messageId: string;
+  messageIdSynthetic: boolean;
+  inReplyTo: string | null;
+  references: string[];
+  from: MailAddress | null;
+  to: MailAddress[];
+  cc: MailAddress[];
+  replyTo: MailAddress[];
+  subject: string;
+  text: string;
+  html: string | null;
+  date: Date | null;
+  headers: Header[];
+  attachments: InboundAttachment[];
+}
+
+export type ThreadedBy = 'references' | 'in-reply-to' | 'tag' | 'new';
+
+export interface TicketHandle {
+  id: number;
+  ref: string;
+}
+
+export interface ThreadDecision {
+  ticket: TicketHandle | null;
+  threadedBy: ThreadedBy;
+  reason: string;
+  /** A ticket this one must be linked to: someone used its tag without being a participant. */
+  linkTo: TicketHandle | null;
+}
+
+export interface ActorDecision {
+  role: 'agent' | 'customer';
+  address: string | null;
+  name: string | null;
+  /** The agent's configured name when role is agent. */
+  agentName: string | null;
+  reason: string;
+  /** Set when the message claims an agent address but fails the trust check. */
+  trustWarning: string | null;
+  /** Addresses to add to the ticket as participants (CC'd people, new repliers). */
+  participants: MailAddress[];
+}
+
+export interface NewTicketDecision {
+  subject: string;
+  status: TicketStatus;
+  priority: Priority;
+  severity: Severity;
+  category: string;
+  queue: string | null;
+  dueAt: number;
+  /** Why each field has its value, keyed by field name. */
+  reasons: Record<string, string>;
+}
+
+export type Outcome = 'created' | 'appended' | 'duplicate' | 'quarantined';
+
+/** What the pipeline knows about one message so far; each stage adds its part. */
+export interface Draft {
+  raw: RawMessage;
+  rawSha256: string;
+  /** Path of the stored raw bytes, relative to the data dir. */
+  rawPath: string;
+  receivedAt: number;
+  mail?: InboundMail;
+  thread?: ThreadDecision;
+  actor?: ActorDecision;
+  newTicket?: NewTicketDecision;
+  /** Set by a stage that ends processing early: the message gets this outcome. */
+  stop?: { outcome: 'duplicate' | 'quarantined'; reason: string; ticket: string | null };
+}
+
+/** Read-only queries the stages may ask of the store. */
+export interface StoreReader {
+  /** The ticket of an earlier, successfully processed copy of exactly these bytes. */
+  processedRaw(sha256: string): { ticketRef: string | null } | null;
+  /** The ticket of an inbound message with this Message-ID from this sender. */
+  inboundMessage(messageId: string, from: string | null): { ticketRef: string } | null;
+  /** For each known Message-ID, its ticket. */
+  ticketsByMessageIds(ids: string[]): Map<string, TicketHandle>;
+  ticketByRef(ref: string): TicketHandle | null;
+  isParticipant(ticketId: number, address: string): boolean;
+}
+
+export interface StageContext {
+  config: Config;
+  store: StoreReader;
+  now: () => number;
+  log: Logger;
+}
+
+/** One step of the pipeline (STYLE 1): reads the draft, returns what it adds. */
+export interface Stage {
+  name: string;
+  run(draft: Draft, ctx: StageContext): Partial<Draft> | Promise<Partial<Draft>>;
+}
+
+/** What ingesting one message came to; also the `helpdesk ingest --json` line. */
+export interface IngestResult {
+  source: string;
+  outcome: Outcome;
+  ticket: string | null;
+  threadedBy: ThreadedBy | null;
+  reason: string | null;
+}

@@ -1,0 +1,46 @@
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import type { Db } from './open';
+import { attachments, messageIds, messages, tickets } from './schema';
+
+export type NewMessageRow = Omit<typeof messages.$inferInsert, 'id'>;
+export type NewAttachmentRow = Omit<typeof attachments.$inferInsert, 'id'>;
+
+/** The ticket of an inbound message with this Message-ID from this sender, if any. */
+export function inboundMessage(db: Db, messageId: string, from: string | null): { ticketRef: string } | null {
+  const row = db
+    .select({ ticketRef: tickets.ref })
+    .from(messages)
+    .innerJoin(tickets, eq(tickets.id, messages.ticketId))
+    .where(and(eq(messages.messageId, messageId), eq(messages.direction, 'in'), from === null ? isNull(messages.fromAddress) : eq(messages.fromAddress, from)))
+    .get();
+  return row ?? null;
+}
+
+export function ticketsByMessageIds(db: Db, ids: string[]): Map<string, { id: number; ref: string }> {
+  const found = new Map<string, { id: number; ref: string }>();
+  if (ids.length === 0) return found;
+  // SQLite's variable limit is 32766; a References header never gets near it, but stay safe.
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = db
+      .select({ messageId: messageIds.messageId, id: tickets.id, ref: tickets.ref })
+      .from(messageIds)
+      .innerJoin(tickets, eq(tickets.id, messageIds.ticketId))
+      .where(inArray(messageIds.messageId, ids.slice(i, i + 500)))
+      .all();
+    for (const r of rows) found.set(r.messageId, { id: r.id, ref: r.ref });
+  }
+  return found;
+}
+
+export function insertMessage(db: Db, row: NewMessageRow): number {
+  return db.insert(messages).values(row).returning({ id: messages.id }).get().id;
+}
+
+/** Registers a Message-ID in the threading index; the first ticket to claim an id keeps it. */
+export function registerMessageId(db: Db, messageId: string, ticketId: number, at: number): void {
+  db.insert(messageIds).values({ messageId, ticketId, createdAt: at }).onConflictDoNothing().run();
+}
+
+export function insertAttachments(db: Db, rows: NewAttachmentRow[]): void {
+  if (rows.length > 0) db.insert(attachments).values(rows).run();
+}

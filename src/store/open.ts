@@ -1,0 +1,42 @@
+import Database from 'better-sqlite3';
+import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { StoreUnavailableError, errorMessage } from '../lib/errors';
+import * as schema from './schema';
+
+export type Db = BetterSQLite3Database<typeof schema>;
+
+/** The open store: the SQLite database plus the folders for raw mail and attachments. */
+export interface Store {
+  db: Db;
+  sqlite: Database.Database;
+  dataDir: string;
+  close(): void;
+}
+
+// Works from src/store (ts-jest) and from dist/store (built), both two levels below the root.
+const MIGRATIONS = path.resolve(__dirname, '../../src/store/migrations');
+
+/**
+ * Opens (creating when needed) `<dataDir>/helpdesk.sqlite` and applies pending migrations.
+ * WAL lets readers (`helpdesk status`, reports) run beside the daemon; synchronous=FULL
+ * makes a commit durable before the source acknowledges the message (no mail lost on power
+ * failure); busy_timeout lets `helpdesk ingest` and the daemon share the file.
+ */
+export function openStore(dataDir: string): Store {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    const sqlite = new Database(path.join(dataDir, 'helpdesk.sqlite'));
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = drizzle(sqlite, { schema });
+    migrate(db, { migrationsFolder: MIGRATIONS });
+    return { db, sqlite, dataDir, close: () => sqlite.close() };
+  } catch (err) {
+    throw new StoreUnavailableError(`cannot open the store in ${dataDir}: ${errorMessage(err)}`, err);
+  }
+}

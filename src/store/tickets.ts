@@ -1,0 +1,184 @@
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import type { Db } from './open';
+import { attachments, contacts, events, messages, participants, tickets } from './schema';
+
+export type TicketRow = typeof tickets.$inferSelect;
+export type NewTicketRow = Omit<typeof tickets.$inferInsert, 'id' | 'ref'>;
+
+export function ticketByRef(db: Db, ref: string): TicketRow | null {
+  return db.select().from(tickets).where(eq(tickets.ref, ref.toUpperCase())).get() ?? null;
+}
+
+/** Inserts a ticket and gives it its public ref, `<prefix>-<id>`. */
+export function createTicket(db: Db, prefix: string, row: NewTicketRow): TicketRow {
+  const inserted = db
+    .insert(tickets)
+    .values({ ...row, ref: `pending-${process.pid}-${Date.now()}-${Math.random()}` })
+    .returning({ id: tickets.id })
+    .get();
+  return db
+    .update(tickets)
+    .set({ ref: `${prefix}-${inserted.id}` })
+    .where(eq(tickets.id, inserted.id))
+    .returning()
+    .get();
+}
+
+export function touchTicket(db: Db, ticketId: number, at: number): void {
+  db.update(tickets).set({ updatedAt: at }).where(eq(tickets.id, ticketId)).run();
+}
+
+/** The contact for an address, created on first sight; a known name is filled in later. */
+export function upsertContact(db: Db, address: string, name: string | null, at: number): number {
+  const row = db
+    .insert(contacts)
+    .values({ email: address.toLowerCase(), name: name || null, createdAt: at })
+    .onConflictDoUpdate({ target: contacts.email, set: { name: sql`coalesce(${contacts.name}, excluded.name)` } })
+    .returning({ id: contacts.id })
+    .get();
+  return row.id;
+}
+
+export function isParticipant(db: Db, ticketId: number, address: string): boolean {
+  const row = db
+    .select({ one: sql<number>`1` })
+    .from(participants)
+    .innerJoin(contacts, eq(contacts.id, participants.contactId))
+    .where(and(eq(participants.ticketId, ticketId), eq(contacts.email, address.toLowerCase())))
+    .get();
+  return row !== undefined;
+}
+
+/** Adds a participant; returns false when they already were one. */
+export function addParticipant(db: Db, ticketId: number, contactId: number, role: string, at: number): boolean {
+  const result = db.insert(participants).values({ ticketId, contactId, role, addedAt: at }).onConflictDoNothing().run();
+  return result.changes > 0;
+}
+
+export interface EventInput {
+  ticketId: number;
+  at: number;
+  actor: string;
+  type: string;
+  from?: string | null;
+  to?: string | null;
+  reason?: string | null;
+}
+
+export function addEvent(db: Db, e: EventInput): void {
+  db.insert(events)
+    .values({ ticketId: e.ticketId, at: e.at, actor: e.actor, type: e.type, fromValue: e.from ?? null, toValue: e.to ?? null, reason: e.reason ?? null })
+    .run();
+}
+
+/** `helpdesk tickets list` row (the CLI contract of the foundation issue). */
+export interface TicketSummary {
+  ref: string;
+  subject: string;
+  status: string;
+  priority: string;
+  severity: string;
+  category: string | null;
+  queue: string | null;
+  assignee: string | null;
+  customer: string | null;
+  messageCount: number;
+  createdAt: string;
+  updatedAt: string;
+  dueAt: string | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function listTickets(db: Db, options: { status?: string; ref?: string; limit?: number } = {}): TicketSummary[] {
+  const rows = db
+    .select({
+      t: tickets,
+      customer: contacts.email,
+      messageCount: sql<number>`(select count(*) from ${messages} where ${messages.ticketId} = ${tickets.id})`,
+    })
+    .from(tickets)
+    .leftJoin(contacts, eq(contacts.id, tickets.customerId))
+    .where(and(options.status ? eq(tickets.status, options.status) : undefined, options.ref ? eq(tickets.ref, options.ref) : undefined))
+    .orderBy(desc(tickets.id))
+    .limit(options.limit ?? -1)
+    .all();
+  return rows.map(({ t, customer, messageCount }) => ({
+    ref: t.ref,
+    subject: t.subject,
+    status: t.status,
+    priority: t.priority,
+    severity: t.severity,
+    category: t.category,
+    queue: t.queue,
+    assignee: t.assignee,
+    customer,
+    messageCount,
+    createdAt: iso(t.createdAt) as string,
+    updatedAt: iso(t.updatedAt) as string,
+    dueAt: iso(t.dueAt),
+  }));
+}
+
+/** `helpdesk tickets show` document: the ticket with participants, messages and events. */
+export function showTicket(db: Db, ref: string) {
+  const row = ticketByRef(db, ref);
+  if (!row) return null;
+  const [summary] = listTickets(db, { ref: row.ref });
+  const people = db
+    .select({ email: contacts.email, name: contacts.name, role: participants.role })
+    .from(participants)
+    .innerJoin(contacts, eq(contacts.id, participants.contactId))
+    .where(eq(participants.ticketId, row.id))
+    .orderBy(asc(participants.addedAt), asc(contacts.id))
+    .all();
+  const msgs = db.select().from(messages).where(eq(messages.ticketId, row.id)).orderBy(asc(messages.id)).all();
+  const atts = db
+    .select()
+    .from(attachments)
+    .innerJoin(messages, eq(messages.id, attachments.messageId))
+    .where(eq(messages.ticketId, row.id))
+    .orderBy(asc(attachments.id))
+    .all();
+  const evs = db.select().from(events).where(eq(events.ticketId, row.id)).orderBy(asc(events.id)).all();
+  return {
+    ...summary,
+    firstResponseAt: iso(row.firstResponseAt),
+    resolvedAt: iso(row.resolvedAt),
+    closedAt: iso(row.closedAt),
+    channel: row.channel,
+    spamVerdict: row.spamVerdict,
+    spamScore: row.spamScore,
+    participants: people,
+    messages: msgs.map((m) => ({
+      direction: m.direction,
+      kind: m.kind,
+      from: m.fromAddress,
+      fromName: m.fromName,
+      to: m.to.map((a) => a.address),
+      cc: m.cc.map((a) => a.address),
+      subject: m.subject,
+      date: iso(m.date),
+      messageId: m.messageId,
+      inReplyTo: m.inReplyTo,
+      threadedBy: m.threadedBy,
+      text: m.text,
+      rawPath: m.rawPath,
+      attachments: atts
+        .filter((a) => a.attachments.messageId === m.id)
+        .map(({ attachments: a }) => ({
+          filename: a.filename,
+          contentType: a.contentType,
+          size: a.size,
+          sha256: a.sha256,
+          inline: a.inline,
+          contentId: a.contentId,
+          path: a.path,
+          omittedReason: a.omittedReason,
+        })),
+    })),
+    events: evs.map((e) => ({ at: iso(e.at), actor: e.actor, type: e.type, from: e.fromValue, to: e.toValue, reason: e.reason })),
+  };
+}
+
+export type TicketDocument = NonNullable<ReturnType<typeof showTicket>>;
