@@ -23,7 +23,7 @@ export function sanitizeFilename(name: string | undefined, contentType: string, 
   return base;
 }
 
-function extensionFor(contentType: string): string {
+export function extensionFor(contentType: string): string {
   const sub = contentType.split('/')[1]?.split(/[;+]/)[0] ?? '';
   const known: Record<string, string> = { plain: '.txt', html: '.html', jpeg: '.jpg', rfc822: '.eml', 'octet-stream': '.bin' };
   if (known[sub]) return known[sub];

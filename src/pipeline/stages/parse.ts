@@ -1,7 +1,12 @@
+import { convert as htmlToText } from 'html-to-text';
+import iconv from 'iconv-lite';
+import libmime from 'libmime';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { sha256Hex } from '../../lib/hash';
-import { sanitizeFilename } from '../filename';
+import { extensionFor, sanitizeFilename } from '../filename';
+import { utf7ToUtf8 } from '../utf7';
+import { extractUuencoded } from '../uuencode';
 import type { InboundAttachment, InboundMail, MailAddress, Stage } from '../types';
 
 /** Parses the raw bytes into our InboundMail; the only place that knows mailparser. */
@@ -18,7 +23,7 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
   // Files cut from an mbox (and many test suites) start with a `From ` envelope line; it is
   // not a header and would make the parser treat the whole header block as body.
   const start = MBOX_FROM_LINE.exec(bytes.subarray(0, 1024).toString('latin1'));
-  const body = start ? bytes.subarray(start[0].length) : bytes;
+  const body = utf7ToUtf8(eightBitHeadersToUtf8(start ? bytes.subarray(start[0].length) : bytes));
   const parsed = await simpleParser(body, {
     skipTextToHtml: true,
     skipImageLinks: true,
@@ -26,28 +31,64 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
   });
   const messageId = firstMessageId(parsed.messageId);
   const html = typeof parsed.html === 'string' ? sanitizeMailHtml(parsed.html) : null;
+  const { text, files } = extractUuencoded(bodyText(parsed));
+  const uuFiles = files.map((f) => ({ filename: f.name, contentType: guessType(f.name), contentDisposition: 'attachment', content: f.content }));
   return {
     messageId: messageId ?? `<${rawSha256}@helpdesk.invalid>`,
     messageIdSynthetic: messageId === null,
     inReplyTo: firstMessageId(parsed.inReplyTo),
     references: messageIdList(parsed.references),
-    from: addressList(parsed.from)[0] ?? null,
+    // A From without a usable address (`<>`, spam) falls back to Sender, then Reply-To, so
+    // the ticket still has someone to answer.
+    from: addressList(parsed.from)[0] ?? headerAddress(parsed, 'sender') ?? addressList(parsed.replyTo)[0] ?? null,
     to: addressList(parsed.to),
     cc: addressList(parsed.cc),
     replyTo: addressList(parsed.replyTo),
     subject: (parsed.subject ?? '').replace(/\s+/g, ' ').trim(),
-    text: parsed.text ?? '',
+    text,
     html,
     date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
     headers: parsed.headerLines.map((h) => ({ name: h.key, value: headerValue(h.line) })),
-    attachments: parsed.attachments.map(toAttachment),
+    attachments: [...parsed.attachments, ...uuFiles].map(toAttachment),
   };
 }
 
-function toAttachment(a: ParsedMail['attachments'][number], index: number): InboundAttachment {
+/** The text body; from the html part when there is no (or only a blank) text part. */
+function bodyText(parsed: ParsedMail): string {
+  const text = parsed.text ?? '';
+  if (text.trim() !== '' || typeof parsed.html !== 'string') return text;
+  return htmlToText(parsed.html, {
+    wordwrap: false,
+    selectors: [
+      { selector: 'img', format: 'skip' },
+      { selector: 'a', options: { ignoreHref: true } },
+    ],
+  }).trim();
+}
+
+const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', pdf: 'application/pdf', txt: 'text/plain', zip: 'application/zip', doc: 'application/msword' };
+
+function guessType(name: string): string {
+  return TYPES[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+}
+
+type PartLike = Pick<ParsedMail['attachments'][number], 'filename' | 'contentType' | 'contentDisposition' | 'content'> & {
+  contentId?: string;
+  related?: boolean;
+  headers?: ParsedMail['attachments'][number]['headers'];
+};
+
+/** A part without a file name but with a Content-Description ("Undelivered Message") is named after it. */
+function describedName(a: PartLike, contentType: string): string | undefined {
+  const description = a.headers?.get('content-description');
+  if (typeof description !== 'string' || description.trim() === '') return undefined;
+  return contentType === 'message/rfc822' ? `${description.trim()}.eml` : sanitizeFilename(description.trim(), contentType, 0) + (/\.[a-z0-9]{1,5}$/i.test(description) ? '' : extensionFor(contentType));
+}
+
+function toAttachment(a: PartLike, index: number): InboundAttachment {
   const contentType = (a.contentType || 'application/octet-stream').toLowerCase();
   return {
-    filename: sanitizeFilename(a.filename, contentType, index),
+    filename: sanitizeFilename(a.filename ?? forwardedMessageName(contentType, a.content) ?? describedName(a, contentType) ?? (contentType === 'message/rfc822' ? 'forwarded message.eml' : undefined), contentType, index),
     contentType,
     size: a.content.length,
     sha256: sha256Hex(a.content),
@@ -64,10 +105,94 @@ function addressList(field: AddressObject | AddressObject[] | undefined): MailAd
     for (const e of entries) {
       if (e.group) visit(e.group);
       else if (e.address) out.push({ address: e.address.trim().toLowerCase(), name: (e.name ?? '').trim() });
+      // `From: MAILER-DAEMON (Mail Delivery System)`: a bare local part, as bounces send it.
+      else if (e.name && /^[A-Za-z0-9._+-]+$/.test(e.name)) out.push({ address: e.name.toLowerCase(), name: '' });
     }
   };
   for (const obj of Array.isArray(field) ? field : [field]) visit(obj.value);
   return out;
+}
+
+function headerAddress(parsed: ParsedMail, name: string): MailAddress | null {
+  const value = parsed.headers.get(name);
+  if (!value || typeof value !== 'object' || !('value' in value)) return null;
+  return addressList(value as AddressObject)[0] ?? null;
+}
+
+/** An attached message without a file name is named after its subject, as mail clients do. */
+function forwardedMessageName(contentType: string, content: Buffer): string | undefined {
+  if (contentType !== 'message/rfc822') return undefined;
+  const head = eightBitHeadersToUtf8(content.subarray(0, 16384)).toString('utf8');
+  const m = /^Subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(head);
+  const subject = m ? libmime.decodeWords(m[1].replace(/\r?\n[ \t]/g, ' ')).trim() : '';
+  return subject ? `${subject}.eml` : undefined;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Headers must be ASCII, but some senders put raw 8-bit text in them (mostly in the
+ * charset of the body, e.g. GB2312 spam and old Outlook), even inside encoded-words.
+ * mailparser reads such bytes as UTF-8 and gets replacement characters, so we fix the
+ * header block first: an encoded-word is decoded with its own charset; other 8-bit text is
+ * transcoded from the charset the message most likely uses (see guessHeaderCharset).
+ * A message with no Content-Type at all whose body is 8-bit but not UTF-8 is labelled
+ * windows-1252 (what such old clients sent), instead of being decoded as UTF-8 garbage.
+ */
+export function eightBitHeadersToUtf8(bytes: Buffer): Buffer {
+  const window = bytes.subarray(0, 262144);
+  const m = /\r?\n\r?\n/.exec(window.toString('latin1'));
+  const end = m ? m.index : window.length;
+  let head = bytes.subarray(0, end);
+  const body = bytes.subarray(end);
+  let changed = false;
+  if (head.some((b) => b >= 0x80) && !isUtf8(head)) {
+    const withWords = head.toString('latin1').replace(/=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=/g, (word, charset: string, enc: string, data: string) => {
+      if (enc.toUpperCase() !== 'Q' || !/[\x80-\xff]/.test(data) || !iconv.encodingExists(charset)) return word;
+      const decoded = iconv.decode(Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'), charset);
+      return `=?UTF-8?B?${Buffer.from(decoded, 'utf8').toString('base64')}?=`;
+    });
+    const rest = Buffer.from(withWords, 'latin1');
+    const charset = guessHeaderCharset(rest, window.toString('latin1'));
+    head = Buffer.from(iconv.decode(rest, charset), 'utf8');
+    changed = true;
+  }
+  if (!/^content-type\s*:/im.test(head.toString('latin1')) && body.some((b) => b >= 0x80) && !isUtf8(body.subarray(0, 262144))) {
+    head = Buffer.concat([head, Buffer.from('\r\nContent-Type: text/plain; charset=windows-1252')]);
+    changed = true;
+  }
+  return changed ? Buffer.concat([head, body]) : bytes;
+}
+
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    UTF8.decode(bytes);
+    return true;
+  } catch {
+    // A window may cut a multi-byte character at its end; that alone does not count.
+    try {
+      UTF8.decode(bytes.subarray(0, Math.max(0, bytes.length - 3)));
+      return bytes.length > 262140;
+    } catch {
+      return false;
+    }
+  }
+}
+
+const MULTIBYTE = /^(gb2312|gbk|gb18030|big5|big5-hkscs|shift[_-]jis|sjis|euc-jp|euc-kr|ks_c_5601-1987|cp949|cp936|windows-31j)$/i;
+
+/**
+ * The charset raw 8-bit header bytes are most likely in. Messages sometimes declare a wrong
+ * single-byte charset on one part and the right CJK one on another, and any bytes decode
+ * "fine" as a single-byte charset, so a declared multi-byte charset that decodes the header
+ * without errors wins; then the first declared charset; then windows-1252.
+ */
+function guessHeaderCharset(head: Buffer, messageText: string): string {
+  const declared = [...new Set([...messageText.matchAll(/charset\s*=\s*"?([A-Za-z0-9_:.-]+)/gi)].map((m) => m[1].toLowerCase()))].filter(
+    (c) => iconv.encodingExists(c) && !/^(utf-?8|us-ascii)$/.test(c),
+  );
+  const multibyte = declared.find((c) => MULTIBYTE.test(c) && !iconv.decode(head, c).includes('\ufffd'));
+  return multibyte ?? declared[0] ?? 'windows-1252';
 }
 
 const ID_PATTERN = /<[^<>\s]+>/g;

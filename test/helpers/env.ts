@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { silentLogger } from '../../src/lib/log';
+import { ingest } from '../../src/pipeline/run';
+import type { IngestResult } from '../../src/pipeline/types';
+import { openStore, type Store } from '../../src/store/open';
+
+export const FIXTURES = path.resolve(__dirname, '../fixtures');
+
+const tempDirs: string[] = [];
+
+export function tempDir(prefix = 'hd-test-'): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export const DEFAULT_HELPDESK_YAML = `helpdesk: { name: Support, address: support@example.test, ticketPrefix: HD }
+mailboxes:
+  - { id: support, maildir: maildir-support }
+  - { id: sales, maildir: maildir-sales }
+`;
+
+export const DEFAULT_AGENTS_YAML = `trust: { mode: from-header }
+agents:
+  - { name: Ana, email: ana@example.test, groups: [software], admin: true }
+groups:
+  - { name: software, members: [ana@example.test] }
+`;
+
+/** A config dir with the given file texts (helpdesk.yaml and agents.yaml have test defaults). */
+export function writeConfigDir(files: Partial<Record<'helpdesk.yaml' | 'agents.yaml' | 'rules.yaml', string>> = {}): string {
+  const dir = tempDir('hd-config-');
+  const all = { 'helpdesk.yaml': DEFAULT_HELPDESK_YAML, 'agents.yaml': DEFAULT_AGENTS_YAML, ...files };
+  for (const [name, text] of Object.entries(all)) writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+/** A help desk on a real SQLite file in a temp dir, fed directly through the pipeline. */
+export interface TestDesk {
+  config: Config;
+  store: Store;
+  dataDir: string;
+  ingest(bytes: Buffer | string, options?: { source?: string; mailbox?: string; now?: number }): Promise<IngestResult>;
+  close(): void;
+}
+
+export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): TestDesk {
+  const config = loadConfig(writeConfigDir(files));
+  const dataDir = tempDir('hd-data-');
+  const store = openStore(dataDir);
+  return {
+    config,
+    store,
+    dataDir,
+    ingest: (bytes, options = {}) =>
+      ingest(
+        { bytes: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), source: options.source ?? 'test', position: null, mailbox: options.mailbox ?? 'support' },
+        { config, store, log: silentLogger(), now: options.now === undefined ? undefined : () => options.now as number },
+      ),
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,28 @@
+/** Builds small RFC 5322 messages for tests (CRLF line ends). */
+export interface MailSpec {
+  from?: string;
+  to?: string;
+  cc?: string;
+  subject?: string;
+  messageId?: string | null;
+  inReplyTo?: string;
+  references?: string[];
+  date?: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export function buildMail(spec: MailSpec): Buffer {
+  const lines: string[] = [];
+  lines.push(`From: ${spec.from ?? 'Carla Customer <carla@customer.test>'}`);
+  lines.push(`To: ${spec.to ?? 'support@example.test'}`);
+  if (spec.cc) lines.push(`Cc: ${spec.cc}`);
+  lines.push(`Subject: ${spec.subject ?? 'Printer broken'}`);
+  lines.push(`Date: ${spec.date ?? 'Mon, 2 Nov 2026 10:00:00 +0000'}`);
+  if (spec.messageId !== null) lines.push(`Message-ID: ${spec.messageId ?? `<${Math.random().toString(36).slice(2)}@customer.test>`}`);
+  if (spec.inReplyTo) lines.push(`In-Reply-To: ${spec.inReplyTo}`);
+  if (spec.references?.length) lines.push(`References: ${spec.references.join('\r\n ')}`);
+  for (const [k, v] of Object.entries(spec.headers ?? {})) lines.push(`${k}: ${v}`);
+  lines.push('MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit');
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${(spec.body ?? 'Hello, it does not print.').replace(/\r?\n/g, '\r\n')}\r\n`);
+}
