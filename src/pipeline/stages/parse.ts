@@ -17,21 +17,31 @@ export const parse: Stage = {
   },
 };
 
+const MAIL_HEADERS = new Set(['from', 'sender', 'to', 'cc', 'subject', 'date', 'message-id', 'received', 'return-path', 'mime-version', 'content-type', 'delivered-to', 'reply-to']);
+
+const LEADING_BLANK_LINES = /^(?:[ \t]*\r?\n)+/;
 const MBOX_FROM_LINE = /^From [^\r\n]*\r?\n/;
 
 export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Promise<InboundMail> {
   // Files cut from an mbox (and many test suites) start with a `From ` envelope line; it is
   // not a header and would make the parser treat the whole header block as body.
-  const start = MBOX_FROM_LINE.exec(bytes.subarray(0, 1024).toString('latin1'));
-  const body = utf7ToUtf8(eightBitHeadersToUtf8(start ? bytes.subarray(start[0].length) : bytes));
+  // Some pipes and exports put empty or blank lines before the first header; they would end
+  // the header block before it starts.
+  const lead = LEADING_BLANK_LINES.exec(bytes.subarray(0, 4096).toString('latin1'))?.[0].length ?? 0;
+  const trimmed = bytes.subarray(lead);
+  const start = MBOX_FROM_LINE.exec(trimmed.subarray(0, 1024).toString('latin1'));
+  const body = utf7ToUtf8(eightBitHeadersToUtf8(start ? trimmed.subarray(start[0].length) : trimmed));
   const parsed = await simpleParser(body, {
     skipTextToHtml: true,
     skipImageLinks: true,
     keepCidLinks: true,
   });
+  if (!parsed.headerLines.some((h) => MAIL_HEADERS.has(h.key))) {
+    throw new Error('not an email message: no mail header fields (From, To, Subject, Date, Message-ID, Received...) found');
+  }
   const messageId = firstMessageId(parsed.messageId);
   const html = typeof parsed.html === 'string' ? sanitizeMailHtml(parsed.html) : null;
-  const { text, files } = extractUuencoded(bodyText(parsed));
+  const { text, files } = extractUuencoded(bodyText(parsed) || brokenMultipartText(body, parsed));
   const uuFiles = files.map((f) => ({ filename: f.name, contentType: guessType(f.name), contentDisposition: 'attachment', content: f.content }));
   return {
     messageId: messageId ?? `<${rawSha256}@helpdesk.invalid>`,
@@ -83,6 +93,32 @@ function describedName(a: PartLike, contentType: string): string | undefined {
   const description = a.headers?.get('content-description');
   if (typeof description !== 'string' || description.trim() === '') return undefined;
   return contentType === 'message/rfc822' ? `${description.trim()}.eml` : sanitizeFilename(description.trim(), contentType, 0) + (/\.[a-z0-9]{1,5}$/i.test(description) ? '' : extensionFor(contentType));
+}
+
+/**
+ * A multipart whose declared boundary never appears (broken MIME) parses to nothing at all.
+ * Rather than lose the text, show the body with the boundary lines and part headers removed.
+ */
+function brokenMultipartText(raw: Buffer, parsed: ParsedMail): string {
+  if (parsed.attachments.length > 0 || typeof parsed.html === 'string') return '';
+  if (!/^content-type:\s*multipart\//im.test(parsed.headerLines.map((h) => h.line).join('\n'))) return '';
+  const m = /\r?\n\r?\n/.exec(raw.subarray(0, 262144).toString('latin1'));
+  if (!m) return '';
+  const lines = raw.subarray(m.index + m[0].length).toString('utf8').split(/\r?\n/);
+  const out: string[] = [];
+  let inPartHeader = false;
+  for (const line of lines) {
+    if (/^--\S+$/.test(line)) {
+      inPartHeader = true;
+      continue;
+    }
+    if (inPartHeader) {
+      if (line === '') inPartHeader = false;
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join('\n').trim();
 }
 
 function toAttachment(a: PartLike, index: number): InboundAttachment {

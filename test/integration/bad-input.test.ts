@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { showTicket } from '../../src/store/tickets';
+import { listInbound } from '../../src/store/inbound';
+import { openTestDesk, removeTempDirs, type TestDesk } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
+
+let desk: TestDesk;
+beforeEach(() => {
+  desk = openTestDesk();
+});
+afterEach(() => {
+  desk.close();
+  removeTempDirs();
+});
+
+/** Every file below a directory, relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+describe('bad input gets an outcome and a clear reason, and the next message still works', () => {
+  it('quarantines an empty file, keeping a record', async () => {
+    const r = await desk.ingest(Buffer.alloc(0));
+    expect(r).toMatchObject({ outcome: 'quarantined', reason: 'empty message (0 bytes)' });
+    expect(listInbound(desk.store.db, { outcome: 'quarantined' })).toHaveLength(1);
+  });
+
+  it('quarantines binary garbage as "not an email message", raw bytes kept', async () => {
+    const garbage = randomBytes(4096);
+    const r = await desk.ingest(garbage);
+    expect(r.outcome).toBe('quarantined');
+    expect(r.reason).toMatch(/^parse: not an email message/);
+    const [row] = listInbound(desk.store.db, { outcome: 'quarantined' });
+    expect(readFileSync(path.join(desk.dataDir, row.rawPath as string)).equals(garbage)).toBe(true);
+  });
+
+  it('quarantines a 50 MB message over the size limit without parsing it, raw bytes kept', async () => {
+    const big = Buffer.concat([buildMail({ messageId: '<big@x.test>' }), Buffer.alloc(50 * 1024 * 1024, 'A')]);
+    const r = await desk.ingest(big);
+    expect(r.outcome).toBe('quarantined');
+    expect(r.reason).toMatch(/over limits\.maxMessageSize \(26214400 bytes\)/);
+    const [row] = listInbound(desk.store.db, { outcome: 'quarantined' });
+    expect(readFileSync(path.join(desk.dataDir, row.rawPath as string)).length).toBe(big.length);
+  });
+
+  it('makes a ticket of a message with headers only', async () => {
+    const r = await desk.ingest('From: a@customer.test\r\nTo: support@example.test\r\nSubject: no body\r\nMessage-ID: <hdr@x.test>\r\n');
+    expect(r.outcome).toBe('created');
+    expect(showTicket(desk.store.db, r.ticket as string)?.messages[0].text).toBe('');
+  });
+
+  it('keeps the text of a message with broken MIME boundaries', async () => {
+    const raw = [
+      'From: a@customer.test',
+      'To: support@example.test',
+      'Subject: broken',
+      'Message-ID: <broken@x.test>',
+      'Content-Type: multipart/mixed; boundary="declared"',
+      '',
+      '--other',
+      'Content-Type: text/plain',
+      '',
+      'The text is still here.',
+      '--other',
+      '',
+    ].join('\r\n');
+    const r = await desk.ingest(raw);
+    expect(r.outcome).toBe('created');
+    expect(showTicket(desk.store.db, r.ticket as string)?.messages[0].text).toContain('The text is still here.');
+  });
+
+  it('decodes a message with raw 8-bit headers instead of rejecting it', async () => {
+    const raw = Buffer.concat([Buffer.from('From: J\xfcrgen <j@customer.test>\r\nTo: support@example.test\r\nSubject: Gr\xfc\xdfe\r\nMessage-ID: <8@x.test>\r\n\r\nhallo\r\n', 'latin1')]);
+    const r = await desk.ingest(raw);
+    const t = showTicket(desk.store.db, r.ticket as string);
+    expect(t?.subject).toBe('Grüße');
+    expect(t?.messages[0].fromName).toBe('Jürgen');
+  });
+
+  it('stores an attachment named ../../etc/passwd under its hash, with a sanitised name, inside data/', async () => {
+    const raw = [
+      'From: a@customer.test',
+      'To: support@example.test',
+      'Subject: evil names',
+      'Message-ID: <evil@x.test>',
+      'Content-Type: multipart/mixed; boundary="B"',
+      '',
+      '--B',
+      'Content-Type: text/plain',
+      '',
+      'see files',
+      '--B',
+      'Content-Type: application/octet-stream',
+      'Content-Disposition: attachment; filename="../../etc/passwd"',
+      '',
+      'root:x:0:0',
+      '--B',
+      'Content-Type: application/octet-stream',
+      'Content-Disposition: attachment; filename="..\\\\..\\\\win.ini\x01\x7f"',
+      '',
+      'x',
+      '--B--',
+      '',
+    ].join('\r\n');
+    const r = await desk.ingest(raw);
+    expect(r.outcome).toBe('created');
+    const atts = showTicket(desk.store.db, r.ticket as string)?.messages[0].attachments ?? [];
+    expect(atts.map((a) => a.filename)).toEqual(['passwd', 'win.ini']);
+    for (const f of filesUnder(desk.dataDir)) expect(f).toMatch(/^(helpdesk\.sqlite(-wal|-shm)?|raw\/[0-9a-f]{2}\/[0-9a-f]{64}\.eml|attachments\/[0-9a-f]{2}\/[0-9a-f]{64})$/);
+    expect(existsSync(path.resolve(desk.dataDir, '../../etc/passwd.tmp'))).toBe(false);
+  });
+
+  it('records an attachment over limits.maxAttachmentSize without storing its body', async () => {
+    desk.close();
+    desk = openTestDesk({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nlimits: { maxAttachmentSize: 10 }\n' });
+    const raw = 'From: a@customer.test\r\nTo: support@example.test\r\nSubject: big\r\nMessage-ID: <att@x.test>\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="big.pdf"\r\n\r\n0123456789abcdef\r\n--B--\r\n';
+    const r = await desk.ingest(raw);
+    const [att] = showTicket(desk.store.db, r.ticket as string)?.messages[0].attachments ?? [];
+    expect(att).toMatchObject({ filename: 'big.pdf', path: null, omittedReason: expect.stringMatching(/over limits\.maxAttachmentSize \(10 bytes\)/) });
+  });
+
+  it('processes the next message normally after a bad one', async () => {
+    await desk.ingest(randomBytes(100));
+    const r = await desk.ingest(buildMail({}));
+    expect(r.outcome).toBe('created');
+  });
+
+  it('retries a quarantined message when it is ingested again (it is not a duplicate)', async () => {
+    const raw = Buffer.alloc(0);
+    await desk.ingest(raw);
+    expect((await desk.ingest(raw)).outcome).toBe('quarantined');
+  });
+});

@@ -1,0 +1,124 @@
+import Encoding from 'encoding-japanese';
+import iconv from 'iconv-lite';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseMail } from '../../src/pipeline/stages/parse';
+import { showTicket } from '../../src/store/tickets';
+import { MAIL_CORPUS } from '../helpers/corpus';
+import { openTestDesk, removeTempDirs } from '../helpers/env';
+
+afterAll(() => removeTempDirs());
+
+/** A single-part message whose body is `text` encoded in `charset` (transfer-encoded as asked). */
+/** iconv-lite has no ISO-2022-JP encoder; encoding-japanese (mailparser's own dependency) has. */
+function encode(text: string, charset: string): Buffer {
+  if (charset.toUpperCase() === 'ISO-2022-JP') return Buffer.from(Encoding.convert(Encoding.stringToCode(text), { to: 'JIS', from: 'UNICODE' }));
+  return iconv.encode(text, charset);
+}
+
+function encodedMail(opts: { charset: string; text: string; subject?: string; type?: string; cte?: 'base64' | '8bit' | 'quoted-printable' }): Buffer {
+  const body = encode(opts.text, opts.charset);
+  const cte = opts.cte ?? 'base64';
+  const encodedBody = cte === 'base64' ? Buffer.from(body.toString('base64').replace(/.{76}/g, '$&\r\n')) : body;
+  const head = [
+    'From: sender@customer.test',
+    'To: support@example.test',
+    `Subject: ${opts.subject ?? 'charset test'}`,
+    'Message-ID: <' + Math.random().toString(36).slice(2) + '@customer.test>',
+    'MIME-Version: 1.0',
+    `Content-Type: ${opts.type ?? 'text/plain'}; charset="${opts.charset}"`,
+    `Content-Transfer-Encoding: ${cte}`,
+  ].join('\r\n');
+  return Buffer.concat([Buffer.from(`${head}\r\n\r\n`), encodedBody, Buffer.from('\r\n')]);
+}
+
+/** An RFC 2047 encoded-word of `text` in `charset`. */
+const word = (charset: string, text: string) => `=?${charset}?B?${encode(text, charset).toString('base64')}?=`;
+
+describe('charsets and encodings decode to the right Unicode', () => {
+  const cases: [string, string, string][] = [
+    ['ISO-2022-JP', 'プリンターが動きません。至急対応をお願いします。', '印刷できない'],
+    ['Shift_JIS', '請求書の金額が間違っています', '請求書について'],
+    ['GB2312', '打印机不能工作，请尽快处理。', '打印机故障'],
+    ['GBK', '電腦無法開機，請協助處理', '电脑问题'],
+    ['KOI8-R', 'Принтер не печатает, помогите пожалуйста.', 'Проблема с принтером'],
+    ['windows-1250', 'Dobrý den, tiskárna nefunguje. Děkuji, Łukasz Żółć', 'Tiskárna nefunguje'],
+  ];
+  it.each(cases)('%s body and subject', async (charset, text, subject) => {
+    const m = await parseMail(encodedMail({ charset, text, subject: word(charset, subject) }));
+    expect(m.text.trim()).toBe(text);
+    expect(m.subject).toBe(subject);
+  });
+
+  it('decodes a Windows-1252 html-only message into text and sanitised html', async () => {
+    const html = '<html><body><p>Caf\u00e9 \u201cno funciona\u201d \u2013 \u20ac 30</p><script>alert(1)</script></body></html>';
+    const m = await parseMail(encodedMail({ charset: 'windows-1252', text: html, type: 'text/html', cte: '8bit' }));
+    expect(m.text).toBe('Café “no funciona” – € 30');
+    expect(m.html).toContain('<p>Café “no funciona” – € 30</p>');
+    expect(m.html).not.toContain('script');
+  });
+
+  it('decodes UTF-7 bodies and encoded-word subjects (which mailparser refuses)', async () => {
+    const m = await parseMail(encodedMail({ charset: 'utf-7', text: 'Die Hasen und die Frösche', subject: '=?utf-7?Q?Fr+APY-sche?=', cte: '8bit' }));
+    expect(m.text.trim()).toBe('Die Hasen und die Frösche');
+    expect(m.subject).toBe('Frösche');
+    const corpus = await parseMail(readFileSync(path.join(MAIL_CORPUS, 'alaveteli/utf-7-subject.eml')));
+    expect(corpus.subject).toBe('Vaše emailová zpráva byla převzata');
+  });
+
+  it('decodes RFC 2231 continued and RFC 2047 encoded attachment file names', async () => {
+    const raw = [
+      'From: a@customer.test',
+      'To: support@example.test',
+      'Subject: =?UTF-8?Q?Factura_n=C2=BA_7?=',
+      'Message-ID: <names@customer.test>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="XX"',
+      '',
+      '--XX',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'see attached',
+      '--XX',
+      'Content-Type: application/pdf',
+      "Content-Disposition: attachment; filename*0*=UTF-8''%E8%AB%8B%E6%B1%82; filename*1*=%E6%9B%B8.pdf",
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('%PDF-1.4 fake').toString('base64'),
+      '--XX',
+      'Content-Type: text/plain; name="=?ISO-8859-1?Q?r=E9sum=E9=2Etxt?="',
+      'Content-Disposition: attachment; filename="=?ISO-8859-1?Q?r=E9sum=E9=2Etxt?="',
+      '',
+      'cv',
+      '--XX--',
+      '',
+    ].join('\r\n');
+    const m = await parseMail(Buffer.from(raw));
+    expect(m.subject).toBe('Factura nº 7');
+    expect(m.attachments.map((a) => a.filename)).toEqual(['請求書.pdf', 'résumé.txt']);
+  });
+
+  it('reads ISO-2022-JP mail from another project’s fixtures', async () => {
+    const jp = await parseMail(readFileSync(path.join(MAIL_CORPUS, 'mikel-mail/multi_charset/japanese_iso_2022.eml')));
+    expect(jp.subject).toMatch(/[\u3040-\u30ff\u4e00-\u9fff]/);
+    expect(jp.text).toMatch(/[\u3040-\u30ff\u4e00-\u9fff]/);
+    expect(jp.text).not.toContain('\ufffd');
+  });
+
+  it('keeps a message with an unknown charset, with its best-effort text, not quarantined', async () => {
+    const desk = openTestDesk();
+    const raw = Buffer.from('From: a@customer.test\r\nTo: support@example.test\r\nSubject: odd\r\nMessage-ID: <odd@x.test>\r\nContent-Type: text/plain; charset="x-no-such-charset"\r\n\r\nHello there, plain ASCII survives.\r\n');
+    const r = await desk.ingest(raw);
+    expect(r.outcome).toBe('created');
+    expect(showTicket(desk.store.db, r.ticket as string)?.messages[0].text).toContain('Hello there, plain ASCII survives.');
+    desk.close();
+  });
+
+  it('decodes raw 8-bit header bytes with the charset the body declares', async () => {
+    const subject = iconv.encode('转发：整体提升企业服务水平', 'gb2312');
+    const head = Buffer.from('From: a@customer.test\r\nTo: support@example.test\r\nSubject: ');
+    const rest = Buffer.from('\r\nMessage-ID: <8bit@x.test>\r\nContent-Type: text/plain; charset=gb2312\r\n\r\nbody\r\n');
+    const m = await parseMail(Buffer.concat([head, subject, rest]));
+    expect(m.subject).toBe('转发：整体提升企业服务水平');
+  });
+});
