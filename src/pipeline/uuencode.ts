@@ -8,7 +8,7 @@ export function extractUuencoded(text: string): { text: string; files: { name: s
   const block = /^begin [0-7]{3,4} ([^\r\n]+)\r?\n([\s\S]*?)^end[ \t]*$/gm;
   const rest = text.replace(block, (whole, name: string, body: string) => {
     const content = uudecode(body);
-    if (content === null) return whole;
+    if (content === null || content.length === 0) return whole;
     files.push({ name: name.trim(), content });
     return '';
   });

@@ -1,0 +1,67 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/load';
+import { removeTempDirs, writeConfigDir } from '../helpers/env';
+
+afterAll(() => removeTempDirs());
+
+function problems(files: Parameters<typeof writeConfigDir>[0], env: Record<string, string> = {}) {
+  try {
+    loadConfig(writeConfigDir(files), env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map((p) => ({ ...p, file: path.basename(p.file) }));
+    throw err;
+  }
+  return [];
+}
+
+describe('config loading', () => {
+  it('loads the shipped config with defaults filled in', () => {
+    const c = loadConfig(path.resolve(__dirname, '../../config'), {});
+    expect(c.helpdesk.ticketPrefix).toBe('HD');
+    expect(c.mailboxes[0]).toMatchObject({ id: 'local', maildir: 'data/maildir' });
+    expect(c.sla.critical).toBe(4 * 3600_000);
+    expect(c.sla.low).toBe(52 * 3600_000);
+    expect(c.limits.maxMessageSize).toBe(25 * 1024 * 1024);
+  });
+
+  it('names file, line and column of a wrong value, and what was expected', () => {
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: support@example.test\n  ticketPrefix: hd\n' })).toEqual([
+      { file: 'helpdesk.yaml', line: 3, column: 17, message: 'helpdesk.ticketPrefix: expected 1-10 capital letters or digits, starting with a letter' },
+    ]);
+  });
+
+  it('names an unknown key', () => {
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: support@example.test\n  adress: x\n' })[0]).toMatchObject({ line: 2, message: "helpdesk: unknown key(s) 'adress'" });
+  });
+
+  it('points a missing required key at its parent', () => {
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  name: x\n' })[0]).toMatchObject({ line: 2, column: 3, message: 'helpdesk.address: required, expected string' });
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    expect(problems({ 'helpdesk.yaml': 'helpdesk: {\n' })[0]).toMatchObject({ file: 'helpdesk.yaml', line: expect.any(Number) });
+  });
+
+  it('substitutes ${VAR} and reports a missing variable at its position', () => {
+    const yaml = 'helpdesk: { address: support@example.test }\nmailboxes:\n  - id: a\n    imap: { host: h, user: u, pass: "${IMAP_PASSWORD}" }\n';
+    expect(problems({ 'helpdesk.yaml': yaml })).toEqual([{ file: 'helpdesk.yaml', line: 4, column: 37, message: 'environment variable IMAP_PASSWORD is not set' }]);
+    const dir = writeConfigDir({ 'helpdesk.yaml': yaml });
+    expect(loadConfig(dir, { IMAP_PASSWORD: 's3cret' }).mailboxes[0].imap?.pass).toBe('s3cret');
+  });
+
+  it('collects problems from several files at once', () => {
+    const found = problems({ 'helpdesk.yaml': 'helpdesk: { address: nope }\n', 'agents.yaml': 'agents:\n  - { name: Ana }\n' });
+    expect(found.map((p) => p.file).sort()).toEqual(['agents.yaml', 'helpdesk.yaml']);
+  });
+
+  it('requires helpdesk.yaml but not agents.yaml or rules.yaml', () => {
+    const dir = writeConfigDir();
+    writeFileSync(path.join(dir, 'rules.yaml'), '');
+    expect(() => loadConfig(dir, {})).not.toThrow();
+  });
+
+  it('refuses a mailbox with both imap and maildir', () => {
+    expect(problems({ 'helpdesk.yaml': 'helpdesk: { address: s@x.test }\nmailboxes:\n  - { id: a, maildir: m, imap: { host: h, user: u } }\n' })[0].message).toMatch(/exactly one of `imap` or `maildir`/);
+  });
+});

@@ -1,0 +1,73 @@
+import { sanitizeFilename } from '../../src/pipeline/filename';
+import { extractUuencoded } from '../../src/pipeline/uuencode';
+import { splitMbox } from '../../src/mail-in/files';
+import { parseDuration } from '../../src/lib/duration';
+import { backoffDelay } from '../../src/lib/backoff';
+
+describe('sanitizeFilename', () => {
+  it.each([
+    ['../../etc/passwd', 'passwd'],
+    ['C:\\Users\\x\\report.pdf', 'report.pdf'],
+    ['a\u0000b\u001fc\u007f.txt', 'abc.txt'],
+    ['...hidden', 'hidden'],
+    ['what?<>|*".txt', 'what______.txt'],
+    ['', 'part-3.pdf'],
+    [undefined, 'part-3.pdf'],
+  ])('%j → %j', (name, expected) => {
+    expect(sanitizeFilename(name, 'application/pdf', 2)).toBe(expected);
+  });
+  it('bounds the length and keeps the extension', () => {
+    const name = sanitizeFilename(`${'x'.repeat(500)}.docx`, 'application/octet-stream', 0);
+    expect(name.length).toBe(180);
+    expect(name.endsWith('.docx')).toBe(true);
+  });
+});
+
+describe('extractUuencoded', () => {
+  it('cuts a uuencoded file out of the text and decodes it', () => {
+    // "Cat" uuencoded.
+    const { text, files } = extractUuencoded('Hello\n\nbegin 644 cat.txt\n#0V%T\n`\nend\n\nBye');
+    expect(files).toEqual([{ name: 'cat.txt', content: Buffer.from('Cat') }]);
+    expect(text).toBe('Hello\n\nBye');
+  });
+  it('leaves text that only looks like a begin line alone', () => {
+    expect(extractUuencoded('begin 644 at once\nend').files).toHaveLength(0);
+  });
+});
+
+describe('splitMbox', () => {
+  it('returns a single message whole, From_ line included', () => {
+    const one = Buffer.from('From a@b Mon Jan 1 00:00:00 2024\nSubject: x\n\nbody\n');
+    expect(splitMbox(one)).toEqual([one]);
+  });
+  it('splits at From_ lines after an empty line and unquotes >From', () => {
+    const box = Buffer.from('From a@b Mon Jan 1\nSubject: 1\n\n>From here\n\nFrom c@d Tue Jan 2\nSubject: 2\n\ntwo\n');
+    expect(splitMbox(box).map((b) => b.toString())).toEqual(['Subject: 1\n\nFrom here\n\n', 'Subject: 2\n\ntwo\n']);
+  });
+  it('does not treat a file without a From_ line as an mbox', () => {
+    const mail = Buffer.from('Subject: x\n\nFrom me\n\nFrom you\n');
+    expect(splitMbox(mail)).toEqual([mail]);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['4h', 14_400_000],
+    ['2d', 172_800_000],
+    ['1h30m', 5_400_000],
+    ['4', null],
+    ['h', null],
+    ['4 hours', null],
+  ])('%s → %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+});
+
+describe('backoffDelay', () => {
+  it('doubles up to the cap, with jitter between half and all of it', () => {
+    expect(backoffDelay(0, 1000, 60_000, () => 0)).toBe(500);
+    expect(backoffDelay(0, 1000, 60_000, () => 1)).toBe(1000);
+    expect(backoffDelay(3, 1000, 60_000, () => 1)).toBe(8000);
+    expect(backoffDelay(30, 1000, 60_000, () => 1)).toBe(60_000);
+  });
+});
