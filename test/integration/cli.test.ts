@@ -1,0 +1,134 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli, spawnCli, waitFor } from '../helpers/cli';
+import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
+
+afterAll(() => removeTempDirs());
+
+function setup() {
+  const config = writeConfigDir();
+  const data = tempDir('hd-cli-');
+  return { config, data, args: ['--config', config, '--data', data] };
+}
+
+const lines = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('helpdesk ingest', () => {
+  it('ingests files, directories, mbox files and stdin, one JSON line per message', () => {
+    const { args } = setup();
+    const dir = tempDir('hd-in-');
+    writeFileSync(path.join(dir, 'a.eml'), buildMail({ messageId: '<a@c.test>' }));
+    mkdirSync(path.join(dir, 'sub'));
+    writeFileSync(path.join(dir, 'sub', 'b.eml'), buildMail({ messageId: '<b@c.test>', inReplyTo: '<a@c.test>' }));
+    const mbox = path.join(dir, '..', `${path.basename(dir)}.mbox`);
+    writeFileSync(mbox, `From x@c.test Mon Nov  2 10:00:00 2026\n${buildMail({ messageId: '<m1@c.test>', subject: 'one' })}\nFrom y@c.test Mon Nov  2 10:00:00 2026\n${buildMail({ messageId: '<m2@c.test>', subject: 'two', from: 'y@c.test' })}`);
+    const r = runCli([...args, 'ingest', '--json', dir, mbox, '-'], { input: buildMail({ messageId: '<stdin@c.test>', subject: 'piped', from: 'z@c.test' }) });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toEqual([
+      { source: path.join(dir, 'a.eml'), outcome: 'created', ticket: 'HD-1', threadedBy: 'new', reason: expect.any(String) },
+      { source: path.join(dir, 'sub', 'b.eml'), outcome: 'appended', ticket: 'HD-1', threadedBy: 'in-reply-to', reason: expect.any(String) },
+      { source: `${mbox}#1`, outcome: 'created', ticket: 'HD-2', threadedBy: 'new', reason: expect.any(String) },
+      { source: `${mbox}#2`, outcome: 'created', ticket: 'HD-3', threadedBy: 'new', reason: expect.any(String) },
+      { source: '-', outcome: 'created', ticket: 'HD-4', threadedBy: 'new', reason: expect.any(String) },
+    ]);
+  });
+
+  it('exits 0 with a quarantined outcome for bad mail, and 64 for bad usage', () => {
+    const { args } = setup();
+    const bad = runCli([...args, 'ingest', '--json', '-'], { input: '' });
+    expect(bad.code).toBe(0);
+    expect(lines(bad.stdout)[0]).toMatchObject({ outcome: 'quarantined', ticket: null, threadedBy: null, reason: 'empty message (0 bytes)' });
+    expect(runCli([...args, 'ingest', '/no/such/file.eml']).code).toBe(64);
+    expect(runCli([...args, 'ingest', '--bogus']).code).toBe(64);
+  });
+
+  it('exits 75 when the store cannot be written, so an MTA retries', () => {
+    const config = writeConfigDir();
+    const notADir = path.join(tempDir(), 'file');
+    writeFileSync(notADir, 'x');
+    const r = runCli(['--config', config, '--data', notADir, 'ingest', '-'], { input: buildMail({}) });
+    expect(r.code).toBe(75);
+    expect(r.stderr).toMatch(/cannot open the store/);
+  });
+
+  it('exits 75 on invalid config (the MTA keeps the mail) and names the position', () => {
+    const config = writeConfigDir({ 'helpdesk.yaml': 'helpdesk:\n  address: not-an-address\n' });
+    const r = runCli(['--config', config, '--data', tempDir(), 'ingest', '-'], { input: buildMail({}) });
+    expect(r.code).toBe(75);
+    expect(r.stderr).toMatch(/helpdesk\.yaml:2:12: helpdesk\.address: expected an email address/);
+  });
+
+  it('reads HELPDESK_CONFIG and HELPDESK_DATA', () => {
+    const { config, data } = setup();
+    expect(runCli(['ingest', '-'], { input: buildMail({}), env: { HELPDESK_CONFIG: config, HELPDESK_DATA: data } }).code).toBe(0);
+    expect(existsSync(path.join(data, 'helpdesk.sqlite'))).toBe(true);
+  });
+});
+
+describe('helpdesk tickets', () => {
+  it('lists tickets and shows one, as JSON in the documented shape', () => {
+    const { args } = setup();
+    runCli([...args, 'ingest', '-'], { input: buildMail({ messageId: '<t@c.test>', cc: 'dan@c.test', subject: 'VPN' }) });
+    const list = JSON.parse(runCli([...args, 'tickets', 'list', '--json']).stdout) as Record<string, unknown>[];
+    expect(list).toEqual([
+      {
+        ref: 'HD-1',
+        subject: 'VPN',
+        status: 'new',
+        priority: 'medium',
+        severity: 'medium',
+        category: 'general',
+        queue: null,
+        assignee: null,
+        customer: 'carla@customer.test',
+        messageCount: 1,
+        createdAt: expect.any(String),
+        updatedAt: expect.any(String),
+        dueAt: expect.any(String),
+      },
+    ]);
+    const show = JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout);
+    expect(show).toMatchObject({
+      ref: 'HD-1',
+      participants: [{ email: 'carla@customer.test' }, { email: 'dan@c.test', role: 'cc' }],
+      messages: [{ direction: 'in', kind: 'customer', from: 'carla@customer.test', to: ['support@example.test'], cc: ['dan@c.test'], subject: 'VPN', messageId: '<t@c.test>', threadedBy: 'new', text: 'Hello, it does not print.\n', attachments: [] }],
+      events: [{ actor: 'carla@customer.test', type: 'created', from: null, to: 'new' }, { type: 'participant_added', to: 'dan@c.test' }],
+    });
+    expect(runCli([...args, 'tickets', 'show', 'HD-99']).code).toBe(1);
+    expect(runCli([...args, 'tickets', 'list']).stdout).toMatch(/^REF\s+STATUS/);
+  });
+});
+
+describe('helpdesk start (maildir source)', () => {
+  it('turns mail dropped into the maildir into tickets, moves it to cur/, and stops cleanly on SIGTERM', async () => {
+    const work = tempDir('hd-start-');
+    const config = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nmailboxes:\n  - { id: local, maildir: maildir, pollInterval: 1h }\n' });
+    mkdirSync(path.join(work, 'maildir', 'new'), { recursive: true });
+    writeFileSync(path.join(work, 'maildir', 'new', '1.waiting'), buildMail({ messageId: '<w@c.test>' }));
+    const daemon = spawnCli(['--config', config, '--data', path.join(work, 'data'), 'start'], { cwd: work });
+    const cur = path.join(work, 'maildir', 'cur');
+    await waitFor(() => existsSync(cur) && readdirSync(cur).includes('1.waiting:2,S'), 15_000, 'waiting mail processed');
+    // Arrives while running: picked up by the watch (the periodic scan is an hour away).
+    writeFileSync(path.join(work, 'maildir', 'tmp', '2.new'), buildMail({ messageId: '<n@c.test>', inReplyTo: '<w@c.test>' }));
+    require('node:fs').renameSync(path.join(work, 'maildir', 'tmp', '2.new'), path.join(work, 'maildir', 'new', '2.new'));
+    await waitFor(() => readdirSync(cur).includes('2.new:2,S'), 15_000, 'new mail processed');
+    const started = Date.now();
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const lines = daemon.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.msg === 'message ingested').map((l) => [l.mailbox, l.position, l.outcome, l.ticket])).toEqual([
+      ['local', '1.waiting', 'created', 'HD-1'],
+      ['local', '2.new', 'appended', 'HD-1'],
+    ]);
+    const show = JSON.parse(runCli(['--config', config, '--data', path.join(work, 'data'), 'tickets', 'show', 'HD-1', '--json']).stdout);
+    expect(show.messages).toHaveLength(2);
+  });
+});
