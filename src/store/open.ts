@@ -33,10 +33,36 @@ export function openStore(dataDir: string): Store {
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    cacheStatements(sqlite);
     const db = drizzle(sqlite, { schema });
     migrate(db, { migrationsFolder: MIGRATIONS });
     return { db, sqlite, dataDir, close: () => sqlite.close() };
   } catch (err) {
     throw new StoreUnavailableError(`cannot open the store in ${dataDir}: ${errorMessage(err)}`, err);
   }
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * drizzle prepares a new better-sqlite3 statement for every query it runs; preparing costs
+ * more than running our small indexed queries. Reuse statements by SQL text. drizzle switches
+ * a statement to raw mode (stmt.raw()) right before it needs rows as arrays, but never back,
+ * so a cached reader is reset to object mode each time it is handed out.
+ */
+function cacheStatements(sqlite: Database.Database): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, Database.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      cache.delete(source);
+      if (stmt.reader) stmt.raw(false);
+    } else {
+      stmt = prepare(source);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(source, stmt);
+    return stmt;
+  }) as typeof sqlite.prepare;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, spawnCli, waitFor } from '../helpers/cli';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
@@ -117,7 +117,7 @@ describe('helpdesk start (maildir source)', () => {
     await waitFor(() => existsSync(cur) && readdirSync(cur).includes('1.waiting:2,S'), 15_000, 'waiting mail processed');
     // Arrives while running: picked up by the watch (the periodic scan is an hour away).
     writeFileSync(path.join(work, 'maildir', 'tmp', '2.new'), buildMail({ messageId: '<n@c.test>', inReplyTo: '<w@c.test>' }));
-    require('node:fs').renameSync(path.join(work, 'maildir', 'tmp', '2.new'), path.join(work, 'maildir', 'new', '2.new'));
+    renameSync(path.join(work, 'maildir', 'tmp', '2.new'), path.join(work, 'maildir', 'new', '2.new'));
     await waitFor(() => readdirSync(cur).includes('2.new:2,S'), 15_000, 'new mail processed');
     const started = Date.now();
     daemon.child.kill('SIGTERM');

@@ -1,0 +1,104 @@
+/**
+ * `npm run bench:ingest [-- DIR]`: messages/second of raw mailparser parsing vs the whole
+ * ingest pipeline (same messages, same run), and the pipeline on an empty store vs a store
+ * holding 100,000 tickets. Prints figures; asserts nothing (targets are read by people).
+ */
+import { simpleParser } from 'mailparser';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../config/load';
+import { silentLogger } from '../lib/log';
+import { listFiles, splitMbox } from '../mail-in/files';
+import { ingest } from '../pipeline/run';
+import { openStore, type Store } from '../store/open';
+
+const NOT_MAIL = /\.(json|ya?ml|tsv|md|txt\.expected|expected)$|(^|\/)(README|LICENSE|COPYING)[^/]*$/i;
+
+async function main() {
+  const dir = path.resolve(process.argv[2] ?? '../shared/corpus');
+  const seedTickets = Number(process.env.BENCH_SEED_TICKETS ?? 100_000);
+  const messages = listFiles(dir)
+    .filter((f) => !NOT_MAIL.test(f) && !f.includes('/files/'))
+    .flatMap((f) => splitMbox(readFileSync(f)));
+  const bytes = messages.reduce((n, m) => n + m.length, 0);
+  out(`corpus: ${messages.length} messages, ${(bytes / 1e6).toFixed(1)} MB from ${dir}`);
+
+  // Warm up both paths so JIT and module loading do not count.
+  for (const m of messages.slice(0, 50)) await simpleParser(m);
+
+  const parseRate = await rate(messages.length, async () => {
+    for (const m of messages) await simpleParser(m);
+  });
+  out(`raw simpleParser:            ${parseRate.toFixed(0)} msg/s`);
+
+  const empty = await pipelineRate(messages, 0);
+  out(`full pipeline, empty store:  ${empty.toFixed(0)} msg/s  (${pct(empty / parseRate)} of raw parse; target >= 50%)`);
+
+  const seeded = await pipelineRate(messages, seedTickets);
+  out(`full pipeline, ${seedTickets} tickets: ${seeded.toFixed(0)} msg/s  (${pct(seeded / empty)} of the empty-store rate; target >= 80%)`);
+}
+
+async function pipelineRate(messages: Buffer[], seed: number): Promise<number> {
+  const data = mkdtempSync(path.join(os.tmpdir(), 'hd-bench-'));
+  const store = openStore(data);
+  const config = loadConfig(path.resolve(__dirname, '../../config'), {});
+  try {
+    if (seed > 0) seedStore(store, seed);
+    const log = silentLogger();
+    return await rate(messages.length, async () => {
+      for (let i = 0; i < messages.length; i++) {
+        await ingest({ bytes: messages[i], source: 'bench', position: String(i), mailbox: 'bench' }, { config, store, log });
+      }
+    });
+  } finally {
+    store.close();
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
+/** Fills the store with `n` tickets of two messages each, as ingest would have left them. */
+function seedStore(store: Store, n: number): void {
+  const started = Date.now();
+  const db = store.sqlite;
+  const now = Date.now();
+  db.transaction(() => {
+    const contact = db.prepare('insert into contacts (email, name, created_at) values (?, ?, ?)');
+    const ticket = db.prepare("insert into tickets (ref, subject, status, severity, priority, category, customer_id, created_at, updated_at, due_at) values (?, ?, 'open', 'medium', 'medium', 'general', ?, ?, ?, ?)");
+    const participant = db.prepare("insert into participants (ticket_id, contact_id, role, added_at) values (?, ?, 'customer', ?)");
+    const message = db.prepare("insert into messages (ticket_id, direction, kind, message_id, references_ids, from_address, to_addresses, cc_addresses, subject, text, headers, created_at) values (?, 'in', 'customer', ?, '[]', ?, '[]', '[]', ?, ?, '[]', ?)");
+    const mid = db.prepare('insert into message_ids (message_id, ticket_id, created_at) values (?, ?, ?)');
+    const inbound = db.prepare("insert into inbound (raw_sha256, source, outcome, ticket_id, size, received_at) values (?, 'seed', 'created', ?, 1000, ?)");
+    for (let i = 1; i <= n; i++) {
+      const email = `customer${i}@seed.test`;
+      const c = Number(contact.run(email, `Customer ${i}`, now).lastInsertRowid);
+      const t = Number(ticket.run(`SEED-${i}`, `Seeded ticket ${i}`, c, now, now, now + 86_400_000).lastInsertRowid);
+      participant.run(t, c, now);
+      for (const k of [1, 2]) {
+        const id = `<seed-${i}-${k}@seed.test>`;
+        message.run(t, id, email, `Seeded ticket ${i}`, 'Lorem ipsum dolor sit amet. '.repeat(20), now);
+        mid.run(id, t, now);
+        inbound.run(`${i.toString(16).padStart(32, '0')}${k.toString(16).padStart(32, '0')}`, t, now);
+      }
+    }
+  })();
+  out(`seeded ${n} tickets in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function rate(count: number, work: () => Promise<void>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await work();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return count / seconds;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+void main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});
