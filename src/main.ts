@@ -2,9 +2,11 @@ import path from 'node:path';
 import { loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import type { Logger } from './lib/log';
+import { imapSource } from './mail-in/imap';
 import { maildirSource } from './mail-in/maildir';
 import type { Source } from './mail-in/source';
 import { ingest } from './pipeline/run';
+import { mailboxStateStore } from './store/mailbox-state';
 import { openStore, type Store } from './store/open';
 
 /** Where config and data live: `--config`/`--data`, else HELPDESK_CONFIG/HELPDESK_DATA, else ./config and ./data. */
@@ -35,13 +37,14 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const config = loadConfig(where.configDir);
   const store = openStore(where.dataDir);
   const handler = (raw: Parameters<typeof ingest>[0]) => ingest(raw, { config, store, log });
+  const state = mailboxStateStore(store.db);
   const sources: Source[] = [];
   for (const mailbox of config.mailboxes) {
     const mlog = log.child({ mailbox: mailbox.id });
-    if (mailbox.maildir) {
-      sources.push(maildirSource({ id: mailbox.id, dir: path.resolve(mailbox.maildir), pollIntervalMs: mailbox.pollInterval, log: mlog }));
-    } else {
-      mlog.error('IMAP mailboxes are not supported by this build yet; mailbox skipped');
+    if (mailbox.imap) {
+      sources.push(imapSource({ mailbox: { ...mailbox, imap: mailbox.imap }, state, log: mlog, alertAfterMs: config.health.alertAfter }));
+    } else if (mailbox.maildir) {
+      sources.push(maildirSource({ id: mailbox.id, dir: path.resolve(mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state, log: mlog }));
     }
   }
   log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id) }, 'helpdesk starting');

@@ -5,6 +5,7 @@ import { registerConfig } from './config';
 import { CliExit, EXIT } from './exit-codes';
 import { registerIngest } from './ingest';
 import { registerStart } from './start';
+import { registerStatus } from './status';
 import { registerTickets } from './tickets';
 
 /** `helpdesk` — the one binary. Commands are defined in this folder; the work is done below. */
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   registerStart(program, log);
   registerIngest(program, log);
   registerTickets(program);
+  registerStatus(program);
   registerConfig(program);
   try {
     await program.parseAsync(argv);

@@ -45,6 +45,7 @@ export function loadConfig(dir: string, env: Env = process.env): Config {
     helpdesk: main.helpdesk,
     mailboxes: main.mailboxes,
     outgoing: main.outgoing,
+    health: main.health,
     limits: main.limits,
     defaults: main.defaults,
     sla: main.sla,

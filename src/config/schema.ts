@@ -32,14 +32,28 @@ export type TicketStatus = (typeof STATUSES)[number];
 
 const email = z.email({ message: 'expected an email address' }).transform((s) => s.toLowerCase());
 
-const imapSchema = z.strictObject({
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535).default(993),
-  secure: z.boolean().default(true),
-  user: z.string().min(1),
-  pass: z.string().optional(),
-  accessToken: z.string().optional(),
-});
+const imapSchema = z
+  .strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(993),
+    /** true: TLS from the first byte (993); false: STARTTLS when the server offers it (143). */
+    secure: z.boolean().default(true),
+    user: z.string().min(1),
+    pass: z.string().optional(),
+    /** XOAUTH2 (Microsoft 365, Gmail): the access token is read at every connect. */
+    oauth2: z
+      .strictObject({ tokenEnv: z.string().optional(), tokenCommand: z.string().optional() })
+      .refine((o) => (o.tokenEnv ? 1 : 0) + (o.tokenCommand ? 1 : 0) === 1, { message: 'oauth2 needs exactly one of tokenEnv or tokenCommand' })
+      .optional(),
+    tls: z
+      .strictObject({
+        /** PEM file of a private CA to trust in addition to the system ones. */
+        caFile: z.string().optional(),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .prefault({}),
+  })
+  .refine((i) => (i.pass !== undefined ? 1 : 0) + (i.oauth2 ? 1 : 0) === 1, { message: 'imap needs exactly one of `pass` or `oauth2`' });
 
 const mailboxSchema = z
   .strictObject({
@@ -91,6 +105,12 @@ export const helpdeskFileSchema = z.strictObject({
       directory: z.string().optional(),
     })
     .prefault({ directory: 'outbox' }),
+  health: z
+    .strictObject({
+      /** A mailbox failing (no successful check) for this long is reported as an incident. */
+      alertAfter: duration.default(parseDuration('10m') as number),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       maxMessageSize: size.default(25 * 1024 * 1024),
@@ -153,6 +173,7 @@ export type HelpdeskFile = z.infer<typeof helpdeskFileSchema>;
 export type AgentsFile = z.infer<typeof agentsFileSchema>;
 export type RulesFile = z.infer<typeof rulesFileSchema>;
 export type MailboxConfig = HelpdeskFile['mailboxes'][number];
+export type ImapConfig = NonNullable<MailboxConfig['imap']>;
 export type AgentConfig = AgentsFile['agents'][number];
 export type TrustConfig = AgentsFile['trust'];
 
@@ -162,6 +183,7 @@ export interface Config {
   helpdesk: HelpdeskFile['helpdesk'];
   mailboxes: HelpdeskFile['mailboxes'];
   outgoing: HelpdeskFile['outgoing'];
+  health: HelpdeskFile['health'];
   limits: HelpdeskFile['limits'];
   defaults: HelpdeskFile['defaults'];
   sla: HelpdeskFile['sla'];

@@ -8,7 +8,9 @@ export type Logger = pino.Logger;
  */
 export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   const level = options.level ?? process.env.HELPDESK_LOG_LEVEL ?? 'info';
-  return pino({ name: 'helpdesk', level, base: undefined }, options.destination ?? pino.destination(2));
+  // Synchronous writes: a line is out before the next message is taken, so a crash or SIGKILL
+  // never loses the log of what was already done.
+  return pino({ name: 'helpdesk', level, base: undefined }, options.destination ?? pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logger that drops everything; for tests and library callers that do not care. */

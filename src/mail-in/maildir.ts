@@ -3,12 +3,14 @@ import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import type { MailboxStateStore } from '../store/mailbox-state';
 import type { MessageHandler, Source } from './source';
 
 export interface MaildirSourceOptions {
   id: string;
   dir: string;
   pollIntervalMs: number;
+  state: MailboxStateStore;
   log: Logger;
 }
 
@@ -62,9 +64,11 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       names = readdirSync(newDir).filter((n) => !n.startsWith('.')).sort();
     } catch (err) {
       log.error({ err, dir: newDir }, 'cannot read maildir');
+      options.state.recordError(id, `cannot read ${newDir}: ${errorMessage(err)}`, Date.now());
       schedule(backoffDelay(failures++));
       return;
     }
+    options.state.recordCheck(id, names.length, Date.now());
     for (const name of names) {
       if (stopping || !handler) return;
       const file = path.join(newDir, name);
@@ -82,6 +86,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         failures++;
         const delay = backoffDelay(failures);
         log.error({ err, file, retryInMs: delay }, 'message could not be stored; will retry');
+        options.state.recordError(id, `message could not be stored: ${errorMessage(err)}`, Date.now());
         schedule(delay);
         return;
       }
@@ -108,6 +113,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         });
         watcher.on('error', (err) => log.warn({ err }, 'maildir watch failed; relying on periodic scans'));
       }
+      options.state.recordState(id, 'watching', Date.now());
       log.info({ dir }, 'maildir source started');
       await trigger();
     },
@@ -116,6 +122,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       watcher?.close();
       if (timer) clearTimeout(timer);
       await running;
+      options.state.recordState(id, 'stopped', Date.now());
       log.info('maildir source stopped');
     },
   };

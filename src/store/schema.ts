@@ -182,6 +182,8 @@ export const mailboxState = sqliteTable('mailbox_state', {
   uidValidity: text('uid_validity'),
   lastUid: integer('last_uid').notNull().default(0),
   state: text('state'),
+  /** Messages waiting in the mailbox at the last check. */
+  backlog: integer('backlog'),
   lastCheckAt: integer('last_check_at'),
   lastError: text('last_error'),
   lastErrorAt: integer('last_error_at'),

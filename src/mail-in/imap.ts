@@ -1,0 +1,226 @@
+import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import { readFileSync } from 'node:fs';
+import type { ImapConfig, MailboxConfig } from '../config/schema';
+import { backoffDelay, sleep } from '../lib/backoff';
+import { errorMessage } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import type { IngestResult } from '../pipeline/types';
+import type { MailboxStateStore } from '../store/mailbox-state';
+import { readAccessToken } from './access-token';
+import type { MessageHandler, Source } from './source';
+
+export interface ImapSourceOptions {
+  mailbox: MailboxConfig & { imap: ImapConfig };
+  state: MailboxStateStore;
+  log: Logger;
+  /** A mailbox without a successful check for this long is an incident (logged once). */
+  alertAfterMs: number;
+  /** Messages fetched per round trip; bounds memory whatever the backlog. */
+  batchSize?: number;
+  now?: () => number;
+}
+
+type Bucket = 'processed' | 'junk' | 'quarantine';
+
+/**
+ * One supervised loop per IMAP mailbox (STYLE 9: reconnecting is our job). Each session
+ * connects, selects the inbox, drains it in UID order, then waits for the server's EXISTS
+ * (IDLE) or the poll interval. A message is acknowledged (moved, flagged or deleted) only
+ * after its ingest committed; a crash in between leaves it in the inbox, and dedup records
+ * it as a duplicate next time, which is then acknowledged too. Any error ends the session;
+ * the loop reconnects with capped exponential backoff and jitter.
+ */
+export function imapSource(options: ImapSourceOptions): Source {
+  const { mailbox, state, log } = options;
+  const id = mailbox.id;
+  const cfg = mailbox.imap;
+  const now = options.now ?? Date.now;
+  const batchSize = options.batchSize ?? 25;
+  const stopController = new AbortController();
+  let handler: MessageHandler | null = null;
+  let loop: Promise<void> | null = null;
+  let wake: (() => void) | null = null;
+  let failingSince: number | null = null;
+  let alerted = false;
+  let attempt = 0;
+  let current: ImapFlow | null = null;
+
+  const setState = (s: string) => state.recordState(id, s, now());
+
+  const clientOptions = async (): Promise<ImapFlowOptions> => ({
+    host: cfg.host,
+    port: cfg.port,
+    secure: cfg.secure,
+    auth: cfg.oauth2 ? { user: cfg.user, accessToken: await readAccessToken(cfg.oauth2) } : { user: cfg.user, pass: cfg.pass as string },
+    tls: { rejectUnauthorized: cfg.tls.rejectUnauthorized, ...(cfg.tls.caFile ? { ca: readFileSync(cfg.tls.caFile) } : {}) },
+    logger: false,
+    // Start IDLE right after each command instead of imapflow's default 15 s, so new mail is
+    // seen within the server's own notification delay.
+    autoIdleDelay: 50,
+    connectionTimeout: 30_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 5 * 60_000,
+  });
+
+  const folderFor = (bucket: Bucket): string => mailbox.folders[bucket];
+
+  /** Acknowledges processed UIDs: move (or flag/delete) them, by where they must go. */
+  const acknowledge = async (client: ImapFlow, buckets: Record<Bucket, number[]>) => {
+    for (const bucket of ['processed', 'junk', 'quarantine'] as const) {
+      const uids = buckets[bucket];
+      if (uids.length === 0) continue;
+      const range = uids.join(',');
+      if (bucket === 'processed' && mailbox.ack !== 'move') {
+        if (mailbox.ack === 'delete') await client.messageDelete(range, { uid: true });
+        else await client.messageFlagsAdd(range, ['\\Seen'], { uid: true });
+      } else {
+        await client.messageMove(range, folderFor(bucket), { uid: true });
+      }
+    }
+  };
+
+  const bucketOf = (result: IngestResult): Bucket => (result.outcome === 'quarantined' ? 'quarantine' : 'processed');
+
+  /** Processes everything waiting; returns when the inbox has nothing new or on stop. */
+  const drain = async (client: ImapFlow, position: { uidValidity: string; lastUid: number }) => {
+    for (;;) {
+      // With move/delete, whatever is still in the inbox is unprocessed (or unacknowledged);
+      // with flag, processed mail stays, so only UIDs above the last acknowledged one count.
+      const found = mailbox.ack === 'flag' ? await client.search({ uid: `${position.lastUid + 1}:*` }, { uid: true }) : await client.search({ all: true }, { uid: true });
+      const uids = (found || []).filter((u) => mailbox.ack !== 'flag' || u > position.lastUid).sort((a, b) => a - b);
+      state.recordCheck(id, uids.length, now());
+      healthy();
+      if (uids.length === 0 || stopController.signal.aborted) return;
+      setState('processing');
+      for (let i = 0; i < uids.length && !stopController.signal.aborted; i += batchSize) {
+        const batch = uids.slice(i, i + batchSize);
+        const fetched = await client.fetchAll(batch.join(','), { uid: true, source: true }, { uid: true });
+        fetched.sort((a, b) => a.uid - b.uid);
+        const buckets: Record<Bucket, number[]> = { processed: [], junk: [], quarantine: [] };
+        try {
+          for (const msg of fetched) {
+            // Stop between messages: the one in hand is always finished and acknowledged.
+            if (stopController.signal.aborted) break;
+            if (!msg.source) continue;
+            const result = await (handler as MessageHandler)({ bytes: msg.source, source: `imap:${id}`, position: String(msg.uid), mailbox: id });
+            buckets[bucketOf(result)].push(msg.uid);
+          }
+        } finally {
+          await acknowledge(client, buckets);
+          const done = [...buckets.processed, ...buckets.junk, ...buckets.quarantine];
+          if (done.length > 0) {
+            position.lastUid = Math.max(position.lastUid, ...done);
+            state.savePosition(id, position.uidValidity, position.lastUid);
+          }
+        }
+      }
+      setState('idle');
+    }
+  };
+
+  const ensureFolders = async (client: ImapFlow) => {
+    const needed = new Set<string>([folderFor('quarantine'), folderFor('junk')]);
+    if (mailbox.ack === 'move') needed.add(folderFor('processed'));
+    // mailboxCreate resolves { created: false } for an existing folder.
+    for (const folder of needed) await client.mailboxCreate(folder);
+  };
+
+  const session = async () => {
+    setState('connecting');
+    const client = new ImapFlow(await clientOptions());
+    current = client;
+    client.on('error', (err: Error) => log.warn({ err: errorMessage(err) }, 'imap connection error'));
+    client.on('exists', () => wake?.());
+    client.on('close', () => wake?.());
+    try {
+      await client.connect();
+      await ensureFolders(client);
+      // No mailbox lock: this connection has one user, and imapflow only starts IDLE on a
+      // connection that holds no lock.
+      const box = await client.mailboxOpen(mailbox.folders.inbox);
+      {
+        const uidValidity = String(box.uidValidity);
+        const saved = state.get(id);
+        const position = { uidValidity, lastUid: saved?.lastUid ?? 0 };
+        if (saved?.uidValidity && saved.uidValidity !== uidValidity) {
+          // The folder was recreated or renumbered: UIDs mean nothing any more. Rescan it all;
+          // dedup recognises what was processed before.
+          log.warn({ before: saved.uidValidity, now: uidValidity }, 'UIDVALIDITY changed; rescanning the folder');
+          position.lastUid = 0;
+        }
+        state.savePosition(id, uidValidity, position.lastUid);
+        log.info({ host: cfg.host, folder: mailbox.folders.inbox, uidValidity, lastUid: position.lastUid }, 'imap mailbox opened');
+        while (!stopController.signal.aborted) {
+          await drain(client, position);
+          if (stopController.signal.aborted) break;
+          setState('idle');
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            void sleep(mailbox.pollInterval, stopController.signal).then(resolve);
+          });
+          wake = null;
+          if (!client.usable) throw new Error('connection closed by the server');
+        }
+      }
+    } finally {
+      wake = null;
+      await Promise.race([client.logout().catch(() => undefined), sleep(2000)]);
+      client.close();
+      current = null;
+    }
+  };
+
+  const healthy = () => {
+    if (failingSince !== null && alerted) log.info({ downForMs: now() - failingSince }, 'mailbox recovered');
+    failingSince = null;
+    alerted = false;
+    attempt = 0;
+  };
+
+  const failed = (err: unknown) => {
+    const e = err as { authenticationFailed?: boolean; responseText?: string; code?: string };
+    const message = e?.authenticationFailed ? `authentication failed for ${cfg.user} at ${cfg.host}:${cfg.port}${e.responseText ? `: ${e.responseText}` : ''}` : errorMessage(err);
+    const at = now();
+    state.recordError(id, message, at);
+    setState('failing');
+    failingSince ??= at;
+    if (!alerted && at - failingSince >= options.alertAfterMs) {
+      alerted = true;
+      log.error({ alert: true, failingSinceMs: at - failingSince, error: message }, 'mailbox unhealthy: no successful check');
+    }
+    return message;
+  };
+
+  const run = async () => {
+    while (!stopController.signal.aborted) {
+      try {
+        await session();
+      } catch (err) {
+        if (stopController.signal.aborted) break;
+        const message = failed(err);
+        const delay = backoffDelay(attempt++, 1000, 5 * 60_000);
+        log.error({ error: message, retryInMs: delay, attempt }, 'imap session failed; reconnecting');
+        await sleep(delay, stopController.signal);
+      }
+    }
+    setState('stopped');
+  };
+
+  return {
+    id,
+    async start(h) {
+      handler = h;
+      loop = run();
+    },
+    async stop() {
+      stopController.abort();
+      wake?.();
+      // The message in hand finishes; a connect or fetch stuck on the network does not get
+      // to hold up shutdown: after a grace period the connection is cut.
+      const finished = await Promise.race([loop?.then(() => true), sleep(5000).then(() => false)]);
+      if (!finished) current?.close();
+      await loop;
+      log.info('imap source stopped');
+    },
+  };
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `mailbox_state` ADD `backlog` integer;

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { mailboxStateStore } from '../../src/store/mailbox-state';
+import { listInbound } from '../../src/store/inbound';
+import { listTickets, showTicket } from '../../src/store/tickets';
+import { count, testClient } from '../harness/imap-client';
+import { dynUser, startDovecot, type Dovecot } from '../harness/dovecot';
+import { waitFor } from '../helpers/cli';
+import { imapMailboxYaml, startTestDaemon } from '../helpers/daemon';
+import { removeTempDirs } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
+
+let dv: Dovecot;
+beforeAll(async () => {
+  dv = await startDovecot();
+});
+afterAll(async () => {
+  await dv.stop();
+  removeTempDirs();
+});
+
+const header = 'helpdesk: { address: support@example.test }\nmailboxes:\n';
+
+describe('IMAP source against a real Dovecot', () => {
+  it('turns an APPENDed message into a ticket, moves it to Processed, and threads a later reply (IDLE)', async () => {
+    const user = dynUser();
+    const seed = await testClient(dv, user);
+    await seed.append('INBOX', buildMail({ messageId: '<first@c.test>', subject: 'Printer' }));
+    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user }));
+    try {
+      await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'first ticket');
+      await waitFor(() => mailboxStateStore(daemon.store.db).get('support')?.state === 'idle' || undefined, 5000, 'idle');
+      await new Promise((r) => setTimeout(r, 1000));
+      // The reply arrives while the daemon idles; pollInterval is an hour, so only IDLE can see it.
+      await seed.append('INBOX', buildMail({ messageId: '<second@c.test>', inReplyTo: '<first@c.test>', subject: 'Re: Printer' }));
+      await waitFor(() => showTicket(daemon.store.db, 'HD-1')?.messages.length === 2, 15_000, 'reply threaded');
+      await waitFor(async () => (await count(seed, 'Processed')) === 2 || undefined, 15_000, 'both moved');
+      expect(await count(seed, 'INBOX')).toBe(0);
+      expect(await count(seed, 'Processed')).toBe(2);
+      expect(showTicket(daemon.store.db, 'HD-1')?.messages.map((m) => m.threadedBy)).toEqual(['new', 'in-reply-to']);
+    } finally {
+      await daemon.stop();
+      await seed.logout();
+    }
+  });
+
+  it('reconnects after Dovecot restarts and processes what arrived meanwhile, nothing lost or doubled', async () => {
+    const own = await startDovecot();
+    const user = dynUser();
+    const seed = await testClient(own, user);
+    await seed.append('INBOX', buildMail({ messageId: '<before@c.test>', subject: 'before' }));
+    await seed.logout();
+    const { daemon, logs } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: own.imapPort, user, poll: '2s' }));
+    try {
+      await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'first ticket');
+      await own.restart();
+      // Delivered while the daemon's connection was down: dropped straight into the Maildir.
+      const newDir = path.join(own.dir, 'mail', 'dyn.example.test', user.split('@')[0], 'Maildir', 'new');
+      mkdirSync(newDir, { recursive: true });
+      for (let i = 0; i < 3; i++) writeFileSync(path.join(newDir, `${Date.now()}.${i}.test`), buildMail({ messageId: `<during-${i}@c.test>`, subject: `during ${i}`, from: `p${i}@c.test` }));
+      await waitFor(() => listTickets(daemon.store.db).length === 4, 30_000, 'tickets after restart');
+      expect(logs.some((l) => l.msg === 'imap session failed; reconnecting')).toBe(true);
+      const inbound = listInbound(daemon.store.db, { limit: 100 });
+      expect(inbound.filter((r) => r.outcome === 'created')).toHaveLength(4);
+      const check = await testClient(own, user);
+      await waitFor(async () => (await count(check, 'Processed')) === 4 || undefined, 15_000, 'all acknowledged');
+      expect(await count(check, 'INBOX')).toBe(0);
+      await check.logout();
+    } finally {
+      await daemon.stop();
+      await own.stop();
+    }
+  });
+
+  it('does not duplicate anything when UIDVALIDITY changes (folder recreated with the same messages)', async () => {
+    const user = dynUser();
+    const seed = await testClient(dv, user);
+    await seed.mailboxCreate('Support');
+    const mails = [1, 2, 3].map((i) => buildMail({ messageId: `<uv-${i}@c.test>`, subject: `uv ${i}`, from: `u${i}@c.test` }));
+    for (const m of mails) await seed.append('Support', m);
+    const yaml = header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user, ack: 'flag', inbox: 'Support' });
+    const first = await startTestDaemon(yaml);
+    await waitFor(() => listTickets(first.daemon.store.db).length === 3, 15_000, 'three tickets');
+    const before = mailboxStateStore(first.daemon.store.db).get('support')?.uidValidity;
+    await first.daemon.stop();
+
+    await seed.mailboxDelete('Support');
+    await new Promise((r) => setTimeout(r, 1100)); // UIDVALIDITY is time-based
+    await seed.mailboxCreate('Support');
+    for (const m of mails) await seed.append('Support', m);
+
+    const { openStore } = await import('../../src/store/open');
+    const { startDaemon } = await import('../../src/main');
+    const pino = (await import('pino')).default;
+    const again = await startDaemon({ configDir: first.configDir, dataDir: first.dataDir }, pino({ level: 'silent' }));
+    try {
+      await waitFor(() => listInbound(again.store.db, { outcome: 'duplicate' }).length === 3, 15_000, 'three duplicates');
+      expect(mailboxStateStore(again.store.db).get('support')?.uidValidity).not.toBe(before);
+      expect(listTickets(again.store.db)).toHaveLength(3);
+      expect(openStore).toBeDefined();
+    } finally {
+      await again.stop();
+      await seed.logout();
+    }
+  });
+
+  it('keeps one mailbox working when another has wrong credentials, logging the error and retrying', async () => {
+    const good = dynUser('good');
+    const seed = await testClient(dv, good);
+    await seed.append('INBOX', buildMail({ messageId: '<g@c.test>' }));
+    const yaml = header + imapMailboxYaml({ id: 'bad', port: dv.imapPort, user: 'support@example.test', pass: 'wrong' }) + imapMailboxYaml({ id: 'good', port: dv.imapPort, user: good });
+    const { daemon, logs } = await startTestDaemon(yaml);
+    try {
+      await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'good mailbox ticket');
+      await waitFor(() => logs.filter((l) => l.mailbox === 'bad' && l.msg === 'imap session failed; reconnecting').length >= 2 || undefined, 20_000, 'retries of the bad mailbox');
+      const bad = mailboxStateStore(daemon.store.db).get('bad');
+      expect(bad?.lastError).toMatch(/authentication failed for support@example.test at 127\.0\.0\.1/);
+      expect(bad?.state).toBe('failing');
+      expect(mailboxStateStore(daemon.store.db).get('good')?.lastCheckAt).toBeTruthy();
+    } finally {
+      await daemon.stop();
+      await seed.logout();
+    }
+  }, 40_000);
+
+  it('quarantines a message that cannot be parsed, moves it to Quarantine, and goes on', async () => {
+    const user = dynUser();
+    const seed = await testClient(dv, user);
+    await seed.append('INBOX', randomBytes(2000));
+    await seed.append('INBOX', buildMail({ messageId: '<after@c.test>' }));
+    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user }));
+    try {
+      await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'ticket after the bad one');
+      await waitFor(async () => (await count(seed, 'Quarantine')) === 1 || undefined, 15_000, 'moved to Quarantine');
+      expect(listInbound(daemon.store.db, { outcome: 'quarantined' })[0].reason).toMatch(/not an email message/);
+      expect(await count(seed, 'INBOX')).toBe(0);
+    } finally {
+      await daemon.stop();
+      await seed.logout();
+    }
+  });
+
+  it('reports per-mailbox status: state, last check, backlog, last UID', async () => {
+    const user = dynUser();
+    const seed = await testClient(dv, user);
+    await seed.append('INBOX', buildMail({}));
+    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user, ack: 'flag' }));
+    try {
+      await waitFor(() => (mailboxStateStore(daemon.store.db).get('support')?.lastUid ?? 0) >= 1 || undefined, 15_000, 'position saved');
+      await waitFor(() => mailboxStateStore(daemon.store.db).get('support')?.state === 'idle' || undefined, 15_000, 'idle');
+      const st = mailboxStateStore(daemon.store.db).get('support');
+      expect(st).toMatchObject({ lastUid: 1, backlog: 0, state: 'idle' });
+    } finally {
+      await daemon.stop();
+      await seed.logout();
+    }
+  });
+});
