@@ -28,7 +28,11 @@ export const DYN_DOMAIN = 'dyn.example.test';
 export const DYN_PASSWORD = 'test';
 const DOVECOT = process.env.DOVECOT_BIN ?? '/usr/sbin/dovecot';
 
-export async function startDovecot(options: { tls?: boolean } = {}): Promise<Dovecot> {
+/**
+ * `oauth2Introspection`: URL of a token introspection endpoint (RFC 7662, POST); enables the
+ * XOAUTH2 and OAUTHBEARER mechanisms for user `oauth@example.test`.
+ */
+export async function startDovecot(options: { tls?: boolean; oauth2Introspection?: string } = {}): Promise<Dovecot> {
   if (!existsSync(DOVECOT)) {
     throw new Error(`Dovecot not found at ${DOVECOT}: install it with 'apt-get install -y dovecot-imapd dovecot-lmtpd' (.ci/run does)`);
   }
@@ -60,8 +64,13 @@ protocols = imap lmtp
 listen = 127.0.0.1
 ${user ? `default_login_user = ${user}\ndefault_internal_user = ${user}\ndefault_internal_group = ${user}` : 'default_login_user = dovenull\ndefault_internal_user = dovecot\ndefault_internal_group = dovecot'}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
-passdb {
+auth_mechanisms = plain login${options.oauth2Introspection ? ' xoauth2 oauthbearer' : ''}
+${options.oauth2Introspection ? `passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${dir}/oauth2.conf
+}
+` : ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${dir}/users
 }
@@ -109,6 +118,12 @@ protocol lmtp {
 ${options.tls ? `ssl = yes\nssl_cert = <${certFile}\nssl_key = <${dir}/tls/key.pem` : 'ssl = no'}
 `;
   writeFileSync(path.join(dir, 'dovecot.conf'), conf);
+  if (options.oauth2Introspection) {
+    writeFileSync(
+      path.join(dir, 'oauth2.conf'),
+      `introspection_mode = post\nintrospection_url = ${options.oauth2Introspection}\nusername_attribute = username\nactive_attribute = active\nactive_value = true\nforce_introspection = yes\n`,
+    );
+  }
 
   let child: ChildProcess | null = null;
   const launch = async () => {

@@ -1,3 +1,4 @@
+import { readAccessToken } from '../../src/mail-in/access-token';
 import { sanitizeFilename } from '../../src/pipeline/filename';
 import { extractUuencoded } from '../../src/pipeline/uuencode';
 import { splitMbox } from '../../src/mail-in/files';
@@ -69,5 +70,20 @@ describe('backoffDelay', () => {
     expect(backoffDelay(0, 1000, 60_000, () => 1)).toBe(1000);
     expect(backoffDelay(3, 1000, 60_000, () => 1)).toBe(8000);
     expect(backoffDelay(30, 1000, 60_000, () => 1)).toBe(60_000);
+  });
+});
+
+describe('readAccessToken', () => {
+  it('reads the variable at every call, so an updated token is picked up', async () => {
+    const env: NodeJS.ProcessEnv = { TOKEN: 'one' };
+    expect(await readAccessToken({ tokenEnv: 'TOKEN' }, env)).toBe('one');
+    env.TOKEN = 'two\n';
+    expect(await readAccessToken({ tokenEnv: 'TOKEN' }, env)).toBe('two');
+  });
+  it('says which variable is empty, as a transient error', async () => {
+    await expect(readAccessToken({ tokenEnv: 'NOPE' }, {})).rejects.toMatchObject({ code: 'TOKEN_MISSING', transient: true, message: expect.stringMatching(/NOPE/) });
+  });
+  it('reports a failing token command with its stderr', async () => {
+    await expect(readAccessToken({ tokenCommand: 'echo denied >&2; exit 3' })).rejects.toThrow(/token command failed: denied/);
   });
 });
