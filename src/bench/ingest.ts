@@ -4,23 +4,20 @@
  * holding 100,000 tickets. Prints figures; asserts nothing (targets are read by people).
  */
 import { simpleParser } from 'mailparser';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
 import { silentLogger } from '../lib/log';
-import { listFiles, splitMbox } from '../mail-in/files';
+import { packageRoot } from '../lib/package-root';
 import { ingest } from '../pipeline/run';
 import { openStore, type Store } from '../store/open';
-
-const NOT_MAIL = /\.(json|ya?ml|tsv|md|txt\.expected|expected)$|(^|\/)(README|LICENSE|COPYING)[^/]*$/i;
+import { loadCorpus, out, pct, rate } from './common';
 
 async function main() {
   const dir = path.resolve(process.argv[2] ?? '../shared/corpus');
   const seedTickets = Number(process.env.BENCH_SEED_TICKETS ?? 100_000);
-  const messages = listFiles(dir)
-    .filter((f) => !NOT_MAIL.test(f) && !f.includes('/files/'))
-    .flatMap((f) => splitMbox(readFileSync(f)));
+  const messages = loadCorpus(dir);
   const bytes = messages.reduce((n, m) => n + m.length, 0);
   out(`corpus: ${messages.length} messages, ${(bytes / 1e6).toFixed(1)} MB from ${dir}`);
 
@@ -42,7 +39,7 @@ async function main() {
 async function pipelineRate(messages: Buffer[], seed: number): Promise<number> {
   const data = mkdtempSync(path.join(os.tmpdir(), 'hd-bench-'));
   const store = openStore(data);
-  const config = loadConfig(path.resolve(__dirname, '../../config'), {});
+  const config = loadConfig(path.join(packageRoot(), 'config'), {});
   try {
     if (seed > 0) seedStore(store, seed);
     const log = silentLogger();
@@ -83,19 +80,6 @@ function seedStore(store: Store, n: number): void {
     }
   })();
   out(`seeded ${n} tickets in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-}
-
-async function rate(count: number, work: () => Promise<void>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await work();
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return count / seconds;
-}
-
-const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
-
-function out(line: string): void {
-  process.stdout.write(`${line}\n`);
 }
 
 void main().catch((err: unknown) => {

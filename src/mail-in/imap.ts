@@ -44,6 +44,7 @@ export function imapSource(options: ImapSourceOptions): Source {
   let alerted = false;
   let attempt = 0;
   let current: ImapFlow | null = null;
+  let notified = false;
 
   const setState = (s: string) => state.recordState(id, s, now());
 
@@ -88,6 +89,7 @@ export function imapSource(options: ImapSourceOptions): Source {
       // with flag, processed mail stays, so only UIDs above the last acknowledged one count.
       const found = mailbox.ack === 'flag' ? await client.search({ uid: `${position.lastUid + 1}:*` }, { uid: true }) : await client.search({ all: true }, { uid: true });
       const uids = (found || []).filter((u) => mailbox.ack !== 'flag' || u > position.lastUid).sort((a, b) => a - b);
+      log.debug({ waiting: uids.length, lastUid: position.lastUid }, 'inbox checked');
       state.recordCheck(id, uids.length, now());
       healthy();
       if (uids.length === 0 || stopController.signal.aborted) return;
@@ -130,7 +132,11 @@ export function imapSource(options: ImapSourceOptions): Source {
     const client = new ImapFlow(await clientOptions());
     current = client;
     client.on('error', (err: Error) => log.warn({ err: errorMessage(err) }, 'imap connection error'));
-    client.on('exists', () => wake?.());
+    client.on('exists', (info: { count: number; prevCount: number }) => {
+      log.debug({ count: info.count, prevCount: info.prevCount }, 'new mail notified');
+      notified = true;
+      wake?.();
+    });
     client.on('close', () => wake?.());
     try {
       await client.connect();
@@ -151,8 +157,12 @@ export function imapSource(options: ImapSourceOptions): Source {
         state.savePosition(id, uidValidity, position.lastUid);
         log.info({ host: cfg.host, folder: mailbox.folders.inbox, uidValidity, lastUid: position.lastUid }, 'imap mailbox opened');
         while (!stopController.signal.aborted) {
+          // Dovecot may report EXISTS together with the answer to a SEARCH that did not yet
+          // see the new message; a notification during a drain means "look again".
+          notified = false;
           await drain(client, position);
           if (stopController.signal.aborted) break;
+          if (notified) continue;
           setState('idle');
           await new Promise<void>((resolve) => {
             wake = resolve;

@@ -4,6 +4,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
+import { packageRoot } from '../lib/package-root';
 import * as schema from './schema';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -16,8 +17,7 @@ export interface Store {
   close(): void;
 }
 
-// Works from src/store (ts-jest) and from dist/store (built), both two levels below the root.
-const MIGRATIONS = path.resolve(__dirname, '../../src/store/migrations');
+const MIGRATIONS = path.join(packageRoot(), 'src', 'store', 'migrations');
 
 /**
  * Opens (creating when needed) `<dataDir>/helpdesk.sqlite` and applies pending migrations.

@@ -45,6 +45,24 @@ describe('IMAP source against a real Dovecot', () => {
     }
   });
 
+  it('sees each message of a series that arrives while the previous one is acknowledged (no lost wake-up)', async () => {
+    const user = dynUser();
+    const seed = await testClient(dv, user);
+    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user }));
+    try {
+      await waitFor(() => mailboxStateStore(daemon.store.db).get('support')?.state === 'idle' || undefined, 10_000, 'idle');
+      // Each message arrives the moment the previous one is committed, i.e. while the daemon
+      // is still acknowledging it: the EXISTS then comes with the answer to a command.
+      for (let i = 0; i < 30; i++) {
+        await seed.append('INBOX', buildMail({ messageId: `<series-${i}@c.test>`, from: `s${i}@c.test` }));
+        await waitFor(() => listTickets(daemon.store.db).length === i + 1 || undefined, 5_000, `ticket ${i + 1}`);
+      }
+    } finally {
+      await daemon.stop();
+      await seed.logout();
+    }
+  });
+
   it('reconnects after Dovecot restarts and processes what arrived meanwhile, nothing lost or doubled', async () => {
     const own = await startDovecot();
     const user = dynUser();
