@@ -117,7 +117,7 @@ async function arrivalLatency(dv: Dovecot, work: string, n: number) {
     buffer += d.toString();
     const parts = buffer.split('\n');
     buffer = parts.pop() ?? '';
-    for (const p of parts) if (p) lines.push(JSON.parse(p));
+    for (const p of parts) if (p.startsWith('{')) lines.push(JSON.parse(p));
   });
   while (!lines.some((l) => l.msg === 'imap mailbox opened')) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 500));

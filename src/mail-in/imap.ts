@@ -164,11 +164,7 @@ export function imapSource(options: ImapSourceOptions): Source {
           if (stopController.signal.aborted) break;
           if (notified) continue;
           setState('idle');
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            void sleep(mailbox.pollInterval, stopController.signal).then(resolve);
-          });
-          wake = null;
+          await waitForNews(mailbox.pollInterval);
           if (!client.usable) throw new Error('connection closed by the server');
         }
       }
@@ -179,6 +175,22 @@ export function imapSource(options: ImapSourceOptions): Source {
       current = null;
     }
   };
+
+  /** Resolves on EXISTS, connection close, stop or after `ms`, leaving no timer or listener behind. */
+  const waitForNews = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const signal = stopController.signal;
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      signal.addEventListener('abort', done, { once: true });
+      wake = done;
+    });
 
   const healthy = () => {
     if (failingSince !== null && alerted) log.info({ downForMs: now() - failingSince }, 'mailbox recovered');
