@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { loadConfig } from './config/load';
-import type { Config } from './config/schema';
+import { watchConfig, type LiveConfig } from './config/watch';
 import type { Logger } from './lib/log';
 import { imapSource } from './mail-in/imap';
 import { maildirSource } from './mail-in/maildir';
@@ -23,7 +23,7 @@ export function resolveLocations(options: { config?: string; data?: string }, en
 }
 
 export interface Daemon {
-  config: Config;
+  config: LiveConfig;
   store: Store;
   sources: Source[];
   stop(): Promise<void>;
@@ -36,7 +36,9 @@ export interface Daemon {
 export async function startDaemon(where: Locations, log: Logger): Promise<Daemon> {
   const config = loadConfig(where.configDir);
   const store = openStore(where.dataDir);
-  const handler = (raw: Parameters<typeof ingest>[0]) => ingest(raw, { config, store, log });
+  const live = watchConfig(where.configDir, config, log);
+  // Each message is handled with the config in force when it arrives.
+  const handler = (raw: Parameters<typeof ingest>[0]) => ingest(raw, { config: live.current(), store, log });
   const state = mailboxStateStore(store.db);
   const sources: Source[] = [];
   for (const mailbox of config.mailboxes) {
@@ -52,11 +54,12 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   await Promise.all(sources.map((s) => s.start(handler).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
   let stopped: Promise<void> | null = null;
   return {
-    config,
+    config: live,
     store,
     sources,
     stop() {
       stopped ??= (async () => {
+        live.close();
         await Promise.all(sources.map((s) => s.stop()));
         store.close();
         log.info('helpdesk stopped');

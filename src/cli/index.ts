@@ -4,6 +4,7 @@ import { createLogger } from '../lib/log';
 import { registerConfig } from './config';
 import { CliExit, EXIT } from './exit-codes';
 import { registerIngest } from './ingest';
+import { registerRules } from './rules';
 import { registerStart } from './start';
 import { registerStatus } from './status';
 import { registerTickets } from './tickets';
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   registerTickets(program);
   registerStatus(program);
   registerConfig(program);
+  registerRules(program, log);
   try {
     await program.parseAsync(argv);
     return EXIT.OK;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Document, isNode, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import type { z } from 'zod';
 import { HelpdeskError } from '../lib/errors';
+import { checkConfig } from './check';
 import { agentsFileSchema, helpdeskFileSchema, rulesFileSchema, type Config } from './schema';
 
 /** One problem in one config file, with its position (1-based) when it has one. */
@@ -36,13 +37,20 @@ type Env = Record<string, string | undefined>;
  */
 export function loadConfig(dir: string, env: Env = process.env): Config {
   const problems: ConfigProblem[] = [];
-  const main = loadFile(path.join(dir, 'helpdesk.yaml'), helpdeskFileSchema, env, problems, true);
-  const agents = loadFile(path.join(dir, 'agents.yaml'), agentsFileSchema, env, problems, false);
-  const rules = loadFile(path.join(dir, 'rules.yaml'), rulesFileSchema, env, problems, false);
+  const locators = new Map<string, Locate>();
+  const main = loadFile(path.join(dir, 'helpdesk.yaml'), helpdeskFileSchema, env, problems, true, locators);
+  const agents = loadFile(path.join(dir, 'agents.yaml'), agentsFileSchema, env, problems, false, locators);
+  const rules = loadFile(path.join(dir, 'rules.yaml'), rulesFileSchema, env, problems, false, locators);
   if (problems.length > 0 || !main || !agents || !rules) throw new ConfigError(problems);
+  for (const p of checkConfig(agents, rules)) {
+    const file = path.join(dir, p.file);
+    problems.push({ file, ...(locators.get(file)?.(p.path) ?? { line: null, column: null }), message: `${p.path.join('.')}: ${p.message}` });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     dir,
     helpdesk: main.helpdesk,
+    triage: main.triage,
     mailboxes: main.mailboxes,
     outgoing: main.outgoing,
     health: main.health,
@@ -56,12 +64,15 @@ export function loadConfig(dir: string, env: Env = process.env): Config {
   };
 }
 
+type Locate = (path: (string | number)[]) => Pick<ConfigProblem, 'line' | 'column'>;
+
 function loadFile<S extends z.ZodType>(
   file: string,
   schema: S,
   env: Env,
   problems: ConfigProblem[],
   required: boolean,
+  locators: Map<string, Locate>,
 ): z.output<S> | null {
   if (!existsSync(file)) {
     if (required) {
@@ -70,7 +81,7 @@ function loadFile<S extends z.ZodType>(
     }
     return schema.parse({}) as z.output<S>;
   }
-  return parseYamlConfig(file, readFileSync(file, 'utf8'), schema, env, problems);
+  return parseYamlConfig(file, readFileSync(file, 'utf8'), schema, env, problems, (locate) => locators.set(file, locate));
 }
 
 /** Parses one YAML text against a schema; exported for tests and `config check`. */
@@ -80,6 +91,7 @@ export function parseYamlConfig<S extends z.ZodType>(
   schema: S,
   env: Env,
   problems: ConfigProblem[],
+  onLocate?: (locate: Locate) => void,
 ): z.output<S> | null {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
@@ -96,6 +108,7 @@ export function parseYamlConfig<S extends z.ZodType>(
   substituteEnv(doc, env, (offset, message) => problems.push({ file, ...at(offset), message }));
   if (problems.length > before) return null;
 
+  onLocate?.((p) => at(nodeAt(doc, p)?.range?.[0]));
   const result = schema.safeParse(doc.toJS() ?? {});
   if (result.success) return result.data as z.output<S>;
   for (const issue of result.error.issues) {

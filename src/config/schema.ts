@@ -6,6 +6,15 @@ import { parseDuration } from '../lib/duration';
  * DESIGN.md says. Defaults are filled in so that the rest of the code never checks for absence.
  */
 
+function validTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const duration = z
   .string()
   .refine((s) => parseDuration(s) !== null, { message: 'expected a duration such as 30m, 4h or 2d' })
@@ -23,6 +32,7 @@ const size = z.union([
     }),
 ]);
 
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 export const PRIORITIES = ['high', 'medium', 'low'] as const;
 export const STATUSES = ['new', 'open', 'pending', 'resolved', 'closed', 'spam'] as const;
@@ -84,8 +94,16 @@ export const helpdeskFileSchema = z.strictObject({
       .string()
       .regex(/^[A-Z][A-Z0-9]{0,9}$/, 'expected 1-10 capital letters or digits, starting with a letter')
       .default('HD'),
-    timezone: z.string().default('UTC'),
+    timezone: z.string().refine(validTimeZone, { message: 'expected an IANA time zone such as Europe/Madrid' }).default('UTC'),
     locale: z.enum(['en', 'es']).default('en'),
+    /** Working days and hours, in `timezone`; used by time conditions of rules. */
+    businessHours: z
+      .strictObject({
+        days: z.array(z.enum(WEEKDAYS)).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']),
+        start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time such as 09:00').default('09:00'),
+        end: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'expected a time such as 18:00').default('18:00'),
+      })
+      .optional(),
   }),
   mailboxes: z
     .array(mailboxSchema)
@@ -117,6 +135,17 @@ export const helpdeskFileSchema = z.strictObject({
       maxAttachmentSize: size.default(20 * 1024 * 1024),
     })
     .prefault({}),
+  /** How priority and severity are read from a message when no rule sets them. */
+  triage: z
+    .strictObject({
+      /** Words in subject or body that make a ticket high priority. */
+      urgentKeywords: z.array(z.string().min(1)).default(['urgent', 'asap', 'immediately', 'emergency', 'urgente', 'inmediato', 'cuanto antes', 'emergencia']),
+      /** Words that make a ticket critical severity (service down). */
+      criticalKeywords: z.array(z.string().min(1)).default(['outage', 'down', 'not working', 'production stopped', 'caído', 'caida', 'no funciona', 'sin servicio']),
+      /** Senders (addresses, @domains) whose tickets are high priority. */
+      vip: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
   defaults: z
     .strictObject({
       priority: z.enum(PRIORITIES).default('medium'),
@@ -135,12 +164,18 @@ export const helpdeskFileSchema = z.strictObject({
     .prefault({}),
 });
 
+const isoDate = z.iso.date({ message: 'expected a date such as 2026-12-24' });
+
 const agentSchema = z.strictObject({
   name: z.string().min(1),
   email,
   aliases: z.array(email).default([]),
   groups: z.array(z.string()).default([]),
   admin: z.boolean().default(false),
+  /** At most this many open tickets (new, open, pending); none: no limit. */
+  capacity: z.number().int().positive().optional(),
+  /** Out of office: `true`, or a date range (inclusive, in the help desk's time zone). */
+  away: z.union([z.boolean(), z.strictObject({ from: isoDate, until: isoDate })]).default(false),
 });
 
 export const agentsFileSchema = z.strictObject({
@@ -155,18 +190,78 @@ export const agentsFileSchema = z.strictObject({
   groups: z.array(z.strictObject({ name: z.string().min(1), members: z.array(email).default([]) })).default([]),
 });
 
+/** Text conditions: a string is a case-insensitive substring; or any/all of words; or a regex. */
+const textMatch = z.union([
+  z.string().min(1),
+  z
+    .strictObject({ any: z.array(z.string().min(1)).optional(), all: z.array(z.string().min(1)).optional(), regex: z.string().min(1).optional() })
+    .refine((t) => t.any || t.all || t.regex, { message: 'expected one of any, all or regex' }),
+]);
+/** Address conditions: `ana@x.com`, `@x.com` or `x.com` (the domain), or a glob such as `*@*.x.com`. */
+const oneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+export interface RuleCondition {
+  from?: string | string[];
+  to?: string | string[];
+  subject?: z.infer<typeof textMatch>;
+  body?: z.infer<typeof textMatch>;
+  header?: Record<string, z.infer<typeof textMatch>>;
+  hasAttachment?: boolean;
+  attachmentType?: string | string[];
+  category?: string | string[];
+  spam?: 'ham' | 'unsure' | 'spam';
+  time?: { weekdays?: (typeof WEEKDAYS)[number][]; businessHours?: boolean };
+  all?: RuleCondition[];
+  any?: RuleCondition[];
+  not?: RuleCondition;
+}
+
+export const conditionSchema: z.ZodType<RuleCondition> = z.lazy(() =>
+  z.strictObject({
+    from: oneOrMany.optional(),
+    to: oneOrMany.optional(),
+    subject: textMatch.optional(),
+    body: textMatch.optional(),
+    header: z.record(z.string().min(1), textMatch).optional(),
+    hasAttachment: z.boolean().optional(),
+    attachmentType: oneOrMany.optional(),
+    category: oneOrMany.optional(),
+    spam: z.enum(['ham', 'unsure', 'spam']).optional(),
+    time: z.strictObject({ weekdays: z.array(z.enum(WEEKDAYS)).optional(), businessHours: z.boolean().optional() }).optional(),
+    all: z.array(conditionSchema).optional(),
+    any: z.array(conditionSchema).optional(),
+    not: conditionSchema.optional(),
+  }),
+);
+
+export const STRATEGIES = ['round_robin', 'least_open', 'random'] as const;
+
+const actionSchema = z.strictObject({
+  category: z.string().min(1).optional(),
+  priority: z.enum(PRIORITIES).optional(),
+  severity: z.enum(SEVERITIES).optional(),
+  queue: z.string().min(1).optional(),
+  tags: z.array(z.string().min(1)).optional(),
+  assign: z
+    .union([z.strictObject({ agent: email }), z.strictObject({ group: z.string().min(1), strategy: z.enum(STRATEGIES).default('round_robin') })])
+    .optional(),
+  stop: z.boolean().optional(),
+});
+
 export const rulesFileSchema = z.strictObject({
   $schema: z.string().optional(),
   rules: z
     .array(
       z.strictObject({
         name: z.string().min(1),
-        when: z.record(z.string(), z.unknown()).default({}),
-        then: z.record(z.string(), z.unknown()).default({}),
+        when: conditionSchema.default({}),
+        then: actionSchema,
+        /** Go on to later rules after this one matched (fields already set are kept). */
         continue: z.boolean().default(false),
       }),
     )
-    .default([]),
+    .nullish()
+    .transform((r) => r ?? []),
 });
 
 export type HelpdeskFile = z.infer<typeof helpdeskFileSchema>;
@@ -176,11 +271,14 @@ export type MailboxConfig = HelpdeskFile['mailboxes'][number];
 export type ImapConfig = NonNullable<MailboxConfig['imap']>;
 export type AgentConfig = AgentsFile['agents'][number];
 export type TrustConfig = AgentsFile['trust'];
+export type Rule = RulesFile['rules'][number];
+export type RuleAction = Rule['then'];
 
 /** Everything the daemon reads from config/, validated and with defaults applied. */
 export interface Config {
   dir: string;
   helpdesk: HelpdeskFile['helpdesk'];
+  triage: HelpdeskFile['triage'];
   mailboxes: HelpdeskFile['mailboxes'];
   outgoing: HelpdeskFile['outgoing'];
   health: HelpdeskFile['health'];

@@ -4,6 +4,8 @@ import { insertInbound, processedRaw } from '../store/inbound';
 import { inboundMessage, insertAttachments, insertMessage, registerMessageId } from '../store/messages';
 import type { Store } from '../store/open';
 import { addEvent, addParticipant, createTicket, touchTicket, upsertContact } from '../store/tickets';
+import { setValue } from '../store/key-value';
+import { roundRobinKey } from './store-reader';
 import type { Draft, IngestResult } from './types';
 
 /**
@@ -55,6 +57,8 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
           priority: t.priority,
           category: t.category,
           queue: t.queue,
+          assignee: t.assignee,
+          tags: t.tags,
           customerId: senderId,
           channel: draft.raw.mailbox,
           createdAt: now,
@@ -65,6 +69,10 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
         const why = Object.entries(t.reasons).map(([k, v]) => `${k}: ${v}`).join('; ');
         addEvent(tx, { ticketId: ticket.id, at: now, actor: who, type: 'created', to: t.status, reason: `${thread.reason}; ${why}` });
         if (senderId !== null) addParticipant(tx, ticket.id, senderId, actor.role === 'agent' ? 'agent' : 'customer', now);
+        const assignment = draft.assignment;
+        if (assignment?.assignee) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'assigned', to: assignment.assignee, reason: assignment.reason });
+        else if (assignment) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'unassigned', to: assignment.notifyUnassigned.join(', ') || null, reason: assignment.reason });
+        if (assignment?.roundRobin) setValue(tx, roundRobinKey(assignment.roundRobin.group), assignment.roundRobin.agent);
         if (thread.linkTo) {
           addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'linked', to: thread.linkTo.ref, reason: thread.reason });
           addEvent(tx, { ticketId: thread.linkTo.id, at: now, actor: 'system', type: 'linked', to: ticket.ref, reason: thread.reason });

@@ -33,19 +33,7 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
     throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
   }
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
-  const ctx: StageContext = { config: deps.config, store: storeReader(deps.store.db), now, log };
-  let draft: Draft = { raw, rawSha256, rawPath, receivedAt: now() };
-
-  for (const stage of stages) {
-    try {
-      draft = { ...draft, ...(await stage.run(draft, ctx)) };
-    } catch (err) {
-      if (isStoreFailure(err)) throw new StoreUnavailableError(`store failed in ${stage.name}: ${errorMessage(err)}`, err);
-      log.warn({ err, stage: stage.name }, 'stage failed; quarantining message');
-      draft = { ...draft, stop: { outcome: 'quarantined', reason: `${stage.name}: ${errorMessage(err)}`, ticket: null } };
-    }
-    if (draft.stop) break;
-  }
+  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store.db), now, log });
 
   let result: IngestResult;
   try {
@@ -63,6 +51,25 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   log.info({ outcome: result.outcome, ticket: result.ticket, threadedBy: result.threadedBy, reason: result.reason, ms: Math.round(ms * 10) / 10 }, 'message ingested');
   return result;
+}
+
+/**
+ * Runs the stages in order on a draft; reads the store, writes nothing. A stage that throws
+ * stops the run with a `quarantined` outcome naming it. Also what `helpdesk rules test` uses.
+ */
+export async function runStages(start: Draft, ctx: StageContext): Promise<Draft> {
+  let draft = start;
+  for (const stage of stages) {
+    try {
+      draft = { ...draft, ...(await stage.run(draft, ctx)) };
+    } catch (err) {
+      if (isStoreFailure(err)) throw new StoreUnavailableError(`store failed in ${stage.name}: ${errorMessage(err)}`, err);
+      ctx.log.warn({ err, stage: stage.name }, 'stage failed; quarantining message');
+      draft = { ...draft, stop: { outcome: 'quarantined', reason: `${stage.name}: ${errorMessage(err)}`, ticket: null } };
+    }
+    if (draft.stop) break;
+  }
+  return draft;
 }
 
 /** SQLite errors that say the store itself is unusable right now (locked, full, read-only, I/O). */

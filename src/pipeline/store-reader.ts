@@ -2,7 +2,8 @@ import type { StoreReader } from './types';
 import { processedRaw } from '../store/inbound';
 import { inboundMessage, ticketsByMessageIds } from '../store/messages';
 import type { Db } from '../store/open';
-import { isParticipant, ticketByRef } from '../store/tickets';
+import { getValue } from '../store/key-value';
+import { isParticipant, openTicketCounts, ticketByRef } from '../store/tickets';
 
 /** The read-only view of the store that pipeline stages receive. */
 export function storeReader(db: Db): StoreReader {
@@ -15,5 +16,9 @@ export function storeReader(db: Db): StoreReader {
       return t ? { id: t.id, ref: t.ref } : null;
     },
     isParticipant: (ticketId, address) => isParticipant(db, ticketId, address),
+    openTicketCounts: (assignees) => openTicketCounts(db, assignees),
+    roundRobinLast: (group) => getValue(db, roundRobinKey(group)),
   };
 }
+
+export const roundRobinKey = (group: string) => `round_robin:${group}`;

@@ -81,9 +81,41 @@ export interface NewTicketDecision {
   severity: Severity;
   category: string;
   queue: string | null;
+  assignee: string | null;
+  tags: string[];
   dueAt: number;
   /** Why each field has its value, keyed by field name. */
   reasons: Record<string, string>;
+}
+
+/** A field's value and why it has it. */
+export interface Decided<T> {
+  value: T;
+  reason: string;
+}
+
+/** Routing of a new ticket by config/rules.yaml and the triage settings. */
+export interface RouteDecision {
+  /** Rules that matched, in order, with the conditions that held. */
+  rules: { name: string; why: string[] }[];
+  category: Decided<string>;
+  priority: Decided<Priority>;
+  severity: Decided<Severity>;
+  queue: Decided<string | null>;
+  tags: string[];
+  /** What the matching rule asked for; the assign stage decides who. */
+  assign: { agent: string; reason: string } | { group: string; strategy: Strategy; reason: string } | null;
+}
+
+export type Strategy = 'round_robin' | 'least_open' | 'random';
+
+export interface AssignDecision {
+  assignee: string | null;
+  reason: string;
+  /** Round robin: the pointer to store for the group, so fairness survives restarts. */
+  roundRobin: { group: string; agent: string } | null;
+  /** Nobody could take it: who must hear about the unassigned ticket. */
+  notifyUnassigned: string[];
 }
 
 export type Outcome = 'created' | 'appended' | 'duplicate' | 'quarantined';
@@ -98,6 +130,8 @@ export interface Draft {
   mail?: InboundMail;
   thread?: ThreadDecision;
   actor?: ActorDecision;
+  route?: RouteDecision;
+  assignment?: AssignDecision;
   newTicket?: NewTicketDecision;
   /** Set by a stage that ends processing early: the message gets this outcome. */
   stop?: { outcome: 'duplicate' | 'quarantined'; reason: string; ticket: string | null };
@@ -113,6 +147,10 @@ export interface StoreReader {
   ticketsByMessageIds(ids: string[]): Map<string, TicketHandle>;
   ticketByRef(ref: string): TicketHandle | null;
   isParticipant(ticketId: number, address: string): boolean;
+  /** Open (new, open, pending) tickets per assignee address. */
+  openTicketCounts(assignees: string[]): Map<string, number>;
+  /** The agent round robin gave the group's last ticket to. */
+  roundRobinLast(group: string): string | null;
 }
 
 export interface StageContext {
@@ -120,6 +158,8 @@ export interface StageContext {
   store: StoreReader;
   now: () => number;
   log: Logger;
+  /** For the random strategy; injectable so tests are repeatable. */
+  random?: () => number;
 }
 
 /** One step of the pipeline (STYLE 1): reads the draft, returns what it adds. */

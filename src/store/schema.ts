@@ -26,6 +26,7 @@ export const tickets = sqliteTable(
     category: text('category'),
     queue: text('queue'),
     assignee: text('assignee'),
+    tags: text('tags', { mode: 'json' }).$type<string[]>().notNull().default([]),
     customerId: integer('customer_id').references(() => contacts.id),
     channel: text('channel'),
     spamVerdict: text('spam_verdict'),

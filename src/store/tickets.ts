@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './open';
 import { attachments, contacts, events, messages, participants, tickets } from './schema';
 
@@ -22,6 +22,22 @@ export function createTicket(db: Db, prefix: string, row: NewTicketRow): TicketR
     .where(eq(tickets.id, inserted.id))
     .returning()
     .get();
+}
+
+const OPEN_STATUSES = ['new', 'open', 'pending'];
+
+/** Open tickets per assignee, for capacity checks and the least_open strategy. */
+export function openTicketCounts(db: Db, assignees: string[]): Map<string, number> {
+  const counts = new Map(assignees.map((a) => [a, 0]));
+  if (assignees.length === 0) return counts;
+  const rows = db
+    .select({ assignee: tickets.assignee, n: sql<number>`count(*)` })
+    .from(tickets)
+    .where(and(inArray(tickets.assignee, assignees), inArray(tickets.status, OPEN_STATUSES)))
+    .groupBy(tickets.assignee)
+    .all();
+  for (const r of rows) if (r.assignee) counts.set(r.assignee, r.n);
+  return counts;
 }
 
 export function touchTicket(db: Db, ticketId: number, at: number): void {

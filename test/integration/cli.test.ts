@@ -99,7 +99,11 @@ describe('helpdesk tickets', () => {
       ref: 'HD-1',
       participants: [{ email: 'carla@customer.test' }, { email: 'dan@c.test', role: 'cc' }],
       messages: [{ direction: 'in', kind: 'customer', from: 'carla@customer.test', to: ['support@example.test'], cc: ['dan@c.test'], subject: 'VPN', messageId: '<t@c.test>', threadedBy: 'new', text: 'Hello, it does not print.\n', attachments: [] }],
-      events: [{ actor: 'carla@customer.test', type: 'created', from: null, to: 'new' }, { type: 'participant_added', to: 'dan@c.test' }],
+      events: [
+        { actor: 'carla@customer.test', type: 'created', from: null, to: 'new' },
+        { actor: 'system', type: 'unassigned', to: 'ana@example.test', reason: 'no rule assigns this ticket' },
+        { type: 'participant_added', to: 'dan@c.test' },
+      ],
     });
     expect(runCli([...args, 'tickets', 'show', 'HD-99']).code).toBe(1);
     expect(runCli([...args, 'tickets', 'list']).stdout).toMatch(/^REF\s+STATUS/);

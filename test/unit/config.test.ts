@@ -62,6 +62,6 @@ describe('config loading', () => {
   });
 
   it('refuses a mailbox with both imap and maildir', () => {
-    expect(problems({ 'helpdesk.yaml': 'helpdesk: { address: s@x.test }\nmailboxes:\n  - { id: a, maildir: m, imap: { host: h, user: u } }\n' })[0].message).toMatch(/exactly one of `imap` or `maildir`/);
+    expect(problems({ 'helpdesk.yaml': 'helpdesk: { address: s@x.test }\nmailboxes:\n  - { id: a, maildir: m, imap: { host: h, user: u, pass: p } }\n' })[0].message).toMatch(/exactly one of `imap` or `maildir`/);
   });
 });

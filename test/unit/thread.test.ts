@@ -26,6 +26,8 @@ function fakeStore(ids: Record<string, TicketHandle>, participants: string[] = [
     ticketsByMessageIds: (list) => new Map(list.filter((id) => ids[id]).map((id) => [id, ids[id]])),
     ticketByRef: (ref) => tickets.get(ref) ?? null,
     isParticipant: (_t, address) => participants.includes(address),
+    openTicketCounts: () => new Map(),
+    roundRobinLast: () => null,
   };
 }
 

@@ -1,30 +1,34 @@
 import type { Stage } from '../types';
 
 /**
- * For a message that starts a ticket: its initial fields and SLA due date, each with the
- * reason it has that value. Routing rules (config/rules.yaml) refine these in their own stage.
+ * The fields of a ticket a message starts, from the route and assign decisions, and its
+ * SLA due date: arrival + the target for its severity.
  */
 export const decide: Stage = {
   name: 'decide',
   run(draft, ctx) {
-    if (!draft.mail || !draft.thread || draft.thread.ticket) return {};
-    const d = ctx.config.defaults;
-    const slaMs = ctx.config.sla[d.severity];
+    const { mail, thread, route, assignment } = draft;
+    if (!mail || !thread || thread.ticket || !route || !assignment) return {};
+    const slaMs = ctx.config.sla[route.severity.value];
     return {
       newTicket: {
-        subject: draft.mail.subject || '(no subject)',
+        subject: mail.subject || '(no subject)',
         status: 'new',
-        priority: d.priority,
-        severity: d.severity,
-        category: d.category,
-        queue: d.queue,
+        priority: route.priority.value,
+        severity: route.severity.value,
+        category: route.category.value,
+        queue: route.queue.value,
+        assignee: assignment.assignee,
+        tags: route.tags,
         dueAt: draft.receivedAt + slaMs,
         reasons: {
-          priority: 'defaults.priority',
-          severity: 'defaults.severity',
-          category: 'defaults.category',
-          queue: 'defaults.queue',
-          dueAt: `sla.${d.severity} (${Math.round(slaMs / 60000)} min) from arrival`,
+          rules: route.rules.length > 0 ? route.rules.map((r) => r.name).join(', ') : 'none matched',
+          category: route.category.reason,
+          priority: route.priority.reason,
+          severity: route.severity.reason,
+          queue: route.queue.reason,
+          assignee: assignment.reason,
+          dueAt: `sla.${route.severity.value} (${Math.round(slaMs / 60000)} min) from arrival`,
         },
       },
     };

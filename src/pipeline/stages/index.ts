@@ -1,9 +1,11 @@
 import type { Stage } from '../types';
 import { actor } from './actor';
+import { assign } from './assign';
 import { decide } from './decide';
 import { dedupMessageId } from './dedup-message-id';
 import { dedupRaw } from './dedup-raw';
 import { parse } from './parse';
+import { route } from './route';
 import { sizeLimit } from './size-limit';
 import { thread } from './thread';
 
@@ -11,4 +13,4 @@ import { thread } from './thread';
  * THE order of the ingest pipeline (STYLE 2). Each stage reads the draft and adds to it;
  * a stage that sets `stop` ends the run. `apply` (../apply.ts) then writes the result.
  */
-export const stages: readonly Stage[] = [dedupRaw, sizeLimit, parse, dedupMessageId, thread, actor, decide];
+export const stages: readonly Stage[] = [dedupRaw, sizeLimit, parse, dedupMessageId, thread, actor, route, assign, decide];

@@ -1,0 +1,88 @@
+import type { AgentsFile, RuleCondition, RulesFile } from './schema';
+
+/** A problem found across files, at a path inside one of them. */
+export interface SemanticProblem {
+  file: 'helpdesk.yaml' | 'agents.yaml' | 'rules.yaml';
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Checks that need more than one value or file: duplicate agent addresses, group members
+ * and rule targets that name no agent or group, and regular expressions that are invalid or
+ * could take exponential time (a rule must never hang the daemon at message time).
+ */
+export function checkConfig(agents: AgentsFile, rules: RulesFile): SemanticProblem[] {
+  const problems: SemanticProblem[] = [];
+  const owner = new Map<string, string>();
+  agents.agents.forEach((a, i) => {
+    [a.email, ...a.aliases].forEach((address, k) => {
+      const seen = owner.get(address);
+      if (seen) problems.push({ file: 'agents.yaml', path: k === 0 ? ['agents', i, 'email'] : ['agents', i, 'aliases', k - 1], message: `${address} is already the address of agent ${seen}` });
+      else owner.set(address, a.name);
+    });
+  });
+  agents.groups.forEach((g, i) =>
+    g.members.forEach((m, j) => {
+      if (!owner.has(m)) problems.push({ file: 'agents.yaml', path: ['groups', i, 'members', j], message: `${m} is not an agent (agents: ${[...owner.keys()].join(', ') || 'none'})` });
+    }),
+  );
+  const groups = new Set([...agents.groups.map((g) => g.name), ...agents.agents.flatMap((a) => a.groups)]);
+  rules.rules.forEach((rule, i) => {
+    const assign = rule.then.assign;
+    if (assign && 'agent' in assign && !owner.has(assign.agent)) {
+      problems.push({ file: 'rules.yaml', path: ['rules', i, 'then', 'assign', 'agent'], message: `unknown agent ${assign.agent} (agents: ${[...owner.keys()].join(', ') || 'none'})` });
+    }
+    if (assign && 'group' in assign && !groups.has(assign.group)) {
+      problems.push({ file: 'rules.yaml', path: ['rules', i, 'then', 'assign', 'group'], message: `unknown group ${assign.group} (groups: ${[...groups].join(', ') || 'none'})` });
+    }
+    checkRegexes(rule.when, ['rules', i, 'when'], problems);
+  });
+  return problems;
+}
+
+function checkRegexes(c: RuleCondition, path: (string | number)[], problems: SemanticProblem[]): void {
+  const text = (value: unknown, at: (string | number)[]) => {
+    if (value && typeof value === 'object' && 'regex' in value && typeof value.regex === 'string') {
+      const why = regexProblem(value.regex);
+      if (why) problems.push({ file: 'rules.yaml', path: [...at, 'regex'], message: why });
+    }
+  };
+  text(c.subject, [...path, 'subject']);
+  text(c.body, [...path, 'body']);
+  for (const [name, m] of Object.entries(c.header ?? {})) text(m, [...path, 'header', name]);
+  c.all?.forEach((sub, i) => checkRegexes(sub, [...path, 'all', i], problems));
+  c.any?.forEach((sub, i) => checkRegexes(sub, [...path, 'any', i], problems));
+  if (c.not) checkRegexes(c.not, [...path, 'not'], problems);
+}
+
+/**
+ * Why a pattern must be refused, or null. Besides syntax, refuses the shapes that make a
+ * backtracking engine take exponential time: a quantified group that itself contains a
+ * quantifier (`(a+)+`, `(\w*x?)*`) or alternatives under a quantifier (`(a|ab)*`).
+ */
+export function regexProblem(pattern: string): string | null {
+  try {
+    new RegExp(pattern, 'iu');
+  } catch (err) {
+    return `invalid regular expression: ${(err as Error).message}`;
+  }
+  const stripped = pattern.replace(/\\./g, 'x').replace(/\[[^\]]*\]/g, 'x');
+  const stack: { quantified: boolean; alternation: boolean }[] = [];
+  for (let i = 0; i < stripped.length; i++) {
+    const ch = stripped[i];
+    if (ch === '(') stack.push({ quantified: false, alternation: false });
+    else if (ch === '|' && stack.length > 0) stack[stack.length - 1].alternation = true;
+    else if (/[*+?{]/.test(ch) && stack.length > 0 && stripped[i - 1] !== '(') stack[stack.length - 1].quantified = true;
+    else if (ch === ')') {
+      const group = stack.pop();
+      const after = stripped[i + 1] ?? '';
+      const repeated = after === '*' || after === '+' || (after === '{' && /^\{\d*,\d*\}/.test(stripped.slice(i + 1)) && !/^\{\d+\}/.test(stripped.slice(i + 1)));
+      if (group && repeated && (group.quantified || group.alternation)) {
+        return 'regular expression may take exponential time (a repeated group contains a quantifier or alternatives); simplify it';
+      }
+      if (group?.quantified && stack.length > 0) stack[stack.length - 1].quantified = true;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,73 @@
+import type { Config, Priority, Severity } from '../../config/schema';
+import { addressMatches, firstWord, matchCondition } from '../rules';
+import type { Decided, InboundMail, RouteDecision, Stage } from '../types';
+
+/**
+ * Routes a message that starts a ticket: config/rules.yaml in order (the first match wins,
+ * unless it says `continue`; a field set by an earlier rule is kept), then, for what no rule
+ * set, the message itself (priority headers, keywords, VIP senders) and the defaults.
+ * Every field carries the reason it has its value.
+ */
+export const route: Stage = {
+  name: 'route',
+  run(draft, ctx) {
+    if (!draft.mail || !draft.thread || draft.thread.ticket) return {};
+    return { route: routeMail(draft.mail, ctx.config, draft.receivedAt) };
+  },
+};
+
+export function routeMail(mail: InboundMail, config: Config, at: number): RouteDecision {
+  const matched: RouteDecision['rules'] = [];
+  const set: { category?: Decided<string>; priority?: Decided<Priority>; severity?: Decided<Severity>; queue?: Decided<string | null>; assign?: RouteDecision['assign'] } = {};
+  const tags = new Set<string>();
+  for (const rule of config.rules) {
+    // Category prediction comes later; rules see the category an earlier rule set.
+    const m = matchCondition(rule.when, { mail, category: set.category?.value ?? null, spam: null, at }, config);
+    if (!m.matched) continue;
+    matched.push({ name: rule.name, why: m.why });
+    const by = `rule "${rule.name}"`;
+    const t = rule.then;
+    if (t.category && !set.category) set.category = { value: t.category, reason: by };
+    if (t.priority && !set.priority) set.priority = { value: t.priority, reason: by };
+    if (t.severity && !set.severity) set.severity = { value: t.severity, reason: by };
+    if (t.queue && !set.queue) set.queue = { value: t.queue, reason: by };
+    for (const tag of t.tags ?? []) tags.add(tag);
+    if (t.assign && !set.assign) set.assign = 'agent' in t.assign ? { agent: t.assign.agent, reason: by } : { group: t.assign.group, strategy: t.assign.strategy, reason: by };
+    if (t.stop || !rule.continue) break;
+  }
+  const d = config.defaults;
+  return {
+    rules: matched,
+    category: set.category ?? { value: d.category, reason: 'defaults.category (no rule set it)' },
+    priority: set.priority ?? priorityFromMail(mail, config) ?? { value: d.priority, reason: 'defaults.priority' },
+    severity: set.severity ?? severityFromMail(mail, config) ?? { value: d.severity, reason: 'defaults.severity' },
+    queue: set.queue ?? (set.assign && 'group' in set.assign ? { value: set.assign.group, reason: `${set.assign.reason} assigns to this group` } : { value: d.queue, reason: 'defaults.queue' }),
+    tags: [...tags],
+    assign: set.assign ?? null,
+  };
+}
+
+const header = (mail: InboundMail, name: string) => mail.headers.find((h) => h.name === name)?.value.trim() ?? null;
+
+/** Priority the sender asked for (X-Priority, Importance, Priority), keywords, VIP senders. */
+function priorityFromMail(mail: InboundMail, config: Config): Decided<Priority> | null {
+  const xPriority = header(mail, 'x-priority');
+  if (xPriority && /^[12]\b/.test(xPriority)) return { value: 'high', reason: `X-Priority: ${xPriority}` };
+  const importance = header(mail, 'importance')?.toLowerCase() ?? null;
+  if (importance === 'high') return { value: 'high', reason: 'Importance: high' };
+  const priority = header(mail, 'priority')?.toLowerCase() ?? null;
+  if (priority === 'urgent') return { value: 'high', reason: 'Priority: urgent' };
+  const sender = mail.from?.address;
+  const vip = sender ? config.triage.vip.find((p) => addressMatches(p, sender)) : undefined;
+  if (vip) return { value: 'high', reason: `sender ${sender} is a VIP (${vip})` };
+  const word = firstWord(config.triage.urgentKeywords, `${mail.subject}\n${mail.text.slice(0, 2000)}`);
+  if (word) return { value: 'high', reason: `urgent keyword "${word}" in the message` };
+  if ((xPriority && /^[45]\b/.test(xPriority)) || importance === 'low') return { value: 'low', reason: xPriority ? `X-Priority: ${xPriority}` : 'Importance: low' };
+  return null;
+}
+
+/** Severity from "service down" keywords, in the subject or the first lines of the body. */
+function severityFromMail(mail: InboundMail, config: Config): Decided<Severity> | null {
+  const word = firstWord(config.triage.criticalKeywords, `${mail.subject}\n${mail.text.slice(0, 500)}`);
+  return word ? { value: 'critical', reason: `critical keyword "${word}" in the message` } : null;
+}

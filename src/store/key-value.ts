@@ -1,0 +1,12 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from './open';
+import { keyValue } from './schema';
+
+/** Small named values that must survive restarts (round-robin pointers, job bookkeeping). */
+export function getValue(db: Db, key: string): string | null {
+  return db.select({ value: keyValue.value }).from(keyValue).where(eq(keyValue.key, key)).get()?.value ?? null;
+}
+
+export function setValue(db: Db, key: string, value: string): void {
+  db.insert(keyValue).values({ key, value }).onConflictDoUpdate({ target: keyValue.key, set: { value } }).run();
+}
