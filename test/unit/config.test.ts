@@ -1,3 +1,4 @@
+import { regexProblem } from '../../src/config/check';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load';
@@ -63,5 +64,55 @@ describe('config loading', () => {
 
   it('refuses a mailbox with both imap and maildir', () => {
     expect(problems({ 'helpdesk.yaml': 'helpdesk: { address: s@x.test }\nmailboxes:\n  - { id: a, maildir: m, imap: { host: h, user: u, pass: p } }\n' })[0].message).toMatch(/exactly one of `imap` or `maildir`/);
+  });
+});
+
+describe('config errors across files name file, line and column', () => {
+  it('a typo in a rule key', () => {
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    when: { subjet: printer }\n    then: { priority: high }\n' })).toEqual([
+      { file: 'rules.yaml', line: 3, column: 11, message: "rules.0.when: unknown key(s) 'subjet'" },
+    ]);
+  });
+  it('a wrong type', () => {
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    then: { priority: urgent }\n' })[0]).toMatchObject({ file: 'rules.yaml', line: 3, column: 23 });
+  });
+  it('an unknown agent in a rule', () => {
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    then: { assign: { agent: nobody@example.test } }\n' })).toEqual([
+      { file: 'rules.yaml', line: 3, column: 30, message: 'rules.0.then.assign.agent: unknown agent nobody@example.test (agents: ana@example.test)' },
+    ]);
+  });
+  it('an unknown group in a rule', () => {
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    then: { assign: { group: printers } }\n' })[0].message).toBe('rules.0.then.assign.group: unknown group printers (groups: software)');
+  });
+  it('a duplicate agent address', () => {
+    const agents = 'agents:\n  - { name: Ana, email: ana@example.test }\n  - { name: Ana2, email: ANA@example.test }\n';
+    expect(problems({ 'agents.yaml': agents })).toEqual([{ file: 'agents.yaml', line: 3, column: 26, message: 'agents.1.email: ana@example.test is already the address of agent Ana' }]);
+  });
+  it('an invalid regex, and one that could take exponential time', () => {
+    const found = problems({ 'rules.yaml': 'rules:\n  - name: x\n    when: { subject: { regex: "(unclosed" } }\n    then: {}\n  - name: y\n    when: { any: [ { body: { regex: "(a+)+$" } } ] }\n    then: {}\n' });
+    expect(found).toEqual([
+      { file: 'rules.yaml', line: 3, column: 31, message: expect.stringMatching(/^rules\.0\.when\.subject\.regex: invalid regular expression/) },
+      { file: 'rules.yaml', line: 6, column: 37, message: expect.stringMatching(/^rules\.1\.when\.any\.0\.body\.regex: regular expression may take exponential time/) },
+    ]);
+  });
+  it('a group member who is not an agent', () => {
+    expect(problems({ 'agents.yaml': 'agents: []\ngroups:\n  - { name: g, members: [x@example.test] }\n' })[0]).toMatchObject({ line: 3, message: expect.stringMatching(/x@example.test is not an agent/) });
+  });
+});
+
+describe('regexProblem', () => {
+  it.each([
+    ['^\\[HD-\\d+\\]', null],
+    ['(foo|bar)baz', null],
+    ['(ab){2}', null],
+    ['(a+)+', 'exponential'],
+    ['(a|aa)*', 'exponential'],
+    ['(\\w+\\s?)*$', 'exponential'],
+    ['((ab)*)+', 'exponential'],
+    ['[', 'invalid'],
+  ])('%s', (pattern, problem) => {
+    const p = regexProblem(pattern);
+    if (problem === null) expect(p).toBeNull();
+    else expect(p).toMatch(new RegExp(problem));
   });
 });
