@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import { listTickets, showTicket } from '../store/tickets';
+import { EDITABLE, planChange } from '../pipeline/changes';
+import { applyChange, listTickets, showTicket, ticketByRef } from '../store/tickets';
 import { locations, openAll, out } from './common';
 import { CliExit, EXIT } from './exit-codes';
 
 export function registerTickets(program: Command): void {
-  const tickets = program.command('tickets').description('list and inspect tickets');
+  const tickets = program.command('tickets').description('list, inspect and change tickets');
+  registerTicketSet(tickets);
 
   tickets
     .command('list')
@@ -48,6 +50,35 @@ export function registerTickets(program: Command): void {
         out('');
         out('history:');
         for (const e of t.events) out(`  ${e.at} ${e.actor} ${e.type}${e.to ? ` → ${e.to}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
+      } finally {
+        store.close();
+      }
+    });
+}
+
+export function registerTicketSet(tickets: Command): void {
+  tickets
+    .command('set')
+    .description(`change a ticket field (${EDITABLE.join(', ')}); recorded in its history`)
+    .argument('<ref>', 'ticket reference, e.g. HD-12')
+    .argument('<field>', EDITABLE.join(' | '))
+    .argument('<value>', 'the new value (assignee: agent address or name, or none)')
+    .option('--reason <text>', 'why, for the history')
+    .action((ref: string, field: string, value: string, opts: { reason?: string }, cmd: Command) => {
+      const { config, store } = openAll(locations(cmd));
+      try {
+        const t = ticketByRef(store.db, ref);
+        if (!t) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);
+        const now = Date.now();
+        let change;
+        try {
+          change = planChange(t, field, value, config, now);
+        } catch (err) {
+          throw new CliExit(EXIT.USAGE, (err as Error).message);
+        }
+        if (change.from === change.to) return out(`${t.ref}: ${field} is already ${change.to}`);
+        applyChange(store.db, t.id, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
+        out(`${t.ref}: ${field} ${change.from ?? '-'} → ${change.to ?? '-'}${change.also.dueAt !== undefined ? ` (due ${new Date(change.also.dueAt).toISOString()})` : ''}`);
       } finally {
         store.close();
       }

@@ -40,6 +40,29 @@ export function openTicketCounts(db: Db, assignees: string[]): Map<string, numbe
   return counts;
 }
 
+/** Applies a planned field change and records it as an event, in one transaction. */
+export function applyChange(
+  db: Db,
+  ticketId: number,
+  change: { field: string; from: string | null; to: string | null; also: { dueAt?: number; resolvedAt?: number | null; closedAt?: number | null } },
+  actor: string,
+  at: number,
+  reason: string | null,
+): void {
+  db.transaction(
+    (tx) => {
+      const also = Object.fromEntries(Object.entries(change.also).filter(([, v]) => v !== undefined));
+      tx.update(tickets)
+        .set({ [change.field]: change.to, ...also, updatedAt: at })
+        .where(eq(tickets.id, ticketId))
+        .run();
+      addEvent(tx, { ticketId, at, actor, type: `${change.field}_changed`, from: change.from, to: change.to, reason });
+      if (change.also.dueAt !== undefined) addEvent(tx, { ticketId, at, actor: 'system', type: 'due_changed', to: new Date(change.also.dueAt).toISOString(), reason: `${change.field} changed to ${change.to}` });
+    },
+    { behavior: 'immediate' },
+  );
+}
+
 export function touchTicket(db: Db, ticketId: number, at: number): void {
   db.update(tickets).set({ updatedAt: at }).where(eq(tickets.id, ticketId)).run();
 }

@@ -136,3 +136,34 @@ describe('helpdesk start (maildir source)', () => {
     expect(show.messages).toHaveLength(2);
   });
 });
+
+describe('helpdesk tickets set', () => {
+  it('changes a field, records it in the history, and recomputes the due date on a severity change', () => {
+    const { args } = setup();
+    runCli([...args, 'ingest', '-'], { input: buildMail({}) });
+    const before = JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout);
+    const r = runCli([...args, 'tickets', 'set', 'HD-1', 'severity', 'critical', '--reason', 'whole office down']);
+    expect(r.code).toBe(0);
+    const after = JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout);
+    expect(after.severity).toBe('critical');
+    // medium is 48 h after arrival, critical 4 h after arrival.
+    expect(Date.parse(before.dueAt) - Date.parse(after.dueAt)).toBe(44 * 3600_000);
+    expect(after.events.slice(-2)).toMatchObject([
+      { type: 'severity_changed', from: 'medium', to: 'critical', reason: 'whole office down' },
+      { type: 'due_changed', to: after.dueAt },
+    ]);
+    expect(runCli([...args, 'tickets', 'set', 'HD-1', 'assignee', 'Ana']).code).toBe(0);
+    expect(JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout).assignee).toBe('ana@example.test');
+  });
+
+  it('refuses unknown fields, bad values and unknown agents with exit 64 and a clear message', () => {
+    const { args } = setup();
+    runCli([...args, 'ingest', '-'], { input: buildMail({}) });
+    const bad = runCli([...args, 'tickets', 'set', 'HD-1', 'priority', 'urgent']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/priority must be one of high, medium, low/);
+    expect(runCli([...args, 'tickets', 'set', 'HD-1', 'colour', 'red']).stderr).toMatch(/cannot set colour/);
+    expect(runCli([...args, 'tickets', 'set', 'HD-1', 'assignee', 'zoe@x.test']).stderr).toMatch(/unknown agent zoe@x.test/);
+    expect(runCli([...args, 'tickets', 'set', 'HD-9', 'priority', 'high']).code).toBe(1);
+  });
+});

@@ -1,15 +1,16 @@
+import { dueDate } from '../sla';
 import type { Stage } from '../types';
 
 /**
  * The fields of a ticket a message starts, from the route and assign decisions, and its
- * SLA due date: arrival + the target for its severity.
+ * SLA due date (see ../sla.ts).
  */
 export const decide: Stage = {
   name: 'decide',
   run(draft, ctx) {
     const { mail, thread, route, assignment } = draft;
     if (!mail || !thread || thread.ticket || !route || !assignment) return {};
-    const slaMs = ctx.config.sla[route.severity.value];
+    const due = dueDate(draft.receivedAt, route.severity.value, ctx.config);
     return {
       newTicket: {
         subject: mail.subject || '(no subject)',
@@ -20,7 +21,7 @@ export const decide: Stage = {
         queue: route.queue.value,
         assignee: assignment.assignee,
         tags: route.tags,
-        dueAt: draft.receivedAt + slaMs,
+        dueAt: due.at,
         reasons: {
           rules: route.rules.length > 0 ? route.rules.map((r) => r.name).join(', ') : 'none matched',
           category: route.category.reason,
@@ -28,7 +29,7 @@ export const decide: Stage = {
           severity: route.severity.reason,
           queue: route.queue.reason,
           assignee: assignment.reason,
-          dueAt: `sla.${route.severity.value} (${Math.round(slaMs / 60000)} min) from arrival`,
+          dueAt: due.reason,
         },
       },
     };
