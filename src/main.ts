@@ -6,6 +6,7 @@ import { imapSource } from './mail-in/imap';
 import { maildirSource } from './mail-in/maildir';
 import type { Source } from './mail-in/source';
 import { ingest } from './pipeline/run';
+import { categoryModelFor } from './pipeline/store-reader';
 import { mailboxStateStore } from './store/mailbox-state';
 import { openStore, type Store } from './store/open';
 
@@ -38,7 +39,8 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const store = openStore(where.dataDir);
   const live = watchConfig(where.configDir, config, log);
   // Each message is handled with the config in force when it arrives.
-  const handler = (raw: Parameters<typeof ingest>[0]) => ingest(raw, { config: live.current(), store, log });
+  const categories = categoryModelFor(store);
+  const handler = (raw: Parameters<typeof ingest>[0]) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current });
   const state = mailboxStateStore(store.db);
   const sources: Source[] = [];
   for (const mailbox of config.mailboxes) {

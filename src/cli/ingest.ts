@@ -4,6 +4,7 @@ import { StoreUnavailableError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { messagesFromPaths } from '../mail-in/files';
 import { ingest } from '../pipeline/run';
+import { categoryModelFor } from '../pipeline/store-reader';
 import type { IngestResult } from '../pipeline/types';
 import { locations, openAll, out } from './common';
 import { CliExit, EXIT } from './exit-codes';
@@ -19,11 +20,12 @@ export function registerIngest(program: Command, log: Logger): void {
       if (missing.length > 0) throw new CliExit(EXIT.USAGE, `no such file or directory: ${missing.join(', ')}`);
       // An MTA pipe must never lose mail: a config or store problem is a temporary failure.
       const { config, store } = openAll(locations(cmd), EXIT.TEMPFAIL);
+      const categories = categoryModelFor(store);
       try {
         for await (const raw of messagesFromPaths(inputs)) {
           let result: IngestResult;
           try {
-            result = await ingest(raw, { config, store, log });
+            result = await ingest(raw, { config, store, log, categoryModel: categories.current });
           } catch (err) {
             if (err instanceof StoreUnavailableError) throw new CliExit(EXIT.TEMPFAIL, `${raw.source}: ${err.message}`);
             throw err;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../lib/log';
 import { sha256Hex } from '../lib/hash';
 import { runStages } from '../pipeline/run';
-import { storeReader } from '../pipeline/store-reader';
+import { categoryModelFor, storeReader } from '../pipeline/store-reader';
 import type { Draft } from '../pipeline/types';
 import { locations, openAll, out } from './common';
 import { CliExit, EXIT } from './exit-codes';
@@ -27,7 +27,7 @@ export function registerRules(program: Command, log: Logger): void {
         const now = Date.now;
         const draft = await runStages(
           { raw: { bytes, source: file, position: null, mailbox: null }, rawSha256: sha256Hex(bytes), rawPath: '', receivedAt: now() },
-          { config, store: storeReader(store.db), now, log },
+          { config, store: storeReader(store.db), now, log, categoryModel: categoryModelFor(store).current() },
         );
         const decision = explain(draft);
         if (opts.json) return out(JSON.stringify(decision, null, 2));
@@ -50,7 +50,7 @@ export function explain(d: Draft) {
     thread: d.thread ? { ticket: d.thread.ticket?.ref ?? null, threadedBy: d.thread.threadedBy, reason: d.thread.reason, linkTo: d.thread.linkTo?.ref ?? null } : null,
     actor: d.actor ? { role: d.actor.role, address: d.actor.address, reason: d.actor.reason, trustWarning: d.actor.trustWarning, participants: d.actor.participants.map((p) => p.address) } : null,
     rule: r ? { matched: r.rules } : null,
-    category: r ? { ...r.category, predicted: false, confidence: null } : null,
+    category: r ? { value: r.category.value, reason: r.category.reason, predicted: r.category.source === 'predicted', confidence: r.category.confidence } : null,
     priority: r?.priority ?? null,
     severity: r?.severity ?? null,
     queue: r?.queue ?? null,

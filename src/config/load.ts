@@ -51,6 +51,7 @@ export function loadConfig(dir: string, env: Env = process.env): Config {
     dir,
     helpdesk: main.helpdesk,
     triage: main.triage,
+    prediction: main.prediction,
     mailboxes: main.mailboxes,
     outgoing: main.outgoing,
     health: main.health,

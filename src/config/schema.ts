@@ -146,6 +146,15 @@ export const helpdeskFileSchema = z.strictObject({
       vip: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
+  /** Category prediction from past tickets when no rule sets the category. */
+  prediction: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      minConfidence: z.number().min(0).max(1).default(0.6),
+      /** Tickets categorised by rules or staff needed before predictions are used. */
+      minExamples: z.number().int().min(2).default(20),
+    })
+    .prefault({}),
   defaults: z
     .strictObject({
       priority: z.enum(PRIORITIES).default('medium'),
@@ -279,6 +288,7 @@ export interface Config {
   dir: string;
   helpdesk: HelpdeskFile['helpdesk'];
   triage: HelpdeskFile['triage'];
+  prediction: HelpdeskFile['prediction'];
   mailboxes: HelpdeskFile['mailboxes'];
   outgoing: HelpdeskFile['outgoing'];
   health: HelpdeskFile['health'];

@@ -56,6 +56,7 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
           severity: t.severity,
           priority: t.priority,
           category: t.category,
+          categorySource: t.categorySource,
           queue: t.queue,
           assignee: t.assignee,
           tags: t.tags,

@@ -7,7 +7,7 @@ export interface FieldChange {
   from: string | null;
   to: string | null;
   /** Further column updates the change implies, e.g. dueAt after a severity change. */
-  also: { dueAt?: number; resolvedAt?: number | null; closedAt?: number | null };
+  also: { dueAt?: number; resolvedAt?: number | null; closedAt?: number | null; categorySource?: string };
 }
 
 export const EDITABLE = ['status', 'priority', 'severity', 'category', 'queue', 'assignee'] as const;
@@ -50,7 +50,8 @@ export function planChange(ticket: TicketView, field: string, raw: string, confi
     }
     case 'category':
       if (!value) throw new Error('category must not be empty');
-      return { field, from: ticket.category, to: value, also: {} };
+      // A person's choice: it trains the category predictor.
+      return { field, from: ticket.category, to: value, also: { categorySource: 'staff' } };
     case 'queue':
       return { field, from: ticket.queue, to: value || null, also: {} };
     case 'assignee': {

@@ -5,6 +5,7 @@ import type { Logger } from '../lib/log';
 import { saveRaw } from '../store/blobs';
 import type { Store } from '../store/open';
 import { apply } from './apply';
+import type { CategoryPredictor } from './category-model';
 import { stages } from './stages';
 import { storeReader } from './store-reader';
 import type { Draft, IngestResult, RawMessage, StageContext } from './types';
@@ -14,6 +15,8 @@ export interface IngestDeps {
   store: Store;
   log: Logger;
   now?: () => number;
+  /** The category predictor in force (see category-model.ts); none: defaults only. */
+  categoryModel?: () => CategoryPredictor | null;
 }
 
 /**
@@ -33,7 +36,7 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
     throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
   }
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
-  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store.db), now, log });
+  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store.db), now, log, categoryModel: deps.categoryModel?.() ?? null });
 
   let result: IngestResult;
   try {

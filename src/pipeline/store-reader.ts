@@ -3,7 +3,9 @@ import { processedRaw } from '../store/inbound';
 import { inboundMessage, ticketsByMessageIds } from '../store/messages';
 import type { Db } from '../store/open';
 import { getValue } from '../store/key-value';
-import { isParticipant, openTicketCounts, ticketByRef } from '../store/tickets';
+import type { Store } from '../store/open';
+import { categoryExamples, categoryExamplesSignature, isParticipant, openTicketCounts, ticketByRef } from '../store/tickets';
+import { categoryModelCache } from './category-model';
 
 /** The read-only view of the store that pipeline stages receive. */
 export function storeReader(db: Db): StoreReader {
@@ -22,3 +24,8 @@ export function storeReader(db: Db): StoreReader {
 }
 
 export const roundRobinKey = (group: string) => `round_robin:${group}`;
+
+/** The category predictor, trained from this store and retrained when its examples change. */
+export function categoryModelFor(store: Store) {
+  return categoryModelCache({ signature: () => categoryExamplesSignature(store.db), examples: () => categoryExamples(store.db) });
+}

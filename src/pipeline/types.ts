@@ -1,6 +1,7 @@
 import type { Config, Priority, Severity, TicketStatus } from '../config/schema';
 import type { Logger } from '../lib/log';
 import type { HeaderRow, MailAddressRow } from '../store/schema';
+import type { CategoryPredictor } from './category-model';
 
 export type MailAddress = MailAddressRow;
 export type Header = HeaderRow;
@@ -80,6 +81,7 @@ export interface NewTicketDecision {
   priority: Priority;
   severity: Severity;
   category: string;
+  categorySource: string;
   queue: string | null;
   assignee: string | null;
   tags: string[];
@@ -98,7 +100,7 @@ export interface Decided<T> {
 export interface RouteDecision {
   /** Rules that matched, in order, with the conditions that held. */
   rules: { name: string; why: string[] }[];
-  category: Decided<string>;
+  category: Decided<string> & { source: 'rule' | 'predicted' | 'default'; confidence: number | null };
   priority: Decided<Priority>;
   severity: Decided<Severity>;
   queue: Decided<string | null>;
@@ -160,6 +162,8 @@ export interface StageContext {
   log: Logger;
   /** For the random strategy; injectable so tests are repeatable. */
   random?: () => number;
+  /** Snapshot of the trained category predictor, when there is one. */
+  categoryModel?: CategoryPredictor | null;
 }
 
 /** One step of the pipeline (STYLE 1): reads the draft, returns what it adds. */

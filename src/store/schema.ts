@@ -24,6 +24,8 @@ export const tickets = sqliteTable(
     severity: text('severity').notNull(),
     priority: text('priority').notNull(),
     category: text('category'),
+    /** Who set the category: rule, staff, predicted, default. Rule and staff ones train the predictor. */
+    categorySource: text('category_source'),
     queue: text('queue'),
     assignee: text('assignee'),
     tags: text('tags', { mode: 'json' }).$type<string[]>().notNull().default([]),

@@ -40,11 +40,32 @@ export function openTicketCounts(db: Db, assignees: string[]): Map<string, numbe
   return counts;
 }
 
+const TRAINING_SOURCES = ['rule', 'staff'];
+
+/** Tickets whose category a rule or a person chose, with their first message, newest first. */
+export function categoryExamples(db: Db, limit = 5000): { text: string; category: string }[] {
+  return db
+    .select({ subject: tickets.subject, category: tickets.category, text: sql<string>`(select ${messages.text} from ${messages} where ${messages.ticketId} = ${tickets.id} order by ${messages.id} limit 1)` })
+    .from(tickets)
+    .where(and(inArray(tickets.categorySource, TRAINING_SOURCES), sql`${tickets.category} is not null`))
+    .orderBy(desc(tickets.id))
+    .limit(limit)
+    .all()
+    .map((r) => ({ text: `${r.subject}\n${r.text ?? ''}`, category: r.category as string }));
+}
+
+/** Changes whenever the training set changed: a ticket categorised by a rule, or by staff. */
+export function categoryExamplesSignature(db: Db): string {
+  const n = db.select({ n: sql<number>`count(*)` }).from(tickets).where(inArray(tickets.categorySource, TRAINING_SOURCES)).get()?.n ?? 0;
+  const last = db.select({ id: sql<number>`max(${events.id})` }).from(events).where(eq(events.type, 'category_changed')).get()?.id ?? 0;
+  return `${n}:${last}`;
+}
+
 /** Applies a planned field change and records it as an event, in one transaction. */
 export function applyChange(
   db: Db,
   ticketId: number,
-  change: { field: string; from: string | null; to: string | null; also: { dueAt?: number; resolvedAt?: number | null; closedAt?: number | null } },
+  change: { field: string; from: string | null; to: string | null; also: { dueAt?: number; resolvedAt?: number | null; closedAt?: number | null; categorySource?: string } },
   actor: string,
   at: number,
   reason: string | null,

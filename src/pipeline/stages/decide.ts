@@ -18,6 +18,7 @@ export const decide: Stage = {
         priority: route.priority.value,
         severity: route.severity.value,
         category: route.category.value,
+        categorySource: route.category.source,
         queue: route.queue.value,
         assignee: assignment.assignee,
         tags: route.tags,

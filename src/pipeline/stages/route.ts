@@ -1,5 +1,6 @@
 import type { Config, Priority, Severity } from '../../config/schema';
 import { addressMatches, firstWord, matchCondition } from '../rules';
+import type { CategoryPredictor } from '../category-model';
 import type { Decided, InboundMail, RouteDecision, Stage } from '../types';
 
 /**
@@ -12,11 +13,11 @@ export const route: Stage = {
   name: 'route',
   run(draft, ctx) {
     if (!draft.mail || !draft.thread || draft.thread.ticket) return {};
-    return { route: routeMail(draft.mail, ctx.config, draft.receivedAt) };
+    return { route: routeMail(draft.mail, ctx.config, draft.receivedAt, ctx.categoryModel ?? null) };
   },
 };
 
-export function routeMail(mail: InboundMail, config: Config, at: number): RouteDecision {
+export function routeMail(mail: InboundMail, config: Config, at: number, model: CategoryPredictor | null = null): RouteDecision {
   const matched: RouteDecision['rules'] = [];
   const set: { category?: Decided<string>; priority?: Decided<Priority>; severity?: Decided<Severity>; queue?: Decided<string | null>; assign?: RouteDecision['assign'] } = {};
   const tags = new Set<string>();
@@ -38,13 +39,26 @@ export function routeMail(mail: InboundMail, config: Config, at: number): RouteD
   const d = config.defaults;
   return {
     rules: matched,
-    category: set.category ?? { value: d.category, reason: 'defaults.category (no rule set it)' },
+    category: set.category ? { ...set.category, source: 'rule', confidence: null } : predictCategory(mail, config, model),
     priority: set.priority ?? priorityFromMail(mail, config) ?? { value: d.priority, reason: 'defaults.priority' },
     severity: set.severity ?? severityFromMail(mail, config) ?? { value: d.severity, reason: 'defaults.severity' },
     queue: set.queue ?? (set.assign && 'group' in set.assign ? { value: set.assign.group, reason: `${set.assign.reason} assigns to this group` } : { value: d.queue, reason: 'defaults.queue' }),
     tags: [...tags],
     assign: set.assign ?? null,
   };
+}
+
+/** The predicted category when the model is trained enough and sure enough, else the default. */
+function predictCategory(mail: InboundMail, config: Config, model: CategoryPredictor | null): RouteDecision['category'] {
+  const fallback = (why: string): RouteDecision['category'] => ({ value: config.defaults.category, reason: `defaults.category (no rule set it; ${why})`, source: 'default', confidence: null });
+  const p = config.prediction;
+  if (!p.enabled) return fallback('prediction disabled');
+  if (!model || model.examples < p.minExamples) return fallback(`prediction needs ${p.minExamples} categorised tickets, has ${model?.examples ?? 0}`);
+  const guess = model.predict(`${mail.subject}\n${mail.text}`);
+  if (!guess) return fallback('no prediction');
+  const confidence = Math.round(guess.confidence * 100) / 100;
+  if (guess.confidence < p.minConfidence) return fallback(`best guess ${guess.category} at confidence ${confidence} < ${p.minConfidence}`);
+  return { value: guess.category, reason: `predicted from ${model.examples} past tickets (confidence ${confidence})`, source: 'predicted', confidence };
 }
 
 const header = (mail: InboundMail, name: string) => mail.headers.find((h) => h.name === name)?.value.trim() ?? null;
