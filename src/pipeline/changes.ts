@@ -1,16 +1,13 @@
 import { PRIORITIES, SEVERITIES, STATUSES, type Config } from '../config/schema';
+import type { TicketChange } from '../store/tickets';
 import { dueDate } from './sla';
 
-/** A change to one ticket field, with what it implies (a new due date for a new severity). */
-export interface FieldChange {
-  field: 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee';
-  from: string | null;
-  to: string | null;
-  /** Further column updates the change implies, e.g. dueAt after a severity change. */
-  also: { dueAt?: number; resolvedAt?: number | null; closedAt?: number | null; categorySource?: string };
-}
-
 export const EDITABLE = ['status', 'priority', 'severity', 'category', 'queue', 'assignee'] as const;
+
+/** A change to one ticket field, with what it implies (a new due date for a new severity). */
+export interface FieldChange extends TicketChange {
+  field: (typeof EDITABLE)[number];
+}
 
 interface TicketView {
   status: string;

@@ -61,11 +61,19 @@ export function categoryExamplesSignature(db: Db): string {
   return `${n}:${last}`;
 }
 
+/** A change to one ticket column, with the further column updates it implies. */
+export interface TicketChange {
+  field: string;
+  from: string | null;
+  to: string | null;
+  also: { dueAt?: number; resolvedAt?: number | null; closedAt?: number | null; categorySource?: string };
+}
+
 /** Applies a planned field change and records it as an event, in one transaction. */
 export function applyChange(
   db: Db,
   ticketId: number,
-  change: { field: string; from: string | null; to: string | null; also: { dueAt?: number; resolvedAt?: number | null; closedAt?: number | null; categorySource?: string } },
+  change: TicketChange,
   actor: string,
   at: number,
   reason: string | null,

@@ -3,6 +3,7 @@ import { silentLogger } from '../../src/lib/log';
 import { planChange } from '../../src/pipeline/changes';
 import { trainCategoryModel } from '../../src/pipeline/category-model';
 import { ingest } from '../../src/pipeline/run';
+import { routeMail } from '../../src/pipeline/stages/route';
 import { categoryModelFor } from '../../src/pipeline/store-reader';
 import { openStore } from '../../src/store/open';
 import { applyChange, showTicket, ticketByRef } from '../../src/store/tickets';
@@ -57,5 +58,22 @@ describe('category prediction', () => {
     expect(moved?.category).toBe('printing');
     expect(moved?.events[0].reason).toMatch(/predicted from 16 past tickets/);
     store.close();
+  });
+});
+
+describe('rules on the predicted category', () => {
+  it('lets a rule route by the category the model predicts', () => {
+    const config = loadConfig(
+      writeConfigDir({
+        'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nprediction: { minExamples: 4 }\n',
+        'rules.yaml': 'rules:\n  - { name: hardware queue, when: { category: hardware }, then: { queue: hardware } }\n',
+      }),
+      {},
+    );
+    const model = trainCategoryModel([...HARDWARE.map((text) => ({ text, category: 'hardware' })), ...SOFTWARE.map((text) => ({ text, category: 'software' }))]);
+    const mail = { messageId: '<p@x>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'a@x.test', name: '' }, to: [], cc: [], replyTo: [], subject: 'printer jammed', text: 'the printer toner', html: null, date: null, headers: [], attachments: [] };
+    const r = routeMail(mail, config, 0, model);
+    expect(r.category).toMatchObject({ value: 'hardware', source: 'predicted' });
+    expect(r.queue).toEqual({ value: 'hardware', reason: 'rule "hardware queue"' });
   });
 });

@@ -99,7 +99,7 @@ describe('route: rules in order, continue, and the message itself', () => {
   it('applies the first match, continues when asked, keeps fields set earlier, stops otherwise', () => {
     const r = routeMail(mail(), config(rules), MONDAY_10_MADRID);
     expect(r.rules.map((x) => x.name)).toEqual(['printers', 'customer domain is high']);
-    expect(r.category).toEqual({ value: 'hardware', reason: 'rule "printers"' });
+    expect(r.category).toEqual({ value: 'hardware', reason: 'rule "printers"', source: 'rule', confidence: null });
     expect(r.priority).toEqual({ value: 'high', reason: 'rule "customer domain is high"' });
     expect(r.tags).toEqual(['printer', 'customer']);
     expect(r.queue.value).toBe('hardware');

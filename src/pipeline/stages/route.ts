@@ -21,9 +21,11 @@ export function routeMail(mail: InboundMail, config: Config, at: number, model: 
   const matched: RouteDecision['rules'] = [];
   const set: { category?: Decided<string>; priority?: Decided<Priority>; severity?: Decided<Severity>; queue?: Decided<string | null>; assign?: RouteDecision['assign'] } = {};
   const tags = new Set<string>();
+  // Rules may test the category: the one an earlier rule set, else the predicted one.
+  const predicted = predictCategory(mail, config, model);
   for (const rule of config.rules) {
-    // Category prediction comes later; rules see the category an earlier rule set.
-    const m = matchCondition(rule.when, { mail, category: set.category?.value ?? null, spam: null, at }, config);
+    const category = set.category?.value ?? (predicted.source === 'predicted' ? predicted.value : null);
+    const m = matchCondition(rule.when, { mail, category, spam: null, at }, config);
     if (!m.matched) continue;
     matched.push({ name: rule.name, why: m.why });
     const by = `rule "${rule.name}"`;
@@ -39,7 +41,7 @@ export function routeMail(mail: InboundMail, config: Config, at: number, model: 
   const d = config.defaults;
   return {
     rules: matched,
-    category: set.category ? { ...set.category, source: 'rule', confidence: null } : predictCategory(mail, config, model),
+    category: set.category ? { ...set.category, source: 'rule', confidence: null } : predicted,
     priority: set.priority ?? priorityFromMail(mail, config) ?? { value: d.priority, reason: 'defaults.priority' },
     severity: set.severity ?? severityFromMail(mail, config) ?? { value: d.severity, reason: 'defaults.severity' },
     queue: set.queue ?? (set.assign && 'group' in set.assign ? { value: set.assign.group, reason: `${set.assign.reason} assigns to this group` } : { value: d.queue, reason: 'defaults.queue' }),
