@@ -5,6 +5,7 @@ import { registerConfig } from './config';
 import { CliExit, EXIT } from './exit-codes';
 import { registerIngest } from './ingest';
 import { registerRules } from './rules';
+import { registerSpam } from './spam';
 import { registerStart } from './start';
 import { registerStatus } from './status';
 import { registerTickets } from './tickets';
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   registerStatus(program);
   registerConfig(program);
   registerRules(program, log);
+  registerSpam(program);
   try {
     await program.parseAsync(argv);
     return EXIT.OK;

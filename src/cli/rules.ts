@@ -27,7 +27,7 @@ export function registerRules(program: Command, log: Logger): void {
         const now = Date.now;
         const draft = await runStages(
           { raw: { bytes, source: file, position: null, mailbox: null }, rawSha256: sha256Hex(bytes), rawPath: '', receivedAt: now() },
-          { config, store: storeReader(store.db), now, log, categoryModel: categoryModelFor(store).current() },
+          { config, store: storeReader(store), now, log, categoryModel: categoryModelFor(store).current() },
         );
         const decision = explain(draft);
         if (opts.json) return out(JSON.stringify(decision, null, 2));
@@ -46,7 +46,7 @@ export function explain(d: Draft) {
     outcome: d.stop ? { outcome: d.stop.outcome, reason: d.stop.reason, ticket: d.stop.ticket } : { outcome: d.thread?.ticket ? 'appended' : 'created', reason: null, ticket: d.thread?.ticket?.ref ?? null },
     // Auto-reply/bounce classification and spam filtering are stages still to come.
     classification: { value: 'normal', reason: 'no classification stage yet' },
-    spam: { verdict: null, score: null, reason: 'no spam stage yet' },
+    spam: d.spam ? { verdict: d.spam.verdict, score: d.spam.score, reason: d.spam.reason, actedOn: !d.thread?.ticket } : null,
     thread: d.thread ? { ticket: d.thread.ticket?.ref ?? null, threadedBy: d.thread.threadedBy, reason: d.thread.reason, linkTo: d.thread.linkTo?.ref ?? null } : null,
     actor: d.actor ? { role: d.actor.role, address: d.actor.address, reason: d.actor.reason, trustWarning: d.actor.trustWarning, participants: d.actor.participants.map((p) => p.address) } : null,
     rule: r ? { matched: r.rules } : null,

@@ -52,6 +52,7 @@ export function loadConfig(dir: string, env: Env = process.env): Config {
     helpdesk: main.helpdesk,
     triage: main.triage,
     prediction: main.prediction,
+    spam: main.spam,
     mailboxes: main.mailboxes,
     outgoing: main.outgoing,
     health: main.health,

@@ -146,6 +146,16 @@ export const helpdeskFileSchema = z.strictObject({
       vip: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
+  /** The Bayes spam filter's thresholds on its 0..1 score. */
+  spam: z
+    .strictObject({
+      hamCutoff: z.number().min(0).max(1).default(0.2),
+      spamCutoff: z.number().min(0).max(1).default(0.9),
+      /** Messages of each kind to learn before verdicts are used (until then: ham, "untrained"). */
+      minTrained: z.number().int().min(0).default(200),
+    })
+    .refine((s) => s.hamCutoff < s.spamCutoff, { message: 'hamCutoff must be below spamCutoff' })
+    .prefault({}),
   /** Category prediction from past tickets when no rule sets the category. */
   prediction: z
     .strictObject({
@@ -289,6 +299,7 @@ export interface Config {
   helpdesk: HelpdeskFile['helpdesk'];
   triage: HelpdeskFile['triage'];
   prediction: HelpdeskFile['prediction'];
+  spam: HelpdeskFile['spam'];
   mailboxes: HelpdeskFile['mailboxes'];
   outgoing: HelpdeskFile['outgoing'];
   health: HelpdeskFile['health'];

@@ -80,7 +80,7 @@ export function imapSource(options: ImapSourceOptions): Source {
     }
   };
 
-  const bucketOf = (result: IngestResult): Bucket => (result.outcome === 'quarantined' ? 'quarantine' : 'processed');
+  const bucketOf = (result: IngestResult): Bucket => (result.outcome === 'quarantined' ? 'quarantine' : result.spam === 'spam' ? 'junk' : 'processed');
 
   /** Processes everything waiting; returns when the inbox has nothing new or on stop. */
   const drain = async (client: ImapFlow, position: { uidValidity: string; lastUid: number }) => {

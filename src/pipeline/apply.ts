@@ -60,6 +60,8 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
           queue: t.queue,
           assignee: t.assignee,
           tags: t.tags,
+          spamVerdict: t.spamVerdict,
+          spamScore: t.spamScore,
           customerId: senderId,
           channel: draft.raw.mailbox,
           createdAt: now,
@@ -72,7 +74,7 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
         if (senderId !== null) addParticipant(tx, ticket.id, senderId, actor.role === 'agent' ? 'agent' : 'customer', now);
         const assignment = draft.assignment;
         if (assignment?.assignee) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'assigned', to: assignment.assignee, reason: assignment.reason });
-        else if (assignment) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'unassigned', to: assignment.notifyUnassigned.join(', ') || null, reason: assignment.reason });
+        else if (assignment && t.status !== 'spam') addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'unassigned', to: assignment.notifyUnassigned.join(', ') || null, reason: assignment.reason });
         if (assignment?.roundRobin) setValue(tx, roundRobinKey(assignment.roundRobin.group), assignment.roundRobin.agent);
         if (thread.linkTo) {
           addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'linked', to: thread.linkTo.ref, reason: thread.reason });
@@ -107,6 +109,7 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
         headers: mail.headers,
         date: mail.date?.getTime() ?? null,
         threadedBy: thread.threadedBy,
+        spamScore: draft.spam?.score ?? null,
         rawPath: draft.rawPath,
         createdAt: now,
       });
@@ -127,7 +130,9 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
       );
       const outcome = thread.ticket ? ('appended' as const) : ('created' as const);
       insertInbound(tx, { ...base, outcome, reason: thread.reason, ticketId: ticket.id, messageRowId });
-      return { source: draft.raw.source, outcome, ticket: ticket.ref, threadedBy: thread.threadedBy, reason: thread.reason };
+      // Only a new ticket is judged; a reply in a known conversation is never junk.
+      const spamVerdict = thread.ticket ? null : (draft.spam?.verdict ?? null);
+      return { source: draft.raw.source, outcome, ticket: ticket.ref, threadedBy: thread.threadedBy, reason: thread.reason, spam: spamVerdict };
     },
     { behavior: 'immediate' },
   );

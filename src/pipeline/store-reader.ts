@@ -1,14 +1,16 @@
 import type { StoreReader } from './types';
 import { processedRaw } from '../store/inbound';
 import { inboundMessage, ticketsByMessageIds } from '../store/messages';
-import type { Db } from '../store/open';
 import { getValue } from '../store/key-value';
+import { spamCounts, spamStore } from '../store/spam';
 import type { Store } from '../store/open';
 import { categoryExamples, categoryExamplesSignature, isParticipant, openTicketCounts, ticketByRef } from '../store/tickets';
 import { categoryModelCache } from './category-model';
 
 /** The read-only view of the store that pipeline stages receive. */
-export function storeReader(db: Db): StoreReader {
+export function storeReader(store: Store): StoreReader {
+  const db = store.db;
+  const spam = spamStore(store);
   return {
     processedRaw: (sha256) => processedRaw(db, sha256),
     inboundMessage: (messageId, from) => inboundMessage(db, messageId, from),
@@ -20,6 +22,8 @@ export function storeReader(db: Db): StoreReader {
     isParticipant: (ticketId, address) => isParticipant(db, ticketId, address),
     openTicketCounts: (assignees) => openTicketCounts(db, assignees),
     roundRobinLast: (group) => getValue(db, roundRobinKey(group)),
+    spamCounts: (tokens) => spamCounts(store, tokens),
+    spamTotals: () => spam.totals(),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Config, Priority, Severity, TicketStatus } from '../config/schema'
 import type { Logger } from '../lib/log';
 import type { HeaderRow, MailAddressRow } from '../store/schema';
 import type { CategoryPredictor } from './category-model';
+import type { SpamDecision } from '../spam/classify';
 
 export type MailAddress = MailAddressRow;
 export type Header = HeaderRow;
@@ -85,6 +86,8 @@ export interface NewTicketDecision {
   queue: string | null;
   assignee: string | null;
   tags: string[];
+  spamVerdict: SpamDecision['verdict'] | null;
+  spamScore: number | null;
   dueAt: number;
   /** Why each field has its value, keyed by field name. */
   reasons: Record<string, string>;
@@ -132,6 +135,7 @@ export interface Draft {
   mail?: InboundMail;
   thread?: ThreadDecision;
   actor?: ActorDecision;
+  spam?: SpamDecision;
   route?: RouteDecision;
   assignment?: AssignDecision;
   newTicket?: NewTicketDecision;
@@ -153,6 +157,9 @@ export interface StoreReader {
   openTicketCounts(assignees: string[]): Map<string, number>;
   /** The agent round robin gave the group's last ticket to. */
   roundRobinLast(group: string): string | null;
+  /** Spam model counts of these tokens, and how many messages of each kind were learnt. */
+  spamCounts(tokens: string[]): Map<string, { spam: number; ham: number }>;
+  spamTotals(): { spam: number; ham: number };
 }
 
 export interface StageContext {
@@ -179,4 +186,6 @@ export interface IngestResult {
   ticket: string | null;
   threadedBy: ThreadedBy | null;
   reason: string | null;
+  /** The spam verdict the message got, when it was classified. */
+  spam?: SpamDecision['verdict'] | null;
 }

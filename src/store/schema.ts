@@ -81,6 +81,8 @@ export const messages = sqliteTable(
     headers: text('headers', { mode: 'json' }).$type<HeaderRow[]>().notNull(),
     date: integer('date'),
     threadedBy: text('threaded_by'),
+    /** Spam score of an inbound message (0..1), recorded even when it is not acted on. */
+    spamScore: real('spam_score'),
     rawPath: text('raw_path'),
     createdAt: integer('created_at').notNull(),
   },
@@ -200,6 +202,18 @@ export const spamTokens = sqliteTable('spam_tokens', {
   spamCount: integer('spam_count').notNull().default(0),
   hamCount: integer('ham_count').notNull().default(0),
 });
+
+/** Every message the spam model learnt, with the tokens it counted, so it can be unlearnt exactly. */
+export const spamLearned = sqliteTable(
+  'spam_learned',
+  {
+    key: text('key').primaryKey(),
+    label: text('label').notNull(),
+    tokens: text('tokens', { mode: 'json' }).$type<string[]>().notNull(),
+    learnedAt: integer('learned_at').notNull(),
+  },
+  (t) => [index('spam_learned_label').on(t.label)],
+);
 
 export const keyValue = sqliteTable('key_value', {
   key: text('key').primaryKey(),

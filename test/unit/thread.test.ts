@@ -28,6 +28,8 @@ function fakeStore(ids: Record<string, TicketHandle>, participants: string[] = [
     isParticipant: (_t, address) => participants.includes(address),
     openTicketCounts: () => new Map(),
     roundRobinLast: () => null,
+    spamCounts: () => new Map(),
+    spamTotals: () => ({ spam: 0, ham: 0 }),
   };
 }
 

@@ -13,6 +13,7 @@ export const assign: Stage = {
   run(draft, ctx) {
     const route = draft.route;
     if (!route) return {};
+    if (draft.spam?.verdict === 'spam') return { assignment: { assignee: null, reason: 'spam is not assigned', roundRobin: null, notifyUnassigned: [] } };
     return { assignment: decideAssignee(route.assign, route.queue.value, ctx) };
   },
 };

@@ -14,7 +14,8 @@ export const decide: Stage = {
     return {
       newTicket: {
         subject: mail.subject || '(no subject)',
-        status: 'new',
+        // Spam is kept (searchable, correctable) but never worked on or answered.
+        status: draft.spam?.verdict === 'spam' ? 'spam' : 'new',
         priority: route.priority.value,
         severity: route.severity.value,
         category: route.category.value,
@@ -22,6 +23,8 @@ export const decide: Stage = {
         queue: route.queue.value,
         assignee: assignment.assignee,
         tags: route.tags,
+        spamVerdict: draft.spam?.verdict ?? null,
+        spamScore: draft.spam?.score ?? null,
         dueAt: due.at,
         reasons: {
           rules: route.rules.length > 0 ? route.rules.map((r) => r.name).join(', ') : 'none matched',
@@ -30,6 +33,7 @@ export const decide: Stage = {
           severity: route.severity.reason,
           queue: route.queue.reason,
           assignee: assignment.reason,
+          spam: draft.spam ? `${draft.spam.verdict}: ${draft.spam.reason}` : 'not classified',
           dueAt: due.reason,
         },
       },

@@ -7,10 +7,11 @@ import { dedupRaw } from './dedup-raw';
 import { parse } from './parse';
 import { route } from './route';
 import { sizeLimit } from './size-limit';
+import { spam } from './spam';
 import { thread } from './thread';
 
 /**
  * THE order of the ingest pipeline (STYLE 2). Each stage reads the draft and adds to it;
  * a stage that sets `stop` ends the run. `apply` (../apply.ts) then writes the result.
  */
-export const stages: readonly Stage[] = [dedupRaw, sizeLimit, parse, dedupMessageId, thread, actor, route, assign, decide];
+export const stages: readonly Stage[] = [dedupRaw, sizeLimit, parse, dedupMessageId, thread, actor, spam, route, assign, decide];

@@ -13,11 +13,11 @@ export const route: Stage = {
   name: 'route',
   run(draft, ctx) {
     if (!draft.mail || !draft.thread || draft.thread.ticket) return {};
-    return { route: routeMail(draft.mail, ctx.config, draft.receivedAt, ctx.categoryModel ?? null) };
+    return { route: routeMail(draft.mail, ctx.config, draft.receivedAt, ctx.categoryModel ?? null, draft.spam?.verdict ?? null) };
   },
 };
 
-export function routeMail(mail: InboundMail, config: Config, at: number, model: CategoryPredictor | null = null): RouteDecision {
+export function routeMail(mail: InboundMail, config: Config, at: number, model: CategoryPredictor | null = null, spam: 'ham' | 'unsure' | 'spam' | null = null): RouteDecision {
   const matched: RouteDecision['rules'] = [];
   const set: { category?: Decided<string>; priority?: Decided<Priority>; severity?: Decided<Severity>; queue?: Decided<string | null>; assign?: RouteDecision['assign'] } = {};
   const tags = new Set<string>();
@@ -25,7 +25,7 @@ export function routeMail(mail: InboundMail, config: Config, at: number, model: 
   const predicted = predictCategory(mail, config, model);
   for (const rule of config.rules) {
     const category = set.category?.value ?? (predicted.source === 'predicted' ? predicted.value : null);
-    const m = matchCondition(rule.when, { mail, category, spam: null, at }, config);
+    const m = matchCondition(rule.when, { mail, category, spam, at }, config);
     if (!m.matched) continue;
     matched.push({ name: rule.name, why: m.why });
     const by = `rule "${rule.name}"`;

@@ -1,0 +1,36 @@
+import { combine, DEFAULT_SETTINGS, tokenProbability, verdictOf, type ModelTotals, type TokenCounts, type Verdict } from './model';
+
+export interface SpamConfig {
+  hamCutoff: number;
+  spamCutoff: number;
+  minTrained: number;
+}
+
+export interface SpamDecision {
+  verdict: Verdict;
+  score: number;
+  reason: string;
+}
+
+/**
+ * The verdict for a message's tokens given the model's counts. Until `minTrained` messages
+ * of each kind are learnt the model is not trusted: verdict `ham`, reason `untrained`.
+ */
+export function classifyTokens(tokens: Iterable<string>, counts: Map<string, TokenCounts>, totals: ModelTotals, config: SpamConfig): SpamDecision {
+  const probabilities = new Map<string, number>();
+  for (const t of tokens) {
+    const c = counts.get(t);
+    if (c) probabilities.set(t, tokenProbability(c, totals, DEFAULT_SETTINGS));
+  }
+  const { score, clues } = combine(probabilities);
+  const rounded = Math.round(score * 10000) / 10000;
+  if (totals.spam < config.minTrained || totals.ham < config.minTrained) {
+    return { verdict: 'ham', score: rounded, reason: `untrained (${totals.spam} spam and ${totals.ham} ham learnt; needs ${config.minTrained} of each)` };
+  }
+  const verdict = verdictOf(score, config.hamCutoff, config.spamCutoff);
+  const top = clues
+    .slice(0, 5)
+    .map((c) => `${c.token} ${c.probability.toFixed(2)}`)
+    .join(', ');
+  return { verdict, score: rounded, reason: `score ${rounded.toFixed(4)} (ham <= ${config.hamCutoff}, spam >= ${config.spamCutoff}); strongest clues: ${top || 'none'}` };
+}

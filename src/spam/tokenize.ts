@@ -1,0 +1,49 @@
+import type { InboundMail } from '../pipeline/types';
+
+const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’$€%!.-]*[\p{L}\p{N}$€%!]|[\p{L}\p{N}]/gu;
+const URL_HOST = /\bhttps?:\/\/([a-z0-9.-]+)/gi;
+
+/**
+ * The distinct tokens of a message, SpamBayes style: words of subject and body (lower-case,
+ * 3–20 characters; longer ones as a length class), the subject's words marked apart,
+ * link host names and their registrable part, the sender's and Reply-To's domains,
+ * attachment types, a few telling headers, and shape features (all-caps subject, html only).
+ * A token counts once per message.
+ */
+export function tokenize(mail: InboundMail): Set<string> {
+  const tokens = new Set<string>();
+  const words = (text: string, prefix: string) => {
+    for (const m of text.matchAll(WORD)) {
+      const w = m[0].toLowerCase();
+      if (w.length < 3) continue;
+      if (w.length > 20) tokens.add(`${prefix}skip:${w[0]}${Math.floor(w.length / 10) * 10}`);
+      else tokens.add(prefix + w);
+    }
+  };
+  words(mail.subject, 'subject:');
+  const body = mail.text.slice(0, 50_000);
+  words(body, '');
+  for (const m of `${body}\n${mail.html ?? ''}`.matchAll(URL_HOST)) {
+    const host = m[1].toLowerCase();
+    tokens.add(`url:${host}`);
+    tokens.add(`url:${host.split('.').slice(-2).join('.')}`);
+  }
+  const domain = (a: string | undefined) => a?.split('@')[1]?.toLowerCase();
+  const from = domain(mail.from?.address);
+  if (from) tokens.add(`from:${from}`);
+  for (const r of mail.replyTo) {
+    const d = domain(r.address);
+    if (d) tokens.add(d === from ? 'reply-to:same' : `reply-to:${d}`);
+  }
+  if (mail.from?.name) tokens.add('from:has-name');
+  for (const a of mail.attachments) tokens.add(`att:${a.contentType}`);
+  for (const h of mail.headers) {
+    if (h.name === 'x-mailer' || h.name === 'user-agent') tokens.add(`mailer:${h.value.toLowerCase().split(/[\s/(]/)[0]}`);
+    if (h.name === 'content-type') tokens.add(`ct:${h.value.toLowerCase().split(';')[0].trim()}`);
+  }
+  if (mail.html !== null && mail.text.trim() === '') tokens.add('shape:html-only');
+  if (mail.subject.length > 8 && mail.subject === mail.subject.toUpperCase() && /\p{L}/u.test(mail.subject)) tokens.add('shape:subject-caps');
+  if (!mail.date) tokens.add('shape:no-date');
+  if (mail.messageIdSynthetic) tokens.add('shape:no-message-id');
+  return tokens;
+}

@@ -1,0 +1,70 @@
+import type { Store } from './open';
+
+export type SpamLabel = 'spam' | 'ham';
+
+/**
+ * Token counts of the spam model (spam_tokens) and what was learnt (spam_learned). Written
+ * with prepared statements: training a corpus means hundreds of thousands of upserts.
+ */
+export function spamStore(store: Store) {
+  const db = store.sqlite;
+  const bump = db.prepare(
+    'insert into spam_tokens (token, spam_count, ham_count) values (?, ?, ?) on conflict(token) do update set spam_count = spam_count + excluded.spam_count, ham_count = ham_count + excluded.ham_count',
+  );
+  const prune = db.prepare('delete from spam_tokens where token = ? and spam_count <= 0 and ham_count <= 0');
+  const findLearned = db.prepare<[string], { label: SpamLabel; tokens: string }>('select label, tokens from spam_learned where key = ?');
+  const insertLearned = db.prepare('insert into spam_learned (key, label, tokens, learned_at) values (?, ?, ?, ?)');
+  const deleteLearned = db.prepare('delete from spam_learned where key = ?');
+  const totals = db.prepare<[], { label: SpamLabel; n: number }>('select label, count(*) n from spam_learned group by label');
+
+  const count = (tokens: string[], label: SpamLabel, delta: 1 | -1) => {
+    for (const t of tokens) {
+      bump.run(t, label === 'spam' ? delta : 0, label === 'ham' ? delta : 0);
+      if (delta < 0) prune.run(t);
+    }
+  };
+
+  return {
+    /** Learns a message as spam or ham; one learnt the other way is unlearnt first. */
+    learn: db.transaction((key: string, label: SpamLabel, tokens: string[], at: number): 'learnt' | 'relearnt' | 'already' => {
+      const before = findLearned.get(key);
+      if (before?.label === label) return 'already';
+      if (before) {
+        count(JSON.parse(before.tokens) as string[], before.label, -1);
+        deleteLearned.run(key);
+      }
+      count(tokens, label, 1);
+      insertLearned.run(key, label, JSON.stringify(tokens), at);
+      return before ? 'relearnt' : 'learnt';
+    }),
+    /** Forgets a learnt message exactly: its counts are taken back. */
+    unlearn: db.transaction((key: string): boolean => {
+      const before = findLearned.get(key);
+      if (!before) return false;
+      count(JSON.parse(before.tokens) as string[], before.label, -1);
+      deleteLearned.run(key);
+      return true;
+    }),
+    learntAs: (key: string): SpamLabel | null => findLearned.get(key)?.label ?? null,
+    totals(): { spam: number; ham: number } {
+      const t = { spam: 0, ham: 0 };
+      for (const r of totals.all()) t[r.label] = r.n;
+      return t;
+    },
+  };
+}
+
+export type SpamStore = ReturnType<typeof spamStore>;
+
+/** Counts of the given tokens (absent ones are simply not in the map). */
+export function spamCounts(store: Store, tokens: string[]): Map<string, { spam: number; ham: number }> {
+  const out = new Map<string, { spam: number; ham: number }>();
+  for (let i = 0; i < tokens.length; i += 500) {
+    const chunk = tokens.slice(i, i + 500);
+    const rows = store.sqlite
+      .prepare(`select token, spam_count spam, ham_count ham from spam_tokens where token in (${chunk.map(() => '?').join(',')})`)
+      .all(...chunk) as { token: string; spam: number; ham: number }[];
+    for (const r of rows) out.set(r.token, { spam: r.spam, ham: r.ham });
+  }
+  return out;
+}
