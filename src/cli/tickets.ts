@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { EDITABLE, planChange } from '../pipeline/changes';
+import { learnCorrection } from '../spam/correct';
 import { applyChange, listTickets, showTicket, ticketByRef } from '../store/tickets';
 import { locations, openAll, out } from './common';
 import { CliExit, EXIT } from './exit-codes';
@@ -64,7 +65,7 @@ export function registerTicketSet(tickets: Command): void {
     .argument('<field>', EDITABLE.join(' | '))
     .argument('<value>', 'the new value (assignee: agent address or name, or none)')
     .option('--reason <text>', 'why, for the history')
-    .action((ref: string, field: string, value: string, opts: { reason?: string }, cmd: Command) => {
+    .action(async (ref: string, field: string, value: string, opts: { reason?: string }, cmd: Command) => {
       const { config, store } = openAll(locations(cmd));
       try {
         const t = ticketByRef(store.db, ref);
@@ -78,6 +79,11 @@ export function registerTicketSet(tickets: Command): void {
         }
         if (change.from === change.to) return out(`${t.ref}: ${field} is already ${change.to}`);
         applyChange(store.db, t.id, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
+        // Marking a ticket spam, or taking it out of spam, teaches the filter.
+        if (field === 'status' && (change.to === 'spam' || change.from === 'spam')) {
+          const learnt = await learnCorrection(store, t.id, change.to === 'spam' ? 'spam' : 'ham');
+          out(`${t.ref}: spam filter ${learnt === 'no message' ? 'had nothing to learn' : `${learnt} it as ${change.to === 'spam' ? 'spam' : 'ham'}`}`);
+        }
         out(`${t.ref}: ${field} ${change.from ?? '-'} → ${change.to ?? '-'}${change.also.dueAt !== undefined ? ` (due ${new Date(change.also.dueAt).toISOString()})` : ''}`);
       } finally {
         store.close();

@@ -32,11 +32,12 @@ describe('helpdesk ingest', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(lines(r.stdout)).toEqual([
-      { source: path.join(dir, 'a.eml'), outcome: 'created', ticket: 'HD-1', threadedBy: 'new', reason: expect.any(String) },
-      { source: path.join(dir, 'sub', 'b.eml'), outcome: 'appended', ticket: 'HD-1', threadedBy: 'in-reply-to', reason: expect.any(String) },
-      { source: `${mbox}#1`, outcome: 'created', ticket: 'HD-2', threadedBy: 'new', reason: expect.any(String) },
-      { source: `${mbox}#2`, outcome: 'created', ticket: 'HD-3', threadedBy: 'new', reason: expect.any(String) },
-      { source: '-', outcome: 'created', ticket: 'HD-4', threadedBy: 'new', reason: expect.any(String) },
+      // `spam`: the verdict on a new ticket (null for replies); "ham" while the filter is untrained.
+      { source: path.join(dir, 'a.eml'), outcome: 'created', ticket: 'HD-1', threadedBy: 'new', reason: expect.any(String), spam: 'ham' },
+      { source: path.join(dir, 'sub', 'b.eml'), outcome: 'appended', ticket: 'HD-1', threadedBy: 'in-reply-to', reason: expect.any(String), spam: null },
+      { source: `${mbox}#1`, outcome: 'created', ticket: 'HD-2', threadedBy: 'new', reason: expect.any(String), spam: 'ham' },
+      { source: `${mbox}#2`, outcome: 'created', ticket: 'HD-3', threadedBy: 'new', reason: expect.any(String), spam: 'ham' },
+      { source: '-', outcome: 'created', ticket: 'HD-4', threadedBy: 'new', reason: expect.any(String), spam: 'ham' },
     ]);
   });
 

@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { spamStore } from '../../src/store/spam';
+import { runCli } from '../helpers/cli';
+import { FIXTURES, removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
+import { openStore } from '../../src/store/open';
+
+afterAll(() => removeTempDirs());
+
+const SA = path.join(FIXTURES, 'spamassassin');
+const lines = (s: string) => s.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('spam filter through the CLI and the pipeline', () => {
+  const config = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nspam: { minTrained: 50 }\n' });
+  const data = tempDir('hd-spam-');
+  const args = ['--config', config, '--data', data];
+
+  it('trains, relearns the other way exactly, and classifies held-out mail', () => {
+    const train = runCli([...args, 'spam', 'train', '--spam', path.join(SA, 'train/spam'), '--ham', path.join(SA, 'train/ham'), '--json']);
+    expect(train.code).toBe(0);
+    expect(JSON.parse(train.stdout)).toMatchObject({ learnt: 160, totals: { spam: 80, ham: 80 } });
+
+    // Learning the same messages again changes nothing; learning one ham as spam and back restores every count.
+    const store = openStore(data);
+    const before = store.sqlite.prepare('select token, spam_count, ham_count from spam_tokens order by token').all();
+    store.close();
+    const oneHam = path.join(SA, 'train/ham', readdirSync(path.join(SA, 'train/ham'))[0]);
+    expect(JSON.parse(runCli([...args, 'spam', 'train', '--spam', oneHam, '--json']).stdout)).toMatchObject({ relearnt: 1, totals: { spam: 81, ham: 79 } });
+    expect(JSON.parse(runCli([...args, 'spam', 'train', '--ham', oneHam, '--json']).stdout)).toMatchObject({ relearnt: 1, totals: { spam: 80, ham: 80 } });
+    const again = openStore(data);
+    expect(again.sqlite.prepare('select token, spam_count, ham_count from spam_tokens order by token').all()).toEqual(before);
+    again.close();
+
+    const spam = lines(runCli([...args, 'spam', 'classify', '--json', path.join(SA, 'test/spam')]).stdout);
+    const ham = lines(runCli([...args, 'spam', 'classify', '--json', path.join(SA, 'test/ham')]).stdout);
+    expect(spam).toHaveLength(10);
+    expect(spam[0]).toEqual({ source: expect.stringContaining('test/spam/'), verdict: expect.any(String), score: expect.any(Number) });
+    expect(ham.filter((r) => r.verdict === 'spam')).toEqual([]);
+    expect(spam.filter((r) => r.verdict === 'spam').length).toBeGreaterThanOrEqual(7);
+    const ev = JSON.parse(runCli([...args, 'spam', 'eval', '--spam', path.join(SA, 'test/spam'), '--ham', path.join(SA, 'test/ham'), '--json']).stdout);
+    expect(ev.hamToSpamRate).toBe(0);
+    expect(ev.spam.total).toBe(10);
+  });
+
+  it('makes a spam ticket of spam (status spam, unassigned), a normal ticket of ham, and learns a staff correction', () => {
+    const spamFile = path.join(SA, 'test/spam', readdirSync(path.join(SA, 'test/spam')).sort()[0]);
+    const hamFile = path.join(SA, 'test/ham', readdirSync(path.join(SA, 'test/ham')).sort()[0]);
+    const score = lines(runCli([...args, 'spam', 'classify', '--json', spamFile]).stdout)[0];
+    expect(score.verdict).toBe('spam');
+    const results = lines(runCli([...args, 'ingest', '--json', spamFile, hamFile]).stdout);
+    expect(results.map((r) => [r.outcome, r.spam])).toEqual([
+      ['created', 'spam'],
+      ['created', 'ham'],
+    ]);
+    const spamTicket = JSON.parse(runCli([...args, 'tickets', 'show', results[0].ticket as string, '--json']).stdout);
+    expect(spamTicket).toMatchObject({ status: 'spam', spamVerdict: 'spam', assignee: null });
+    expect(spamTicket.events.map((e: { type: string }) => e.type)).not.toContain('unassigned');
+    const hamTicket = JSON.parse(runCli([...args, 'tickets', 'show', results[1].ticket as string, '--json']).stdout);
+    expect(hamTicket.status).toBe('new');
+
+    // Staff say the ham ticket is spam: the model learns it (its counts change).
+    const store = openStore(data);
+    const totalsBefore = spamStore(store).totals();
+    store.close();
+    const set = runCli([...args, 'tickets', 'set', results[1].ticket as string, 'status', 'spam']);
+    expect(set.stdout).toMatch(/spam filter learnt it as spam/);
+    const after = openStore(data);
+    expect(spamStore(after).totals()).toEqual({ spam: totalsBefore.spam + 1, ham: totalsBefore.ham });
+    after.close();
+    // ...and taking it out of spam relearns it as ham.
+    expect(runCli([...args, 'tickets', 'set', results[1].ticket as string, 'status', 'open']).stdout).toMatch(/relearnt it as ham/);
+    expect(readFileSync(hamFile).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,58 @@
+import { classifyTokens } from '../../src/spam/classify';
+import { chi2Q, combine, tokenProbability, verdictOf } from '../../src/spam/model';
+import { tokenize } from '../../src/spam/tokenize';
+import type { InboundMail } from '../../src/pipeline/types';
+
+const mail = (over: Partial<InboundMail>): InboundMail => ({
+  messageId: '<m@x>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'a@shop.test', name: 'Shop' }, to: [], cc: [], replyTo: [],
+  subject: '', text: '', html: null, date: new Date(0), headers: [], attachments: [], ...over,
+});
+
+describe('tokenize', () => {
+  it('yields lower-case words once, subject words apart, link hosts, sender domains, attachment types', () => {
+    const t = tokenize(
+      mail({
+        subject: 'FREE Money now',
+        text: 'Click http://www.cheap-pills.example.com/buy now, NOW! Free free.',
+        replyTo: [{ address: 'x@other.test', name: '' }],
+        attachments: [{ filename: 'a.zip', contentType: 'application/zip', size: 1, sha256: '', contentId: null, inline: false, content: Buffer.alloc(0) }],
+      }),
+    );
+    expect(t).toEqual(
+      new Set(['subject:free', 'subject:money', 'subject:now', 'click', 'http', 'skip:w20', 'buy', 'now', 'now!', 'free', 'url:www.cheap-pills.example.com', 'url:example.com', 'from:shop.test', 'reply-to:other.test', 'from:has-name', 'att:application/zip']),
+    );
+  });
+  it('marks an all-caps subject, html-only mail and a missing Date', () => {
+    const t = tokenize(mail({ subject: 'YOU HAVE WON', html: '<p>x</p>', date: null }));
+    expect([...t].filter((x) => x.startsWith('shape:')).sort()).toEqual(['shape:html-only', 'shape:no-date', 'shape:subject-caps']);
+  });
+});
+
+describe('Bayes model', () => {
+  const totals = { spam: 10, ham: 10 };
+  it("computes Robinson's probability on a toy vocabulary", () => {
+    // seen in 8 of 10 spam and 2 of 10 ham: p = 0.8; n = 10; f = (0.45·0.5 + 10·0.8) / 10.45
+    expect(tokenProbability({ spam: 8, ham: 2 }, totals)).toBeCloseTo((0.225 + 8) / 10.45, 12);
+    expect(tokenProbability({ spam: 0, ham: 0 }, totals)).toBe(0.5);
+    expect(tokenProbability({ spam: 1, ham: 0 }, totals)).toBeCloseTo((0.225 + 1) / 1.45, 12);
+  });
+  it('has a correct chi-square upper tail', () => {
+    expect(chi2Q(0, 4)).toBe(1);
+    expect(chi2Q(2, 2)).toBeCloseTo(Math.exp(-1), 12);
+    expect(chi2Q(9.488, 4)).toBeCloseTo(0.05, 3);
+  });
+  it('combines strong spam clues to ~1, ham clues to ~0, mixed or no clues to 0.5', () => {
+    expect(combine(new Map([['a', 0.99], ['b', 0.98], ['c', 0.97]])).score).toBeGreaterThan(0.95);
+    expect(combine(new Map([['a', 0.01], ['b', 0.02], ['c', 0.03]])).score).toBeLessThan(0.05);
+    expect(combine(new Map([['a', 0.99], ['b', 0.01]])).score).toBeCloseTo(0.5, 6);
+    expect(combine(new Map([['a', 0.55]])).score).toBe(0.5);
+  });
+  it('thresholds give the three verdicts', () => {
+    expect([0.1, 0.2, 0.5, 0.9, 0.95].map((s) => verdictOf(s, 0.2, 0.9))).toEqual(['ham', 'ham', 'unsure', 'spam', 'spam']);
+  });
+  it('says untrained (and ham) until enough of each kind is learnt', () => {
+    const counts = new Map([['viagra', { spam: 9, ham: 0 }]]);
+    expect(classifyTokens(['viagra'], counts, { spam: 9, ham: 300 }, { hamCutoff: 0.2, spamCutoff: 0.9, minTrained: 200 })).toMatchObject({ verdict: 'ham', reason: expect.stringMatching(/^untrained/) });
+    expect(classifyTokens(['viagra'], counts, { spam: 300, ham: 300 }, { hamCutoff: 0.2, spamCutoff: 0.9, minTrained: 200 }).verdict).not.toBe('ham');
+  });
+});
