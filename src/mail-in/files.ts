@@ -33,11 +33,19 @@ export function listFiles(dir: string): string[] {
       if (e.isDirectory()) {
         if (e.name === 'tmp' && isMaildir(d)) continue;
         walk(full);
-      } else if (e.isFile()) out.push(full);
+      } else if (e.isFile() || (e.isSymbolicLink() && isFileTarget(full))) out.push(full);
     }
   };
   walk(dir);
   return out;
+}
+
+function isFileTarget(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false; // a dangling link
+  }
 }
 
 function isMaildir(dir: string): boolean {
