@@ -53,7 +53,11 @@ async function main() {
     let trained = 0;
     const t0 = process.hrtime.bigint();
     for (const [label, dir] of [['spam', split.trainSpam], ['ham', split.trainHam]] as const) {
-      for await (const m of tokenizedMessages([dir])) if (!('error' in m)) (model.learn(m.key, label, m.tokens, 0), trained++);
+      for await (const m of tokenizedMessages([dir])) {
+        if ('error' in m) continue;
+        model.learn(m.key, label, m.tokens, 0);
+        trained++;
+      }
     }
     const trainRate = trained / (Number(process.hrtime.bigint() - t0) / 1e9);
     const t1 = process.hrtime.bigint();

@@ -1,5 +1,5 @@
 import { PRIORITIES, SEVERITIES, STATUSES, type Config } from '../config/schema';
-import type { TicketChange } from '../store/tickets';
+import type { TicketChange, TicketRow } from '../store/tickets';
 import { dueDate } from './sla';
 
 export const EDITABLE = ['status', 'priority', 'severity', 'category', 'queue', 'assignee'] as const;
@@ -9,15 +9,7 @@ export interface FieldChange extends TicketChange {
   field: (typeof EDITABLE)[number];
 }
 
-interface TicketView {
-  status: string;
-  priority: string;
-  severity: string;
-  category: string | null;
-  queue: string | null;
-  assignee: string | null;
-  createdAt: number;
-}
+type TicketView = Pick<TicketRow, 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt'>;
 
 /**
  * Validates a staff change (`helpdesk tickets set`, later agent commands) and works out
