@@ -3,6 +3,7 @@ import { loadConfig } from './config/load';
 import { watchConfig, type LiveConfig } from './config/watch';
 import type { Logger } from './lib/log';
 import { imapSource } from './mail-in/imap';
+import { learnJunkMessage } from './spam/correct';
 import { maildirSource } from './mail-in/maildir';
 import type { Source } from './mail-in/source';
 import { ingest } from './pipeline/run';
@@ -46,7 +47,16 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   for (const mailbox of config.mailboxes) {
     const mlog = log.child({ mailbox: mailbox.id });
     if (mailbox.imap) {
-      sources.push(imapSource({ mailbox: { ...mailbox, imap: mailbox.imap }, state, log: mlog, alertAfterMs: config.health.alertAfter }));
+      sources.push(
+        imapSource({
+          mailbox: { ...mailbox, imap: mailbox.imap },
+          state,
+          log: mlog,
+          alertAfterMs: config.health.alertAfter,
+          learnJunk: (bytes) => learnJunkMessage(store, bytes, Date.now()),
+          junkScanEveryMs: mailbox.junkScanInterval,
+        }),
+      );
     } else if (mailbox.maildir) {
       sources.push(maildirSource({ id: mailbox.id, dir: path.resolve(mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state, log: mlog }));
     }

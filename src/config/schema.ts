@@ -80,6 +80,8 @@ const mailboxSchema = z
       .prefault({}),
     ack: z.enum(['move', 'flag', 'delete']).default('move'),
     pollInterval: duration.default(parseDuration('60s') as number),
+    /** IMAP: how often the junk folder is checked for what staff moved there (learnt as spam). */
+    junkScanInterval: duration.default(parseDuration('60s') as number),
   })
   .refine((m) => (m.imap ? 1 : 0) + (m.maildir ? 1 : 0) === 1, {
     message: 'a mailbox needs exactly one of `imap` or `maildir`',

@@ -17,6 +17,10 @@ export interface ImapSourceOptions {
   alertAfterMs: number;
   /** Messages fetched per round trip; bounds memory whatever the backlog. */
   batchSize?: number;
+  /** Called for each message that appears in the junk folder (staff teaching the spam filter). */
+  learnJunk?: (bytes: Buffer) => Promise<string>;
+  /** How often the junk folder is looked at, at most. */
+  junkScanEveryMs?: number;
   now?: () => number;
 }
 
@@ -120,6 +124,37 @@ export function imapSource(options: ImapSourceOptions): Source {
     }
   };
 
+  let junkScannedAt = -Infinity;
+
+  /**
+   * Learns what appeared in the junk folder since the last look (its own position is kept as
+   * `<id>#junk`), then selects the inbox again. Our own spam moves show up there too; the
+   * learn callback recognises and skips them.
+   */
+  const scanJunk = async (client: ImapFlow) => {
+    const learn = options.learnJunk;
+    if (!learn || now() - junkScannedAt < (options.junkScanEveryMs ?? 60_000)) return;
+    junkScannedAt = now();
+    const key = `${id}#junk`;
+    const box = await client.mailboxOpen(folderFor('junk'));
+    try {
+      const saved = state.get(key);
+      const uidValidity = String(box.uidValidity);
+      let lastUid = saved?.uidValidity === uidValidity ? saved.lastUid : 0;
+      const found = ((await client.search({ uid: `${lastUid + 1}:*` }, { uid: true })) || []).filter((u) => u > lastUid).sort((a, b) => a - b);
+      for (let i = 0; i < found.length && !stopController.signal.aborted; i += batchSize) {
+        for (const msg of await client.fetchAll(found.slice(i, i + batchSize).join(','), { uid: true, source: true }, { uid: true })) {
+          if (msg.source) log.info({ folder: folderFor('junk'), uid: msg.uid, learnt: await learn(msg.source) }, 'junk folder message');
+          lastUid = Math.max(lastUid, msg.uid);
+        }
+        state.savePosition(key, uidValidity, lastUid);
+      }
+      if (!saved || saved.uidValidity !== uidValidity) state.savePosition(key, uidValidity, lastUid);
+    } finally {
+      await client.mailboxOpen(mailbox.folders.inbox);
+    }
+  };
+
   const ensureFolders = async (client: ImapFlow) => {
     const needed = new Set<string>([folderFor('quarantine'), folderFor('junk')]);
     if (mailbox.ack === 'move') needed.add(folderFor('processed'));
@@ -161,10 +196,11 @@ export function imapSource(options: ImapSourceOptions): Source {
           // see the new message; a notification during a drain means "look again".
           notified = false;
           await drain(client, position);
+          await scanJunk(client);
           if (stopController.signal.aborted) break;
           if (notified) continue;
           setState('idle');
-          await waitForNews(mailbox.pollInterval);
+          await waitForNews(options.learnJunk ? Math.min(mailbox.pollInterval, options.junkScanEveryMs ?? 60_000) : mailbox.pollInterval);
           if (!client.usable) throw new Error('connection closed by the server');
         }
       }

@@ -52,7 +52,7 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
     }
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  log.info({ outcome: result.outcome, ticket: result.ticket, threadedBy: result.threadedBy, reason: result.reason, ms: Math.round(ms * 10) / 10 }, 'message ingested');
+  log.info({ outcome: result.outcome, ticket: result.ticket, threadedBy: result.threadedBy, spam: result.spam ?? null, reason: result.reason, ms: Math.round(ms * 10) / 10 }, 'message ingested');
   return result;
 }
 

@@ -7,8 +7,19 @@ import type { Store } from '../store/open';
 import { categoryExamples, categoryExamplesSignature, isParticipant, openTicketCounts, ticketByRef } from '../store/tickets';
 import { categoryModelCache } from './category-model';
 
-/** The read-only view of the store that pipeline stages receive. */
+/** The read-only view of the store that pipeline stages receive (one per open store). */
+const readers = new WeakMap<Store, StoreReader>();
+
 export function storeReader(store: Store): StoreReader {
+  let reader = readers.get(store);
+  if (!reader) {
+    reader = makeReader(store);
+    readers.set(store, reader);
+  }
+  return reader;
+}
+
+function makeReader(store: Store): StoreReader {
   const db = store.db;
   const spam = spamStore(store);
   return {

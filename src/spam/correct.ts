@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parseMail } from '../pipeline/stages/parse';
 import type { Store } from '../store/open';
 import { spamStore, type SpamLabel } from '../store/spam';
+import { applyChange } from '../store/tickets';
+import { sha256Hex } from '../lib/hash';
 import { spamKey } from './learn-files';
 import { tokenize } from './tokenize';
 
@@ -16,4 +18,21 @@ export async function learnCorrection(store: Store, ticketId: number, label: Spa
   const bytes = readFileSync(path.join(store.dataDir, row.raw_path));
   const tokens = [...tokenize(await parseMail(bytes))];
   return spamStore(store).learn(spamKey(bytes), label, tokens, Date.now());
+}
+
+/**
+ * A message found in the IMAP junk folder. One we put there (our own spam verdict) teaches
+ * nothing new; one staff moved there is learnt as spam and its ticket, if any, marked spam.
+ */
+export async function learnJunkMessage(store: Store, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict'> {
+  const row = store.sqlite
+    .prepare("select t.id, t.status, t.spam_verdict verdict from inbound i join tickets t on t.id = i.ticket_id where i.raw_sha256 = ? and i.outcome in ('created', 'appended') order by i.id limit 1")
+    .get(sha256Hex(bytes)) as { id: number; status: string; verdict: string | null } | undefined;
+  if (row && row.verdict === 'spam' && row.status === 'spam') return 'own verdict';
+  const tokens = [...tokenize(await parseMail(bytes))];
+  const result = spamStore(store).learn(spamKey(bytes), 'spam', tokens, at);
+  if (row && row.status !== 'spam') {
+    applyChange(store.db, row.id, { field: 'status', from: row.status, to: 'spam', also: {} }, 'junk-folder', at, 'moved to the junk folder by staff');
+  }
+  return result;
 }

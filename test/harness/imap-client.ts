@@ -18,7 +18,7 @@ export async function count(client: ImapFlow, folder: string): Promise<number> {
     return st.messages ?? 0;
   } catch (err) {
     const e = err as { serverResponseCode?: string; responseText?: string };
-    if (e.serverResponseCode === 'NONEXISTENT' || /doesn't exist/i.test(e.responseText ?? '')) return 0;
+    if (e.serverResponseCode === 'NONEXISTENT' || /doesn't exist/i.test(`${e.responseText ?? ''} ${(err as Error).message}`)) return 0;
     throw err;
   }
 }

@@ -160,6 +160,28 @@ describe('IMAP source against a real Dovecot', () => {
     }
   });
 
+  it('learns a message staff move into the junk folder as spam, and marks its ticket spam', async () => {
+    const user = dynUser();
+    const seed = await testClient(dv, user);
+    await seed.append('INBOX', buildMail({ messageId: '<junk@c.test>', subject: 'Cheap watches' }));
+    const { daemon, logs } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+    try {
+      await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
+      expect(listTickets(daemon.store.db)[0].status).toBe('new');
+      const lock = await seed.getMailboxLock('Processed');
+      await seed.messageMove('1:*', 'Junk');
+      lock.release();
+      await waitFor(() => listTickets(daemon.store.db)[0].status === 'spam' || undefined, 15_000, 'ticket marked spam');
+      const learnt = daemon.store.sqlite.prepare('select label from spam_learned').all();
+      expect(learnt).toEqual([{ label: 'spam' }]);
+      expect(showTicket(daemon.store.db, 'HD-1')?.events.at(-1)).toMatchObject({ actor: 'junk-folder', type: 'status_changed', from: 'new', to: 'spam', reason: 'moved to the junk folder by staff' });
+      expect(logs.some((l) => l.msg === 'junk folder message' && l.learnt === 'learnt')).toBe(true);
+    } finally {
+      await daemon.stop();
+      await seed.logout();
+    }
+  });
+
   it('reports per-mailbox status: state, last check, backlog, last UID', async () => {
     const user = dynUser();
     const seed = await testClient(dv, user);
