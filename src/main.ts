@@ -3,7 +3,7 @@ import { loadConfig } from './config/load';
 import { watchConfig, type LiveConfig } from './config/watch';
 import type { Logger } from './lib/log';
 import { imapSource } from './mail-in/imap';
-import { learnJunkMessage } from './spam/correct';
+import { learnJunkMessage, learnMovedOutOfJunk } from './spam/correct';
 import { maildirSource } from './mail-in/maildir';
 import type { Source } from './mail-in/source';
 import { ingest } from './pipeline/run';
@@ -54,6 +54,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
           log: mlog,
           alertAfterMs: config.health.alertAfter,
           learnJunk: (bytes) => learnJunkMessage(store, bytes, Date.now()),
+          onDuplicate: (bytes, source, position) => learnMovedOutOfJunk(store, bytes, source, position, Date.now()),
           junkScanEveryMs: mailbox.junkScanInterval,
         }),
       );

@@ -21,6 +21,8 @@ export interface ImapSourceOptions {
   learnJunk?: (bytes: Buffer) => Promise<string>;
   /** How often the junk folder is looked at, at most. */
   junkScanEveryMs?: number;
+  /** Called for a message the pipeline found to be a duplicate (it may have left the junk folder). */
+  onDuplicate?: (bytes: Buffer, source: string, position: string) => Promise<unknown>;
   now?: () => number;
 }
 
@@ -109,6 +111,7 @@ export function imapSource(options: ImapSourceOptions): Source {
             if (stopController.signal.aborted) break;
             if (!msg.source) continue;
             const result = await (handler as MessageHandler)({ bytes: msg.source, source: `imap:${id}`, position: String(msg.uid), mailbox: id });
+            if (result.outcome === 'duplicate' && options.onDuplicate) await options.onDuplicate(msg.source, `imap:${id}`, String(msg.uid));
             buckets[bucketOf(result)].push(msg.uid);
           }
         } finally {

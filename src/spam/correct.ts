@@ -36,3 +36,22 @@ export async function learnJunkMessage(store: Store, bytes: Buffer, at: number):
   }
   return result;
 }
+
+/**
+ * A message seen again in the inbox. When its ticket is marked spam and it is not a plain
+ * re-delivery of the same mailbox position (a crash before the acknowledgement), staff moved
+ * it out of the junk folder: it is learnt as ham and the ticket reopened as `new`.
+ */
+export async function learnMovedOutOfJunk(store: Store, bytes: Buffer, source: string, position: string | null, at: number): Promise<'relearnt' | 'learnt' | 'already' | null> {
+  const sha = sha256Hex(bytes);
+  const row = store.sqlite
+    .prepare("select t.id, t.status from inbound i join tickets t on t.id = i.ticket_id where i.raw_sha256 = ? and i.outcome in ('created', 'appended') order by i.id limit 1")
+    .get(sha) as { id: number; status: string } | undefined;
+  if (!row || row.status !== 'spam') return null;
+  const redelivery = store.sqlite.prepare('select 1 from inbound where raw_sha256 = ? and source = ? and position is ? and id < (select max(id) from inbound where raw_sha256 = ?)').get(sha, source, position, sha);
+  if (redelivery) return null;
+  const tokens = [...tokenize(await parseMail(bytes))];
+  const result = spamStore(store).learn(spamKey(bytes), 'ham', tokens, at);
+  applyChange(store.db, row.id, { field: 'status', from: 'spam', to: 'new', also: {} }, 'junk-folder', at, 'moved out of the junk folder by staff');
+  return result;
+}

@@ -160,7 +160,7 @@ describe('IMAP source against a real Dovecot', () => {
     }
   });
 
-  it('learns a message staff move into the junk folder as spam, and marks its ticket spam', async () => {
+  it('learns what staff move into the junk folder as spam (ticket spam), and out of it as ham (ticket reopened)', async () => {
     const user = dynUser();
     const seed = await testClient(dv, user);
     await seed.append('INBOX', buildMail({ messageId: '<junk@c.test>', subject: 'Cheap watches' }));
@@ -176,6 +176,15 @@ describe('IMAP source against a real Dovecot', () => {
       expect(learnt).toEqual([{ label: 'spam' }]);
       expect(showTicket(daemon.store.db, 'HD-1')?.events.at(-1)).toMatchObject({ actor: 'junk-folder', type: 'status_changed', from: 'new', to: 'spam', reason: 'moved to the junk folder by staff' });
       expect(logs.some((l) => l.msg === 'junk folder message' && l.learnt === 'learnt')).toBe(true);
+
+      // Staff change their mind and move it back to the inbox: ham again, ticket reopened.
+      const junk = await seed.getMailboxLock('Junk');
+      await seed.messageMove('1:*', 'INBOX');
+      junk.release();
+      await waitFor(() => listTickets(daemon.store.db)[0].status === 'new' || undefined, 15_000, 'ticket reopened');
+      expect(daemon.store.sqlite.prepare('select label from spam_learned').all()).toEqual([{ label: 'ham' }]);
+      expect(showTicket(daemon.store.db, 'HD-1')?.events.at(-1)).toMatchObject({ actor: 'junk-folder', from: 'spam', to: 'new', reason: 'moved out of the junk folder by staff' });
+      expect(listTickets(daemon.store.db)).toHaveLength(1);
     } finally {
       await daemon.stop();
       await seed.logout();
