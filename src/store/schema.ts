@@ -40,7 +40,7 @@ export const tickets = sqliteTable(
     closedAt: integer('closed_at'),
     dueAt: integer('due_at'),
   },
-  (t) => [index('tickets_status').on(t.status), index('tickets_customer').on(t.customerId)],
+  (t) => [index('tickets_status').on(t.status), index('tickets_customer').on(t.customerId), index('tickets_assignee_status').on(t.assignee, t.status), index('tickets_category_source').on(t.categorySource)],
 );
 
 export const participants = sqliteTable(

@@ -15,7 +15,10 @@ export function spamStore(store: Store) {
   const findLearned = db.prepare<[string], { label: SpamLabel; tokens: string }>('select label, tokens from spam_learned where key = ?');
   const insertLearned = db.prepare('insert into spam_learned (key, label, tokens, learned_at) values (?, ?, ?, ?)');
   const deleteLearned = db.prepare('delete from spam_learned where key = ?');
-  const totals = db.prepare<[], { label: SpamLabel; n: number }>('select label, count(*) n from spam_learned group by label');
+  // Totals are kept as counters (key_value) so reading them costs the same at any model size.
+  const addTotal = db.prepare("insert into key_value (key, value) values (?, ?) on conflict(key) do update set value = cast(value as integer) + cast(excluded.value as integer)");
+  const readTotals = db.prepare<[], { key: string; value: string }>("select key, value from key_value where key in ('spam:learnt:spam', 'spam:learnt:ham')");
+  const total = (label: SpamLabel, delta: 1 | -1) => addTotal.run(`spam:learnt:${label}`, String(delta));
 
   const count = (tokens: string[], label: SpamLabel, delta: 1 | -1) => {
     for (const t of tokens) {
@@ -32,9 +35,11 @@ export function spamStore(store: Store) {
       if (before) {
         count(JSON.parse(before.tokens) as string[], before.label, -1);
         deleteLearned.run(key);
+        total(before.label, -1);
       }
       count(tokens, label, 1);
       insertLearned.run(key, label, JSON.stringify(tokens), at);
+      total(label, 1);
       return before ? 'relearnt' : 'learnt';
     }),
     /** Forgets a learnt message exactly: its counts are taken back. */
@@ -43,12 +48,13 @@ export function spamStore(store: Store) {
       if (!before) return false;
       count(JSON.parse(before.tokens) as string[], before.label, -1);
       deleteLearned.run(key);
+      total(before.label, -1);
       return true;
     }),
     learntAs: (key: string): SpamLabel | null => findLearned.get(key)?.label ?? null,
     totals(): { spam: number; ham: number } {
       const t = { spam: 0, ham: 0 };
-      for (const r of totals.all()) t[r.label] = r.n;
+      for (const r of readTotals.all()) t[r.key === 'spam:learnt:spam' ? 'spam' : 'ham'] = Number(r.value);
       return t;
     },
   };
