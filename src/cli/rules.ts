@@ -44,8 +44,7 @@ export function explain(d: Draft) {
   const a = d.assignment;
   return {
     outcome: d.stop ? { outcome: d.stop.outcome, reason: d.stop.reason, ticket: d.stop.ticket } : { outcome: d.thread?.ticket ? 'appended' : 'created', reason: null, ticket: d.thread?.ticket?.ref ?? null },
-    // Auto-reply/bounce classification and spam filtering are stages still to come.
-    classification: { value: 'normal', reason: 'no classification stage yet' },
+    classification: d.classification ? { value: d.classification.kind, bulk: d.classification.bulk, reason: d.classification.reason } : null,
     spam: d.spam ? { verdict: d.spam.verdict, score: d.spam.score, reason: d.spam.reason, actedOn: !d.thread?.ticket } : null,
     thread: d.thread ? { ticket: d.thread.ticket?.ref ?? null, threadedBy: d.thread.threadedBy, reason: d.thread.reason, linkTo: d.thread.linkTo?.ref ?? null } : null,
     actor: d.actor ? { role: d.actor.role, address: d.actor.address, reason: d.actor.reason, trustWarning: d.actor.trustWarning, participants: d.actor.participants.map((p) => p.address) } : null,

@@ -95,7 +95,7 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
       const messageRowId = insertMessage(tx, {
         ticketId: ticket.id,
         direction: 'in',
-        kind: actor.role === 'agent' ? 'agent_reply' : 'customer',
+        kind: messageKind(draft),
         messageId: mail.messageId,
         inReplyTo: mail.inReplyTo,
         references: mail.references,
@@ -136,4 +136,19 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
     },
     { behavior: 'immediate' },
   );
+}
+
+/** The stored kind of an inbound message (DESIGN data model: messages.kind). */
+function messageKind(draft: Draft): string {
+  switch (draft.classification?.kind) {
+    case 'bounce':
+      return 'bounce';
+    case 'auto-reply':
+      return 'auto_reply';
+    case 'report':
+    case 'loop':
+      return 'system';
+    default:
+      return draft.actor?.role === 'agent' ? 'agent_reply' : 'customer';
+  }
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../lib/log';
 import type { HeaderRow, MailAddressRow } from '../store/schema';
 import type { CategoryPredictor } from './category-model';
 import type { SpamDecision } from '../spam/classify';
+import type { Classification } from './stages/classify';
 
 export type MailAddress = MailAddressRow;
 export type Header = HeaderRow;
@@ -135,6 +136,7 @@ export interface Draft {
   mail?: InboundMail;
   thread?: ThreadDecision;
   actor?: ActorDecision;
+  classification?: Classification;
   spam?: SpamDecision;
   route?: RouteDecision;
   assignment?: AssignDecision;

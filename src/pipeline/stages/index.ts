@@ -1,6 +1,7 @@
 import type { Stage } from '../types';
 import { actor } from './actor';
 import { assign } from './assign';
+import { classify } from './classify';
 import { decide } from './decide';
 import { dedupMessageId } from './dedup-message-id';
 import { dedupRaw } from './dedup-raw';
@@ -14,4 +15,4 @@ import { thread } from './thread';
  * THE order of the ingest pipeline (STYLE 2). Each stage reads the draft and adds to it;
  * a stage that sets `stop` ends the run. `apply` (../apply.ts) then writes the result.
  */
-export const stages: readonly Stage[] = [dedupRaw, sizeLimit, parse, dedupMessageId, thread, actor, spam, route, assign, decide];
+export const stages: readonly Stage[] = [dedupRaw, sizeLimit, parse, classify, dedupMessageId, thread, actor, spam, route, assign, decide];
