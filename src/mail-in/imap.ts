@@ -123,7 +123,7 @@ export function imapSource(options: ImapSourceOptions): Source {
           }
         }
       }
-      setState('idle');
+      // Loop: the next search records the backlog (0) before the session reports idle.
     }
   };
 
