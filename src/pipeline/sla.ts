@@ -66,8 +66,21 @@ function offset(ms: number, timeZone: string): number {
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
 }
 
+const zonedCache = new Map<string, number>();
+
 /** The instant of a wall-clock time in a time zone (month 0-based; days may overflow). */
 export function zonedTime(y: number, m: number, d: number, hh: number, mm: number, timeZone: string): number {
+  // Every ticket of a day asks for the same opening and closing instants: remember them.
+  const key = `${timeZone} ${y} ${m} ${d} ${hh} ${mm}`;
+  const known = zonedCache.get(key);
+  if (known !== undefined) return known;
+  if (zonedCache.size > 10_000) zonedCache.clear();
+  const at = computeZonedTime(y, m, d, hh, mm, timeZone);
+  zonedCache.set(key, at);
+  return at;
+}
+
+function computeZonedTime(y: number, m: number, d: number, hh: number, mm: number, timeZone: string): number {
   const guess = Date.UTC(y, m, d, hh, mm);
   const first = guess - offset(guess, timeZone);
   // Around a DST change the offset at the result may differ from the one at the guess.
