@@ -2,17 +2,35 @@ import type { WEEKDAYS } from '../config/schema';
 
 export type Weekday = (typeof WEEKDAYS)[number];
 
+const WEEKDAY_OF_UTC_DAY: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall-clock fields of an instant in a time zone (month 1-based). One formatter per zone. */
+function parts(ms: number, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', number> {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' });
+    formatters.set(timeZone, f);
+  }
+  return Object.fromEntries(f.formatToParts(ms).filter((p) => p.type !== 'literal').map((p) => [p.type, Number(p.value)])) as ReturnType<typeof parts>;
+}
+
+/** The calendar date of an instant in a time zone (month 0-based) and its weekday. */
+export function localDate(ms: number, timeZone: string): { y: number; m: number; d: number; weekday: Weekday } {
+  const p = parts(ms, timeZone);
+  return { y: p.year, m: p.month - 1, d: p.day, weekday: WEEKDAY_OF_UTC_DAY[new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay()] };
+}
+
+/** `YYYY-MM-DD` of an instant in a time zone (for comparing with configured dates). */
+export function localDateString(ms: number, timeZone: string): string {
+  const { y, m, d } = localDate(ms, timeZone);
+  return `${y}-${String(m + 1).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
 
 /** Weekday and minutes since midnight of an instant, on the wall clock of a time zone. */
 export function localTime(ms: number, timeZone: string): { weekday: Weekday; minutes: number } {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-    formatters.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(ms).map((p) => [p.type, p.value]));
-  return { weekday: parts.weekday.toLowerCase().slice(0, 3) as Weekday, minutes: Number(parts.hour) * 60 + Number(parts.minute) };
+  const p = parts(ms, timeZone);
+  return { weekday: localDate(ms, timeZone).weekday, minutes: p.hour * 60 + p.minute };
 }
 
 /** Whether an instant falls inside business hours ("09:00"–"18:00" on the given days). */
@@ -20,4 +38,27 @@ export function inBusinessHours(ms: number, timeZone: string, hours: { days: Wee
   const { weekday, minutes } = localTime(ms, timeZone);
   const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
   return hours.days.includes(weekday) && minutes >= toMinutes(hours.start) && minutes < toMinutes(hours.end);
+}
+
+/** Offset of a time zone from UTC at an instant, in ms (CEST: +2 h). */
+function offset(ms: number, timeZone: string): number {
+  const p = parts(ms, timeZone);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
+}
+
+const zonedCache = new Map<string, number>();
+
+/** The instant of a wall-clock time in a time zone (month 0-based; days may overflow). */
+export function zonedTime(y: number, m: number, d: number, hh: number, mm: number, timeZone: string): number {
+  // Every ticket of a day asks for the same business-hours boundaries: remember them.
+  const key = `${timeZone} ${y} ${m} ${d} ${hh} ${mm}`;
+  const known = zonedCache.get(key);
+  if (known !== undefined) return known;
+  if (zonedCache.size > 10_000) zonedCache.clear();
+  const guess = Date.UTC(y, m, d, hh, mm);
+  const first = guess - offset(guess, timeZone);
+  // Around a DST change the offset at the result may differ from the one at the guess.
+  const at = guess - offset(first, timeZone);
+  zonedCache.set(key, at);
+  return at;
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../../src/config/schema';
-import { addBusinessTime, dueDate, zonedTime } from '../../src/pipeline/sla';
+import { zonedTime } from '../../src/lib/local-time';
+import { addBusinessTime, dueDate } from '../../src/pipeline/sla';
 
 const hours = { days: ['mon', 'tue', 'wed', 'thu', 'fri'] as ('mon' | 'tue' | 'wed' | 'thu' | 'fri')[], start: '09:00', end: '18:00' };
 const H = 3_600_000;

@@ -1,4 +1,5 @@
 import type { AgentConfig, Config } from '../../config/schema';
+import { localDateString } from '../../lib/local-time';
 import type { AssignDecision, RouteDecision, Stage, StageContext } from '../types';
 
 /**
@@ -71,6 +72,6 @@ function unassignedRecipients(config: Config, queue: string | null): string[] {
 function isAway(agent: AgentConfig, now: number, timeZone: string): boolean {
   if (typeof agent.away === 'boolean') return agent.away;
   // Compare calendar dates in the help desk's time zone.
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  const today = localDateString(now, timeZone);
   return today >= agent.away.from && today <= agent.away.until;
 }
