@@ -1,23 +1,29 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sha256Hex } from '../lib/hash';
 import { parseMail } from '../pipeline/stages/parse';
+import { seenBeforeAt, ticketOfRaw } from '../store/inbound';
+import { firstInboundRawPath } from '../store/messages';
 import type { Store } from '../store/open';
 import { spamStore, type SpamLabel } from '../store/spam';
 import { applyChange } from '../store/tickets';
-import { sha256Hex } from '../lib/hash';
 import { spamKey } from './learn-files';
 import { tokenize } from './tokenize';
+
+/** Learns raw message bytes as spam or ham (relearning one learnt the other way). */
+async function learnBytes(store: Store, bytes: Buffer, label: SpamLabel, at: number) {
+  const tokens = [...tokenize(await parseMail(bytes))];
+  return spamStore(store).learn(spamKey(bytes), label, tokens, at);
+}
 
 /**
  * Staff corrected a verdict (a ticket marked spam, or taken out of spam): the ticket's first
  * inbound message is learnt that way; one learnt the other way before is unlearnt first.
  */
 export async function learnCorrection(store: Store, ticketId: number, label: SpamLabel): Promise<'learnt' | 'relearnt' | 'already' | 'no message'> {
-  const row = store.sqlite.prepare("select raw_path from messages where ticket_id = ? and direction = 'in' and raw_path is not null order by id limit 1").get(ticketId) as { raw_path: string } | undefined;
-  if (!row) return 'no message';
-  const bytes = readFileSync(path.join(store.dataDir, row.raw_path));
-  const tokens = [...tokenize(await parseMail(bytes))];
-  return spamStore(store).learn(spamKey(bytes), label, tokens, Date.now());
+  const rawPath = firstInboundRawPath(store.db, ticketId);
+  if (!rawPath) return 'no message';
+  return learnBytes(store, readFileSync(path.join(store.dataDir, rawPath)), label, Date.now());
 }
 
 /**
@@ -25,14 +31,11 @@ export async function learnCorrection(store: Store, ticketId: number, label: Spa
  * nothing new; one staff moved there is learnt as spam and its ticket, if any, marked spam.
  */
 export async function learnJunkMessage(store: Store, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict'> {
-  const row = store.sqlite
-    .prepare("select t.id, t.status, t.spam_verdict verdict from inbound i join tickets t on t.id = i.ticket_id where i.raw_sha256 = ? and i.outcome in ('created', 'appended') order by i.id limit 1")
-    .get(sha256Hex(bytes)) as { id: number; status: string; verdict: string | null } | undefined;
-  if (row && row.verdict === 'spam' && row.status === 'spam') return 'own verdict';
-  const tokens = [...tokenize(await parseMail(bytes))];
-  const result = spamStore(store).learn(spamKey(bytes), 'spam', tokens, at);
-  if (row && row.status !== 'spam') {
-    applyChange(store.db, row.id, { field: 'status', from: row.status, to: 'spam', also: {} }, 'junk-folder', at, 'moved to the junk folder by staff');
+  const ticket = ticketOfRaw(store.db, sha256Hex(bytes));
+  if (ticket && ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
+  const result = await learnBytes(store, bytes, 'spam', at);
+  if (ticket && ticket.status !== 'spam') {
+    applyChange(store.db, ticket.id, { field: 'status', from: ticket.status, to: 'spam', also: {} }, 'junk-folder', at, 'moved to the junk folder by staff');
   }
   return result;
 }
@@ -44,14 +47,9 @@ export async function learnJunkMessage(store: Store, bytes: Buffer, at: number):
  */
 export async function learnMovedOutOfJunk(store: Store, bytes: Buffer, source: string, position: string | null, at: number): Promise<'relearnt' | 'learnt' | 'already' | null> {
   const sha = sha256Hex(bytes);
-  const row = store.sqlite
-    .prepare("select t.id, t.status from inbound i join tickets t on t.id = i.ticket_id where i.raw_sha256 = ? and i.outcome in ('created', 'appended') order by i.id limit 1")
-    .get(sha) as { id: number; status: string } | undefined;
-  if (!row || row.status !== 'spam') return null;
-  const redelivery = store.sqlite.prepare('select 1 from inbound where raw_sha256 = ? and source = ? and position is ? and id < (select max(id) from inbound where raw_sha256 = ?)').get(sha, source, position, sha);
-  if (redelivery) return null;
-  const tokens = [...tokenize(await parseMail(bytes))];
-  const result = spamStore(store).learn(spamKey(bytes), 'ham', tokens, at);
-  applyChange(store.db, row.id, { field: 'status', from: 'spam', to: 'new', also: {} }, 'junk-folder', at, 'moved out of the junk folder by staff');
+  const ticket = ticketOfRaw(store.db, sha);
+  if (!ticket || ticket.status !== 'spam' || seenBeforeAt(store.db, sha, source, position)) return null;
+  const result = await learnBytes(store, bytes, 'ham', at);
+  applyChange(store.db, ticket.id, { field: 'status', from: 'spam', to: 'new', also: {} }, 'junk-folder', at, 'moved out of the junk folder by staff');
   return result;
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db } from './open';
 import { inbound, tickets } from './schema';
 
@@ -29,4 +29,31 @@ export function listInbound(db: Db, options: { outcome?: string; limit?: number 
     .orderBy(desc(inbound.id))
     .limit(options.limit ?? 100)
     .all();
+}
+
+/** The ticket a raw message made or joined (its first processed copy), if any. */
+export function ticketOfRaw(db: Db, sha256: string): { id: number; status: string; spamVerdict: string | null } | null {
+  return (
+    db
+      .select({ id: tickets.id, status: tickets.status, spamVerdict: tickets.spamVerdict })
+      .from(inbound)
+      .innerJoin(tickets, eq(tickets.id, inbound.ticketId))
+      .where(and(eq(inbound.rawSha256, sha256), inArray(inbound.outcome, PROCESSED)))
+      .orderBy(asc(inbound.id))
+      .limit(1)
+      .get() ?? null
+  );
+}
+
+/** Whether these bytes were seen before at this same source position (a re-delivery after a crash). */
+export function seenBeforeAt(db: Db, sha256: string, source: string, position: string | null): boolean {
+  const rows = db
+    .select({ id: inbound.id })
+    .from(inbound)
+    .where(and(eq(inbound.rawSha256, sha256), eq(inbound.source, source), position === null ? isNull(inbound.position) : eq(inbound.position, position)))
+    .orderBy(asc(inbound.id))
+    .limit(2)
+    .all();
+  // The latest row is the copy being handled now; an earlier one means a re-delivery.
+  return rows.length > 1;
 }

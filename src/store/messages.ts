@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import type { Db } from './open';
 import { attachments, messageIds, messages, tickets } from './schema';
 
@@ -43,4 +43,17 @@ export function registerMessageId(db: Db, messageId: string, ticketId: number, a
 
 export function insertAttachments(db: Db, rows: NewAttachmentRow[]): void {
   if (rows.length > 0) db.insert(attachments).values(rows).run();
+}
+
+/** Path (under the data dir) of the raw bytes of a ticket's first inbound message. */
+export function firstInboundRawPath(db: Db, ticketId: number): string | null {
+  return (
+    db
+      .select({ rawPath: messages.rawPath })
+      .from(messages)
+      .where(and(eq(messages.ticketId, ticketId), eq(messages.direction, 'in'), isNotNull(messages.rawPath)))
+      .orderBy(asc(messages.id))
+      .limit(1)
+      .get()?.rawPath ?? null
+  );
 }
