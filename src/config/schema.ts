@@ -292,8 +292,6 @@ export type MailboxConfig = HelpdeskFile['mailboxes'][number];
 export type ImapConfig = NonNullable<MailboxConfig['imap']>;
 export type AgentConfig = AgentsFile['agents'][number];
 export type TrustConfig = AgentsFile['trust'];
-export type Rule = RulesFile['rules'][number];
-export type RuleAction = Rule['then'];
 
 /** Everything the daemon reads from config/, validated and with defaults applied. */
 export interface Config {

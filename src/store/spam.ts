@@ -42,16 +42,6 @@ export function spamStore(store: Store) {
       total(label, 1);
       return before ? 'relearnt' : 'learnt';
     }),
-    /** Forgets a learnt message exactly: its counts are taken back. */
-    unlearn: db.transaction((key: string): boolean => {
-      const before = findLearned.get(key);
-      if (!before) return false;
-      count(JSON.parse(before.tokens) as string[], before.label, -1);
-      deleteLearned.run(key);
-      total(before.label, -1);
-      return true;
-    }),
-    learntAs: (key: string): SpamLabel | null => findLearned.get(key)?.label ?? null,
     totals(): { spam: number; ham: number } {
       const t = { spam: 0, ham: 0 };
       for (const r of readTotals.all()) t[r.key === 'spam:learnt:spam' ? 'spam' : 'ham'] = Number(r.value);
@@ -59,8 +49,6 @@ export function spamStore(store: Store) {
     },
   };
 }
-
-export type SpamStore = ReturnType<typeof spamStore>;
 
 /** Counts of the given tokens (absent ones are simply not in the map). */
 export function spamCounts(store: Store, tokens: string[]): Map<string, { spam: number; ham: number }> {

@@ -249,4 +249,3 @@ export function showTicket(db: Db, ref: string) {
   };
 }
 
-export type TicketDocument = NonNullable<ReturnType<typeof showTicket>>;
