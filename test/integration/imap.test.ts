@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pino from 'pino';
+import { startDaemon } from '../../src/main';
 import { mailboxStateStore } from '../../src/store/mailbox-state';
 import { listInbound } from '../../src/store/inbound';
 import { listTickets, showTicket } from '../../src/store/tickets';
@@ -108,15 +110,11 @@ describe('IMAP source against a real Dovecot', () => {
     await seed.mailboxCreate('Support');
     for (const m of mails) await seed.append('Support', m);
 
-    const { openStore } = await import('../../src/store/open');
-    const { startDaemon } = await import('../../src/main');
-    const pino = (await import('pino')).default;
     const again = await startDaemon({ configDir: first.configDir, dataDir: first.dataDir }, pino({ level: 'silent' }));
     try {
       await waitFor(() => listInbound(again.store.db, { outcome: 'duplicate' }).length === 3, 15_000, 'three duplicates');
       expect(mailboxStateStore(again.store.db).get('support')?.uidValidity).not.toBe(before);
       expect(listTickets(again.store.db)).toHaveLength(3);
-      expect(openStore).toBeDefined();
     } finally {
       await again.stop();
       await seed.logout();
