@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { mailboxStateStore } from '../store/mailbox-state';
-import { locations, openAll, out } from './common';
+import { locations, openAll, out, table } from './common';
 import { CliExit } from './exit-codes';
-import { table } from './tickets';
 
 /** Exit code of `status` when a mailbox is unhealthy, for monitoring scripts. */
 const UNHEALTHY = 2;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EDITABLE, planChange } from '../pipeline/changes';
 import { learnCorrection } from '../spam/correct';
 import { applyChange, listTickets, showTicket, ticketByRef } from '../store/tickets';
-import { locations, openAll, out } from './common';
+import { locations, openAll, out, table } from './common';
 import { CliExit, EXIT } from './exit-codes';
 
 export function registerTickets(program: Command): void {
@@ -89,15 +89,4 @@ export function registerTicketSet(tickets: Command): void {
         store.close();
       }
     });
-}
-
-/** A plain text table with columns padded to their widest cell. */
-export function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
 }

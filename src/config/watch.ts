@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { watchFolder } from '../lib/watch-folder';
 import type { Logger } from '../lib/log';
 import { ConfigError, loadConfig } from './load';
 import type { Config } from './schema';
@@ -19,7 +19,6 @@ export interface LiveConfig {
  */
 export function watchConfig(dir: string, initial: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): LiveConfig {
   let config = initial;
-  let timer: NodeJS.Timeout | null = null;
   const reload = (): boolean => {
     try {
       const next = loadConfig(dir, env);
@@ -35,24 +34,10 @@ export function watchConfig(dir: string, initial: Config, log: Logger, env: Node
       return false;
     }
   };
-  let watcher: FSWatcher | null = null;
-  try {
-    watcher = watch(dir, () => {
-      // Editors write in several steps (temp file, rename); act once things settle.
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(reload, 200);
-      timer.unref();
-    });
-    watcher.on('error', (err) => log.warn({ err }, 'config watch failed; edits need a restart'));
-  } catch (err) {
-    log.warn({ err }, 'cannot watch the config folder; edits need a restart');
-  }
+  const stop = watchFolder(dir, reload, log, 'config');
   return {
     current: () => config,
     reload,
-    close() {
-      watcher?.close();
-      if (timer) clearTimeout(timer);
-    },
+    close: stop,
   };
 }

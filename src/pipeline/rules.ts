@@ -1,3 +1,4 @@
+import { escapeRegex } from '../lib/regex';
 import type { Config, RuleCondition } from '../config/schema';
 import { inBusinessHours, localTime } from '../lib/local-time';
 import type { InboundMail } from './types';
@@ -113,7 +114,7 @@ function compiled(pattern: string): RegExp {
 const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 
 function containsWord(haystack: string, word: string): boolean {
-  const w = fold(word).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const w = escapeRegex(fold(word));
   return new RegExp(`(^|[^\\p{L}\\p{N}])${w}($|[^\\p{L}\\p{N}])`, 'u').test(haystack);
 }
 
