@@ -5,6 +5,10 @@ import type { Logger } from './lib/log';
 import { imapSource } from './mail-in/imap';
 import { learnJunkMessage, learnMovedOutOfJunk } from './spam/correct';
 import { maildirSource } from './mail-in/maildir';
+import { enqueueMailboxAlert } from './mail-out/alerts';
+import { outboxWorker, type OutboxWorker } from './mail-out/outbox-worker';
+import { loadTemplates, templatesDir } from './mail-out/templates';
+import { makeTransport } from './mail-out/transport';
 import type { Source } from './mail-in/source';
 import { ingest } from './pipeline/run';
 import { categoryModelFor } from './pipeline/store-reader';
@@ -28,6 +32,7 @@ export interface Daemon {
   config: LiveConfig;
   store: Store;
   sources: Source[];
+  outbox: OutboxWorker;
   stop(): Promise<void>;
 }
 
@@ -41,7 +46,19 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const live = watchConfig(where.configDir, config, log);
   // Each message is handled with the config in force when it arrives.
   const categories = categoryModelFor(store);
-  const handler = (raw: Parameters<typeof ingest>[0]) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current });
+  const templates = loadTemplates(templatesDir(config), live.current, { log: log.child({ component: 'templates' }), watch: true });
+  const transport = makeTransport(config.outgoing, where.dataDir);
+  const outbox = outboxWorker({ store, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
+  const handler = async (raw: Parameters<typeof ingest>[0]) => {
+    const result = await ingest(raw, { config: live.current(), store, log, categoryModel: categories.current });
+    outbox.wake();
+    return result;
+  };
+  const alert = (incident: { mailbox: string; since: number; error: string }) => {
+    const n = enqueueMailboxAlert(store, live.current(), incident, Date.now());
+    log.info({ mailbox: incident.mailbox, admins: n }, 'unhealthy-mailbox alert queued');
+    outbox.wake();
+  };
   const state = mailboxStateStore(store.db);
   const sources: Source[] = [];
   for (const mailbox of config.mailboxes) {
@@ -53,6 +70,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
           state,
           log: mlog,
           alertAfterMs: config.health.alertAfter,
+          onUnhealthy: alert,
           learnJunk: (bytes) => learnJunkMessage(store, bytes, Date.now()),
           onDuplicate: (bytes, source, position) => learnMovedOutOfJunk(store, bytes, source, position, Date.now()),
           junkScanEveryMs: mailbox.junkScanInterval,
@@ -62,7 +80,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
       sources.push(maildirSource({ id: mailbox.id, dir: path.resolve(mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state, log: mlog }));
     }
   }
-  log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id) }, 'helpdesk starting');
+  log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id), outgoing: transport.describe }, 'helpdesk starting');
   // One failing source never stops the others: each start is awaited on its own.
   await Promise.all(sources.map((s) => s.start(handler).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
   let stopped: Promise<void> | null = null;
@@ -70,10 +88,13 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
     config: live,
     store,
     sources,
+    outbox,
     stop() {
       stopped ??= (async () => {
         live.close();
+        templates.close();
         await Promise.all(sources.map((s) => s.stop()));
+        await outbox.stop();
         store.close();
         log.info('helpdesk stopped');
       })();

@@ -4,6 +4,7 @@ import { createLogger } from '../lib/log';
 import { registerConfig } from './config';
 import { CliExit, EXIT } from './exit-codes';
 import { registerIngest } from './ingest';
+import { registerOutbox } from './outbox';
 import { registerRules } from './rules';
 import { registerSpam } from './spam';
 import { registerStart } from './start';
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   registerStart(program, log);
   registerIngest(program, log);
   registerTickets(program);
+  registerOutbox(program);
   registerStatus(program);
   registerConfig(program);
   registerRules(program, log);

@@ -27,7 +27,7 @@ export function registerRules(program: Command, log: Logger): void {
         const now = Date.now;
         const draft = await runStages(
           { raw: { bytes, source: file, position: null, mailbox: null }, rawSha256: sha256Hex(bytes), rawPath: '', receivedAt: now() },
-          { config, store: storeReader(store), now, log, categoryModel: categoryModelFor(store).current() },
+          { config, store: storeReader(store, config), now, log, categoryModel: categoryModelFor(store).current() },
         );
         const decision = explain(draft);
         if (opts.json) return out(JSON.stringify(decision, null, 2));
@@ -56,7 +56,8 @@ export function explain(d: Draft) {
     tags: r?.tags ?? [],
     assignee: a ? { value: a.assignee, reason: a.reason } : null,
     dueAt: d.newTicket ? { value: new Date(d.newTicket.dueAt).toISOString(), reason: d.newTicket.reasons.dueAt } : null,
-    notifications: a && !a.assignee ? [{ event: 'unassigned', to: a.notifyUnassigned }] : a?.assignee ? [{ event: 'assigned', to: [a.assignee] }] : [],
+    notifications: d.notify ? { send: d.notify.mails.map((m) => ({ template: m.template, to: m.to, locale: m.locale, reason: m.reason })), withheld: d.notify.withheld, floodWarning: d.notify.floodWarning, quiet: d.notify.quiet } : null,
+    bounce: d.bounce ? { outbox: d.bounce.outbox?.id ?? null, status: d.bounce.report.status, recipient: d.bounce.report.recipient, hard: d.bounce.report.hard, reason: d.bounce.reason } : null,
   };
 }
 
@@ -71,6 +72,11 @@ function humanReadable(e: ReturnType<typeof explain>): string {
   for (const [k, v] of [['category', e.category], ['priority', e.priority], ['severity', e.severity], ['queue', e.queue], ['assignee', e.assignee], ['due', e.dueAt]] as const) {
     if (v) lines.push(`${k}: ${v.value ?? '-'} — ${v.reason}`);
   }
-  for (const n of e.notifications) lines.push(`would notify (${n.event}): ${n.to.join(', ') || 'nobody'}`);
+  const n = e.notifications;
+  if (n?.quiet) lines.push(`notifications: none — ${n.quiet}`);
+  for (const m of n?.send ?? []) lines.push(`would send ${m.template} to ${m.to} (${m.locale}) — ${m.reason}`);
+  for (const w of n?.withheld ?? []) lines.push(`withheld: ${w}`);
+  if (n?.floodWarning) lines.push(`flood warning: ${n.floodWarning}`);
+  if (e.bounce) lines.push(`bounce: ${e.bounce.reason}`);
   return lines.join('\n');
 }

@@ -55,6 +55,7 @@ export function loadConfig(dir: string, env: Env = process.env): Config {
     spam: main.spam,
     mailboxes: main.mailboxes,
     outgoing: main.outgoing,
+    notifications: main.notifications,
     health: main.health,
     limits: main.limits,
     defaults: main.defaults,

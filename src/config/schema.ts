@@ -122,9 +122,32 @@ export const helpdeskFileSchema = z.strictObject({
           pass: z.string().optional(),
         })
         .optional(),
+      /** The embedded default: each message is written as an .eml file here (default: <data>/outbox). */
       directory: z.string().optional(),
+      /** Temporary failures (connection errors, 4xx) are retried with backoff for this long. */
+      retryFor: duration.default(parseDuration('2d') as number),
     })
-    .prefault({ directory: 'outbox' }),
+    .refine((o) => !(o.smtp && o.directory), { message: 'outgoing takes `smtp` or `directory`, not both' })
+    .prefault({}),
+  /** What the help desk sends on its own, and the limits that keep it from starting mail loops. */
+  notifications: z
+    .strictObject({
+      /** Acknowledge new tickets to the customer. */
+      acknowledge: z.boolean().default(true),
+      /** No acknowledgement for a ticket the spam filter is unsure about. */
+      withholdAckWhenUnsure: z.boolean().default(true),
+      /** At most `count` acknowledgements to one sender per `per`. */
+      ackRateLimit: z.strictObject({ count: z.number().int().min(1).default(5), per: duration.default(parseDuration('1h') as number) }).prefault({}),
+      /** More than `count` messages from one sender on one ticket per `per`: stop notifying. */
+      ticketFlood: z.strictObject({ count: z.number().int().min(1).default(20), per: duration.default(parseDuration('1h') as number) }).prefault({}),
+      /** No automatic mail to an address that hard-bounced (5.1.x) for this long. */
+      suppressAfterHardBounce: duration.default(parseDuration('30d') as number),
+      /** Key of the HMAC in our Message-IDs; absent: one generated and kept in the database. */
+      secret: z.string().min(16, 'expected at least 16 characters').optional(),
+      /** Folder of handlebars templates (templates/<locale>/...); absent: the shipped ones. */
+      templates: z.string().optional(),
+    })
+    .prefault({}),
   health: z
     .strictObject({
       /** A mailbox failing (no successful check) for this long is reported as an incident. */
@@ -302,6 +325,7 @@ export interface Config {
   spam: HelpdeskFile['spam'];
   mailboxes: HelpdeskFile['mailboxes'];
   outgoing: HelpdeskFile['outgoing'];
+  notifications: HelpdeskFile['notifications'];
   health: HelpdeskFile['health'];
   limits: HelpdeskFile['limits'];
   defaults: HelpdeskFile['defaults'];

@@ -10,3 +10,19 @@ export function parseDuration(text: string): number | null {
   }
   return total;
 }
+
+/** A duration for people, in their language: "2 days 4 hours", "45 minutes", "2 días 4 horas". */
+export function formatDuration(ms: number, locale: string): string {
+  const parts: string[] = [];
+  let rest = Math.max(0, Math.round(ms / 60_000));
+  for (const [unit, minutes] of [
+    ['day', 1440],
+    ['hour', 60],
+    ['minute', 1],
+  ] as const) {
+    const n = Math.floor(rest / minutes);
+    rest -= n * minutes;
+    if (n > 0) parts.push(new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(n));
+  }
+  return parts.slice(0, 2).join(' ') || new Intl.NumberFormat(locale, { style: 'unit', unit: 'minute', unitDisplay: 'long' }).format(0);
+}

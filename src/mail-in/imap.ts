@@ -15,6 +15,8 @@ export interface ImapSourceOptions {
   log: Logger;
   /** A mailbox without a successful check for this long is an incident (logged once). */
   alertAfterMs: number;
+  /** Called once per incident, when the mailbox becomes unhealthy (the alert mail). */
+  onUnhealthy?: (incident: { mailbox: string; since: number; error: string }) => void;
   /** Messages fetched per round trip; bounds memory whatever the backlog. */
   batchSize?: number;
   /** Called for each message that appears in the junk folder (staff teaching the spam filter). */
@@ -248,6 +250,11 @@ export function imapSource(options: ImapSourceOptions): Source {
     if (!alerted && at - failingSince >= options.alertAfterMs) {
       alerted = true;
       log.error({ alert: true, failingSinceMs: at - failingSince, error: message }, 'mailbox unhealthy: no successful check');
+      try {
+        options.onUnhealthy?.({ mailbox: id, since: failingSince, error: message });
+      } catch (err) {
+        log.error({ err }, 'cannot record the unhealthy-mailbox alert');
+      }
     }
     return message;
   };

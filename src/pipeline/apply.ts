@@ -5,7 +5,10 @@ import { inboundMessage, insertAttachments, insertMessage, registerMessageId } f
 import type { Store } from '../store/open';
 import { addEvent, addParticipant, createTicket, touchTicket, upsertContact } from '../store/tickets';
 import { setValue } from '../store/key-value';
-import { roundRobinKey } from './store-reader';
+import { markBounced, suppress } from '../store/outbox';
+import type { Db } from '../store/open';
+import { enqueueMail } from './enqueue';
+import { messageIdSecret, roundRobinKey } from './store-reader';
 import type { Draft, IngestResult } from './types';
 
 /**
@@ -20,7 +23,13 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
 
   if (draft.stop) {
     const stop = draft.stop;
-    db.transaction((tx) => insertInbound(tx, { ...base, outcome: stop.outcome, reason: stop.reason, ticketId: null, messageRowId: null }), { behavior: 'immediate' });
+    db.transaction(
+      (tx) => {
+        insertInbound(tx, { ...base, outcome: stop.outcome, reason: stop.reason, ticketId: null, messageRowId: null });
+        if (stop.outcome === 'ignored') recordBounce(tx, draft, config, null);
+      },
+      { behavior: 'immediate' },
+    );
     return { source: draft.raw.source, outcome: stop.outcome, ticket: stop.ticket, threadedBy: null, reason: stop.reason };
   }
 
@@ -128,6 +137,16 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
           omittedReason: files[i].omittedReason,
         })),
       );
+      recordBounce(tx, draft, config, ticket.id);
+      const notify = draft.notify;
+      if (notify) {
+        const secret = messageIdSecret(config, tx);
+        for (const planned of notify.mails) {
+          enqueueMail(tx, config, { mail: planned, ticket, inReplyTo: mail.messageId, references: mail.references, secret, at: now });
+        }
+        for (const reason of notify.withheld) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'notification_withheld', reason });
+        if (notify.floodWarning) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'flood_warning', reason: notify.floodWarning });
+      }
       const outcome = thread.ticket ? ('appended' as const) : ('created' as const);
       insertInbound(tx, { ...base, outcome, reason: thread.reason, ticketId: ticket.id, messageRowId });
       // Only a new ticket is judged; a reply in a known conversation is never junk.
@@ -136,6 +155,19 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
     },
     { behavior: 'immediate' },
   );
+}
+
+/** A matched bounce marks our outbox row bounced; a hard one suppresses automatic mail to the address. */
+function recordBounce(tx: Db, draft: Draft, config: Config, ticketId: number | null): void {
+  const b = draft.bounce;
+  if (!b?.outbox) return;
+  const now = draft.receivedAt;
+  const recipient = b.report.recipient ?? b.outbox.recipient;
+  markBounced(tx, b.outbox.id, b.report.status, b.report.diagnostic, now);
+  if (ticketId !== null) addEvent(tx, { ticketId, at: now, actor: 'system', type: 'bounced', to: recipient, reason: b.reason });
+  if (b.report.hard && recipient) {
+    suppress(tx, recipient, `hard bounce ${b.report.status}: ${b.report.diagnostic ?? ''}`.trim(), now + config.notifications.suppressAfterHardBounce, now);
+  }
 }
 
 /** The stored kind of an inbound message (DESIGN data model: messages.kind). */

@@ -36,7 +36,7 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
     throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
   }
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
-  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store), now, log, categoryModel: deps.categoryModel?.() ?? null });
+  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store, deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null });
 
   let result: IngestResult;
   try {

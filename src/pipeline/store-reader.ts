@@ -1,25 +1,35 @@
+import type { Config } from '../config/schema';
 import type { StoreReader } from './types';
 import { processedRaw } from '../store/inbound';
-import { inboundMessage, ticketsByMessageIds } from '../store/messages';
+import { inboundMessage, messagesFromSince, ticketsByMessageIds } from '../store/messages';
 import { getValue } from '../store/key-value';
+import { outboxByMessageIds, sentToSince, suppressedUntil } from '../store/outbox';
 import { spamCounts, spamStore } from '../store/spam';
-import type { Store } from '../store/open';
-import { categoryExamples, categoryExamplesSignature, isParticipant, openTicketCounts, ticketByRef } from '../store/tickets';
+import type { Db, Store } from '../store/open';
+import { categoryExamples, categoryExamplesSignature, contactLocale, hasEventSince, isParticipant, openTicketCounts, ticketByRef, ticketInfo } from '../store/tickets';
 import { categoryModelCache } from './category-model';
 
 /** The read-only view of the store that pipeline stages receive (one per open store). */
-const readers = new WeakMap<Store, StoreReader>();
+const readers = new WeakMap<Store, Omit<StoreReader, 'messageIdSecret'>>();
 
-export function storeReader(store: Store): StoreReader {
+export function storeReader(store: Store, config: Config): StoreReader {
   let reader = readers.get(store);
   if (!reader) {
     reader = makeReader(store);
     readers.set(store, reader);
   }
-  return reader;
+  // The secret may change with a config reload; everything else reads the store.
+  return { ...reader, messageIdSecret: () => messageIdSecret(config, store.db) };
 }
 
-function makeReader(store: Store): StoreReader {
+/** The key of the HMAC in our Message-IDs: config's, else the one migration 0006 generated. */
+export function messageIdSecret(config: Config, db: Db): string {
+  const secret = config.notifications.secret ?? getValue(db, 'message_id_secret');
+  if (!secret) throw new Error('no Message-ID secret: the store was not migrated');
+  return secret;
+}
+
+function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
   const db = store.db;
   const spam = spamStore(store);
   return {
@@ -35,6 +45,16 @@ function makeReader(store: Store): StoreReader {
     roundRobinLast: (group) => getValue(db, roundRobinKey(group)),
     spamCounts: (tokens) => spamCounts(store, tokens),
     spamTotals: () => spam.totals(),
+    outboxByMessageIds: (ids) => {
+      const row = outboxByMessageIds(db, ids);
+      return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null } : null;
+    },
+    ticketInfo: (id) => ticketInfo(db, id),
+    acksSince: (address, since) => sentToSince(db, 'ack', address, since),
+    messagesFromSince: (ticketId, address, since) => messagesFromSince(db, ticketId, address, since),
+    hasEventSince: (ticketId, type, since) => hasEventSince(db, ticketId, type, since),
+    suppressedUntil: (address, now) => suppressedUntil(db, address, now),
+    contactLocale: (address) => contactLocale(db, address),
   };
 }
 

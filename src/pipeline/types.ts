@@ -124,7 +124,53 @@ export interface AssignDecision {
   notifyUnassigned: string[];
 }
 
-export type Outcome = 'created' | 'appended' | 'duplicate' | 'quarantined';
+/** `ignored`: kept and recorded but no ticket (a bounce for mail we never sent). */
+export type Outcome = 'created' | 'appended' | 'duplicate' | 'quarantined' | 'ignored';
+
+/** The templates the help desk sends (templates/<locale>/<name>.{text,html}.hbs). */
+export const TEMPLATES = ['ack', 'assigned', 'customer_replied', 'agent_reply', 'status_changed', 'sla_warning', 'sla_breach', 'unassigned', 'mailbox_unhealthy'] as const;
+export type TemplateName = (typeof TEMPLATES)[number];
+
+/** One mail to send, decided by the notify stage; apply turns it into an outbox row. */
+export interface PlannedMail {
+  template: TemplateName;
+  to: string;
+  locale: string;
+  reason: string;
+  /** The ticket's subject (sent as `[HD-1] subject`), or the whole subject of mail about no ticket. */
+  subject: string;
+  /** What the template shows, as it was when the mail was decided. */
+  data: Record<string, unknown>;
+}
+
+export interface NotifyDecision {
+  mails: PlannedMail[];
+  /** Mails that would have gone out but were held back, and why (recorded as events). */
+  withheld: string[];
+  /** Set when this sender floods the ticket: notifications stop and a warning is recorded. */
+  floodWarning: string | null;
+  /** Why this message triggers nothing at all (automatic, bulk, no-reply...), when it does not. */
+  quiet: string | null;
+}
+
+/** What a delivery status notification says (see bounce-report.ts). */
+export interface BounceReport {
+  /** Message-IDs of the original message it reports on, best first. */
+  originalMessageIds: string[];
+  recipient: string | null;
+  /** Enhanced status code such as 5.1.1, when one was found. */
+  status: string | null;
+  diagnostic: string | null;
+  /** 5.1.x: the address does not exist; automatic mail to it is suppressed for a while. */
+  hard: boolean;
+}
+
+export interface BounceDecision {
+  report: BounceReport;
+  /** Our outbox row the bounce is about, when it was matched. */
+  outbox: { id: number; recipient: string; ticket: TicketHandle | null } | null;
+  reason: string;
+}
 
 /** What the pipeline knows about one message so far; each stage adds its part. */
 export interface Draft {
@@ -141,8 +187,10 @@ export interface Draft {
   route?: RouteDecision;
   assignment?: AssignDecision;
   newTicket?: NewTicketDecision;
+  bounce?: BounceDecision;
+  notify?: NotifyDecision;
   /** Set by a stage that ends processing early: the message gets this outcome. */
-  stop?: { outcome: 'duplicate' | 'quarantined'; reason: string; ticket: string | null };
+  stop?: { outcome: 'duplicate' | 'quarantined' | 'ignored'; reason: string; ticket: string | null };
 }
 
 /** Read-only queries the stages may ask of the store. */
@@ -162,6 +210,36 @@ export interface StoreReader {
   /** Spam model counts of these tokens, and how many messages of each kind were learnt. */
   spamCounts(tokens: string[]): Map<string, { spam: number; ham: number }>;
   spamTotals(): { spam: number; ham: number };
+  /** The key of the HMAC in our Message-IDs (config, else the one generated in the store). */
+  messageIdSecret(): string;
+  /** Our outbox row that had one of these Message-IDs, if any. */
+  outboxByMessageIds(ids: string[]): { id: number; recipient: string; ticket: TicketHandle | null } | null;
+  /** What notifications need to know about an existing ticket. */
+  ticketInfo(id: number): TicketInfo | null;
+  /** Acknowledgements enqueued to this address since `since`. */
+  acksSince(address: string, since: number): number;
+  /** Inbound messages from this address on this ticket since `since`. */
+  messagesFromSince(ticketId: number, address: string, since: number): number;
+  /** Whether the ticket has an event of this type since `since`. */
+  hasEventSince(ticketId: number, type: string, since: number): boolean;
+  /** Until when automatic mail to this address is suppressed (a hard bounce), or null. */
+  suppressedUntil(address: string, now: number): number | null;
+  /** The language recorded for a contact, if any. */
+  contactLocale(address: string): string | null;
+}
+
+export interface TicketInfo {
+  id: number;
+  ref: string;
+  subject: string;
+  status: string;
+  priority: string;
+  severity: string;
+  category: string | null;
+  queue: string | null;
+  assignee: string | null;
+  customer: string | null;
+  dueAt: number | null;
 }
 
 export interface StageContext {

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from './open';
 import { attachments, messageIds, messages, tickets } from './schema';
 
@@ -55,5 +55,16 @@ export function firstInboundRawPath(db: Db, ticketId: number): string | null {
       .orderBy(asc(messages.id))
       .limit(1)
       .get()?.rawPath ?? null
+  );
+}
+
+/** Inbound messages from this address on this ticket since `since` (flood detection). */
+export function messagesFromSince(db: Db, ticketId: number, address: string, since: number): number {
+  return (
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(messages)
+      .where(and(eq(messages.ticketId, ticketId), eq(messages.direction, 'in'), eq(messages.fromAddress, address), gt(messages.createdAt, since)))
+      .get()?.n ?? 0
   );
 }

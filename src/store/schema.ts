@@ -159,9 +159,25 @@ export const outbox = sqliteTable(
     lastError: text('last_error'),
     createdAt: integer('created_at').notNull(),
     sentAt: integer('sent_at'),
+    /** Fixed at enqueue time, like the Message-ID: a resend is the same message. */
+    subject: text('subject').notNull().default(''),
+    inReplyTo: text('in_reply_to'),
+    references: text('references_ids', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    locale: text('locale').notNull().default('en'),
+    /** The enhanced status code (5.1.1) and diagnostic of a delivery status notification. */
+    bounceStatus: text('bounce_status'),
+    bouncedAt: integer('bounced_at'),
   },
-  (t) => [index('outbox_status').on(t.status, t.nextAttemptAt)],
+  (t) => [index('outbox_status').on(t.status, t.nextAttemptAt), index('outbox_template_created').on(t.template, t.createdAt)],
 );
+
+/** Addresses no automatic mail goes to until `until` (hard bounces). */
+export const suppressions = sqliteTable('suppressions', {
+  address: text('address').primaryKey(),
+  reason: text('reason').notNull(),
+  until: integer('until').notNull(),
+  createdAt: integer('created_at').notNull(),
+});
 
 /** One row per raw message seen, whatever became of it. */
 export const inbound = sqliteTable(

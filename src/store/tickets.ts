@@ -249,3 +249,35 @@ export function showTicket(db: Db, ref: string) {
   };
 }
 
+
+/** What notifications need to know about a ticket: its fields and its customer's address. */
+export function ticketInfo(db: Db, id: number) {
+  return (
+    db
+      .select({
+        id: tickets.id,
+        ref: tickets.ref,
+        subject: tickets.subject,
+        status: tickets.status,
+        priority: tickets.priority,
+        severity: tickets.severity,
+        category: tickets.category,
+        queue: tickets.queue,
+        assignee: tickets.assignee,
+        customer: contacts.email,
+        dueAt: tickets.dueAt,
+      })
+      .from(tickets)
+      .leftJoin(contacts, eq(contacts.id, tickets.customerId))
+      .where(eq(tickets.id, id))
+      .get() ?? null
+  );
+}
+
+export function hasEventSince(db: Db, ticketId: number, type: string, since: number): boolean {
+  return db.select({ id: events.id }).from(events).where(and(eq(events.ticketId, ticketId), eq(events.type, type), sql`${events.at} > ${since}`)).limit(1).get() !== undefined;
+}
+
+export function contactLocale(db: Db, address: string): string | null {
+  return db.select({ locale: contacts.locale }).from(contacts).where(eq(contacts.email, address.toLowerCase())).get()?.locale ?? null;
+}

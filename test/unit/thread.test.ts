@@ -1,5 +1,6 @@
 import type { Config } from '../../src/config/schema';
 import { findTag, thread } from '../../src/pipeline/stages/thread';
+import { bodyMarker, ourMessageId, signedToken } from '../../src/pipeline/our-message-id';
 import type { Draft, InboundMail, StageContext, StoreReader, TicketHandle } from '../../src/pipeline/types';
 import { silentLogger } from '../../src/lib/log';
 
@@ -30,8 +31,18 @@ function fakeStore(ids: Record<string, TicketHandle>, participants: string[] = [
     roundRobinLast: () => null,
     spamCounts: () => new Map(),
     spamTotals: () => ({ spam: 0, ham: 0 }),
+    messageIdSecret: () => SECRET,
+    outboxByMessageIds: () => null,
+    ticketInfo: () => null,
+    acksSince: () => 0,
+    messagesFromSince: () => 0,
+    hasEventSince: () => false,
+    suppressedUntil: () => null,
+    contactLocale: () => null,
   };
 }
+
+const SECRET = 'test-secret-0123456789';
 
 const config = { helpdesk: { ticketPrefix: 'HD', address: 'support@example.test' }, agents: [{ email: 'ana@example.test', aliases: [] }], mailboxes: [] } as unknown as Config;
 
@@ -66,5 +77,27 @@ describe('thread stage', () => {
   });
   it('starts a new ticket for a tag of a ticket that does not exist', () => {
     expect(run({ subject: '[HD-99]' }, fakeStore({}))).toMatchObject({ ticket: null, threadedBy: 'new', linkTo: null });
+  });
+
+  describe('our signed Message-IDs and body marker', () => {
+    const token = signedToken(SECRET, 'HD-1');
+    const ours = ourMessageId(token, 'support@example.test');
+    it('threads a reply to one of our Message-IDs whose row is gone', () => {
+      expect(run({ inReplyTo: ours }, fakeStore({ '<a>': t1 }))).toMatchObject({ ticket: t1, threadedBy: 'in-reply-to' });
+      expect(run({ references: ['<zz>', ours] }, fakeStore({ '<a>': t1 }))).toMatchObject({ ticket: t1, threadedBy: 'references' });
+    });
+    it('refuses a forged token, another secret and another domain', () => {
+      const forged = ours.replace(/\.([0-9a-f]{16})@/, (_m, h: string) => `.${h.startsWith('0') ? '1' : '0'}${h.slice(1)}@`);
+      const otherSecret = ourMessageId(signedToken('another-secret-0123456', 'HD-1'), 'support@example.test');
+      const otherDomain = ours.replace('example.test', 'elsewhere.test');
+      const renamed = ours.replace('HD-1.', 'HD-2.');
+      for (const id of [forged, otherSecret, otherDomain, renamed]) {
+        expect(run({ inReplyTo: id }, fakeStore({ '<a>': t1, '<b>': t2 }))).toMatchObject({ ticket: null, threadedBy: 'new' });
+      }
+    });
+    it('threads by the signed marker in a quoted body, from anyone', () => {
+      expect(run({ text: `Thanks!\n> ${bodyMarker(token)}\n` }, fakeStore({ '<a>': t1 }))).toMatchObject({ ticket: t1, threadedBy: 'tag' });
+      expect(run({ text: `> [ref:HD-2.${token.split('.').slice(1).join('.')}]` }, fakeStore({ '<a>': t1, '<b>': t2 }))).toMatchObject({ ticket: null });
+    });
   });
 });

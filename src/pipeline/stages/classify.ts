@@ -38,7 +38,7 @@ export function classifyMail(mail: InboundMail, supportAddress: string): Classif
   const bulk = ['bulk', 'list', 'junk'].includes(precedence) || h('list-id') !== null || h('list-unsubscribe') !== null;
   const result = (kind: MailKind, reason: string): Classification => ({ kind, bulk, reason });
 
-  if (h('x-helpdesk-loop') !== null) return result('loop', 'X-Helpdesk-Loop: the help desk sent this itself');
+  if ((h('x-helpdesk-loop') ?? '').trim().toLowerCase() === supportAddress) return result('loop', 'X-Helpdesk-Loop: the help desk sent this itself');
   if (from && from === supportAddress) return result('loop', `From is the support address ${supportAddress}`);
 
   const contentType = (h('content-type') ?? '').toLowerCase();

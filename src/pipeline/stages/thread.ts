@@ -1,17 +1,35 @@
-import type { Stage, ThreadDecision } from '../types';
+import type { Draft, Stage, ThreadDecision } from '../types';
 import { isAgentAddress } from '../agents';
+import { refFromBody, refFromMessageId } from '../our-message-id';
+import { escapeRegex } from '../../lib/regex';
 
 /**
  * Finds the ticket a message belongs to (DESIGN "thread"):
+ * 0. a bounce matched to our outbox row joins that row's ticket;
  * 1. References, newest first; 2. In-Reply-To (clients that drop References);
- * 3. a `[PREFIX-n]` tag in the subject, only from a participant or an agent;
- * 4. otherwise a new ticket. A stranger's tag gets a new ticket linked to the tagged one.
+ * 3. one of our own signed Message-IDs (valid HMAC) even when its row is gone, then the
+ *    signed `[ref:…]` marker in the body (systems that rewrite Message-IDs);
+ * 4. a `[PREFIX-n]` tag in the subject, only from a participant or an agent;
+ * 5. otherwise a new ticket. A stranger's tag gets a new ticket linked to the tagged one.
+ * A bounce that finds no ticket stops here as `ignored`: bounces never open tickets.
  */
 export const thread: Stage = {
   name: 'thread',
   run(draft, ctx) {
+    const found = findThread(draft, ctx);
+    if (!found.ticket && draft.classification?.kind === 'bounce') {
+      return { thread: found, stop: { outcome: 'ignored' as const, reason: draft.bounce?.reason ?? 'bounce for no known ticket', ticket: null } };
+    }
+    return { thread: found };
+  },
+};
+
+function findThread(draft: Draft, ctx: Parameters<Stage['run']>[1]): ThreadDecision {
+  {
     const mail = draft.mail;
     if (!mail) throw new Error('thread stage needs a parsed mail');
+    const bounced = draft.bounce?.outbox?.ticket;
+    if (bounced) return { ticket: bounced, threadedBy: 'references', reason: draft.bounce?.reason ?? 'bounce of our mail', linkTo: null };
     const known = ctx.store.ticketsByMessageIds([...mail.references, ...(mail.inReplyTo ? [mail.inReplyTo] : [])]);
 
     for (const id of [...mail.references].reverse()) {
@@ -22,6 +40,16 @@ export const thread: Stage = {
       const ticket = known.get(mail.inReplyTo);
       if (ticket) return decided({ ticket, threadedBy: 'in-reply-to', reason: `In-Reply-To ${mail.inReplyTo} is a message of ${ticket.ref}`, linkTo: null });
     }
+    const { ticketPrefix: prefix, address } = ctx.config.helpdesk;
+    const secret = ctx.store.messageIdSecret();
+    for (const [id, by] of [...[...mail.references].reverse().map((id) => [id, 'references'] as const), ...(mail.inReplyTo ? [[mail.inReplyTo, 'in-reply-to'] as const] : [])]) {
+      const ref = refFromMessageId(secret, prefix, address, id);
+      const ticket = ref ? ctx.store.ticketByRef(ref) : null;
+      if (ticket) return decided({ ticket, threadedBy: by, reason: `${by === 'references' ? 'References' : 'In-Reply-To'} ${id} is signed by us for ${ticket.ref}`, linkTo: null });
+    }
+    const marked = refFromBody(secret, prefix, mail.text);
+    const markedTicket = marked ? ctx.store.ticketByRef(marked) : null;
+    if (markedTicket) return decided({ ticket: markedTicket, threadedBy: 'tag', reason: `signed reference marker of ${markedTicket.ref} in the body`, linkTo: null });
 
     const tagged = findTag(mail.subject, ctx.config.helpdesk.ticketPrefix);
     if (tagged) {
@@ -41,16 +69,20 @@ export const thread: Stage = {
       return decided({ ticket: null, threadedBy: 'new', reason: `subject tag [${tagged}] names no existing ticket`, linkTo: null });
     }
     return decided({ ticket: null, threadedBy: 'new', reason: 'no known Message-ID in References/In-Reply-To and no ticket tag', linkTo: null });
-  },
-};
+  }
+}
 
-function decided(thread: ThreadDecision) {
-  return { thread };
+function decided(thread: ThreadDecision): ThreadDecision {
+  return thread;
 }
 
 /** The ticket ref in a `[PREFIX-123]` subject tag, normalised to upper case, or null. */
 export function findTag(subject: string, prefix: string): string | null {
-  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const m = new RegExp(`\\[\\s*${escaped}[-#\\s]?(\\d{1,12})\\s*\\]`, 'i').exec(subject);
+  const m = tagRegex(prefix).exec(subject);
   return m ? `${prefix}-${Number(m[1])}` : null;
+}
+
+/** A `[PREFIX-123]` tag (also `[prefix 123]`, `[PREFIX#123]`); group 1 is the number. */
+export function tagRegex(prefix: string): RegExp {
+  return new RegExp(`\\[\\s*${escapeRegex(prefix)}[-#\\s]?(\\d{1,12})\\s*\\]`, 'i');
 }

@@ -1,0 +1,134 @@
+import type { Config } from '../config/schema';
+import { backoffDelay, sleep } from '../lib/backoff';
+import { errorMessage } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import type { Store } from '../store/open';
+import { dueOutbox, markFailed, markRetry, markSent, nextOutboxDue, type OutboxEntry } from '../store/outbox';
+import { addEvent } from '../store/tickets';
+import type { TemplateName } from '../pipeline/types';
+import { composeMessage } from './compose';
+import type { Templates } from './templates';
+import { sendFailure, type Transport } from './transport';
+
+export interface OutboxWorkerOptions {
+  store: Store;
+  config: () => Config;
+  templates: Templates;
+  transport: Transport;
+  log: Logger;
+  now?: () => number;
+  /** How often the queue is looked at when nobody wakes the worker. */
+  pollMs?: number;
+}
+
+export interface OutboxWorker {
+  /** Something was enqueued: look at the queue now. */
+  wake(): void;
+  /** Sends every row due now, once; resolves to how many were attempted. */
+  drain(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Renders and sends outbox rows (DESIGN "outbox worker"). A row is marked sent only after the
+ * server accepted it, so a crash in between sends it again with the same Message-ID (at least
+ * once, recognisably the same). Temporary failures (connection errors, 4xx) are retried with
+ * exponential backoff until `outgoing.retryFor`; permanent ones (5xx, a template that cannot
+ * render) are recorded on the row with the server's answer and as an event on the ticket.
+ */
+export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
+  const { store, log } = options;
+  const now = options.now ?? Date.now;
+  const pollMs = options.pollMs ?? 5_000;
+  const stopper = new AbortController();
+  let wakeUp: AbortController = new AbortController();
+  let running: Promise<number> | null = null;
+  // Set by wake(): a row may have been committed after the drain's query; look again.
+  let woken = false;
+
+  const failPermanently = (row: OutboxEntry, message: string) => {
+    store.db.transaction((tx) => {
+      markFailed(tx, row.id, message);
+      if (row.ticketId !== null) addEvent(tx, { ticketId: row.ticketId, at: now(), actor: 'system', type: 'delivery_failed', to: row.recipients.join(', '), reason: `${row.template}: ${message}` });
+    });
+    log.error({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, error: message }, 'notification failed permanently');
+  };
+
+  const sendOne = async (row: OutboxEntry) => {
+    const config = options.config();
+    let message;
+    try {
+      message = composeMessage(row, options.templates.render(row.template as TemplateName, row.locale, row.data), config);
+    } catch (err) {
+      failPermanently(row, `cannot render template ${row.template}: ${errorMessage(err)}`);
+      return;
+    }
+    try {
+      const info = await options.transport.send(message, `${String(row.id).padStart(6, '0')}-${row.ref ?? 'system'}-${row.template}`);
+      markSent(store.db, row.id, now());
+      log.info({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, messageId: row.messageId, response: info.response }, 'notification sent');
+    } catch (err) {
+      const failure = sendFailure(err);
+      const age = now() - row.createdAt;
+      if (failure.permanent) failPermanently(row, failure.message);
+      else if (age >= config.outgoing.retryFor) failPermanently(row, `gave up after ${row.attempts + 1} attempts over ${Math.round(age / 60000)} minutes: ${failure.message}`);
+      else {
+        const next = now() + backoffDelay(row.attempts, 15_000, 3_600_000);
+        markRetry(store.db, row.id, failure.message, next);
+        log.warn({ outbox: row.id, ticket: row.ref, attempt: row.attempts + 1, retryAt: new Date(next).toISOString(), error: failure.message }, 'notification not sent; will retry');
+      }
+    }
+  };
+
+  const drainOnce = async (): Promise<number> => {
+    let count = 0;
+    for (;;) {
+      if (stopper.signal.aborted) return count;
+      const rows = dueOutbox(store.db, now());
+      if (rows.length === 0) return count;
+      for (const row of rows) {
+        if (stopper.signal.aborted) return count;
+        await sendOne(row);
+        count++;
+      }
+    }
+  };
+  // One drain at a time: a row is never sent twice concurrently by this process.
+  const drain = (): Promise<number> => {
+    running ??= drainOnce().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+
+  const loop = (async () => {
+    while (!stopper.signal.aborted) {
+      woken = false;
+      try {
+        await drain();
+      } catch (err) {
+        log.error({ err }, 'outbox worker error; retrying shortly');
+      }
+      const due = nextOutboxDue(store.db);
+      const wait = Math.max(50, Math.min(pollMs, due === null ? pollMs : due - now()));
+      wakeUp = new AbortController();
+      if (woken) continue;
+      const both = AbortSignal.any([stopper.signal, wakeUp.signal]);
+      await sleep(wait, both);
+    }
+  })();
+
+  return {
+    wake: () => {
+      woken = true;
+      wakeUp.abort();
+    },
+    drain,
+    async stop() {
+      stopper.abort();
+      await loop;
+      await running;
+      options.transport.close();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
+import type { Config } from '../config/schema';
+
+/** Where composed mail goes: an SMTP server, or (the embedded default) a folder of .eml files. */
+export interface Transport {
+  /** `name` is stable per outbox row: writing it again replaces the file, never duplicates it. */
+  send(message: Mail.Options, name: string): Promise<{ response: string }>;
+  describe: string;
+  close(): void;
+}
+
+export function makeTransport(outgoing: Config['outgoing'], dataDir: string): Transport {
+  if (outgoing.smtp) {
+    const s = outgoing.smtp;
+    const transporter = nodemailer.createTransport({
+      host: s.host,
+      port: s.port,
+      secure: s.secure,
+      auth: s.user ? { user: s.user, pass: s.pass ?? '' } : undefined,
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      socketTimeout: 60_000,
+    });
+    return {
+      describe: `smtp://${s.host}:${s.port}`,
+      async send(message) {
+        const info = await transporter.sendMail(message);
+        return { response: String(info.response ?? '') };
+      },
+      close: () => transporter.close(),
+    };
+  }
+  const dir = path.resolve(outgoing.directory ?? path.join(dataDir, 'outbox'));
+  const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    describe: `directory ${dir}`,
+    async send(message, name) {
+      const info = await transporter.sendMail(message);
+      mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, `${name}.eml`);
+      const tmp = `${file}.tmp-${process.pid}`;
+      writeFileSync(tmp, info.message as Buffer);
+      renameSync(tmp, file);
+      return { response: `written to ${file}` };
+    },
+    close: () => transporter.close(),
+  };
+}
+
+/** How a send failed: retry later (connection trouble, 4xx) or never (5xx: the server said no). */
+export function sendFailure(err: unknown): { permanent: boolean; message: string } {
+  const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
+  const code = typeof e?.responseCode === 'number' ? e.responseCode : null;
+  const message = e?.response ? String(e.response) : `${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(err)}`;
+  return { permanent: code !== null && code >= 500, message };
+}

@@ -1,0 +1,50 @@
+import type { Config } from '../config/schema';
+import type { Db } from '../store/open';
+import { insertOutbox } from '../store/outbox';
+import { registerMessageId } from '../store/messages';
+import { bodyMarker, ourMessageId, signedToken } from './our-message-id';
+import { ticketSubject } from './reply-subject';
+import type { PlannedMail, TicketHandle } from './types';
+
+export interface Enqueue {
+  mail: PlannedMail;
+  ticket: TicketHandle | null;
+  /** The message this one answers or reports on, and its thread, for In-Reply-To/References. */
+  inReplyTo: string | null;
+  references: string[];
+  secret: string;
+  at: number;
+}
+
+/** Clients and servers choke on endless References; keep the root and the newest ones. */
+const MAX_REFERENCES = 20;
+
+/**
+ * Writes one outbox row, in the caller's transaction, with its Message-ID fixed now and
+ * registered in the threading index (DESIGN "Notifications at least once, recognisably the
+ * same"): a resend after a crash is the same message, and a reply to it threads back.
+ */
+export function enqueueMail(db: Db, config: Config, e: Enqueue): { id: number; messageId: string } {
+  const token = signedToken(e.secret, e.ticket?.ref ?? `${config.helpdesk.ticketPrefix}-0`);
+  const messageId = ourMessageId(token, config.helpdesk.address);
+  const chain = [...e.references, ...(e.inReplyTo ? [e.inReplyTo] : [])].filter((id, i, all) => all.indexOf(id) === i && !id.endsWith('@helpdesk.invalid>'));
+  const references = chain.length > MAX_REFERENCES ? [chain[0], ...chain.slice(-(MAX_REFERENCES - 1))] : chain;
+  const inReplyTo = e.inReplyTo && !e.inReplyTo.endsWith('@helpdesk.invalid>') ? e.inReplyTo : null;
+  const id = insertOutbox(db, {
+    ticketId: e.ticket?.id ?? null,
+    template: e.mail.template,
+    recipients: [e.mail.to],
+    messageId,
+    data: { ...e.mail.data, ref: e.ticket?.ref ?? null, marker: e.ticket ? bodyMarker(token) : null, reason: e.mail.reason },
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: e.at,
+    createdAt: e.at,
+    subject: e.ticket ? ticketSubject(e.ticket.ref, e.mail.subject, config.helpdesk.ticketPrefix) : e.mail.subject,
+    inReplyTo,
+    references,
+    locale: e.mail.locale,
+  });
+  if (e.ticket) registerMessageId(db, messageId, e.ticket.id, e.at);
+  return { id, messageId };
+}

@@ -1,0 +1,25 @@
+import { readBounce } from '../bounce-report';
+import type { Stage } from '../types';
+
+/**
+ * A bounce is matched to the outbox row it reports on, by the original Message-ID (DESIGN
+ * "No mail loops"; issue #5): the row is marked bounced and the ticket gets an event, but no
+ * bounce ever starts a ticket or a notification. An unmatched bounce with no ticket to join
+ * is kept and recorded as `ignored` by the thread stage.
+ */
+export const bounce: Stage = {
+  name: 'bounce',
+  run(draft, ctx) {
+    if (!draft.mail || draft.classification?.kind !== 'bounce') return {};
+    const report = readBounce(draft.mail);
+    const outbox = ctx.store.outboxByMessageIds(report.originalMessageIds);
+    const what = `${report.status ?? 'no status'}${report.recipient ? ` for ${report.recipient}` : ''}${report.diagnostic ? `: ${report.diagnostic}` : ''}`;
+    return {
+      bounce: {
+        report,
+        outbox,
+        reason: outbox ? `bounce of our outbox message ${outbox.id} (${what})` : `bounce matching no mail we sent (${what}; original ids: ${report.originalMessageIds.join(' ') || 'none found'})`,
+      },
+    };
+  },
+};

@@ -1,0 +1,152 @@
+import type { Config } from '../../config/schema';
+import { findAgent, isOwnAddress } from '../agents';
+import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, TemplateName, TicketInfo } from '../types';
+
+/**
+ * Who hears about this message (issue #5): the acknowledgement to a new ticket's customer,
+ * the assignee (or the people told about an unassigned ticket), and, on a customer's reply,
+ * the assignee or else the queue's members or else the admins.
+ *
+ * Loop protection lives here: automatic mail (auto-replies, bounces, reports, our own mail),
+ * bulk and list mail and no-reply senders trigger nothing; acknowledgements to one sender
+ * are rate-limited; a sender flooding one ticket stops its notifications (with a warning
+ * event, once per window); addresses that hard-bounced get no automatic mail.
+ */
+export const notify: Stage = {
+  name: 'notify',
+  run(draft, ctx) {
+    const { mail, thread, actor, classification } = draft;
+    if (!mail || !thread || !actor || !classification) return {};
+    const none = (why: string): Partial<Draft> => ({ notify: { mails: [], withheld: [], floodWarning: null, quiet: why } });
+    if (classification.kind !== 'normal') return none(`${classification.kind}: ${classification.reason}`);
+    if (classification.bulk) return none(`bulk or list mail: ${classification.reason}`);
+    const sender = mail.from?.address ?? null;
+    if (!sender) return none('no sender address');
+    if (isOwnAddress(ctx.config, sender)) return none(`sent from our own address ${sender}`);
+    if (NO_REPLY.test(sender)) return none(`no-reply sender ${sender}`);
+
+    const plan = new Planner(draft, ctx, mail, sender);
+    if (!thread.ticket) plan.newTicket();
+    else plan.reply(thread.ticket.id);
+    return { notify: plan.decision() };
+  },
+};
+
+/** Senders that never read what we send them. */
+const NO_REPLY = /^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.][^@]*|bounces?|notifications?)@/i;
+
+class Planner {
+  private readonly mails: PlannedMail[] = [];
+  private readonly withheld: string[] = [];
+  private floodWarning: string | null = null;
+
+  constructor(
+    private readonly draft: Draft,
+    private readonly ctx: StageContext,
+    private readonly mail: InboundMail,
+    private readonly sender: string,
+  ) {}
+
+  decision(): NotifyDecision {
+    return { mails: this.mails, withheld: this.withheld, floodWarning: this.floodWarning, quiet: null };
+  }
+
+  newTicket(): void {
+    const t = this.draft.newTicket;
+    if (!t) return;
+    if (t.status === 'spam') return;
+    const { config } = this.ctx;
+    const info: TicketInfo = { id: 0, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt };
+
+    if (this.draft.actor?.role === 'customer') {
+      const n = config.notifications;
+      const limit = n.ackRateLimit;
+      if (!n.acknowledge) this.withheld.push('acknowledgement: notifications.acknowledge is off');
+      else if (t.spamVerdict === 'unsure' && n.withholdAckWhenUnsure) this.withheld.push('acknowledgement: the spam filter is unsure about this message (notifications.withholdAckWhenUnsure)');
+      else if (this.ctx.store.acksSince(this.sender, this.draft.receivedAt - limit.per) >= limit.count) {
+        this.withheld.push(`acknowledgement: ${this.sender} already got ${limit.count} acknowledgements within ${Math.round(limit.per / 60000)} minutes (notifications.ackRateLimit)`);
+      } else this.add('ack', this.sender, this.customerLocale(), 'acknowledgement of a new ticket', info);
+    }
+    if (t.assignee) {
+      if (t.assignee !== this.sender) this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info);
+    } else {
+      for (const to of this.draft.assignment?.notifyUnassigned ?? []) this.add('unassigned', to, config.helpdesk.locale, `nobody could take the ticket: ${this.draft.assignment?.reason ?? ''}`, info);
+    }
+  }
+
+  reply(ticketId: number): void {
+    const { store, config } = this.ctx;
+    const info = store.ticketInfo(ticketId);
+    if (!info || info.status === 'spam') return;
+    const flood = config.notifications.ticketFlood;
+    const since = this.draft.receivedAt - flood.per;
+    if (store.messagesFromSince(ticketId, this.sender, since) + 1 > flood.count) {
+      this.withheld.push(`notifications: more than ${flood.count} messages from ${this.sender} on ${info.ref} within ${Math.round(flood.per / 60000)} minutes (notifications.ticketFlood)`);
+      if (!store.hasEventSince(ticketId, 'flood_warning', since)) this.floodWarning = `${this.sender} sent more than ${flood.count} messages within ${Math.round(flood.per / 60000)} minutes; notifications on this ticket stop until the rate drops`;
+      return;
+    }
+    if (this.draft.actor?.role !== 'customer') return; // agent replies: issue #6
+    const recipients = info.assignee ? [info.assignee] : queueOrAdmins(config, info.queue);
+    const why = info.assignee ? 'the assignee' : info.queue && groupMembers(config, info.queue).length > 0 ? `the members of queue ${info.queue}` : 'the admins (the ticket has no assignee)';
+    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer replied; notifying ${why}`, info);
+  }
+
+  private add(template: TemplateName, to: string, locale: string, reason: string, ticket: TicketInfo): void {
+    if (to === this.sender && template !== 'ack') return;
+    if (this.mails.some((m) => m.template === template && m.to === to)) return;
+    if (isOwnAddress(this.ctx.config, to)) return;
+    const suppressed = this.ctx.store.suppressedUntil(to, this.draft.receivedAt);
+    if (suppressed !== null) {
+      this.withheld.push(`${template} to ${to}: the address hard-bounced; automatic mail suppressed until ${new Date(suppressed).toISOString()}`);
+      return;
+    }
+    this.mails.push({ template, to, locale, reason, subject: ticket.subject, data: notificationData(this.ctx.config, ticket, this.mail, this.draft.receivedAt, to) });
+  }
+
+  /** The contact's recorded language, else the message's Content-Language, else the default. */
+  private customerLocale(): string {
+    const stored = this.ctx.store.contactLocale(this.sender);
+    if (stored) return stored;
+    const header = this.mail.headers.find((h) => h.name === 'content-language' || h.name === 'accept-language')?.value ?? '';
+    const lang = /^\s*([a-z]{2})/i.exec(header)?.[1]?.toLowerCase();
+    return lang && LOCALES.includes(lang) ? lang : this.ctx.config.helpdesk.locale;
+  }
+}
+
+const LOCALES = ['en', 'es'];
+
+function groupMembers(config: Config, group: string): string[] {
+  return config.groups.find((g) => g.name === group)?.members ?? [];
+}
+
+/** Who hears about an unassigned ticket's news: the queue's members, else the admins. */
+export function queueOrAdmins(config: Config, queue: string | null): string[] {
+  const members = queue ? groupMembers(config, queue) : [];
+  return members.length > 0 ? members : config.agents.filter((a) => a.admin).map((a) => a.email);
+}
+
+const EXCERPT = 4000;
+
+/** What a template may show, as it is when the mail is decided (a resend shows the same). */
+export function notificationData(config: Config, ticket: TicketInfo, mail: InboundMail, receivedAt: number, recipient: string): Record<string, unknown> {
+  const assignee = ticket.assignee ? findAgent(config, ticket.assignee) : null;
+  const text = mail.text.length > EXCERPT ? `${mail.text.slice(0, EXCERPT)}…` : mail.text;
+  return {
+    helpdesk: { name: config.helpdesk.name, address: config.helpdesk.address },
+    ticket: {
+      subject: ticket.subject,
+      status: ticket.status,
+      priority: ticket.priority,
+      severity: ticket.severity,
+      category: ticket.category,
+      queue: ticket.queue,
+      assignee: ticket.assignee,
+      assigneeName: assignee?.name ?? null,
+      customer: ticket.customer,
+      dueAt: ticket.dueAt,
+      slaTarget: config.sla[ticket.severity as keyof Config['sla']] ?? null,
+    },
+    message: { from: mail.from?.address ?? null, fromName: mail.from?.name || null, subject: mail.subject, text, receivedAt },
+    recipient: { address: recipient, name: findAgent(config, recipient)?.name ?? (recipient === mail.from?.address ? mail.from?.name || null : null) },
+  };
+}

@@ -1,0 +1,123 @@
+import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import type { Db } from './open';
+import { outbox, suppressions, tickets } from './schema';
+
+/** Queries of outgoing mail: the outbox and the addresses suppressed after hard bounces. */
+
+export type OutboxRow = typeof outbox.$inferSelect;
+export type NewOutboxRow = Omit<typeof outbox.$inferInsert, 'id'>;
+export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'bounced';
+
+export function insertOutbox(db: Db, row: NewOutboxRow): number {
+  return db.insert(outbox).values(row).returning({ id: outbox.id }).get().id;
+}
+
+/** A row with its ticket's ref (null for mail about no ticket, such as mailbox alerts). */
+export type OutboxEntry = OutboxRow & { ref: string | null };
+
+const withRef = { row: outbox, ref: tickets.ref };
+
+function entries(rows: { row: OutboxRow; ref: string | null }[]): OutboxEntry[] {
+  return rows.map((r) => ({ ...r.row, ref: r.ref }));
+}
+
+/** Pending rows whose next attempt is due, oldest first. */
+export function dueOutbox(db: Db, now: number, limit = 20): OutboxEntry[] {
+  return entries(
+    db
+      .select(withRef)
+      .from(outbox)
+      .leftJoin(tickets, eq(tickets.id, outbox.ticketId))
+      .where(and(eq(outbox.status, 'pending'), lte(outbox.nextAttemptAt, now)))
+      .orderBy(asc(outbox.nextAttemptAt), asc(outbox.id))
+      .limit(limit)
+      .all(),
+  );
+}
+
+/** When the next pending row is due, or null when nothing is pending. */
+export function nextOutboxDue(db: Db): number | null {
+  return db.select({ at: sql<number | null>`min(${outbox.nextAttemptAt})` }).from(outbox).where(eq(outbox.status, 'pending')).get()?.at ?? null;
+}
+
+export function listOutbox(db: Db, options: { status?: string; limit?: number } = {}): OutboxEntry[] {
+  return entries(
+    db
+      .select(withRef)
+      .from(outbox)
+      .leftJoin(tickets, eq(tickets.id, outbox.ticketId))
+      .where(options.status ? eq(outbox.status, options.status) : undefined)
+      .orderBy(desc(outbox.id))
+      .limit(options.limit ?? 100)
+      .all(),
+  );
+}
+
+export function outboxById(db: Db, id: number): OutboxEntry | null {
+  return entries(db.select(withRef).from(outbox).leftJoin(tickets, eq(tickets.id, outbox.ticketId)).where(eq(outbox.id, id)).all())[0] ?? null;
+}
+
+export function markSent(db: Db, id: number, at: number): void {
+  db.update(outbox).set({ status: 'sent', sentAt: at, attempts: sql`${outbox.attempts} + 1`, lastError: null }).where(eq(outbox.id, id)).run();
+}
+
+export function markRetry(db: Db, id: number, error: string, nextAttemptAt: number): void {
+  db.update(outbox).set({ attempts: sql`${outbox.attempts} + 1`, lastError: error, nextAttemptAt }).where(eq(outbox.id, id)).run();
+}
+
+export function markFailed(db: Db, id: number, error: string): void {
+  db.update(outbox).set({ status: 'failed', attempts: sql`${outbox.attempts} + 1`, lastError: error, nextAttemptAt: null }).where(eq(outbox.id, id)).run();
+}
+
+export function markBounced(db: Db, id: number, status: string | null, diagnostic: string | null, at: number): void {
+  db.update(outbox).set({ status: 'bounced', bounceStatus: status, lastError: diagnostic, bouncedAt: at, nextAttemptAt: null }).where(eq(outbox.id, id)).run();
+}
+
+/** Puts a failed or bounced row back in the queue, due now. False when it is already pending or sent. */
+export function requeue(db: Db, id: number, now: number): boolean {
+  const res = db
+    .update(outbox)
+    .set({ status: 'pending', nextAttemptAt: now, lastError: null })
+    .where(and(eq(outbox.id, id), inArray(outbox.status, ['failed', 'bounced'])))
+    .run();
+  return res.changes > 0;
+}
+
+/** The row that was sent with one of these Message-IDs. */
+export function outboxByMessageIds(db: Db, ids: string[]): { id: number; recipients: string[]; ticketId: number | null; ref: string | null } | null {
+  if (ids.length === 0) return null;
+  const rows = db
+    .select({ id: outbox.id, recipients: outbox.recipients, ticketId: outbox.ticketId, ref: tickets.ref, messageId: outbox.messageId })
+    .from(outbox)
+    .leftJoin(tickets, eq(tickets.id, outbox.ticketId))
+    .where(inArray(outbox.messageId, ids.slice(0, 500)))
+    .all();
+  // The caller lists the most likely id first.
+  for (const id of ids) {
+    const row = rows.find((r) => r.messageId === id);
+    if (row) return row;
+  }
+  return null;
+}
+
+/** How many mails of this template went to this address since `since`. */
+export function sentToSince(db: Db, template: string, address: string, since: number): number {
+  return (
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(outbox)
+      .where(and(eq(outbox.template, template), gt(outbox.createdAt, since), sql`exists (select 1 from json_each(${outbox.recipients}) where value = ${address})`))
+      .get()?.n ?? 0
+  );
+}
+
+export function suppress(db: Db, address: string, reason: string, until: number, at: number): void {
+  db.insert(suppressions)
+    .values({ address, reason, until, createdAt: at })
+    .onConflictDoUpdate({ target: suppressions.address, set: { reason, until, createdAt: at } })
+    .run();
+}
+
+export function suppressedUntil(db: Db, address: string, now: number): number | null {
+  return db.select({ until: suppressions.until }).from(suppressions).where(and(eq(suppressions.address, address), gt(suppressions.until, now))).get()?.until ?? null;
+}

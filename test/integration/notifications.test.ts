@@ -1,0 +1,370 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import { loadConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { silentLogger } from '../../src/lib/log';
+import { outboxWorker, type OutboxWorker } from '../../src/mail-out/outbox-worker';
+import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
+import { makeTransport } from '../../src/mail-out/transport';
+import { ingest } from '../../src/pipeline/run';
+import { listOutbox } from '../../src/store/outbox';
+import { openStore, type Store } from '../../src/store/open';
+import { events, messages, suppressions, tickets } from '../../src/store/schema';
+import { applyChange, ticketByRef } from '../../src/store/tickets';
+import { planChange } from '../../src/pipeline/changes';
+import { FIXTURES, removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
+import { header, startSmtpSink, type SinkMessage, type SmtpSink } from '../harness/smtp-sink';
+
+const AGENTS = `trust: { mode: from-header }
+agents:
+  - { name: Ana, email: ana@example.test, groups: [software], admin: true }
+groups:
+  - { name: software, members: [ana@example.test] }
+`;
+const RULES = `rules:
+  - { name: everything to Ana, when: {}, then: { assign: { agent: ana@example.test } } }
+`;
+
+interface Desk {
+  config: Config;
+  store: Store;
+  worker: OutboxWorker;
+  clock: { now: number };
+  ingest(bytes: Buffer): ReturnType<typeof ingest>;
+  /** Sends everything due, as the daemon's worker does. */
+  send(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A help desk on a real SQLite file whose outgoing mail goes to the SMTP server at `port`. */
+function openDesk(port: number, extra = '', address = 'support@example.test'): Desk {
+  const config = loadConfig(
+    writeConfigDir({
+      'helpdesk.yaml': `helpdesk: { name: Support, address: ${address}, ticketPrefix: HD, timezone: Europe/Madrid }
+mailboxes: [{ id: support, maildir: maildir-support }]
+outgoing: { smtp: { host: 127.0.0.1, port: ${port}, secure: false } }
+${extra}`,
+      'agents.yaml': AGENTS,
+      'rules.yaml': RULES,
+    }),
+  );
+  const dataDir = tempDir('hd-notify-');
+  const store = openStore(dataDir);
+  const clock = { now: Date.parse('2026-11-23T10:00:00Z') };
+  const now = () => clock.now;
+  const templates = loadTemplates(defaultTemplatesDir(), () => config);
+  const worker = outboxWorker({ store, config: () => config, templates, transport: makeTransport(config.outgoing, dataDir), log: silentLogger(), now, pollMs: 3_600_000 });
+  return {
+    config,
+    store,
+    worker,
+    clock,
+    ingest: (bytes) => ingest({ bytes, source: 'test', position: null, mailbox: 'support' }, { config, store, log: silentLogger(), now }),
+    send: () => worker.drain(),
+    close: async () => {
+      await worker.stop();
+      store.close();
+    },
+  };
+}
+
+const to = (sink: SmtpSink, address: string) => sink.messages.filter((m) => m.to.includes(address));
+const ackOf = (m: SinkMessage) => header(m, 'message-id') as string;
+
+let sink: SmtpSink;
+const desks: Desk[] = [];
+function desk(extra = '', address?: string): Desk {
+  const d = openDesk(sink.port, extra, address);
+  desks.push(d);
+  return d;
+}
+
+beforeEach(async () => {
+  sink = await startSmtpSink();
+});
+afterEach(async () => {
+  for (const d of desks.splice(0)) await d.close();
+  await sink.close();
+});
+afterAll(removeTempDirs);
+
+describe('acknowledgement and assignment', () => {
+  it('sends exactly one acknowledgement and one assignment, threaded, and the reply threads back', async () => {
+    const d = desk();
+    const first = buildMail({ messageId: '<first@customer.test>', subject: 'Re: AW: Printer broken' });
+    expect(await d.ingest(first)).toMatchObject({ outcome: 'created', ticket: 'HD-1' });
+    expect(await d.send()).toBe(2);
+    expect(sink.messages).toHaveLength(2);
+
+    const [ack] = to(sink, 'carla@customer.test');
+    const [assigned] = to(sink, 'ana@example.test');
+    expect(ack).toBeDefined();
+    expect(assigned).toBeDefined();
+    for (const m of [ack, assigned]) {
+      expect(m.from).toBe('support@example.test');
+      expect(m.parsed.from?.value[0]).toMatchObject({ address: 'support@example.test', name: 'Support' });
+      expect(header(m, 'reply-to')).toContain('support@example.test');
+      expect(m.parsed.subject).toBe('[HD-1] Printer broken');
+      expect(m.parsed.inReplyTo).toBe('<first@customer.test>');
+      expect(header(m, 'references')).toContain('<first@customer.test>');
+      expect(header(m, 'auto-submitted')).toBe('auto-replied');
+      expect(header(m, 'x-auto-response-suppress')).toBe('All');
+      expect(ackOf(m)).toMatch(/^<HD-1\.[0-9a-f]+\.[0-9a-f]{16}@example\.test>$/);
+    }
+    expect(ack.parsed.text).toContain('HD-1');
+    expect(ack.parsed.text).toMatch(/\[ref:HD-1\.[0-9a-f]+\.[0-9a-f]{16}\]/);
+    expect(ack.parsed.text).toContain('2 days'); // the medium SLA, 48h
+    expect(assigned.parsed.text).toContain('Hello, it does not print.');
+    expect(assigned.parsed.text).toContain('#status');
+    // The rows are sent and carry the Message-IDs the sink saw.
+    const rows = listOutbox(d.store.db);
+    expect(rows.map((r) => r.status)).toEqual(['sent', 'sent']);
+    expect(rows.map((r) => r.messageId).sort()).toEqual([ackOf(ack), ackOf(assigned)].sort());
+
+    // The customer answers the acknowledgement from a client that keeps In-Reply-To only.
+    const reply = buildMail({ subject: `Re: ${ack.parsed.subject}`, inReplyTo: ackOf(ack), body: 'Still broken.' });
+    expect(await d.ingest(reply)).toMatchObject({ outcome: 'appended', ticket: 'HD-1', threadedBy: 'in-reply-to' });
+    expect(await d.send()).toBe(1);
+    const told = to(sink, 'ana@example.test');
+    expect(told).toHaveLength(2);
+    expect(told[1].parsed.subject).toBe('[HD-1] Printer broken');
+    expect(told[1].parsed.text).toContain('Still broken.');
+    expect(to(sink, 'carla@customer.test')).toHaveLength(1); // no second acknowledgement
+  });
+
+  it('answers in the customer’s language and escapes markup in html', async () => {
+    const d = desk();
+    await d.ingest(buildMail({ subject: '<b>Impresora</b> & <script>alert(1)</script>', headers: { 'Content-Language': 'es' } }));
+    await d.send();
+    const [ack] = to(sink, 'carla@customer.test');
+    expect(ack.parsed.text).toContain('hemos recibido su mensaje');
+    expect(ack.parsed.text).toContain('«<b>Impresora</b> & <script>alert(1)</script>»');
+    expect(ack.parsed.html).toContain('&lt;b&gt;Impresora&lt;/b&gt; &amp; &lt;script&gt;');
+    expect(ack.parsed.html).not.toContain('<script>');
+    expect(ack.parsed.html).not.toContain('<b>Impresora');
+  });
+});
+
+describe('delivery', () => {
+  it('keeps notifications while the SMTP server is down and delivers each once when it is back', async () => {
+    const port = sink.port;
+    await sink.close();
+    const d = desk();
+    await d.ingest(buildMail({}));
+    expect(await d.send()).toBe(2);
+    let rows = listOutbox(d.store.db);
+    expect(rows.map((r) => [r.status, r.attempts])).toEqual([
+      ['pending', 1],
+      ['pending', 1],
+    ]);
+    expect(rows[0].lastError).toMatch(/ECONNREFUSED|ECONNECTION/);
+    expect(await d.send()).toBe(0); // not due yet: backoff
+
+    d.clock.now += 3_600_000;
+    sink = await startSmtpSink(port);
+    expect(await d.send()).toBe(2);
+    d.clock.now += 3_600_000;
+    expect(await d.send()).toBe(0);
+    expect(sink.messages).toHaveLength(2);
+    rows = listOutbox(d.store.db);
+    expect(rows.every((r) => r.status === 'sent' && r.attempts === 2)).toBe(true);
+  });
+
+  it('gives up on a temporary failure after outgoing.retryFor', async () => {
+    const port = sink.port;
+    await sink.close();
+    const d = desk('', undefined);
+    d.config.outgoing.retryFor = 60_000;
+    await d.ingest(buildMail({}));
+    await d.send();
+    d.clock.now += 3_600_000;
+    await d.send();
+    const rows = listOutbox(d.store.db);
+    expect(rows.map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(rows[0].lastError).toMatch(/^gave up after 2 attempts/);
+    sink = await startSmtpSink(port);
+  });
+
+  it('records a 5xx rejection with the server’s text, on the row and on the ticket', async () => {
+    sink.rejectRecipient = (a) => (a === 'gone@customer.test' ? '5.1.1 <gone@customer.test>: Recipient address rejected: User unknown' : undefined);
+    const d = desk();
+    await d.ingest(buildMail({ from: 'gone@customer.test' }));
+    await d.send();
+    const ack = listOutbox(d.store.db).find((r) => r.template === 'ack');
+    expect(ack).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(ack?.lastError).toContain('Recipient address rejected: User unknown');
+    const failed = d.store.db.select().from(events).where(eq(events.type, 'delivery_failed')).all();
+    expect(failed).toHaveLength(1);
+    expect(failed[0].reason).toContain('User unknown');
+    expect(to(sink, 'ana@example.test')).toHaveLength(1); // the agent's notification still went
+  });
+});
+
+/** A delivery status notification for one of our messages, as Postfix writes them. */
+function dsn(originalMessageId: string, recipient: string, status: string, diagnostic: string): Buffer {
+  const body = [
+    'This is a MIME-encapsulated message.',
+    '',
+    '--BOUNDARY',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    'I\'m sorry to have to inform you that your message could not be delivered.',
+    '',
+    '--BOUNDARY',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.customer.test',
+    '',
+    `Final-Recipient: rfc822; ${recipient}`,
+    'Action: failed',
+    `Status: ${status}`,
+    `Diagnostic-Code: smtp; ${diagnostic}`,
+    '',
+    '--BOUNDARY',
+    'Content-Type: text/rfc822-headers',
+    '',
+    'From: Support <support@example.test>',
+    `To: ${recipient}`,
+    `Message-ID: ${originalMessageId}`,
+    'Subject: [HD-1] Printer broken',
+    '',
+    '--BOUNDARY--',
+  ].join('\r\n');
+  return Buffer.from(
+    [
+      'From: MAILER-DAEMON@mx.customer.test (Mail Delivery System)',
+      'To: support@example.test',
+      'Subject: Undelivered Mail Returned to Sender',
+      'Date: Mon, 23 Nov 2026 10:05:00 +0000',
+      `Message-ID: <bounce-${Math.random().toString(36).slice(2)}@mx.customer.test>`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"',
+      '',
+      body,
+      '',
+    ].join('\r\n'),
+  );
+}
+
+describe('bounces', () => {
+  it('matches a DSN to the outbox row: bounced, an event, a suppression, no ticket and no mail', async () => {
+    const d = desk();
+    await d.ingest(buildMail({ from: 'gone@customer.test' }));
+    await d.send();
+    const ack = listOutbox(d.store.db).find((r) => r.template === 'ack');
+    expect(ack?.status).toBe('sent');
+    const before = sink.messages.length;
+
+    const result = await d.ingest(dsn(ack?.messageId as string, 'gone@customer.test', '5.1.1', '550 5.1.1 <gone@customer.test>: Recipient address rejected: User unknown'));
+    expect(result).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
+    expect(d.store.db.select().from(tickets).all()).toHaveLength(1);
+    const row = listOutbox(d.store.db).find((r) => r.id === ack?.id);
+    expect(row).toMatchObject({ status: 'bounced', bounceStatus: '5.1.1' });
+    expect(row?.lastError).toContain('User unknown');
+    expect(d.store.db.select().from(events).where(eq(events.type, 'bounced')).all()).toHaveLength(1);
+    expect(d.store.db.select().from(messages).where(eq(messages.kind, 'bounce')).all()).toHaveLength(1);
+    expect(d.store.db.select().from(suppressions).all()).toMatchObject([{ address: 'gone@customer.test' }]);
+    expect(await d.send()).toBe(0);
+    expect(sink.messages).toHaveLength(before);
+
+    // A new ticket from the suppressed address is created but not acknowledged, and says why.
+    expect(await d.ingest(buildMail({ from: 'gone@customer.test', subject: 'Another thing' }))).toMatchObject({ outcome: 'created', ticket: 'HD-2' });
+    await d.send();
+    expect(to(sink, 'gone@customer.test')).toHaveLength(1);
+    const withheld = d.store.db.select().from(events).where(eq(events.type, 'notification_withheld')).all();
+    expect(withheld.map((e) => e.reason).join()).toMatch(/hard-bounced/);
+  });
+
+  it('records a bounce for mail we never sent as ignored, without a ticket', async () => {
+    const d = desk();
+    const result = await d.ingest(dsn('<someone-else@elsewhere.test>', 'x@customer.test', '5.1.1', '550 5.1.1 unknown'));
+    expect(result).toMatchObject({ outcome: 'ignored', ticket: null });
+    expect(result.reason).toMatch(/matching no mail we sent/);
+    expect(d.store.db.select().from(tickets).all()).toHaveLength(0);
+    expect(await d.send()).toBe(0);
+  });
+});
+
+describe('loop protection', () => {
+  it('stops a responder that answers every acknowledgement with fresh mail at the rate limit', async () => {
+    const d = desk('notifications: { ackRateLimit: { count: 3, per: 1h } }');
+    let inbound = 0;
+    const write = async (n: number) => {
+      inbound++;
+      await d.ingest(buildMail({ from: 'robot@responder.test', subject: `Thank you for your message ${n}`, body: 'We got your message.' }));
+    };
+    await write(0);
+    // The worst responder: no Auto-Submitted, no threading headers, a new subject each time.
+    for (let round = 1; round < 50; round++) {
+      const before = to(sink, 'robot@responder.test').length;
+      await d.send();
+      if (to(sink, 'robot@responder.test').length === before) break;
+      await write(round);
+    }
+    expect(to(sink, 'robot@responder.test')).toHaveLength(3);
+    expect(inbound).toBe(4);
+    const withheld = d.store.db.select().from(events).where(eq(events.type, 'notification_withheld')).all();
+    expect(withheld.map((e) => e.reason).join()).toMatch(/ackRateLimit/);
+  });
+
+  it('two help desks acknowledging each other exchange one acknowledgement and stop', async () => {
+    const a = desk('', 'support@a.test');
+    const b = desk('', 'help@b.test');
+    const exchanged: string[] = [];
+    // Whatever reaches the sink is delivered to the desk it is addressed to.
+    const deliver = async () => {
+      for (;;) {
+        const sent = (await a.send()) + (await b.send());
+        const pending = sink.messages.splice(0);
+        if (sent === 0 && pending.length === 0) return;
+        for (const m of pending) {
+          if (!m.to.includes('ana@example.test')) exchanged.push(`${m.from} → ${m.to.join(',')}`);
+          if (m.to.includes('help@b.test')) await b.ingest(m.raw);
+          if (m.to.includes('support@a.test')) await a.ingest(m.raw);
+        }
+      }
+    };
+    // B's staff writes to A from B's address (a form mailer, say): A acknowledges to B, B sees automatic mail.
+    await a.ingest(buildMail({ from: 'help@b.test', to: 'support@a.test', subject: 'Order status' }));
+    await deliver();
+    expect(exchanged).toEqual(['support@a.test → help@b.test']);
+    expect(b.store.db.select().from(messages).all().map((m) => m.kind)).toEqual(['auto_reply']);
+  });
+
+  it('stops notifying a ticket flooded by one sender, with one warning event', async () => {
+    const d = desk('notifications: { ticketFlood: { count: 3, per: 1h } }');
+    await d.ingest(buildMail({ messageId: '<flood-0@customer.test>' }));
+    for (let i = 1; i <= 6; i++) {
+      d.clock.now += 60_000;
+      await d.ingest(buildMail({ messageId: `<flood-${i}@customer.test>`, inReplyTo: '<flood-0@customer.test>', body: `again ${i}` }));
+    }
+    await d.send();
+    // Replies 1 and 2 notify Ana; from the 3rd reply in the hour on, nothing.
+    expect(to(sink, 'ana@example.test').map((m) => m.parsed.text?.match(/again \d|does not print/)?.[0])).toEqual(['does not print', 'again 1', 'again 2']);
+    expect(d.store.db.select().from(events).where(eq(events.type, 'flood_warning')).all()).toHaveLength(1);
+  });
+
+  it.each([
+    ['Exchange', 'alaveteli/track-response-exchange-oof-1.eml'],
+    ['Outlook', 'alaveteli/track-response-outlook-oof.eml'],
+    ['Lotus Notes', 'alaveteli/track-response-lotus-oof-1.eml'],
+    ['RFC 3834 vacation', 'sisimai/bsd/rfc3834-01.eml'],
+  ])('stores an out-of-office reply from %s on the ticket, without a notification or reopening', async (_client, file) => {
+    const d = desk();
+    await d.ingest(buildMail({ messageId: '<oof-start@customer.test>' }));
+    const ticket = ticketByRef(d.store.db, 'HD-1');
+    if (!ticket) throw new Error('no ticket');
+    applyChange(d.store.db, ticket.id, planChange(ticket, 'status', 'resolved', d.config, d.clock.now), 'agent:ana@example.test', d.clock.now, 'fixed');
+    await d.send();
+    const before = sink.messages.length;
+    // The real sample, as a reply to our ticket (a header line added in memory; the fixture is untouched).
+    const raw = Buffer.concat([Buffer.from('In-Reply-To: <oof-start@customer.test>\r\n'), readFileSync(path.join(FIXTURES, 'mail', file))]);
+    expect(await d.ingest(raw)).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
+    await d.send();
+    expect(sink.messages).toHaveLength(before);
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('resolved');
+    expect(d.store.db.select().from(messages).all().map((m) => m.kind)).toEqual(['customer', 'auto_reply']);
+  });
+});

@@ -1,0 +1,77 @@
+import { cpSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/load';
+import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
+import { TEMPLATES } from '../../src/pipeline/types';
+import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
+
+afterAll(removeTempDirs);
+
+const config = loadConfig(writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test, timezone: Europe/Madrid }\n' }));
+const data = {
+  helpdesk: { name: 'Support', address: 'support@example.test' },
+  ref: 'HD-7',
+  marker: '[ref:HD-7.abc123.0123456789abcdef]',
+  reason: 'no agent in queue software is available',
+  ticket: { subject: 'Printer <broken>', status: 'new', priority: 'high', severity: 'critical', category: 'hardware', queue: 'software', assignee: 'ana@example.test', assigneeName: 'Ana', customer: 'carla@customer.test', dueAt: Date.parse('2026-11-24T09:00:00Z'), slaTarget: 4 * 3_600_000 },
+  message: { from: 'carla@customer.test', fromName: 'Carla', subject: 'Printer <broken>', text: 'It <does> not print.\nAt all.', receivedAt: 0 },
+  recipient: { address: 'ana@example.test', name: 'Ana' },
+  change: { from: 'open', to: 'resolved' },
+  reply: { text: 'Please restart it.' },
+  mailbox: 'support',
+  since: Date.parse('2026-11-24T08:00:00Z'),
+  error: 'authentication failed',
+};
+
+describe('shipped templates', () => {
+  const templates = loadTemplates(defaultTemplatesDir(), () => config);
+  it('compile without problems', () => {
+    expect(templates.problems()).toEqual([]);
+  });
+  it.each(TEMPLATES.flatMap((t) => ['en', 'es'].map((l) => [t, l] as const)))('%s (%s) renders text and html with the values escaped in html only', (name, locale) => {
+    const r = templates.render(name, locale, data);
+    expect(r.text.length).toBeGreaterThan(20);
+    expect(r.html).toMatch(/<\/body><\/html>\s*$/);
+    expect(r.html).not.toMatch(/<broken>|<does>/);
+    if (r.text.includes('Printer')) expect(r.text).toContain('Printer <broken>');
+    if (r.html.includes('Printer')) expect(r.html).toContain('Printer &lt;broken&gt;');
+  });
+  it('uses the locale asked for, and the default for one it does not have', () => {
+    expect(templates.render('ack', 'es', data).text).toContain('hemos recibido');
+    expect(templates.render('ack', 'fr', data).text).toContain('we have received');
+    expect(templates.render('ack', 'es', data).text).toContain('4 horas');
+  });
+});
+
+describe('template errors', () => {
+  function copy(): string {
+    const dir = tempDir('hd-templates-');
+    cpSync(defaultTemplatesDir(), dir, { recursive: true });
+    return dir;
+  }
+
+  it('rejects a syntax error with file and line and keeps the previous version in force', () => {
+    const dir = copy();
+    const templates = loadTemplates(dir, () => config);
+    const before = templates.render('ack', 'en', data).text;
+    const file = path.join(dir, 'en', 'ack.text.hbs');
+    writeFileSync(file, 'Hello {{recipient.name}},\n\nyour ticket {{ref}\n');
+    const problems = templates.reload();
+    expect(problems).toEqual([expect.objectContaining({ file, line: 3 })]);
+    expect(templates.render('ack', 'en', data).text).toBe(before);
+
+    writeFileSync(file, 'Hello,\n{{#if ref}}\n{{ref}}\n{{/each}}\n');
+    expect(templates.reload()).toEqual([expect.objectContaining({ file, line: 2, message: expect.stringContaining("if doesn't match each") })]);
+
+    writeFileSync(file, 'Fixed: {{ref}}\n');
+    expect(templates.reload()).toEqual([]);
+    expect(templates.render('ack', 'en', data).text).toBe('Fixed: HD-7\n');
+  });
+
+  it('rejects a template that uses a partial that does not exist, naming the line', () => {
+    const dir = copy();
+    const file = path.join(dir, 'es', 'assigned.html.hbs');
+    writeFileSync(file, '<p>hola</p>\n{{> cabecera}}\n');
+    expect(loadTemplates(dir, () => config).problems()).toEqual([{ file, line: 2, message: 'unknown partial "cabecera"' }]);
+  });
+});
