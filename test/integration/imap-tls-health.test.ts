@@ -1,3 +1,6 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
 import { listTickets } from '../../src/store/tickets';
 import { dynUser, startDovecot, type Dovecot } from '../harness/dovecot';
 import { testClient } from '../harness/imap-client';
@@ -57,6 +60,15 @@ describe('mailbox health', () => {
       await waitFor(() => logs.some((l) => l.msg === 'mailbox unhealthy: no successful check') || undefined, 20_000, 'incident logged');
       await waitFor(() => logs.filter((l) => l.msg === 'imap session failed; reconnecting').length >= 3 || undefined, 30_000, 'more retries');
       expect(logs.filter((l) => l.msg === 'mailbox unhealthy: no successful check')).toHaveLength(1);
+      // The alert mail to the admin, once per incident, written by the embedded default transport.
+      const outbox = path.join(dataDir, 'outbox');
+      const alerts = await waitFor(() => existsSync(outbox) && readdirSync(outbox).filter((f) => f.includes('mailbox_unhealthy')), 10_000, 'alert mail');
+      expect(alerts).toHaveLength(1);
+      const alert = await simpleParser(readFileSync(path.join(outbox, alerts[0])));
+      expect(alert.to && !Array.isArray(alert.to) ? alert.to.value.map((v) => v.address) : null).toEqual(['ana@example.test']);
+      expect(alert.subject).toBe('Mailbox broken cannot be read');
+      expect(alert.text).toContain('authentication failed for support@example.test');
+      expect(alert.headers.get('auto-submitted')).toBe('auto-replied');
       const r = runCli(['--config', configDir, '--data', dataDir, 'status', '--json']);
       expect(r.code).toBe(2);
       expect(JSON.parse(r.stdout)).toEqual([

@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spamStore } from '../../src/store/spam';
 import { runCli } from '../helpers/cli';
 import { FIXTURES, removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
 import { openStore } from '../../src/store/open';
 
 afterAll(() => removeTempDirs());
@@ -57,6 +58,15 @@ describe('spam filter through the CLI and the pipeline', () => {
     expect(spamTicket.events.map((e: { type: string }) => e.type)).not.toContain('unassigned');
     const hamTicket = JSON.parse(runCli([...args, 'tickets', 'show', results[1].ticket as string, '--json']).stdout);
     expect(hamTicket.status).toBe('new');
+    // No mail at all about the spam ticket (the ham one is list mail: not acknowledged either).
+    expect(JSON.parse(runCli([...args, 'outbox', 'list', '--json']).stdout)).toEqual([]);
+    const plain = path.join(tempDir('hd-spam-ham-'), 'plain.eml');
+    writeFileSync(plain, buildMail({ subject: 'Invoice question', body: 'Hello, my invoice shows the wrong address. Regards, Carla' }));
+    // A plain customer mail is acknowledged unless the filter is unsure (notifications.withholdAckWhenUnsure).
+    const verdict = lines(runCli([...args, 'ingest', '--json', plain]).stdout)[0].spam;
+    expect(['ham', 'unsure']).toContain(verdict);
+    const templates = (JSON.parse(runCli([...args, 'outbox', 'list', '--json']).stdout) as { template: string }[]).map((r) => r.template);
+    expect(templates.includes('ack')).toBe(verdict === 'ham');
 
     // Staff say the ham ticket is spam: the model learns it (its counts change).
     const store = openStore(data);

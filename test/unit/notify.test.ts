@@ -1,0 +1,170 @@
+import { loadConfig } from '../../src/config/load';
+import { silentLogger } from '../../src/lib/log';
+import { parseDsnFields } from '../../src/pipeline/bounce-report';
+import { baseSubject, ticketSubject } from '../../src/pipeline/reply-subject';
+import { notify } from '../../src/pipeline/stages/notify';
+import type { Classification } from '../../src/pipeline/stages/classify';
+import type { Draft, InboundMail, NewTicketDecision, NotifyDecision, StoreReader, TicketInfo } from '../../src/pipeline/types';
+import { removeTempDirs, writeConfigDir } from '../helpers/env';
+
+afterAll(removeTempDirs);
+
+const config = loadConfig(
+  writeConfigDir({
+    'agents.yaml': `agents:
+  - { name: Ana, email: ana@example.test, groups: [software], admin: true }
+  - { name: Bob, email: bob@example.test, groups: [hardware] }
+groups:
+  - { name: software, members: [] }
+  - { name: hardware, members: [bob@example.test] }
+`,
+  }),
+);
+
+interface Knobs {
+  acks?: number;
+  suppressed?: string[];
+  recent?: number;
+  ticket?: Partial<TicketInfo>;
+}
+
+function store(k: Knobs = {}): StoreReader {
+  const none = () => {
+    throw new Error('not used');
+  };
+  return {
+    processedRaw: none,
+    inboundMessage: none,
+    ticketsByMessageIds: none,
+    ticketByRef: none,
+    isParticipant: none,
+    openTicketCounts: none,
+    roundRobinLast: none,
+    spamCounts: none,
+    spamTotals: none,
+    messageIdSecret: none,
+    outboxByMessageIds: none,
+    ticketInfo: (id) => ({ id, ref: 'HD-5', subject: 'Printer', status: 'open', priority: 'medium', severity: 'medium', category: null, queue: null, assignee: null, customer: 'carla@customer.test', dueAt: null, ...k.ticket }),
+    acksSince: () => k.acks ?? 0,
+    messagesFromSince: () => k.recent ?? 0,
+    hasEventSince: () => false,
+    suppressedUntil: (a) => (k.suppressed?.includes(a) ? Date.parse('2026-12-23T00:00:00Z') : null),
+    contactLocale: () => null,
+  };
+}
+
+const normal: Classification = { kind: 'normal', bulk: false, reason: '' };
+const newTicket: NewTicketDecision = {
+  subject: 'Printer',
+  status: 'new',
+  priority: 'medium',
+  severity: 'medium',
+  category: 'general',
+  categorySource: 'default',
+  queue: null,
+  assignee: 'ana@example.test',
+  tags: [],
+  spamVerdict: 'ham',
+  spamScore: 0.01,
+  dueAt: 0,
+  reasons: {},
+};
+
+function run(over: { mail?: Partial<InboundMail>; classification?: Classification; ticket?: NewTicketDecision | null; existing?: boolean; role?: 'agent' | 'customer'; knobs?: Knobs; unassignedTo?: string[] } = {}): NotifyDecision {
+  const mail: InboundMail = { messageId: '<m@c>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'carla@customer.test', name: 'Carla' }, to: [], cc: [], replyTo: [], subject: 'Printer', text: 'hi', html: null, date: null, headers: [], attachments: [], ...over.mail };
+  const draft: Draft = {
+    raw: { bytes: Buffer.alloc(0), source: 'test', position: null, mailbox: null },
+    rawSha256: '',
+    rawPath: '',
+    mail,
+    receivedAt: Date.parse('2026-11-23T10:00:00Z'),
+    classification: over.classification ?? normal,
+    thread: { ticket: over.existing ? { id: 5, ref: 'HD-5' } : null, threadedBy: over.existing ? 'references' : 'new', reason: '', linkTo: null },
+    actor: { role: over.role ?? 'customer', address: mail.from?.address ?? null, name: null, agentName: null, reason: '', trustWarning: null, participants: [] },
+    newTicket: over.existing ? undefined : over.ticket === null ? undefined : (over.ticket ?? newTicket),
+    assignment: { assignee: (over.ticket ?? newTicket).assignee, reason: 'rule', roundRobin: null, notifyUnassigned: over.unassignedTo ?? [] },
+  };
+  const result = notify.run(draft, { config, store: store(over.knobs), now: () => 0, log: silentLogger() }) as Partial<Draft>;
+  if (!result.notify) throw new Error('no decision');
+  return result.notify;
+}
+
+const sent = (d: NotifyDecision) => d.mails.map((m) => `${m.template} ${m.to}`);
+
+describe('notify stage', () => {
+  it('acknowledges a new ticket and tells the assignee', () => {
+    expect(sent(run())).toEqual(['ack carla@customer.test', 'assigned ana@example.test']);
+  });
+  it('tells the people recorded for an unassigned ticket', () => {
+    expect(sent(run({ ticket: { ...newTicket, assignee: null }, unassignedTo: ['ana@example.test'] }))).toEqual(['ack carla@customer.test', 'unassigned ana@example.test']);
+  });
+  it('holds the acknowledgement back when the spam filter is unsure, and says why', () => {
+    const d = run({ ticket: { ...newTicket, spamVerdict: 'unsure' } });
+    expect(sent(d)).toEqual(['assigned ana@example.test']);
+    expect(d.withheld).toEqual([expect.stringMatching(/unsure/)]);
+  });
+  it('sends nothing for a spam ticket', () => {
+    expect(sent(run({ ticket: { ...newTicket, status: 'spam', spamVerdict: 'spam' } }))).toEqual([]);
+  });
+  it.each([
+    ['an auto-reply', { classification: { kind: 'auto-reply', bulk: false, reason: 'Auto-Submitted: auto-replied' } as Classification }, /^auto-reply/],
+    ['a bounce', { classification: { kind: 'bounce', bulk: false, reason: 'dsn' } as Classification }, /^bounce/],
+    ['list mail', { classification: { kind: 'normal', bulk: true, reason: 'List-Id' } as Classification }, /^bulk/],
+    ['a no-reply sender', { mail: { from: { address: 'no-reply@shop.test', name: '' } } }, /no-reply sender/],
+    ['our own address', { mail: { from: { address: 'support@example.test', name: '' } } }, /our own address/],
+  ])('triggers nothing for %s', (_what, over, why) => {
+    const d = run(over);
+    expect(d.mails).toEqual([]);
+    expect(d.quiet).toMatch(why);
+  });
+  it('rate-limits acknowledgements per sender', () => {
+    const d = run({ knobs: { acks: 5 } });
+    expect(sent(d)).toEqual(['assigned ana@example.test']);
+    expect(d.withheld[0]).toMatch(/already got 5 acknowledgements within 60 minutes/);
+  });
+  it('sends no automatic mail to a hard-bounced address', () => {
+    const d = run({ knobs: { suppressed: ['carla@customer.test'] } });
+    expect(sent(d)).toEqual(['assigned ana@example.test']);
+    expect(d.withheld[0]).toMatch(/^ack to carla@customer.test: the address hard-bounced/);
+  });
+  it('does not acknowledge an agent who opens a ticket, nor tell them of their own ticket', () => {
+    expect(sent(run({ role: 'agent', mail: { from: { address: 'ana@example.test', name: 'Ana' } } }))).toEqual([]);
+  });
+  it('answers in the language of the message when it is one we have', () => {
+    expect(run({ mail: { headers: [{ name: 'content-language', value: 'es-ES' }] } }).mails[0].locale).toBe('es');
+    expect(run({ mail: { headers: [{ name: 'content-language', value: 'fr' }] } }).mails[0].locale).toBe('en');
+  });
+  it('tells the assignee, else the queue, else the admins of a customer reply', () => {
+    expect(sent(run({ existing: true, knobs: { ticket: { assignee: 'bob@example.test' } } }))).toEqual(['customer_replied bob@example.test']);
+    expect(sent(run({ existing: true, knobs: { ticket: { queue: 'hardware' } } }))).toEqual(['customer_replied bob@example.test']);
+    expect(sent(run({ existing: true, knobs: { ticket: { queue: 'software' } } }))).toEqual(['customer_replied ana@example.test']);
+  });
+  it('stops notifying a flooded ticket and asks for one warning', () => {
+    const d = run({ existing: true, knobs: { recent: 20 } });
+    expect(d.mails).toEqual([]);
+    expect(d.floodWarning).toMatch(/more than 20 messages/);
+  });
+});
+
+describe('reply subjects', () => {
+  it.each([
+    ['Re: AW: RV: Printer', 'Printer'],
+    ['RE[2]: Fwd: WG: SV: Antw: Printer', 'Printer'],
+    ['Re: [HD-12] Re: [HD-12] Printer', 'Printer'],
+    ['回复: 打印机', '打印机'],
+    ['Printer: broken', 'Printer: broken'],
+    ['  ', '(no subject)'],
+  ])('%s → %s', (subject, base) => {
+    expect(baseSubject(subject, 'HD')).toBe(base);
+  });
+  it('tags it once', () => {
+    expect(ticketSubject('HD-12', 'Re: [HD-12] Printer', 'HD')).toBe('[HD-12] Printer');
+  });
+});
+
+describe('delivery status fields', () => {
+  it('reads the failed recipient of a multi-recipient report, with folded lines', () => {
+    const body = 'Reporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; ok@x.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\nFinal-Recipient: rfc822;<Gone@X.test>\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user\r\n unknown\r\n';
+    expect(parseDsnFields(body)).toEqual({ recipient: 'gone@x.test', status: '5.1.1', diagnostic: '550 5.1.1 user unknown' });
+  });
+});
