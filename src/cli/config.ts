@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load';
+import { loadTemplates, templatesDir } from '../mail-out/templates';
 import { locations, out } from './common';
 import { CliExit, EXIT } from './exit-codes';
 
@@ -7,7 +8,7 @@ export function registerConfig(program: Command): void {
   const config = program.command('config').description('inspect the configuration');
   config
     .command('check')
-    .description('validate config/ and print a summary; exit 78 with file:line:column on errors')
+    .description('validate config/ and the templates and print a summary; exit 78 with file:line:column on errors')
     .option('--json', 'the summary as JSON')
     .action((opts: { json?: boolean }, cmd: Command) => {
       const where = locations(cmd);
@@ -18,6 +19,12 @@ export function registerConfig(program: Command): void {
         if (err instanceof ConfigError) throw new CliExit(EXIT.CONFIG, err.message);
         throw err;
       }
+      const config = c;
+      const templates = loadTemplates(templatesDir(c), () => config);
+      const problems = templates.problems();
+      if (problems.length > 0) {
+        throw new CliExit(EXIT.CONFIG, `templates in ${templatesDir(c)}:\n${problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`).join('\n')}`);
+      }
       const summary = {
         config: where.configDir,
         address: c.helpdesk.address,
@@ -27,6 +34,8 @@ export function registerConfig(program: Command): void {
         groups: c.groups.map((g) => g.name),
         rules: c.rules.map((r) => r.name),
         trust: c.trust.mode,
+        outgoing: c.outgoing.smtp ? `smtp://${c.outgoing.smtp.host}:${c.outgoing.smtp.port}` : `directory ${c.outgoing.directory ?? '<data>/outbox'}`,
+        templates: templatesDir(c),
       };
       if (opts.json) return out(JSON.stringify(summary));
       out(`config OK: ${where.configDir}`);
@@ -35,5 +44,6 @@ export function registerConfig(program: Command): void {
       out(`agents (${summary.agents.length}): ${summary.agents.join(', ') || '-'}`);
       out(`groups (${summary.groups.length}): ${summary.groups.join(', ') || '-'}`);
       out(`rules (${summary.rules.length}): ${summary.rules.join(', ') || '-'}`);
+      out(`outgoing mail: ${summary.outgoing}; templates ${summary.templates}`);
     });
 }

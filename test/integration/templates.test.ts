@@ -3,6 +3,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
 import { TEMPLATES } from '../../src/pipeline/types';
+import { runCli } from '../helpers/cli';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
 
 afterAll(removeTempDirs);
@@ -66,6 +67,18 @@ describe('template errors', () => {
     writeFileSync(file, 'Fixed: {{ref}}\n');
     expect(templates.reload()).toEqual([]);
     expect(templates.render('ack', 'en', data).text).toBe('Fixed: HD-7\n');
+  });
+
+  it('makes `helpdesk config check` fail with file and line', () => {
+    const dir = copy();
+    writeFileSync(path.join(dir, 'en', 'assigned.text.hbs'), 'Ticket {{ref}}\nDue {{date ticket.dueAt}\n');
+    const configDir = writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nnotifications: { templates: ${dir} }\n` });
+    const r = runCli(['--config', configDir, '--data', tempDir(), 'config', 'check']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`${path.join(dir, 'en', 'assigned.text.hbs')}:2: Parse error on line 2:`);
+    const ok = runCli(['--config', writeConfigDir(), '--data', tempDir(), 'config', 'check']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/outgoing mail: directory <data>\/outbox; templates .*templates/);
   });
 
   it('rejects a template that uses a partial that does not exist, naming the line', () => {
