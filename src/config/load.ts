@@ -56,6 +56,7 @@ export function loadConfig(dir: string, env: Env = process.env): Config {
     mailboxes: main.mailboxes,
     outgoing: main.outgoing,
     notifications: main.notifications,
+    replies: main.replies,
     health: main.health,
     limits: main.limits,
     defaults: main.defaults,

@@ -129,6 +129,15 @@ export const helpdeskFileSchema = z.strictObject({
     })
     .refine((o) => !(o.smtp && o.directory), { message: 'outgoing takes `smtp` or `directory`, not both' })
     .prefault({}),
+  /** How replies on existing tickets are handled. */
+  replies: z
+    .strictObject({
+      /** A reply to a ticket closed longer ago than this opens a new ticket linked to it. */
+      newTicketAfterClosed: duration.default(parseDuration('14d') as number),
+      /** CC'd participants receive agents' replies too. */
+      copyParticipants: z.boolean().default(true),
+    })
+    .prefault({}),
   /** What the help desk sends on its own, and the limits that keep it from starting mail loops. */
   notifications: z
     .strictObject({
@@ -326,6 +335,7 @@ export interface Config {
   mailboxes: HelpdeskFile['mailboxes'];
   outgoing: HelpdeskFile['outgoing'];
   notifications: HelpdeskFile['notifications'];
+  replies: HelpdeskFile['replies'];
   health: HelpdeskFile['health'];
   limits: HelpdeskFile['limits'];
   defaults: HelpdeskFile['defaults'];

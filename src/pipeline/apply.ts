@@ -3,7 +3,7 @@ import { saveAttachment } from '../store/blobs';
 import { insertInbound, processedRaw } from '../store/inbound';
 import { inboundMessage, insertAttachments, insertMessage, registerMessageId } from '../store/messages';
 import type { Store } from '../store/open';
-import { addEvent, addParticipant, createTicket, touchTicket, upsertContact } from '../store/tickets';
+import { addEvent, addParticipant, applyChange, createTicket, mergeTicket, setContactLocale, setFirstResponse, setRating, touchTicket, upsertContact } from '../store/tickets';
 import { setValue } from '../store/key-value';
 import { markBounced, suppress } from '../store/outbox';
 import type { Db } from '../store/open';
@@ -85,6 +85,7 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
         if (assignment?.assignee) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'assigned', to: assignment.assignee, reason: assignment.reason });
         else if (assignment && t.status !== 'spam') addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'unassigned', to: assignment.notifyUnassigned.join(', ') || null, reason: assignment.reason });
         if (assignment?.roundRobin) setValue(tx, roundRobinKey(assignment.roundRobin.group), assignment.roundRobin.agent);
+        if (draft.forwardedBy) addEvent(tx, { ticketId: ticket.id, at: now, actor: `agent:${draft.forwardedBy.address}`, type: 'forwarded', to: sender, reason: draft.forwardedBy.reason });
         if (thread.linkTo) {
           addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'linked', to: thread.linkTo.ref, reason: thread.reason });
           addEvent(tx, { ticketId: thread.linkTo.id, at: now, actor: 'system', type: 'linked', to: ticket.ref, reason: thread.reason });
@@ -113,8 +114,9 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
         to: mail.to,
         cc: mail.cc,
         subject: mail.subject,
-        text: mail.text,
-        html: mail.html,
+        // An agent's reply is stored as written: without quoted history, signature and commands.
+        text: draft.update && draft.actor?.role === 'agent' ? draft.update.text : mail.text,
+        html: draft.update && draft.actor?.role === 'agent' ? null : mail.html,
         headers: mail.headers,
         date: mail.date?.getTime() ?? null,
         threadedBy: thread.threadedBy,
@@ -138,11 +140,15 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
         })),
       );
       recordBounce(tx, draft, config, ticket.id);
+      if (draft.update) applyUpdate(tx, draft.update, now);
       const notify = draft.notify;
       if (notify) {
         const secret = messageIdSecret(config, tx);
         for (const planned of notify.mails) {
-          enqueueMail(tx, config, { mail: planned, ticket, inReplyTo: mail.messageId, references: mail.references, secret, at: now });
+          const thread = planned.thread ?? { inReplyTo: mail.messageId, references: mail.references };
+          enqueueMail(tx, config, { mail: planned, ticket, inReplyTo: thread.inReplyTo, references: thread.references, secret, at: now });
+          // The language the customer was first answered in is theirs from now on.
+          if (planned.template === 'ack') setContactLocale(tx, planned.to, planned.locale);
         }
         for (const reason of notify.withheld) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'notification_withheld', reason });
         if (notify.floodWarning) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'flood_warning', reason: notify.floodWarning });
@@ -170,6 +176,30 @@ function recordBounce(tx: Db, draft: Draft, config: Config, ticketId: number | n
   }
 }
 
+/** A reply's commands and effects, all in the message's transaction (issue #6). */
+function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void {
+  const id = u.ticket.id;
+  if (u.errors.length > 0) {
+    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'commands_rejected', reason: u.errors.join('; ') });
+    return;
+  }
+  for (const change of u.changes) applyChange(tx, id, change, u.actor, at, u.reason || null);
+  if (u.firstResponse) setFirstResponse(tx, id, at);
+  if (u.note) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'note_added', reason: u.text.slice(0, 200) || null });
+  for (const p of u.cc) {
+    if (addParticipant(tx, id, upsertContact(tx, p.address, null, at), 'cc', at)) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'participant_added', to: p.address, reason: '#cc' });
+  }
+  if (u.rating) {
+    setRating(tx, id, u.rating.score, u.rating.comment, at);
+    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'rated', to: String(u.rating.score), reason: u.rating.comment });
+  }
+  if (u.merge) {
+    mergeTicket(tx, id, u.merge.id, at);
+    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'merged_into', to: u.merge.ref, reason: '#merge' });
+    addEvent(tx, { ticketId: u.merge.id, at, actor: u.actor, type: 'merged_from', to: u.ticket.ref, reason: '#merge' });
+  }
+}
+
 /** The stored kind of an inbound message (DESIGN data model: messages.kind). */
 function messageKind(draft: Draft): string {
   switch (draft.classification?.kind) {
@@ -181,6 +211,7 @@ function messageKind(draft: Draft): string {
     case 'loop':
       return 'system';
     default:
+      if (draft.update?.note || (draft.update && draft.update.errors.length > 0)) return 'internal_note';
       return draft.actor?.role === 'agent' ? 'agent_reply' : 'customer';
   }
 }

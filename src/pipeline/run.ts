@@ -4,6 +4,7 @@ import { sha256Hex } from '../lib/hash';
 import type { Logger } from '../lib/log';
 import { saveRaw } from '../store/blobs';
 import type { Store } from '../store/open';
+import { learnCorrection } from '../spam/correct';
 import { apply } from './apply';
 import type { CategoryPredictor } from './category-model';
 import { stages } from './stages';
@@ -49,6 +50,16 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
       result = apply({ ...draft, stop: { outcome: 'quarantined', reason, ticket: null } }, deps.store, deps.config);
     } catch (err2) {
       throw new StoreUnavailableError(`cannot record the quarantined message: ${errorMessage(err2)}`, err2);
+    }
+  }
+  // An agent's #spam / #notspam teaches the filter, once the change is committed.
+  const label = draft.update?.errors.length === 0 ? draft.update.spamLabel : null;
+  if (label && result.outcome === 'appended' && draft.update) {
+    try {
+      const learnt = await learnCorrection(deps.store, draft.update.ticket.id, label);
+      log.info({ ticket: draft.update.ticket.ref, label, learnt }, 'spam filter corrected by an agent command');
+    } catch (err) {
+      log.error({ err, ticket: draft.update.ticket.ref }, 'could not learn the agent\'s spam correction');
     }
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -1,12 +1,12 @@
 import type { Config } from '../config/schema';
 import type { StoreReader } from './types';
 import { processedRaw } from '../store/inbound';
-import { inboundMessage, messagesFromSince, ticketsByMessageIds } from '../store/messages';
+import { customerThread, inboundMessage, lastCustomerMessage, messagesFromSince, recentNotes, ticketsByMessageIds } from '../store/messages';
 import { getValue } from '../store/key-value';
 import { outboxByMessageIds, sentToSince, suppressedUntil } from '../store/outbox';
 import { spamCounts, spamStore } from '../store/spam';
 import type { Db, Store } from '../store/open';
-import { categoryExamples, categoryExamplesSignature, contactLocale, hasEventSince, isParticipant, openTicketCounts, ticketByRef, ticketInfo } from '../store/tickets';
+import { categoryExamples, categoryExamplesSignature, contactLocale, hasEventSince, isParticipant, openTicketCounts, ticketByRef, ticketInfo, ticketParticipants } from '../store/tickets';
 import { categoryModelCache } from './category-model';
 
 /** The read-only view of the store that pipeline stages receive (one per open store). */
@@ -55,6 +55,10 @@ function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
     hasEventSince: (ticketId, type, since) => hasEventSince(db, ticketId, type, since),
     suppressedUntil: (address, now) => suppressedUntil(db, address, now),
     contactLocale: (address) => contactLocale(db, address),
+    participants: (ticketId) => ticketParticipants(db, ticketId),
+    customerThread: (ticketId) => customerThread(db, ticketId, ticketInfo(db, ticketId)?.customer ?? null),
+    lastCustomerMessage: (ticketId) => lastCustomerMessage(db, ticketId),
+    recentNotes: (ticketId, limit) => recentNotes(db, ticketId, limit),
   };
 }
 

@@ -4,6 +4,7 @@ import type { HeaderRow, MailAddressRow } from '../store/schema';
 import type { CategoryPredictor } from './category-model';
 import type { SpamDecision } from '../spam/classify';
 import type { Classification } from './stages/classify';
+import type { FieldChange } from './changes';
 
 export type MailAddress = MailAddressRow;
 export type Header = HeaderRow;
@@ -128,7 +129,7 @@ export interface AssignDecision {
 export type Outcome = 'created' | 'appended' | 'duplicate' | 'quarantined' | 'ignored';
 
 /** The templates the help desk sends (templates/<locale>/<name>.{text,html}.hbs). */
-export const TEMPLATES = ['ack', 'assigned', 'customer_replied', 'agent_reply', 'status_changed', 'sla_warning', 'sla_breach', 'unassigned', 'mailbox_unhealthy'] as const;
+export const TEMPLATES = ['ack', 'assigned', 'customer_replied', 'agent_reply', 'status_changed', 'sla_warning', 'sla_breach', 'unassigned', 'mailbox_unhealthy', 'command_error'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
 
 /** One mail to send, decided by the notify stage; apply turns it into an outbox row. */
@@ -141,6 +142,39 @@ export interface PlannedMail {
   subject: string;
   /** What the template shows, as it was when the mail was decided. */
   data: Record<string, unknown>;
+  /** Threading headers when they are not the triggering message's (a relay joins the customer's thread). */
+  thread?: { inReplyTo: string | null; references: string[] };
+}
+
+/** A command line at the top of a reply (`#status resolved`). */
+export interface ReplyCommand {
+  name: string;
+  arg: string;
+  line: string;
+}
+
+/** What a reply on an existing ticket changes (the commands stage; applied all together or not at all). */
+export interface TicketUpdate {
+  ticket: TicketHandle;
+  /** `agent:ana@x` or the customer's address. */
+  actor: string;
+  /** The reply without quoted history, signature and command lines. */
+  text: string;
+  commands: ReplyCommand[];
+  changes: FieldChange[];
+  /** `#note`: stored as an internal note, never sent to the customer. */
+  note: boolean;
+  /** The text goes to the customer (and participants), from the support address. */
+  relay: boolean;
+  /** Agent's first answer: sets first_response_at. */
+  firstResponse: boolean;
+  cc: MailAddress[];
+  merge: TicketHandle | null;
+  spamLabel: 'spam' | 'ham' | null;
+  rating: { score: number; comment: string | null } | null;
+  /** Invalid or unknown commands: nothing above is applied; the agent gets one error reply. */
+  errors: string[];
+  reason: string;
 }
 
 export interface NotifyDecision {
@@ -188,6 +222,9 @@ export interface Draft {
   assignment?: AssignDecision;
   newTicket?: NewTicketDecision;
   bounce?: BounceDecision;
+  update?: TicketUpdate;
+  /** Set by the forward stage: the agent who forwarded a customer's mail to us. */
+  forwardedBy?: { address: string; reason: string };
   notify?: NotifyDecision;
   /** Set by a stage that ends processing early: the message gets this outcome. */
   stop?: { outcome: 'duplicate' | 'quarantined' | 'ignored'; reason: string; ticket: string | null };
@@ -226,6 +263,14 @@ export interface StoreReader {
   suppressedUntil(address: string, now: number): number | null;
   /** The language recorded for a contact, if any. */
   contactLocale(address: string): string | null;
+  /** A ticket's people: the customer, CC'd participants, agents. */
+  participants(ticketId: number): { email: string; name: string | null; role: string }[];
+  /** Message-IDs the customer has seen on this ticket (theirs and ours to them), oldest first. */
+  customerThread(ticketId: number): string[];
+  /** The customer's latest message on the ticket, for quoting. */
+  lastCustomerMessage(ticketId: number): { from: string | null; fromName: string | null; subject: string; text: string } | null;
+  /** The newest internal notes of a ticket, for agents' notifications. */
+  recentNotes(ticketId: number, limit: number): { from: string | null; text: string; at: number }[];
 }
 
 export interface TicketInfo {
@@ -240,6 +285,9 @@ export interface TicketInfo {
   assignee: string | null;
   customer: string | null;
   dueAt: number | null;
+  createdAt: number;
+  closedAt: number | null;
+  firstResponseAt: number | null;
 }
 
 export interface StageContext {

@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from './open';
-import { attachments, messageIds, messages, tickets } from './schema';
+import { attachments, messageIds, messages, outbox, tickets } from './schema';
 
 export type NewMessageRow = Omit<typeof messages.$inferInsert, 'id'>;
 export type NewAttachmentRow = Omit<typeof attachments.$inferInsert, 'id'>;
@@ -67,4 +67,43 @@ export function messagesFromSince(db: Db, ticketId: number, address: string, sin
       .where(and(eq(messages.ticketId, ticketId), eq(messages.direction, 'in'), eq(messages.fromAddress, address), gt(messages.createdAt, since)))
       .get()?.n ?? 0
   );
+}
+
+/** Message-IDs the customer has seen on a ticket: their own messages and what we sent them, oldest first. */
+export function customerThread(db: Db, ticketId: number, customer: string | null): string[] {
+  const inbound = db
+    .select({ id: messages.messageId, at: messages.createdAt })
+    .from(messages)
+    .where(and(eq(messages.ticketId, ticketId), eq(messages.direction, 'in'), eq(messages.kind, 'customer')))
+    .all();
+  const sent = customer
+    ? db
+        .select({ id: outbox.messageId, at: outbox.createdAt })
+        .from(outbox)
+        .where(and(eq(outbox.ticketId, ticketId), inArray(outbox.status, ['pending', 'sent']), sql`exists (select 1 from json_each(${outbox.recipients}) where value = ${customer})`))
+        .all()
+    : [];
+  return [...inbound, ...sent].sort((a, b) => a.at - b.at).map((r) => r.id);
+}
+
+export function lastCustomerMessage(db: Db, ticketId: number) {
+  return (
+    db
+      .select({ from: messages.fromAddress, fromName: messages.fromName, subject: messages.subject, text: messages.text })
+      .from(messages)
+      .where(and(eq(messages.ticketId, ticketId), eq(messages.direction, 'in'), eq(messages.kind, 'customer')))
+      .orderBy(desc(messages.id))
+      .limit(1)
+      .get() ?? null
+  );
+}
+
+export function recentNotes(db: Db, ticketId: number, limit: number) {
+  return db
+    .select({ from: messages.fromAddress, text: messages.text, at: messages.createdAt })
+    .from(messages)
+    .where(and(eq(messages.ticketId, ticketId), eq(messages.kind, 'internal_note')))
+    .orderBy(desc(messages.id))
+    .limit(limit)
+    .all();
 }

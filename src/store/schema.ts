@@ -39,6 +39,12 @@ export const tickets = sqliteTable(
     resolvedAt: integer('resolved_at'),
     closedAt: integer('closed_at'),
     dueAt: integer('due_at'),
+    /** The customer's `#rate 1-5` and comment. */
+    rating: integer('rating'),
+    ratingComment: text('rating_comment'),
+    ratedAt: integer('rated_at'),
+    /** The ticket this one was merged into (`#merge`). */
+    mergedInto: integer('merged_into'),
   },
   (t) => [index('tickets_status').on(t.status), index('tickets_customer').on(t.customerId), index('tickets_assignee_status').on(t.assignee, t.status), index('tickets_category_source').on(t.categorySource)],
 );

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './open';
-import { attachments, contacts, events, messages, participants, tickets } from './schema';
+import { attachments, contacts, events, messageIds, messages, participants, tickets } from './schema';
 
 export type TicketRow = typeof tickets.$inferSelect;
 export type NewTicketRow = Omit<typeof tickets.$inferInsert, 'id' | 'ref'>;
@@ -188,18 +188,23 @@ export function listTickets(db: Db, options: { status?: string; ref?: string; li
   }));
 }
 
+/** A ticket's people in the order they joined: the customer, CC'd participants, agents. */
+export function ticketParticipants(db: Db, ticketId: number): { email: string; name: string | null; role: string }[] {
+  return db
+    .select({ email: contacts.email, name: contacts.name, role: participants.role })
+    .from(participants)
+    .innerJoin(contacts, eq(contacts.id, participants.contactId))
+    .where(eq(participants.ticketId, ticketId))
+    .orderBy(asc(participants.addedAt), asc(contacts.id))
+    .all();
+}
+
 /** `helpdesk tickets show` document: the ticket with participants, messages and events. */
 export function showTicket(db: Db, ref: string) {
   const row = ticketByRef(db, ref);
   if (!row) return null;
   const [summary] = listTickets(db, { ref: row.ref });
-  const people = db
-    .select({ email: contacts.email, name: contacts.name, role: participants.role })
-    .from(participants)
-    .innerJoin(contacts, eq(contacts.id, participants.contactId))
-    .where(eq(participants.ticketId, row.id))
-    .orderBy(asc(participants.addedAt), asc(contacts.id))
-    .all();
+  const people = ticketParticipants(db, row.id);
   const msgs = db.select().from(messages).where(eq(messages.ticketId, row.id)).orderBy(asc(messages.id)).all();
   const atts = db
     .select()
@@ -266,6 +271,9 @@ export function ticketInfo(db: Db, id: number) {
         assignee: tickets.assignee,
         customer: contacts.email,
         dueAt: tickets.dueAt,
+        createdAt: tickets.createdAt,
+        closedAt: tickets.closedAt,
+        firstResponseAt: tickets.firstResponseAt,
       })
       .from(tickets)
       .leftJoin(contacts, eq(contacts.id, tickets.customerId))
@@ -280,4 +288,29 @@ export function hasEventSince(db: Db, ticketId: number, type: string, since: num
 
 export function contactLocale(db: Db, address: string): string | null {
   return db.select({ locale: contacts.locale }).from(contacts).where(eq(contacts.email, address.toLowerCase())).get()?.locale ?? null;
+}
+
+export function setFirstResponse(db: Db, ticketId: number, at: number): void {
+  db.update(tickets).set({ firstResponseAt: at }).where(and(eq(tickets.id, ticketId), sql`${tickets.firstResponseAt} is null`)).run();
+}
+
+export function setRating(db: Db, ticketId: number, score: number, comment: string | null, at: number): void {
+  db.update(tickets).set({ rating: score, ratingComment: comment, ratedAt: at }).where(eq(tickets.id, ticketId)).run();
+}
+
+/**
+ * `#merge`: the ticket's messages, Message-IDs and people join `into`; the ticket itself is
+ * closed and remembers where it went. Runs inside the caller's transaction.
+ */
+export function mergeTicket(db: Db, fromId: number, intoId: number, at: number): void {
+  db.update(messages).set({ ticketId: intoId }).where(eq(messages.ticketId, fromId)).run();
+  db.update(messageIds).set({ ticketId: intoId }).where(eq(messageIds.ticketId, fromId)).run();
+  db.run(sql`insert or ignore into participants (ticket_id, contact_id, role, added_at) select ${intoId}, contact_id, role, added_at from participants where ticket_id = ${fromId}`);
+  db.update(tickets).set({ status: 'closed', closedAt: at, mergedInto: intoId, updatedAt: at }).where(eq(tickets.id, fromId)).run();
+  db.update(tickets).set({ updatedAt: at }).where(eq(tickets.id, intoId)).run();
+}
+
+/** Records a contact's language unless one is recorded already. */
+export function setContactLocale(db: Db, address: string, locale: string): void {
+  db.update(contacts).set({ locale }).where(and(eq(contacts.email, address.toLowerCase()), sql`${contacts.locale} is null`)).run();
 }

@@ -44,12 +44,16 @@ function store(k: Knobs = {}): StoreReader {
     spamTotals: none,
     messageIdSecret: none,
     outboxByMessageIds: none,
-    ticketInfo: (id) => ({ id, ref: 'HD-5', subject: 'Printer', status: 'open', priority: 'medium', severity: 'medium', category: null, queue: null, assignee: null, customer: 'carla@customer.test', dueAt: null, ...k.ticket }),
+    ticketInfo: (id) => ({ id, ref: 'HD-5', subject: 'Printer', status: 'open', priority: 'medium', severity: 'medium', category: null, queue: null, assignee: null, customer: 'carla@customer.test', dueAt: null, createdAt: 0, closedAt: null, firstResponseAt: null, ...k.ticket }),
     acksSince: () => k.acks ?? 0,
     messagesFromSince: () => k.recent ?? 0,
     hasEventSince: () => false,
     suppressedUntil: (a) => (k.suppressed?.includes(a) ? Date.parse('2026-12-23T00:00:00Z') : null),
     contactLocale: () => null,
+    participants: () => [],
+    customerThread: () => [],
+    lastCustomerMessage: () => null,
+    recentNotes: () => [],
   };
 }
 

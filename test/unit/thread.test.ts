@@ -39,6 +39,10 @@ function fakeStore(ids: Record<string, TicketHandle>, participants: string[] = [
     hasEventSince: () => false,
     suppressedUntil: () => null,
     contactLocale: () => null,
+    participants: () => [],
+    customerThread: () => [],
+    lastCustomerMessage: () => null,
+    recentNotes: () => [],
   };
 }
 

@@ -6,6 +6,8 @@ import { classify } from './classify';
 import { decide } from './decide';
 import { dedupMessageId } from './dedup-message-id';
 import { dedupRaw } from './dedup-raw';
+import { commands } from './commands';
+import { forward } from './forward';
 import { notify } from './notify';
 import { parse } from './parse';
 import { route } from './route';
@@ -17,4 +19,4 @@ import { thread } from './thread';
  * THE order of the ingest pipeline (STYLE 2). Each stage reads the draft and adds to it;
  * a stage that sets `stop` ends the run. `apply` (../apply.ts) then writes the result.
  */
-export const stages: readonly Stage[] = [dedupRaw, sizeLimit, parse, classify, bounce, dedupMessageId, thread, actor, spam, route, assign, decide, notify];
+export const stages: readonly Stage[] = [dedupRaw, sizeLimit, parse, classify, bounce, dedupMessageId, thread, actor, forward, spam, route, assign, decide, commands, notify];

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/schema';
 import { findAgent, isOwnAddress } from '../agents';
 import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, TemplateName, TicketInfo } from '../types';
+import { AGENT_COMMANDS } from './commands';
 
 /**
  * Who hears about this message (issue #5): the acknowledgement to a new ticket's customer,
@@ -56,7 +57,7 @@ class Planner {
     if (!t) return;
     if (t.status === 'spam') return;
     const { config } = this.ctx;
-    const info: TicketInfo = { id: 0, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt };
+    const info: TicketInfo = { id: 0, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null };
 
     if (this.draft.actor?.role === 'customer') {
       const n = config.notifications;
@@ -85,22 +86,58 @@ class Planner {
       if (!store.hasEventSince(ticketId, 'flood_warning', since)) this.floodWarning = `${this.sender} sent more than ${flood.count} messages within ${Math.round(flood.per / 60000)} minutes; notifications on this ticket stop until the rate drops`;
       return;
     }
-    if (this.draft.actor?.role !== 'customer') return; // agent replies: issue #6
+    if (this.draft.actor?.role === 'agent') return this.agentReply(info);
     const recipients = info.assignee ? [info.assignee] : queueOrAdmins(config, info.queue);
     const why = info.assignee ? 'the assignee' : info.queue && groupMembers(config, info.queue).length > 0 ? `the members of queue ${info.queue}` : 'the admins (the ticket has no assignee)';
     for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer replied; notifying ${why}`, info);
   }
 
-  private add(template: TemplateName, to: string, locale: string, reason: string, ticket: TicketInfo): void {
-    if (to === this.sender && template !== 'ack') return;
+  /**
+   * An agent's reply: relayed to the customer (and CC'd participants) from the support
+   * address, in the customer's thread (with a word on how to reopen when it also resolves
+   * the ticket); or, when its commands were rejected, one error reply to the agent. A note
+   * or a command-only reply sends nothing to the customer.
+   */
+  private agentReply(info: TicketInfo): void {
+    const u = this.draft.update;
+    if (!u) return;
+    const { config, store } = this.ctx;
+    if (u.errors.length > 0) {
+      this.add('command_error', this.sender, config.helpdesk.locale, 'commands rejected', info, { extra: { errors: u.errors, valid: AGENT_COMMANDS } });
+      return;
+    }
+    const status = u.changes.find((c) => c.field === 'status');
+    const change = status && (status.to === 'resolved' || status.to === 'closed') ? { from: status.from, to: status.to } : null;
+    if (!u.relay) return;
+    const customerThread = store.customerThread(info.id);
+    const thread = { inReplyTo: customerThread.at(-1) ?? null, references: customerThread };
+    const quoted = store.lastCustomerMessage(info.id);
+    const people = [
+      ...(info.customer ? [info.customer] : []),
+      ...(config.replies.copyParticipants ? store.participants(info.id).filter((p) => p.role === 'cc').map((p) => p.email) : []),
+      ...u.cc.map((c) => c.address),
+    ];
+    const agent = findAgent(config, this.sender);
+    for (const to of people) {
+      const locale = store.contactLocale(to) ?? config.helpdesk.locale;
+      this.add('agent_reply', to, locale, `${agent?.name ?? this.sender} replied`, info, { message: quoted, thread, relayed: true, extra: { reply: { text: u.text }, agentName: agent?.name ?? null, change } });
+    }
+  }
+
+  private add(template: TemplateName, to: string, locale: string, reason: string, ticket: TicketInfo, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
+    if (to === this.sender && template !== 'ack' && template !== 'command_error') return;
     if (this.mails.some((m) => m.template === template && m.to === to)) return;
     if (isOwnAddress(this.ctx.config, to)) return;
-    const suppressed = this.ctx.store.suppressedUntil(to, this.draft.receivedAt);
+    // A person's words relayed are not automatic mail; everything else respects suppression.
+    const suppressed = more.relayed ? null : this.ctx.store.suppressedUntil(to, this.draft.receivedAt);
     if (suppressed !== null) {
       this.withheld.push(`${template} to ${to}: the address hard-bounced; automatic mail suppressed until ${new Date(suppressed).toISOString()}`);
       return;
     }
-    this.mails.push({ template, to, locale, reason, subject: ticket.subject, data: notificationData(this.ctx.config, ticket, this.mail, this.draft.receivedAt, to) });
+    const message = more.message === undefined ? { from: this.mail.from?.address ?? null, fromName: this.mail.from?.name || null, subject: this.mail.subject, text: this.mail.text } : more.message;
+    const data = { ...notificationData(this.ctx.config, ticket, message, this.draft.receivedAt, to), ...more.extra };
+    if (AGENT_TEMPLATES.has(template) && ticket.id > 0) data.notes = this.ctx.store.recentNotes(ticket.id, 3);
+    this.mails.push({ template, to, locale, reason, subject: ticket.subject, data, ...(more.thread ? { thread: more.thread } : {}) });
   }
 
   /** The contact's recorded language, else the message's Content-Language, else the default. */
@@ -127,10 +164,16 @@ export function queueOrAdmins(config: Config, queue: string | null): string[] {
 
 const EXCERPT = 4000;
 
+/** Templates that go to agents: they also show the ticket's latest internal notes. */
+const AGENT_TEMPLATES = new Set<TemplateName>(['assigned', 'customer_replied', 'unassigned']);
+
+/** The message a notification shows or quotes. */
+type Quoted = { from: string | null; fromName: string | null; subject: string; text: string };
+
 /** What a template may show, as it is when the mail is decided (a resend shows the same). */
-export function notificationData(config: Config, ticket: TicketInfo, mail: InboundMail, receivedAt: number, recipient: string): Record<string, unknown> {
+export function notificationData(config: Config, ticket: TicketInfo, message: Quoted | null, receivedAt: number, recipient: string): Record<string, unknown> {
   const assignee = ticket.assignee ? findAgent(config, ticket.assignee) : null;
-  const text = mail.text.length > EXCERPT ? `${mail.text.slice(0, EXCERPT)}…` : mail.text;
+  const text = message ? (message.text.length > EXCERPT ? `${message.text.slice(0, EXCERPT)}…` : message.text) : null;
   return {
     helpdesk: { name: config.helpdesk.name, address: config.helpdesk.address },
     ticket: {
@@ -146,7 +189,7 @@ export function notificationData(config: Config, ticket: TicketInfo, mail: Inbou
       dueAt: ticket.dueAt,
       slaTarget: config.sla[ticket.severity as keyof Config['sla']] ?? null,
     },
-    message: { from: mail.from?.address ?? null, fromName: mail.from?.name || null, subject: mail.subject, text, receivedAt },
-    recipient: { address: recipient, name: findAgent(config, recipient)?.name ?? (recipient === mail.from?.address ? mail.from?.name || null : null) },
+    message: message ? { from: message.from, fromName: message.fromName, subject: message.subject, text, receivedAt } : null,
+    recipient: { address: recipient, name: findAgent(config, recipient)?.name ?? (recipient === message?.from ? message.fromName : null) },
   };
 }

@@ -20,6 +20,15 @@ export const thread: Stage = {
     if (!found.ticket && draft.classification?.kind === 'bounce') {
       return { thread: found, stop: { outcome: 'ignored' as const, reason: draft.bounce?.reason ?? 'bounce for no known ticket', ticket: null } };
     }
+    // A customer writing again long after the ticket was closed starts a new ticket, linked.
+    if (found.ticket && draft.classification?.kind === 'normal') {
+      const info = ctx.store.ticketInfo(found.ticket.id);
+      const window = ctx.config.replies.newTicketAfterClosed;
+      if (info?.status === 'closed' && info.closedAt !== null && draft.receivedAt - info.closedAt > window) {
+        const days = Math.round(window / 86_400_000);
+        return { thread: { ticket: null, threadedBy: 'new' as const, reason: `${found.reason}, but ${info.ref} was closed more than ${days} days ago: a new ticket linked to it`, linkTo: found.ticket } };
+      }
+    }
     return { thread: found };
   },
 };

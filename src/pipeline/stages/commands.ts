@@ -1,0 +1,158 @@
+import type { Config } from '../../config/schema';
+import { findAgent } from '../agents';
+import { planChange, type FieldChange } from '../changes';
+import { parseCommands, replyText } from '../reply-text';
+import type { Draft, MailAddress, ReplyCommand, Stage, StageContext, TicketHandle, TicketInfo, TicketUpdate } from '../types';
+
+/** The commands agents may put at the top of a reply, for the error reply and the notifications. */
+export const AGENT_COMMANDS = [
+  '#status new|open|pending|resolved|closed',
+  '#priority high|medium|low',
+  '#severity critical|high|medium|low',
+  '#assign <agent|group|me>',
+  '#category <name>',
+  '#note',
+  '#spam',
+  '#notspam',
+  '#cc <address>',
+  '#merge <ticket>',
+];
+
+/**
+ * What a reply on an existing ticket changes (issue #6). An agent's reply: the new text (no
+ * quoted history, signature or command lines) goes to the customer unless it is a `#note`
+ * or has no text; its commands are validated here, all of them, and applied together by
+ * `apply` or, when one is unknown or invalid, none is and the agent gets one error reply.
+ * A customer's reply reopens a resolved or pending ticket; `#close` and `#rate 1-5 comment`
+ * from the customer or a participant close and rate it. Automatic mail changes nothing.
+ */
+export const commands: Stage = {
+  name: 'commands',
+  run(draft, ctx) {
+    const { mail, thread, actor, classification } = draft;
+    if (!mail || !thread?.ticket || !actor || classification?.kind !== 'normal') return {};
+    const info = ctx.store.ticketInfo(thread.ticket.id);
+    if (!info || (info.status === 'spam' && actor.role !== 'agent')) return {};
+    const text = replyText(mail.text);
+    return { update: actor.role === 'agent' ? agentUpdate(draft, ctx, info, text) : customerUpdate(draft, ctx, info, text) };
+  },
+};
+
+function blank(ticket: TicketHandle, actor: string, text: string, commands: ReplyCommand[]): TicketUpdate {
+  return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, errors: [], reason: '' };
+}
+
+function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): TicketUpdate {
+  const agentAddress = draft.actor?.address ?? '';
+  const { commands: cmds, rest } = parseCommands(fullText);
+  const u = blank({ id: info.id, ref: info.ref }, `agent:${agentAddress}`, rest, cmds);
+  const at = draft.receivedAt;
+  const changes = new Map<string, FieldChange>();
+  const change = (field: string, value: string) => {
+    const view = { ...info, status: (changes.get('status')?.to ?? info.status) as string };
+    const c = planChange(view as Parameters<typeof planChange>[0], field, value, ctx.config, at);
+    changes.set(c.field, c);
+  };
+  for (const c of cmds) {
+    try {
+      switch (c.name) {
+        case 'status':
+        case 'priority':
+        case 'severity':
+        case 'category':
+          if (!c.arg) throw new Error(`#${c.name} needs a value`);
+          change(c.name, c.name === 'category' ? c.arg : c.arg.toLowerCase());
+          break;
+        case 'assign':
+          assign(c.arg, agentAddress, ctx.config, change);
+          break;
+        case 'note':
+          u.note = true;
+          break;
+        case 'spam':
+          change('status', 'spam');
+          u.spamLabel = 'spam';
+          break;
+        case 'notspam':
+          if (info.status === 'spam') change('status', 'open');
+          u.spamLabel = 'ham';
+          break;
+        case 'cc': {
+          // `#cc dan@x`, `#cc <dan@x>` or `#cc Dan <dan@x>`.
+          const address = (/<([^<>]+)>/.exec(c.arg)?.[1] ?? c.arg).trim().toLowerCase();
+          if (!/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(address)) throw new Error(`#cc needs an email address, got "${c.arg}"`);
+          u.cc.push({ address, name: '' } satisfies MailAddress);
+          break;
+        }
+        case 'merge': {
+          const target = ctx.store.ticketByRef(c.arg.replace(/^\[|\]$/g, '').toUpperCase());
+          if (!target) throw new Error(`#merge: no ticket ${c.arg}`);
+          if (target.id === info.id) throw new Error(`#merge: ${info.ref} cannot be merged into itself`);
+          u.merge = target;
+          break;
+        }
+        default:
+          throw new Error(`unknown command #${c.name}`);
+      }
+    } catch (err) {
+      u.errors.push(`${c.line}: ${(err as Error).message}`);
+    }
+  }
+  if (u.errors.length > 0) {
+    return { ...u, reason: `commands rejected, nothing applied: ${u.errors.join('; ')}` };
+  }
+  u.relay = !u.note && rest.length > 0;
+  u.firstResponse = u.relay && info.firstResponseAt === null;
+  // An answer moves a new ticket to open, unless the agent set the status.
+  if (u.relay && info.status === 'new' && !changes.has('status')) change('status', 'open');
+  u.changes = [...changes.values()].filter((c) => c.from !== c.to);
+  u.reason = [u.note ? 'internal note' : u.relay ? 'reply relayed to the customer' : 'command-only reply: nothing sent to the customer', ...cmds.map((c) => c.line)].join('; ');
+  return u;
+}
+
+/** `#assign me`, `#assign ana` / `#assign ana@x`, `#assign <group>` (the queue, unassigned). */
+function assign(arg: string, self: string, config: Config, change: (field: string, value: string) => void): void {
+  const who = arg.trim().toLowerCase();
+  if (!who) throw new Error('#assign needs an agent, a group or "me"');
+  if (who === 'me') return change('assignee', self);
+  if (findAgent(config, who) || config.agents.some((a) => a.name.toLowerCase() === who)) return change('assignee', who);
+  const group = config.groups.find((g) => g.name.toLowerCase() === who);
+  if (group) {
+    change('queue', group.name);
+    change('assignee', 'none');
+    return;
+  }
+  throw new Error(`no agent or group "${arg}"`);
+}
+
+function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): TicketUpdate | undefined {
+  const sender = draft.actor?.address ?? null;
+  if (!sender) return undefined;
+  const { commands: cmds, rest } = parseCommands(fullText);
+  const u = blank({ id: info.id, ref: info.ref }, sender, rest, cmds);
+  const at = draft.receivedAt;
+  // Only the ticket's own people may close or rate it.
+  const own = sender === info.customer || ctx.store.isParticipant(info.id, sender);
+  const reasons: string[] = [];
+  for (const c of own ? cmds : []) {
+    if (c.name === 'close' && info.status !== 'closed') {
+      u.changes = [planChange(info as Parameters<typeof planChange>[0], 'status', 'closed', ctx.config, at)];
+      reasons.push('#close from the customer');
+    } else if (c.name === 'rate') {
+      const m = /^([1-5])\b\s*(.*)$/s.exec(c.arg);
+      if (m) {
+        u.rating = { score: Number(m[1]), comment: (m[2] || rest).trim() || null };
+        reasons.push(`rated ${m[1]}`);
+      }
+    }
+  }
+  // A customer's `#close` or `#rate` on a resolved ticket does not reopen it; any other reply does.
+  const customerCommand = own && cmds.some((c) => c.name === 'close' || c.name === 'rate');
+  if (!customerCommand && (info.status === 'resolved' || info.status === 'pending')) {
+    u.changes = [planChange(info as Parameters<typeof planChange>[0], 'status', 'open', ctx.config, at)];
+    reasons.push(`the customer replied to a ${info.status} ticket: reopened`);
+  }
+  if (u.changes.length === 0 && !u.rating) return undefined;
+  u.reason = reasons.join('; ');
+  return u;
+}

@@ -1,0 +1,48 @@
+import EmailForwardParser from 'email-forward-parser';
+import { isAgentAddress, isOwnAddress } from '../agents';
+import type { InboundMail, Stage } from '../types';
+import { parseMail } from './parse';
+
+/**
+ * An agent forwarding a customer's mail to the support address (issue #6): the ticket is the
+ * original sender's, with their address, subject and text. Both forms are read: the message
+ * attached as message/rfc822, and inline forwards ("---------- Forwarded message ---------",
+ * Outlook's header block, other languages; email-forward-parser). Only for a new ticket
+ * started by an agent; a forward of our own or another agent's mail stays the agent's.
+ */
+export const forward: Stage = {
+  name: 'forward',
+  async run(draft, ctx) {
+    const { mail, actor, thread } = draft;
+    if (!mail || actor?.role !== 'agent' || thread?.ticket || !actor.address) return {};
+    const original = await forwardedOriginal(mail);
+    const from = original?.from?.address;
+    if (!original || !from || isOwnAddress(ctx.config, from) || isAgentAddress(ctx.config, from)) return {};
+    const reason = `forwarded by agent ${actor.address}; the ticket is ${from}'s`;
+    return {
+      mail: { ...mail, from: original.from, subject: original.subject || mail.subject, text: original.text, html: original.html, date: original.date ?? mail.date, attachments: [...original.attachments, ...mail.attachments.filter((a) => a.contentType !== 'message/rfc822')] },
+      actor: { role: 'customer', address: from, name: original.from?.name || null, agentName: null, reason, trustWarning: null, participants: [] },
+      forwardedBy: { address: actor.address, reason },
+    };
+  },
+};
+
+type Original = Pick<InboundMail, 'from' | 'subject' | 'text' | 'html' | 'date' | 'attachments'>;
+
+async function forwardedOriginal(mail: InboundMail): Promise<Original | null> {
+  const attached = mail.attachments.filter((a) => a.contentType === 'message/rfc822');
+  if (attached.length === 1) {
+    const inner = await parseMail(attached[0].content);
+    if (inner.from) return inner;
+  }
+  const parsed = new EmailForwardParser().read(mail.text, mail.subject);
+  if (!parsed.forwarded || !parsed.email.from.address) return null;
+  return {
+    from: { address: parsed.email.from.address.toLowerCase(), name: parsed.email.from.name ?? '' },
+    subject: parsed.email.subject ?? mail.subject.replace(/^\s*(fwd?|wg|rv|tr|enc)\s*:\s*/i, ''),
+    text: parsed.email.body ?? '',
+    html: null,
+    date: parsed.email.date && !Number.isNaN(Date.parse(parsed.email.date)) ? new Date(parsed.email.date) : null,
+    attachments: [],
+  };
+}

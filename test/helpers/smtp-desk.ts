@@ -1,0 +1,63 @@
+import { loadConfig } from '../../src/config/load';
+import type { Config } from '../../src/config/schema';
+import { silentLogger } from '../../src/lib/log';
+import { outboxWorker, type OutboxWorker } from '../../src/mail-out/outbox-worker';
+import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
+import { makeTransport } from '../../src/mail-out/transport';
+import { ingest } from '../../src/pipeline/run';
+import { openStore, type Store } from '../../src/store/open';
+import { tempDir, writeConfigDir } from './env';
+
+/** A help desk fed directly through the pipeline, its outbox worker sending to a real SMTP server. */
+export const AGENTS = `trust: { mode: from-header }
+agents:
+  - { name: Ana, email: ana@example.test, groups: [software], admin: true }
+groups:
+  - { name: software, members: [ana@example.test] }
+`;
+export const RULES = `rules:
+  - { name: everything to Ana, when: {}, then: { assign: { agent: ana@example.test } } }
+`;
+
+export interface Desk {
+  config: Config;
+  store: Store;
+  worker: OutboxWorker;
+  clock: { now: number };
+  ingest(bytes: Buffer): ReturnType<typeof ingest>;
+  /** Sends everything due, as the daemon's worker does. */
+  send(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A help desk on a real SQLite file whose outgoing mail goes to the SMTP server at `port`. */
+export function openDesk(port: number, extra = '', address = 'support@example.test', files: { agents?: string; rules?: string } = {}): Desk {
+  const config = loadConfig(
+    writeConfigDir({
+      'helpdesk.yaml': `helpdesk: { name: Support, address: ${address}, ticketPrefix: HD, timezone: Europe/Madrid }
+mailboxes: [{ id: support, maildir: maildir-support }]
+outgoing: { smtp: { host: 127.0.0.1, port: ${port}, secure: false } }
+${extra}`,
+      'agents.yaml': files.agents ?? AGENTS,
+      'rules.yaml': files.rules ?? RULES,
+    }),
+  );
+  const dataDir = tempDir('hd-notify-');
+  const store = openStore(dataDir);
+  const clock = { now: Date.parse('2026-11-23T10:00:00Z') };
+  const now = () => clock.now;
+  const templates = loadTemplates(defaultTemplatesDir(), () => config);
+  const worker = outboxWorker({ store, config: () => config, templates, transport: makeTransport(config.outgoing, dataDir), log: silentLogger(), now, pollMs: 3_600_000 });
+  return {
+    config,
+    store,
+    worker,
+    clock,
+    ingest: (bytes) => ingest({ bytes, source: 'test', position: null, mailbox: 'support' }, { config, store, log: silentLogger(), now }),
+    send: () => worker.drain(),
+    close: async () => {
+      await worker.stop();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,305 @@
+import { eq } from 'drizzle-orm';
+import { events, messages, tickets } from '../../src/store/schema';
+import { showTicket, ticketByRef } from '../../src/store/tickets';
+import { spamStore } from '../../src/store/spam';
+import { removeTempDirs } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
+import { header, startSmtpSink, type SinkMessage, type SmtpSink } from '../harness/smtp-sink';
+import { AGENTS, openDesk, type Desk } from '../helpers/smtp-desk';
+
+let sink: SmtpSink;
+const desks: Desk[] = [];
+function desk(files: { agents?: string; rules?: string } = {}, extra = ''): Desk {
+  const d = openDesk(sink.port, extra, 'support@example.test', files);
+  desks.push(d);
+  return d;
+}
+beforeEach(async () => {
+  sink = await startSmtpSink();
+});
+afterEach(async () => {
+  for (const d of desks.splice(0)) await d.close();
+  await sink.close();
+});
+afterAll(removeTempDirs);
+
+const to = (address: string) => sink.messages.filter((m) => m.to.includes(address));
+const last = (address: string): SinkMessage => {
+  const all = to(address);
+  if (all.length === 0) throw new Error(`no mail to ${address}`);
+  return all[all.length - 1];
+};
+const idOf = (m: SinkMessage) => header(m, 'message-id') as string;
+const quote = (text: string | undefined) => (text ?? '').split('\n').map((l) => `> ${l}`).join('\n');
+
+/** A reply as a mail client writes it: new text on top, the quoted mail below, threading headers. */
+function replyTo(m: SinkMessage, from: string, top: string, extra: { headers?: Record<string, string> } = {}): Buffer {
+  return buildMail({
+    from,
+    subject: `Re: ${m.parsed.subject}`,
+    inReplyTo: idOf(m),
+    references: [...(header(m, 'references') ?? '').split(/\s+/).filter(Boolean), idOf(m)],
+    body: `${top}\n\nOn Mon, 23 Nov 2026 at 11:00, Support <support@example.test> wrote:\n${quote(m.parsed.text)}\n`,
+    headers: extra.headers,
+  });
+}
+
+const ANA = 'Ana <ana@example.test>';
+const CARLA = 'Carla Customer <carla@customer.test>';
+
+async function startTicket(d: Desk): Promise<{ assigned: SinkMessage; ack: SinkMessage }> {
+  await d.ingest(buildMail({ messageId: '<c1@customer.test>', subject: 'Printer broken' }));
+  await d.send();
+  return { assigned: last('ana@example.test'), ack: last('carla@customer.test') };
+}
+
+const eventTypes = (d: Desk, ref = 'HD-1') => showTicket(d.store.db, ref)?.events.map((e) => e.type) ?? [];
+
+describe('a full conversation by mail', () => {
+  it('relays the agent’s new text from the support address, threaded; reopens, resolves and is rated', async () => {
+    const d = desk();
+    const { assigned, ack } = await startTicket(d);
+
+    // Ana answers from her client, quoting the notification.
+    expect(await d.ingest(replyTo(assigned, ANA, 'Please switch it off and on again.\n\n-- \nAna Pérez, ACME support\nana@example.test'))).toMatchObject({ outcome: 'appended', ticket: 'HD-1', threadedBy: 'references' });
+    await d.send();
+    const relay = last('carla@customer.test');
+    expect(relay).not.toBe(ack);
+    expect(relay.parsed.from?.value[0]).toEqual({ address: 'support@example.test', name: 'Ana via Support' });
+    expect(relay.parsed.subject).toBe('[HD-1] Printer broken');
+    expect(relay.parsed.text?.startsWith('Please switch it off and on again.')).toBe(true);
+    expect(relay.raw.toString()).not.toContain('ana@example.test');
+    expect(relay.raw.toString()).not.toContain('#status');
+    expect(header(relay, 'references')).toContain('<c1@customer.test>');
+    expect(header(relay, 'references')).toContain(idOf(ack));
+    expect(header(relay, 'auto-submitted')).toBeUndefined();
+    let t = ticketByRef(d.store.db, 'HD-1');
+    expect(t?.status).toBe('open');
+    expect(t?.firstResponseAt).not.toBeNull();
+    const stored = d.store.db.select().from(messages).where(eq(messages.kind, 'agent_reply')).all();
+    expect(stored.map((m) => m.text)).toEqual(['Please switch it off and on again.']);
+
+    // Carla answers the relayed mail: it threads, Ana hears of it.
+    expect(await d.ingest(replyTo(relay, CARLA, 'Did that, still broken.'))).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
+    await d.send();
+    const told = last('ana@example.test');
+    expect(told.parsed.text).toContain('Did that, still broken.');
+
+    // Ana fixes it and resolves with a command on top of her text.
+    await d.ingest(replyTo(told, ANA, '#status resolved\nA new fuser did it.'));
+    await d.send();
+    const resolved = last('carla@customer.test');
+    expect(resolved.parsed.text?.startsWith('A new fuser did it.')).toBe(true);
+    expect(resolved.parsed.text).toContain('If it is not, just reply to this mail');
+    t = ticketByRef(d.store.db, 'HD-1');
+    expect(t?.status).toBe('resolved');
+    expect(t?.resolvedAt).not.toBeNull();
+
+    // The customer rates: stored, and the ticket stays resolved.
+    const before = sink.messages.length;
+    await d.ingest(replyTo(resolved, CARLA, '#rate 5 Quick and friendly'));
+    t = ticketByRef(d.store.db, 'HD-1');
+    expect(t).toMatchObject({ status: 'resolved', rating: 5, ratingComment: 'Quick and friendly' });
+    await d.send();
+    expect(sink.messages.slice(before).map((m) => m.to)).toEqual([['ana@example.test']]);
+
+    // Any other reply reopens it.
+    await d.ingest(replyTo(resolved, CARLA, 'It broke again this morning.'));
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+    expect(eventTypes(d)).toEqual(expect.arrayContaining(['status_changed', 'rated']));
+  });
+
+  it('keeps a #note from the customer and shows it to agents', async () => {
+    const d = desk();
+    const { assigned } = await startTicket(d);
+    const before = to('carla@customer.test').length;
+    await d.ingest(replyTo(assigned, ANA, '#note\nCustomer has the old model; replacement is on order.'));
+    await d.send();
+    expect(to('carla@customer.test')).toHaveLength(before);
+    expect(d.store.db.select().from(messages).where(eq(messages.kind, 'internal_note')).all().map((m) => m.text)).toEqual(['Customer has the old model; replacement is on order.']);
+    // The next notification to an agent carries the note.
+    await d.ingest(buildMail({ inReplyTo: '<c1@customer.test>', body: 'Any news?' }));
+    await d.send();
+    expect(last('ana@example.test').parsed.text).toContain('Customer has the old model; replacement is on order.');
+    expect(to('carla@customer.test')).toHaveLength(before);
+  });
+});
+
+const TRUSTED_AGENTS = AGENTS.replace('trust: { mode: from-header }', 'trust: { mode: authentication-results, authservId: mx.example.test }');
+
+describe('agent identity', () => {
+  it('gives no agent powers to a spoofed From:, nor to a header from an untrusted server; a passing one works', async () => {
+    const d = desk({ agents: TRUSTED_AGENTS });
+    const { assigned } = await startTicket(d);
+    const attempts: Record<string, string>[] = [
+      {},
+      { 'Authentication-Results': 'evil.example; dkim=pass header.d=example.test; dmarc=pass header.from=example.test' },
+      { 'Authentication-Results': 'mx.example.test; dkim=fail header.d=example.test; dmarc=fail header.from=example.test' },
+    ];
+    for (const headers of attempts) {
+      await d.ingest(replyTo(assigned, ANA, '#status closed\n#note\nforged', { headers }));
+      expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('new');
+    }
+    expect(eventTypes(d).filter((e) => e === 'trust_warning')).toHaveLength(3);
+    expect(d.store.db.select().from(messages).where(eq(messages.kind, 'internal_note')).all()).toEqual([]);
+
+    await d.ingest(replyTo(assigned, ANA, '#status pending\n#note\nwaiting for parts', { headers: { 'Authentication-Results': 'mx.example.test; spf=pass smtp.mailfrom=example.test; dkim=pass header.d=example.test' } }));
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('pending');
+    expect(d.store.db.select().from(messages).where(eq(messages.kind, 'internal_note')).all()).toHaveLength(1);
+  });
+});
+
+describe('commands', () => {
+  const AGENTS_TWO = `${AGENTS}  - { name: hardware, members: [bob@example.test] }\n`.replace('agents:\n', 'agents:\n  - { name: Bob, email: bob@example.test, groups: [hardware] }\n');
+
+  it.each([
+    ['#status pending', { status: 'pending' }],
+    ['#STATUS   Pending', { status: 'pending' }],
+    ['   #priority high', { priority: 'high' }],
+    ['#severity critical', { severity: 'critical' }],
+    ['#category Hardware Issues', { category: 'Hardware Issues' }],
+    ['#assign bob', { assignee: 'bob@example.test' }],
+    ['#assign bob@example.test', { assignee: 'bob@example.test' }],
+    ['#assign hardware', { queue: 'hardware', assignee: null }],
+    ['#spam', { status: 'spam' }],
+  ])('%s', async (line, fields) => {
+    const d = desk({ agents: AGENTS_TWO });
+    const { assigned } = await startTicket(d);
+    const before = sink.messages.length;
+    await d.ingest(replyTo(assigned, ANA, line));
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject(fields);
+    await d.send();
+    // Command-only: nothing to the customer.
+    expect(sink.messages.slice(before).filter((m) => m.to.includes('carla@customer.test'))).toEqual([]);
+  });
+
+  it('#assign me, #cc and #notspam; several commands apply together', async () => {
+    const d = desk({ agents: AGENTS_TWO, rules: 'rules: []\n' });
+    const { assigned } = await startTicket(d);
+    await d.ingest(replyTo(assigned, 'Bob <bob@example.test>', '#assign me\n#priority low\n#cc Dan <dan@customer.test>\nWe are on it.'));
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ assignee: 'bob@example.test', priority: 'low', status: 'open' });
+    await d.send();
+    expect(last('dan@customer.test').parsed.text?.startsWith('We are on it.')).toBe(true);
+    expect(last('carla@customer.test').parsed.text?.startsWith('We are on it.')).toBe(true);
+  });
+
+  it('applies nothing when one command is invalid, and sends the agent one error reply', async () => {
+    const d = desk();
+    const { assigned } = await startTicket(d);
+    const before = sink.messages.length;
+    await d.ingest(replyTo(assigned, ANA, '#priority high\n#status finished\n#frobnicate\nThis text must not reach the customer.'));
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ priority: 'medium', status: 'new' });
+    await d.send();
+    const sent = sink.messages.slice(before);
+    expect(sent.map((m) => m.to)).toEqual([['ana@example.test']]);
+    expect(sent[0].parsed.text).toContain('#status finished: status must be one of new, open, pending, resolved, closed, spam');
+    expect(sent[0].parsed.text).toContain('#frobnicate: unknown command #frobnicate');
+    expect(sent[0].parsed.text).toContain('#assign <agent|group|me>');
+    expect(eventTypes(d)).toContain('commands_rejected');
+  });
+
+  it('ignores commands in the quoted part and below the text', async () => {
+    const d = desk();
+    const { assigned } = await startTicket(d);
+    const reply = replyTo(assigned, ANA, 'Looking into it.\n#status closed').toString().replace('> Printer', '> #status resolved\n> Printer');
+    await d.ingest(Buffer.from(reply));
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+    await d.send();
+    expect(last('carla@customer.test').parsed.text).toContain('Looking into it.\n#status closed');
+  });
+
+  it('#merge moves the messages into the other ticket and closes this one', async () => {
+    const d = desk();
+    await startTicket(d);
+    await d.ingest(buildMail({ messageId: '<c2@customer.test>', subject: 'Also the scanner' }));
+    await d.send();
+    const assigned2 = last('ana@example.test');
+    await d.ingest(replyTo(assigned2, ANA, '#merge HD-1'));
+    expect(ticketByRef(d.store.db, 'HD-2')).toMatchObject({ status: 'closed' });
+    expect(showTicket(d.store.db, 'HD-1')?.messages.map((m) => m.subject)).toEqual(['Printer broken', 'Also the scanner', 'Re: [HD-2] Also the scanner']);
+    // A later reply to the merged ticket's mail lands in HD-1.
+    expect(await d.ingest(buildMail({ inReplyTo: '<c2@customer.test>', body: 'and the fax' }))).toMatchObject({ ticket: 'HD-1' });
+  });
+
+  it('#spam and #notspam teach the spam filter', async () => {
+    const d = desk();
+    const { assigned } = await startTicket(d);
+    await d.ingest(replyTo(assigned, ANA, '#spam'));
+    expect(spamStore(d.store).totals()).toEqual({ spam: 1, ham: 0 });
+    await d.ingest(replyTo(assigned, ANA, '#notspam'));
+    expect(spamStore(d.store).totals()).toEqual({ spam: 0, ham: 1 });
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+  });
+});
+
+describe('customers', () => {
+  it('#close closes the ticket; a reply long after closing opens a new, linked ticket', async () => {
+    const d = desk();
+    const { ack } = await startTicket(d);
+    await d.ingest(replyTo(ack, CARLA, '#close\nAll good now, thanks.'));
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('closed');
+    d.clock.now += 20 * 86_400_000;
+    const r = await d.ingest(replyTo(ack, CARLA, 'The printer is broken again.'));
+    expect(r).toMatchObject({ outcome: 'created', ticket: 'HD-2' });
+    expect(r.reason).toMatch(/closed more than 14 days ago/);
+    expect(eventTypes(d, 'HD-2')).toContain('linked');
+  });
+
+  it('a stranger cannot close someone else’s ticket', async () => {
+    const d = desk();
+    const { ack } = await startTicket(d);
+    await d.ingest(replyTo(ack, 'Mallory <mallory@evil.test>', '#close'));
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).not.toBe('closed');
+  });
+});
+
+describe('agent forwards', () => {
+  it('creates the ticket for the original sender of an inline forward', async () => {
+    const d = desk({ rules: 'rules: []\n' });
+    const fwd = buildMail({
+      from: ANA,
+      subject: 'Fwd: Invoice 2231 is wrong',
+      body: 'Can someone take this?\n\n---------- Forwarded message ---------\nFrom: Frank Customer <frank@customer.test>\nDate: Mon, Nov 23, 2026 at 9:00 AM\nSubject: Invoice 2231 is wrong\nTo: Ana <ana@example.test>\n\nHello, invoice 2231 charges us twice.\n',
+    });
+    expect(await d.ingest(fwd)).toMatchObject({ outcome: 'created', ticket: 'HD-1' });
+    const t = showTicket(d.store.db, 'HD-1');
+    expect(t).toMatchObject({ customer: 'frank@customer.test', subject: 'Invoice 2231 is wrong' });
+    expect(t?.messages[0]).toMatchObject({ from: 'frank@customer.test', kind: 'customer' });
+    expect(t?.messages[0].text).toContain('invoice 2231 charges us twice');
+    expect(eventTypes(d)).toContain('forwarded');
+  });
+
+  it('creates the ticket for the sender of a message attached as message/rfc822', async () => {
+    const d = desk({ rules: 'rules: []\n' });
+    const inner = buildMail({ from: 'Grace <grace@customer.test>', to: 'ana@example.test', subject: 'VPN down', body: 'The VPN refuses my password.' }).toString();
+    const outer = [
+      'From: Ana <ana@example.test>',
+      'To: support@example.test',
+      'Subject: Fwd: VPN down',
+      'Date: Mon, 23 Nov 2026 10:00:00 +0000',
+      'Message-ID: <fwd-1@example.test>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="X"',
+      '',
+      '--X',
+      'Content-Type: text/plain',
+      '',
+      'Forwarding as attachment.',
+      '--X',
+      'Content-Type: message/rfc822',
+      'Content-Disposition: attachment; filename="VPN down.eml"',
+      '',
+      inner,
+      '--X--',
+      '',
+    ].join('\r\n');
+    await d.ingest(Buffer.from(outer));
+    const t = showTicket(d.store.db, 'HD-1');
+    expect(t).toMatchObject({ customer: 'grace@customer.test', subject: 'VPN down' });
+    expect(t?.messages[0].text).toContain('The VPN refuses my password.');
+    await d.send();
+    expect(to('grace@customer.test')).toHaveLength(1); // the acknowledgement goes to the customer
+    expect(d.store.db.select().from(tickets).all()).toHaveLength(1);
+    expect(d.store.db.select().from(events).where(eq(events.type, 'forwarded')).all()).toHaveLength(1);
+  });
+});
