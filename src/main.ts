@@ -5,6 +5,7 @@ import type { Logger } from './lib/log';
 import { imapSource } from './mail-in/imap';
 import { learnJunkMessage, learnMovedOutOfJunk } from './spam/correct';
 import { maildirSource } from './mail-in/maildir';
+import { startScheduler, type Scheduler } from './jobs/scheduler';
 import { enqueueMailboxAlert } from './mail-out/alerts';
 import { outboxWorker, type OutboxWorker } from './mail-out/outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
@@ -33,6 +34,7 @@ export interface Daemon {
   store: Store;
   sources: Source[];
   outbox: OutboxWorker;
+  jobs: Scheduler;
   stop(): Promise<void>;
 }
 
@@ -83,17 +85,20 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id), outgoing: transport.describe }, 'helpdesk starting');
   // One failing source never stops the others: each start is awaited on its own.
   await Promise.all(sources.map((s) => s.start(handler).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
+  const jobs = startScheduler(store, live.current, log.child({ component: 'jobs' }), { onEnqueued: () => outbox.wake() });
   let stopped: Promise<void> | null = null;
   return {
     config: live,
     store,
     sources,
     outbox,
+    jobs,
     stop() {
       stopped ??= (async () => {
         live.close();
         templates.close();
         await Promise.all(sources.map((s) => s.stop()));
+        await jobs.stop();
         await outbox.stop();
         store.close();
         log.info('helpdesk stopped');

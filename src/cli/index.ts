@@ -4,6 +4,7 @@ import { createLogger } from '../lib/log';
 import { registerConfig } from './config';
 import { CliExit, EXIT } from './exit-codes';
 import { registerIngest } from './ingest';
+import { registerJobs } from './jobs';
 import { registerOutbox } from './outbox';
 import { registerRules } from './rules';
 import { registerSpam } from './spam';
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   registerIngest(program, log);
   registerTickets(program);
   registerOutbox(program);
+  registerJobs(program, log);
   registerStatus(program);
   registerConfig(program);
   registerRules(program, log);

@@ -57,6 +57,7 @@ export function loadConfig(dir: string, env: Env = process.env): Config {
     outgoing: main.outgoing,
     notifications: main.notifications,
     replies: main.replies,
+    jobs: main.jobs,
     health: main.health,
     limits: main.limits,
     defaults: main.defaults,

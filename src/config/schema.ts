@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validate as validateCron } from 'node-cron';
 import { parseDuration } from '../lib/duration';
 
 /**
@@ -19,6 +20,8 @@ const duration = z
   .string()
   .refine((s) => parseDuration(s) !== null, { message: 'expected a duration such as 30m, 4h or 2d' })
   .transform((s) => parseDuration(s) as number);
+
+const cron = z.string().refine((s) => validateCron(s), { message: 'expected a cron expression such as "*/5 * * * *" (minute hour day month weekday)' });
 
 const size = z.union([
   z.number().int().positive(),
@@ -128,6 +131,33 @@ export const helpdeskFileSchema = z.strictObject({
       retryFor: duration.default(parseDuration('2d') as number),
     })
     .refine((o) => !(o.smtp && o.directory), { message: 'outgoing takes `smtp` or `directory`, not both' })
+    .prefault({}),
+  /** Scheduled jobs (node-cron expressions, in helpdesk.timezone); each can be switched off. */
+  jobs: z
+    .strictObject({
+      slaCheck: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          schedule: cron.default('*/5 * * * *'),
+          /** Warn when this share of the time to the due date has passed. */
+          warnAt: z.number().gt(0).lt(1).default(0.75),
+        })
+        .prefault({}),
+      autoClose: z
+        .strictObject({ enabled: z.boolean().default(true), schedule: cron.default('15 * * * *'), after: duration.default(parseDuration('7d') as number) })
+        .prefault({}),
+      digest: z.strictObject({ enabled: z.boolean().default(true), schedule: cron.default('0 8 * * 1-5') }).prefault({}),
+      backup: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          schedule: cron.default('30 3 * * *'),
+          /** Backups kept; older ones are deleted. */
+          keep: z.number().int().min(1).default(7),
+          /** Folder of the backups (default <data>/backups). */
+          directory: z.string().optional(),
+        })
+        .prefault({}),
+    })
     .prefault({}),
   /** How replies on existing tickets are handled. */
   replies: z
@@ -336,6 +366,7 @@ export interface Config {
   outgoing: HelpdeskFile['outgoing'];
   notifications: HelpdeskFile['notifications'];
   replies: HelpdeskFile['replies'];
+  jobs: HelpdeskFile['jobs'];
   health: HelpdeskFile['health'];
   limits: HelpdeskFile['limits'];
   defaults: HelpdeskFile['defaults'];

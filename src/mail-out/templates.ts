@@ -150,6 +150,8 @@ function makeEnv(format: Format, locale: string, config: () => Config): typeof H
   });
   env.registerHelper('duration', (ms: unknown) => (typeof ms === 'number' ? formatDuration(ms, locale) : words.none));
   env.registerHelper('or', (a: unknown, b: unknown) => a || b);
+  /** A value padded to a width, for text tables. */
+  env.registerHelper('pad', (value: unknown, width: unknown) => String(value ?? '').padEnd(typeof width === 'number' ? width : 0));
   env.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   /** Each line of a text prefixed with "> ", as mail clients quote. */
   env.registerHelper('quote', (text: unknown) => {

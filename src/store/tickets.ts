@@ -314,3 +314,54 @@ export function mergeTicket(db: Db, fromId: number, intoId: number, at: number):
 export function setContactLocale(db: Db, address: string, locale: string): void {
   db.update(contacts).set({ locale }).where(and(eq(contacts.email, address.toLowerCase()), sql`${contacts.locale} is null`)).run();
 }
+
+/** Unanswered tickets (new or open, no first response) whose warning point has passed. */
+export function slaCandidates(db: Db, now: number, warnAt: number): TicketRow[] {
+  return db
+    .select()
+    .from(tickets)
+    .where(
+      and(
+        inArray(tickets.status, ['new', 'open']),
+        sql`${tickets.firstResponseAt} is null`,
+        sql`${tickets.dueAt} is not null`,
+        sql`${tickets.createdAt} + ${warnAt} * (${tickets.dueAt} - ${tickets.createdAt}) <= ${now}`,
+      ),
+    )
+    .orderBy(asc(tickets.dueAt))
+    .all();
+}
+
+/** Whether the ticket already has an event of this type with this value (once-only notifications). */
+export function hasEvent(db: Db, ticketId: number, type: string, to: string): boolean {
+  return db.select({ id: events.id }).from(events).where(and(eq(events.ticketId, ticketId), eq(events.type, type), eq(events.toValue, to))).limit(1).get() !== undefined;
+}
+
+/** Tickets resolved before `before` (auto-close). */
+export function resolvedBefore(db: Db, before: number): TicketRow[] {
+  return db.select().from(tickets).where(and(eq(tickets.status, 'resolved'), sql`${tickets.resolvedAt} < ${before}`)).all();
+}
+
+export interface DigestQueue {
+  queue: string | null;
+  open: number;
+  overdue: number;
+  unassigned: number;
+  created: number;
+}
+
+/** The daily digest's figures per queue: open (new, open, pending), overdue, unassigned, created since `since`. */
+export function digestFigures(db: Db, now: number, since: number): DigestQueue[] {
+  return db
+    .select({
+      queue: tickets.queue,
+      open: sql<number>`sum(case when ${tickets.status} in ('new','open','pending') then 1 else 0 end)`,
+      overdue: sql<number>`sum(case when ${tickets.status} in ('new','open') and ${tickets.firstResponseAt} is null and ${tickets.dueAt} < ${now} then 1 else 0 end)`,
+      unassigned: sql<number>`sum(case when ${tickets.status} in ('new','open','pending') and ${tickets.assignee} is null then 1 else 0 end)`,
+      created: sql<number>`sum(case when ${tickets.createdAt} >= ${since} and ${tickets.status} <> 'spam' then 1 else 0 end)`,
+    })
+    .from(tickets)
+    .groupBy(tickets.queue)
+    .orderBy(asc(tickets.queue))
+    .all();
+}

@@ -24,6 +24,7 @@ export interface Desk {
   store: Store;
   worker: OutboxWorker;
   clock: { now: number };
+  dataDir: string;
   ingest(bytes: Buffer): ReturnType<typeof ingest>;
   /** Sends everything due, as the daemon's worker does. */
   send(): Promise<number>;
@@ -31,7 +32,7 @@ export interface Desk {
 }
 
 /** A help desk on a real SQLite file whose outgoing mail goes to the SMTP server at `port`. */
-export function openDesk(port: number, extra = '', address = 'support@example.test', files: { agents?: string; rules?: string } = {}): Desk {
+export function openDesk(port: number, extra = '', address = 'support@example.test', files: { agents?: string; rules?: string; dataDir?: string; clock?: { now: number } } = {}): Desk {
   const config = loadConfig(
     writeConfigDir({
       'helpdesk.yaml': `helpdesk: { name: Support, address: ${address}, ticketPrefix: HD, timezone: Europe/Madrid }
@@ -42,9 +43,10 @@ ${extra}`,
       'rules.yaml': files.rules ?? RULES,
     }),
   );
-  const dataDir = tempDir('hd-notify-');
+  // The same dataDir (and clock) again is the same help desk after a restart.
+  const dataDir = files.dataDir ?? tempDir('hd-notify-');
   const store = openStore(dataDir);
-  const clock = { now: Date.parse('2026-11-23T10:00:00Z') };
+  const clock = files.clock ?? { now: Date.parse('2026-11-23T10:00:00Z') };
   const now = () => clock.now;
   const templates = loadTemplates(defaultTemplatesDir(), () => config);
   const worker = outboxWorker({ store, config: () => config, templates, transport: makeTransport(config.outgoing, dataDir), log: silentLogger(), now, pollMs: 3_600_000 });
@@ -53,6 +55,7 @@ ${extra}`,
     store,
     worker,
     clock,
+    dataDir,
     ingest: (bytes) => ingest({ bytes, source: 'test', position: null, mailbox: 'support' }, { config, store, log: silentLogger(), now }),
     send: () => worker.drain(),
     close: async () => {

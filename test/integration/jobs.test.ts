@@ -1,0 +1,178 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { eq } from 'drizzle-orm';
+import { silentLogger } from '../../src/lib/log';
+import { backup, backupDir } from '../../src/jobs/backup';
+import { autoClose } from '../../src/jobs/auto-close';
+import { digest } from '../../src/jobs/digest';
+import { slaCheck } from '../../src/jobs/sla-check';
+import { startScheduler } from '../../src/jobs/scheduler';
+import { planChange } from '../../src/pipeline/changes';
+import { events } from '../../src/store/schema';
+import { applyChange, ticketByRef } from '../../src/store/tickets';
+import { removeTempDirs } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
+import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
+import { openDesk, type Desk } from '../helpers/smtp-desk';
+
+const AGENTS = `trust: { mode: from-header }
+agents:
+  - { name: Ana, email: ana@example.test, groups: [software], admin: true }
+  - { name: Bob, email: bob@example.test, groups: [software] }
+groups:
+  - { name: software, members: [] }
+`;
+const RULES = `rules:
+  - { name: to Bob, when: {}, then: { queue: software, assign: { agent: bob@example.test } } }
+`;
+const HOUR = 3_600_000;
+
+let sink: SmtpSink;
+const desks: Desk[] = [];
+function desk(options: { dataDir?: string; clock?: { now: number } } = {}, extra = 'sla: { medium: 4h }\n'): Desk {
+  const d = openDesk(sink.port, extra, 'support@example.test', { agents: AGENTS, rules: RULES, ...options });
+  desks.push(d);
+  return d;
+}
+async function closeDesk(d: Desk) {
+  desks.splice(desks.indexOf(d), 1);
+  await d.close();
+}
+beforeEach(async () => {
+  sink = await startSmtpSink();
+});
+afterEach(async () => {
+  for (const d of desks.splice(0)) await d.close();
+  await sink.close();
+});
+afterAll(removeTempDirs);
+
+const templatesTo = (address: string) => sink.messages.filter((m) => m.to.includes(address)).map((m) => m.parsed.subject ?? '');
+
+describe('SLA warning and breach', () => {
+  it('sends exactly one warning then one breach, and a restart in between resends nothing', async () => {
+    let d = desk();
+    const created = d.clock.now;
+    await d.ingest(buildMail({ subject: 'Printer broken' }));
+    await d.send();
+    sink.messages.length = 0;
+
+    d.clock.now = created + 2 * HOUR; // 50% of 4 h: nothing yet
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
+    d.clock.now = created + 3 * HOUR + 60_000; // past 75%
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
+    await d.send();
+    expect(sink.messages.map((m) => m.to)).toEqual([['bob@example.test']]);
+    expect(sink.messages[0].parsed.text).toContain('is due');
+
+    // The daemon restarts: the scheduler's catch-up run at start finds nothing new to send.
+    const { dataDir, clock } = d;
+    await closeDesk(d);
+    d = desk({ dataDir, clock });
+    const logs: string[] = [];
+    const log = silentLogger();
+    log.info = ((obj: { job?: string; warnings?: number }, msg?: string) => logs.push(`${obj.job} ${msg} ${obj.warnings ?? ''}`)) as typeof log.info;
+    const scheduler = startScheduler(d.store, () => d.config, log, { now: () => d.clock.now });
+    await scheduler.started;
+    expect(logs).toContain('slaCheck job finished 0');
+    expect(await scheduler.run('slaCheck')).toEqual({ warnings: 0, breaches: 0 });
+    await scheduler.stop();
+
+    d.clock.now = created + 4 * HOUR + 60_000;
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    expect(slaCheck(d.store, d.config, d.clock.now + HOUR)).toEqual({ warnings: 0, breaches: 0 });
+    await d.send();
+    // The breach escalates to the queue's admin as well as the assignee.
+    expect(templatesTo('bob@example.test')).toHaveLength(2);
+    expect(templatesTo('ana@example.test')).toHaveLength(1);
+    expect(sink.messages.at(-1)?.parsed.text).toContain('missed its SLA');
+    const ticket = ticketByRef(d.store.db, 'HD-1');
+    const types = d.store.db.select().from(events).where(eq(events.ticketId, ticket?.id ?? 0)).all().map((e) => e.type);
+    expect(types.filter((t) => t.startsWith('sla_'))).toEqual(['sla_warning', 'sla_breach']);
+  });
+
+  it('warns again after a severity change, once for the new severity', async () => {
+    const d = desk();
+    await d.ingest(buildMail({}));
+    d.clock.now += 3.5 * HOUR;
+    expect(slaCheck(d.store, d.config, d.clock.now).warnings).toBe(1);
+    const t = ticketByRef(d.store.db, 'HD-1');
+    if (!t) throw new Error('no ticket');
+    applyChange(d.store.db, t.id, planChange(t, 'severity', 'critical', d.config, d.clock.now), 'agent:ana@example.test', d.clock.now, null);
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
+  });
+
+  it('leaves answered tickets alone', async () => {
+    const d = desk();
+    await d.ingest(buildMail({ messageId: '<q@customer.test>' }));
+    await d.ingest(buildMail({ from: 'Bob <bob@example.test>', inReplyTo: '<q@customer.test>', body: 'On it.' }));
+    d.clock.now += 10 * HOUR;
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
+  });
+});
+
+describe('auto-close, digest and backup', () => {
+  it('closes tickets resolved more than 7 days ago, with a status event', async () => {
+    const d = desk();
+    await d.ingest(buildMail({ subject: 'one' }));
+    await d.ingest(buildMail({ subject: 'two' }));
+    for (const ref of ['HD-1', 'HD-2']) {
+      const t = ticketByRef(d.store.db, ref);
+      if (!t) throw new Error('no ticket');
+      applyChange(d.store.db, t.id, planChange(t, 'status', 'resolved', d.config, d.clock.now + (ref === 'HD-2' ? 2 * 86_400_000 : 0)), 'agent:bob@example.test', d.clock.now, null);
+    }
+    expect(autoClose(d.store, d.config, d.clock.now + 8 * 86_400_000)).toEqual({ closed: 1 });
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('closed');
+    expect(ticketByRef(d.store.db, 'HD-2')?.status).toBe('resolved');
+    const closing = d.store.db.select().from(events).where(eq(events.toValue, 'closed')).all();
+    expect(closing).toMatchObject([{ actor: 'system', type: 'status_changed', fromValue: 'resolved', reason: expect.stringContaining('jobs.autoClose') }]);
+  });
+
+  it('mails the admins a digest by queue', async () => {
+    const d = desk();
+    await d.ingest(buildMail({ subject: 'one' }));
+    await d.ingest(buildMail({ subject: 'two' }));
+    d.clock.now += 5 * HOUR;
+    expect(digest(d.store, d.config, d.clock.now)).toMatchObject({ admins: 1, open: 2, overdue: 2, created: 2 });
+    await d.send();
+    const mail = sink.messages.filter((m) => m.to.includes('ana@example.test')).at(-1);
+    expect(mail?.parsed.subject).toBe('Daily digest: 2 open, 2 overdue');
+    expect(mail?.parsed.text).toMatch(/software\s+2\s+2\s+2\s+0/);
+  });
+
+  it('backs up the live database: the copy opens and holds the same tickets; old copies are pruned', async () => {
+    const d = desk({}, 'jobs: { backup: { keep: 2 } }\n');
+    for (let i = 0; i < 3; i++) await d.ingest(buildMail({ subject: `t${i}` }));
+    let last = '';
+    for (let i = 0; i < 3; i++) last = String((await backup(d.store, d.config, d.clock.now + i * 86_400_000)).file);
+    expect(readdirSync(backupDir(d.config, d.store))).toHaveLength(2);
+    const copy = new Database(last, { readonly: true });
+    try {
+      expect(copy.prepare('select count(*) as n from tickets').get()).toEqual({ n: 3 });
+    } finally {
+      copy.close();
+    }
+    expect(path.dirname(last)).toBe(path.join(d.dataDir, 'backups'));
+  });
+});
+
+describe('scheduler', () => {
+  it('never runs a job twice at once, and runs time-critical jobs once at start', async () => {
+    const d = desk();
+    const logs: string[] = [];
+    const log = silentLogger();
+    log.info = ((obj: { job?: string }, msg?: string) => logs.push(`${obj.job} ${msg}`)) as typeof log.info;
+    log.warn = ((obj: { job?: string }, msg?: string) => logs.push(`${obj.job} ${msg}`)) as typeof log.warn;
+    const scheduler = startScheduler(d.store, () => d.config, log, { now: () => d.clock.now });
+    await scheduler.started;
+    const [a, b] = await Promise.all([scheduler.run('backup'), scheduler.run('backup')]);
+    await scheduler.stop();
+    expect([a, b].filter((x) => x === 'skipped')).toHaveLength(1);
+    // At start: slaCheck, autoClose and (no backup yet) backup ran; the digest waits for its time.
+    expect(logs.filter((l) => l.endsWith('job started')).map((l) => l.split(' ')[0]).sort()).toEqual(['autoClose', 'backup', 'backup', 'slaCheck'].sort());
+    expect(logs).toContain('backup job still running; this run is skipped');
+  });
+});
