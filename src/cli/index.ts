@@ -6,6 +6,7 @@ import { CliExit, EXIT } from './exit-codes';
 import { registerIngest } from './ingest';
 import { registerJobs } from './jobs';
 import { registerOutbox } from './outbox';
+import { registerReport } from './report';
 import { registerRules } from './rules';
 import { registerSpam } from './spam';
 import { registerStart } from './start';
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
   registerTickets(program);
   registerOutbox(program);
   registerJobs(program, log);
+  registerReport(program);
   registerStatus(program);
   registerConfig(program);
   registerRules(program, log);

@@ -189,6 +189,7 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
   for (const p of u.cc) {
     if (addParticipant(tx, id, upsertContact(tx, p.address, null, at), 'cc', at)) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'participant_added', to: p.address, reason: '#cc' });
   }
+  if (u.timeSpent) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'time_spent', to: String(Math.round(u.timeSpent / 60000)), reason: 'minutes, #time' });
   if (u.rating) {
     setRating(tx, id, u.rating.score, u.rating.comment, at);
     addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'rated', to: String(u.rating.score), reason: u.rating.comment });

@@ -40,3 +40,22 @@ export function addBusinessTime(start: number, durationMs: number, timeZone: str
   }
   throw new Error('business hours never open: check helpdesk.businessHours');
 }
+
+/** Milliseconds of business hours between two instants (the inverse of addBusinessTime). */
+export function businessElapsed(from: number, to: number, timeZone: string, hours: Hours): number {
+  if (to <= from) return 0;
+  const [openH, openM] = hours.start.split(':').map(Number);
+  const [closeH, closeM] = hours.end.split(':').map(Number);
+  let total = 0;
+  let t = from;
+  for (let day = 0; day < 3660 && t < to; day++) {
+    const { y, m, d, weekday } = localDate(t, timeZone);
+    if (hours.days.includes(weekday)) {
+      const open = Math.max(t, zonedTime(y, m, d, openH, openM, timeZone));
+      const close = Math.min(to, zonedTime(y, m, d, closeH, closeM, timeZone));
+      if (close > open) total += close - open;
+    }
+    t = zonedTime(y, m, d + 1, 0, 0, timeZone);
+  }
+  return total;
+}

@@ -172,6 +172,8 @@ export interface TicketUpdate {
   merge: TicketHandle | null;
   spamLabel: 'spam' | 'ham' | null;
   rating: { score: number; comment: string | null } | null;
+  /** `#time 30m`: time the agent spent, for the reports. */
+  timeSpent: number | null;
   /** Invalid or unknown commands: nothing above is applied; the agent gets one error reply. */
   errors: string[];
   reason: string;

@@ -221,6 +221,16 @@ describe('commands', () => {
     expect(await d.ingest(buildMail({ inReplyTo: '<c2@customer.test>', body: 'and the fax' }))).toMatchObject({ ticket: 'HD-1' });
   });
 
+  it('#time records the time spent, for the reports', async () => {
+    const d = desk();
+    const { assigned } = await startTicket(d);
+    await d.ingest(replyTo(assigned, ANA, '#time 1h 30m'));
+    await d.ingest(replyTo(assigned, ANA, '#time soon'));
+    const events = showTicket(d.store.db, 'HD-1')?.events ?? [];
+    expect(events.filter((e) => e.type === 'time_spent').map((e) => e.to)).toEqual(['90']);
+    expect(events.filter((e) => e.type === 'commands_rejected').map((e) => e.reason)).toEqual(['#time soon: #time needs a duration such as 30m or 1h30m, got "soon"']);
+  });
+
   it('#spam and #notspam teach the spam filter', async () => {
     const d = desk();
     const { assigned } = await startTicket(d);

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/schema';
+import { parseDuration } from '../../lib/duration';
 import { findAgent } from '../agents';
 import { planChange, type FieldChange } from '../changes';
 import { parseCommands, replyText } from '../reply-text';
@@ -16,6 +17,7 @@ export const AGENT_COMMANDS = [
   '#notspam',
   '#cc <address>',
   '#merge <ticket>',
+  '#time <duration, e.g. 30m or 1h30m>',
 ];
 
 /**
@@ -39,7 +41,7 @@ export const commands: Stage = {
 };
 
 function blank(ticket: TicketHandle, actor: string, text: string, commands: ReplyCommand[]): TicketUpdate {
-  return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, errors: [], reason: '' };
+  return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, timeSpent: null, errors: [], reason: '' };
 }
 
 function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): TicketUpdate {
@@ -89,6 +91,12 @@ function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText
           if (!target) throw new Error(`#merge: no ticket ${c.arg}`);
           if (target.id === info.id) throw new Error(`#merge: ${info.ref} cannot be merged into itself`);
           u.merge = target;
+          break;
+        }
+        case 'time': {
+          const ms = parseDuration(c.arg.replace(/\s+/g, ''));
+          if (!ms) throw new Error(`#time needs a duration such as 30m or 1h30m, got "${c.arg}"`);
+          u.timeSpent = ms;
           break;
         }
         default:

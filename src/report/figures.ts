@@ -1,0 +1,124 @@
+import type { Config } from '../config/schema';
+import { localDateString } from '../lib/local-time';
+import { businessElapsed } from '../pipeline/sla';
+import type { Store } from '../store/open';
+import { reportEvents, reportMessages, reportTickets, type ReportTicket } from '../store/reports';
+
+/** A duration statistic in minutes; null when there was nothing to measure. */
+export interface TimeStat {
+  count: number;
+  averageMinutes: number | null;
+  p90Minutes: number | null;
+}
+
+/** `helpdesk report --json`: every figure for the period [since, until). */
+export interface Report {
+  period: { since: string; until: string; timezone: string; businessHours: boolean };
+  perDay: { day: string; opened: number; resolved: number; closed: number }[];
+  open: Record<'assignee' | 'queue' | 'priority' | 'severity' | 'status' | 'category', Record<string, number>>;
+  firstResponse: TimeStat;
+  resolution: TimeStat;
+  messagesPerClosedTicket: { tickets: number; average: number | null };
+  sla: Record<string, { met: number; missed: number; compliance: number | null }>;
+  ratings: { count: number; average: number | null; distribution: Record<string, number> };
+  spam: { caught: number; markedSpam: number; markedNotSpam: number };
+  agents: { agent: string; open: number; resolved: number; replies: number; timeSpentMinutes: number }[];
+}
+
+const OPEN = ['new', 'open', 'pending'];
+
+/**
+ * The report's figures (issue #7). Times are measured in business hours when
+ * `helpdesk.businessHours` is set, else in wall-clock time; days are days in
+ * `helpdesk.timezone`. Tickets count in the period they were created in (response and
+ * resolution times, SLA) or in which the event happened (resolved, closed per day).
+ */
+export function computeReport(store: Store, config: Config, since: number, until: number, now: number): Report {
+  const tz = config.helpdesk.timezone;
+  const hours = config.helpdesk.businessHours;
+  const elapsed = (from: number, to: number) => (hours ? businessElapsed(from, to, tz, hours) : Math.max(0, to - from));
+  const all = reportTickets(store.db);
+  const inPeriod = (at: number | null) => at !== null && at >= since && at < until;
+  const created = all.filter((t) => inPeriod(t.createdAt) && t.status !== 'spam');
+  const evs = reportEvents(store.db, since, until);
+
+  const days = new Map<string, { opened: number; resolved: number; closed: number }>();
+  for (let t = since; t < until; t += 86_400_000 / 2) days.set(localDateString(t, tz), { opened: 0, resolved: 0, closed: 0 });
+  const day = (at: number) => {
+    const key = localDateString(at, tz);
+    if (!days.has(key)) days.set(key, { opened: 0, resolved: 0, closed: 0 });
+    return days.get(key) as { opened: number; resolved: number; closed: number };
+  };
+  for (const t of created) day(t.createdAt).opened++;
+  for (const e of evs) {
+    if (e.type === 'status_changed' && e.to === 'resolved') day(e.at).resolved++;
+    if (e.type === 'status_changed' && e.to === 'closed') day(e.at).closed++;
+  }
+
+  const open = all.filter((t) => OPEN.includes(t.status));
+  const by = (key: keyof ReportTicket) => count(open.map((t) => String(t[key] ?? '-')));
+
+  const { perTicket, replies } = reportMessages(store.db, since, until);
+  const closed = all.filter((t) => t.status === 'closed' && inPeriod(t.closedAt));
+  const perTicketCount = new Map(perTicket.map((r) => [r.ticketId, r.n]));
+
+  const sla: Report['sla'] = {};
+  for (const severity of ['critical', 'high', 'medium', 'low']) {
+    const with_ = created.filter((t) => t.severity === severity && t.dueAt !== null);
+    const met = with_.filter((t) => t.firstResponseAt !== null && t.firstResponseAt <= (t.dueAt as number)).length;
+    const missed = with_.filter((t) => (t.firstResponseAt !== null ? t.firstResponseAt > (t.dueAt as number) : now > (t.dueAt as number))).length;
+    sla[severity] = { met, missed, compliance: met + missed > 0 ? met / (met + missed) : null };
+  }
+
+  const rated = all.filter((t) => t.rating !== null && inPeriod(t.ratedAt));
+  const agents = new Map<string, Report['agents'][number]>();
+  const agent = (email: string) => {
+    if (!agents.has(email)) agents.set(email, { agent: email, open: 0, resolved: 0, replies: 0, timeSpentMinutes: 0 });
+    return agents.get(email) as Report['agents'][number];
+  };
+  for (const a of config.agents) agent(a.email);
+  for (const t of open) if (t.assignee) agent(t.assignee).open++;
+  for (const e of evs) {
+    const who = e.actor.startsWith('agent:') ? e.actor.slice('agent:'.length) : null;
+    if (!who) continue;
+    if (e.type === 'status_changed' && e.to === 'resolved') agent(who).resolved++;
+    if (e.type === 'time_spent') agent(who).timeSpentMinutes += Number(e.to) || 0;
+  }
+  for (const r of replies) if (r.from) agent(r.from).replies += r.n;
+
+  return {
+    period: { since: new Date(since).toISOString(), until: new Date(until).toISOString(), timezone: tz, businessHours: Boolean(hours) },
+    perDay: [...days.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([d, v]) => ({ day: d, ...v })),
+    open: { assignee: by('assignee'), queue: by('queue'), priority: by('priority'), severity: by('severity'), status: by('status'), category: by('category') },
+    firstResponse: timeStat(created.filter((t) => t.firstResponseAt !== null).map((t) => elapsed(t.createdAt, t.firstResponseAt as number))),
+    resolution: timeStat(created.filter((t) => t.resolvedAt !== null).map((t) => elapsed(t.createdAt, t.resolvedAt as number))),
+    messagesPerClosedTicket: { tickets: closed.length, average: closed.length > 0 ? closed.reduce((s, t) => s + (perTicketCount.get(t.id) ?? 0), 0) / closed.length : null },
+    sla,
+    ratings: {
+      count: rated.length,
+      average: rated.length > 0 ? rated.reduce((s, t) => s + (t.rating as number), 0) / rated.length : null,
+      distribution: Object.fromEntries([1, 2, 3, 4, 5].map((n) => [String(n), rated.filter((t) => t.rating === n).length])),
+    },
+    spam: {
+      caught: all.filter((t) => inPeriod(t.createdAt) && t.spamVerdict === 'spam').length,
+      markedSpam: evs.filter((e) => e.type === 'status_changed' && e.to === 'spam' && e.actor !== 'system').length,
+      markedNotSpam: evs.filter((e) => e.type === 'status_changed' && e.from === 'spam' && e.actor !== 'system').length,
+    },
+    agents: [...agents.values()].sort((a, b) => a.agent.localeCompare(b.agent)),
+  };
+}
+
+function count(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Average and 90th percentile (nearest rank) of durations in ms, reported in minutes. */
+export function timeStat(ms: number[]): TimeStat {
+  if (ms.length === 0) return { count: 0, averageMinutes: null, p90Minutes: null };
+  const sorted = [...ms].sort((a, b) => a - b);
+  const p90 = sorted[Math.ceil(0.9 * sorted.length) - 1];
+  const round = (x: number) => Math.round((x / 60000) * 10) / 10;
+  return { count: ms.length, averageMinutes: round(ms.reduce((s, x) => s + x, 0) / ms.length), p90Minutes: round(p90) };
+}

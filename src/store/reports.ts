@@ -1,0 +1,59 @@
+import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import type { Db } from './open';
+import { events, messages, tickets } from './schema';
+
+/** The rows the report is computed from (src/report/figures.ts); one query per table. */
+
+export type ReportTicket = Pick<
+  typeof tickets.$inferSelect,
+  'id' | 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'firstResponseAt' | 'resolvedAt' | 'closedAt' | 'dueAt' | 'spamVerdict' | 'rating' | 'ratedAt'
+>;
+
+export function reportTickets(db: Db): ReportTicket[] {
+  return db
+    .select({
+      id: tickets.id,
+      status: tickets.status,
+      priority: tickets.priority,
+      severity: tickets.severity,
+      category: tickets.category,
+      queue: tickets.queue,
+      assignee: tickets.assignee,
+      createdAt: tickets.createdAt,
+      firstResponseAt: tickets.firstResponseAt,
+      resolvedAt: tickets.resolvedAt,
+      closedAt: tickets.closedAt,
+      dueAt: tickets.dueAt,
+      spamVerdict: tickets.spamVerdict,
+      rating: tickets.rating,
+      ratedAt: tickets.ratedAt,
+    })
+    .from(tickets)
+    .all();
+}
+
+/** Events of the kinds the report counts, in [since, until). */
+export function reportEvents(db: Db, since: number, until: number) {
+  return db
+    .select({ ticketId: events.ticketId, at: events.at, actor: events.actor, type: events.type, from: events.fromValue, to: events.toValue })
+    .from(events)
+    .where(and(gte(events.at, since), lt(events.at, until), inArray(events.type, ['status_changed', 'time_spent'])))
+    .all();
+}
+
+/** Per ticket: messages exchanged (customer and agent replies), and agent replies per agent in [since, until). */
+export function reportMessages(db: Db, since: number, until: number) {
+  const perTicket = db
+    .select({ ticketId: messages.ticketId, n: sql<number>`count(*)` })
+    .from(messages)
+    .where(inArray(messages.kind, ['customer', 'agent_reply']))
+    .groupBy(messages.ticketId)
+    .all();
+  const replies = db
+    .select({ from: messages.fromAddress, n: sql<number>`count(*)` })
+    .from(messages)
+    .where(and(eq(messages.kind, 'agent_reply'), gte(messages.createdAt, since), lt(messages.createdAt, until)))
+    .groupBy(messages.fromAddress)
+    .all();
+  return { perTicket, replies };
+}

@@ -1,0 +1,188 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { loadConfig } from '../../src/config/load';
+import { computeReport } from '../../src/report/figures';
+import { insertMessage } from '../../src/store/messages';
+import { openStore, type Store } from '../../src/store/open';
+import { addEvent, createTicket, setRating } from '../../src/store/tickets';
+import { runCli } from '../helpers/cli';
+import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
+
+afterAll(removeTempDirs);
+
+const AGENTS = `agents:
+  - { name: Ana, email: ana@example.test, groups: [software], admin: true }
+  - { name: Bob, email: bob@example.test, groups: [hardware] }
+groups:
+  - { name: software }
+  - { name: hardware }
+`;
+const at = (iso: string) => Date.parse(`${iso}Z`);
+
+interface Seed {
+  created: string;
+  severity: string;
+  due: string;
+  status: string;
+  firstResponse?: string;
+  resolved?: string;
+  closed?: string;
+  assignee?: string;
+  queue?: string;
+  priority?: string;
+  category?: string;
+  spam?: boolean;
+}
+
+/** Writes tickets, messages and events straight into the store, as the daemon would have. */
+function seed(store: Store): void {
+  const ticket = (s: Seed) =>
+    createTicket(store.db, 'HD', {
+      subject: 's',
+      status: s.status,
+      severity: s.severity,
+      priority: s.priority ?? 'medium',
+      category: s.category ?? 'general',
+      queue: s.queue ?? null,
+      assignee: s.assignee ?? null,
+      tags: [],
+      spamVerdict: s.spam ? 'spam' : 'ham',
+      spamScore: null,
+      customerId: null,
+      channel: null,
+      createdAt: at(s.created),
+      updatedAt: at(s.created),
+      dueAt: at(s.due),
+      firstResponseAt: s.firstResponse ? at(s.firstResponse) : null,
+      resolvedAt: s.resolved ? at(s.resolved) : null,
+      closedAt: s.closed ? at(s.closed) : null,
+    }).id;
+  const message = (ticketId: number, kind: string, from: string, when: string) =>
+    insertMessage(store.db, { ticketId, direction: 'in', kind, messageId: `<${Math.random()}@x>`, references: [], fromAddress: from, to: [], cc: [], subject: 's', text: 't', headers: [], createdAt: at(when) });
+  const event = (ticketId: number, actor: string, type: string, from: string | null, to: string, when: string) => addEvent(store.db, { ticketId, at: at(when), actor, type, from, to });
+
+  const t1 = ticket({ created: '2026-11-01T09:00', severity: 'medium', due: '2026-11-03T09:00', firstResponse: '2026-11-01T10:00', resolved: '2026-11-01T12:00', closed: '2026-11-02T08:00', status: 'closed', assignee: 'ana@example.test', queue: 'software' });
+  message(t1, 'customer', 'c1@customer.test', '2026-11-01T09:00');
+  message(t1, 'agent_reply', 'ana@example.test', '2026-11-01T10:00');
+  message(t1, 'customer', 'c1@customer.test', '2026-11-01T11:30');
+  message(t1, 'internal_note', 'ana@example.test', '2026-11-01T11:40'); // not a message exchanged
+  event(t1, 'agent:ana@example.test', 'time_spent', null, '30', '2026-11-01T11:00');
+  event(t1, 'agent:ana@example.test', 'status_changed', 'open', 'resolved', '2026-11-01T12:00');
+  event(t1, 'system', 'status_changed', 'resolved', 'closed', '2026-11-02T08:00');
+  setRating(store.db, t1, 5, 'great', at('2026-11-01T13:00'));
+
+  const t2 = ticket({ created: '2026-11-01T15:00', severity: 'high', due: '2026-11-02T03:00', firstResponse: '2026-11-02T05:00', resolved: '2026-11-02T15:00', status: 'resolved', assignee: 'bob@example.test', queue: 'hardware' });
+  message(t2, 'customer', 'c2@customer.test', '2026-11-01T15:00');
+  message(t2, 'agent_reply', 'bob@example.test', '2026-11-02T05:00');
+  event(t2, 'agent:bob@example.test', 'time_spent', null, '45', '2026-11-02T05:00');
+  event(t2, 'agent:bob@example.test', 'status_changed', 'open', 'resolved', '2026-11-02T15:00');
+  setRating(store.db, t2, 3, null, at('2026-11-02T16:00'));
+
+  const t3 = ticket({ created: '2026-11-02T10:00', severity: 'critical', due: '2026-11-02T14:00', status: 'open', assignee: 'ana@example.test', queue: 'software', priority: 'high', category: 'hardware' });
+  event(t3, 'agent:ana@example.test', 'time_spent', null, '15', '2026-11-02T11:00');
+  ticket({ created: '2026-11-03T09:00', severity: 'low', due: '2026-11-05T13:00', status: 'new', queue: 'hardware', priority: 'low' });
+  ticket({ created: '2026-11-02T11:00', severity: 'medium', due: '2026-11-04T11:00', status: 'spam', spam: true });
+  const t6 = ticket({ created: '2026-10-20T09:00', severity: 'medium', due: '2026-10-22T09:00', firstResponse: '2026-10-20T10:00', status: 'pending', assignee: 'bob@example.test', queue: 'software', category: 'billing' });
+  event(t6, 'agent:ana@example.test', 'status_changed', 'open', 'spam', '2026-11-03T10:00');
+  event(t6, 'agent:ana@example.test', 'status_changed', 'spam', 'pending', '2026-11-03T11:00');
+  event(t6, 'system', 'status_changed', 'pending', 'spam', '2026-10-25T11:00'); // before the period
+}
+
+function setup() {
+  const configDir = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test, timezone: UTC }\n', 'agents.yaml': AGENTS });
+  const dataDir = tempDir('hd-report-');
+  const store = openStore(dataDir);
+  seed(store);
+  return { config: loadConfig(configDir), configDir, dataDir, store };
+}
+
+describe('helpdesk report', () => {
+  it('computes every figure of a seeded store (answers worked out by hand)', () => {
+    const { config, store } = setup();
+    const r = computeReport(store, config, at('2026-11-01T00:00'), at('2026-11-04T00:00'), at('2026-11-04T12:00'));
+    store.close();
+    expect(r.perDay).toEqual([
+      { day: '2026-11-01', opened: 2, resolved: 1, closed: 0 },
+      { day: '2026-11-02', opened: 1, resolved: 1, closed: 1 },
+      { day: '2026-11-03', opened: 1, resolved: 0, closed: 0 },
+    ]);
+    expect(r.open).toEqual({
+      assignee: { '-': 1, 'ana@example.test': 1, 'bob@example.test': 1 },
+      queue: { hardware: 1, software: 2 },
+      priority: { high: 1, low: 1, medium: 1 },
+      severity: { critical: 1, low: 1, medium: 1 },
+      status: { new: 1, open: 1, pending: 1 },
+      category: { billing: 1, general: 1, hardware: 1 },
+    });
+    // First responses 60 and 840 minutes; resolutions 180 and 1440 minutes.
+    expect(r.firstResponse).toEqual({ count: 2, averageMinutes: 450, p90Minutes: 840 });
+    expect(r.resolution).toEqual({ count: 2, averageMinutes: 810, p90Minutes: 1440 });
+    expect(r.messagesPerClosedTicket).toEqual({ tickets: 1, average: 3 });
+    expect(r.sla).toEqual({
+      critical: { met: 0, missed: 1, compliance: 0 },
+      high: { met: 0, missed: 1, compliance: 0 },
+      medium: { met: 1, missed: 0, compliance: 1 },
+      low: { met: 0, missed: 0, compliance: null },
+    });
+    expect(r.ratings).toEqual({ count: 2, average: 4, distribution: { '1': 0, '2': 0, '3': 1, '4': 0, '5': 1 } });
+    expect(r.spam).toEqual({ caught: 1, markedSpam: 1, markedNotSpam: 1 });
+    expect(r.agents).toEqual([
+      { agent: 'ana@example.test', open: 1, resolved: 1, replies: 1, timeSpentMinutes: 45 },
+      { agent: 'bob@example.test', open: 1, resolved: 1, replies: 1, timeSpentMinutes: 45 },
+    ]);
+  });
+
+  it('measures times in business hours when they are configured', () => {
+    const { store, configDir, dataDir } = setup();
+    store.close();
+    const config = loadConfig(configDir);
+    config.helpdesk.businessHours = { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' };
+    const s = openStore(dataDir);
+    // 2026-11-01 is a Sunday: T1 (Sun 09:00 → Sun 10:00) took no business time; T2 (Sun 15:00 → Mon 05:00) none either.
+    const r = computeReport(s, config, at('2026-11-01T00:00'), at('2026-11-04T00:00'), at('2026-11-04T12:00'));
+    s.close();
+    expect(r.period.businessHours).toBe(true);
+    expect(r.firstResponse).toEqual({ count: 2, averageMinutes: 0, p90Minutes: 0 });
+    // Resolutions: T1 0 min; T2 Sun 15:00 → Mon 15:00 = 6 business hours.
+    expect(r.resolution).toEqual({ count: 2, averageMinutes: 180, p90Minutes: 360 });
+  });
+
+  it('prints tables, JSON, and a self-contained html page that Chromium renders with charts and no requests', async () => {
+    const { configDir, dataDir, store } = setup();
+    store.close();
+    const args = ['--config', configDir, '--data', dataDir, 'report', '--since', '2026-11-01', '--until', '2026-11-03'];
+    const text = runCli(args);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^DAY\s+OPENED\s+RESOLVED\s+CLOSED$/m);
+    expect(text.stdout).toMatch(/^2026-11-02\s+1\s+1\s+1$/m);
+    expect(text.stdout).toContain('first response: 7 h 30 min average, 14 h 0 min 90th percentile (2 tickets)');
+    const json = JSON.parse(runCli([...args, '--json']).stdout);
+    expect(json.perDay).toHaveLength(3);
+    expect(runCli([...args.slice(0, -4), '--since', 'yesterday']).code).toBe(64);
+
+    const html = path.join(tempDir('hd-report-html-'), 'report.html');
+    expect(runCli([...args, '--html', html]).code).toBe(0);
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const requests: string[] = [];
+      page.on('request', (req) => requests.push(req.url()));
+      await page.goto(`file://${html}`);
+      expect(await page.locator('svg.chart').count()).toBe(5);
+      expect(await page.locator('svg.chart rect').count()).toBeGreaterThan(10);
+      expect(await page.locator('svg[aria-label="Tickets per day"] title').allTextContents()).toContain('11-02 closed: 1');
+      const shots = path.resolve(__dirname, '../../test-results');
+      mkdirSync(shots, { recursive: true });
+      const shot = path.join(shots, 'report.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(existsSync(shot) && statSync(shot).size).toBeGreaterThan(10_000);
+      expect(requests).toEqual([`file://${html}`]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
