@@ -6,7 +6,8 @@ import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates
 import { makeTransport } from '../../src/mail-out/transport';
 import { ingest } from '../../src/pipeline/run';
 import { openStore, type Store } from '../../src/store/open';
-import { tempDir, writeConfigDir } from './env';
+import { removeTempDirs, tempDir, writeConfigDir } from './env';
+import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
 
 /** A help desk fed directly through the pipeline, its outbox worker sending to a real SMTP server. */
 export const AGENTS = `trust: { mode: from-header }
@@ -63,4 +64,34 @@ ${extra}`,
       store.close();
     },
   };
+}
+
+/**
+ * For a test file: a fresh SMTP sink per test, and the desks a test opens, closed after it.
+ * `sink` may be replaced by a test (a server started again on the same port).
+ */
+export function smtpDesks(defaults: { extra?: string; address?: string; files?: Parameters<typeof openDesk>[3] } = {}) {
+  const desks: Desk[] = [];
+  const fixture = {
+    sink: undefined as unknown as SmtpSink,
+    open(options: { extra?: string; address?: string; files?: Parameters<typeof openDesk>[3] } = {}): Desk {
+      const d = openDesk(fixture.sink.port, options.extra ?? defaults.extra ?? '', options.address ?? defaults.address, { ...defaults.files, ...options.files });
+      desks.push(d);
+      return d;
+    },
+    /** Closes one desk now (a restart); the others are closed after the test. */
+    async close(d: Desk): Promise<void> {
+      desks.splice(desks.indexOf(d), 1);
+      await d.close();
+    },
+  };
+  beforeEach(async () => {
+    fixture.sink = await startSmtpSink();
+  });
+  afterEach(async () => {
+    for (const d of desks.splice(0)) await d.close();
+    await fixture.sink.close();
+  });
+  afterAll(removeTempDirs);
+  return fixture;
 }

@@ -2,28 +2,14 @@ import { eq } from 'drizzle-orm';
 import { events, messages, tickets } from '../../src/store/schema';
 import { showTicket, ticketByRef } from '../../src/store/tickets';
 import { spamStore } from '../../src/store/spam';
-import { removeTempDirs } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
-import { header, startSmtpSink, type SinkMessage, type SmtpSink } from '../harness/smtp-sink';
-import { AGENTS, openDesk, type Desk } from '../helpers/smtp-desk';
+import { header, type SinkMessage } from '../harness/smtp-sink';
+import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
 
-let sink: SmtpSink;
-const desks: Desk[] = [];
-function desk(files: { agents?: string; rules?: string } = {}, extra = ''): Desk {
-  const d = openDesk(sink.port, extra, 'support@example.test', files);
-  desks.push(d);
-  return d;
-}
-beforeEach(async () => {
-  sink = await startSmtpSink();
-});
-afterEach(async () => {
-  for (const d of desks.splice(0)) await d.close();
-  await sink.close();
-});
-afterAll(removeTempDirs);
+const fx = smtpDesks();
+const desk = (files: { agents?: string; rules?: string } = {}, extra = ''): Desk => fx.open({ files, extra });
 
-const to = (address: string) => sink.messages.filter((m) => m.to.includes(address));
+const to = (address: string) => fx.sink.messages.filter((m) => m.to.includes(address));
 const last = (address: string): SinkMessage => {
   const all = to(address);
   if (all.length === 0) throw new Error(`no mail to ${address}`);
@@ -96,12 +82,12 @@ describe('a full conversation by mail', () => {
     expect(t?.resolvedAt).not.toBeNull();
 
     // The customer rates: stored, and the ticket stays resolved.
-    const before = sink.messages.length;
+    const before = fx.sink.messages.length;
     await d.ingest(replyTo(resolved, CARLA, '#rate 5 Quick and friendly'));
     t = ticketByRef(d.store.db, 'HD-1');
     expect(t).toMatchObject({ status: 'resolved', rating: 5, ratingComment: 'Quick and friendly' });
     await d.send();
-    expect(sink.messages.slice(before).map((m) => m.to)).toEqual([['ana@example.test']]);
+    expect(fx.sink.messages.slice(before).map((m) => m.to)).toEqual([['ana@example.test']]);
 
     // Any other reply reopens it.
     await d.ingest(replyTo(resolved, CARLA, 'It broke again this morning.'));
@@ -165,12 +151,12 @@ describe('commands', () => {
   ])('%s', async (line, fields) => {
     const d = desk({ agents: AGENTS_TWO });
     const { assigned } = await startTicket(d);
-    const before = sink.messages.length;
+    const before = fx.sink.messages.length;
     await d.ingest(replyTo(assigned, ANA, line));
     expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject(fields);
     await d.send();
     // Command-only: nothing to the customer.
-    expect(sink.messages.slice(before).filter((m) => m.to.includes('carla@customer.test'))).toEqual([]);
+    expect(fx.sink.messages.slice(before).filter((m) => m.to.includes('carla@customer.test'))).toEqual([]);
   });
 
   it('#assign me, #cc and #notspam; several commands apply together', async () => {
@@ -186,11 +172,11 @@ describe('commands', () => {
   it('applies nothing when one command is invalid, and sends the agent one error reply', async () => {
     const d = desk();
     const { assigned } = await startTicket(d);
-    const before = sink.messages.length;
+    const before = fx.sink.messages.length;
     await d.ingest(replyTo(assigned, ANA, '#priority high\n#status finished\n#frobnicate\nThis text must not reach the customer.'));
     expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ priority: 'medium', status: 'new' });
     await d.send();
-    const sent = sink.messages.slice(before);
+    const sent = fx.sink.messages.slice(before);
     expect(sent.map((m) => m.to)).toEqual([['ana@example.test']]);
     expect(sent[0].parsed.text).toContain('#status finished: status must be one of new, open, pending, resolved, closed, spam');
     expect(sent[0].parsed.text).toContain('#frobnicate: unknown command #frobnicate');

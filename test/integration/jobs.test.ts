@@ -11,10 +11,8 @@ import { startScheduler } from '../../src/jobs/scheduler';
 import { planChange } from '../../src/pipeline/changes';
 import { events } from '../../src/store/schema';
 import { applyChange, ticketByRef } from '../../src/store/tickets';
-import { removeTempDirs } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
-import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
-import { openDesk, type Desk } from '../helpers/smtp-desk';
+import { smtpDesks, type Desk } from '../helpers/smtp-desk';
 
 const AGENTS = `trust: { mode: from-header }
 agents:
@@ -28,27 +26,11 @@ const RULES = `rules:
 `;
 const HOUR = 3_600_000;
 
-let sink: SmtpSink;
-const desks: Desk[] = [];
-function desk(options: { dataDir?: string; clock?: { now: number } } = {}, extra = 'sla: { medium: 4h }\n'): Desk {
-  const d = openDesk(sink.port, extra, 'support@example.test', { agents: AGENTS, rules: RULES, ...options });
-  desks.push(d);
-  return d;
-}
-async function closeDesk(d: Desk) {
-  desks.splice(desks.indexOf(d), 1);
-  await d.close();
-}
-beforeEach(async () => {
-  sink = await startSmtpSink();
-});
-afterEach(async () => {
-  for (const d of desks.splice(0)) await d.close();
-  await sink.close();
-});
-afterAll(removeTempDirs);
+const fx = smtpDesks({ files: { agents: AGENTS, rules: RULES } });
+const desk = (files: { dataDir?: string; clock?: { now: number } } = {}, extra = 'sla: { medium: 4h }\n'): Desk => fx.open({ files, extra });
+const closeDesk = (d: Desk) => fx.close(d);
 
-const templatesTo = (address: string) => sink.messages.filter((m) => m.to.includes(address)).map((m) => m.parsed.subject ?? '');
+const templatesTo = (address: string) => fx.sink.messages.filter((m) => m.to.includes(address)).map((m) => m.parsed.subject ?? '');
 
 describe('SLA warning and breach', () => {
   it('sends exactly one warning then one breach, and a restart in between resends nothing', async () => {
@@ -56,7 +38,7 @@ describe('SLA warning and breach', () => {
     const created = d.clock.now;
     await d.ingest(buildMail({ subject: 'Printer broken' }));
     await d.send();
-    sink.messages.length = 0;
+    fx.sink.messages.length = 0;
 
     d.clock.now = created + 2 * HOUR; // 50% of 4 h: nothing yet
     expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
@@ -64,8 +46,8 @@ describe('SLA warning and breach', () => {
     expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
     expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
     await d.send();
-    expect(sink.messages.map((m) => m.to)).toEqual([['bob@example.test']]);
-    expect(sink.messages[0].parsed.text).toContain('is due');
+    expect(fx.sink.messages.map((m) => m.to)).toEqual([['bob@example.test']]);
+    expect(fx.sink.messages[0].parsed.text).toContain('is due');
 
     // The daemon restarts: the scheduler's catch-up run at start finds nothing new to send.
     const { dataDir, clock } = d;
@@ -87,7 +69,7 @@ describe('SLA warning and breach', () => {
     // The breach escalates to the queue's admin as well as the assignee.
     expect(templatesTo('bob@example.test')).toHaveLength(2);
     expect(templatesTo('ana@example.test')).toHaveLength(1);
-    expect(sink.messages.at(-1)?.parsed.text).toContain('missed its SLA');
+    expect(fx.sink.messages.at(-1)?.parsed.text).toContain('missed its SLA');
     const ticket = ticketByRef(d.store.db, 'HD-1');
     const types = d.store.db.select().from(events).where(eq(events.ticketId, ticket?.id ?? 0)).all().map((e) => e.type);
     expect(types.filter((t) => t.startsWith('sla_'))).toEqual(['sla_warning', 'sla_breach']);
@@ -138,7 +120,7 @@ describe('auto-close, digest and backup', () => {
     d.clock.now += 5 * HOUR;
     expect(digest(d.store, d.config, d.clock.now)).toMatchObject({ admins: 1, open: 2, overdue: 2, created: 2 });
     await d.send();
-    const mail = sink.messages.filter((m) => m.to.includes('ana@example.test')).at(-1);
+    const mail = fx.sink.messages.filter((m) => m.to.includes('ana@example.test')).at(-1);
     expect(mail?.parsed.subject).toBe('Daily digest: 2 open, 2 overdue');
     expect(mail?.parsed.text).toMatch(/software\s+2\s+2\s+2\s+0/);
   });

@@ -5,30 +5,16 @@ import { listOutbox } from '../../src/store/outbox';
 import { events, messages, suppressions, tickets } from '../../src/store/schema';
 import { applyChange, ticketByRef } from '../../src/store/tickets';
 import { planChange } from '../../src/pipeline/changes';
-import { FIXTURES, removeTempDirs } from '../helpers/env';
+import { FIXTURES } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 import { header, startSmtpSink, type SinkMessage, type SmtpSink } from '../harness/smtp-sink';
-import { openDesk, type Desk } from '../helpers/smtp-desk';
+import { smtpDesks, type Desk } from '../helpers/smtp-desk';
 
 const to = (sink: SmtpSink, address: string) => sink.messages.filter((m) => m.to.includes(address));
 const ackOf = (m: SinkMessage) => header(m, 'message-id') as string;
 
-let sink: SmtpSink;
-const desks: Desk[] = [];
-function desk(extra = '', address?: string): Desk {
-  const d = openDesk(sink.port, extra, address);
-  desks.push(d);
-  return d;
-}
-
-beforeEach(async () => {
-  sink = await startSmtpSink();
-});
-afterEach(async () => {
-  for (const d of desks.splice(0)) await d.close();
-  await sink.close();
-});
-afterAll(removeTempDirs);
+const fx = smtpDesks();
+const desk = (extra = '', address?: string): Desk => fx.open({ extra, address });
 
 describe('acknowledgement and assignment', () => {
   it('sends exactly one acknowledgement and one assignment, threaded, and the reply threads back', async () => {
@@ -36,10 +22,10 @@ describe('acknowledgement and assignment', () => {
     const first = buildMail({ messageId: '<first@customer.test>', subject: 'Re: AW: Printer broken' });
     expect(await d.ingest(first)).toMatchObject({ outcome: 'created', ticket: 'HD-1' });
     expect(await d.send()).toBe(2);
-    expect(sink.messages).toHaveLength(2);
+    expect(fx.sink.messages).toHaveLength(2);
 
-    const [ack] = to(sink, 'carla@customer.test');
-    const [assigned] = to(sink, 'ana@example.test');
+    const [ack] = to(fx.sink, 'carla@customer.test');
+    const [assigned] = to(fx.sink, 'ana@example.test');
     expect(ack).toBeDefined();
     expect(assigned).toBeDefined();
     for (const m of [ack, assigned]) {
@@ -58,7 +44,7 @@ describe('acknowledgement and assignment', () => {
     expect(ack.parsed.text).toContain('2 days'); // the medium SLA, 48h
     expect(assigned.parsed.text).toContain('Hello, it does not print.');
     expect(assigned.parsed.text).toContain('#status');
-    // The rows are sent and carry the Message-IDs the sink saw.
+    // The rows are sent and carry the Message-IDs the fx.sink saw.
     const rows = listOutbox(d.store.db);
     expect(rows.map((r) => r.status)).toEqual(['sent', 'sent']);
     expect(rows.map((r) => r.messageId).sort()).toEqual([ackOf(ack), ackOf(assigned)].sort());
@@ -67,18 +53,18 @@ describe('acknowledgement and assignment', () => {
     const reply = buildMail({ subject: `Re: ${ack.parsed.subject}`, inReplyTo: ackOf(ack), body: 'Still broken.' });
     expect(await d.ingest(reply)).toMatchObject({ outcome: 'appended', ticket: 'HD-1', threadedBy: 'in-reply-to' });
     expect(await d.send()).toBe(1);
-    const told = to(sink, 'ana@example.test');
+    const told = to(fx.sink, 'ana@example.test');
     expect(told).toHaveLength(2);
     expect(told[1].parsed.subject).toBe('[HD-1] Printer broken');
     expect(told[1].parsed.text).toContain('Still broken.');
-    expect(to(sink, 'carla@customer.test')).toHaveLength(1); // no second acknowledgement
+    expect(to(fx.sink, 'carla@customer.test')).toHaveLength(1); // no second acknowledgement
   });
 
   it('answers in the customer’s language and escapes markup in html', async () => {
     const d = desk();
     await d.ingest(buildMail({ subject: '<b>Impresora</b> & <script>alert(1)</script>', headers: { 'Content-Language': 'es' } }));
     await d.send();
-    const [ack] = to(sink, 'carla@customer.test');
+    const [ack] = to(fx.sink, 'carla@customer.test');
     expect(ack.parsed.text).toContain('hemos recibido su mensaje');
     expect(ack.parsed.text).toContain('«<b>Impresora</b> & <script>alert(1)</script>»');
     expect(ack.parsed.html).toContain('&lt;b&gt;Impresora&lt;/b&gt; &amp; &lt;script&gt;');
@@ -89,8 +75,8 @@ describe('acknowledgement and assignment', () => {
 
 describe('delivery', () => {
   it('keeps notifications while the SMTP server is down and delivers each once when it is back', async () => {
-    const port = sink.port;
-    await sink.close();
+    const port = fx.sink.port;
+    await fx.sink.close();
     const d = desk();
     await d.ingest(buildMail({}));
     expect(await d.send()).toBe(2);
@@ -103,18 +89,18 @@ describe('delivery', () => {
     expect(await d.send()).toBe(0); // not due yet: backoff
 
     d.clock.now += 3_600_000;
-    sink = await startSmtpSink(port);
+    fx.sink = await startSmtpSink(port);
     expect(await d.send()).toBe(2);
     d.clock.now += 3_600_000;
     expect(await d.send()).toBe(0);
-    expect(sink.messages).toHaveLength(2);
+    expect(fx.sink.messages).toHaveLength(2);
     rows = listOutbox(d.store.db);
     expect(rows.every((r) => r.status === 'sent' && r.attempts === 2)).toBe(true);
   });
 
   it('gives up on a temporary failure after outgoing.retryFor', async () => {
-    const port = sink.port;
-    await sink.close();
+    const port = fx.sink.port;
+    await fx.sink.close();
     const d = desk('', undefined);
     d.config.outgoing.retryFor = 60_000;
     await d.ingest(buildMail({}));
@@ -124,11 +110,11 @@ describe('delivery', () => {
     const rows = listOutbox(d.store.db);
     expect(rows.map((r) => r.status)).toEqual(['failed', 'failed']);
     expect(rows[0].lastError).toMatch(/^gave up after 2 attempts/);
-    sink = await startSmtpSink(port);
+    fx.sink = await startSmtpSink(port);
   });
 
   it('records a 5xx rejection with the server’s text, on the row and on the ticket', async () => {
-    sink.rejectRecipient = (a) => (a === 'gone@customer.test' ? '5.1.1 <gone@customer.test>: Recipient address rejected: User unknown' : undefined);
+    fx.sink.rejectRecipient = (a) => (a === 'gone@customer.test' ? '5.1.1 <gone@customer.test>: Recipient address rejected: User unknown' : undefined);
     const d = desk();
     await d.ingest(buildMail({ from: 'gone@customer.test' }));
     await d.send();
@@ -138,7 +124,7 @@ describe('delivery', () => {
     const failed = d.store.db.select().from(events).where(eq(events.type, 'delivery_failed')).all();
     expect(failed).toHaveLength(1);
     expect(failed[0].reason).toContain('User unknown');
-    expect(to(sink, 'ana@example.test')).toHaveLength(1); // the agent's notification still went
+    expect(to(fx.sink, 'ana@example.test')).toHaveLength(1); // the agent's notification still went
   });
 });
 
@@ -195,7 +181,7 @@ describe('bounces', () => {
     await d.send();
     const ack = listOutbox(d.store.db).find((r) => r.template === 'ack');
     expect(ack?.status).toBe('sent');
-    const before = sink.messages.length;
+    const before = fx.sink.messages.length;
 
     const result = await d.ingest(dsn(ack?.messageId as string, 'gone@customer.test', '5.1.1', '550 5.1.1 <gone@customer.test>: Recipient address rejected: User unknown'));
     expect(result).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
@@ -207,12 +193,12 @@ describe('bounces', () => {
     expect(d.store.db.select().from(messages).where(eq(messages.kind, 'bounce')).all()).toHaveLength(1);
     expect(d.store.db.select().from(suppressions).all()).toMatchObject([{ address: 'gone@customer.test' }]);
     expect(await d.send()).toBe(0);
-    expect(sink.messages).toHaveLength(before);
+    expect(fx.sink.messages).toHaveLength(before);
 
     // A new ticket from the suppressed address is created but not acknowledged, and says why.
     expect(await d.ingest(buildMail({ from: 'gone@customer.test', subject: 'Another thing' }))).toMatchObject({ outcome: 'created', ticket: 'HD-2' });
     await d.send();
-    expect(to(sink, 'gone@customer.test')).toHaveLength(1);
+    expect(to(fx.sink, 'gone@customer.test')).toHaveLength(1);
     const withheld = d.store.db.select().from(events).where(eq(events.type, 'notification_withheld')).all();
     expect(withheld.map((e) => e.reason).join()).toMatch(/hard-bounced/);
   });
@@ -238,12 +224,12 @@ describe('loop protection', () => {
     await write(0);
     // The worst responder: no Auto-Submitted, no threading headers, a new subject each time.
     for (let round = 1; round < 50; round++) {
-      const before = to(sink, 'robot@responder.test').length;
+      const before = to(fx.sink, 'robot@responder.test').length;
       await d.send();
-      if (to(sink, 'robot@responder.test').length === before) break;
+      if (to(fx.sink, 'robot@responder.test').length === before) break;
       await write(round);
     }
-    expect(to(sink, 'robot@responder.test')).toHaveLength(3);
+    expect(to(fx.sink, 'robot@responder.test')).toHaveLength(3);
     expect(inbound).toBe(4);
     const withheld = d.store.db.select().from(events).where(eq(events.type, 'notification_withheld')).all();
     expect(withheld.map((e) => e.reason).join()).toMatch(/ackRateLimit/);
@@ -253,11 +239,11 @@ describe('loop protection', () => {
     const a = desk('', 'support@a.test');
     const b = desk('', 'help@b.test');
     const exchanged: string[] = [];
-    // Whatever reaches the sink is delivered to the desk it is addressed to.
+    // Whatever reaches the fx.sink is delivered to the desk it is addressed to.
     const deliver = async () => {
       for (;;) {
         const sent = (await a.send()) + (await b.send());
-        const pending = sink.messages.splice(0);
+        const pending = fx.sink.messages.splice(0);
         if (sent === 0 && pending.length === 0) return;
         for (const m of pending) {
           if (!m.to.includes('ana@example.test')) exchanged.push(`${m.from} → ${m.to.join(',')}`);
@@ -282,7 +268,7 @@ describe('loop protection', () => {
     }
     await d.send();
     // Replies 1 and 2 notify Ana; from the 3rd reply in the hour on, nothing.
-    expect(to(sink, 'ana@example.test').map((m) => m.parsed.text?.match(/again \d|does not print/)?.[0])).toEqual(['does not print', 'again 1', 'again 2']);
+    expect(to(fx.sink, 'ana@example.test').map((m) => m.parsed.text?.match(/again \d|does not print/)?.[0])).toEqual(['does not print', 'again 1', 'again 2']);
     expect(d.store.db.select().from(events).where(eq(events.type, 'flood_warning')).all()).toHaveLength(1);
   });
 
@@ -298,12 +284,12 @@ describe('loop protection', () => {
     if (!ticket) throw new Error('no ticket');
     applyChange(d.store.db, ticket.id, planChange(ticket, 'status', 'resolved', d.config, d.clock.now), 'agent:ana@example.test', d.clock.now, 'fixed');
     await d.send();
-    const before = sink.messages.length;
+    const before = fx.sink.messages.length;
     // The real sample, as a reply to our ticket (a header line added in memory; the fixture is untouched).
     const raw = Buffer.concat([Buffer.from('In-Reply-To: <oof-start@customer.test>\r\n'), readFileSync(path.join(FIXTURES, 'mail', file))]);
     expect(await d.ingest(raw)).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
     await d.send();
-    expect(sink.messages).toHaveLength(before);
+    expect(fx.sink.messages).toHaveLength(before);
     expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('resolved');
     expect(d.store.db.select().from(messages).all().map((m) => m.kind)).toEqual(['customer', 'auto_reply']);
   });
