@@ -73,8 +73,8 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
           log: mlog,
           alertAfterMs: config.health.alertAfter,
           onUnhealthy: alert,
-          learnJunk: (bytes) => learnJunkMessage(store, bytes, Date.now()),
-          onDuplicate: (bytes, source, position) => learnMovedOutOfJunk(store, bytes, source, position, Date.now()),
+          learnJunk: config.jobs.junkLearning.enabled ? (bytes) => learnJunkMessage(store, bytes, Date.now()) : undefined,
+          onDuplicate: config.jobs.junkLearning.enabled ? (bytes, source, position) => learnMovedOutOfJunk(store, bytes, source, position, Date.now()) : undefined,
           junkScanEveryMs: mailbox.junkScanInterval,
         }),
       );

@@ -147,6 +147,12 @@ export const helpdeskFileSchema = z.strictObject({
         .strictObject({ enabled: z.boolean().default(true), schedule: cron.default('15 * * * *'), after: duration.default(parseDuration('7d') as number) })
         .prefault({}),
       digest: z.strictObject({ enabled: z.boolean().default(true), schedule: cron.default('0 8 * * 1-5') }).prefault({}),
+      /**
+       * Learning from what staff move into or out of each IMAP junk folder. It needs the
+       * mailbox's connection, so it runs inside each IMAP session every
+       * `mailboxes[].junkScanInterval` rather than on a cron schedule.
+       */
+      junkLearning: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
       backup: z
         .strictObject({
           enabled: z.boolean().default(true),

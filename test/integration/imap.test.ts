@@ -189,6 +189,27 @@ describe('IMAP source against a real Dovecot', () => {
     }
   });
 
+  it('learns nothing from the junk folder when jobs.junkLearning is off', async () => {
+    const user = dynUser();
+    const seed = await testClient(dv, user);
+    await seed.append('INBOX', buildMail({ messageId: '<nojunk@c.test>', subject: 'Cheap watches' }));
+    const { daemon, logs } = await startTestDaemon(`jobs: { junkLearning: { enabled: false } }\n${header}${imapMailboxYaml({ id: 'support', port: dv.imapPort, user, extra: '    junkScanInterval: 1s\n' })}`);
+    try {
+      await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
+      const lock = await seed.getMailboxLock('Processed');
+      await seed.messageMove('1:*', 'Junk');
+      lock.release();
+      // With learning on, the 1 s junk scan learns it within a couple of seconds (test above).
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(listTickets(daemon.store.db)[0].status).toBe('new');
+      expect(daemon.store.sqlite.prepare('select count(*) as n from spam_learned').get()).toEqual({ n: 0 });
+      expect(logs.some((l) => l.msg === 'junk folder message')).toBe(false);
+    } finally {
+      await daemon.stop();
+      await seed.logout();
+    }
+  });
+
   it('reports per-mailbox status: state, last check, backlog, last UID', async () => {
     const user = dynUser();
     const seed = await testClient(dv, user);
