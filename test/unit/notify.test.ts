@@ -116,6 +116,7 @@ describe('notify stage', () => {
     ['list mail', { classification: { kind: 'normal', bulk: true, reason: 'List-Id' } as Classification }, /^bulk/],
     ['a no-reply sender', { mail: { from: { address: 'no-reply@shop.test', name: '' } } }, /no-reply sender/],
     ['our own address', { mail: { from: { address: 'support@example.test', name: '' } } }, /our own address/],
+    ['a sender that is not an address', { mail: { from: { address: 'email_from', name: '' } } }, /not a mail address/],
   ])('triggers nothing for %s', (_what, over, why) => {
     const d = run(over);
     expect(d.mails).toEqual([]);

@@ -23,6 +23,7 @@ export const notify: Stage = {
     if (classification.bulk) return none(`bulk or list mail: ${classification.reason}`);
     const sender = mail.from?.address ?? null;
     if (!sender) return none('no sender address');
+    if (!MAILBOX.test(sender)) return none(`sender "${sender}" is not a mail address`);
     if (isOwnAddress(ctx.config, sender)) return none(`sent from our own address ${sender}`);
     if (NO_REPLY.test(sender)) return none(`no-reply sender ${sender}`);
 
@@ -32,6 +33,8 @@ export const notify: Stage = {
     return { notify: plan.decision() };
   },
 };
+
+const MAILBOX = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 
 /** Senders that never read what we send them. */
 const NO_REPLY = /^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.][^@]*|bounces?|notifications?)@/i;
@@ -127,7 +130,7 @@ class Planner {
   private add(template: TemplateName, to: string, locale: string, reason: string, ticket: TicketInfo, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
     if (to === this.sender && template !== 'ack' && template !== 'command_error') return;
     if (this.mails.some((m) => m.template === template && m.to === to)) return;
-    if (isOwnAddress(this.ctx.config, to)) return;
+    if (isOwnAddress(this.ctx.config, to) || !MAILBOX.test(to)) return;
     // A person's words relayed are not automatic mail; everything else respects suppression.
     const suppressed = more.relayed ? null : this.ctx.store.suppressedUntil(to, this.draft.receivedAt);
     if (suppressed !== null) {
