@@ -220,7 +220,8 @@ export const helpdeskFileSchema = z.strictObject({
   spam: z
     .strictObject({
       hamCutoff: z.number().min(0).max(1).default(0.2),
-      spamCutoff: z.number().min(0).max(1).default(0.9),
+      /** bogofilter's spam_cutoff: a lost customer mail is far worse than a spam let through. */
+      spamCutoff: z.number().min(0).max(1).default(0.99),
       /** Messages of each kind to learn before verdicts are used (until then: ham, "untrained"). */
       minTrained: z.number().int().min(0).default(200),
     })
