@@ -205,9 +205,11 @@ describe('bounces', () => {
 
   it('records a bounce for mail we never sent as ignored, without a ticket', async () => {
     const d = desk();
-    const result = await d.ingest(dsn('<someone-else@elsewhere.test>', 'x@customer.test', '5.1.1', '550 5.1.1 unknown'));
+    const bounce = dsn('<someone-else@elsewhere.test>', 'x@customer.test', '5.1.1', '550 5.1.1 unknown');
+    const result = await d.ingest(bounce);
     expect(result).toMatchObject({ outcome: 'ignored', ticket: null });
     expect(result.reason).toMatch(/matching no mail we sent/);
+    expect(await d.ingest(bounce)).toMatchObject({ outcome: 'duplicate' });
     expect(d.store.db.select().from(tickets).all()).toHaveLength(0);
     expect(await d.send()).toBe(0);
   });
