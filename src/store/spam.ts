@@ -53,12 +53,11 @@ export function spamStore(store: Store) {
 /** Counts of the given tokens (absent ones are simply not in the map). */
 export function spamCounts(store: Store, tokens: string[]): Map<string, { spam: number; ham: number }> {
   const out = new Map<string, { spam: number; ham: number }>();
-  for (let i = 0; i < tokens.length; i += 500) {
-    const chunk = tokens.slice(i, i + 500);
-    const rows = store.sqlite
-      .prepare(`select token, spam_count spam, ham_count ham from spam_tokens where token in (${chunk.map(() => '?').join(',')})`)
-      .all(...chunk) as { token: string; spam: number; ham: number }[];
-    for (const r of rows) out.set(r.token, { spam: r.spam, ham: r.ham });
-  }
+  if (tokens.length === 0) return out;
+  // One statement whatever the number of tokens: the list goes in as one JSON array.
+  const rows = store.sqlite
+    .prepare('select token, spam_count spam, ham_count ham from spam_tokens where token in (select value from json_each(?))')
+    .all(JSON.stringify(tokens)) as { token: string; spam: number; ham: number }[];
+  for (const r of rows) out.set(r.token, { spam: r.spam, ham: r.ham });
   return out;
 }
