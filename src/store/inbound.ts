@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { prepared } from './prepared';
 import type { Db } from './open';
 import { inbound, tickets } from './schema';
 
@@ -8,13 +9,15 @@ export type NewInboundRow = Omit<typeof inbound.$inferInsert, 'id'>;
 const PROCESSED = ['created', 'appended', 'ignored'];
 
 export function processedRaw(db: Db, sha256: string): { ticketRef: string | null } | null {
-  const row = db
-    .select({ ticketRef: tickets.ref })
-    .from(inbound)
-    .leftJoin(tickets, eq(tickets.id, inbound.ticketId))
-    .where(and(eq(inbound.rawSha256, sha256), inArray(inbound.outcome, PROCESSED)))
-    .get();
-  return row ?? null;
+  const query = prepared(db, 'processedRaw', (d) =>
+    d
+      .select({ ticketRef: tickets.ref })
+      .from(inbound)
+      .leftJoin(tickets, eq(tickets.id, inbound.ticketId))
+      .where(and(eq(inbound.rawSha256, sql.placeholder('sha256')), inArray(inbound.outcome, PROCESSED)))
+      .prepare(),
+  );
+  return query.get({ sha256 }) ?? null;
 }
 
 export function insertInbound(db: Db, row: NewInboundRow): void {

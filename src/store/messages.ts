@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from './open';
+import { prepared } from './prepared';
 import { attachments, messageIds, messages, outbox, tickets } from './schema';
 
 export type NewMessageRow = Omit<typeof messages.$inferInsert, 'id'>;
@@ -7,13 +8,15 @@ export type NewAttachmentRow = Omit<typeof attachments.$inferInsert, 'id'>;
 
 /** The ticket of an inbound message with this Message-ID from this sender, if any. */
 export function inboundMessage(db: Db, messageId: string, from: string | null): { ticketRef: string } | null {
-  const row = db
-    .select({ ticketRef: tickets.ref })
-    .from(messages)
-    .innerJoin(tickets, eq(tickets.id, messages.ticketId))
-    .where(and(eq(messages.messageId, messageId), eq(messages.direction, 'in'), from === null ? isNull(messages.fromAddress) : eq(messages.fromAddress, from)))
-    .get();
-  return row ?? null;
+  const query = prepared(db, from === null ? 'inboundMessage:nofrom' : 'inboundMessage', (d) =>
+    d
+      .select({ ticketRef: tickets.ref })
+      .from(messages)
+      .innerJoin(tickets, eq(tickets.id, messages.ticketId))
+      .where(and(eq(messages.messageId, sql.placeholder('messageId')), eq(messages.direction, 'in'), from === null ? isNull(messages.fromAddress) : eq(messages.fromAddress, sql.placeholder('from'))))
+      .prepare(),
+  );
+  return query.get({ messageId, from }) ?? null;
 }
 
 export function ticketsByMessageIds(db: Db, ids: string[]): Map<string, { id: number; ref: string }> {
@@ -38,7 +41,13 @@ export function insertMessage(db: Db, row: NewMessageRow): number {
 
 /** Registers a Message-ID in the threading index; the first ticket to claim an id keeps it. */
 export function registerMessageId(db: Db, messageId: string, ticketId: number, at: number): void {
-  db.insert(messageIds).values({ messageId, ticketId, createdAt: at }).onConflictDoNothing().run();
+  prepared(db, 'registerMessageId', (d) =>
+    d
+      .insert(messageIds)
+      .values({ messageId: sql.placeholder('messageId'), ticketId: sql.placeholder('ticketId'), createdAt: sql.placeholder('at') })
+      .onConflictDoNothing()
+      .prepare(),
+  ).run({ messageId, ticketId, at });
 }
 
 export function insertAttachments(db: Db, rows: NewAttachmentRow[]): void {
@@ -60,13 +69,14 @@ export function firstInboundRawPath(db: Db, ticketId: number): string | null {
 
 /** Inbound messages from this address on this ticket since `since` (flood detection). */
 export function messagesFromSince(db: Db, ticketId: number, address: string, since: number): number {
-  return (
-    db
+  const query = prepared(db, 'messagesFromSince', (d) =>
+    d
       .select({ n: sql<number>`count(*)` })
       .from(messages)
-      .where(and(eq(messages.ticketId, ticketId), eq(messages.direction, 'in'), eq(messages.fromAddress, address), gt(messages.createdAt, since)))
-      .get()?.n ?? 0
+      .where(and(eq(messages.ticketId, sql.placeholder('ticketId')), eq(messages.direction, 'in'), eq(messages.fromAddress, sql.placeholder('address')), gt(messages.createdAt, sql.placeholder('since'))))
+      .prepare(),
   );
+  return query.get({ ticketId, address, since })?.n ?? 0;
 }
 
 /** Message-IDs the customer has seen on a ticket: their own messages and what we sent them, oldest first. */

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Db } from './open';
+import { prepared } from './prepared';
 import { outbox, suppressions, tickets } from './schema';
 
 /** Queries of outgoing mail: the outbox and the addresses suppressed after hard bounces. */
@@ -102,13 +103,14 @@ export function outboxByMessageIds(db: Db, ids: string[]): { id: number; recipie
 
 /** How many mails of this template went to this address since `since`. */
 export function sentToSince(db: Db, template: string, address: string, since: number): number {
-  return (
-    db
+  const query = prepared(db, 'sentToSince', (d) =>
+    d
       .select({ n: sql<number>`count(*)` })
       .from(outbox)
-      .where(and(eq(outbox.template, template), gt(outbox.createdAt, since), sql`exists (select 1 from json_each(${outbox.recipients}) where value = ${address})`))
-      .get()?.n ?? 0
+      .where(and(eq(outbox.template, sql.placeholder('template')), gt(outbox.createdAt, sql.placeholder('since')), sql`exists (select 1 from json_each(${outbox.recipients}) where value = ${sql.placeholder('address')})`))
+      .prepare(),
   );
+  return query.get({ template, address, since })?.n ?? 0;
 }
 
 export function suppress(db: Db, address: string, reason: string, until: number, at: number): void {
@@ -119,5 +121,12 @@ export function suppress(db: Db, address: string, reason: string, until: number,
 }
 
 export function suppressedUntil(db: Db, address: string, now: number): number | null {
-  return db.select({ until: suppressions.until }).from(suppressions).where(and(eq(suppressions.address, address), gt(suppressions.until, now))).get()?.until ?? null;
+  const query = prepared(db, 'suppressedUntil', (d) =>
+    d
+      .select({ until: suppressions.until })
+      .from(suppressions)
+      .where(and(eq(suppressions.address, sql.placeholder('address')), gt(suppressions.until, sql.placeholder('now'))))
+      .prepare(),
+  );
+  return query.get({ address, now })?.until ?? null;
 }

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './open';
+import { prepared } from './prepared';
 import { attachments, contacts, events, messageIds, messages, participants, tickets } from './schema';
 
 export type TicketRow = typeof tickets.$inferSelect;
@@ -98,29 +99,39 @@ export function touchTicket(db: Db, ticketId: number, at: number): void {
 
 /** The contact for an address, created on first sight; a known name is filled in later. */
 export function upsertContact(db: Db, address: string, name: string | null, at: number): number {
-  const row = db
-    .insert(contacts)
-    .values({ email: address.toLowerCase(), name: name || null, createdAt: at })
-    .onConflictDoUpdate({ target: contacts.email, set: { name: sql`coalesce(${contacts.name}, excluded.name)` } })
-    .returning({ id: contacts.id })
-    .get();
-  return row.id;
+  const query = prepared(db, 'upsertContact', (d) =>
+    d
+      .insert(contacts)
+      .values({ email: sql.placeholder('email'), name: sql.placeholder('name'), createdAt: sql.placeholder('at') })
+      .onConflictDoUpdate({ target: contacts.email, set: { name: sql`coalesce(${contacts.name}, excluded.name)` } })
+      .returning({ id: contacts.id })
+      .prepare(),
+  );
+  return (query.get({ email: address.toLowerCase(), name: name || null, at }) as { id: number }).id;
 }
 
 export function isParticipant(db: Db, ticketId: number, address: string): boolean {
-  const row = db
-    .select({ one: sql<number>`1` })
-    .from(participants)
-    .innerJoin(contacts, eq(contacts.id, participants.contactId))
-    .where(and(eq(participants.ticketId, ticketId), eq(contacts.email, address.toLowerCase())))
-    .get();
-  return row !== undefined;
+  const query = prepared(db, 'isParticipant', (d) =>
+    d
+      .select({ one: sql<number>`1` })
+      .from(participants)
+      .innerJoin(contacts, eq(contacts.id, participants.contactId))
+      .where(and(eq(participants.ticketId, sql.placeholder('ticketId')), eq(contacts.email, sql.placeholder('email'))))
+      .prepare(),
+  );
+  return query.get({ ticketId, email: address.toLowerCase() }) !== undefined;
 }
 
 /** Adds a participant; returns false when they already were one. */
 export function addParticipant(db: Db, ticketId: number, contactId: number, role: string, at: number): boolean {
-  const result = db.insert(participants).values({ ticketId, contactId, role, addedAt: at }).onConflictDoNothing().run();
-  return result.changes > 0;
+  const query = prepared(db, 'addParticipant', (d) =>
+    d
+      .insert(participants)
+      .values({ ticketId: sql.placeholder('ticketId'), contactId: sql.placeholder('contactId'), role: sql.placeholder('role'), addedAt: sql.placeholder('at') })
+      .onConflictDoNothing()
+      .prepare(),
+  );
+  return query.run({ ticketId, contactId, role, at }).changes > 0;
 }
 
 export interface EventInput {
@@ -134,9 +145,12 @@ export interface EventInput {
 }
 
 export function addEvent(db: Db, e: EventInput): void {
-  db.insert(events)
-    .values({ ticketId: e.ticketId, at: e.at, actor: e.actor, type: e.type, fromValue: e.from ?? null, toValue: e.to ?? null, reason: e.reason ?? null })
-    .run();
+  prepared(db, 'addEvent', (d) =>
+    d
+      .insert(events)
+      .values({ ticketId: sql.placeholder('ticketId'), at: sql.placeholder('at'), actor: sql.placeholder('actor'), type: sql.placeholder('type'), fromValue: sql.placeholder('from'), toValue: sql.placeholder('to'), reason: sql.placeholder('reason') })
+      .prepare(),
+  ).run({ ticketId: e.ticketId, at: e.at, actor: e.actor, type: e.type, from: e.from ?? null, to: e.to ?? null, reason: e.reason ?? null });
 }
 
 /** `helpdesk tickets list` row (the CLI contract of the foundation issue). */
@@ -257,8 +271,8 @@ export function showTicket(db: Db, ref: string) {
 
 /** What notifications need to know about a ticket: its fields and its customer's address. */
 export function ticketInfo(db: Db, id: number) {
-  return (
-    db
+  const query = prepared(db, 'ticketInfo', (d) =>
+    d
       .select({
         id: tickets.id,
         ref: tickets.ref,
@@ -277,9 +291,10 @@ export function ticketInfo(db: Db, id: number) {
       })
       .from(tickets)
       .leftJoin(contacts, eq(contacts.id, tickets.customerId))
-      .where(eq(tickets.id, id))
-      .get() ?? null
+      .where(eq(tickets.id, sql.placeholder('id')))
+      .prepare(),
   );
+  return query.get({ id }) ?? null;
 }
 
 export function hasEventSince(db: Db, ticketId: number, type: string, since: number): boolean {
@@ -287,7 +302,8 @@ export function hasEventSince(db: Db, ticketId: number, type: string, since: num
 }
 
 export function contactLocale(db: Db, address: string): string | null {
-  return db.select({ locale: contacts.locale }).from(contacts).where(eq(contacts.email, address.toLowerCase())).get()?.locale ?? null;
+  const query = prepared(db, 'contactLocale', (d) => d.select({ locale: contacts.locale }).from(contacts).where(eq(contacts.email, sql.placeholder('email'))).prepare());
+  return query.get({ email: address.toLowerCase() })?.locale ?? null;
 }
 
 export function setFirstResponse(db: Db, ticketId: number, at: number): void {
