@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import { prepared } from './prepared';
+import { insertRows, prepared } from './prepared';
 import type { Db } from './open';
 import { inbound, tickets } from './schema';
 
@@ -21,7 +21,7 @@ export function processedRaw(db: Db, sha256: string): { ticketRef: string | null
 }
 
 export function insertInbound(db: Db, row: NewInboundRow): void {
-  db.insert(inbound).values(row).run();
+  insertRows(db, 'inbound', inbound, false).run(row);
 }
 
 export function listInbound(db: Db, options: { outcome?: string; limit?: number } = {}) {

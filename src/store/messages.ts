@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from './open';
-import { prepared } from './prepared';
+import { insertRows, prepared } from './prepared';
 import { attachments, messageIds, messages, outbox, tickets } from './schema';
 
 export type NewMessageRow = Omit<typeof messages.$inferInsert, 'id'>;
@@ -36,7 +36,7 @@ export function ticketsByMessageIds(db: Db, ids: string[]): Map<string, { id: nu
 }
 
 export function insertMessage(db: Db, row: NewMessageRow): number {
-  return db.insert(messages).values(row).returning({ id: messages.id }).get().id;
+  return insertRows(db, 'messages', messages, true).id(row);
 }
 
 /** Registers a Message-ID in the threading index; the first ticket to claim an id keeps it. */

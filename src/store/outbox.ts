@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Db } from './open';
-import { prepared } from './prepared';
+import { insertRows, prepared } from './prepared';
 import { outbox, suppressions, tickets } from './schema';
 
 /** Queries of outgoing mail: the outbox and the addresses suppressed after hard bounces. */
@@ -10,7 +10,7 @@ export type NewOutboxRow = Omit<typeof outbox.$inferInsert, 'id'>;
 export type OutboxStatus = 'pending' | 'sent' | 'failed' | 'bounced';
 
 export function insertOutbox(db: Db, row: NewOutboxRow): number {
-  return db.insert(outbox).values(row).returning({ id: outbox.id }).get().id;
+  return insertRows(db, 'outbox', outbox, true).id(row);
 }
 
 /** A row with its ticket's ref (null for mail about no ticket, such as mailbox alerts). */

@@ -1,3 +1,5 @@
+import { getTableColumns, sql } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Db } from './open';
 
 /**
@@ -22,4 +24,25 @@ export function prepared<T>(db: Db, key: string, build: (db: Db) => T): T {
     cache.set(key, query);
   }
   return query;
+}
+
+type AnyTable = Parameters<typeof getTableColumns>[0];
+
+/**
+ * A prepared insert of whole rows of `table`: every column but the generated `id` is a
+ * placeholder; a value the row leaves out gets the column's default, else null.
+ */
+export function insertRows(db: Db, key: string, table: AnyTable, returningId: boolean) {
+  const columns = Object.entries(getTableColumns(table)).filter(([name]) => name !== 'id');
+  const query = prepared(db, `insert:${key}`, (d) => {
+    const values = Object.fromEntries(columns.map(([name]) => [name, sql.placeholder(name)]));
+    // drizzle's insert types cannot follow a table chosen at run time; the row shape is checked by the callers.
+    const insert = d.insert(table as never).values(values as never);
+    return returningId ? insert.returning({ id: (table as unknown as { id: SQLiteColumn }).id }).prepare() : insert.prepare();
+  });
+  const fill = (row: Record<string, unknown>) => Object.fromEntries(columns.map(([name, column]) => [name, row[name] !== undefined ? row[name] : (column.default ?? null)]));
+  return {
+    run: (row: Record<string, unknown>) => void query.run(fill(row)),
+    id: (row: Record<string, unknown>) => (query.get(fill(row)) as { id: number }).id,
+  };
 }

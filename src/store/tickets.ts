@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './open';
-import { prepared } from './prepared';
+import { insertRows, prepared } from './prepared';
 import { attachments, contacts, events, messageIds, messages, participants, tickets } from './schema';
 
 export type TicketRow = typeof tickets.$inferSelect;
@@ -12,17 +12,16 @@ export function ticketByRef(db: Db, ref: string): TicketRow | null {
 
 /** Inserts a ticket and gives it its public ref, `<prefix>-<id>`. */
 export function createTicket(db: Db, prefix: string, row: NewTicketRow): TicketRow {
-  const inserted = db
-    .insert(tickets)
-    .values({ ...row, ref: `pending-${process.pid}-${Date.now()}-${Math.random()}` })
-    .returning({ id: tickets.id })
-    .get();
-  return db
-    .update(tickets)
-    .set({ ref: `${prefix}-${inserted.id}` })
-    .where(eq(tickets.id, inserted.id))
-    .returning()
-    .get();
+  const id = insertRows(db, 'tickets', tickets, true).id({ ...row, ref: `pending-${process.pid}-${Date.now()}-${Math.random()}` });
+  const setRef = prepared(db, 'ticketRef', (d) =>
+    d
+      .update(tickets)
+      .set({ ref: sql`${sql.placeholder('ref')}` })
+      .where(eq(tickets.id, sql.placeholder('id')))
+      .returning()
+      .prepare(),
+  );
+  return setRef.get({ ref: `${prefix}-${id}`, id }) as TicketRow;
 }
 
 const OPEN_STATUSES = ['new', 'open', 'pending'];
