@@ -111,10 +111,11 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       }
       const due = nextOutboxDue(store.db);
       const wait = Math.max(50, Math.min(pollMs, due === null ? pollMs : due - now()));
+      // A fresh controller per wait, aborted by wake() or stop(); no AbortSignal.any, whose
+      // dependants a long-lived signal would collect for the months the daemon runs.
       wakeUp = new AbortController();
-      if (woken) continue;
-      const both = AbortSignal.any([stopper.signal, wakeUp.signal]);
-      await sleep(wait, both);
+      if (woken || stopper.signal.aborted) continue;
+      await sleep(wait, wakeUp.signal);
     }
   })();
 
@@ -126,6 +127,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     drain,
     async stop() {
       stopper.abort();
+      wakeUp.abort();
       await loop;
       await running;
       options.transport.close();
