@@ -1,4 +1,4 @@
-import type { Draft, Stage, ThreadDecision } from '../types';
+import type { Draft, Stage, StageContext, ThreadDecision } from '../types';
 import { isAgentAddress } from '../agents';
 import { refFromBody, refFromMessageId } from '../our-message-id';
 import { escapeRegex } from '../../lib/regex';
@@ -33,56 +33,50 @@ export const thread: Stage = {
   },
 };
 
-function findThread(draft: Draft, ctx: Parameters<Stage['run']>[1]): ThreadDecision {
-  {
-    const mail = draft.mail;
-    if (!mail) throw new Error('thread stage needs a parsed mail');
-    const bounced = draft.bounce?.outbox?.ticket;
-    if (bounced) return { ticket: bounced, threadedBy: 'references', reason: draft.bounce?.reason ?? 'bounce of our mail', linkTo: null };
-    const known = ctx.store.ticketsByMessageIds([...mail.references, ...(mail.inReplyTo ? [mail.inReplyTo] : [])]);
+function findThread(draft: Draft, ctx: StageContext): ThreadDecision {
+  const mail = draft.mail;
+  if (!mail) throw new Error('thread stage needs a parsed mail');
+  const bounced = draft.bounce?.outbox?.ticket;
+  if (bounced) return { ticket: bounced, threadedBy: 'references', reason: draft.bounce?.reason ?? 'bounce of our mail', linkTo: null };
+  const known = ctx.store.ticketsByMessageIds([...mail.references, ...(mail.inReplyTo ? [mail.inReplyTo] : [])]);
 
-    for (const id of [...mail.references].reverse()) {
-      const ticket = known.get(id);
-      if (ticket) return decided({ ticket, threadedBy: 'references', reason: `References contains ${id} of ${ticket.ref}`, linkTo: null });
-    }
-    if (mail.inReplyTo) {
-      const ticket = known.get(mail.inReplyTo);
-      if (ticket) return decided({ ticket, threadedBy: 'in-reply-to', reason: `In-Reply-To ${mail.inReplyTo} is a message of ${ticket.ref}`, linkTo: null });
-    }
-    const { ticketPrefix: prefix, address } = ctx.config.helpdesk;
-    const secret = ctx.store.messageIdSecret();
-    for (const [id, by] of [...[...mail.references].reverse().map((id) => [id, 'references'] as const), ...(mail.inReplyTo ? [[mail.inReplyTo, 'in-reply-to'] as const] : [])]) {
-      const ref = refFromMessageId(secret, prefix, address, id);
-      const ticket = ref ? ctx.store.ticketByRef(ref) : null;
-      if (ticket) return decided({ ticket, threadedBy: by, reason: `${by === 'references' ? 'References' : 'In-Reply-To'} ${id} is signed by us for ${ticket.ref}`, linkTo: null });
-    }
-    const marked = refFromBody(secret, prefix, mail.text);
-    const markedTicket = marked ? ctx.store.ticketByRef(marked) : null;
-    if (markedTicket) return decided({ ticket: markedTicket, threadedBy: 'tag', reason: `signed reference marker of ${markedTicket.ref} in the body`, linkTo: null });
-
-    const tagged = findTag(mail.subject, ctx.config.helpdesk.ticketPrefix);
-    if (tagged) {
-      const ticket = ctx.store.ticketByRef(tagged);
-      if (ticket) {
-        const sender = mail.from?.address ?? null;
-        if (sender && (isAgentAddress(ctx.config, sender) || ctx.store.isParticipant(ticket.id, sender))) {
-          return decided({ ticket, threadedBy: 'tag', reason: `subject tag [${ticket.ref}] from a participant`, linkTo: null });
-        }
-        return decided({
-          ticket: null,
-          threadedBy: 'new',
-          reason: `subject tag [${ticket.ref}] ignored: ${sender ?? 'the sender'} is not a participant of ${ticket.ref} nor an agent`,
-          linkTo: ticket,
-        });
-      }
-      return decided({ ticket: null, threadedBy: 'new', reason: `subject tag [${tagged}] names no existing ticket`, linkTo: null });
-    }
-    return decided({ ticket: null, threadedBy: 'new', reason: 'no known Message-ID in References/In-Reply-To and no ticket tag', linkTo: null });
+  for (const id of [...mail.references].reverse()) {
+    const ticket = known.get(id);
+    if (ticket) return { ticket, threadedBy: 'references', reason: `References contains ${id} of ${ticket.ref}`, linkTo: null };
   }
-}
+  if (mail.inReplyTo) {
+    const ticket = known.get(mail.inReplyTo);
+    if (ticket) return { ticket, threadedBy: 'in-reply-to', reason: `In-Reply-To ${mail.inReplyTo} is a message of ${ticket.ref}`, linkTo: null };
+  }
+  const { ticketPrefix: prefix, address } = ctx.config.helpdesk;
+  const secret = ctx.store.messageIdSecret();
+  for (const [id, by] of [...[...mail.references].reverse().map((id) => [id, 'references'] as const), ...(mail.inReplyTo ? [[mail.inReplyTo, 'in-reply-to'] as const] : [])]) {
+    const ref = refFromMessageId(secret, prefix, address, id);
+    const ticket = ref ? ctx.store.ticketByRef(ref) : null;
+    if (ticket) return { ticket, threadedBy: by, reason: `${by === 'references' ? 'References' : 'In-Reply-To'} ${id} is signed by us for ${ticket.ref}`, linkTo: null };
+  }
+  const marked = refFromBody(secret, prefix, mail.text);
+  const markedTicket = marked ? ctx.store.ticketByRef(marked) : null;
+  if (markedTicket) return { ticket: markedTicket, threadedBy: 'tag', reason: `signed reference marker of ${markedTicket.ref} in the body`, linkTo: null };
 
-function decided(thread: ThreadDecision): ThreadDecision {
-  return thread;
+  const tagged = findTag(mail.subject, ctx.config.helpdesk.ticketPrefix);
+  if (tagged) {
+    const ticket = ctx.store.ticketByRef(tagged);
+    if (ticket) {
+      const sender = mail.from?.address ?? null;
+      if (sender && (isAgentAddress(ctx.config, sender) || ctx.store.isParticipant(ticket.id, sender))) {
+        return { ticket, threadedBy: 'tag', reason: `subject tag [${ticket.ref}] from a participant`, linkTo: null };
+      }
+      return {
+        ticket: null,
+        threadedBy: 'new',
+        reason: `subject tag [${ticket.ref}] ignored: ${sender ?? 'the sender'} is not a participant of ${ticket.ref} nor an agent`,
+        linkTo: ticket,
+      };
+    }
+    return { ticket: null, threadedBy: 'new', reason: `subject tag [${tagged}] names no existing ticket`, linkTo: null };
+  }
+  return { ticket: null, threadedBy: 'new', reason: 'no known Message-ID in References/In-Reply-To and no ticket tag', linkTo: null };
 }
 
 /** The ticket ref in a `[PREFIX-123]` subject tag, normalised to upper case, or null. */
