@@ -1,6 +1,5 @@
 import type { Config } from '../config/schema';
-import { enqueueMail } from '../pipeline/enqueue';
-import { messageIdSecret } from '../pipeline/store-reader';
+import { enqueueForAdmins } from '../pipeline/enqueue';
 import type { Store } from '../store/open';
 import { digestFigures } from '../store/tickets';
 import type { JobOutcome } from './scheduler';
@@ -14,27 +13,7 @@ const SUBJECT: Record<string, (open: number, overdue: number) => string> = {
 export function digest(store: Store, config: Config, now: number): JobOutcome {
   const queues = digestFigures(store.db, now, now - 86_400_000).filter((q) => q.open + q.created > 0);
   const total = queues.reduce((t, q) => ({ open: t.open + q.open, overdue: t.overdue + q.overdue, unassigned: t.unassigned + q.unassigned, created: t.created + q.created }), { open: 0, overdue: 0, unassigned: 0, created: 0 });
-  const admins = config.agents.filter((a) => a.admin);
-  const locale = config.helpdesk.locale;
-  store.db.transaction((tx) => {
-    const secret = messageIdSecret(config, tx);
-    for (const admin of admins) {
-      enqueueMail(tx, config, {
-        mail: {
-          template: 'digest',
-          to: admin.email,
-          locale,
-          reason: 'daily digest',
-          subject: (SUBJECT[locale] ?? SUBJECT.en)(total.open, total.overdue),
-          data: { helpdesk: { name: config.helpdesk.name, address: config.helpdesk.address }, recipient: { address: admin.email, name: admin.name }, total, queues: queues.map((q) => ({ ...q, queue: q.queue ?? '-' })), at: now },
-        },
-        ticket: null,
-        inReplyTo: null,
-        references: [],
-        secret,
-        at: now,
-      });
-    }
-  });
-  return { admins: admins.length, ...total };
+  const subject = (SUBJECT[config.helpdesk.locale] ?? SUBJECT.en)(total.open, total.overdue);
+  const admins = enqueueForAdmins(store.db, config, { template: 'digest', subject, reason: 'daily digest', data: { total, queues: queues.map((q) => ({ ...q, queue: q.queue ?? '-' })), at: now } }, now);
+  return { admins, ...total };
 }

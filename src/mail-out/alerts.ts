@@ -1,6 +1,5 @@
 import type { Config } from '../config/schema';
-import { enqueueMail } from '../pipeline/enqueue';
-import { messageIdSecret } from '../pipeline/store-reader';
+import { enqueueForAdmins } from '../pipeline/enqueue';
 import type { Store } from '../store/open';
 
 const SUBJECT: Record<string, (mailbox: string) => string> = {
@@ -13,21 +12,6 @@ const SUBJECT: Record<string, (mailbox: string) => string> = {
  * (once per incident; the IMAP source decides when), to every admin.
  */
 export function enqueueMailboxAlert(store: Store, config: Config, incident: { mailbox: string; since: number; error: string }, at: number): number {
-  const admins = config.agents.filter((a) => a.admin);
-  const locale = config.helpdesk.locale;
-  const subject = (SUBJECT[locale] ?? SUBJECT.en)(incident.mailbox);
-  store.db.transaction((tx) => {
-    const secret = messageIdSecret(config, tx);
-    for (const admin of admins) {
-      enqueueMail(tx, config, {
-        mail: { template: 'mailbox_unhealthy', to: admin.email, locale, reason: 'mailbox unhealthy', subject, data: { helpdesk: { name: config.helpdesk.name, address: config.helpdesk.address }, recipient: { address: admin.email, name: admin.name }, ...incident } },
-        ticket: null,
-        inReplyTo: null,
-        references: [],
-        secret,
-        at,
-      });
-    }
-  });
-  return admins.length;
+  const subject = (SUBJECT[config.helpdesk.locale] ?? SUBJECT.en)(incident.mailbox);
+  return enqueueForAdmins(store.db, config, { template: 'mailbox_unhealthy', subject, reason: 'mailbox unhealthy', data: incident }, at);
 }

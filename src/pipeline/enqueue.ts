@@ -4,7 +4,8 @@ import { insertOutbox } from '../store/outbox';
 import { registerMessageId } from '../store/messages';
 import { bodyMarker, ourMessageId, signedToken } from './our-message-id';
 import { ticketSubject } from './reply-subject';
-import type { PlannedMail, TicketHandle } from './types';
+import { messageIdSecret } from './store-reader';
+import type { PlannedMail, TemplateName, TicketHandle } from './types';
 
 export interface Enqueue {
   mail: PlannedMail;
@@ -47,4 +48,20 @@ export function enqueueMail(db: Db, config: Config, e: Enqueue): { id: number; m
   });
   if (e.ticket) registerMessageId(db, messageId, e.ticket.id, e.at);
   return { id, messageId };
+}
+
+/**
+ * One mail about no ticket to every admin (alerts, the digest), in one transaction; the
+ * templates see `helpdesk`, `recipient` and `data`. Returns how many admins were written to.
+ */
+export function enqueueForAdmins(db: Db, config: Config, m: { template: TemplateName; subject: string; reason: string; data: Record<string, unknown> }, at: number): number {
+  const admins = config.agents.filter((a) => a.admin);
+  db.transaction((tx) => {
+    const secret = messageIdSecret(config, tx);
+    for (const admin of admins) {
+      const data = { helpdesk: { name: config.helpdesk.name, address: config.helpdesk.address }, recipient: { address: admin.email, name: admin.name }, ...m.data };
+      enqueueMail(tx, config, { mail: { template: m.template, to: admin.email, locale: config.helpdesk.locale, reason: m.reason, subject: m.subject, data }, ticket: null, inReplyTo: null, references: [], secret, at });
+    }
+  });
+  return admins.length;
 }
