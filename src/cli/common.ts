@@ -1,4 +1,3 @@
-import { table } from '../lib/text-table';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
@@ -32,5 +31,3 @@ export function openAll(where: Locations, failCode: number = EXIT.CONFIG): { con
 export function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
-
-export { table };

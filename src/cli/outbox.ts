@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listOutbox, outboxById, requeue, type OutboxEntry } from '../store/outbox';
-import { locations, openAll, out, table } from './common';
+import { locations, openAll, out } from './common';
+import { table } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
 
 const STATUSES = ['pending', 'sent', 'failed', 'bounced'];

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { mailboxStateStore } from '../store/mailbox-state';
-import { locations, openAll, out, table } from './common';
+import { locations, openAll, out } from './common';
+import { table } from '../lib/text-table';
 import { CliExit } from './exit-codes';
 
 /** Exit code of `status` when a mailbox is unhealthy, for monitoring scripts. */

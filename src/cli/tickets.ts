@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { EDITABLE, planChange } from '../pipeline/changes';
 import { learnCorrection } from '../spam/correct';
 import { applyChange, listTickets, showTicket, ticketByRef } from '../store/tickets';
-import { locations, openAll, out, table } from './common';
+import { locations, openAll, out } from './common';
+import { table } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
 
 export function registerTickets(program: Command): void {

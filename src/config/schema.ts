@@ -35,6 +35,8 @@ const size = z.union([
     }),
 ]);
 
+/** The languages templates ship in (templates/<locale>/). */
+export const LOCALES = ['en', 'es'] as const;
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 export const PRIORITIES = ['high', 'medium', 'low'] as const;
@@ -100,7 +102,7 @@ export const helpdeskFileSchema = z.strictObject({
       .regex(/^[A-Z][A-Z0-9]{0,9}$/, 'expected 1-10 capital letters or digits, starting with a letter')
       .default('HD'),
     timezone: z.string().refine(validTimeZone, { message: 'expected an IANA time zone such as Europe/Madrid' }).default('UTC'),
-    locale: z.enum(['en', 'es']).default('en'),
+    locale: z.enum(LOCALES).default('en'),
     /** Working days and hours, in `timezone`; used by time conditions of rules. */
     businessHours: z
       .strictObject({

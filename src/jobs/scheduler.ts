@@ -17,17 +17,17 @@ export type JobName = 'slaCheck' | 'autoClose' | 'digest' | 'backup';
 interface JobDef {
   run(store: Store, config: Config, now: number): JobOutcome | Promise<JobOutcome>;
   /** Run once at start when the last run is older than this (missed while the daemon was down). */
-  catchUpAfter: (config: Config) => number | null;
+  catchUpAfter: number | null;
 }
 
 export const JOBS: Record<JobName, JobDef> = {
   // Warnings and breaches are time-critical: always checked at start.
-  slaCheck: { run: slaCheck, catchUpAfter: () => 0 },
-  autoClose: { run: autoClose, catchUpAfter: () => 0 },
+  slaCheck: { run: slaCheck, catchUpAfter: 0 },
+  autoClose: { run: autoClose, catchUpAfter: 0 },
   // A digest missed is not sent late; the next one comes on schedule.
-  digest: { run: digest, catchUpAfter: () => null },
+  digest: { run: digest, catchUpAfter: null },
   // A backup is made at start when the last one is more than a day old.
-  backup: { run: backup, catchUpAfter: () => 86_400_000 },
+  backup: { run: backup, catchUpAfter: 86_400_000 },
 };
 
 export interface Scheduler {
@@ -92,7 +92,7 @@ export function startScheduler(store: Store, config: () => Config, log: Logger, 
       continue;
     }
     tasks.push(cron.schedule(settings.schedule, () => void safely(name), { timezone: initial.helpdesk.timezone, name }));
-    const after = JOBS[name].catchUpAfter(initial);
+    const after = JOBS[name].catchUpAfter;
     const last = Number(getValue(store.db, lastRunKey(name)) ?? 0);
     if (after !== null && now() - last > after) catchUps.push(safely(name));
   }

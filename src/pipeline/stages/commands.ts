@@ -1,5 +1,6 @@
 import type { Config } from '../../config/schema';
 import { parseDuration } from '../../lib/duration';
+import { isMailAddress } from '../../lib/mail-address';
 import { findAgent } from '../agents';
 import { planChange, type FieldChange } from '../changes';
 import { parseCommands, replyText } from '../reply-text';
@@ -51,8 +52,8 @@ function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText
   const at = draft.receivedAt;
   const changes = new Map<string, FieldChange>();
   const change = (field: string, value: string) => {
-    const view = { ...info, status: (changes.get('status')?.to ?? info.status) as string };
-    const c = planChange(view as Parameters<typeof planChange>[0], field, value, ctx.config, at);
+    const view = { ...info, status: changes.get('status')?.to ?? info.status };
+    const c = planChange(view, field, value, ctx.config, at);
     changes.set(c.field, c);
   };
   for (const c of cmds) {
@@ -82,7 +83,7 @@ function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText
         case 'cc': {
           // `#cc dan@x`, `#cc <dan@x>` or `#cc Dan <dan@x>`.
           const address = (/<([^<>]+)>/.exec(c.arg)?.[1] ?? c.arg).trim().toLowerCase();
-          if (!/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(address)) throw new Error(`#cc needs an email address, got "${c.arg}"`);
+          if (!isMailAddress(address)) throw new Error(`#cc needs an email address, got "${c.arg}"`);
           u.cc.push({ address, name: '' } satisfies MailAddress);
           break;
         }
@@ -144,7 +145,7 @@ function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullT
   const reasons: string[] = [];
   for (const c of own ? cmds : []) {
     if (c.name === 'close' && info.status !== 'closed') {
-      u.changes = [planChange(info as Parameters<typeof planChange>[0], 'status', 'closed', ctx.config, at)];
+      u.changes = [planChange(info, 'status', 'closed', ctx.config, at)];
       reasons.push('#close from the customer');
     } else if (c.name === 'rate') {
       const m = /^([1-5])\b\s*(.*)$/s.exec(c.arg);
@@ -157,7 +158,7 @@ function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullT
   // A customer's `#close` or `#rate` on a resolved ticket does not reopen it; any other reply does.
   const customerCommand = own && cmds.some((c) => c.name === 'close' || c.name === 'rate');
   if (!customerCommand && (info.status === 'resolved' || info.status === 'pending')) {
-    u.changes = [planChange(info as Parameters<typeof planChange>[0], 'status', 'open', ctx.config, at)];
+    u.changes = [planChange(info, 'status', 'open', ctx.config, at)];
     reasons.push(`the customer replied to a ${info.status} ticket: reopened`);
   }
   if (u.changes.length === 0 && !u.rating) return undefined;

@@ -1,4 +1,5 @@
-import type { Config } from '../../config/schema';
+import { LOCALES, type Config } from '../../config/schema';
+import { isMailAddress } from '../../lib/mail-address';
 import { findAgent, isOwnAddress } from '../agents';
 import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, TemplateName, TicketInfo } from '../types';
 import { AGENT_COMMANDS } from './commands';
@@ -23,7 +24,7 @@ export const notify: Stage = {
     if (classification.bulk) return none(`bulk or list mail: ${classification.reason}`);
     const sender = mail.from?.address ?? null;
     if (!sender) return none('no sender address');
-    if (!MAILBOX.test(sender)) return none(`sender "${sender}" is not a mail address`);
+    if (!isMailAddress(sender)) return none(`sender "${sender}" is not a mail address`);
     if (isOwnAddress(ctx.config, sender)) return none(`sent from our own address ${sender}`);
     if (NO_REPLY.test(sender)) return none(`no-reply sender ${sender}`);
 
@@ -33,8 +34,6 @@ export const notify: Stage = {
     return { notify: plan.decision() };
   },
 };
-
-const MAILBOX = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 
 /** Senders that never read what we send them. */
 const NO_REPLY = /^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.][^@]*|bounces?|notifications?)@/i;
@@ -130,7 +129,7 @@ class Planner {
   private add(template: TemplateName, to: string, locale: string, reason: string, ticket: TicketInfo, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
     if (to === this.sender && template !== 'ack' && template !== 'command_error') return;
     if (this.mails.some((m) => m.template === template && m.to === to)) return;
-    if (isOwnAddress(this.ctx.config, to) || !MAILBOX.test(to)) return;
+    if (isOwnAddress(this.ctx.config, to) || !isMailAddress(to)) return;
     // A person's words relayed are not automatic mail; everything else respects suppression.
     const suppressed = more.relayed ? null : this.ctx.store.suppressedUntil(to, this.draft.receivedAt);
     if (suppressed !== null) {
@@ -149,11 +148,10 @@ class Planner {
     if (stored) return stored;
     const header = this.mail.headers.find((h) => h.name === 'content-language' || h.name === 'accept-language')?.value ?? '';
     const lang = /^\s*([a-z]{2})/i.exec(header)?.[1]?.toLowerCase();
-    return lang && LOCALES.includes(lang) ? lang : this.ctx.config.helpdesk.locale;
+    return lang && (LOCALES as readonly string[]).includes(lang) ? lang : this.ctx.config.helpdesk.locale;
   }
 }
 
-const LOCALES = ['en', 'es'];
 
 function groupMembers(config: Config, group: string): string[] {
   return config.groups.find((g) => g.name === group)?.members ?? [];
