@@ -11,6 +11,8 @@ import { startScheduler } from '../../src/jobs/scheduler';
 import { planChange } from '../../src/pipeline/changes';
 import { events } from '../../src/store/schema';
 import { applyChange, ticketByRef } from '../../src/store/tickets';
+import { runCli } from '../helpers/cli';
+import { tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 import { smtpDesks, type Desk } from '../helpers/smtp-desk';
 
@@ -141,6 +143,23 @@ describe('auto-close, digest and backup', () => {
   });
 });
 
+describe('helpdesk jobs run', () => {
+  it('runs one job now and prints its outcome; an unknown job is a usage error', () => {
+    const config = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\n' });
+    const data = tempDir('hd-jobs-cli-');
+    const args = ['--config', config, '--data', data, 'jobs', 'run'];
+    const r = runCli([...args, 'backup', '--json']);
+    expect(r.code).toBe(0);
+    const outcome = JSON.parse(r.stdout) as { file: string; removed: number };
+    expect(path.dirname(outcome.file)).toBe(path.join(data, 'backups'));
+    expect(readdirSync(path.join(data, 'backups'))).toEqual([path.basename(outcome.file)]);
+    expect(runCli([...args, 'slaCheck']).stdout).toBe('warnings: 0\nbreaches: 0\n');
+    const bad = runCli([...args, 'nope']);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('unknown job nope; jobs: slaCheck, autoClose, digest, backup');
+  });
+});
+
 describe('scheduler', () => {
   it('never runs a job twice at once, and runs time-critical jobs once at start', async () => {
     const d = desk();
@@ -156,5 +175,17 @@ describe('scheduler', () => {
     // At start: slaCheck, autoClose and (no backup yet) backup ran; the digest waits for its time.
     expect(logs.filter((l) => l.endsWith('job started')).map((l) => l.split(' ')[0]).sort()).toEqual(['autoClose', 'backup', 'backup', 'slaCheck'].sort());
     expect(logs).toContain('backup job still running; this run is skipped');
+  });
+
+  it('neither schedules nor catches up a disabled job', async () => {
+    const d = desk({}, 'jobs: { slaCheck: { enabled: false }, backup: { enabled: false } }\n');
+    const logs: string[] = [];
+    const log = silentLogger();
+    log.info = ((obj: { job?: string }, msg?: string) => logs.push(`${obj.job} ${msg}`)) as typeof log.info;
+    const scheduler = startScheduler(d.store, () => d.config, log, { now: () => d.clock.now });
+    await scheduler.started;
+    await scheduler.stop();
+    expect(logs.filter((l) => l.endsWith('job started'))).toEqual(['autoClose job started']);
+    expect(logs).toEqual(expect.arrayContaining(['slaCheck job disabled in config', 'backup job disabled in config']));
   });
 });

@@ -4,7 +4,8 @@ import { parseDsnFields } from '../../src/pipeline/bounce-report';
 import { baseSubject, ticketSubject } from '../../src/pipeline/reply-subject';
 import { notify } from '../../src/pipeline/stages/notify';
 import type { Classification } from '../../src/pipeline/stages/classify';
-import type { Draft, InboundMail, NewTicketDecision, NotifyDecision, StoreReader, TicketInfo } from '../../src/pipeline/types';
+import type { Draft, InboundMail, NewTicketDecision, NotifyDecision, StoreReader, TicketInfo, TicketUpdate } from '../../src/pipeline/types';
+import type { Config } from '../../src/config/schema';
 import { removeTempDirs, writeConfigDir } from '../helpers/env';
 
 afterAll(removeTempDirs);
@@ -26,6 +27,7 @@ interface Knobs {
   suppressed?: string[];
   recent?: number;
   ticket?: Partial<TicketInfo>;
+  participants?: { email: string; name: string | null; role: string }[];
 }
 
 function store(k: Knobs = {}): StoreReader {
@@ -50,8 +52,8 @@ function store(k: Knobs = {}): StoreReader {
     hasEventSince: () => false,
     suppressedUntil: (a) => (k.suppressed?.includes(a) ? Date.parse('2026-12-23T00:00:00Z') : null),
     contactLocale: () => null,
-    participants: () => [],
-    customerThread: () => [],
+    participants: () => k.participants ?? [],
+    customerThread: () => ['<c1@customer.test>'],
     lastCustomerMessage: () => null,
     recentNotes: () => [],
   };
@@ -74,7 +76,7 @@ const newTicket: NewTicketDecision = {
   reasons: {},
 };
 
-function run(over: { mail?: Partial<InboundMail>; classification?: Classification; ticket?: NewTicketDecision | null; existing?: boolean; role?: 'agent' | 'customer'; knobs?: Knobs; unassignedTo?: string[] } = {}): NotifyDecision {
+function run(over: { mail?: Partial<InboundMail>; classification?: Classification; ticket?: NewTicketDecision | null; existing?: boolean; role?: 'agent' | 'customer'; knobs?: Knobs; unassignedTo?: string[]; config?: Config; update?: Partial<TicketUpdate> } = {}): NotifyDecision {
   const mail: InboundMail = { messageId: '<m@c>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'carla@customer.test', name: 'Carla' }, to: [], cc: [], replyTo: [], subject: 'Printer', text: 'hi', html: null, date: null, headers: [], attachments: [], ...over.mail };
   const draft: Draft = {
     raw: { bytes: Buffer.alloc(0), source: 'test', position: null, mailbox: null },
@@ -87,11 +89,14 @@ function run(over: { mail?: Partial<InboundMail>; classification?: Classificatio
     actor: { role: over.role ?? 'customer', address: mail.from?.address ?? null, name: null, agentName: null, reason: '', trustWarning: null, participants: [] },
     newTicket: over.existing ? undefined : over.ticket === null ? undefined : (over.ticket ?? newTicket),
     assignment: { assignee: (over.ticket ?? newTicket).assignee, reason: 'rule', roundRobin: null, notifyUnassigned: over.unassignedTo ?? [] },
+    update: over.update ? { ...blankUpdate, ...over.update } : undefined,
   };
-  const result = notify.run(draft, { config, store: store(over.knobs), now: () => 0, log: silentLogger() }) as Partial<Draft>;
+  const result = notify.run(draft, { config: over.config ?? config, store: store(over.knobs), now: () => 0, log: silentLogger() }) as Partial<Draft>;
   if (!result.notify) throw new Error('no decision');
   return result.notify;
 }
+
+const blankUpdate: TicketUpdate = { ticket: { id: 5, ref: 'HD-5' }, actor: 'agent:ana@example.test', text: 'Try again.', commands: [], changes: [], note: false, relay: true, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, timeSpent: null, errors: [], reason: '' };
 
 const sent = (d: NotifyDecision) => d.mails.map((m) => `${m.template} ${m.to}`);
 
@@ -143,6 +148,22 @@ describe('notify stage', () => {
     expect(sent(run({ existing: true, knobs: { ticket: { assignee: 'bob@example.test' } } }))).toEqual(['customer_replied bob@example.test']);
     expect(sent(run({ existing: true, knobs: { ticket: { queue: 'hardware' } } }))).toEqual(['customer_replied bob@example.test']);
     expect(sent(run({ existing: true, knobs: { ticket: { queue: 'software' } } }))).toEqual(['customer_replied ana@example.test']);
+  });
+  it('acknowledges nothing when notifications.acknowledge is off, and says so', () => {
+    const quiet = { ...config, notifications: { ...config.notifications, acknowledge: false } };
+    const d = run({ config: quiet });
+    expect(sent(d)).toEqual(['assigned ana@example.test']);
+    expect(d.withheld).toEqual(['acknowledgement: notifications.acknowledge is off']);
+  });
+  it('relays an agent reply to the customer and CC participants, or only the customer with replies.copyParticipants off', () => {
+    const agent = { role: 'agent' as const, existing: true, mail: { from: { address: 'ana@example.test', name: 'Ana' } }, update: {}, knobs: { participants: [{ email: 'dan@customer.test', name: null, role: 'cc' }, { email: 'bob@example.test', name: null, role: 'agent' }] } };
+    const d = run(agent);
+    expect(sent(d)).toEqual(['agent_reply carla@customer.test', 'agent_reply dan@customer.test']);
+    expect(d.mails[0].thread).toEqual({ inReplyTo: '<c1@customer.test>', references: ['<c1@customer.test>'] });
+    const solo = { ...config, replies: { ...config.replies, copyParticipants: false } };
+    expect(sent(run({ ...agent, config: solo }))).toEqual(['agent_reply carla@customer.test']);
+    expect(sent(run({ ...agent, update: { note: true, relay: false } }))).toEqual([]);
+    expect(sent(run({ ...agent, update: { errors: ['#x: unknown command #x'], relay: false } }))).toEqual(['command_error ana@example.test']);
   });
   it('stops notifying a flooded ticket and asks for one warning', () => {
     const d = run({ existing: true, knobs: { recent: 20 } });
