@@ -107,7 +107,8 @@ export function sentToSince(db: Db, template: string, address: string, since: nu
     d
       .select({ n: sql<number>`count(*)` })
       .from(outbox)
-      .where(and(eq(outbox.template, sql.placeholder('template')), gt(outbox.createdAt, sql.placeholder('since')), sql`exists (select 1 from json_each(${outbox.recipients}) where value = ${sql.placeholder('address')})`))
+      // Matches the index outbox_template_recipient_created (every row has one recipient).
+      .where(and(eq(outbox.template, sql.placeholder('template')), sql`json_extract(recipients, '$[0]') = ${sql.placeholder('address')}`, gt(outbox.createdAt, sql.placeholder('since'))))
       .prepare(),
   );
   return query.get({ template, address, since })?.n ?? 0;

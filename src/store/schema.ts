@@ -174,7 +174,12 @@ export const outbox = sqliteTable(
     bounceStatus: text('bounce_status'),
     bouncedAt: integer('bounced_at'),
   },
-  (t) => [index('outbox_status').on(t.status, t.nextAttemptAt), index('outbox_template_created').on(t.template, t.createdAt)],
+  (t) => [
+    index('outbox_status').on(t.status, t.nextAttemptAt),
+    index('outbox_template_created').on(t.template, t.createdAt),
+    // Every row has one recipient (enqueueMail); the ack rate limit counts a sender's recent acks.
+    index('outbox_template_recipient_created').on(t.template, sql`json_extract(recipients, '$[0]')`, t.createdAt),
+  ],
 );
 
 /** Addresses no automatic mail goes to until `until` (hard bounces). */
