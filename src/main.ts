@@ -10,7 +10,7 @@ import { enqueueMailboxAlert } from './mail-out/alerts';
 import { outboxWorker, type OutboxWorker } from './mail-out/outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
 import { makeTransport } from './mail-out/transport';
-import type { Source } from './mail-in/source';
+import type { MessageSink, Source } from './mail-in/source';
 import { ingest } from './pipeline/run';
 import { categoryModelFor } from './pipeline/store-reader';
 import { mailboxStateStore } from './store/mailbox-state';
@@ -51,10 +51,13 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const templates = loadTemplates(templatesDir(config), live.current, { log: log.child({ component: 'templates' }), watch: true });
   const transport = makeTransport(config.outgoing, where.dataDir);
   const outbox = outboxWorker({ store, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
-  const handler = async (raw: Parameters<typeof ingest>[0]) => {
-    const result = await ingest(raw, { config: live.current(), store, log, categoryModel: categories.current });
-    outbox.wake();
-    return result;
+  const sink: MessageSink = {
+    ingest: (raw) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current }),
+    durable: () => {
+      store.durable();
+      // The worker sends only what is durable (it calls the barrier itself too).
+      outbox.wake();
+    },
   };
   const alert = (incident: { mailbox: string; since: number; error: string }) => {
     const n = enqueueMailboxAlert(store, live.current(), incident, Date.now());
@@ -84,7 +87,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   }
   log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id), outgoing: transport.describe }, 'helpdesk starting');
   // One failing source never stops the others: each start is awaited on its own.
-  await Promise.all(sources.map((s) => s.start(handler).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
+  await Promise.all(sources.map((s) => s.start(sink).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
   const jobs = startScheduler(store, live.current, log.child({ component: 'jobs' }), { onEnqueued: () => outbox.wake() });
   let stopped: Promise<void> | null = null;
   return {

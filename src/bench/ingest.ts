@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
+import { ackBatch } from '../lib/ack-batch';
 import { silentLogger } from '../lib/log';
 import { packageRoot } from '../lib/package-root';
 import { ingest } from '../pipeline/run';
@@ -43,11 +44,17 @@ async function pipelineRate(messages: Buffer[], seed: number): Promise<number> {
   try {
     if (seed > 0) seedStore(store, seed);
     const log = silentLogger();
-    return await rate(messages.length, async () => {
+    // As `helpdesk ingest` does it: results count once a durability barrier covers them.
+    let acknowledged = 0;
+    const results = ackBatch(store.durable, (batch: unknown[]) => (acknowledged += batch.length));
+    const r = await rate(messages.length, async () => {
       for (let i = 0; i < messages.length; i++) {
-        await ingest({ bytes: messages[i], source: 'bench', position: String(i), mailbox: 'bench' }, { config, store, log });
+        results.add(await ingest({ bytes: messages[i], source: 'bench', position: String(i), mailbox: 'bench' }, { config, store, log }));
       }
+      results.flush();
     });
+    if (acknowledged !== messages.length) throw new Error(`only ${acknowledged} of ${messages.length} results acknowledged`);
+    return r;
   } finally {
     store.close();
     rmSync(data, { recursive: true, force: true });

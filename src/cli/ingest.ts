@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { StoreUnavailableError } from '../lib/errors';
+import { ackBatch, type AckBatch } from '../lib/ack-batch';
+import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { messagesFromPaths } from '../mail-in/files';
 import { ingest } from '../pipeline/run';
@@ -21,21 +22,43 @@ export function registerIngest(program: Command, log: Logger): void {
       // An MTA pipe must never lose mail: a config or store problem is a temporary failure.
       const { config, store } = openAll(locations(cmd), EXIT.TEMPFAIL);
       const categories = categoryModelFor(store);
+      // A line is printed only once its message is durable (group commit, see store/open.ts).
+      const durable = () => {
+        try {
+          store.durable();
+        } catch (err) {
+          throw new CliExit(EXIT.TEMPFAIL, `cannot make the store durable: ${errorMessage(err)}`);
+        }
+      };
+      const lines = ackBatch(durable, (batch: string[]) => batch.forEach((line) => out(line)));
       try {
         for await (const raw of messagesFromPaths(inputs)) {
           let result: IngestResult;
           try {
             result = await ingest(raw, { config, store, log, categoryModel: categories.current });
           } catch (err) {
-            if (err instanceof StoreUnavailableError) throw new CliExit(EXIT.TEMPFAIL, `${raw.source}: ${err.message}`);
+            if (err instanceof StoreUnavailableError) {
+              flushBeforeFailing(lines);
+              throw new CliExit(EXIT.TEMPFAIL, `${raw.source}: ${err.message}`);
+            }
             throw err;
           }
           const source = raw.position ? `${raw.source}${raw.position}` : raw.source;
-          if (opts.json) out(JSON.stringify({ ...result, source }));
-          else out(`${source}: ${result.outcome}${result.ticket ? ` ${result.ticket}` : ''}${result.threadedBy ? ` (${result.threadedBy})` : ''}${result.outcome === 'quarantined' || result.outcome === 'duplicate' ? ` — ${result.reason}` : ''}`);
+          if (opts.json) lines.add(JSON.stringify({ ...result, source }));
+          else lines.add(`${source}: ${result.outcome}${result.ticket ? ` ${result.ticket}` : ''}${result.threadedBy ? ` (${result.threadedBy})` : ''}${result.outcome === 'quarantined' || result.outcome === 'duplicate' ? ` — ${result.reason}` : ''}`);
         }
+        lines.flush();
       } finally {
         store.close();
       }
     });
+}
+
+/** Reports what is already safe before giving up; a failing barrier reports nothing more. */
+function flushBeforeFailing(lines: AckBatch<string>): void {
+  try {
+    lines.flush();
+  } catch {
+    // The caller exits with TEMPFAIL anyway.
+  }
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../lib/log';
 import type { IngestResult } from '../pipeline/types';
 import type { MailboxStateStore } from '../store/mailbox-state';
 import { readAccessToken } from './access-token';
-import type { MessageHandler, Source } from './source';
+import type { MessageSink, Source } from './source';
 
 export interface ImapSourceOptions {
   mailbox: MailboxConfig & { imap: ImapConfig };
@@ -34,7 +34,7 @@ type Bucket = 'processed' | 'junk' | 'quarantine';
  * One supervised loop per IMAP mailbox (STYLE 9: reconnecting is our job). Each session
  * connects, selects the inbox, drains it in UID order, then waits for the server's EXISTS
  * (IDLE) or the poll interval. A message is acknowledged (moved, flagged or deleted) only
- * after its ingest committed; a crash in between leaves it in the inbox, and dedup records
+ * after its ingest committed and the batch was made durable; a crash in between leaves it in the inbox, and dedup records
  * it as a duplicate next time, which is then acknowledged too. Any error ends the session;
  * the loop reconnects with capped exponential backoff and jitter.
  */
@@ -45,7 +45,7 @@ export function imapSource(options: ImapSourceOptions): Source {
   const now = options.now ?? Date.now;
   const batchSize = options.batchSize ?? 25;
   const stopController = new AbortController();
-  let handler: MessageHandler | null = null;
+  let sink: MessageSink | null = null;
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
   let failingSince: number | null = null;
@@ -112,11 +112,14 @@ export function imapSource(options: ImapSourceOptions): Source {
             // Stop between messages: the one in hand is always finished and acknowledged.
             if (stopController.signal.aborted) break;
             if (!msg.source) continue;
-            const result = await (handler as MessageHandler)({ bytes: msg.source, source: `imap:${id}`, position: String(msg.uid), mailbox: id });
+            const result = await (sink as MessageSink).ingest({ bytes: msg.source, source: `imap:${id}`, position: String(msg.uid), mailbox: id });
             if (result.outcome === 'duplicate' && options.onDuplicate) await options.onDuplicate(msg.source, `imap:${id}`, String(msg.uid));
             buckets[bucketOf(result)].push(msg.uid);
           }
         } finally {
+          // Nothing is acknowledged before it is on disk; if the barrier throws, the whole
+          // batch stays in the inbox and dedup sorts it out next time.
+          (sink as MessageSink).durable();
           await acknowledge(client, buckets);
           const done = [...buckets.processed, ...buckets.junk, ...buckets.quarantine];
           if (done.length > 0) {
@@ -276,8 +279,8 @@ export function imapSource(options: ImapSourceOptions): Source {
 
   return {
     id,
-    async start(h) {
-      handler = h;
+    async start(s) {
+      sink = s;
       loop = run();
     },
     async stop() {

@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
+import { ackBatch } from '../lib/ack-batch';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { MailboxStateStore } from '../store/mailbox-state';
-import type { MessageHandler, Source } from './source';
+import type { MessageSink, Source } from './source';
 
 export interface MaildirSourceOptions {
   id: string;
@@ -17,15 +18,16 @@ export interface MaildirSourceOptions {
 /**
  * Reads a Maildir (the embedded default, or what any MTA delivers): every file in new/ is
  * ingested in name order (Maildir names begin with the delivery time) and moved to cur/
- * with the Seen flag only after its transaction committed. A crash in between leaves it in
- * new/, and dedup recognises it on the next pass. New mail is noticed by a directory watch,
+ * with the Seen flag only after its transaction committed and was made durable (in batches,
+ * see ack-batch.ts). A crash in between leaves it in new/, and dedup recognises it on the
+ * next pass. New mail is noticed by a directory watch,
  * with a periodic scan as a safety net (watches miss events on some filesystems).
  */
 export function maildirSource(options: MaildirSourceOptions): Source {
   const { id, dir, log } = options;
   const newDir = path.join(dir, 'new');
   const curDir = path.join(dir, 'cur');
-  let handler: MessageHandler | null = null;
+  let sink: MessageSink | null = null;
   let watcher: FSWatcher | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopping = false;
@@ -69,28 +71,46 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       return;
     }
     options.state.recordCheck(id, names.length, Date.now());
+    const processed = ackBatch(() => (sink as MessageSink).durable(), moveToCur);
+    try {
+      for (const name of names) {
+        if (stopping || !sink) return;
+        const file = path.join(newDir, name);
+        let bytes: Buffer;
+        try {
+          bytes = readFileSync(file);
+        } catch (err) {
+          // Gone already (another reader) or unreadable; the next scan tells which.
+          log.warn({ file, err: errorMessage(err) }, 'cannot read maildir message');
+          continue;
+        }
+        try {
+          await sink.ingest({ bytes, source: `maildir:${id}`, position: name, mailbox: id });
+          processed.add(name);
+        } catch (err) {
+          failures++;
+          const delay = backoffDelay(failures);
+          log.error({ err, file, retryInMs: delay }, 'message could not be stored; will retry');
+          options.state.recordError(id, `message could not be stored: ${errorMessage(err)}`, Date.now());
+          schedule(delay);
+          return;
+        }
+        failures = 0;
+      }
+    } finally {
+      // A barrier that fails leaves the batch in new/; dedup recognises it next time.
+      try {
+        processed.flush();
+      } catch (err) {
+        log.error({ err }, 'store could not be made durable; processed messages stay in new/ for now');
+      }
+    }
+    schedule(options.pollIntervalMs);
+  };
+
+  const moveToCur = (names: string[]) => {
     for (const name of names) {
-      if (stopping || !handler) return;
       const file = path.join(newDir, name);
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(file);
-      } catch (err) {
-        // Gone already (another reader) or unreadable; the next scan tells which.
-        log.warn({ file, err: errorMessage(err) }, 'cannot read maildir message');
-        continue;
-      }
-      try {
-        await handler({ bytes, source: `maildir:${id}`, position: name, mailbox: id });
-      } catch (err) {
-        failures++;
-        const delay = backoffDelay(failures);
-        log.error({ err, file, retryInMs: delay }, 'message could not be stored; will retry');
-        options.state.recordError(id, `message could not be stored: ${errorMessage(err)}`, Date.now());
-        schedule(delay);
-        return;
-      }
-      failures = 0;
       const flagged = name.includes(':2,') ? name : `${name}:2,S`;
       try {
         renameSync(file, path.join(curDir, flagged));
@@ -98,13 +118,12 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         log.error({ err, file }, 'processed message could not be moved to cur/; dedup will catch it next time');
       }
     }
-    schedule(options.pollIntervalMs);
   };
 
   return {
     id,
-    async start(h) {
-      handler = h;
+    async start(s) {
+      sink = s;
       for (const sub of ['new', 'cur', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true });
       if (existsSync(newDir)) {
         watcher = watch(newDir, () => {
