@@ -52,7 +52,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const transport = makeTransport(config.outgoing, where.dataDir);
   const outbox = outboxWorker({ store, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
   const sink: MessageSink = {
-    ingest: (raw) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current }),
+    ingest: (raw) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current, groupCommit: true }),
     durable: () => {
       store.durable();
       // The worker sends only what is durable (it calls the barrier itself too).

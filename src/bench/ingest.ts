@@ -4,6 +4,7 @@
  * holding 100,000 tickets. Prints figures; asserts nothing (targets are read by people).
  */
 import { simpleParser } from 'mailparser';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { silentLogger } from '../lib/log';
 import { packageRoot } from '../lib/package-root';
 import { ingest } from '../pipeline/run';
 import { openStore, type Store } from '../store/open';
-import { loadCorpus, out, pct, rate } from './common';
+import { loadCorpus, out, pct, percentile, rate } from './common';
 
 async function main() {
   const dir = path.resolve(process.argv[2] ?? '../shared/corpus');
@@ -25,16 +26,38 @@ async function main() {
   // Warm up both paths so JIT and module loading do not count.
   for (const m of messages.slice(0, 50)) await simpleParser(m);
 
-  const parseRate = await rate(messages.length, async () => {
-    for (const m of messages) await simpleParser(m);
-  });
-  out(`raw simpleParser:            ${parseRate.toFixed(0)} msg/s`);
+  // Shared machines are noisy (steal time): alternate the two measurements and take the
+  // median of each, so a slow spell does not land on one side only.
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const parseRates: number[] = [];
+  const emptyRates: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    quietDisk();
+    parseRates.push(
+      await rate(messages.length, async () => {
+        for (const m of messages) await simpleParser(m);
+      }),
+    );
+    quietDisk();
+    emptyRates.push(await pipelineRate(messages, 0));
+    out(`round ${round}: raw simpleParser ${parseRates[round - 1].toFixed(0)} msg/s, full pipeline ${emptyRates[round - 1].toFixed(0)} msg/s (${pct(emptyRates[round - 1] / parseRates[round - 1])})`);
+  }
+  const parseRate = percentile(parseRates, 50);
+  const empty = percentile(emptyRates, 50);
+  out(`raw simpleParser:            ${parseRate.toFixed(0)} msg/s (median of ${rounds})`);
+  out(`full pipeline, empty store:  ${empty.toFixed(0)} msg/s (median of ${rounds}; ${pct(empty / parseRate)} of raw parse; target >= 50%)`);
 
-  const empty = await pipelineRate(messages, 0);
-  out(`full pipeline, empty store:  ${empty.toFixed(0)} msg/s  (${pct(empty / parseRate)} of raw parse; target >= 50%)`);
-
+  quietDisk();
   const seeded = await pipelineRate(messages, seedTickets);
   out(`full pipeline, ${seedTickets} tickets: ${seeded.toFixed(0)} msg/s  (${pct(seeded / empty)} of the empty-store rate; target >= 80%)`);
+}
+
+/**
+ * Each run writes a few hundred MB; the kernel writes them back while the next run is timed,
+ * and our fsyncs queue behind them. Start every measurement with nothing left to write.
+ */
+function quietDisk(): void {
+  execFileSync('sync');
 }
 
 async function pipelineRate(messages: Buffer[], seed: number): Promise<number> {
@@ -49,7 +72,7 @@ async function pipelineRate(messages: Buffer[], seed: number): Promise<number> {
     const results = ackBatch(store.durable, (batch: unknown[]) => (acknowledged += batch.length));
     const r = await rate(messages.length, async () => {
       for (let i = 0; i < messages.length; i++) {
-        results.add(await ingest({ bytes: messages[i], source: 'bench', position: String(i), mailbox: 'bench' }, { config, store, log }));
+        results.add(await ingest({ bytes: messages[i], source: 'bench', position: String(i), mailbox: 'bench' }, { config, store, log, groupCommit: true }));
       }
       results.flush();
     });

@@ -35,7 +35,7 @@ export function registerIngest(program: Command, log: Logger): void {
         for await (const raw of messagesFromPaths(inputs)) {
           let result: IngestResult;
           try {
-            result = await ingest(raw, { config, store, log, categoryModel: categories.current });
+            result = await ingest(raw, { config, store, log, categoryModel: categories.current, groupCommit: true });
           } catch (err) {
             if (err instanceof StoreUnavailableError) {
               flushBeforeFailing(lines);

@@ -111,16 +111,44 @@ function compiled(pattern: string): RegExp {
 }
 
 /** Case- and accent-insensitive word match: "caido" finds "caído". */
-const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+const foldText = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+
+// Every rule tests the same subject and body of one message: fold each of them once.
+const recentlyFolded: [string, string][] = [];
+function fold(s: string): string {
+  for (const [text, folded] of recentlyFolded) if (text === s) return folded;
+  const folded = foldText(s);
+  recentlyFolded.unshift([s, folded]);
+  recentlyFolded.length = Math.min(recentlyFolded.length, 4);
+  return folded;
+}
+
+// Words and phrases come from the rules: a bounded set, compiled or folded once.
+const wordCache = new Map<string, RegExp>();
+const phraseCache = new Map<string, string>();
+function foldPhrase(phrase: string): string {
+  let folded = phraseCache.get(phrase);
+  if (folded === undefined) {
+    if (phraseCache.size > 10_000) phraseCache.clear();
+    folded = foldText(phrase);
+    phraseCache.set(phrase, folded);
+  }
+  return folded;
+}
 
 function containsWord(haystack: string, word: string): boolean {
-  const w = escapeRegex(fold(word));
-  return new RegExp(`(^|[^\\p{L}\\p{N}])${w}($|[^\\p{L}\\p{N}])`, 'u').test(haystack);
+  let re = wordCache.get(word);
+  if (!re) {
+    if (wordCache.size > 10_000) wordCache.clear();
+    re = new RegExp(`(^|[^\\p{L}\\p{N}])${escapeRegex(foldText(word))}($|[^\\p{L}\\p{N}])`, 'u');
+    wordCache.set(word, re);
+  }
+  return re.test(haystack);
 }
 
 export function textMatches(m: Text, value: string): boolean {
   const folded = fold(value);
-  if (typeof m === 'string') return folded.includes(fold(m));
+  if (typeof m === 'string') return folded.includes(foldPhrase(m));
   if (m.any && !m.any.some((w) => containsWord(folded, w))) return false;
   if (m.all && !m.all.every((w) => containsWord(folded, w))) return false;
   if (m.regex && !compiled(m.regex).test(value)) return false;

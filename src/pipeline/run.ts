@@ -18,6 +18,11 @@ export interface IngestDeps {
   now?: () => number;
   /** The category predictor in force (see category-model.ts); none: defaults only. */
   categoryModel?: () => CategoryPredictor | null;
+  /**
+   * Apply inside the store's batch transaction (Store.beginBatch): for callers that
+   * acknowledge in batches and call store.durable() before they do.
+   */
+  groupCommit?: boolean;
 }
 
 /**
@@ -40,6 +45,11 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
   const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store, deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null });
 
   let result: IngestResult;
+  try {
+    if (deps.groupCommit) deps.store.beginBatch();
+  } catch (err) {
+    throw new StoreUnavailableError(`cannot start a batch transaction: ${errorMessage(err)}`, err);
+  }
   try {
     result = apply(draft, deps.store, deps.config);
   } catch (err) {

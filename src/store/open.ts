@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import { packageRoot } from '../lib/package-root';
+import { groupCommit } from './group-commit';
 import * as schema from './schema';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -15,9 +16,15 @@ export interface Store {
   sqlite: Database.Database;
   dataDir: string;
   /**
-   * Makes every transaction this connection has committed durable on disk (one fsync of the
-   * WAL; nothing to do when nothing was committed since the last call). Sources call it
-   * before they acknowledge mail; must not be called inside a transaction.
+   * Groups the following transactions in one batch transaction (each becomes a savepoint)
+   * until durable(); see group-commit.ts. For writers that acknowledge in batches.
+   */
+  beginBatch(): void;
+  /**
+   * Commits the open batch and makes every transaction this connection has committed durable
+   * on disk (one fsync of the WAL; nothing to do when nothing changed since the last call).
+   * Sources call it before they acknowledge mail; throws when a batch was lost. Must not be
+   * called inside a transaction.
    */
   durable(): void;
   /** durable(), then closes the connection. */
@@ -37,7 +44,8 @@ const MIGRATIONS = path.join(packageRoot(), 'src', 'store', 'migrations');
  * one commit under synchronous=FULL, whose fsync of the WAL covers every frame before it.
  * A source acknowledges mail only after that barrier, so no mail is lost on power failure,
  * and a backlog pays one fsync per batch instead of one per message (a quarter of the time
- * of bench:ingest on these machines). Every transaction is still one message, all or nothing.
+ * of bench:ingest on these machines). Writers that acknowledge in batches also group their
+ * transactions into one batch transaction (beginBatch, group-commit.ts).
  */
 export function openStore(dataDir: string): Store {
   try {
@@ -50,12 +58,13 @@ export function openStore(dataDir: string): Store {
     cacheStatements(sqlite);
     const db = drizzle(sqlite, { schema });
     migrate(db, { migrationsFolder: MIGRATIONS });
-    const durable = durabilityBarrier(sqlite);
+    const { beginBatch, durable } = groupCommit(sqlite);
     durable();
     return {
       db,
       sqlite,
       dataDir,
+      beginBatch,
       durable,
       close: () => {
         try {
@@ -68,25 +77,6 @@ export function openStore(dataDir: string): Store {
   } catch (err) {
     throw new StoreUnavailableError(`cannot open the store in ${dataDir}: ${errorMessage(err)}`, err);
   }
-}
-
-function durabilityBarrier(sqlite: Database.Database): () => void {
-  // total_changes() counts every row this connection changed, committed or rolled back;
-  // unchanged since the last barrier means nothing new can be waiting for the disk.
-  const changes = sqlite.prepare('select total_changes()').pluck();
-  const mark = sqlite.prepare("insert into key_value (key, value) values ('store:durable-at', ?) on conflict (key) do update set value = excluded.value");
-  let synced = -1;
-  return () => {
-    if (!sqlite.open || changes.get() === synced) return;
-    if (sqlite.inTransaction) throw new Error('store.durable() called inside a transaction');
-    sqlite.pragma('synchronous = FULL');
-    try {
-      mark.run(new Date().toISOString());
-    } finally {
-      sqlite.pragma('synchronous = NORMAL');
-    }
-    synced = changes.get() as number;
-  };
 }
 
 const STATEMENT_CACHE_SIZE = 256;

@@ -1,3 +1,5 @@
+import Database from 'better-sqlite3';
+import { sql } from 'drizzle-orm';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
@@ -71,6 +73,69 @@ describe('the durability barrier', () => {
           store.durable();
         })(),
       ).toThrow(/inside a transaction/);
+    } finally {
+      desk.close();
+    }
+  });
+});
+
+describe('group commit (batch transactions)', () => {
+  const raw = (bytes: string, i: number) => ({ bytes: Buffer.from(bytes), source: 'test', position: String(i), mailbox: 'support' });
+
+  it('keeps a batch invisible to other connections until durable(), each message still all or nothing', async () => {
+    const desk = openTestDesk();
+    const other = new Database(path.join(desk.dataDir, 'helpdesk.sqlite'), { readonly: true });
+    const tickets = () => other.prepare('select count(*) from tickets').pluck().get();
+    try {
+      const deps = { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true };
+      for (let i = 0; i < 3; i++) await ingest(raw(buildMail({ messageId: `<b-${i}@c.test>`, from: `b${i}@c.test` }), i), deps);
+      expect(desk.store.sqlite.inTransaction).toBe(true);
+      expect(listTickets(desk.store.db)).toHaveLength(3); // this connection sees its batch
+      expect(tickets()).toBe(0); // nobody else does yet
+
+      // A transaction that fails inside the batch undoes itself only.
+      expect(() =>
+        desk.store.db.transaction((tx) => {
+          tx.run(sql`update tickets set subject = 'changed'`);
+          throw new Error('this message fails');
+        }),
+      ).toThrow('this message fails');
+      desk.store.durable();
+      expect(desk.store.sqlite.inTransaction).toBe(false);
+      expect(tickets()).toBe(3);
+      expect(other.prepare("select count(*) from tickets where subject = 'changed'").pluck().get()).toBe(0);
+    } finally {
+      other.close();
+      desk.close();
+    }
+  });
+
+  it('commits a batch nobody makes durable within a second (a source waiting for mail)', async () => {
+    const desk = openTestDesk();
+    const other = new Database(path.join(desk.dataDir, 'helpdesk.sqlite'), { readonly: true });
+    try {
+      await ingest(raw(buildMail({ messageId: '<t@c.test>' }), 0), { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true });
+      expect(other.prepare('select count(*) from tickets').pluck().get()).toBe(0);
+      await waitFor(() => other.prepare('select count(*) from tickets').pluck().get() === 1 || undefined, 3000, 'batch committed by its timer');
+    } finally {
+      other.close();
+      desk.close();
+    }
+  });
+
+  it('makes durable() throw, once, when SQLite rolled the batch back, so nothing of it is acknowledged', async () => {
+    const desk = openTestDesk();
+    try {
+      const deps = { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true };
+      await ingest(raw(buildMail({ messageId: '<r-1@c.test>' }), 1), deps);
+      desk.store.sqlite.exec('ROLLBACK'); // what SQLite does itself on SQLITE_FULL or an I/O error
+      await ingest(raw(buildMail({ messageId: '<r-2@c.test>', from: 'other@c.test' }), 2), deps);
+      expect(() => desk.store.durable()).toThrow(/rolled back the batch/);
+      expect(listTickets(desk.store.db).map((t) => t.subject)).toHaveLength(1); // the first message is gone
+      expect(() => desk.store.durable()).not.toThrow();
+      // Offered again, the lost message is not a duplicate: it was never stored.
+      expect((await ingest(raw(buildMail({ messageId: '<r-1@c.test>' }), 1), deps)).outcome).toBe('created');
+      desk.store.durable();
     } finally {
       desk.close();
     }

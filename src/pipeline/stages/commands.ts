@@ -36,7 +36,9 @@ export const commands: Stage = {
     if (!mail || !thread?.ticket || !actor || classification?.kind !== 'normal') return {};
     const info = ctx.store.ticketInfo(thread.ticket.id);
     if (!info || (info.status === 'spam' && actor.role !== 'agent')) return {};
-    const text = replyText(mail.text);
+    // A customer's reply matters here only for its commands: without a `#` it has none, and
+    // cutting the quoted history (the costly part) can be skipped.
+    const text = actor.role === 'agent' || mail.text.includes('#') ? replyText(mail.text) : mail.text;
     return { update: actor.role === 'agent' ? agentUpdate(draft, ctx, info, text) : customerUpdate(draft, ctx, info, text) };
   },
 };

@@ -1,0 +1,87 @@
+import type Database from 'better-sqlite3';
+
+/** How long a batch may stay open when nobody calls durable() (a source waiting for mail). */
+const BATCH_MAX_MS = 1000;
+
+export interface GroupCommit {
+  /** Opens a batch transaction unless one is open; the callers' transactions nest in it as savepoints. */
+  beginBatch(): void;
+  /** Commits the open batch, if any, then makes every commit so far survive a power cut. */
+  durable(): void;
+}
+
+/**
+ * Group commit for one connection (see openStore). Writers that acknowledge in batches (the
+ * sources, `helpdesk ingest`) open a batch before each message; every message is still
+ * its own transaction, a savepoint inside the batch, kept or undone as a whole, so a
+ * failing message never touches its neighbours. durable() commits the batch and fsyncs:
+ * index pages that every message touches are written once per batch instead of once per
+ * message, and the disk is waited for once.
+ *
+ * If SQLite itself rolls the batch back (disk full, I/O error), the messages applied in it
+ * are gone: the next durable() throws, so none of them is acknowledged and their sources
+ * offer them again.
+ */
+export function groupCommit(sqlite: Database.Database): GroupCommit {
+  // total_changes() counts every row this connection changed, committed or rolled back;
+  // unchanged since the last barrier means nothing new can be waiting for the disk.
+  const changes = sqlite.prepare('select total_changes()').pluck();
+  const mark = sqlite.prepare("insert into key_value (key, value) values ('store:durable-at', ?) on conflict (key) do update set value = excluded.value");
+  let synced = -1;
+  let batchOpen = false;
+  let timer: NodeJS.Timeout | null = null;
+  let lost: Error | null = null;
+
+  /** Commits the open batch, or remembers why it could not be. */
+  const endBatch = (): void => {
+    if (!batchOpen) return;
+    batchOpen = false;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (!sqlite.inTransaction) {
+      lost ??= new Error('SQLite rolled back the batch transaction (see the error of the message that failed); its messages must be offered again');
+      return;
+    }
+    try {
+      sqlite.exec('COMMIT');
+    } catch (err) {
+      if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+      lost ??= err instanceof Error ? err : new Error(String(err));
+    }
+  };
+
+  const durable = () => {
+    if (!sqlite.open) return;
+    endBatch();
+    if (lost) {
+      const err = lost;
+      lost = null;
+      throw err;
+    }
+    if (changes.get() === synced) return;
+    if (sqlite.inTransaction) throw new Error('store.durable() called inside a transaction');
+    sqlite.pragma('synchronous = FULL');
+    try {
+      mark.run(new Date().toISOString());
+    } finally {
+      sqlite.pragma('synchronous = NORMAL');
+    }
+    synced = changes.get() as number;
+  };
+
+  const beginBatch = () => {
+    if (batchOpen) {
+      if (sqlite.inTransaction) return;
+      endBatch(); // rolled back under us: remember it for durable()
+    }
+    if (sqlite.inTransaction) return;
+    sqlite.exec('BEGIN IMMEDIATE');
+    batchOpen = true;
+    // A batch never waits long for its durable(): commit it anyway (durability follows at the
+    // next barrier; the source has not acknowledged anything of it yet).
+    timer = setTimeout(endBatch, BATCH_MAX_MS);
+    timer.unref();
+  };
+
+  return { beginBatch, durable };
+}
