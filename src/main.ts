@@ -11,6 +11,7 @@ import { outboxWorker, type OutboxWorker } from './mail-out/outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
 import { makeTransport } from './mail-out/transport';
 import type { MessageSink, Source } from './mail-in/source';
+import { parseAhead } from './pipeline/parse-ahead';
 import { ingest } from './pipeline/run';
 import { categoryModelFor } from './pipeline/store-reader';
 import { mailboxStateStore } from './store/mailbox-state';
@@ -51,8 +52,10 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const templates = loadTemplates(templatesDir(config), live.current, { log: log.child({ component: 'templates' }), watch: true });
   const transport = makeTransport(config.outgoing, where.dataDir);
   const outbox = outboxWorker({ store, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
+  const early = parseAhead({ log: log.child({ component: 'parse-ahead' }), maxBytes: config.limits.maxMessageSize });
   const sink: MessageSink = {
-    ingest: (raw) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current, groupCommit: true }),
+    parseAhead: early,
+    ingest: (raw) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current, groupCommit: true, parseAhead: early }),
     durable: () => {
       store.durable();
       // The worker sends only what is durable (it calls the barrier itself too).
@@ -101,6 +104,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
         live.close();
         templates.close();
         await Promise.all(sources.map((s) => s.stop()));
+        await early.close();
         await jobs.stop();
         await outbox.stop();
         store.close();

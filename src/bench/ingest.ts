@@ -12,6 +12,7 @@ import { loadConfig } from '../config/load';
 import { ackBatch } from '../lib/ack-batch';
 import { silentLogger } from '../lib/log';
 import { packageRoot } from '../lib/package-root';
+import { parseAhead, parsingAhead } from '../pipeline/parse-ahead';
 import { ingest } from '../pipeline/run';
 import { openStore, type Store } from '../store/open';
 import { loadCorpus, out, pct, percentile, rate } from './common';
@@ -70,12 +71,16 @@ async function pipelineRate(messages: Buffer[], seed: number): Promise<number> {
     // As `helpdesk ingest` does it: results count once a durability barrier covers them.
     let acknowledged = 0;
     const results = ackBatch(store.durable, (batch: unknown[]) => (acknowledged += batch.length));
+    // And as the daemon and `helpdesk ingest` do: the next messages are parsed on a worker thread.
+    const early = parseAhead({ log, maxBytes: config.limits.maxMessageSize });
     const r = await rate(messages.length, async () => {
-      for (let i = 0; i < messages.length; i++) {
-        results.add(await ingest({ bytes: messages[i], source: 'bench', position: String(i), mailbox: 'bench' }, { config, store, log, groupCommit: true }));
+      let i = 0;
+      for await (const bytes of parsingAhead(messages, (m) => m, early)) {
+        results.add(await ingest({ bytes, source: 'bench', position: String(i++), mailbox: 'bench' }, { config, store, log, groupCommit: true, parseAhead: early }));
       }
       results.flush();
     });
+    await early.close();
     if (acknowledged !== messages.length) throw new Error(`only ${acknowledged} of ${messages.length} results acknowledged`);
     return r;
   } finally {

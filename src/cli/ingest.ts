@@ -4,6 +4,7 @@ import { ackBatch, type AckBatch } from '../lib/ack-batch';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { messagesFromPaths } from '../mail-in/files';
+import { parseAhead, parsingAhead } from '../pipeline/parse-ahead';
 import { ingest } from '../pipeline/run';
 import { categoryModelFor } from '../pipeline/store-reader';
 import type { IngestResult } from '../pipeline/types';
@@ -30,12 +31,13 @@ export function registerIngest(program: Command, log: Logger): void {
           throw new CliExit(EXIT.TEMPFAIL, `cannot make the store durable: ${errorMessage(err)}`);
         }
       };
+      const early = parseAhead({ log, maxBytes: config.limits.maxMessageSize });
       const lines = ackBatch(durable, (batch: string[]) => batch.forEach((line) => out(line)));
       try {
-        for await (const raw of messagesFromPaths(inputs)) {
+        for await (const raw of parsingAhead(messagesFromPaths(inputs), (r) => r.bytes, early)) {
           let result: IngestResult;
           try {
-            result = await ingest(raw, { config, store, log, categoryModel: categories.current, groupCommit: true });
+            result = await ingest(raw, { config, store, log, categoryModel: categories.current, groupCommit: true, parseAhead: early });
           } catch (err) {
             if (err instanceof StoreUnavailableError) {
               flushBeforeFailing(lines);
@@ -49,6 +51,7 @@ export function registerIngest(program: Command, log: Logger): void {
         }
         lines.flush();
       } finally {
+        await early.close();
         store.close();
       }
     });

@@ -4,6 +4,7 @@ import type { ImapConfig, MailboxConfig } from '../config/schema';
 import { backoffDelay, sleep } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import { parsingAhead } from '../pipeline/parse-ahead';
 import type { IngestResult } from '../pipeline/types';
 import type { MailboxStateStore } from '../store/mailbox-state';
 import { readAccessToken } from './access-token';
@@ -108,7 +109,7 @@ export function imapSource(options: ImapSourceOptions): Source {
         fetched.sort((a, b) => a.uid - b.uid);
         const buckets: Record<Bucket, number[]> = { processed: [], junk: [], quarantine: [] };
         try {
-          for (const msg of fetched) {
+          for await (const msg of parsingAhead(fetched, (m) => m.source, sink?.parseAhead)) {
             // Stop between messages: the one in hand is always finished and acknowledged.
             if (stopController.signal.aborted) break;
             if (!msg.source) continue;

@@ -4,6 +4,7 @@ import { backoffDelay } from '../lib/backoff';
 import { ackBatch } from '../lib/ack-batch';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import { parsingAhead } from '../pipeline/parse-ahead';
 import type { MailboxStateStore } from '../store/mailbox-state';
 import type { MessageSink, Source } from './source';
 
@@ -73,17 +74,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     options.state.recordCheck(id, names.length, Date.now());
     const processed = ackBatch(() => (sink as MessageSink).durable(), moveToCur);
     try {
-      for (const name of names) {
+      for await (const { name, file, bytes } of parsingAhead(readMessages(names), (m) => m.bytes, sink?.parseAhead)) {
         if (stopping || !sink) return;
-        const file = path.join(newDir, name);
-        let bytes: Buffer;
-        try {
-          bytes = readFileSync(file);
-        } catch (err) {
-          // Gone already (another reader) or unreadable; the next scan tells which.
-          log.warn({ file, err: errorMessage(err) }, 'cannot read maildir message');
-          continue;
-        }
         try {
           await sink.ingest({ bytes, source: `maildir:${id}`, position: name, mailbox: id });
           processed.add(name);
@@ -107,6 +99,20 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     }
     schedule(options.pollIntervalMs);
   };
+
+  /** The messages of new/ in name order, read as they are needed. */
+  function* readMessages(names: string[]): Generator<{ name: string; file: string; bytes: Buffer }> {
+    for (const name of names) {
+      if (stopping) return;
+      const file = path.join(newDir, name);
+      try {
+        yield { name, file, bytes: readFileSync(file) };
+      } catch (err) {
+        // Gone already (another reader) or unreadable; the next scan tells which.
+        log.warn({ file, err: errorMessage(err) }, 'cannot read maildir message');
+      }
+    }
+  }
 
   const moveToCur = (names: string[]) => {
     for (const name of names) {

@@ -1,3 +1,4 @@
+import type { ParseAhead } from '../pipeline/parse-ahead';
 import type { IngestResult, RawMessage } from '../pipeline/types';
 
 /** Where a source hands its mail: the pipeline, and the store's durability barrier. */
@@ -10,6 +11,8 @@ export interface MessageSink {
    * store cannot be written, and then nothing of the batch may be acknowledged.
    */
   durable(): void;
+  /** Parses upcoming messages early on another thread (parse-ahead.ts); sources feed it with parsingAhead(). */
+  parseAhead?: ParseAhead;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Store } from '../store/open';
 import { learnCorrection } from '../spam/correct';
 import { apply } from './apply';
 import type { CategoryPredictor } from './category-model';
+import type { ParseAhead } from './parse-ahead';
 import { stages } from './stages';
 import { storeReader } from './store-reader';
 import type { Draft, IngestResult, RawMessage, StageContext } from './types';
@@ -23,6 +24,8 @@ export interface IngestDeps {
    * acknowledge in batches and call store.durable() before they do.
    */
   groupCommit?: boolean;
+  /** Where the caller parses upcoming messages early (parse-ahead.ts). */
+  parseAhead?: ParseAhead;
 }
 
 /**
@@ -42,7 +45,7 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
     throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
   }
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
-  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store, deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null });
+  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store, deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null, parseAhead: deps.parseAhead });
 
   let result: IngestResult;
   try {

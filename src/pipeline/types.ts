@@ -1,6 +1,7 @@
 import type { Config, Priority, Severity, TicketStatus } from '../config/schema';
 import type { Logger } from '../lib/log';
 import type { HeaderRow, MailAddressRow } from '../store/schema';
+import type { ParseAhead } from './parse-ahead';
 import type { CategoryPredictor } from './category-model';
 import type { SpamDecision } from '../spam/classify';
 import type { Classification } from './stages/classify';
@@ -301,6 +302,8 @@ export interface StageContext {
   random?: () => number;
   /** Snapshot of the trained category predictor, when there is one. */
   categoryModel?: CategoryPredictor | null;
+  /** Early parses of upcoming messages (parse-ahead.ts), when the caller started any. */
+  parseAhead?: ParseAhead;
 }
 
 /** One step of the pipeline (STYLE 1): reads the draft, returns what it adds. */

@@ -80,7 +80,7 @@ describe('the durability barrier', () => {
 });
 
 describe('group commit (batch transactions)', () => {
-  const raw = (bytes: string, i: number) => ({ bytes: Buffer.from(bytes), source: 'test', position: String(i), mailbox: 'support' });
+  const raw = (bytes: Buffer, i: number) => ({ bytes, source: 'test', position: String(i), mailbox: 'support' });
 
   it('keeps a batch invisible to other connections until durable(), each message still all or nothing', async () => {
     const desk = openTestDesk();

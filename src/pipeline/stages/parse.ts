@@ -5,6 +5,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { sha256Hex } from '../../lib/hash';
 import { extensionFor, sanitizeFilename } from '../filename';
+import { ParseWorkerGone } from '../parse-ahead';
 import { utf7ToUtf8 } from '../utf7';
 import { extractUuencoded } from '../uuencode';
 import type { InboundAttachment, InboundMail, MailAddress, Stage } from '../types';
@@ -12,7 +13,15 @@ import type { InboundAttachment, InboundMail, MailAddress, Stage } from '../type
 /** Parses the raw bytes into our InboundMail; the only place that knows mailparser. */
 export const parse: Stage = {
   name: 'parse',
-  async run(draft) {
+  async run(draft, ctx) {
+    const early = ctx.parseAhead?.take(draft.raw.bytes);
+    if (early) {
+      try {
+        return { mail: await early };
+      } catch (err) {
+        if (!(err instanceof ParseWorkerGone)) throw err;
+      }
+    }
     return { mail: await parseMail(draft.raw.bytes, draft.rawSha256) };
   },
 };

@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { errorMessage } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import type { ParseReply, ParseRequest } from './parse-worker';
+import type { InboundMail } from './types';
+
+/**
+ * Parses upcoming messages on a worker thread while the current one goes through the other
+ * stages and is applied: a backlog (IMAP drain, `helpdesk ingest` of a folder) then uses a
+ * second core, and parsing (half of the work per message) leaves the thread that writes.
+ * Messages are still processed strictly in order; only their parsing is done early.
+ *
+ * A source calls ahead() for the next message or two; the parse stage take()s the result
+ * for the very Buffer it is handed, or parses inline when there is none. When the worker
+ * dies (a message that exhausts its memory, a bug), what it had in hand is parsed inline
+ * instead, and the next ahead() starts a new worker; after repeated deaths parsing stays
+ * inline. A message's parse error is the same error inline or in the worker.
+ */
+export interface ParseAhead {
+  /** Starts parsing a message that is coming up; does nothing when that cannot help. */
+  ahead(bytes: Buffer): void;
+  /** The early parse of exactly this Buffer, if one was started (handed out once). */
+  take(bytes: Buffer): Promise<InboundMail> | undefined;
+  close(): Promise<void>;
+}
+
+/** Rejection for a parse the worker could not finish: parse inline instead. */
+export class ParseWorkerGone extends Error {}
+
+/** The compiled worker next to this file; absent when running from TypeScript sources. */
+export const DEFAULT_WORKER_FILE = path.join(__dirname, 'parse-worker.js');
+
+const MAX_RESTARTS = 5;
+
+export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?: string }): ParseAhead {
+  const workerFile = options.workerFile ?? DEFAULT_WORKER_FILE;
+  const usable = existsSync(workerFile);
+  const early = new WeakMap<Buffer, Promise<InboundMail>>();
+  const pending = new Map<number, { resolve: (m: InboundMail) => void; reject: (e: Error) => void }>();
+  let worker: Worker | null = null;
+  let nextId = 1;
+  let deaths = 0;
+  let closed = false;
+
+  const gone = (w: Worker, why: string) => {
+    if (worker !== w) return;
+    worker = null;
+    deaths++;
+    options.log.warn({ why, inHand: pending.size, deaths, disabled: deaths >= MAX_RESTARTS }, 'parse worker stopped; parsing inline what it had');
+    for (const p of pending.values()) p.reject(new ParseWorkerGone(`parse worker stopped: ${why}`));
+    pending.clear();
+  };
+
+  const start = (): Worker => {
+    const w = new Worker(workerFile);
+    w.on('message', (reply: ParseReply) => {
+      const p = pending.get(reply.id);
+      if (!p) return;
+      pending.delete(reply.id);
+      if ('error' in reply) p.reject(new Error(reply.error));
+      else p.resolve(revive(reply.mail));
+      if (pending.size === 0) w.unref();
+    });
+    w.on('error', (err) => gone(w, errorMessage(err)));
+    w.on('exit', (code) => gone(w, `exit code ${code}`));
+    return w;
+  };
+
+  return {
+    ahead(bytes) {
+      if (!usable || closed || deaths >= MAX_RESTARTS || bytes.length > options.maxBytes || early.has(bytes)) return;
+      worker ??= start();
+      const id = nextId++;
+      const promise = new Promise<InboundMail>((resolve, reject) => pending.set(id, { resolve, reject }));
+      // Nobody may ever take it (the source stopped): that must not be an unhandled rejection.
+      promise.catch(() => undefined);
+      early.set(bytes, promise);
+      // A copy of exactly these bytes (the Buffer may be a view into a larger one), moved, not cloned.
+      const copy = new Uint8Array(bytes);
+      worker.ref();
+      worker.postMessage({ id, bytes: copy } satisfies ParseRequest, [copy.buffer]);
+    },
+    take(bytes) {
+      const promise = early.get(bytes);
+      early.delete(bytes);
+      return promise;
+    },
+    async close() {
+      closed = true;
+      const w = worker;
+      worker = null;
+      for (const p of pending.values()) p.reject(new ParseWorkerGone('parse worker closed'));
+      pending.clear();
+      if (w) await w.terminate();
+    },
+  };
+}
+
+/** Structured clone turns Buffers into plain Uint8Arrays; make them Buffers again. */
+function revive(mail: InboundMail): InboundMail {
+  return {
+    ...mail,
+    attachments: mail.attachments.map((a) => ({ ...a, content: Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength) })),
+  };
+}
+
+/** How many messages beyond the current one are parsed early. */
+const DEPTH = 2;
+
+/**
+ * Yields `items` in order, each once the parse of the next DEPTH items has been started
+ * (`ahead` undefined: yields them as they come).
+ */
+export async function* parsingAhead<T>(items: Iterable<T> | AsyncIterable<T>, bytesOf: (item: T) => Buffer | undefined, ahead: ParseAhead | undefined): AsyncGenerator<T> {
+  const queue: T[] = [];
+  for await (const item of items) {
+    const bytes = bytesOf(item);
+    if (bytes && ahead) ahead.ahead(bytes);
+    queue.push(item);
+    if (queue.length > DEPTH || !ahead) yield queue.shift() as T;
+  }
+  yield* queue;
+}

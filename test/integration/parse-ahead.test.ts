@@ -1,0 +1,128 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { silentLogger } from '../../src/lib/log';
+import { packageRoot } from '../../src/lib/package-root';
+import { ParseWorkerGone, parseAhead, parsingAhead } from '../../src/pipeline/parse-ahead';
+import { ingest } from '../../src/pipeline/run';
+import { parseMail } from '../../src/pipeline/stages/parse';
+import type { InboundMail } from '../../src/pipeline/types';
+import { MAIL_CORPUS, corpusMails } from '../helpers/corpus';
+import { openTestDesk, removeTempDirs, tempDir } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
+
+// The worker runs compiled code: `npm test` builds dist/ before jest runs.
+const WORKER = path.join(packageRoot(), 'dist', 'pipeline', 'parse-worker.js');
+
+afterAll(() => removeTempDirs());
+
+/**
+ * A message without a Date header gets the time it was parsed (mailparser), which differs
+ * between two parses; and a Date cloned from the worker belongs to another realm than jest's.
+ */
+function comparable(mail: InboundMail) {
+  const t = mail.date?.getTime() ?? null;
+  return {
+    ...mail,
+    date: t !== null && Math.abs(t - Date.now()) < 600_000 ? 'parse time' : t,
+    // jest compares typed arrays element by element (minutes for the corpus): hash them.
+    attachments: mail.attachments.map((a) => ({ ...a, content: `${Buffer.isBuffer(a.content)} ${createHash('sha256').update(a.content).digest('hex')}` })),
+  };
+}
+
+describe('parsing ahead on a worker thread', () => {
+  beforeAll(() => {
+    if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing: run npm run build first`);
+  });
+
+  it('gives exactly what parsing inline gives, for every corpus message, errors included', async () => {
+    const files = corpusMails().map((m) => path.join(MAIL_CORPUS, m.file));
+    expect(files.length).toBeGreaterThan(100);
+    const messages = [...files.map((f) => readFileSync(f)), Buffer.from('just some words, no header at all\n')];
+    const early = parseAhead({ log: silentLogger(), maxBytes: 100 * 1024 * 1024, workerFile: WORKER });
+    let compared = 0;
+    let failures = 0;
+    try {
+      for await (const bytes of parsingAhead(messages, (m) => m, early)) {
+        const promise = early.take(bytes);
+        expect(promise).toBeDefined();
+        const viaWorker = await (promise as Promise<InboundMail>).then(
+          (mail) => ({ mail: comparable(mail) }),
+          (err: Error) => ({ error: err.message }),
+        );
+        const inline = await parseMail(bytes).then(
+          (mail) => ({ mail: comparable(mail) }),
+          (err: Error) => ({ error: err.message }),
+        );
+        expect(viaWorker).toEqual(inline);
+        if ('error' in inline) failures++;
+        compared++;
+      }
+    } finally {
+      await early.close();
+    }
+    expect(compared).toBe(messages.length);
+    expect(failures).toBeGreaterThan(0); // the error path was compared too
+  });
+
+  it('hands Buffers back for attachments, and nothing for a message too big to parse early', async () => {
+    const early = parseAhead({ log: silentLogger(), maxBytes: 2000, workerFile: WORKER });
+    try {
+      const withFile = Buffer.from(
+        [
+          'From: c@c.test',
+          'Subject: file',
+          'Message-ID: <file@c.test>',
+          'Content-Type: multipart/mixed; boundary="b"',
+          '',
+          '--b',
+          'Content-Type: text/plain',
+          '',
+          'see attached',
+          '--b',
+          'Content-Type: application/octet-stream; name="a.bin"',
+          'Content-Disposition: attachment; filename="a.bin"',
+          'Content-Transfer-Encoding: base64',
+          '',
+          Buffer.from([0, 1, 2, 250]).toString('base64'),
+          '--b--',
+          '',
+        ].join('\r\n'),
+      );
+      early.ahead(withFile);
+      const mail = await early.take(withFile);
+      expect(Buffer.isBuffer(mail?.attachments[0].content)).toBe(true);
+      expect(mail?.attachments[0].content).toEqual(Buffer.from([0, 1, 2, 250]));
+      const big = buildMail({ body: 'x'.repeat(5000) });
+      early.ahead(big);
+      expect(early.take(big)).toBeUndefined();
+    } finally {
+      await early.close();
+    }
+  });
+
+  it('parses inline what a dying worker had in hand, and the messages still become tickets', async () => {
+    const dying = path.join(tempDir('hd-worker-'), 'dying-worker.js');
+    writeFileSync(dying, "require('node:worker_threads').parentPort.on('message', () => process.exit(3));\n");
+    const desk = openTestDesk();
+    const early = parseAhead({ log: silentLogger(), maxBytes: 1e6, workerFile: dying });
+    try {
+      const messages = [0, 1, 2].map((i) => buildMail({ messageId: `<dying-${i}@c.test>`, from: `d${i}@c.test` }));
+      const failed = (async () => {
+        early.ahead(messages[0]);
+        return (early.take(messages[0]) as Promise<unknown>).catch((err: unknown) => err);
+      })();
+      expect(await failed).toBeInstanceOf(ParseWorkerGone);
+      const outcomes: string[] = [];
+      let i = 0;
+      for await (const bytes of parsingAhead(messages, (m) => m, early)) {
+        const result = await ingest({ bytes, source: 'test', position: String(i++), mailbox: 'support' }, { config: desk.config, store: desk.store, log: silentLogger(), parseAhead: early });
+        outcomes.push(result.outcome);
+      }
+      expect(outcomes).toEqual(['created', 'created', 'created']);
+    } finally {
+      await early.close();
+      desk.close();
+    }
+  });
+});
