@@ -33,6 +33,8 @@ export class ParseWorkerGone extends Error {}
 export const DEFAULT_WORKER_FILE = path.join(__dirname, 'parse-worker.js');
 
 const MAX_RESTARTS = 5;
+/** Bigger messages are rare and parsed inline, so the worker's heap can stay small. */
+const EARLY_MAX_BYTES = 2 * 1024 * 1024;
 
 export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?: string }): ParseAhead {
   const workerFile = options.workerFile ?? DEFAULT_WORKER_FILE;
@@ -54,7 +56,9 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
   };
 
   const start = (): Worker => {
-    const w = new Worker(workerFile);
+    // A small heap: the daemon's memory budget (bench:imap, < 300 MB while draining) has
+    // little room for a second default one. Big messages are parsed inline (EARLY_MAX_BYTES).
+    const w = new Worker(workerFile, { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 96 } });
     w.on('message', (reply: ParseReply) => {
       const p = pending.get(reply.id);
       if (!p) return;
@@ -70,7 +74,7 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
 
   return {
     ahead(bytes) {
-      if (!usable || closed || deaths >= MAX_RESTARTS || bytes.length > options.maxBytes || early.has(bytes)) return;
+      if (!usable || closed || deaths >= MAX_RESTARTS || bytes.length > Math.min(options.maxBytes, EARLY_MAX_BYTES) || early.has(bytes)) return;
       worker ??= start();
       const id = nextId++;
       const promise = new Promise<InboundMail>((resolve, reject) => pending.set(id, { resolve, reject }));

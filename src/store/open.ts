@@ -57,8 +57,6 @@ export function openStore(dataDir: string): Store {
     // Each message is a savepoint inside a batch (group-commit.ts); its statement journal is
     // small and short-lived, and in a temp file it cost 270,000 extra writes per 4,000 messages.
     sqlite.pragma('temp_store = MEMORY');
-    // Room for a whole batch's dirty pages, so they are not spilled to the WAL twice (8 MB).
-    sqlite.pragma('cache_size = -8000');
     sqlite.pragma('busy_timeout = 5000');
     cacheStatements(sqlite);
     const db = drizzle(sqlite, { schema });
