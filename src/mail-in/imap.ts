@@ -35,9 +35,10 @@ type Bucket = 'processed' | 'junk' | 'quarantine';
  * One supervised loop per IMAP mailbox (STYLE 9: reconnecting is our job). Each session
  * connects, selects the inbox, drains it in UID order, then waits for the server's EXISTS
  * (IDLE) or the poll interval. A message is acknowledged (moved, flagged or deleted) only
- * after its ingest committed and the batch was made durable; a crash in between leaves it in the inbox, and dedup records
- * it as a duplicate next time, which is then acknowledged too. Any error ends the session;
- * the loop reconnects with capped exponential backoff and jitter.
+ * after its ingest committed and its fetch batch was made durable; a crash in between leaves
+ * it in the inbox, and dedup records it as a duplicate next time, which is then acknowledged
+ * too. Any error ends the session; the loop reconnects with capped exponential backoff and
+ * jitter.
  */
 export function imapSource(options: ImapSourceOptions): Source {
   const { mailbox, state, log } = options;

@@ -21,8 +21,8 @@ export interface MaildirSourceOptions {
  * ingested in name order (Maildir names begin with the delivery time) and moved to cur/
  * with the Seen flag only after its transaction committed and was made durable (in batches,
  * see ack-batch.ts). A crash in between leaves it in new/, and dedup recognises it on the
- * next pass. New mail is noticed by a directory watch,
- * with a periodic scan as a safety net (watches miss events on some filesystems).
+ * next pass. New mail is noticed by a directory watch, with a periodic scan as a safety net
+ * (watches miss events on some filesystems).
  */
 export function maildirSource(options: MaildirSourceOptions): Source {
   const { id, dir, log } = options;

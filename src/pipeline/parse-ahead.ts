@@ -127,3 +127,19 @@ export async function* parsingAhead<T>(items: Iterable<T> | AsyncIterable<T>, by
   }
   yield* queue;
 }
+
+/**
+ * The early parse of `bytes` when one was started, else (or when the worker died with it)
+ * `parseInline(bytes)`. A parse error is thrown either way.
+ */
+export async function parsedEarlyOr(ahead: ParseAhead | undefined, bytes: Buffer, parseInline: (bytes: Buffer) => Promise<InboundMail>): Promise<InboundMail> {
+  const early = ahead?.take(bytes);
+  if (early) {
+    try {
+      return await early;
+    } catch (err) {
+      if (!(err instanceof ParseWorkerGone)) throw err;
+    }
+  }
+  return parseInline(bytes);
+}

@@ -5,7 +5,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { sha256Hex } from '../../lib/hash';
 import { extensionFor, sanitizeFilename } from '../filename';
-import { ParseWorkerGone } from '../parse-ahead';
+import { parsedEarlyOr } from '../parse-ahead';
 import { utf7ToUtf8 } from '../utf7';
 import { extractUuencoded } from '../uuencode';
 import type { InboundAttachment, InboundMail, MailAddress, Stage } from '../types';
@@ -14,15 +14,7 @@ import type { InboundAttachment, InboundMail, MailAddress, Stage } from '../type
 export const parse: Stage = {
   name: 'parse',
   async run(draft, ctx) {
-    const early = ctx.parseAhead?.take(draft.raw.bytes);
-    if (early) {
-      try {
-        return { mail: await early };
-      } catch (err) {
-        if (!(err instanceof ParseWorkerGone)) throw err;
-      }
-    }
-    return { mail: await parseMail(draft.raw.bytes, draft.rawSha256) };
+    return { mail: await parsedEarlyOr(ctx.parseAhead, draft.raw.bytes, (bytes) => parseMail(bytes, draft.rawSha256)) };
   },
 };
 
