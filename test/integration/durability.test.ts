@@ -13,7 +13,7 @@ import { mailboxStateStore } from '../../src/store/mailbox-state';
 import type { Store } from '../../src/store/open';
 import { listTickets } from '../../src/store/tickets';
 import { count, testClient } from '../harness/imap-client';
-import { dynUser, startDovecot, type Dovecot } from '../harness/dovecot';
+import { dynUser, useDovecot } from '../harness/dovecot';
 import { waitFor } from '../helpers/cli';
 import { imapMailboxYaml } from '../helpers/daemon';
 import { openTestDesk, removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
@@ -25,14 +25,8 @@ import { buildMail } from '../helpers/mail';
  * here; what can fail is the order: nothing may be acknowledged when the barrier fails.
  */
 
-let dv: Dovecot;
-beforeAll(async () => {
-  dv = await startDovecot();
-});
-afterAll(async () => {
-  await dv.stop();
-  removeTempDirs();
-});
+const dovecot = useDovecot();
+afterAll(() => removeTempDirs());
 
 const BARRIER_KEY = 'store:durable-at';
 
@@ -173,9 +167,9 @@ describe('sources acknowledge only after the barrier', () => {
 
   it('IMAP: moves nothing out of the inbox while the barrier fails, and everything once it works', async () => {
     const user = dynUser();
-    const seed = await testClient(dv, user);
+    const seed = await testClient(dovecot(), user);
     for (let i = 0; i < 3; i++) await seed.append('INBOX', buildMail({ messageId: `<im-${i}@c.test>`, from: `i${i}@c.test` }));
-    const config = loadConfig(writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dv.imapPort, user })}` }));
+    const config = loadConfig(writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user })}` }));
     const desk = openTestDesk();
     const mailbox = config.mailboxes[0];
     if (!mailbox.imap) throw new Error('test config has no IMAP mailbox');

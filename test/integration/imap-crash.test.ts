@@ -1,23 +1,17 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { count, testClient } from '../harness/imap-client';
-import { dynUser, startDovecot, type Dovecot } from '../harness/dovecot';
+import { dynUser, useDovecot } from '../harness/dovecot';
 import { spawnCli, waitFor } from '../helpers/cli';
 import { imapMailboxYaml } from '../helpers/daemon';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 
-let dv: Dovecot;
-beforeAll(async () => {
-  dv = await startDovecot();
-});
-afterAll(async () => {
-  await dv.stop();
-  removeTempDirs();
-});
+const dovecot = useDovecot();
+afterAll(() => removeTempDirs());
 
 async function seedBacklog(user: string, n: number) {
-  const client = await testClient(dv, user);
+  const client = await testClient(dovecot(), user);
   await client.mailboxOpen('INBOX'); // APPEND with the folder selected is much faster (harness notes)
   for (let i = 0; i < n; i++) await client.append('INBOX', buildMail({ messageId: `<bl-${i}@c.test>`, subject: `backlog ${i}`, from: `c${i}@c.test` }));
   // STATUS on the selected folder may answer from this connection's stale view; unselect it.
@@ -31,7 +25,7 @@ describe('crash safety of the IMAP daemon (the built binary)', () => {
   it('processes a 500-message backlog exactly once across SIGKILLs at random points, all acknowledged', async () => {
     const user = dynUser();
     const client = await seedBacklog(user, 500);
-    const config = writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dv.imapPort, user, poll: '2s' })}` });
+    const config = writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, poll: '2s' })}` });
     const data = tempDir('hd-crash-');
     const args = ['--config', config, '--data', data, 'start'];
     for (let round = 0; round < 3; round++) {
@@ -79,7 +73,7 @@ describe('crash safety of the IMAP daemon (the built binary)', () => {
   it('exits 0 on SIGTERM during a backlog, with every processed message acknowledged and nothing half-written', async () => {
     const user = dynUser();
     const client = await seedBacklog(user, 200);
-    const config = writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dv.imapPort, user })}` });
+    const config = writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user })}` });
     const data = tempDir('hd-term-');
     const d = spawnCli(['--config', config, '--data', data, 'start']);
     await waitFor(() => ingestedLines(d.stderr()) >= 30 || undefined, 60_000, '30 messages');

@@ -7,29 +7,23 @@ import { mailboxStateStore } from '../../src/store/mailbox-state';
 import { listInbound } from '../../src/store/inbound';
 import { listTickets, showTicket } from '../../src/store/tickets';
 import { count, testClient } from '../harness/imap-client';
-import { dynUser, startDovecot, type Dovecot } from '../harness/dovecot';
+import { dynUser, startDovecot, useDovecot } from '../harness/dovecot';
 import { waitFor } from '../helpers/cli';
 import { imapMailboxYaml, startTestDaemon } from '../helpers/daemon';
 import { removeTempDirs } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 
-let dv: Dovecot;
-beforeAll(async () => {
-  dv = await startDovecot();
-});
-afterAll(async () => {
-  await dv.stop();
-  removeTempDirs();
-});
+const dovecot = useDovecot();
+afterAll(() => removeTempDirs());
 
 const header = 'helpdesk: { address: support@example.test }\nmailboxes:\n';
 
 describe('IMAP source against a real Dovecot', () => {
   it('turns an APPENDed message into a ticket, moves it to Processed, and threads a later reply (IDLE)', async () => {
     const user = dynUser();
-    const seed = await testClient(dv, user);
+    const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', buildMail({ messageId: '<first@c.test>', subject: 'Printer' }));
-    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user }));
+    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
     try {
       await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'first ticket');
       await waitFor(() => mailboxStateStore(daemon.store.db).get('support')?.state === 'idle' || undefined, 5000, 'idle');
@@ -49,8 +43,8 @@ describe('IMAP source against a real Dovecot', () => {
 
   it('sees each message of a series that arrives while the previous one is acknowledged (no lost wake-up)', async () => {
     const user = dynUser();
-    const seed = await testClient(dv, user);
-    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user }));
+    const seed = await testClient(dovecot(), user);
+    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
     try {
       await waitFor(() => mailboxStateStore(daemon.store.db).get('support')?.state === 'idle' || undefined, 10_000, 'idle');
       // Each message arrives the moment the previous one is committed, i.e. while the daemon
@@ -95,11 +89,11 @@ describe('IMAP source against a real Dovecot', () => {
 
   it('does not duplicate anything when UIDVALIDITY changes (folder recreated with the same messages)', async () => {
     const user = dynUser();
-    const seed = await testClient(dv, user);
+    const seed = await testClient(dovecot(), user);
     await seed.mailboxCreate('Support');
     const mails = [1, 2, 3].map((i) => buildMail({ messageId: `<uv-${i}@c.test>`, subject: `uv ${i}`, from: `u${i}@c.test` }));
     for (const m of mails) await seed.append('Support', m);
-    const yaml = header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user, ack: 'flag', inbox: 'Support' });
+    const yaml = header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, ack: 'flag', inbox: 'Support' });
     const first = await startTestDaemon(yaml);
     await waitFor(() => listTickets(first.daemon.store.db).length === 3, 15_000, 'three tickets');
     const before = mailboxStateStore(first.daemon.store.db).get('support')?.uidValidity;
@@ -123,9 +117,9 @@ describe('IMAP source against a real Dovecot', () => {
 
   it('keeps one mailbox working when another has wrong credentials, logging the error and retrying', async () => {
     const good = dynUser('good');
-    const seed = await testClient(dv, good);
+    const seed = await testClient(dovecot(), good);
     await seed.append('INBOX', buildMail({ messageId: '<g@c.test>' }));
-    const yaml = header + imapMailboxYaml({ id: 'bad', port: dv.imapPort, user: 'support@example.test', pass: 'wrong' }) + imapMailboxYaml({ id: 'good', port: dv.imapPort, user: good });
+    const yaml = header + imapMailboxYaml({ id: 'bad', port: dovecot().imapPort, user: 'support@example.test', pass: 'wrong' }) + imapMailboxYaml({ id: 'good', port: dovecot().imapPort, user: good });
     const { daemon, logs } = await startTestDaemon(yaml);
     try {
       await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'good mailbox ticket');
@@ -142,10 +136,10 @@ describe('IMAP source against a real Dovecot', () => {
 
   it('quarantines a message that cannot be parsed, moves it to Quarantine, and goes on', async () => {
     const user = dynUser();
-    const seed = await testClient(dv, user);
+    const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', randomBytes(2000));
     await seed.append('INBOX', buildMail({ messageId: '<after@c.test>' }));
-    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user }));
+    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
     try {
       await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'ticket after the bad one');
       await waitFor(async () => (await count(seed, 'Quarantine')) === 1 || undefined, 15_000, 'moved to Quarantine');
@@ -160,9 +154,9 @@ describe('IMAP source against a real Dovecot', () => {
 
   it('learns what staff move into the junk folder as spam (ticket spam), and out of it as ham (ticket reopened)', async () => {
     const user = dynUser();
-    const seed = await testClient(dv, user);
+    const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', buildMail({ messageId: '<junk@c.test>', subject: 'Cheap watches' }));
-    const { daemon, logs } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+    const { daemon, logs } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
     try {
       await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
       expect(listTickets(daemon.store.db)[0].status).toBe('new');
@@ -191,9 +185,9 @@ describe('IMAP source against a real Dovecot', () => {
 
   it('learns nothing from the junk folder when jobs.junkLearning is off', async () => {
     const user = dynUser();
-    const seed = await testClient(dv, user);
+    const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', buildMail({ messageId: '<nojunk@c.test>', subject: 'Cheap watches' }));
-    const { daemon, logs } = await startTestDaemon(`jobs: { junkLearning: { enabled: false } }\n${header}${imapMailboxYaml({ id: 'support', port: dv.imapPort, user, extra: '    junkScanInterval: 1s\n' })}`);
+    const { daemon, logs } = await startTestDaemon(`jobs: { junkLearning: { enabled: false } }\n${header}${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' })}`);
     try {
       await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
       const lock = await seed.getMailboxLock('Processed');
@@ -212,9 +206,9 @@ describe('IMAP source against a real Dovecot', () => {
 
   it('reports per-mailbox status: state, last check, backlog, last UID', async () => {
     const user = dynUser();
-    const seed = await testClient(dv, user);
+    const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', buildMail({}));
-    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dv.imapPort, user, ack: 'flag' }));
+    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, ack: 'flag' }));
     try {
       await waitFor(() => (mailboxStateStore(daemon.store.db).get('support')?.lastUid ?? 0) >= 1 || undefined, 15_000, 'position saved');
       await waitFor(() => mailboxStateStore(daemon.store.db).get('support')?.state === 'idle' || undefined, 15_000, 'idle');
