@@ -27,7 +27,9 @@ export function groupCommit(sqlite: Database.Database): GroupCommit {
   // unchanged since the last barrier means nothing new can be waiting for the disk.
   const changes = sqlite.prepare('select total_changes()').pluck();
   const mark = sqlite.prepare("insert into key_value (key, value) values ('store:durable-at', ?) on conflict (key) do update set value = excluded.value");
-  let synced = -1;
+  // A fresh connection has changed nothing (migrations, if any ran, count from here): opening
+  // a store to read it writes nothing.
+  let synced = 0;
   let batchOpen = false;
   let timer: NodeJS.Timeout | null = null;
   let lost: Error | null = null;

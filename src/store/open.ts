@@ -62,7 +62,6 @@ export function openStore(dataDir: string): Store {
     const db = drizzle(sqlite, { schema });
     migrate(db, { migrationsFolder: MIGRATIONS });
     const { beginBatch, durable } = groupCommit(sqlite);
-    durable();
     return {
       db,
       sqlite,

@@ -10,7 +10,7 @@ import type { MessageSink } from '../../src/mail-in/source';
 import { ingest } from '../../src/pipeline/run';
 import { getValue } from '../../src/store/key-value';
 import { mailboxStateStore } from '../../src/store/mailbox-state';
-import type { Store } from '../../src/store/open';
+import { openStore, type Store } from '../../src/store/open';
 import { listTickets } from '../../src/store/tickets';
 import { count, testClient } from '../harness/imap-client';
 import { dynUser, useDovecot } from '../harness/dovecot';
@@ -46,12 +46,31 @@ function sinkFor(store: Store, config: ReturnType<typeof loadConfig>, failing: {
 
 describe('the durability barrier', () => {
   it('commits with synchronous=NORMAL and writes a FULL barrier only when something was committed since the last one', async () => {
+    const dataDir = tempDir('hd-barrier-');
+    const marker = () => {
+      const probe = new Database(path.join(dataDir, 'helpdesk.sqlite'), { readonly: true });
+      try {
+        return probe.prepare('select value from key_value where key = ?').pluck().get(BARRIER_KEY);
+      } finally {
+        probe.close();
+      }
+    };
+    openStore(dataDir).close(); // create and migrate
+    const afterCreate = marker();
+    expect(afterCreate).toBeDefined(); // the migrations were made durable at close
+    await new Promise((r) => setTimeout(r, 5));
+    const reopened = openStore(dataDir); // as a read-only command does
+    reopened.durable();
+    reopened.close();
+    expect(marker()).toBe(afterCreate); // opening to read writes nothing
+
     const desk = openTestDesk();
     try {
       const { store } = desk;
       expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+      store.durable();
       const first = getValue(store.db, BARRIER_KEY);
-      expect(first).not.toBeNull();
+      expect(first).not.toBeNull(); // the migrations of this fresh store
       await new Promise((r) => setTimeout(r, 5));
       store.durable();
       expect(getValue(store.db, BARRIER_KEY)).toBe(first); // nothing new: no write, no fsync
