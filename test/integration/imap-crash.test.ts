@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { count, testClient } from '../harness/imap-client';
-import { dynUser, useDovecot } from '../harness/dovecot';
+import { dynUser } from '../harness/dovecot';
+import { useDovecot } from '../harness/use-dovecot';
 import { spawnCli, waitFor } from '../helpers/cli';
 import { imapMailboxYaml } from '../helpers/daemon';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
