@@ -2,15 +2,22 @@ import type { InboundMail } from '../pipeline/types';
 
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’$€%!.-]*[\p{L}\p{N}$€%!]|[\p{L}\p{N}]/gu;
 const URL_HOST = /\bhttps?:\/\/([a-z0-9.-]+)/gi;
+const RECEIVED_FROM = /^from\s+(\S+)(?:.*?\[(\d+\.\d+)\.)?/is;
+
+/** What the tokenizer reads of a message. */
+export type SpamInput = Pick<InboundMail, 'subject' | 'text' | 'html' | 'from' | 'replyTo' | 'headers' | 'date' | 'messageIdSynthetic'> & {
+  attachments: readonly { contentType: string }[];
+};
 
 /**
  * The distinct tokens of a message, SpamBayes style: words of subject and body (lower-case,
  * 3–20 characters; longer ones as a length class), the subject's words marked apart,
  * link host names and their registrable part, the sender's and Reply-To's domains,
- * attachment types, a few telling headers, and shape features (all-caps subject, html only).
+ * attachment types, the relays of Received headers, a few telling headers, and shape
+ * features (all-caps subject, html only).
  * A token counts once per message.
  */
-export function tokenize(mail: InboundMail): Set<string> {
+export function tokenize(mail: SpamInput): Set<string> {
   const tokens = new Set<string>();
   const words = (text: string, prefix: string) => {
     for (const m of text.matchAll(WORD)) {
@@ -40,10 +47,27 @@ export function tokenize(mail: InboundMail): Set<string> {
   for (const h of mail.headers) {
     if (h.name === 'x-mailer' || h.name === 'user-agent') tokens.add(`mailer:${h.value.toLowerCase().split(/[\s/(]/)[0]}`);
     if (h.name === 'content-type') tokens.add(`ct:${h.value.toLowerCase().split(';')[0].trim()}`);
+    if (h.name === 'received') receivedTokens(h.value, tokens);
   }
   if (mail.html !== null && mail.text.trim() === '') tokens.add('shape:html-only');
-  if (mail.subject.length > 8 && mail.subject === mail.subject.toUpperCase() && /\p{L}/u.test(mail.subject)) tokens.add('shape:subject-caps');
+  if (isShouting(mail.subject)) tokens.add('shape:subject-caps');
   if (!mail.date) tokens.add('shape:no-date');
   if (mail.messageIdSynthetic) tokens.add('shape:no-message-id');
   return tokens;
+}
+
+/**
+ * The relay a Received header names (`from HOST ... [IP]`): its registrable domain and the
+ * first two octets of its address, as SpamBayes does: spam comes through other networks.
+ */
+function receivedTokens(value: string, tokens: Set<string>) {
+  const m = RECEIVED_FROM.exec(value);
+  if (!m) return;
+  tokens.add(`received:${m[1].toLowerCase().split('.').slice(-2).join('.')}`);
+  if (m[2]) tokens.add(`received-ip:${m[2]}`);
+}
+
+/** A subject in capitals: at least 8 characters, upper-case letters and no lower-case ones (scripts without case never shout). */
+function isShouting(subject: string): boolean {
+  return subject.length > 8 && /\p{Lu}/u.test(subject) && !/\p{Ll}/u.test(subject);
 }

@@ -26,6 +26,21 @@ describe('tokenize', () => {
     const t = tokenize(mail({ subject: 'YOU HAVE WON', html: '<p>x</p>', date: null }));
     expect([...t].filter((x) => x.startsWith('shape:')).sort()).toEqual(['shape:html-only', 'shape:no-date', 'shape:subject-caps']);
   });
+  it('never calls a subject in a script without case shouting (a Japanese subject was a false positive)', () => {
+    expect(tokenize(mail({ subject: '日本語の件名のサブジェクトはあります' })).has('shape:subject-caps')).toBe(false);
+    expect(tokenize(mail({ subject: 'ЗАКАЖИТЕ СЕЙЧАС' })).has('shape:subject-caps')).toBe(true);
+  });
+  it("names each Received header's relay by registrable domain and network", () => {
+    const t = tokenize(
+      mail({
+        headers: [
+          { name: 'received', value: 'from mail.relay.example.org (mail.relay.example.org [193.120.211.219]) by mx.test (Postfix) with ESMTP id 1' },
+          { name: 'received', value: 'by localhost with IMAP (fetchmail-5.9.0)' },
+        ],
+      }),
+    );
+    expect([...t].filter((x) => x.startsWith('received')).sort()).toEqual(['received-ip:193.120', 'received:example.org']);
+  });
 });
 
 describe('Bayes model', () => {
