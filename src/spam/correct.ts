@@ -1,18 +1,18 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../lib/hash';
-import { parseMail } from '../pipeline/stages/parse';
 import { seenBeforeAt, ticketOfRaw } from '../store/inbound';
 import { firstInboundRawPath } from '../store/messages';
 import type { Store } from '../store/open';
 import { spamStore, type SpamLabel } from '../store/spam';
 import { applyChange } from '../store/tickets';
 import { spamKey } from './learn-files';
+import { spamInput } from './spam-input';
 import { tokenize } from './tokenize';
 
 /** Learns raw message bytes as spam or ham (relearning one learnt the other way). */
-async function learnBytes(store: Store, bytes: Buffer, label: SpamLabel, at: number) {
-  const tokens = [...tokenize(await parseMail(bytes))];
+function learnBytes(store: Store, bytes: Buffer, label: SpamLabel, at: number) {
+  const tokens = [...tokenize(spamInput(bytes))];
   return spamStore(store).learn(spamKey(bytes), label, tokens, at);
 }
 

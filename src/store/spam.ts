@@ -1,3 +1,5 @@
+import type { Statement } from 'better-sqlite3';
+import type { TokenCounts } from '../spam/model';
 import type { Store } from './open';
 
 export type SpamLabel = 'spam' | 'ham';
@@ -40,6 +42,7 @@ export function spamStore(store: Store) {
       count(tokens, label, 1);
       insertLearned.run(key, label, JSON.stringify(tokens), at);
       total(label, 1);
+      addTotal.run(GENERATION_KEY, '1');
       return before ? 'relearnt' : 'learnt';
     }),
     totals(): { spam: number; ham: number } {
@@ -50,14 +53,62 @@ export function spamStore(store: Store) {
   };
 }
 
-/** Counts of the given tokens (absent ones are simply not in the map). */
-export function spamCounts(store: Store, tokens: string[]): Map<string, { spam: number; ham: number }> {
-  const out = new Map<string, { spam: number; ham: number }>();
+/** Bumped by every learn, so cached counts (spamCounts) are dropped when the model changed, in any process. */
+const GENERATION_KEY = 'spam:generation';
+/** Tokens whose counts a reader keeps in memory: the common ones, 100,000 at most (~15 MB). */
+const CACHE_LIMIT = 100_000;
+
+interface CountReader {
+  generation: string | undefined;
+  cache: Map<string, TokenCounts | null>;
+  select: Statement<[string], { token: string; spam: number; ham: number }>;
+  readGeneration: Statement<[], { value: string }>;
+}
+
+const readers = new WeakMap<Store, CountReader>();
+
+function readerOf(store: Store): CountReader {
+  let reader = readers.get(store);
+  if (!reader) {
+    reader = {
+      generation: undefined,
+      cache: new Map(),
+      // One statement whatever the number of tokens: the list goes in as one JSON array.
+      select: store.sqlite.prepare('select token, spam_count spam, ham_count ham from spam_tokens where token in (select value from json_each(?))'),
+      readGeneration: store.sqlite.prepare(`select value from key_value where key = '${GENERATION_KEY}'`),
+    };
+    readers.set(store, reader);
+  }
+  return reader;
+}
+
+/**
+ * Counts of the given tokens (absent ones are simply not in the map). Counts read once are
+ * kept in memory (absent tokens too) until the model changes: common words recur in nearly
+ * every message, so classifying a batch reads mostly from memory instead of the index.
+ */
+export function spamCounts(store: Store, tokens: string[]): Map<string, TokenCounts> {
+  const out = new Map<string, TokenCounts>();
   if (tokens.length === 0) return out;
-  // One statement whatever the number of tokens: the list goes in as one JSON array.
-  const rows = store.sqlite
-    .prepare('select token, spam_count spam, ham_count ham from spam_tokens where token in (select value from json_each(?))')
-    .all(JSON.stringify(tokens)) as { token: string; spam: number; ham: number }[];
-  for (const r of rows) out.set(r.token, { spam: r.spam, ham: r.ham });
+  const reader = readerOf(store);
+  const generation = reader.readGeneration.get()?.value;
+  if (generation !== reader.generation) {
+    reader.cache.clear();
+    reader.generation = generation;
+  }
+  const missing: string[] = [];
+  for (const t of tokens) {
+    const cached = reader.cache.get(t);
+    if (cached) out.set(t, cached);
+    else if (cached === undefined) missing.push(t);
+  }
+  if (missing.length === 0) return out;
+  if (reader.cache.size + missing.length > CACHE_LIMIT) reader.cache.clear();
+  for (const t of missing) reader.cache.set(t, null);
+  for (const r of reader.select.all(JSON.stringify(missing))) {
+    const counts = { spam: r.spam, ham: r.ham };
+    reader.cache.set(r.token, counts);
+    out.set(r.token, counts);
+  }
   return out;
 }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { spamStore } from '../../src/store/spam';
+import { spamCounts, spamStore } from '../../src/store/spam';
 import { runCli } from '../helpers/cli';
 import { FIXTURES, removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
@@ -86,5 +86,26 @@ describe('spam filter through the CLI and the pipeline', () => {
     // ...and taking it out of spam relearns it as ham.
     expect(runCli([...args, 'tickets', 'set', results[1].ticket as string, 'status', 'open']).stdout).toMatch(/relearnt it as ham/);
     expect(readFileSync(hamFile).length).toBeGreaterThan(0);
+  });
+
+  it('keeps token counts in memory only until the model changes, in this process or another', () => {
+    const dir = tempDir('hd-spam-cache-');
+    const daemon = openStore(dir);
+    const cli = openStore(dir); // another connection to the same file, as `helpdesk spam train` has
+    spamStore(daemon).learn('raw:1', 'spam', ['viagra', 'cheap'], 0);
+    expect(spamCounts(daemon, ['viagra', 'hello'])).toEqual(new Map([['viagra', { spam: 1, ham: 0 }]]));
+    // Learnt elsewhere: the cached count of `viagra` and the cached absence of `hello` are dropped.
+    spamStore(cli).learn('raw:2', 'ham', ['hello', 'viagra'], 0);
+    expect(spamCounts(daemon, ['viagra', 'hello'])).toEqual(
+      new Map([
+        ['viagra', { spam: 1, ham: 1 }],
+        ['hello', { spam: 0, ham: 1 }],
+      ]),
+    );
+    // Relearnt in this process: seen at once.
+    spamStore(daemon).learn('raw:2', 'spam', ['hello', 'viagra'], 0);
+    expect(spamCounts(daemon, ['hello'])).toEqual(new Map([['hello', { spam: 1, ham: 0 }]]));
+    cli.close();
+    daemon.close();
   });
 });

@@ -18,20 +18,27 @@ export const parse: Stage = {
   },
 };
 
-const MAIL_HEADERS = new Set(['from', 'sender', 'to', 'cc', 'subject', 'date', 'message-id', 'received', 'return-path', 'mime-version', 'content-type', 'delivered-to', 'reply-to']);
+export const MAIL_HEADERS = new Set(['from', 'sender', 'to', 'cc', 'subject', 'date', 'message-id', 'received', 'return-path', 'mime-version', 'content-type', 'delivered-to', 'reply-to']);
 
 const LEADING_BLANK_LINES = /^(?:[ \t]*\r?\n)+/;
 const MBOX_FROM_LINE = /^From [^\r\n]*\r?\n/;
 
-export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Promise<InboundMail> {
-  // Files cut from an mbox (and many test suites) start with a `From ` envelope line; it is
-  // not a header and would make the parser treat the whole header block as body.
-  // Some pipes and exports put empty or blank lines before the first header; they would end
-  // the header block before it starts.
+/**
+ * The message as a MIME parser should see it. Files cut from an mbox (and many test suites)
+ * start with a `From ` envelope line; it is not a header and would make the parser treat the
+ * whole header block as body. Some pipes and exports put empty or blank lines before the
+ * first header; they would end the header block before it starts. Raw 8-bit headers and
+ * UTF-7 become UTF-8 (see eightBitHeadersToUtf8, utf7ToUtf8).
+ */
+export function mimeReady(bytes: Buffer): Buffer {
   const lead = LEADING_BLANK_LINES.exec(bytes.subarray(0, 4096).toString('latin1'))?.[0].length ?? 0;
   const trimmed = bytes.subarray(lead);
   const start = MBOX_FROM_LINE.exec(trimmed.subarray(0, 1024).toString('latin1'));
-  const body = utf7ToUtf8(eightBitHeadersToUtf8(start ? trimmed.subarray(start[0].length) : trimmed));
+  return utf7ToUtf8(eightBitHeadersToUtf8(start ? trimmed.subarray(start[0].length) : trimmed));
+}
+
+export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Promise<InboundMail> {
+  const body = mimeReady(bytes);
   const parsed = await simpleParser(body, {
     skipTextToHtml: true,
     skipImageLinks: true,
@@ -79,7 +86,7 @@ function bodyText(parsed: ParsedMail): string {
 
 const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', pdf: 'application/pdf', txt: 'text/plain', zip: 'application/zip', doc: 'application/msword' };
 
-function guessType(name: string): string {
+export function guessType(name: string): string {
   return TYPES[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
 }
 
@@ -246,11 +253,11 @@ function messageIdList(value: string | string[] | undefined): string[] {
     .map((t) => `<${t}>`);
 }
 
-function firstMessageId(value: string | string[] | undefined): string | null {
+export function firstMessageId(value: string | string[] | undefined): string | null {
   return messageIdList(value)[0] ?? null;
 }
 
-function headerValue(line: string): string {
+export function headerValue(line: string): string {
   const colon = line.indexOf(':');
   return (colon === -1 ? line : line.slice(colon + 1)).replace(/\r?\n[ \t]+/g, ' ').trim();
 }
