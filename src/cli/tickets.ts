@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { EDITABLE, planChange } from '../pipeline/changes';
 import { learnCorrection } from '../spam/correct';
-import { applyChange, listTickets, showTicket, ticketByRef } from '../store/tickets';
+import { applyStaffChange } from '../pipeline/staff-change';
+import { listTickets, showTicket, ticketByRef } from '../store/tickets';
 import { locations, openAll, out } from './common';
 import { table } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
@@ -79,13 +80,14 @@ export function registerTicketSet(tickets: Command): void {
           throw new CliExit(EXIT.USAGE, (err as Error).message);
         }
         if (change.from === change.to) return out(`${t.ref}: ${field} is already ${change.to}`);
-        applyChange(store.db, t.id, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
+        const { told } = applyStaffChange(store, config, t, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
         // Marking a ticket spam, or taking it out of spam, teaches the filter.
         if (field === 'status' && (change.to === 'spam' || change.from === 'spam')) {
           const learnt = await learnCorrection(store, t.id, change.to === 'spam' ? 'spam' : 'ham');
           out(`${t.ref}: spam filter ${learnt === 'no message' ? 'had nothing to learn' : `${learnt} it as ${change.to === 'spam' ? 'spam' : 'ham'}`}`);
         }
         out(`${t.ref}: ${field} ${change.from ?? '-'} → ${change.to ?? '-'}${change.also.dueAt !== undefined ? ` (due ${new Date(change.also.dueAt).toISOString()})` : ''}`);
+        if (told.length > 0) out(`${t.ref}: status_changed queued to ${told.join(', ')}`);
       } finally {
         store.close();
       }

@@ -183,6 +183,12 @@ export const helpdeskFileSchema = z.strictObject({
       acknowledge: z.boolean().default(true),
       /** No acknowledgement for a ticket the spam filter is unsure about. */
       withholdAckWhenUnsure: z.boolean().default(true),
+      /**
+       * Tell the customer (`status_changed`) when a ticket is resolved, or closed without
+       * having been resolved, by a change that sends them nothing else: an agent's mail with
+       * commands only, `helpdesk tickets set`.
+       */
+      statusChanged: z.boolean().default(true),
       /** At most `count` acknowledgements to one sender per `per`. */
       ackRateLimit: z.strictObject({ count: z.number().int().min(1).default(5), per: duration.default(parseDuration('1h') as number) }).prefault({}),
       /** More than `count` messages from one sender on one ticket per `per`: stop notifying. */

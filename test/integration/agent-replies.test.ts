@@ -2,6 +2,8 @@ import { eq } from 'drizzle-orm';
 import { events, messages, tickets } from '../../src/store/schema';
 import { showTicket, ticketByRef } from '../../src/store/tickets';
 import { spamStore } from '../../src/store/spam';
+import { planChange } from '../../src/pipeline/changes';
+import { applyStaffChange } from '../../src/pipeline/staff-change';
 import { buildMail } from '../helpers/mail';
 import { header, type SinkMessage } from '../harness/smtp-sink';
 import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
@@ -93,6 +95,45 @@ describe('a full conversation by mail', () => {
     await d.ingest(replyTo(resolved, CARLA, 'It broke again this morning.'));
     expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
     expect(eventTypes(d)).toEqual(expect.arrayContaining(['status_changed', 'rated']));
+  });
+
+  it('tells the customer of a resolution made without a reply to them (commands only, or tickets set), once', async () => {
+    const d = desk();
+    const { assigned, ack } = await startTicket(d);
+    const before = to('carla@customer.test').length;
+    await d.ingest(replyTo(assigned, ANA, '#status resolved\n#note\nFixed on site.'));
+    await d.send();
+    expect(to('carla@customer.test')).toHaveLength(before + 1);
+    const notice = last('carla@customer.test');
+    expect(notice.parsed.subject).toBe('[HD-1] Printer broken');
+    expect(notice.parsed.text).toContain('is now resolved');
+    expect(notice.parsed.text).toContain('just reply to this mail and the ticket opens again');
+    expect(notice.raw.toString()).not.toContain('Fixed on site.');
+    expect(header(notice, 'in-reply-to')).toBe(idOf(ack));
+    // The customer's answer to the notice threads and reopens the ticket.
+    expect(await d.ingest(replyTo(notice, CARLA, 'It broke again.'))).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
+    const set = (status: string) => {
+      const t = ticketByRef(d.store.db, 'HD-1');
+      if (!t) throw new Error('no ticket');
+      return applyStaffChange(d.store, d.config, t, planChange(t, 'status', status, d.config, d.clock.now), 'cli:admin', d.clock.now, null);
+    };
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+    // Resolved from the command line: told the same way. Closing it afterwards tells nothing new.
+    expect(set('resolved')).toEqual({ told: ['carla@customer.test'], withheld: [] });
+    expect(set('closed')).toEqual({ told: [], withheld: [] });
+    await d.send();
+    expect(to('carla@customer.test')).toHaveLength(before + 2);
+    expect(last('carla@customer.test').parsed.text).toContain('is now resolved');
+  });
+
+  it('withholds the notice, with an event saying why, when notifications.statusChanged is off', async () => {
+    const d = desk({}, 'notifications: { statusChanged: false }');
+    const { assigned } = await startTicket(d);
+    const before = to('carla@customer.test').length;
+    await d.ingest(replyTo(assigned, ANA, '#status resolved'));
+    await d.send();
+    expect(to('carla@customer.test')).toHaveLength(before);
+    expect(showTicket(d.store.db, 'HD-1')?.events.filter((e) => e.type === 'notification_withheld').map((e) => e.reason)).toEqual(['status_changed to carla@customer.test: notifications.statusChanged is off']);
   });
 
   it('keeps a #note from the customer and shows it to agents', async () => {

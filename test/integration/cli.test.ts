@@ -155,6 +155,11 @@ describe('helpdesk tickets set', () => {
     ]);
     expect(runCli([...args, 'tickets', 'set', 'HD-1', 'assignee', 'Ana']).code).toBe(0);
     expect(JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout).assignee).toBe('ana@example.test');
+    // Resolving tells the customer, through the outbox.
+    const resolved = runCli([...args, 'tickets', 'set', 'HD-1', 'status', 'resolved']);
+    expect(resolved.stdout).toContain(`HD-1: status_changed queued to ${after.customer}`);
+    const outbox = JSON.parse(runCli([...args, 'outbox', 'list', '--json']).stdout) as { template: string; to: string[] }[];
+    expect(outbox.filter((r) => r.template === 'status_changed').map((r) => r.to)).toEqual([[after.customer]]);
   });
 
   it('refuses unknown fields, bad values and unknown agents with exit 64 and a clear message', () => {

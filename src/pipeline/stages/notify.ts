@@ -1,7 +1,7 @@
 import { LOCALES, type Config } from '../../config/schema';
 import { isMailAddress } from '../../lib/mail-address';
 import { findAgent, isOwnAddress } from '../agents';
-import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, TemplateName, TicketInfo } from '../types';
+import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, TemplateName, TicketInfo } from '../types';
 import { AGENT_COMMANDS } from './commands';
 
 /**
@@ -110,9 +110,16 @@ class Planner {
     }
     const status = u.changes.find((c) => c.field === 'status');
     const change = status && (status.to === 'resolved' || status.to === 'closed') ? { from: status.from, to: status.to } : null;
-    if (!u.relay) return;
-    const customerThread = store.customerThread(info.id);
-    const thread = { inReplyTo: customerThread.at(-1) ?? null, references: customerThread };
+    if (!u.relay) {
+      // Commands only: the customer hears of a resolution, not of the reply they never see.
+      if (status) {
+        const notice = statusNotice(config, store, { ...info, status: status.to ?? info.status }, { from: status.from, to: status.to }, this.draft.receivedAt);
+        this.mails.push(...notice.mails);
+        this.withheld.push(...notice.withheld);
+      }
+      return;
+    }
+    const thread = customerThreadOf(store, info.id);
     const quoted = store.lastCustomerMessage(info.id);
     const people = [
       ...(info.customer ? [info.customer] : []),
@@ -129,11 +136,9 @@ class Planner {
   private add(template: TemplateName, to: string, locale: string, reason: string, ticket: TicketInfo, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
     if (to === this.sender && template !== 'ack' && template !== 'command_error') return;
     if (this.mails.some((m) => m.template === template && m.to === to)) return;
-    if (isOwnAddress(this.ctx.config, to) || !isMailAddress(to)) return;
-    // A person's words relayed are not automatic mail; everything else respects suppression.
-    const suppressed = more.relayed ? null : this.ctx.store.suppressedUntil(to, this.draft.receivedAt);
-    if (suppressed !== null) {
-      this.withheld.push(`${template} to ${to}: the address hard-bounced; automatic mail suppressed until ${new Date(suppressed).toISOString()}`);
+    const refused = undeliverable(this.ctx.config, this.ctx.store, template, to, this.draft.receivedAt, more.relayed === true);
+    if (refused !== undefined) {
+      if (refused) this.withheld.push(refused);
       return;
     }
     const message = more.message === undefined ? { from: this.mail.from?.address ?? null, fromName: this.mail.from?.name || null, subject: this.mail.subject, text: this.mail.text } : more.message;
@@ -152,6 +157,50 @@ class Planner {
   }
 }
 
+
+/**
+ * Why no mail may go to `to`: '' for an address we never write to (our own, not a mail
+ * address), a reason for one whose automatic mail is suppressed after a hard bounce (a
+ * person's words relayed are not automatic mail); undefined when it may go.
+ */
+function undeliverable(config: Config, store: Pick<StoreReader, 'suppressedUntil'>, template: TemplateName, to: string, at: number, relayed: boolean): string | undefined {
+  if (isOwnAddress(config, to) || !isMailAddress(to)) return '';
+  const suppressed = relayed ? null : store.suppressedUntil(to, at);
+  if (suppressed !== null) return `${template} to ${to}: the address hard-bounced; automatic mail suppressed until ${new Date(suppressed).toISOString()}`;
+  return undefined;
+}
+
+/** In-Reply-To and References of mail to the customer: their side of the conversation. */
+function customerThreadOf(store: Pick<StoreReader, 'customerThread'>, ticketId: number): NonNullable<PlannedMail['thread']> {
+  const ids = store.customerThread(ticketId);
+  return { inReplyTo: ids.at(-1) ?? null, references: ids };
+}
+
+/**
+ * The customer's `status_changed` notice for a change that sends them nothing else (an
+ * agent's mail with commands only, `helpdesk tickets set`): when the ticket is resolved (how
+ * to reopen), or closed without having been resolved; not for other statuses, nor when
+ * `notifications.statusChanged` is off. `ticket` shows the new status.
+ */
+export function statusNotice(
+  config: Config,
+  store: Pick<StoreReader, 'suppressedUntil' | 'customerThread' | 'contactLocale'>,
+  ticket: TicketInfo,
+  change: { from: string | null; to: string | null },
+  at: number,
+): { mails: PlannedMail[]; withheld: string[] } {
+  const none = { mails: [], withheld: [] };
+  const tells = change.to === 'resolved' || (change.to === 'closed' && change.from !== 'resolved');
+  if (!tells || !ticket.customer) return none;
+  if (!config.notifications.statusChanged) return { mails: [], withheld: [`status_changed to ${ticket.customer}: notifications.statusChanged is off`] };
+  if (NO_REPLY.test(ticket.customer)) return none;
+  const refused = undeliverable(config, store, 'status_changed', ticket.customer, at, false);
+  if (refused !== undefined) return { mails: [], withheld: refused ? [refused] : [] };
+  const to = ticket.customer;
+  const data = { ...notificationData(config, ticket, null, at, to), change };
+  const mail: PlannedMail = { template: 'status_changed', to, locale: store.contactLocale(to) ?? config.helpdesk.locale, reason: `the ticket is now ${change.to}`, subject: ticket.subject, data, thread: customerThreadOf(store, ticket.id) };
+  return { mails: [mail], withheld: [] };
+}
 
 function groupMembers(config: Config, group: string): string[] {
   return config.groups.find((g) => g.name === group)?.members ?? [];

@@ -1,0 +1,31 @@
+import type { Config } from '../config/schema';
+import type { Store } from '../store/open';
+import { addEvent, applyChange, ticketInfo } from '../store/tickets';
+import type { FieldChange } from './changes';
+import { enqueueMail } from './enqueue';
+import { statusNotice } from './stages/notify';
+import { messageIdSecret, storeReader } from './store-reader';
+
+/**
+ * Applies a staff change made outside mail (`helpdesk tickets set`) and, in the same
+ * transaction, queues what it tells the customer: the `status_changed` notice of a
+ * resolution (stages/notify.ts statusNotice), or records why it was withheld.
+ * Returns the addresses written to and the reasons for withholding.
+ */
+export function applyStaffChange(store: Store, config: Config, ticket: { id: number; ref: string }, change: FieldChange, actor: string, at: number, reason: string | null): { told: string[]; withheld: string[] } {
+  const before = ticketInfo(store.db, ticket.id);
+  const notice =
+    change.field === 'status' && before ? statusNotice(config, storeReader(store, config), { ...before, status: change.to ?? before.status }, change, at) : { mails: [], withheld: [] };
+  store.db.transaction(
+    (tx) => {
+      applyChange(tx, ticket.id, change, actor, at, reason);
+      const secret = messageIdSecret(config, tx);
+      for (const mail of notice.mails) {
+        enqueueMail(tx, config, { mail, ticket, inReplyTo: mail.thread?.inReplyTo ?? null, references: mail.thread?.references ?? [], secret, at });
+      }
+      for (const why of notice.withheld) addEvent(tx, { ticketId: ticket.id, at, actor: 'system', type: 'notification_withheld', reason: why });
+    },
+    { behavior: 'immediate' },
+  );
+  return { told: notice.mails.map((m) => m.to), withheld: notice.withheld };
+}
