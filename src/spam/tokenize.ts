@@ -20,8 +20,10 @@ export type SpamInput = Pick<InboundMail, 'subject' | 'text' | 'html' | 'from' |
 export function tokenize(mail: SpamInput): Set<string> {
   const tokens = new Set<string>();
   const words = (text: string, prefix: string) => {
-    for (const m of text.matchAll(WORD)) {
-      const w = m[0].toLowerCase();
+    const lower = text.toLowerCase();
+    WORD.lastIndex = 0;
+    for (let m = WORD.exec(lower); m !== null; m = WORD.exec(lower)) {
+      const w = m[0];
       if (w.length < 3) continue;
       if (w.length > 20) tokens.add(`${prefix}skip:${w[0]}${Math.floor(w.length / 10) * 10}`);
       else tokens.add(prefix + w);

@@ -55,13 +55,17 @@ export function spamStore(store: Store) {
 
 /** Bumped by every learn, so cached counts (spamCounts) are dropped when the model changed, in any process. */
 const GENERATION_KEY = 'spam:generation';
-/** Tokens whose counts a reader keeps in memory: the common ones, 100,000 at most (~15 MB). */
+/** Tokens whose counts a reader keeps in memory: 100,000 at most (~15 MB). */
 const CACHE_LIMIT = 100_000;
 
 interface CountReader {
   generation: string | undefined;
   cache: Map<string, TokenCounts | null>;
+  /** The cache holds the whole model: a token not in it is not in the model. */
+  complete: boolean;
   select: Statement<[string], { token: string; spam: number; ham: number }>;
+  selectAll: Statement<[], { token: string; spam: number; ham: number }>;
+  countAll: Statement<[], { n: number }>;
   readGeneration: Statement<[], { value: string }>;
 }
 
@@ -73,8 +77,11 @@ function readerOf(store: Store): CountReader {
     reader = {
       generation: undefined,
       cache: new Map(),
+      complete: false,
       // One statement whatever the number of tokens: the list goes in as one JSON array.
       select: store.sqlite.prepare('select token, spam_count spam, ham_count ham from spam_tokens where token in (select value from json_each(?))'),
+      selectAll: store.sqlite.prepare('select token, spam_count spam, ham_count ham from spam_tokens'),
+      countAll: store.sqlite.prepare('select count(*) n from spam_tokens'),
       readGeneration: store.sqlite.prepare(`select value from key_value where key = '${GENERATION_KEY}'`),
     };
     readers.set(store, reader);
@@ -82,10 +89,18 @@ function readerOf(store: Store): CountReader {
   return reader;
 }
 
+/** After the model changed (or at first use): the whole model when it fits the cache, else nothing yet. */
+function refill(reader: CountReader) {
+  reader.cache.clear();
+  reader.complete = reader.countAll.get()!.n <= CACHE_LIMIT;
+  if (reader.complete) for (const r of reader.selectAll.iterate()) reader.cache.set(r.token, { spam: r.spam, ham: r.ham });
+}
+
 /**
- * Counts of the given tokens (absent ones are simply not in the map). Counts read once are
- * kept in memory (absent tokens too) until the model changes: common words recur in nearly
- * every message, so classifying a batch reads mostly from memory instead of the index.
+ * Counts of the given tokens (absent ones are simply not in the map). The counts are kept
+ * in memory until the model changes (any learn, in any process, bumps its generation): the
+ * whole model when it has up to 100,000 tokens, else the tokens read so far, absent ones
+ * included (common words recur in nearly every message).
  */
 export function spamCounts(store: Store, tokens: string[]): Map<string, TokenCounts> {
   const out = new Map<string, TokenCounts>();
@@ -93,14 +108,14 @@ export function spamCounts(store: Store, tokens: string[]): Map<string, TokenCou
   const reader = readerOf(store);
   const generation = reader.readGeneration.get()?.value;
   if (generation !== reader.generation) {
-    reader.cache.clear();
     reader.generation = generation;
+    refill(reader);
   }
   const missing: string[] = [];
   for (const t of tokens) {
     const cached = reader.cache.get(t);
     if (cached) out.set(t, cached);
-    else if (cached === undefined) missing.push(t);
+    else if (cached === undefined && !reader.complete) missing.push(t);
   }
   if (missing.length === 0) return out;
   if (reader.cache.size + missing.length > CACHE_LIMIT) reader.cache.clear();
