@@ -196,22 +196,55 @@ function addressesOf(value: string | undefined): MailAddress[] {
 const BLOCK_TAG = /^<\/?(?:br|p|div|li|ul|ol|h[1-6]|hr|blockquote|pre|dd|dt|dl)\b/i;
 const LINK = /<(?:a\b[^>]*?\bhref|img\b[^>]*?\bsrc)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi;
 
+/** Html beyond this is not read for its text (the tokenizer reads 50,000 characters of it). */
+const MAX_HTML_TEXT = 1024 * 1024;
+/** Elements whose content the page does not show; an unclosed one runs to the end. */
+const HIDDEN = /<!--|<(script|style|head)\b/g;
+
 /**
  * The text of an html body: what the page shows, without head, scripts, styles and comments;
  * with `links`, also the targets of links and images (as mailparser's html-to-text shows them).
+ * One pass, left to right, with no backtracking: html in mail is hostile input (an unclosed
+ * `<!--` or `<` repeated thousands of times must not cost quadratic time).
  */
 export function htmlText(html: string, links: boolean): string {
-  const body = /<body\b[^>]*>([\s\S]*?)(?:<\/body\s*>|$)/i.exec(html)?.[1] ?? html;
-  const text = decodeHTML(
-    body
-      .replace(/<!--[\s\S]*?-->/g, '')
-      .replace(/<(script|style|head)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-      .replace(/<[^>]*>/g, (tag) => (BLOCK_TAG.test(tag) ? '\n' : links ? linkOf(tag) : '')),
-  );
-  return text.replace(/[ \t\u00a0]+/g, ' ').trim();
+  const lower = html.slice(0, MAX_HTML_TEXT).toLowerCase();
+  const bodyTag = lower.indexOf('<body');
+  const bodyStart = bodyTag === -1 ? 0 : lower.indexOf('>', bodyTag) + 1 || lower.length;
+  const bodyEnd = lower.indexOf('</body', bodyStart);
+  const visible = withoutHidden(lower, html, bodyStart, bodyEnd === -1 ? lower.length : bodyEnd);
+  let out = '';
+  let at = 0;
+  for (let open = visible.indexOf('<'); open !== -1; open = visible.indexOf('<', at)) {
+    const close = visible.indexOf('>', open);
+    if (close === -1) break; // a lone `<` and all after it is text
+    out += visible.slice(at, open);
+    const tag = visible.slice(open, close + 1);
+    out += BLOCK_TAG.test(tag) ? '\n' : links ? linkOf(tag) : '';
+    at = close + 1;
+  }
+  out += visible.slice(at);
+  return decodeHTML(out).replace(/[ \t\u00a0]+/g, ' ').trim();
+}
+
+/** html[from, to) without comments and script, style and head elements (found in `lower`, its lower-case copy). */
+function withoutHidden(lower: string, html: string, from: number, to: number): string {
+  let out = '';
+  let at = from;
+  HIDDEN.lastIndex = from;
+  for (let m = HIDDEN.exec(lower); m !== null && m.index < to; m = HIDDEN.exec(lower)) {
+    out += html.slice(at, m.index);
+    const end = m[1] ? lower.indexOf(`</${m[1]}`, HIDDEN.lastIndex) : lower.indexOf('-->', HIDDEN.lastIndex);
+    if (end === -1) return out;
+    at = m[1] ? lower.indexOf('>', end) + 1 || to : end + 3;
+    out += ' ';
+    HIDDEN.lastIndex = at;
+  }
+  return out + html.slice(at, Math.max(at, to));
 }
 
 function linkOf(tag: string): string {
+  if (tag.length > 4096) return '';
   LINK.lastIndex = 0;
   const m = LINK.exec(tag);
   const target = m ? (m[1] ?? m[2] ?? m[3]).replace(/^mailto:/, '') : '';

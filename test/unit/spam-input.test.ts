@@ -95,6 +95,13 @@ describe('spamInput (the quick reader of train/classify/eval)', () => {
     expect(lines.map((l) => l.trim()).filter(Boolean)).toEqual(['abc', 'd & e']);
   });
 
+  it('htmlText reads hostile html in one pass: unclosed comments and scripts hide the rest, a lone < is text', () => {
+    expect(htmlText(`<p>before</p>${'<!--'.repeat(200_000)}after`, true)).toBe('before');
+    expect(htmlText(`<p>before</p>${'<script>'.repeat(100_000)}`, true)).toBe('before');
+    expect(htmlText(`${'<'.repeat(300_000)}x`, true)).toBe(`${'<'.repeat(300_000)}x`);
+    expect(htmlText(`<a ${'<a '.repeat(100_000)}>text`, true)).toBe('text');
+  });
+
   /**
    * Training reads files with this reader and the daemon classifies what the full parse made of
    * the same message: both must give the model (nearly) the same tokens. On all fixture mail
