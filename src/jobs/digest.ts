@@ -4,16 +4,12 @@ import type { Store } from '../store/open';
 import { digestFigures } from '../store/tickets';
 import type { JobOutcome } from './scheduler';
 
-const SUBJECT: Record<string, (open: number, overdue: number) => string> = {
-  en: (open, overdue) => `Daily digest: ${open} open, ${overdue} overdue`,
-  es: (open, overdue) => `Resumen diario: ${open} abiertos, ${overdue} vencidos`,
-};
-
 /** The daily digest to every admin: new, open, overdue and unassigned tickets, by queue. */
 export function digest(store: Store, config: Config, now: number): JobOutcome {
   const queues = digestFigures(store.db, now, now - 86_400_000).filter((q) => q.open + q.created > 0);
   const total = queues.reduce((t, q) => ({ open: t.open + q.open, overdue: t.overdue + q.overdue, unassigned: t.unassigned + q.unassigned, created: t.created + q.created }), { open: 0, overdue: 0, unassigned: 0, created: 0 });
-  const subject = (SUBJECT[config.helpdesk.locale] ?? SUBJECT.en)(total.open, total.overdue);
+  // The subject sent is digest.subject.hbs in the admins' language; this one is the fallback.
+  const subject = `Daily digest: ${total.open} open, ${total.overdue} overdue`;
   const admins = enqueueForAdmins(store.db, config, { template: 'digest', subject, reason: 'daily digest', data: { total, queues: queues.map((q) => ({ ...q, queue: q.queue ?? '-' })), at: now } }, now);
   return { admins, ...total };
 }

@@ -1,5 +1,6 @@
 import type Mail from 'nodemailer/lib/mailer';
 import type { Config } from '../config/schema';
+import { ticketSubject } from '../pipeline/reply-subject';
 import type { OutboxEntry } from '../store/outbox';
 import type { Rendered } from './templates';
 
@@ -27,7 +28,8 @@ export function composeMessage(row: OutboxEntry, rendered: Rendered, config: Con
     from: { name: relayed && agentName ? `${agentName} via ${config.helpdesk.name}` : config.helpdesk.name, address },
     replyTo: address,
     to: row.recipients,
-    subject: row.subject,
+    // A subject template's line, with the ticket's tag in front as every ticket mail has it.
+    subject: rendered.subject === null ? row.subject : row.ref ? ticketSubject(row.ref, rendered.subject, config.helpdesk.ticketPrefix) : rendered.subject,
     messageId: row.messageId,
     inReplyTo: row.inReplyTo ?? undefined,
     references: row.references.length > 0 ? row.references : undefined,

@@ -9,8 +9,8 @@ import { watchFolder } from '../lib/watch-folder';
 import { TEMPLATES, type TemplateName } from '../pipeline/types';
 
 /**
- * The notification templates (templates/<locale>/<name>.{text,html}.hbs, partials in
- * templates/<locale>/partials/<name>.{text,html}.hbs). Loaded and compiled at start and on
+ * The notification templates (templates/<locale>/<name>.{text,html}.hbs, an optional
+ * <name>.subject.hbs, partials in templates/<locale>/partials/<name>.{text,html}.hbs). Loaded and compiled at start and on
  * change; a file that does not compile is reported with file and line and its previous
  * version stays in force. Values are escaped in html and left as they are in text.
  */
@@ -24,9 +24,11 @@ export interface TemplateProblem {
 export interface Rendered {
   text: string;
   html: string;
+  /** From `<name>.subject.hbs` when the locale has one (one line); else null: the outbox row's subject. */
+  subject: string | null;
 }
 
-type Format = 'text' | 'html';
+type Format = 'text' | 'html' | 'subject';
 type Compiled = (data: unknown) => string;
 
 export interface Templates {
@@ -56,11 +58,11 @@ export function loadTemplates(dir: string, config: () => Config, options: { log?
     const locales = existsSync(dir) ? readdirSync(dir).filter((d) => statSync(path.join(dir, d)).isDirectory()) : [];
     if (locales.length === 0) found.push({ file: dir, line: null, message: 'no locale folders (such as en/) with templates' });
     for (const locale of locales) {
-      for (const format of ['text', 'html'] as const) {
+      for (const format of ['text', 'html', 'subject'] as const) {
         const env = makeEnv(format, locale, config);
         const partialsDir = path.join(dir, locale, 'partials');
         const partialNames = new Set<string>();
-        if (existsSync(partialsDir)) {
+        if (existsSync(partialsDir) && format !== 'subject') {
           for (const file of readdirSync(partialsDir).filter((f) => f.endsWith(`.${format}.hbs`))) {
             const full = path.join(partialsDir, file);
             const source = readFileSync(full, 'utf8');
@@ -75,7 +77,9 @@ export function loadTemplates(dir: string, config: () => Config, options: { log?
         for (const name of TEMPLATES) {
           const full = path.join(dir, locale, `${name}.${format}.hbs`);
           if (!existsSync(full)) {
-            found.push({ file: full, line: null, message: 'missing template' });
+            // A subject template is optional: without one the mail keeps the subject it was queued with.
+            if (format === 'subject') compiled.delete(`${locale}/${name}.${format}`);
+            else found.push({ file: full, line: null, message: 'missing template' });
             continue;
           }
           const source = readFileSync(full, 'utf8');
@@ -84,7 +88,7 @@ export function loadTemplates(dir: string, config: () => Config, options: { log?
             found.push(problem);
             continue;
           }
-          compiled.set(`${locale}/${name}.${format}`, env.compile(source, { noEscape: format === 'text', strict: false }));
+          compiled.set(`${locale}/${name}.${format}`, env.compile(source, { noEscape: format !== 'html', strict: false }));
         }
       }
     }
@@ -97,14 +101,20 @@ export function loadTemplates(dir: string, config: () => Config, options: { log?
 
   return {
     render(name, locale, data) {
-      const pick = (format: Format): Compiled => {
+      const find = (format: Format): Compiled | undefined => {
         for (const l of [locale, config().helpdesk.locale, 'en']) {
           const t = compiled.get(`${l}/${name}.${format}`);
           if (t) return t;
         }
-        throw new Error(`no ${format} template ${name} for locale ${locale} (templates folder ${dir})`);
+        return undefined;
       };
-      return { text: pick('text')(data), html: pick('html')(data) };
+      const pick = (format: Format): Compiled => {
+        const t = find(format);
+        if (!t) throw new Error(`no ${format} template ${name} for locale ${locale} (templates folder ${dir})`);
+        return t;
+      };
+      const subject = find('subject')?.(data).replace(/\s+/g, ' ').trim();
+      return { text: pick('text')(data), html: pick('html')(data), subject: subject || null };
     },
     problems: () => problems,
     reload: load,

@@ -1,7 +1,9 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
+import { composeMessage } from '../../src/mail-out/compose';
 import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
+import type { OutboxEntry } from '../../src/store/outbox';
 import { TEMPLATES } from '../../src/pipeline/types';
 import { runCli } from '../helpers/cli';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
@@ -79,6 +81,27 @@ describe('template errors', () => {
     const ok = runCli(['--config', writeConfigDir(), '--data', tempDir(), 'config', 'check']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/outgoing mail: directory <data>\/outbox; templates .*templates/);
+  });
+
+  it('takes the subject from an optional <name>.subject.hbs, in the locale, with the ticket tag kept in front', () => {
+    const dir = copy();
+    const templates = loadTemplates(dir, () => config);
+    const digest = { ...data, total: { open: 3, overdue: 1 } };
+    expect(templates.render('digest', 'es', digest).subject).toBe('Resumen diario: 3 abiertos, 1 vencidos');
+    expect(templates.render('digest', 'en', digest).subject).toBe('Daily digest: 3 open, 1 overdue');
+    expect(templates.render('ack', 'en', data).subject).toBeNull();
+
+    writeFileSync(path.join(dir, 'en', 'ack.subject.hbs'), 'We have your message\n about {{ticket.subject}}\n');
+    templates.reload();
+    const rendered = templates.render('ack', 'en', data);
+    expect(rendered.subject).toBe('We have your message about Printer <broken>');
+    const row = { template: 'ack', ref: 'HD-7', subject: '[HD-7] Printer <broken>', recipients: ['carla@customer.test'], messageId: '<m@x>', inReplyTo: null, references: [], createdAt: 0, data: {} } as unknown as OutboxEntry;
+    expect(composeMessage(row, rendered, config).subject).toBe('[HD-7] We have your message about Printer <broken>');
+    expect(composeMessage(row, { ...rendered, subject: null }, config).subject).toBe('[HD-7] Printer <broken>');
+
+    writeFileSync(path.join(dir, 'en', 'ack.subject.hbs'), 'Broken {{ticket.subject\n');
+    expect(templates.reload()).toEqual([expect.objectContaining({ file: path.join(dir, 'en', 'ack.subject.hbs'), line: 1 })]);
+    expect(templates.render('ack', 'en', data).subject).toBe('We have your message about Printer <broken>');
   });
 
   it('rejects a template that uses a partial that does not exist, naming the line', () => {
