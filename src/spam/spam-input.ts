@@ -140,24 +140,36 @@ function splitPart(entity: Buffer): { headers: Header[]; body: Buffer } {
   return { headers, body: end ? entity.subarray(end.index + end[0].length) : entity.subarray(headEnd) };
 }
 
-/** The parts between `--boundary` lines, up to the closing `--boundary--` (or the end). */
+/**
+ * The parts between `--boundary` lines, up to the closing `--boundary--` (or the end, for a
+ * message cut off). A delimiter line holds the boundary and nothing but white space after it,
+ * so `--b1` does not end a part at a nested `--b1-inner` line.
+ */
 function splitMultipart(body: Buffer, boundary: string): Buffer[] {
   const text = body.toString('latin1');
   const delimiter = `--${boundary}`;
+  /** The next delimiter line at or after `from`: where the part before it ends, whether it closes, where the next part starts. */
+  const next = (from: number): { partEnd: number; close: boolean; start: number } | null => {
+    for (let search = from; ; ) {
+      const lineStart = search === 0 && text.startsWith(delimiter) ? 0 : text.indexOf(`\n${delimiter}`, search) + 1;
+      if (lineStart === 0 && !(search === 0 && text.startsWith(delimiter))) return null;
+      const after = lineStart + delimiter.length;
+      const eol = text.indexOf('\n', after);
+      const close = text.startsWith('--', after);
+      if (close || /^[ \t\r]*$/.test(text.slice(after, eol === -1 ? text.length : eol))) {
+        const partEnd = lineStart === 0 ? 0 : text[lineStart - 2] === '\r' ? lineStart - 2 : lineStart - 1;
+        return { partEnd, close, start: eol === -1 ? text.length : eol + 1 };
+      }
+      search = after;
+    }
+  };
   const parts: Buffer[] = [];
-  let start = -1;
-  let at = text.startsWith(delimiter) ? 0 : text.indexOf(`\n${delimiter}`);
-  while (at !== -1) {
-    const lineStart = text[at] === '\n' ? at + 1 : at;
-    if (start !== -1) parts.push(body.subarray(start, text[at - 1] === '\r' ? at - 1 : at));
-    const after = lineStart + delimiter.length;
-    if (text.startsWith('--', after)) break;
-    const eol = text.indexOf('\n', after);
-    if (eol === -1) break;
-    start = eol + 1;
-    at = text.indexOf(`\n${delimiter}`, start - 1);
-    // A message cut off before its closing boundary: the last part runs to the end.
-    if (at === -1) parts.push(body.subarray(start));
+  let delimiterLine = next(0);
+  while (delimiterLine && !delimiterLine.close) {
+    const start = delimiterLine.start;
+    // The line break before the next delimiter belongs to it, so an empty part ends at start - 1.
+    delimiterLine = next(Math.max(0, start - 1));
+    parts.push(body.subarray(start, delimiterLine ? Math.max(start, delimiterLine.partEnd) : text.length));
   }
   return parts;
 }
@@ -198,7 +210,7 @@ const LINK = /<(?:a\b[^>]*?\bhref|img\b[^>]*?\bsrc)\s*=\s*(?:"([^"]*)"|'([^']*)'
 
 /** Html beyond this is not read for its text (the tokenizer reads 50,000 characters of it). */
 const MAX_HTML_TEXT = 1024 * 1024;
-/** Elements whose content the page does not show; an unclosed one runs to the end. */
+/** Elements whose content the page does not show. */
 const HIDDEN = /<!--|<(script|style|head)\b/g;
 
 /**
@@ -233,11 +245,14 @@ function withoutHidden(lower: string, html: string, from: number, to: number): s
   let at = from;
   HIDDEN.lastIndex = from;
   for (let m = HIDDEN.exec(lower); m !== null && m.index < to; m = HIDDEN.exec(lower)) {
-    out += html.slice(at, m.index);
     const end = m[1] ? lower.indexOf(`</${m[1]}`, HIDDEN.lastIndex) : lower.indexOf('-->', HIDDEN.lastIndex);
+    // An unclosed <head> is only a tag (senders put one anywhere); an unclosed comment, script or style hides the rest.
+    if (end === -1 && m[1] === 'head') continue;
+    out += html.slice(at, m.index);
     if (end === -1) return out;
     at = m[1] ? lower.indexOf('>', end) + 1 || to : end + 3;
-    out += ' ';
+    // A comment splits no word (`Opr<!--x-->ah!` is what the reader sees as Oprah!); an element may.
+    if (m[1]) out += ' ';
     HIDDEN.lastIndex = at;
   }
   return out + html.slice(at, Math.max(at, to));

@@ -95,6 +95,17 @@ describe('spamInput (the quick reader of train/classify/eval)', () => {
     expect(lines.map((l) => l.trim()).filter(Boolean)).toEqual(['abc', 'd & e']);
   });
 
+  it('htmlText joins words split by comments (a spam trick) and reads on past a stray unclosed <head>', () => {
+    expect(htmlText('<body>As seen on Opr<!--D-->ah!<HEAD> The health<!-- x -->y discovery</body>', false)).toBe('As seen on Oprah! The healthy discovery');
+  });
+
+  it('does not end a part at a longer boundary that starts with its own', () => {
+    const m = spamInput(
+      eml([...HEAD, 'Content-Type: multipart/mixed; boundary="b1"', '', '--b1', 'Content-Type: multipart/alternative; boundary="b1-inner"', '', '--b1-inner', 'Content-Type: text/plain', '', 'inner text', '--b1-inner--', '--b1', 'Content-Type: text/plain', '', 'outer text', '--b1--']),
+    );
+    expect(m.text).toBe('inner text\nouter text');
+  });
+
   it('htmlText reads hostile html in one pass: unclosed comments and scripts hide the rest, a lone < is text', () => {
     expect(htmlText(`<p>before</p>${'<!--'.repeat(200_000)}after`, true)).toBe('before');
     expect(htmlText(`<p>before</p>${'<script>'.repeat(100_000)}`, true)).toBe('before');
