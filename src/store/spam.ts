@@ -63,6 +63,8 @@ interface CountReader {
   cache: Map<string, TokenCounts | null>;
   /** The cache holds the whole model: a token not in it is not in the model. */
   complete: boolean;
+  /** When the whole model was last read (ms since the epoch). */
+  loadedAt: number;
   select: Statement<[string], { token: string; spam: number; ham: number }>;
   selectAll: Statement<[], { token: string; spam: number; ham: number }>;
   countAll: Statement<[], { n: number }>;
@@ -78,6 +80,7 @@ function readerOf(store: Store): CountReader {
       generation: undefined,
       cache: new Map(),
       complete: false,
+      loadedAt: 0,
       // One statement whatever the number of tokens: the list goes in as one JSON array.
       select: store.sqlite.prepare('select token, spam_count spam, ham_count ham from spam_tokens where token in (select value from json_each(?))'),
       selectAll: store.sqlite.prepare('select token, spam_count spam, ham_count ham from spam_tokens'),
@@ -89,18 +92,27 @@ function readerOf(store: Store): CountReader {
   return reader;
 }
 
-/** After the model changed (or at first use): the whole model when it fits the cache, else nothing yet. */
+/** A model that keeps changing (a long `spam train` beside the daemon) is read whole at most this often. */
+const RELOAD_EVERY_MS = 10_000;
+
+/**
+ * After the model changed (or at first use): the whole model when it fits the cache and was
+ * not read whole in the last RELOAD_EVERY_MS; else nothing yet (tokens are read as needed).
+ */
 function refill(reader: CountReader) {
   reader.cache.clear();
-  reader.complete = reader.countAll.get()!.n <= CACHE_LIMIT;
-  if (reader.complete) for (const r of reader.selectAll.iterate()) reader.cache.set(r.token, { spam: r.spam, ham: r.ham });
+  const now = Date.now();
+  reader.complete = now - reader.loadedAt >= RELOAD_EVERY_MS && (reader.countAll.get()?.n ?? 0) <= CACHE_LIMIT;
+  if (!reader.complete) return;
+  reader.loadedAt = now;
+  for (const r of reader.selectAll.iterate()) reader.cache.set(r.token, { spam: r.spam, ham: r.ham });
 }
 
 /**
  * Counts of the given tokens (absent ones are simply not in the map). The counts are kept
  * in memory until the model changes (any learn, in any process, bumps its generation): the
- * whole model when it has up to 100,000 tokens, else the tokens read so far, absent ones
- * included (common words recur in nearly every message).
+ * whole model when it has up to 100,000 tokens (read whole at most every 10 s), else the
+ * tokens read so far, absent ones included (common words recur in nearly every message).
  */
 export function spamCounts(store: Store, tokens: string[]): Map<string, TokenCounts> {
   const out = new Map<string, TokenCounts>();
