@@ -2,7 +2,7 @@ import { decodeHTML } from 'entities';
 import libmime from 'libmime';
 import { decode as decodeCharset } from 'libmime/lib/charset';
 import addressparser from 'nodemailer/lib/addressparser';
-import { firstMessageId, guessType, headerValue, MAIL_HEADERS, mimeReady } from '../pipeline/stages/parse';
+import { assertMail, firstMessageId, guessType, headerValue, mimeReady } from '../pipeline/stages/parse';
 import { extractUuencoded } from '../pipeline/uuencode';
 import type { Header, MailAddress } from '../pipeline/types';
 import type { SpamInput } from './tokenize';
@@ -18,12 +18,10 @@ import type { SpamInput } from './tokenize';
  */
 export function spamInput(bytes: Buffer): SpamInput {
   const { headers, body } = splitPart(mimeReady(bytes));
-  if (!headers.some((h) => MAIL_HEADERS.has(h.name))) {
-    throw new Error('not an email message: no mail header fields (From, To, Subject, Date, Message-ID, Received...) found');
-  }
+  assertMail(headers.map((h) => h.name));
   const parts: Parts = { bodies: [], attachments: [] };
   walk(headers, body, 0, false, parts);
-  const value = (name: string) => headers.find((h) => h.name === name)?.value;
+  const value = (name: string) => fieldOf(headers, name);
   const addresses = (name: string) => addressesOf(value(name));
   const { text, html } = bodyOf(parts.bodies);
   const uu = extractUuencoded(text);
@@ -62,7 +60,7 @@ const MAX_DEPTH = 20;
 
 /** Collects the text and html parts of a MIME entity and the types of everything else. */
 function walk(headers: Header[], body: Buffer, depth: number, alternative: boolean, out: Parts, defaultType = 'text/plain') {
-  const header = (name: string) => headers.find((h) => h.name === name)?.value;
+  const header = (name: string) => fieldOf(headers, name);
   const type = libmime.parseHeaderValue(header('content-type') ?? defaultType);
   const contentType = type.value.toLowerCase() || defaultType;
   const boundary = type.params.boundary;
@@ -78,13 +76,13 @@ function walk(headers: Header[], body: Buffer, depth: number, alternative: boole
     return;
   }
   const disposition = libmime.parseHeaderValue(header('content-disposition') ?? '');
-  const isAttachment = disposition.value.toLowerCase() === 'attachment';
+  const dispositionType = disposition.value.toLowerCase();
   const encoding = (header('content-transfer-encoding') ?? '').trim().toLowerCase();
-  if (contentType === 'message/rfc822' && disposition.value.toLowerCase() === 'inline' && ['', '7bit', '8bit', 'binary'].includes(encoding) && depth < MAX_DEPTH) {
+  if (contentType === 'message/rfc822' && dispositionType === 'inline' && ['', '7bit', '8bit', 'binary'].includes(encoding) && depth < MAX_DEPTH) {
     // A forwarded message marked inline is read as part of the text, its From/Subject/Date/To/Cc
     // first (as mailparser does); any other is an attachment.
     const inner = splitPart(body);
-    const meta = META_FIELDS.map((name) => [name, inner.headers.find((h) => h.name === name.toLowerCase())?.value] as const).filter(([, v]) => v);
+    const meta = META_FIELDS.map((name) => [name, fieldOf(inner.headers, name.toLowerCase())] as const).filter(([, v]) => v);
     out.bodies.push({ type: 'meta', content: `\n${meta.map(([name, v]) => `${name}: ${libmime.decodeWords(v ?? '')}`).join('\n')}\n`, alternative, root: false });
     walk(inner.headers, inner.body, depth + 1, alternative, out);
     return;
@@ -92,7 +90,7 @@ function walk(headers: Header[], body: Buffer, depth: number, alternative: boole
   // mailparser reads a delivery report (message/delivery-status) as text, so the full parse does too.
   // So is a multipart without a boundary to split it at.
   const kind = contentType === 'text/html' ? 'html' : contentType === 'text/plain' || contentType === 'message/delivery-status' || contentType.startsWith('multipart/') ? 'text' : null;
-  if (kind === null || isAttachment) {
+  if (kind === null || dispositionType === 'attachment') {
     const filename = disposition.params.filename ?? type.params.name;
     out.attachments.push(contentType === 'application/octet-stream' && filename ? libmime.detectMimeType(filename) || contentType : contentType);
     return;
@@ -120,6 +118,11 @@ function bodyOf(bodies: BodyPart[]): { text: string; html: string | null } {
     }
   }
   return { text: text.join('\n'), html: html.length > 0 ? html.join('\n') : null };
+}
+
+/** The value of the first field of that (lower-case) name. */
+function fieldOf(headers: Header[], name: string): string | undefined {
+  return headers.find((h) => h.name === name)?.value;
 }
 
 /** Header fields (lower-case names, unfolded values, as InboundMail.headers) and the body. */

@@ -18,7 +18,7 @@ export const parse: Stage = {
   },
 };
 
-export const MAIL_HEADERS = new Set(['from', 'sender', 'to', 'cc', 'subject', 'date', 'message-id', 'received', 'return-path', 'mime-version', 'content-type', 'delivered-to', 'reply-to']);
+const MAIL_HEADERS = new Set(['from', 'sender', 'to', 'cc', 'subject', 'date', 'message-id', 'received', 'return-path', 'mime-version', 'content-type', 'delivered-to', 'reply-to']);
 
 const LEADING_BLANK_LINES = /^(?:[ \t]*\r?\n)+/;
 const MBOX_FROM_LINE = /^From [^\r\n]*\r?\n/;
@@ -37,6 +37,13 @@ export function mimeReady(bytes: Buffer): Buffer {
   return utf7ToUtf8(eightBitHeadersToUtf8(start ? trimmed.subarray(start[0].length) : trimmed));
 }
 
+/** Throws unless the (lower-case) field names include one that every email has; garbage has none. */
+export function assertMail(fieldNames: string[]): void {
+  if (!fieldNames.some((name) => MAIL_HEADERS.has(name))) {
+    throw new Error('not an email message: no mail header fields (From, To, Subject, Date, Message-ID, Received...) found');
+  }
+}
+
 export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Promise<InboundMail> {
   const body = mimeReady(bytes);
   const parsed = await simpleParser(body, {
@@ -44,9 +51,7 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
     skipImageLinks: true,
     keepCidLinks: true,
   });
-  if (!parsed.headerLines.some((h) => MAIL_HEADERS.has(h.key))) {
-    throw new Error('not an email message: no mail header fields (From, To, Subject, Date, Message-ID, Received...) found');
-  }
+  assertMail(parsed.headerLines.map((h) => h.key));
   const messageId = firstMessageId(parsed.messageId);
   const html = typeof parsed.html === 'string' ? sanitizeMailHtml(parsed.html) : null;
   const { text, files } = extractUuencoded(bodyText(parsed) || brokenMultipartText(body, parsed));
