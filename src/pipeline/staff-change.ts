@@ -13,19 +13,20 @@ import { messageIdSecret, storeReader } from './store-reader';
  * Returns the addresses written to and the reasons for withholding.
  */
 export function applyStaffChange(store: Store, config: Config, ticket: { id: number; ref: string }, change: FieldChange, actor: string, at: number, reason: string | null): { told: string[]; withheld: string[] } {
-  const before = ticketInfo(store.db, ticket.id);
-  const notice =
-    change.field === 'status' && before ? statusNotice(config, storeReader(store, config), { ...before, status: change.to ?? before.status }, change, at) : { mails: [], withheld: [] };
-  store.db.transaction(
+  return store.db.transaction(
     (tx) => {
+      // Read under the same write lock as the change, so a daemon writing meanwhile cannot make the notice stale.
+      const before = ticketInfo(tx, ticket.id);
+      const notice =
+        change.field === 'status' && before ? statusNotice(config, storeReader(store, config), { ...before, status: change.to ?? before.status }, change, at) : { mails: [], withheld: [] };
       applyChange(tx, ticket.id, change, actor, at, reason);
       const secret = messageIdSecret(config, tx);
       for (const mail of notice.mails) {
         enqueueMail(tx, config, { mail, ticket, inReplyTo: mail.thread?.inReplyTo ?? null, references: mail.thread?.references ?? [], secret, at });
       }
       for (const why of notice.withheld) addEvent(tx, { ticketId: ticket.id, at, actor: 'system', type: 'notification_withheld', reason: why });
+      return { told: notice.mails.map((m) => m.to), withheld: notice.withheld };
     },
     { behavior: 'immediate' },
   );
-  return { told: notice.mails.map((m) => m.to), withheld: notice.withheld };
 }
