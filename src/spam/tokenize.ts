@@ -35,7 +35,7 @@ export function tokenize(mail: SpamInput): Set<string> {
   for (const m of `${body}\n${mail.html ?? ''}`.matchAll(URL_HOST)) {
     const host = m[1].toLowerCase();
     tokens.add(`url:${host}`);
-    tokens.add(`url:${host.split('.').slice(-2).join('.')}`);
+    tokens.add(`url:${registrable(host)}`);
   }
   const domain = (a: string | undefined) => a?.split('@')[1]?.toLowerCase();
   const from = domain(mail.from?.address);
@@ -65,8 +65,13 @@ export function tokenize(mail: SpamInput): Set<string> {
 function receivedTokens(value: string, tokens: Set<string>) {
   const m = RECEIVED_FROM.exec(value);
   if (!m) return;
-  tokens.add(`received:${m[1].toLowerCase().split('.').slice(-2).join('.')}`);
+  tokens.add(`received:${registrable(m[1].toLowerCase())}`);
   if (m[2]) tokens.add(`received-ip:${m[2]}`);
+}
+
+/** The last two labels of a host name (`mail.relay.example.org` → `example.org`). */
+function registrable(host: string): string {
+  return host.split('.').slice(-2).join('.');
 }
 
 /** A subject in capitals: at least 8 characters, upper-case letters and no lower-case ones (scripts without case never shout). */
