@@ -56,8 +56,8 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const sink: MessageSink = {
     parseAhead: early,
     ingest: (raw) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current, groupCommit: true, parseAhead: early }),
-    durable: () => {
-      store.durable();
+    durable: async () => {
+      await store.durable();
       // The worker sends only what is durable (it calls the barrier itself too).
       outbox.wake();
     },

@@ -24,9 +24,9 @@ export function registerIngest(program: Command, log: Logger): void {
       const { config, store } = openAll(locations(cmd), EXIT.TEMPFAIL);
       const categories = categoryModelFor(store);
       // A line is printed only once its message is durable (group commit, see store/open.ts).
-      const durable = () => {
+      const durable = async () => {
         try {
-          store.durable();
+          await store.durable();
         } catch (err) {
           throw new CliExit(EXIT.TEMPFAIL, `cannot make the store durable: ${errorMessage(err)}`);
         }
@@ -40,16 +40,16 @@ export function registerIngest(program: Command, log: Logger): void {
             result = await ingest(raw, { config, store, log, categoryModel: categories.current, groupCommit: true, parseAhead: early });
           } catch (err) {
             if (err instanceof StoreUnavailableError) {
-              flushBeforeFailing(lines);
+              await flushBeforeFailing(lines);
               throw new CliExit(EXIT.TEMPFAIL, `${raw.source}: ${err.message}`);
             }
             throw err;
           }
           const source = raw.position ? `${raw.source}${raw.position}` : raw.source;
-          if (opts.json) lines.add(JSON.stringify({ ...result, source }));
-          else lines.add(`${source}: ${result.outcome}${result.ticket ? ` ${result.ticket}` : ''}${result.threadedBy ? ` (${result.threadedBy})` : ''}${result.outcome === 'quarantined' || result.outcome === 'duplicate' ? ` — ${result.reason}` : ''}`);
+          if (opts.json) await lines.add(JSON.stringify({ ...result, source }));
+          else await lines.add(`${source}: ${result.outcome}${result.ticket ? ` ${result.ticket}` : ''}${result.threadedBy ? ` (${result.threadedBy})` : ''}${result.outcome === 'quarantined' || result.outcome === 'duplicate' ? ` — ${result.reason}` : ''}`);
         }
-        lines.flush();
+        await lines.flush();
       } finally {
         await early.close();
         store.close();
@@ -58,9 +58,9 @@ export function registerIngest(program: Command, log: Logger): void {
 }
 
 /** Reports what is already safe before giving up; a failing barrier reports nothing more. */
-function flushBeforeFailing(lines: AckBatch<string>): void {
+async function flushBeforeFailing(lines: AckBatch<string>): Promise<void> {
   try {
-    lines.flush();
+    await lines.flush();
   } catch {
     // The caller exits with TEMPFAIL anyway.
   }

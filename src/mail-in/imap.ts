@@ -121,7 +121,7 @@ export function imapSource(options: ImapSourceOptions): Source {
         } finally {
           // Nothing is acknowledged before it is on disk; if the barrier throws, the whole
           // batch stays in the inbox and dedup sorts it out next time.
-          (sink as MessageSink).durable();
+          await (sink as MessageSink).durable();
           await acknowledge(client, buckets);
           const done = [...buckets.processed, ...buckets.junk, ...buckets.quarantine];
           if (done.length > 0) {

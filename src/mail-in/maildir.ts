@@ -78,7 +78,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         if (stopping || !sink) return;
         try {
           await sink.ingest({ bytes, source: `maildir:${id}`, position: name, mailbox: id });
-          processed.add(name);
+          await processed.add(name);
         } catch (err) {
           failures++;
           const delay = backoffDelay(failures);
@@ -92,7 +92,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     } finally {
       // A barrier that fails leaves the batch in new/; dedup recognises it next time.
       try {
-        processed.flush();
+        await processed.flush();
       } catch (err) {
         log.error({ err }, 'store could not be made durable; processed messages stay in new/ for now');
       }

@@ -7,10 +7,10 @@ export interface MessageSink {
   ingest(raw: RawMessage): Promise<IngestResult>;
   /**
    * Makes everything ingested so far survive a power cut (Store.durable). A source calls it
-   * once per batch, after the ingests and before acknowledging them; it throws when the
+   * once per batch, after the ingests and before acknowledging them; it rejects when the
    * store cannot be written, and then nothing of the batch may be acknowledged.
    */
-  durable(): void;
+  durable(): Promise<void>;
   /** Parses upcoming messages early on another thread (parse-ahead.ts); sources feed it with parsingAhead(). */
   parseAhead?: ParseAhead;
 }

@@ -88,7 +88,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       if (rows.length === 0) return count;
       // A row committed but not yet durable could vanish in a power cut together with the
       // message that asked for it; that message would then be ingested again and mailed twice.
-      store.durable();
+      await store.durable();
       for (const row of rows) {
         if (stopper.signal.aborted) return count;
         await sendOne(row);

@@ -1,5 +1,4 @@
 import type { Config } from '../config/schema';
-import { saveAttachment } from '../store/blobs';
 import { insertInbound, processedRaw } from '../store/inbound';
 import { inboundMessage, insertAttachments, insertMessage, registerMessageId } from '../store/messages';
 import type { Store } from '../store/open';
@@ -39,7 +38,7 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
   const files = mail.attachments.map((a) =>
     a.size > limit
       ? { path: null, omittedReason: `attachment is ${a.size} bytes, over limits.maxAttachmentSize (${limit} bytes)` }
-      : { path: saveAttachment(store.dataDir, a.content, a.sha256), omittedReason: null },
+      : { path: store.blobs.saveAttachment(a.content, a.sha256), omittedReason: null },
   );
 
   return db.transaction(

@@ -2,7 +2,6 @@ import type { Config } from '../config/schema';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import { sha256Hex } from '../lib/hash';
 import type { Logger } from '../lib/log';
-import { saveRaw } from '../store/blobs';
 import type { Store } from '../store/open';
 import { learnCorrection } from '../spam/correct';
 import { apply } from './apply';
@@ -21,7 +20,7 @@ export interface IngestDeps {
   categoryModel?: () => CategoryPredictor | null;
   /**
    * Apply inside the store's batch transaction (Store.beginBatch): for callers that
-   * acknowledge in batches and call store.durable() before they do.
+   * acknowledge in batches and await store.durable() before they do.
    */
   groupCommit?: boolean;
   /** Where the caller parses upcoming messages early (parse-ahead.ts). */
@@ -40,7 +39,7 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
   const rawSha256 = sha256Hex(raw.bytes);
   let rawPath: string;
   try {
-    rawPath = saveRaw(deps.store.dataDir, raw.bytes, rawSha256);
+    rawPath = deps.store.blobs.saveRaw(raw.bytes, rawSha256);
   } catch (err) {
     throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
   }

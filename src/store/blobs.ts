@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { close, closeSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlink, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -6,33 +6,117 @@ import path from 'node:path';
  * `attachments/`, each named by its sha256 and fanned out by the first two hex digits.
  * Writing is idempotent (same content, same name); a file cut short by a crash is noticed by
  * its size and rewritten atomically (temp file + rename). Returned paths are relative to the data dir.
+ *
+ * A file is written at once and fsynced in the background (libuv's thread pool); flushed()
+ * waits for those fsyncs, and the store's durability barrier calls it before it makes the
+ * database rows that name the files durable (Store.durable), so a source never acknowledges
+ * a message whose raw bytes or attachments a power cut could still take. Waiting for each
+ * fsync where the file is written would cost about a millisecond per file on these disks;
+ * a batch's fsyncs run side by side while the pipeline goes on.
  */
-export function saveRaw(dataDir: string, bytes: Buffer, sha256: string): string {
-  return saveBlob(dataDir, 'raw', `${sha256}.eml`, bytes);
+export interface Blobs {
+  saveRaw(bytes: Buffer, sha256: string): string;
+  saveAttachment(content: Buffer, sha256: string): string;
+  /** Resolves once every file saved so far is on disk; rejects with the first fsync failure since the last call. */
+  flushed(): Promise<void>;
+  /** flushed(), blocking: for closing the store. */
+  flushSync(): void;
 }
 
-export function saveAttachment(dataDir: string, content: Buffer, sha256: string): string {
-  return saveBlob(dataDir, 'attachments', sha256, content);
-}
+export function blobFiles(dataDir: string): Blobs {
+  /** Files written whose fsync has not finished, by absolute path. */
+  const syncing = new Map<string, Promise<void>>();
+  let failure: Error | null = null;
 
-function saveBlob(dataDir: string, kind: string, name: string, bytes: Buffer): string {
-  if (!/^[0-9a-f]{64}(\.eml)?$/.test(name)) throw new Error(`refusing to store a blob named ${JSON.stringify(name)}`);
-  const relative = path.join(kind, name.slice(0, 2), name);
-  const target = path.join(dataDir, relative);
-  // Hot path (one syscall): create the file exclusively. It already exists with the right size
-  // when this content was stored before. Anything else (a fan-out folder missing, a partial
-  // file left by a crash) takes the slow, atomic path.
-  try {
-    writeFileSync(target, bytes, { flag: 'wx' });
+  /** fsyncs (then closes) `fd` in the background; a file that did not reach the disk is removed, so the next save writes it again. */
+  const syncInBackground = (target: string, fd: number) => {
+    const done = new Promise<void>((resolve) => {
+      fsync(fd, (err) => {
+        close(fd, () => {
+          if (err) {
+            failure ??= new Error(`cannot make ${target} durable: ${err.message}`);
+            unlink(target, () => resolve());
+          } else resolve();
+        });
+      });
+    });
+    syncing.set(target, done);
+    void done.then(() => {
+      if (syncing.get(target) === done) syncing.delete(target);
+    });
+  };
+
+  const save = (kind: string, name: string, bytes: Buffer): string => {
+    if (!/^[0-9a-f]{64}(\.eml)?$/.test(name)) throw new Error(`refusing to store a blob named ${JSON.stringify(name)}`);
+    const relative = path.join(kind, name.slice(0, 2), name);
+    const target = path.join(dataDir, relative);
+    // Hot path: create the file exclusively. It already exists with the right size when this
+    // content was stored before. Anything else (a fan-out folder missing, a partial file left
+    // by a crash) takes the slow, atomic path.
+    let fd: number | null = null;
+    try {
+      fd = openSync(target, 'wx');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && statSync(target).size === bytes.length) return relative;
+      if (code !== 'EEXIST' && code !== 'ENOENT') throw err;
+    }
+    if (fd !== null) {
+      try {
+        writeFileSync(fd, bytes);
+      } catch (err) {
+        closeSync(fd);
+        throw err;
+      }
+      syncInBackground(target, fd);
+      return relative;
+    }
+    const created = mkdirSync(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes);
+    fsyncPath(tmp);
+    renameSync(tmp, target);
+    // The new entry, and every folder made for it, in the folder that holds it.
+    const top = created ? path.dirname(created) : path.dirname(target);
+    for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+      fsyncPath(dir);
+      if (dir === top || dir === path.dirname(dir)) break;
+    }
     return relative;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && statSync(target).size === bytes.length) return relative;
-    if (code !== 'EEXIST' && code !== 'ENOENT') throw err;
+  };
+
+  return {
+    saveRaw: (bytes, sha256) => save('raw', `${sha256}.eml`, bytes),
+    saveAttachment: (content, sha256) => save('attachments', sha256, content),
+    async flushed() {
+      // Files saved while waiting are waited for too: when this resolves, nothing is pending.
+      while (syncing.size > 0) await Promise.all(syncing.values());
+      const err = failure;
+      failure = null;
+      if (err) throw err;
+    },
+    flushSync() {
+      for (const target of syncing.keys()) {
+        try {
+          fsyncPath(target);
+        } catch (err) {
+          // Removed after its background fsync failed: that failure is reported below.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      syncing.clear();
+      const err = failure;
+      failure = null;
+      if (err) throw err;
+    },
+  };
+}
+
+function fsyncPath(target: string): void {
+  const fd = openSync(target, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
-  mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = `${target}.${process.pid}.tmp`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, target);
-  return relative;
 }

@@ -4,6 +4,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
+import { blobFiles, type Blobs } from './blobs';
 import { packageRoot } from '../lib/package-root';
 import { groupCommit } from './group-commit';
 import * as schema from './schema';
@@ -15,19 +16,22 @@ export interface Store {
   db: Db;
   sqlite: Database.Database;
   dataDir: string;
+  /** The raw messages and attachment bodies under dataDir (blobs.ts). */
+  blobs: Blobs;
   /**
    * Groups the following transactions in one batch transaction (each becomes a savepoint)
    * until durable(); see group-commit.ts. For writers that acknowledge in batches.
    */
   beginBatch(): void;
   /**
-   * Commits the open batch and makes every transaction this connection has committed durable
-   * on disk (one fsync of the WAL; nothing to do when nothing changed since the last call).
-   * Sources call it before they acknowledge mail; throws when a batch was lost. Must not be
-   * called inside a transaction.
+   * Waits until every blob file saved so far is on disk, then commits the open batch and
+   * makes every transaction this connection has committed durable on disk (one fsync of the
+   * WAL; nothing to do when nothing changed since the last call). Sources call it before they
+   * acknowledge mail; rejects when a batch was lost or a file could not be made durable. Must
+   * not be called inside a transaction.
    */
-  durable(): void;
-  /** durable(), then closes the connection. */
+  durable(): Promise<void>;
+  /** durable() (blocking), then closes the connection. */
   close(): void;
 }
 
@@ -62,14 +66,21 @@ export function openStore(dataDir: string): Store {
     const db = drizzle(sqlite, { schema });
     migrate(db, { migrationsFolder: MIGRATIONS });
     const { beginBatch, durable } = groupCommit(sqlite);
+    const blobs = blobFiles(dataDir);
     return {
       db,
       sqlite,
       dataDir,
+      blobs,
       beginBatch,
-      durable,
+      durable: async () => {
+        // Files first: no row that names a file becomes durable before the file does.
+        await blobs.flushed();
+        durable();
+      },
       close: () => {
         try {
+          blobs.flushSync();
           durable();
         } finally {
           sqlite.close();

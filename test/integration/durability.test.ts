@@ -36,10 +36,10 @@ function sinkFor(store: Store, config: ReturnType<typeof loadConfig>, failing: {
   const sink = {
     barriers: 0,
     ingest: (raw: Parameters<MessageSink['ingest']>[0]) => ingest(raw, { config, store, log: silentLogger() }),
-    durable: () => {
+    durable: async () => {
       sink.barriers++;
       if (failing.now) throw new Error('disk I/O error (simulated)');
-      store.durable();
+      await store.durable();
     },
   };
   return sink;
@@ -61,7 +61,7 @@ describe('the durability barrier', () => {
     expect(afterCreate).toBeDefined(); // the migrations were made durable at close
     await new Promise((r) => setTimeout(r, 5));
     const reopened = openStore(dataDir); // as a read-only command does
-    reopened.durable();
+    await reopened.durable();
     reopened.close();
     expect(marker()).toBe(afterCreate); // opening to read writes nothing
 
@@ -69,24 +69,22 @@ describe('the durability barrier', () => {
     try {
       const { store } = desk;
       expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
-      store.durable();
+      await store.durable();
       const first = getValue(store.db, BARRIER_KEY);
       expect(first).not.toBeNull(); // the migrations of this fresh store
       await new Promise((r) => setTimeout(r, 5));
-      store.durable();
+      await store.durable();
       expect(getValue(store.db, BARRIER_KEY)).toBe(first); // nothing new: no write, no fsync
       await desk.ingest(buildMail({ messageId: '<d1@c.test>' }));
-      store.durable();
+      await store.durable();
       const second = getValue(store.db, BARRIER_KEY);
       expect(second).not.toBe(first);
       expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(1);
-      expect(() => store.sqlite.transaction(() => store.durable())()).not.toThrow(); // nothing changed in it yet
-      expect(() =>
-        store.sqlite.transaction(() => {
-          store.sqlite.prepare("insert into key_value (key, value) values ('x', 'y')").run();
-          store.durable();
-        })(),
-      ).toThrow(/inside a transaction/);
+      store.sqlite.exec('BEGIN');
+      await expect(store.durable()).resolves.toBeUndefined(); // nothing changed in it yet
+      store.sqlite.prepare("insert into key_value (key, value) values ('x', 'y')").run();
+      await expect(store.durable()).rejects.toThrow(/inside a transaction/);
+      store.sqlite.exec('ROLLBACK');
     } finally {
       desk.close();
     }
@@ -114,7 +112,7 @@ describe('group commit (batch transactions)', () => {
           throw new Error('this message fails');
         }),
       ).toThrow('this message fails');
-      desk.store.durable();
+      await desk.store.durable();
       expect(desk.store.sqlite.inTransaction).toBe(false);
       expect(tickets()).toBe(3);
       expect(other.prepare("select count(*) from tickets where subject = 'changed'").pluck().get()).toBe(0);
@@ -144,12 +142,12 @@ describe('group commit (batch transactions)', () => {
       await ingest(raw(buildMail({ messageId: '<r-1@c.test>' }), 1), deps);
       desk.store.sqlite.exec('ROLLBACK'); // what SQLite does itself on SQLITE_FULL or an I/O error
       await ingest(raw(buildMail({ messageId: '<r-2@c.test>', from: 'other@c.test' }), 2), deps);
-      expect(() => desk.store.durable()).toThrow(/rolled back the batch/);
+      await expect(desk.store.durable()).rejects.toThrow(/rolled back the batch/);
       expect(listTickets(desk.store.db).map((t) => t.subject)).toHaveLength(1); // the first message is gone
-      expect(() => desk.store.durable()).not.toThrow();
+      await expect(desk.store.durable()).resolves.toBeUndefined();
       // Offered again, the lost message is not a duplicate: it was never stored.
       expect((await ingest(raw(buildMail({ messageId: '<r-1@c.test>' }), 1), deps)).outcome).toBe('created');
-      desk.store.durable();
+      await desk.store.durable();
     } finally {
       desk.close();
     }

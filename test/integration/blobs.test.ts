@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { sha256Hex } from '../../src/lib/hash';
+import { getValue } from '../../src/store/key-value';
+import { openStore } from '../../src/store/open';
+import { removeTempDirs, tempDir } from '../helpers/env';
+
+/**
+ * Raw messages and attachments are files (store/blobs.ts), fsynced in the background; the
+ * durability barrier must not make the rows that name them durable before the files are.
+ * fsync itself is replaced only to hold it back or make it fail: the files are real.
+ */
+
+afterAll(() => removeTempDirs());
+afterEach(() => jest.restoreAllMocks());
+
+type FsyncCallback = (err: NodeJS.ErrnoException | null) => void;
+
+/** Holds every background fsync until release(); the real fsync then runs. */
+function holdFsyncs() {
+  const realFsync = fs.fsync.bind(fs);
+  const held: Array<() => void> = [];
+  const spy = jest.spyOn(fs, 'fsync').mockImplementation(((fd: number, cb: FsyncCallback) => {
+    held.push(() => realFsync(fd, cb));
+  }) as typeof fs.fsync);
+  return {
+    count: () => held.length,
+    release: () => {
+      spy.mockRestore();
+      held.splice(0).forEach((run) => run());
+    },
+  };
+}
+
+const BARRIER_KEY = 'store:durable-at';
+
+describe('blob files and the durability barrier', () => {
+  it('waits for the fsync of every saved file before it makes the store durable', async () => {
+    const dataDir = tempDir('hd-blobs-');
+    const store = openStore(dataDir);
+    try {
+      // Names in one fan-out folder: the first save creates it (fsynced on the spot), the
+      // next ones take the hot path, fsynced in the background.
+      const name = (text: string) => `ab${sha256Hex(Buffer.from(text)).slice(2)}`;
+      store.blobs.saveRaw(Buffer.from('first'), name('first'));
+      store.blobs.saveAttachment(Buffer.from('first'), name('first'));
+      await store.durable();
+      const before = getValue(store.db, BARRIER_KEY);
+
+      const fsyncs = holdFsyncs();
+      const bytes = Buffer.from('From: a@b.test\r\nSubject: x\r\n\r\nbody');
+      const rawPath = store.blobs.saveRaw(bytes, name('message'));
+      store.blobs.saveAttachment(Buffer.from('attached'), name('attached'));
+      store.sqlite.prepare("insert into key_value (key, value) values ('row', 'naming the file')").run();
+      expect(fsyncs.count()).toBe(2);
+
+      let done = false;
+      const barrier = store.durable().then(() => (done = true));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(done).toBe(false); // the barrier waits for the files
+      expect(getValue(store.db, BARRIER_KEY)).toBe(before); // and has not made the row durable yet
+      fsyncs.release();
+      await barrier;
+      expect(getValue(store.db, BARRIER_KEY)).not.toBe(before);
+      expect(fs.readFileSync(path.join(dataDir, rawPath))).toEqual(bytes);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('fails the barrier once when a file could not be made durable, removes it, and writes it again when saved again', async () => {
+    const dataDir = tempDir('hd-blobs-');
+    const store = openStore(dataDir);
+    try {
+      const warm = Buffer.from('warm');
+      const bytes = Buffer.from('attachment body');
+      const sha = sha256Hex(bytes);
+      // Same fan-out folder as `bytes`, so `bytes` takes the background-fsync path.
+      store.blobs.saveAttachment(warm, `${sha.slice(0, 2)}${sha256Hex(warm).slice(2)}`);
+      await store.durable();
+
+      jest.spyOn(fs, 'fsync').mockImplementation(((_fd: number, cb: FsyncCallback) => {
+        const err: NodeJS.ErrnoException = new Error('EIO: i/o error, fsync');
+        err.code = 'EIO';
+        setImmediate(() => cb(err));
+      }) as typeof fs.fsync);
+      const relative = store.blobs.saveAttachment(bytes, sha);
+      await expect(store.durable()).rejects.toThrow(/cannot make .* durable: EIO/);
+      expect(fs.existsSync(path.join(dataDir, relative))).toBe(false);
+      jest.restoreAllMocks();
+
+      await expect(store.durable()).resolves.toBeUndefined(); // reported once
+      store.blobs.saveAttachment(bytes, sha); // the message offered again saves it again
+      await store.durable();
+      expect(fs.readFileSync(path.join(dataDir, relative))).toEqual(bytes);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('close() fsyncs what is still pending itself', async () => {
+    const dataDir = tempDir('hd-blobs-');
+    const store = openStore(dataDir);
+    const warm = Buffer.from('warm');
+    store.blobs.saveRaw(warm, sha256Hex(warm));
+    const fsyncs = holdFsyncs();
+    const syncSpy = jest.spyOn(fs, 'fsyncSync');
+    const bytes = Buffer.from('late message');
+    const sha = `${sha256Hex(warm).slice(0, 2)}${sha256Hex(bytes).slice(2)}`;
+    const relative = store.blobs.saveRaw(bytes, sha);
+    expect(fsyncs.count()).toBeGreaterThan(0);
+    store.close();
+    expect(syncSpy).toHaveBeenCalled();
+    fsyncs.release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fs.readFileSync(path.join(dataDir, relative))).toEqual(bytes);
+  });
+});
