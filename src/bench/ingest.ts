@@ -23,7 +23,21 @@ async function main() {
   const messages = loadCorpus(dir);
   const bytes = messages.reduce((n, m) => n + m.length, 0);
   out(`corpus: ${messages.length} messages, ${(bytes / 1e6).toFixed(1)} MB from ${dir}`);
+  // Every run gets a fresh data dir; all of them are removed only after the last measurement.
+  // Deleting one run's thousands of files right before the next is timed would charge their
+  // deletion to that run: ext4 without a journal (these machines' disks) skips every inode
+  // freed in the last 60-300 s when it allocates a new one (recently_deleted() in the kernel),
+  // and each skipped inode costs a look at its inode table block, so file creation slows down
+  // the more was just deleted. A daemon's data dir does not delete thousands of files a minute.
+  const work = mkdtempSync(path.join(os.tmpdir(), 'hd-bench-'));
+  try {
+    await measure(messages, work, seedTickets);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
 
+async function measure(messages: Buffer[], work: string, seedTickets: number): Promise<void> {
   // Warm up both paths so JIT and module loading do not count.
   for (const m of messages.slice(0, 50)) await simpleParser(m);
 
@@ -40,7 +54,7 @@ async function main() {
       }),
     );
     quietDisk();
-    emptyRates.push(await pipelineRate(messages, 0));
+    emptyRates.push(await pipelineRate(messages, 0, path.join(work, `empty-${round}`)));
     out(`round ${round}: raw simpleParser ${parseRates[round - 1].toFixed(0)} msg/s, full pipeline ${emptyRates[round - 1].toFixed(0)} msg/s (${pct(emptyRates[round - 1] / parseRates[round - 1])})`);
   }
   const parseRate = percentile(parseRates, 50);
@@ -49,7 +63,7 @@ async function main() {
   out(`full pipeline, empty store:  ${empty.toFixed(0)} msg/s (median of ${rounds}; ${pct(empty / parseRate)} of raw parse; target >= 50%)`);
 
   quietDisk();
-  const seeded = await pipelineRate(messages, seedTickets);
+  const seeded = await pipelineRate(messages, seedTickets, path.join(work, 'seeded'));
   out(`full pipeline, ${seedTickets} tickets: ${seeded.toFixed(0)} msg/s  (${pct(seeded / empty)} of the empty-store rate; target >= 80%)`);
 }
 
@@ -61,8 +75,7 @@ function quietDisk(): void {
   execFileSync('sync');
 }
 
-async function pipelineRate(messages: Buffer[], seed: number): Promise<number> {
-  const data = mkdtempSync(path.join(os.tmpdir(), 'hd-bench-'));
+async function pipelineRate(messages: Buffer[], seed: number, data: string): Promise<number> {
   const store = openStore(data);
   const config = loadConfig(path.join(packageRoot(), 'config'), {});
   try {
@@ -76,16 +89,15 @@ async function pipelineRate(messages: Buffer[], seed: number): Promise<number> {
     const r = await rate(messages.length, async () => {
       let i = 0;
       for await (const bytes of parsingAhead(messages, (m) => m, early)) {
-        results.add(await ingest({ bytes, source: 'bench', position: String(i++), mailbox: 'bench' }, { config, store, log, groupCommit: true, parseAhead: early }));
+        await results.add(await ingest({ bytes, source: 'bench', position: String(i++), mailbox: 'bench' }, { config, store, log, groupCommit: true, parseAhead: early }));
       }
-      results.flush();
+      await results.flush();
     });
     await early.close();
     if (acknowledged !== messages.length) throw new Error(`only ${acknowledged} of ${messages.length} results acknowledged`);
     return r;
   } finally {
     store.close();
-    rmSync(data, { recursive: true, force: true });
   }
 }
 
