@@ -1,4 +1,4 @@
-import { close, closeSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlink, writeFileSync } from 'node:fs';
+import { close, closeSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, unlink, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -65,7 +65,9 @@ export function blobFiles(dataDir: string): Blobs {
       try {
         writeFileSync(fd, bytes);
       } catch (err) {
+        // Disk full, I/O error: leave no partial file behind (the next save would rewrite it anyway).
         closeSync(fd);
+        rmSync(target, { force: true });
         throw err;
       }
       syncInBackground(target, fd);

@@ -98,6 +98,25 @@ describe('blob files and the durability barrier', () => {
     }
   });
 
+  it('leaves no partial file when a write fails (disk full)', async () => {
+    const dataDir = tempDir('hd-blobs-');
+    const store = openStore(dataDir);
+    try {
+      const name = (text: string) => `cd${sha256Hex(Buffer.from(text)).slice(2)}`;
+      store.blobs.saveAttachment(Buffer.from('warm'), name('warm'));
+      jest.spyOn(fs, 'writeFileSync').mockImplementationOnce(() => {
+        const err: NodeJS.ErrnoException = new Error('ENOSPC: no space left on device, write');
+        err.code = 'ENOSPC';
+        throw err;
+      });
+      expect(() => store.blobs.saveAttachment(Buffer.from('big'), name('big'))).toThrow(/ENOSPC/);
+      expect(fs.existsSync(path.join(dataDir, 'attachments', 'cd', name('big')))).toBe(false);
+      await store.durable();
+    } finally {
+      store.close();
+    }
+  });
+
   it('close() fsyncs what is still pending itself', async () => {
     const dataDir = tempDir('hd-blobs-');
     const store = openStore(dataDir);
