@@ -18,7 +18,7 @@ import type { SpamInput } from './tokenize';
  */
 export function spamInput(bytes: Buffer): SpamInput {
   const { headers, body } = splitPart(mimeReady(bytes));
-  assertMail(headers.map((h) => h.name));
+  assertMail(headers);
   const parts: Parts = { bodies: [], attachments: [] };
   walk(headers, body, 0, false, parts);
   const value = (name: string) => fieldOf(headers, name);

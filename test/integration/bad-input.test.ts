@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { parseMail } from '../../src/pipeline/stages/parse';
+import { spamInput } from '../../src/spam/spam-input';
 import { showTicket } from '../../src/store/tickets';
 import { listInbound } from '../../src/store/inbound';
 import { openTestDesk, removeTempDirs, type TestDesk } from '../helpers/env';
@@ -36,6 +38,19 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
     expect(r.reason).toMatch(/^parse: not an email message/);
     const [row] = listInbound(desk.store.db, { outcome: 'quarantined' });
     expect(readFileSync(path.join(desk.dataDir, row.rawPath as string)).equals(garbage)).toBe(true);
+  });
+
+  it('never takes random bytes for mail (the Content-Type assumed for 8-bit bodies does not count as a header)', async () => {
+    // One in 17 random buffers used to pass: the windows-1252 Content-Type that parse adds to
+    // an 8-bit message without one was taken for a mail header.
+    for (let i = 0; i < 300; i++) {
+      const garbage = randomBytes(4096);
+      await expect(parseMail(garbage)).rejects.toThrow(/^not an email message/);
+      expect(() => spamInput(garbage)).toThrow(/^not an email message/);
+    }
+    // A message without Content-Type whose body is 8-bit still gets it, and is still mail.
+    const latin1 = Buffer.concat([Buffer.from('From: a@b.test\r\nSubject: caf\xe9\r\n\r\n', 'latin1'), Buffer.from('caf\xe9 cr\xe8me', 'latin1')]);
+    expect((await parseMail(latin1)).text).toContain('café crème');
   });
 
   it('quarantines a 50 MB message over the size limit without parsing it, raw bytes kept', async () => {

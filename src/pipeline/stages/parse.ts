@@ -37,9 +37,15 @@ export function mimeReady(bytes: Buffer): Buffer {
   return utf7ToUtf8(eightBitHeadersToUtf8(start ? trimmed.subarray(start[0].length) : trimmed));
 }
 
-/** Throws unless the (lower-case) field names include one that every email has; garbage has none. */
-export function assertMail(fieldNames: string[]): void {
-  if (!fieldNames.some((name) => MAIL_HEADERS.has(name))) {
+/** What eightBitHeadersToUtf8 adds to a message without Content-Type whose body is 8-bit. */
+const ASSUMED_CONTENT_TYPE = 'text/plain; charset=windows-1252';
+
+/**
+ * Throws unless the fields (lower-case names) include one that every email has; garbage has
+ * none. The Content-Type that eightBitHeadersToUtf8 adds does not count (random bytes get it).
+ */
+export function assertMail(fields: Array<{ name: string; value: string }>): void {
+  if (!fields.some((f) => MAIL_HEADERS.has(f.name) && !(f.name === 'content-type' && f.value === ASSUMED_CONTENT_TYPE))) {
     throw new Error('not an email message: no mail header fields (From, To, Subject, Date, Message-ID, Received...) found');
   }
 }
@@ -51,7 +57,7 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
     skipImageLinks: true,
     keepCidLinks: true,
   });
-  assertMail(parsed.headerLines.map((h) => h.key));
+  assertMail(parsed.headerLines.map((h) => ({ name: h.key, value: headerValue(h.line) })));
   const messageId = firstMessageId(parsed.messageId);
   const html = typeof parsed.html === 'string' ? sanitizeMailHtml(parsed.html) : null;
   const { text, files } = extractUuencoded(bodyText(parsed) || brokenMultipartText(body, parsed));
@@ -207,7 +213,7 @@ export function eightBitHeadersToUtf8(bytes: Buffer): Buffer {
     changed = true;
   }
   if (!/^content-type\s*:/im.test(head.toString('latin1')) && body.some((b) => b >= 0x80) && !isUtf8(body.subarray(0, 262144))) {
-    head = Buffer.concat([head, Buffer.from('\r\nContent-Type: text/plain; charset=windows-1252')]);
+    head = Buffer.concat([head, Buffer.from(`\r\nContent-Type: ${ASSUMED_CONTENT_TYPE}`)]);
     changed = true;
   }
   return changed ? Buffer.concat([head, body]) : bytes;
