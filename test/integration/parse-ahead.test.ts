@@ -65,6 +65,31 @@ describe('parsing ahead on a worker thread', () => {
     expect(failures).toBeGreaterThan(0); // the error path was compared too
   });
 
+  it('answers in the order the messages were sent: a big message is not overtaken by the small one after it', async () => {
+    // Parsing is asynchronous; a worker that took the next message mid-parse would finish the
+    // small one first and make the pipeline, which needs the big one next, wait for both.
+    // Many parts: mailparser walks them with many asynchronous steps, where a worker that does
+    // not queue picks up the next message.
+    const parts = Array.from({ length: 900 }, (_, i) => `--b\r\nContent-Type: application/octet-stream; name="f${i}.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(`part ${i}`).toString('base64')}\r\n`).join('');
+    const big = Buffer.from(`From: a@c.test\r\nSubject: many files\r\nMessage-ID: <big@c.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n${parts}--b--\r\n`);
+    const small = buildMail({ messageId: '<small@c.test>' });
+    const early = parseAhead({ log: silentLogger(), maxBytes: 100 * 1024 * 1024, workerFile: WORKER });
+    const answered: string[] = [];
+    try {
+      early.ahead(big);
+      early.ahead(small);
+      await Promise.all(
+        [
+          [big, 'big'],
+          [small, 'small'],
+        ].map(([bytes, name]) => (early.take(bytes as Buffer) as Promise<InboundMail>).then(() => answered.push(name as string))),
+      );
+      expect(answered).toEqual(['big', 'small']);
+    } finally {
+      await early.close();
+    }
+  });
+
   it('hands Buffers back for attachments, and nothing for a message too big to parse early', async () => {
     const early = parseAhead({ log: silentLogger(), maxBytes: 2000, workerFile: WORKER });
     try {
