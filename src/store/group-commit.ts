@@ -8,6 +8,8 @@ export interface GroupCommit {
   beginBatch(): void;
   /** Commits the open batch, if any, then makes every commit so far survive a power cut. */
   durable(): void;
+  /** Rolls the open batch back, if any: for a barrier that cannot be completed (its messages are offered again). */
+  rollbackBatch(): void;
 }
 
 /**
@@ -71,6 +73,14 @@ export function groupCommit(sqlite: Database.Database): GroupCommit {
     synced = changes.get() as number;
   };
 
+  const rollbackBatch = () => {
+    if (!batchOpen) return;
+    batchOpen = false;
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+  };
+
   const beginBatch = () => {
     if (batchOpen) {
       if (sqlite.inTransaction) return;
@@ -85,5 +95,5 @@ export function groupCommit(sqlite: Database.Database): GroupCommit {
     timer.unref();
   };
 
-  return { beginBatch, durable };
+  return { beginBatch, durable, rollbackBatch };
 }

@@ -65,7 +65,7 @@ export function openStore(dataDir: string): Store {
     cacheStatements(sqlite);
     const db = drizzle(sqlite, { schema });
     migrate(db, { migrationsFolder: MIGRATIONS });
-    const { beginBatch, durable } = groupCommit(sqlite);
+    const { beginBatch, durable, rollbackBatch } = groupCommit(sqlite);
     const blobs = blobFiles(dataDir);
     return {
       db,
@@ -74,8 +74,15 @@ export function openStore(dataDir: string): Store {
       blobs,
       beginBatch,
       durable: async () => {
-        // Files first: no row that names a file becomes durable before the file does.
-        await blobs.flushed();
+        // Files first: no row that names a file becomes durable before the file does. A file
+        // that did not reach the disk was removed: the batch naming it must not be committed,
+        // or its message, offered again, would be a duplicate without its attachment files.
+        try {
+          await blobs.flushed();
+        } catch (err) {
+          rollbackBatch();
+          throw err;
+        }
         durable();
       },
       close: () => {

@@ -34,6 +34,15 @@ function holdFsyncs() {
 
 const BARRIER_KEY = 'store:durable-at';
 
+/** A blob name in fan-out folder `folder` (so a second save there takes the hot path). */
+const nameIn = (folder: string, text: string) => `${folder}${sha256Hex(Buffer.from(text)).slice(2)}`;
+
+function errnoError(code: string, message: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`${code}: ${message}`);
+  err.code = code;
+  return err;
+}
+
 describe('blob files and the durability barrier', () => {
   it('waits for the fsync of every saved file before it makes the store durable', async () => {
     const dataDir = tempDir('hd-blobs-');
@@ -41,7 +50,7 @@ describe('blob files and the durability barrier', () => {
     try {
       // Names in one fan-out folder: the first save creates it (fsynced on the spot), the
       // next ones take the hot path, fsynced in the background.
-      const name = (text: string) => `ab${sha256Hex(Buffer.from(text)).slice(2)}`;
+      const name = (text: string) => nameIn('ab', text);
       store.blobs.saveRaw(Buffer.from('first'), name('first'));
       store.blobs.saveAttachment(Buffer.from('first'), name('first'));
       await store.durable();
@@ -68,25 +77,26 @@ describe('blob files and the durability barrier', () => {
     }
   });
 
-  it('fails the barrier once when a file could not be made durable, removes it, and writes it again when saved again', async () => {
+  it('fails the barrier once when a file could not be made durable, removes it, rolls the batch back, and writes it again when saved again', async () => {
     const dataDir = tempDir('hd-blobs-');
     const store = openStore(dataDir);
     try {
-      const warm = Buffer.from('warm');
       const bytes = Buffer.from('attachment body');
-      const sha = sha256Hex(bytes);
-      // Same fan-out folder as `bytes`, so `bytes` takes the background-fsync path.
-      store.blobs.saveAttachment(warm, `${sha.slice(0, 2)}${sha256Hex(warm).slice(2)}`);
+      const sha = nameIn('ef', 'attachment body');
+      store.blobs.saveAttachment(Buffer.from('warm'), nameIn('ef', 'warm'));
       await store.durable();
 
       jest.spyOn(fs, 'fsync').mockImplementation(((_fd: number, cb: FsyncCallback) => {
-        const err: NodeJS.ErrnoException = new Error('EIO: i/o error, fsync');
-        err.code = 'EIO';
-        setImmediate(() => cb(err));
+        setImmediate(() => cb(errnoError('EIO', 'i/o error, fsync')));
       }) as typeof fs.fsync);
+      store.beginBatch(); // as a source does: the message's rows in a batch
+      store.sqlite.prepare("insert into key_value (key, value) values ('row', 'naming the file')").run();
       const relative = store.blobs.saveAttachment(bytes, sha);
       await expect(store.durable()).rejects.toThrow(/cannot make .* durable: EIO/);
       expect(fs.existsSync(path.join(dataDir, relative))).toBe(false);
+      // The rows naming the lost file are gone too: offered again, the message is new, not a duplicate.
+      expect(store.sqlite.inTransaction).toBe(false);
+      expect(getValue(store.db, 'row')).toBeNull();
       jest.restoreAllMocks();
 
       await expect(store.durable()).resolves.toBeUndefined(); // reported once
@@ -102,15 +112,12 @@ describe('blob files and the durability barrier', () => {
     const dataDir = tempDir('hd-blobs-');
     const store = openStore(dataDir);
     try {
-      const name = (text: string) => `cd${sha256Hex(Buffer.from(text)).slice(2)}`;
-      store.blobs.saveAttachment(Buffer.from('warm'), name('warm'));
+      store.blobs.saveAttachment(Buffer.from('warm'), nameIn('cd', 'warm'));
       jest.spyOn(fs, 'writeFileSync').mockImplementationOnce(() => {
-        const err: NodeJS.ErrnoException = new Error('ENOSPC: no space left on device, write');
-        err.code = 'ENOSPC';
-        throw err;
+        throw errnoError('ENOSPC', 'no space left on device, write');
       });
-      expect(() => store.blobs.saveAttachment(Buffer.from('big'), name('big'))).toThrow(/ENOSPC/);
-      expect(fs.existsSync(path.join(dataDir, 'attachments', 'cd', name('big')))).toBe(false);
+      expect(() => store.blobs.saveAttachment(Buffer.from('big'), nameIn('cd', 'big'))).toThrow(/ENOSPC/);
+      expect(fs.existsSync(path.join(dataDir, 'attachments', 'cd', nameIn('cd', 'big')))).toBe(false);
       await store.durable();
     } finally {
       store.close();
@@ -120,13 +127,11 @@ describe('blob files and the durability barrier', () => {
   it('close() fsyncs what is still pending itself', async () => {
     const dataDir = tempDir('hd-blobs-');
     const store = openStore(dataDir);
-    const warm = Buffer.from('warm');
-    store.blobs.saveRaw(warm, sha256Hex(warm));
+    store.blobs.saveRaw(Buffer.from('warm'), nameIn('01', 'warm'));
     const fsyncs = holdFsyncs();
     const syncSpy = jest.spyOn(fs, 'fsyncSync');
     const bytes = Buffer.from('late message');
-    const sha = `${sha256Hex(warm).slice(0, 2)}${sha256Hex(bytes).slice(2)}`;
-    const relative = store.blobs.saveRaw(bytes, sha);
+    const relative = store.blobs.saveRaw(bytes, nameIn('01', 'late message'));
     expect(fsyncs.count()).toBeGreaterThan(0);
     store.close();
     expect(syncSpy).toHaveBeenCalled();
