@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../../src/lib/hash';
 import { getValue } from '../../src/store/key-value';
-import { openStore } from '../../src/store/open';
+import { openStore, type Store } from '../../src/store/open';
 import { removeTempDirs, tempDir } from '../helpers/env';
 
 /**
@@ -37,6 +37,17 @@ const BARRIER_KEY = 'store:durable-at';
 /** A blob name in fan-out folder `folder` (so a second save there takes the hot path). */
 const nameIn = (folder: string, text: string) => `${folder}${sha256Hex(Buffer.from(text)).slice(2)}`;
 
+/** Runs `test` on a fresh store, closed afterwards. */
+async function withStore(test: (store: Store, dataDir: string) => Promise<void>): Promise<void> {
+  const dataDir = tempDir('hd-blobs-');
+  const store = openStore(dataDir);
+  try {
+    await test(store, dataDir);
+  } finally {
+    store.close();
+  }
+}
+
 function errnoError(code: string, message: string): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(`${code}: ${message}`);
   err.code = code;
@@ -44,10 +55,8 @@ function errnoError(code: string, message: string): NodeJS.ErrnoException {
 }
 
 describe('blob files and the durability barrier', () => {
-  it('waits for the fsync of every saved file before it makes the store durable', async () => {
-    const dataDir = tempDir('hd-blobs-');
-    const store = openStore(dataDir);
-    try {
+  it('waits for the fsync of every saved file before it makes the store durable', () =>
+    withStore(async (store, dataDir) => {
       // Names in one fan-out folder: the first save creates it (fsynced on the spot), the
       // next ones take the hot path, fsynced in the background.
       const name = (text: string) => nameIn('ab', text);
@@ -72,15 +81,10 @@ describe('blob files and the durability barrier', () => {
       await barrier;
       expect(getValue(store.db, BARRIER_KEY)).not.toBe(before);
       expect(fs.readFileSync(path.join(dataDir, rawPath))).toEqual(bytes);
-    } finally {
-      store.close();
-    }
-  });
+    }));
 
-  it('fails the barrier once when a file could not be made durable, removes it, rolls the batch back, and writes it again when saved again', async () => {
-    const dataDir = tempDir('hd-blobs-');
-    const store = openStore(dataDir);
-    try {
+  it('fails the barrier once when a file could not be made durable, removes it, rolls the batch back, and writes it again when saved again', () =>
+    withStore(async (store, dataDir) => {
       const bytes = Buffer.from('attachment body');
       const sha = nameIn('ef', 'attachment body');
       store.blobs.saveAttachment(Buffer.from('warm'), nameIn('ef', 'warm'));
@@ -103,15 +107,10 @@ describe('blob files and the durability barrier', () => {
       store.blobs.saveAttachment(bytes, sha); // the message offered again saves it again
       await store.durable();
       expect(fs.readFileSync(path.join(dataDir, relative))).toEqual(bytes);
-    } finally {
-      store.close();
-    }
-  });
+    }));
 
-  it('leaves no partial file when a write fails (disk full)', async () => {
-    const dataDir = tempDir('hd-blobs-');
-    const store = openStore(dataDir);
-    try {
+  it('leaves no partial file when a write fails (disk full)', () =>
+    withStore(async (store, dataDir) => {
       store.blobs.saveAttachment(Buffer.from('warm'), nameIn('cd', 'warm'));
       jest.spyOn(fs, 'writeFileSync').mockImplementationOnce(() => {
         throw errnoError('ENOSPC', 'no space left on device, write');
@@ -119,10 +118,7 @@ describe('blob files and the durability barrier', () => {
       expect(() => store.blobs.saveAttachment(Buffer.from('big'), nameIn('cd', 'big'))).toThrow(/ENOSPC/);
       expect(fs.existsSync(path.join(dataDir, 'attachments', 'cd', nameIn('cd', 'big')))).toBe(false);
       await store.durable();
-    } finally {
-      store.close();
-    }
-  });
+    }));
 
   it('close() fsyncs what is still pending itself', async () => {
     const dataDir = tempDir('hd-blobs-');
