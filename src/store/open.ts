@@ -1,12 +1,12 @@
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
-import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import { blobFiles, type Blobs } from './blobs';
 import { packageRoot } from '../lib/package-root';
 import { groupCommit } from './group-commit';
+import { applyMigrations } from './migrate';
 import * as schema from './schema';
 
 export type Db = BetterSQLite3Database<typeof schema>;
@@ -36,6 +36,27 @@ export interface Store {
 }
 
 const MIGRATIONS = path.join(packageRoot(), 'src', 'store', 'migrations');
+/** How long a statement waits for another process's lock (the daemon's batches last at most 1 s). */
+const BUSY_TIMEOUT_MS = 5000;
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Switches a new database to WAL (a no-op when it already is). Two processes opening a fresh
+ * store at once both try the switch, and SQLite answers the loser SQLITE_BUSY at once, without
+ * waiting for the busy timeout: try again for as long as the busy timeout would have waited.
+ */
+function enableWal(sqlite: Database.Database): void {
+  const until = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > until) throw err;
+      Atomics.wait(SLEEP, 0, 0, 10);
+    }
+  }
+}
 
 /**
  * Opens (creating when needed) `<dataDir>/helpdesk.sqlite` and applies pending migrations.
@@ -54,17 +75,16 @@ const MIGRATIONS = path.join(packageRoot(), 'src', 'store', 'migrations');
 export function openStore(dataDir: string): Store {
   try {
     mkdirSync(dataDir, { recursive: true });
-    const sqlite = new Database(path.join(dataDir, 'helpdesk.sqlite'));
-    sqlite.pragma('journal_mode = WAL');
+    const sqlite = new Database(path.join(dataDir, 'helpdesk.sqlite'), { timeout: BUSY_TIMEOUT_MS });
+    enableWal(sqlite);
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     // Each message is a savepoint inside a batch (group-commit.ts); its statement journal is
     // small and short-lived, and in a temp file it cost 270,000 extra writes per 4,000 messages.
     sqlite.pragma('temp_store = MEMORY');
-    sqlite.pragma('busy_timeout = 5000');
     cacheStatements(sqlite);
     const db = drizzle(sqlite, { schema });
-    migrate(db, { migrationsFolder: MIGRATIONS });
+    applyMigrations(sqlite, MIGRATIONS);
     const { beginBatch, durable, rollbackBatch } = groupCommit(sqlite);
     const blobs = blobFiles(dataDir);
     return {
