@@ -22,16 +22,17 @@ export function inboundMessage(db: Db, messageId: string, from: string | null): 
 export function ticketsByMessageIds(db: Db, ids: string[]): Map<string, { id: number; ref: string }> {
   const found = new Map<string, { id: number; ref: string }>();
   if (ids.length === 0) return found;
-  // SQLite's variable limit is 32766; a References header never gets near it, but stay safe.
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = db
+  // One prepared statement whatever the number of ids (a References header can hold
+  // hundreds): the list goes in as one JSON array, so no SQL is built per call.
+  const query = prepared(db, 'ticketsByMessageIds', (d) =>
+    d
       .select({ messageId: messageIds.messageId, id: tickets.id, ref: tickets.ref })
       .from(messageIds)
       .innerJoin(tickets, eq(tickets.id, messageIds.ticketId))
-      .where(inArray(messageIds.messageId, ids.slice(i, i + 500)))
-      .all();
-    for (const r of rows) found.set(r.messageId, { id: r.id, ref: r.ref });
-  }
+      .where(sql`${messageIds.messageId} in (select value from json_each(${sql.placeholder('ids')}))`)
+      .prepare(),
+  );
+  for (const r of query.all({ ids: JSON.stringify(ids) })) found.set(r.messageId, { id: r.id, ref: r.ref });
   return found;
 }
 

@@ -1,6 +1,7 @@
 import { convert as htmlToText } from 'html-to-text';
 import iconv from 'iconv-lite';
 import libmime from 'libmime';
+import { isAscii } from 'node:buffer';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { sha256Hex } from '../../lib/hash';
@@ -196,12 +197,11 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function eightBitHeadersToUtf8(bytes: Buffer): Buffer {
   const window = bytes.subarray(0, 262144);
-  const m = /\r?\n\r?\n/.exec(window.toString('latin1'));
-  const end = m ? m.index : window.length;
+  const end = headerEnd(window);
   let head = bytes.subarray(0, end);
   const body = bytes.subarray(end);
   let changed = false;
-  if (head.some((b) => b >= 0x80) && !isUtf8(head)) {
+  if (!isAscii(head) && !isUtf8(head)) {
     const withWords = head.toString('latin1').replace(/=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=/g, (word, charset: string, enc: string, data: string) => {
       if (enc.toUpperCase() !== 'Q' || !/[\x80-\xff]/.test(data) || !iconv.encodingExists(charset)) return word;
       const decoded = iconv.decode(Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'), charset);
@@ -212,11 +212,24 @@ export function eightBitHeadersToUtf8(bytes: Buffer): Buffer {
     head = Buffer.from(iconv.decode(rest, charset), 'utf8');
     changed = true;
   }
-  if (!/^content-type\s*:/im.test(head.toString('latin1')) && body.some((b) => b >= 0x80) && !isUtf8(body.subarray(0, 262144))) {
+  if (!/^content-type\s*:/im.test(head.toString('latin1')) && !isAscii(body) && !isUtf8(body.subarray(0, 262144))) {
     head = Buffer.concat([head, Buffer.from(`\r\nContent-Type: ${ASSUMED_CONTENT_TYPE}`)]);
     changed = true;
   }
   return changed ? Buffer.concat([head, body]) : bytes;
+}
+
+/**
+ * Where the blank line that ends the header block starts (at its `\r` or `\n`), as
+ * /\r?\n\r?\n/ would find it; the whole buffer when there is none. Searches the bytes
+ * without decoding them: this runs on every message.
+ */
+export function headerEnd(bytes: Buffer): number {
+  const lf = bytes.indexOf('\n\n', 0, 'latin1');
+  const crlf = bytes.indexOf('\n\r\n', 0, 'latin1');
+  const first = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
+  if (first < 0) return bytes.length;
+  return first > 0 && bytes[first - 1] === 0x0d ? first - 1 : first;
 }
 
 function isUtf8(bytes: Buffer): boolean {
