@@ -15,6 +15,7 @@ import { tokenizedMessages } from '../spam/learn-files';
 import { openStore } from '../store/open';
 import { spamStore } from '../store/spam';
 import { out } from './common';
+import { bestCutoffs } from './cutoffs';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -64,13 +65,15 @@ async function main() {
     const t1 = process.hrtime.bigint();
     // The shipped defaults of config (helpdesk.yaml `spam:`), without the training minimum.
     const { hamCutoff, spamCutoff } = helpdeskFileSchema.parse({ helpdesk: { address: 'bench@example.test' } }).spam;
-    const r = await evaluate(store, { hamCutoff, spamCutoff, minTrained: 0 }, [split.testSpam], [split.testHam]);
+    const ours: Scores = { spam: [], ham: [] };
+    const r = await evaluate(store, { hamCutoff, spamCutoff, minTrained: 0 }, [split.testSpam], [split.testHam], (label, score) => ours[label].push(score));
     const tested = r.spam.total + r.ham.total;
     const classifyRate = tested / (Number(process.hrtime.bigint() - t1) / 1e9);
     store.close();
     out(`trained on ${trained} messages, tested on ${r.spam.total} spam and ${r.ham.total} ham`);
     out(`helpdesk:   ham→spam ${pct3(r.hamToSpamRate)} (${r.ham.asSpam}), spam→ham ${pct3(r.spamToHamRate)} (${r.spam.asHam}), unsure ${pct3(r.unsureRate)}; train ${trainRate.toFixed(0)} msg/s, classify ${classifyRate.toFixed(0)} msg/s (parsing included)`);
-    bogofilter(work, split);
+    const theirs = bogofilter(work, split);
+    if (theirs) sameUnsure(ours, { hamAsSpam: r.ham.asSpam, unsure: r.spam.unsure + r.ham.unsure }, theirs);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -78,10 +81,16 @@ async function main() {
 
 const pct3 = (x: number) => `${(x * 100).toFixed(2)}%`;
 
-function bogofilter(work: string, split: { trainSpam: string; trainHam: string; testSpam: string; testHam: string }) {
+interface Scores {
+  spam: number[];
+  ham: number[];
+}
+
+/** bogofilter's test scores and what its shipped cutoffs made of them; null when not installed. */
+function bogofilter(work: string, split: { trainSpam: string; trainHam: string; testSpam: string; testHam: string }): (Scores & { hamAsSpam: number; unsure: number }) | null {
   if (spawnSync('bogofilter', ['-V']).error) {
     out('bogofilter: not installed (apt-get install bogofilter) — no comparison');
-    return;
+    return null;
   }
   const db = path.join(work, 'bogo');
   mkdirSync(db);
@@ -91,18 +100,43 @@ function bogofilter(work: string, split: { trainSpam: string; trainHam: string; 
   spawnSync('bogofilter', ['-d', db, '-n', '-B', ...files(split.trainHam)], { maxBuffer: 1 << 26 });
   const trained = files(split.trainSpam).length + files(split.trainHam).length;
   const trainRate = trained / (Number(process.hrtime.bigint() - t0) / 1e9);
+  // -T prints `<file> <S|H|U> <score>` per message.
   const classify = (dir: string) => {
     const r = spawnSync('bogofilter', ['-d', db, '-T', '-B', ...files(dir)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    return r.stdout.trim().split('\n').map((l) => l.split(' ').slice(-2)[0]);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ').slice(-2))
+      .map(([verdict, score]) => ({ verdict, score: Number(score) }));
   };
   const t1 = process.hrtime.bigint();
   const spam = classify(split.testSpam);
   const ham = classify(split.testHam);
   const classifyRate = (spam.length + ham.length) / (Number(process.hrtime.bigint() - t1) / 1e9);
-  const n = (list: string[], v: string) => list.filter((x) => x === v).length;
+  const n = (list: { verdict: string }[], v: string) => list.filter((x) => x.verdict === v).length;
   out(
     `bogofilter: ham→spam ${pct3(n(ham, 'S') / ham.length)} (${n(ham, 'S')}), spam→ham ${pct3(n(spam, 'H') / spam.length)} (${n(spam, 'H')}), unsure ${pct3((n(ham, 'U') + n(spam, 'U')) / (ham.length + spam.length))}; train ${trainRate.toFixed(0)} msg/s, classify ${classifyRate.toFixed(0)} msg/s`,
   );
+  return { spam: spam.map((x) => x.score), ham: ham.map((x) => x.score), hamAsSpam: n(ham, 'S'), unsure: n(ham, 'U') + n(spam, 'U') };
+}
+
+/**
+ * Each filter at the other's unsure rate (see cutoffs.ts): the fewest spam→ham it could
+ * reach with cutoffs picked knowing the test answers, calling no more ham spam and leaving no
+ * more mail unsure than the other filter did with its shipped cutoffs.
+ */
+function sameUnsure(ours: Scores, oursShipped: { hamAsSpam: number; unsure: number }, theirs: Scores & { hamAsSpam: number; unsure: number }): void {
+  const total = ours.spam.length + ours.ham.length;
+  const line = (who: string, scores: Scores, limits: { hamAsSpam: number; unsure: number }, whose: string) => {
+    const best = bestCutoffs(scores.spam, scores.ham, { maxHamAsSpam: limits.hamAsSpam, maxUnsure: limits.unsure });
+    const at = `unsure <= ${pct3(limits.unsure / total)}, ham→spam <= ${limits.hamAsSpam} (${whose})`;
+    if (!best) return out(`  ${who} at ${at}: no cutoffs get there`);
+    out(`  ${who} at ${at}: spam→ham ${pct3(best.spamAsHam / scores.spam.length)} (${best.spamAsHam}), unsure ${pct3(best.unsure / total)}, ham→spam ${best.hamAsSpam} (cutoffs ${best.hamCutoff} / ${best.spamCutoff})`);
+  };
+  out('at the same unsure rate (cutoffs chosen on the test mail itself: the best any tuning could do):');
+  line('bogofilter', theirs, oursShipped, "helpdesk's");
+  line('bogofilter', theirs, { hamAsSpam: theirs.hamAsSpam, unsure: oursShipped.unsure }, "helpdesk's unsure, bogofilter's own ham→spam");
+  line('helpdesk  ', ours, theirs, "bogofilter's");
 }
 
 void main().catch((err: unknown) => {

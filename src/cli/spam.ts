@@ -95,9 +95,16 @@ export function registerSpam(program: Command): void {
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
-export async function evaluate(store: Parameters<typeof spamStore>[0], config: { hamCutoff: number; spamCutoff: number; minTrained: number }, spamPaths: string[], hamPaths: string[]) {
+/** `onScore` is told every readable message's score (bench:spam compares filters with them). */
+export async function evaluate(
+  store: Parameters<typeof spamStore>[0],
+  config: { hamCutoff: number; spamCutoff: number; minTrained: number },
+  spamPaths: string[],
+  hamPaths: string[],
+  onScore?: (label: 'spam' | 'ham', score: number) => void,
+) {
   const totals = spamStore(store).totals();
-  const tally = async (paths: string[]) => {
+  const tally = async (paths: string[], label: 'spam' | 'ham') => {
     const t = { total: 0, asSpam: 0, asHam: 0, unsure: 0, unreadable: 0 };
     for await (const m of tokenizedMessages(paths)) {
       if ('error' in m) {
@@ -105,15 +112,16 @@ export async function evaluate(store: Parameters<typeof spamStore>[0], config: {
         continue;
       }
       t.total++;
-      const v = classifyTokens(m.tokens, spamCounts(store, m.tokens), totals, config).verdict;
+      const { verdict: v, score } = classifyTokens(m.tokens, spamCounts(store, m.tokens), totals, config);
+      onScore?.(label, score);
       if (v === 'spam') t.asSpam++;
       else if (v === 'ham') t.asHam++;
       else t.unsure++;
     }
     return t;
   };
-  const spam = await tally(spamPaths);
-  const ham = await tally(hamPaths);
+  const spam = await tally(spamPaths, 'spam');
+  const ham = await tally(hamPaths, 'ham');
   return {
     spam,
     ham,
