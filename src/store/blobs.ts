@@ -1,4 +1,4 @@
-import { close, closeSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, unlink, writeFileSync } from 'node:fs';
+import { close, closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlink, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -24,6 +24,7 @@ export interface Blobs {
 }
 
 export function blobFiles(dataDir: string): Blobs {
+  for (const kind of KINDS) makeFanOut(path.join(dataDir, kind));
   /** Files written whose fsync has not finished, by absolute path. */
   const syncing = new Map<string, Promise<void>>();
   let failure: Error | null = null;
@@ -50,9 +51,10 @@ export function blobFiles(dataDir: string): Blobs {
     if (!/^[0-9a-f]{64}(\.eml)?$/.test(name)) throw new Error(`refusing to store a blob named ${JSON.stringify(name)}`);
     const relative = path.join(kind, name.slice(0, 2), name);
     const target = path.join(dataDir, relative);
-    // Hot path: create the file exclusively. It already exists with the right size when this
-    // content was stored before. Anything else (a fan-out folder missing, a partial file left
-    // by a crash) takes the slow, atomic path.
+    // Hot path: create the file exclusively (its fan-out folder was made when the store was
+    // opened). It already exists with the right size when this content was stored before.
+    // Anything else (a fan-out folder removed since, a partial file left by a crash) takes
+    // the slow, atomic path.
     let fd: number | null = null;
     try {
       fd = openSync(target, 'wx');
@@ -112,6 +114,35 @@ export function blobFiles(dataDir: string): Blobs {
       if (err) throw err;
     },
   };
+}
+
+const KINDS = ['raw', 'attachments'] as const;
+const FAN_OUT = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * Makes the 256 fan-out folders of `dir` that are missing (all of them for a new store), and
+ * makes them durable, once, when the store is opened: otherwise each of the first few hundred
+ * messages of a new store would make one, with three synchronous fsyncs, while it is ingested.
+ */
+function makeFanOut(dir: string): void {
+  const created = mkdirSync(dir, { recursive: true });
+  const present = new Set(readdirSync(dir));
+  const missing = FAN_OUT.filter((name) => !present.has(name));
+  if (missing.length === 0) return;
+  for (const name of missing) {
+    try {
+      mkdirSync(path.join(dir, name));
+    } catch (err) {
+      // Another process opening the same new store at the same time made it first.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  fsyncPath(dir);
+  // The folders made for `dir` itself, up to the one that already existed.
+  if (created) for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
+    fsyncPath(parent);
+    if (parent === path.dirname(created) || parent === path.dirname(parent)) break;
+  }
 }
 
 function fsyncPath(target: string): void {

@@ -34,7 +34,7 @@ function holdFsyncs() {
 
 const BARRIER_KEY = 'store:durable-at';
 
-/** A blob name in fan-out folder `folder` (so a second save there takes the hot path). */
+/** A blob name in fan-out folder `folder`. */
 const nameIn = (folder: string, text: string) => `${folder}${sha256Hex(Buffer.from(text)).slice(2)}`;
 
 /** Runs `test` on a fresh store, closed afterwards. */
@@ -57,8 +57,6 @@ function errnoError(code: string, message: string): NodeJS.ErrnoException {
 describe('blob files and the durability barrier', () => {
   it('waits for the fsync of every saved file before it makes the store durable', () =>
     withStore(async (store, dataDir) => {
-      // Names in one fan-out folder: the first save creates it (fsynced on the spot), the
-      // next ones take the hot path, fsynced in the background.
       const name = (text: string) => nameIn('ab', text);
       store.blobs.saveRaw(Buffer.from('first'), name('first'));
       store.blobs.saveAttachment(Buffer.from('first'), name('first'));
@@ -119,6 +117,24 @@ describe('blob files and the durability barrier', () => {
       expect(fs.existsSync(path.join(dataDir, 'attachments', 'cd', nameIn('cd', 'big')))).toBe(false);
       await store.durable();
     }));
+
+  it('makes every fan-out folder when the store is opened, so no message pays for one', () => {
+    const dataDir = tempDir('hd-blobs-');
+    openStore(dataDir).close();
+    for (const kind of ['raw', 'attachments']) expect(fs.readdirSync(path.join(dataDir, kind))).toHaveLength(256);
+    // One removed since (by hand) is made again at the next open...
+    fs.rmdirSync(path.join(dataDir, 'raw', '7f'));
+    const store = openStore(dataDir);
+    try {
+      expect(fs.existsSync(path.join(dataDir, 'raw', '7f'))).toBe(true);
+      // ...and one removed while the store is open is made by the save that needs it.
+      fs.rmdirSync(path.join(dataDir, 'attachments', '3c'));
+      const relative = store.blobs.saveAttachment(Buffer.from('late'), nameIn('3c', 'late'));
+      expect(fs.readFileSync(path.join(dataDir, relative), 'utf8')).toBe('late');
+    } finally {
+      store.close();
+    }
+  });
 
   it('close() fsyncs what is still pending itself', async () => {
     const dataDir = tempDir('hd-blobs-');
