@@ -17,6 +17,8 @@ import path from 'node:path';
 export interface Blobs {
   saveRaw(bytes: Buffer, sha256: string): string;
   saveAttachment(content: Buffer, sha256: string): string;
+  /** Whether a file saved so far is still waiting for its fsync, or failed it and flushed() has not reported that yet. */
+  pending(): boolean;
   /** Resolves once every file saved so far is on disk; rejects with the first fsync failure since the last call. */
   flushed(): Promise<void>;
   /** flushed(), blocking: for closing the store. */
@@ -92,6 +94,7 @@ export function blobFiles(dataDir: string): Blobs {
   return {
     saveRaw: (bytes, sha256) => save('raw', `${sha256}.eml`, bytes),
     saveAttachment: (content, sha256) => save('attachments', sha256, content),
+    pending: () => syncing.size > 0 || failure !== null,
     async flushed() {
       // Files saved while waiting are waited for too: when this resolves, nothing is pending.
       while (syncing.size > 0) await Promise.all(syncing.values());

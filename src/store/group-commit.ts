@@ -24,7 +24,15 @@ export interface GroupCommit {
  * are gone: the next durable() throws, so none of them is acknowledged and their sources
  * offer them again.
  */
-export function groupCommit(sqlite: Database.Database): GroupCommit {
+/** The files whose rows a batch holds (store/blobs.ts): a batch is committed only once they are durable. */
+export interface BatchFiles {
+  /** Whether a file saved so far is still waiting for its fsync (or failed it, not yet reported). */
+  pending(): boolean;
+  /** Resolves once no file is waiting; rejects when one could not be made durable. */
+  flushed(): Promise<void>;
+}
+
+export function groupCommit(sqlite: Database.Database, files?: BatchFiles): GroupCommit {
   // total_changes() counts every row this connection changed, committed or rolled back;
   // unchanged since the last barrier means nothing new can be waiting for the disk.
   const changes = sqlite.prepare('select total_changes()').pluck();
@@ -33,6 +41,8 @@ export function groupCommit(sqlite: Database.Database): GroupCommit {
   // a store to read it writes nothing.
   let synced = 0;
   let batchOpen = false;
+  /** Which batch is open: a timer or a wait for files that outlived its batch does nothing. */
+  let batchNumber = 0;
   let timer: NodeJS.Timeout | null = null;
   let lost: Error | null = null;
 
@@ -89,10 +99,30 @@ export function groupCommit(sqlite: Database.Database): GroupCommit {
     if (sqlite.inTransaction) return;
     sqlite.exec('BEGIN IMMEDIATE');
     batchOpen = true;
+    const batch = ++batchNumber;
     // A batch never waits long for its durable(): commit it anyway (durability follows at the
     // next barrier; the source has not acknowledged anything of it yet).
-    timer = setTimeout(endBatch, BATCH_MAX_MS);
+    timer = setTimeout(() => commitByTimer(batch), BATCH_MAX_MS);
     timer.unref();
+  };
+
+  /**
+   * The timer's commit, once the batch's files are on disk: committed rows can reach the disk
+   * at any time (synchronous=NORMAL), and rows naming a file that a power cut then took would
+   * make the message, offered again, a duplicate without its attachments. A file that could
+   * not be made durable rolls the batch back, and the next durable() reports it.
+   */
+  const commitByTimer = (batch: number): void => {
+    if (!batchOpen || batch !== batchNumber) return;
+    timer = null;
+    if (!files?.pending()) return endBatch();
+    files.flushed().then(
+      () => commitByTimer(batch),
+      (err: unknown) => {
+        lost ??= err instanceof Error ? err : new Error(String(err));
+        if (batchOpen && batch === batchNumber) rollbackBatch();
+      },
+    );
   };
 
   return { beginBatch, durable, rollbackBatch };

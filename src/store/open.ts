@@ -85,8 +85,8 @@ export function openStore(dataDir: string): Store {
     cacheStatements(sqlite);
     const db = drizzle(sqlite, { schema });
     applyMigrations(sqlite, MIGRATIONS);
-    const { beginBatch, durable, rollbackBatch } = groupCommit(sqlite);
     const blobs = blobFiles(dataDir);
+    const { beginBatch, durable, rollbackBatch } = groupCommit(sqlite, blobs);
     return {
       db,
       sqlite,

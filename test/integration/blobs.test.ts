@@ -1,8 +1,10 @@
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sha256Hex } from '../../src/lib/hash';
 import { getValue } from '../../src/store/key-value';
 import { openStore, type Store } from '../../src/store/open';
+import { waitFor } from '../helpers/cli';
 import { removeTempDirs, tempDir } from '../helpers/env';
 
 /**
@@ -134,6 +136,57 @@ describe('blob files and the durability barrier', () => {
     } finally {
       store.close();
     }
+  });
+
+  describe('a batch that nobody makes durable within a second (committed by its timer)', () => {
+    /** Another connection: what a crash would find once the batch is committed. */
+    const rowSeenBy = (dataDir: string) => {
+      const other = new Database(path.join(dataDir, 'helpdesk.sqlite'), { readonly: true });
+      return {
+        seen: () => other.prepare("select count(*) from key_value where key = 'row'").pluck().get() === 1,
+        close: () => other.close(),
+      };
+    };
+
+    it('is committed only once the files its rows name are on disk', () =>
+      withStore(async (store, dataDir) => {
+        const other = rowSeenBy(dataDir);
+        try {
+          const fsyncs = holdFsyncs();
+          store.beginBatch();
+          store.sqlite.prepare("insert into key_value (key, value) values ('row', 'naming the file')").run();
+          store.blobs.saveAttachment(Buffer.from('timer'), nameIn('aa', 'timer'));
+          await new Promise((r) => setTimeout(r, 1300)); // past the batch timer
+          expect(other.seen()).toBe(false);
+          expect(store.sqlite.inTransaction).toBe(true);
+          fsyncs.release();
+          await waitFor(() => other.seen() || undefined, 3000, 'batch committed once its file is durable');
+        } finally {
+          other.close();
+        }
+      }));
+
+    it('is rolled back when a file could not be made durable, and the next durable() says so', () =>
+      withStore(async (store, dataDir) => {
+        const other = rowSeenBy(dataDir);
+        try {
+          jest.spyOn(fs, 'fsync').mockImplementation(((_fd: number, cb: FsyncCallback) => {
+            setImmediate(() => cb(errnoError('EIO', 'i/o error, fsync')));
+          }) as typeof fs.fsync);
+          store.beginBatch();
+          store.sqlite.prepare("insert into key_value (key, value) values ('row', 'naming the file')").run();
+          const relative = store.blobs.saveAttachment(Buffer.from('lost'), nameIn('bb', 'lost'));
+          await waitFor(() => !store.sqlite.inTransaction || undefined, 3000, 'batch ended by its timer');
+          jest.restoreAllMocks();
+          expect(other.seen()).toBe(false);
+          expect(getValue(store.db, 'row')).toBeNull();
+          expect(fs.existsSync(path.join(dataDir, relative))).toBe(false);
+          await expect(store.durable()).rejects.toThrow(/cannot make .* durable: EIO/);
+          await expect(store.durable()).resolves.toBeUndefined();
+        } finally {
+          other.close();
+        }
+      }));
   });
 
   it('close() fsyncs what is still pending itself', async () => {
