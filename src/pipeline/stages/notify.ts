@@ -38,6 +38,9 @@ export const notify: Stage = {
 /** Senders that never read what we send them. */
 const NO_REPLY = /^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.][^@]*|bounces?|notifications?)@/i;
 
+/** A ticket a notification is about: the one this message is about to create has no id yet. */
+type NotifiedTicket = Omit<TicketInfo, 'id'> & { id: number | null };
+
 class Planner {
   private readonly mails: PlannedMail[] = [];
   private readonly withheld: string[] = [];
@@ -59,7 +62,7 @@ class Planner {
     if (!t) return;
     if (t.status === 'spam') return;
     const { config } = this.ctx;
-    const info: TicketInfo = { id: 0, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null };
+    const info: NotifiedTicket = { id: null, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null };
 
     if (this.draft.actor?.role === 'customer') {
       const n = config.notifications;
@@ -133,7 +136,7 @@ class Planner {
     }
   }
 
-  private add(template: TemplateName, to: string, locale: string, reason: string, ticket: TicketInfo, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
+  private add(template: TemplateName, to: string, locale: string, reason: string, ticket: NotifiedTicket, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
     if (to === this.sender && template !== 'ack' && template !== 'command_error') return;
     if (this.mails.some((m) => m.template === template && m.to === to)) return;
     const refused = undeliverable(this.ctx.config, this.ctx.store, template, to, this.draft.receivedAt, more.relayed === true);
@@ -143,7 +146,7 @@ class Planner {
     }
     const message = more.message === undefined ? { from: this.mail.from?.address ?? null, fromName: this.mail.from?.name || null, subject: this.mail.subject, text: this.mail.text } : more.message;
     const data = { ...notificationData(this.ctx.config, ticket, message, this.draft.receivedAt, to), ...more.extra };
-    if (AGENT_TEMPLATES.has(template) && ticket.id > 0) data.notes = this.ctx.store.recentNotes(ticket.id, 3);
+    if (AGENT_TEMPLATES.has(template) && ticket.id !== null) data.notes = this.ctx.store.recentNotes(ticket.id, 3);
     this.mails.push({ template, to, locale, reason, subject: ticket.subject, data, ...(more.thread ? { thread: more.thread } : {}) });
   }
 
@@ -221,7 +224,7 @@ const AGENT_TEMPLATES = new Set<TemplateName>(['assigned', 'customer_replied', '
 type Quoted = { from: string | null; fromName: string | null; subject: string; text: string };
 
 /** What a template may show, as it is when the mail is decided (a resend shows the same). */
-export function notificationData(config: Config, ticket: TicketInfo, message: Quoted | null, receivedAt: number, recipient: string): Record<string, unknown> {
+export function notificationData(config: Config, ticket: NotifiedTicket, message: Quoted | null, receivedAt: number, recipient: string): Record<string, unknown> {
   const assignee = ticket.assignee ? findAgent(config, ticket.assignee) : null;
   const text = message ? (message.text.length > EXCERPT ? `${message.text.slice(0, EXCERPT)}…` : message.text) : null;
   return {
