@@ -1,3 +1,5 @@
+import { numberFormat } from './intl-formats';
+
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** Parses durations such as `90s`, `15m`, `4h`, `2d`, `1w`, or `1h30m`. Returns null when malformed. */
@@ -22,7 +24,7 @@ export function formatDuration(ms: number, locale: string): string {
   ] as const) {
     const n = Math.floor(rest / minutes);
     rest -= n * minutes;
-    if (n > 0) parts.push(new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(n));
+    if (n > 0) parts.push(numberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(n));
   }
-  return parts.slice(0, 2).join(' ') || new Intl.NumberFormat(locale, { style: 'unit', unit: 'minute', unitDisplay: 'long' }).format(0);
+  return parts.slice(0, 2).join(' ') || numberFormat(locale, { style: 'unit', unit: 'minute', unitDisplay: 'long' }).format(0);
 }

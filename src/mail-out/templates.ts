@@ -3,6 +3,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import type { Config } from '../config/schema';
 import { formatDuration } from '../lib/duration';
+import { dateTimeFormat } from '../lib/intl-formats';
 import { packageRoot } from '../lib/package-root';
 import type { Logger } from '../lib/log';
 import { watchFolder } from '../lib/watch-folder';
@@ -156,7 +157,7 @@ function makeEnv(format: Format, locale: string, config: () => Config): typeof H
   /** A timestamp (ms) in the help desk's time zone, in the template's language. */
   env.registerHelper('date', (ms: unknown) => {
     if (typeof ms !== 'number') return words.none;
-    return new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone: config().helpdesk.timezone }).format(new Date(ms));
+    return dateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone: config().helpdesk.timezone }).format(new Date(ms));
   });
   env.registerHelper('duration', (ms: unknown) => (typeof ms === 'number' ? formatDuration(ms, locale) : words.none));
   env.registerHelper('or', (a: unknown, b: unknown) => a || b);
