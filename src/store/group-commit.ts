@@ -12,6 +12,14 @@ export interface GroupCommit {
   rollbackBatch(): void;
 }
 
+/** The files whose rows a batch holds (store/blobs.ts): a batch is committed only once they are durable. */
+export interface BatchFiles {
+  /** Whether a file saved so far is still waiting for its fsync (or failed it, not yet reported). */
+  pending(): boolean;
+  /** Resolves once no file is waiting; rejects when one could not be made durable. */
+  flushed(): Promise<void>;
+}
+
 /**
  * Group commit for one connection (see openStore). Writers that acknowledge in batches (the
  * sources, `helpdesk ingest`) open a batch before each message; every message is still
@@ -24,14 +32,6 @@ export interface GroupCommit {
  * are gone: the next durable() throws, so none of them is acknowledged and their sources
  * offer them again.
  */
-/** The files whose rows a batch holds (store/blobs.ts): a batch is committed only once they are durable. */
-export interface BatchFiles {
-  /** Whether a file saved so far is still waiting for its fsync (or failed it, not yet reported). */
-  pending(): boolean;
-  /** Resolves once no file is waiting; rejects when one could not be made durable. */
-  flushed(): Promise<void>;
-}
-
 export function groupCommit(sqlite: Database.Database, files?: BatchFiles): GroupCommit {
   // total_changes() counts every row this connection changed, committed or rolled back;
   // unchanged since the last barrier means nothing new can be waiting for the disk.
