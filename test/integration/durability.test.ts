@@ -213,4 +213,41 @@ describe('sources acknowledge only after the barrier', () => {
       desk.close();
     }
   });
+
+  it('IMAP: acknowledges each batch after its own barrier; a batch whose barrier fails stays while the one before is moved', async () => {
+    const user = dynUser();
+    const seed = await testClient(dovecot(), user);
+    for (let i = 0; i < 6; i++) await seed.append('INBOX', buildMail({ messageId: `<ib-${i}@c.test>`, from: `ib${i}@c.test` }));
+    const config = loadConfig(writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user })}` }));
+    const desk = openTestDesk();
+    const mailbox = config.mailboxes[0];
+    if (!mailbox.imap) throw new Error('test config has no IMAP mailbox');
+    const failing = { now: false };
+    let released = false;
+    const sink = sinkFor(desk.store, config, failing);
+    const barrier = sink.durable;
+    // The first batch's barrier works; the next ones fail until released.
+    sink.durable = () => {
+      failing.now = sink.barriers >= 1 && !released;
+      return barrier();
+    };
+    const state = mailboxStateStore(desk.store.db);
+    const source = imapSource({ mailbox: { ...mailbox, imap: mailbox.imap }, state, log: silentLogger(), alertAfterMs: 3_600_000, batchSize: 2 });
+    try {
+      await source.start(sink);
+      await waitFor(() => sink.barriers >= 2 || undefined, 15_000, 'second barrier tried');
+      await new Promise((r) => setTimeout(r, 500)); // time to (wrongly) acknowledge
+      expect(await count(seed, 'Processed')).toBe(2);
+      expect(await count(seed, 'INBOX')).toBe(4);
+
+      released = true;
+      await waitFor(async () => (await count(seed, 'Processed')) === 6 || undefined, 30_000, 'all acknowledged once barriers work');
+      expect(await count(seed, 'INBOX')).toBe(0);
+      expect(listTickets(desk.store.db)).toHaveLength(6);
+    } finally {
+      await source.stop();
+      await seed.logout();
+      desk.close();
+    }
+  });
 });
