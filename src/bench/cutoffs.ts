@@ -47,24 +47,18 @@ export function bestCutoffs(spamScores: number[], hamScores: number[], limits: {
 }
 
 /** How many of the sorted `xs` are < v. */
-function countBelow(xs: number[], v: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const countBelow = (xs: number[], v: number) => countUpTo(xs, v, false);
 
 /** How many of the sorted `xs` are <= v. */
-function countAtMost(xs: number[], v: number): number {
+const countAtMost = (xs: number[], v: number) => countUpTo(xs, v, true);
+
+/** Binary search: how many of the sorted `xs` are below `v` (or equal to it, when `inclusive`). */
+function countUpTo(xs: number[], v: number, inclusive: boolean): number {
   let lo = 0;
   let hi = xs.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (xs[mid] <= v) lo = mid + 1;
+    if (xs[mid] < v || (inclusive && xs[mid] === v)) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -183,18 +183,36 @@ describe('sources acknowledge only after the barrier', () => {
     }
   });
 
-  it('IMAP: moves nothing out of the inbox while the barrier fails, and everything once it works', async () => {
+  /**
+   * `n` messages in a fresh user's inbox, a store, and an IMAP source over them (not started)
+   * whose sink's barrier fails while `failing.now`; `close` stops and closes everything.
+   */
+  async function imapDesk(n: number, failing: { now: boolean }, batchSize?: number) {
     const user = dynUser();
     const seed = await testClient(dovecot(), user);
-    for (let i = 0; i < 3; i++) await seed.append('INBOX', buildMail({ messageId: `<im-${i}@c.test>`, from: `i${i}@c.test` }));
+    for (let i = 0; i < n; i++) await seed.append('INBOX', buildMail({ messageId: `<im-${i}@c.test>`, from: `i${i}@c.test` }));
     const config = loadConfig(writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user })}` }));
     const desk = openTestDesk();
     const mailbox = config.mailboxes[0];
     if (!mailbox.imap) throw new Error('test config has no IMAP mailbox');
-    const failing = { now: true };
     const sink = sinkFor(desk.store, config, failing);
-    const state = mailboxStateStore(desk.store.db);
-    const source = imapSource({ mailbox: { ...mailbox, imap: mailbox.imap }, state, log: silentLogger(), alertAfterMs: 3_600_000 });
+    const source = imapSource({ mailbox: { ...mailbox, imap: mailbox.imap }, state: mailboxStateStore(desk.store.db), log: silentLogger(), alertAfterMs: 3_600_000, batchSize });
+    return {
+      seed,
+      desk,
+      sink,
+      source,
+      close: async () => {
+        await source.stop();
+        await seed.logout();
+        desk.close();
+      },
+    };
+  }
+
+  it('IMAP: moves nothing out of the inbox while the barrier fails, and everything once it works', async () => {
+    const failing = { now: true };
+    const { seed, desk, sink, source, close } = await imapDesk(3, failing);
     try {
       await source.start(sink);
       await waitFor(() => (sink.barriers > 0 && listTickets(desk.store.db).length === 3) || undefined, 15_000, 'ingested, barrier tried');
@@ -208,31 +226,20 @@ describe('sources acknowledge only after the barrier', () => {
       expect(await count(seed, 'INBOX')).toBe(0);
       expect(listTickets(desk.store.db)).toHaveLength(3);
     } finally {
-      await source.stop();
-      await seed.logout();
-      desk.close();
+      await close();
     }
   });
 
   it('IMAP: acknowledges each batch after its own barrier; a batch whose barrier fails stays while the one before is moved', async () => {
-    const user = dynUser();
-    const seed = await testClient(dovecot(), user);
-    for (let i = 0; i < 6; i++) await seed.append('INBOX', buildMail({ messageId: `<ib-${i}@c.test>`, from: `ib${i}@c.test` }));
-    const config = loadConfig(writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user })}` }));
-    const desk = openTestDesk();
-    const mailbox = config.mailboxes[0];
-    if (!mailbox.imap) throw new Error('test config has no IMAP mailbox');
     const failing = { now: false };
     let released = false;
-    const sink = sinkFor(desk.store, config, failing);
+    const { seed, desk, sink, source, close } = await imapDesk(6, failing, 2);
     const barrier = sink.durable;
     // The first batch's barrier works; the next ones fail until released.
     sink.durable = () => {
       failing.now = sink.barriers >= 1 && !released;
       return barrier();
     };
-    const state = mailboxStateStore(desk.store.db);
-    const source = imapSource({ mailbox: { ...mailbox, imap: mailbox.imap }, state, log: silentLogger(), alertAfterMs: 3_600_000, batchSize: 2 });
     try {
       await source.start(sink);
       await waitFor(() => sink.barriers >= 2 || undefined, 15_000, 'second barrier tried');
@@ -245,9 +252,7 @@ describe('sources acknowledge only after the barrier', () => {
       expect(await count(seed, 'INBOX')).toBe(0);
       expect(listTickets(desk.store.db)).toHaveLength(6);
     } finally {
-      await source.stop();
-      await seed.logout();
-      desk.close();
+      await close();
     }
   });
 });
