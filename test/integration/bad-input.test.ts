@@ -48,9 +48,14 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
       await expect(parseMail(garbage)).rejects.toThrow(/^not an email message/);
       expect(() => spamInput(garbage)).toThrow(/^not an email message/);
     }
-    // A message without Content-Type whose body is 8-bit still gets it, and is still mail.
+    // A message without Content-Type whose body is 8-bit still gets it, is still mail, and says so.
     const latin1 = Buffer.concat([Buffer.from('From: a@b.test\r\nSubject: caf\xe9\r\n\r\n', 'latin1'), Buffer.from('caf\xe9 cr\xe8me', 'latin1')]);
-    expect((await parseMail(latin1)).text).toContain('café crème');
+    const parsed = await parseMail(latin1);
+    expect(parsed.text).toContain('café crème');
+    expect(parsed.headers).toContainEqual({ name: 'x-helpdesk-assumed', value: 'Content-Type (8-bit body without one)' });
+    // A Content-Type the sender wrote counts, even one that reads like the assumed one.
+    const own = Buffer.from('Content-Type: text/plain; charset=windows-1252\r\n\r\ncaf\xe9', 'latin1');
+    expect((await parseMail(own)).text).toBe('café');
   });
 
   it('quarantines a 50 MB message over the size limit without parsing it, raw bytes kept', async () => {

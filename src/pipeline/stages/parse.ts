@@ -38,15 +38,21 @@ export function mimeReady(bytes: Buffer): Buffer {
   return utf7ToUtf8(eightBitHeadersToUtf8(start ? trimmed.subarray(start[0].length) : trimmed));
 }
 
-/** What eightBitHeadersToUtf8 adds to a message without Content-Type whose body is 8-bit. */
+/**
+ * What eightBitHeadersToUtf8 adds to a message without Content-Type whose body is 8-bit: the
+ * Content-Type, and a field saying it was assumed (kept with the message's headers, so the
+ * assumption shows wherever they are read).
+ */
 const ASSUMED_CONTENT_TYPE = 'text/plain; charset=windows-1252';
+const ASSUMED_FIELD = 'X-Helpdesk-Assumed';
 
 /**
  * Throws unless the fields (lower-case names) include one that every email has; garbage has
- * none. The Content-Type that eightBitHeadersToUtf8 adds does not count (random bytes get it).
+ * none. A Content-Type that eightBitHeadersToUtf8 added does not count (random bytes get it).
  */
 export function assertMail(fields: Array<{ name: string; value: string }>): void {
-  if (!fields.some((f) => MAIL_HEADERS.has(f.name) && !(f.name === 'content-type' && f.value === ASSUMED_CONTENT_TYPE))) {
+  const assumed = fields.some((f) => f.name === ASSUMED_FIELD.toLowerCase());
+  if (!fields.some((f) => MAIL_HEADERS.has(f.name) && !(assumed && f.name === 'content-type'))) {
     throw new Error('not an email message: no mail header fields (From, To, Subject, Date, Message-ID, Received...) found');
   }
 }
@@ -213,7 +219,7 @@ export function eightBitHeadersToUtf8(bytes: Buffer): Buffer {
     changed = true;
   }
   if (!/^content-type\s*:/im.test(head.toString('latin1')) && !isAscii(body) && !isUtf8(body.subarray(0, 262144))) {
-    head = Buffer.concat([head, Buffer.from(`\r\nContent-Type: ${ASSUMED_CONTENT_TYPE}`)]);
+    head = Buffer.concat([head, Buffer.from(`\r\nContent-Type: ${ASSUMED_CONTENT_TYPE}\r\n${ASSUMED_FIELD}: Content-Type (8-bit body without one)`)]);
     changed = true;
   }
   return changed ? Buffer.concat([head, body]) : bytes;
