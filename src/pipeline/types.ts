@@ -1,6 +1,7 @@
 import type { Config, Priority, Severity, TicketStatus } from '../config/schema';
 import type { Logger } from '../lib/log';
 import type { HeaderRow, MailAddressRow } from '../store/schema';
+import type { TicketCore } from '../store/tickets';
 import type { ParseAhead } from './parse-ahead';
 import type { CategoryPredictor } from './category-model';
 import type { SpamDecision } from '../spam/classify';
@@ -276,17 +277,9 @@ export interface StoreReader {
   recentNotes(ticketId: number, limit: number): { from: string | null; text: string; at: number }[];
 }
 
-export interface TicketInfo {
+/** A stored ticket as the stages see it: times in ms. */
+export interface TicketInfo extends TicketCore {
   id: number;
-  ref: string;
-  subject: string;
-  status: string;
-  priority: string;
-  severity: string;
-  category: string | null;
-  queue: string | null;
-  assignee: string | null;
-  customer: string | null;
   dueAt: number | null;
   createdAt: number;
   closedAt: number | null;

@@ -152,8 +152,8 @@ export function addEvent(db: Db, e: EventInput): void {
   ).run({ ticketId: e.ticketId, at: e.at, actor: e.actor, type: e.type, from: e.from ?? null, to: e.to ?? null, reason: e.reason ?? null });
 }
 
-/** `helpdesk tickets list` row (the CLI contract of the foundation issue). */
-export interface TicketSummary {
+/** What every view of a ticket shows: the CLI's (TicketSummary) and the pipeline's (TicketInfo). */
+export interface TicketCore {
   ref: string;
   subject: string;
   status: string;
@@ -162,7 +162,12 @@ export interface TicketSummary {
   category: string | null;
   queue: string | null;
   assignee: string | null;
+  /** The customer's address. */
   customer: string | null;
+}
+
+/** `helpdesk tickets list` row (the CLI contract of the foundation issue): times as ISO strings. */
+export interface TicketSummary extends TicketCore {
   messageCount: number;
   createdAt: string;
   updatedAt: string;
