@@ -2,7 +2,8 @@ import { readAccessToken } from '../../src/mail-in/access-token';
 import { sanitizeFilename } from '../../src/pipeline/filename';
 import { extractUuencoded } from '../../src/pipeline/uuencode';
 import { splitMbox } from '../../src/mail-in/files';
-import { parseDuration } from '../../src/lib/duration';
+import { formatDuration, parseDuration } from '../../src/lib/duration';
+import { dateTimeFormat, numberFormat } from '../../src/lib/intl-formats';
 import { backoffDelay } from '../../src/lib/backoff';
 
 describe('sanitizeFilename', () => {
@@ -62,6 +63,22 @@ describe('parseDuration', () => {
     ['h', null],
     ['4 hours', null],
   ])('%s → %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+});
+
+describe('kept Intl formatters', () => {
+  it('gives the same formatter for the same locale and options, another for others', () => {
+    const a = dateTimeFormat('es', { dateStyle: 'full', timeZone: 'Europe/Madrid' });
+    expect(dateTimeFormat('es', { dateStyle: 'full', timeZone: 'Europe/Madrid' })).toBe(a);
+    expect(dateTimeFormat('es', { dateStyle: 'full', timeZone: 'UTC' })).not.toBe(a);
+    expect(dateTimeFormat('en', { dateStyle: 'full', timeZone: 'Europe/Madrid' })).not.toBe(a);
+    expect(numberFormat('en', { style: 'unit', unit: 'hour', unitDisplay: 'long' }).format(2)).toBe('2 hours');
+    expect(formatDuration(26 * 3_600_000 + 5 * 60_000, 'es')).toBe('1 día 2 horas');
+  });
+
+  it('throws for a time zone Intl does not know, each time (nothing kept)', () => {
+    expect(() => dateTimeFormat('en', { timeZone: 'Mars/Olympus' })).toThrow(RangeError);
+    expect(() => dateTimeFormat('en', { timeZone: 'Mars/Olympus' })).toThrow(RangeError);
+  });
 });
 
 describe('backoffDelay', () => {
