@@ -1,5 +1,6 @@
 import { close, closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlink, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { BatchFiles } from './group-commit';
 
 /**
  * Content-addressed files under the data dir: raw messages in `raw/`, attachment bodies in
@@ -14,15 +15,9 @@ import path from 'node:path';
  * fsync where the file is written would cost about a millisecond per file on these disks;
  * a batch's fsyncs run side by side while the pipeline goes on.
  */
-export interface Blobs {
+export interface Blobs extends BatchFiles {
   saveRaw(bytes: Buffer, sha256: string): string;
   saveAttachment(content: Buffer, sha256: string): string;
-  /** Whether a file saved so far is still waiting for its fsync, or failed it and flushed() has not reported that yet. */
-  pending(): boolean;
-  /** Resolves once every file saved so far is on disk; rejects with the first fsync failure since the last call. */
-  flushed(): Promise<void>;
-  /** flushed(), blocking: for closing the store. */
-  flushSync(): void;
 }
 
 export function blobFiles(dataDir: string): Blobs {
@@ -82,12 +77,7 @@ export function blobFiles(dataDir: string): Blobs {
     writeFileSync(tmp, bytes);
     fsyncPath(tmp);
     renameSync(tmp, target);
-    // The new entry, and every folder made for it, in the folder that holds it.
-    const top = created ? path.dirname(created) : path.dirname(target);
-    for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
-      fsyncPath(dir);
-      if (dir === top || dir === path.dirname(dir)) break;
-    }
+    fsyncFolders(path.dirname(target), created);
     return relative;
   };
 
@@ -140,11 +130,19 @@ function makeFanOut(dir: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  fsyncPath(dir);
-  // The folders made for `dir` itself, up to the one that already existed.
-  if (created) for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
-    fsyncPath(parent);
-    if (parent === path.dirname(created) || parent === path.dirname(parent)) break;
+  fsyncFolders(dir, created);
+}
+
+/**
+ * Makes the entries of `dir` durable, and `dir` itself with every folder mkdirSync made for it
+ * (`created`: the first of them, as mkdirSync's recursive mode returns it) in the folder that
+ * holds it.
+ */
+function fsyncFolders(dir: string, created: string | undefined): void {
+  const top = created ? path.dirname(created) : dir;
+  for (let folder = dir; ; folder = path.dirname(folder)) {
+    fsyncPath(folder);
+    if (folder === top || folder === path.dirname(folder)) break;
   }
 }
 

@@ -6,18 +6,24 @@ const BATCH_MAX_MS = 1000;
 export interface GroupCommit {
   /** Opens a batch transaction unless one is open; the callers' transactions nest in it as savepoints. */
   beginBatch(): void;
-  /** Commits the open batch, if any, then makes every commit so far survive a power cut. */
-  durable(): void;
-  /** Rolls the open batch back, if any: for a barrier that cannot be completed (its messages are offered again). */
-  rollbackBatch(): void;
+  /**
+   * Waits until the files saved so far are on disk, then commits the open batch, if any, and
+   * makes every commit so far survive a power cut. A file that could not be made durable rolls
+   * the batch back and rejects.
+   */
+  durable(): Promise<void>;
+  /** durable(), blocking: for closing the store. */
+  durableSync(): void;
 }
 
 /** The files whose rows a batch holds (store/blobs.ts): a batch is committed only once they are durable. */
 export interface BatchFiles {
   /** Whether a file saved so far is still waiting for its fsync (or failed it, not yet reported). */
   pending(): boolean;
-  /** Resolves once no file is waiting; rejects when one could not be made durable. */
+  /** Resolves once no file is waiting; rejects with the first fsync failure since the last call. */
   flushed(): Promise<void>;
+  /** flushed(), blocking. */
+  flushSync(): void;
 }
 
 /**
@@ -46,12 +52,18 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
   let timer: NodeJS.Timeout | null = null;
   let lost: Error | null = null;
 
-  /** Commits the open batch, or remembers why it could not be. */
-  const endBatch = (): void => {
-    if (!batchOpen) return;
+  /** Marks the open batch ended; false when none was open. */
+  const closeBatch = (): boolean => {
+    if (!batchOpen) return false;
     batchOpen = false;
     if (timer) clearTimeout(timer);
     timer = null;
+    return true;
+  };
+
+  /** Commits the open batch, or remembers why it could not be. */
+  const endBatch = (): void => {
+    if (!closeBatch()) return;
     if (!sqlite.inTransaction) {
       lost ??= new Error('SQLite rolled back the batch transaction (see the error of the message that failed); its messages must be offered again');
       return;
@@ -64,7 +76,8 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
     }
   };
 
-  const durable = () => {
+  /** The barrier itself, once the files are durable: commit the batch, fsync the WAL. */
+  const barrier = () => {
     if (!sqlite.open) return;
     endBatch();
     if (lost) {
@@ -83,12 +96,27 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
     synced = changes.get() as number;
   };
 
+  /** Rolls the open batch back, if any: for a barrier that cannot be completed (its messages are offered again). */
   const rollbackBatch = () => {
-    if (!batchOpen) return;
-    batchOpen = false;
-    if (timer) clearTimeout(timer);
-    timer = null;
-    if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    if (closeBatch() && sqlite.inTransaction) sqlite.exec('ROLLBACK');
+  };
+
+  const durable = async () => {
+    // Files first: no row that names a file becomes durable before the file does. A file that
+    // did not reach the disk was removed: the batch naming it must not be committed, or its
+    // message, offered again, would be a duplicate without its attachment files.
+    try {
+      await files?.flushed();
+    } catch (err) {
+      rollbackBatch();
+      throw err;
+    }
+    barrier();
+  };
+
+  const durableSync = () => {
+    files?.flushSync();
+    barrier();
   };
 
   const beginBatch = () => {
@@ -125,5 +153,5 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
     );
   };
 
-  return { beginBatch, durable, rollbackBatch };
+  return { beginBatch, durable, durableSync };
 }

@@ -86,29 +86,17 @@ export function openStore(dataDir: string): Store {
     const db = drizzle(sqlite, { schema });
     applyMigrations(sqlite, MIGRATIONS);
     const blobs = blobFiles(dataDir);
-    const { beginBatch, durable, rollbackBatch } = groupCommit(sqlite, blobs);
+    const { beginBatch, durable, durableSync } = groupCommit(sqlite, blobs);
     return {
       db,
       sqlite,
       dataDir,
       blobs,
       beginBatch,
-      durable: async () => {
-        // Files first: no row that names a file becomes durable before the file does. A file
-        // that did not reach the disk was removed: the batch naming it must not be committed,
-        // or its message, offered again, would be a duplicate without its attachment files.
-        try {
-          await blobs.flushed();
-        } catch (err) {
-          rollbackBatch();
-          throw err;
-        }
-        durable();
-      },
+      durable,
       close: () => {
         try {
-          blobs.flushSync();
-          durable();
+          durableSync();
         } finally {
           sqlite.close();
         }
