@@ -37,8 +37,10 @@ async function main() {
   }
 }
 
+/** The shipped config, as `helpdesk ingest` on a fresh clone uses it. */
+const config = loadConfig(path.join(packageRoot(), 'config'), {});
+
 async function measure(messages: Buffer[], work: string, seedTickets: number): Promise<void> {
-  const config = loadConfig(path.join(packageRoot(), 'config'), {});
   // As in the daemon and `helpdesk ingest`, the next messages are parsed on a worker thread,
   // one for the whole process (a daemon's lives for months): its JIT must not start cold in
   // every run while raw simpleParser, on this thread, gets warmer from round to round.
@@ -93,7 +95,6 @@ function quietDisk(): void {
 
 async function pipelineRate(messages: Buffer[], seed: number, data: string, early: ParseAhead): Promise<number> {
   const store = openStore(data);
-  const config = loadConfig(path.join(packageRoot(), 'config'), {});
   try {
     if (seed > 0) seedStore(store, seed);
     const log = silentLogger();
