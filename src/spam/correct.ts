@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { sha256Hex } from '../lib/hash';
 import { seenBeforeAt, ticketOfRaw } from '../store/inbound';
 import { firstInboundRawPath } from '../store/messages';
@@ -23,7 +21,7 @@ function learnBytes(store: Store, bytes: Buffer, label: SpamLabel, at: number) {
 export async function learnCorrection(store: Store, ticketId: number, label: SpamLabel): Promise<'learnt' | 'relearnt' | 'already' | 'no message'> {
   const rawPath = firstInboundRawPath(store.db, ticketId);
   if (!rawPath) return 'no message';
-  return learnBytes(store, readFileSync(path.join(store.dataDir, rawPath)), label, Date.now());
+  return learnBytes(store, store.blobs.read(rawPath), label, Date.now());
 }
 
 /**

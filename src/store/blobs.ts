@@ -1,5 +1,6 @@
-import { close, closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlink, writeFileSync } from 'node:fs';
+import { close, closeSync, fsync, fsyncSync, mkdirSync, open, openSync, readdirSync, readFileSync, renameSync, rmSync, stat, unlink, write, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { errorMessage } from '../lib/errors';
 import type { BatchFiles } from './group-commit';
 
 /**
@@ -8,105 +9,137 @@ import type { BatchFiles } from './group-commit';
  * Writing is idempotent (same content, same name); a file cut short by a crash is noticed by
  * its size and rewritten atomically (temp file + rename). Returned paths are relative to the data dir.
  *
- * A file is written at once and fsynced in the background (libuv's thread pool); flushed()
- * waits for those fsyncs, and the store's durability barrier calls it before it makes the
- * database rows that name the files durable (Store.durable), so a source never acknowledges
- * a message whose raw bytes or attachments a power cut could still take. Waiting for each
- * fsync where the file is written would cost about a millisecond per file on these disks;
- * a batch's fsyncs run side by side while the pipeline goes on.
+ * A save returns the file's path at once; the file is created, written and fsynced in the
+ * background (libuv's thread pool), and read() serves its bytes meanwhile. flushed() waits
+ * for those writes, and the store's durability barrier calls it before it makes the database
+ * rows that name the files durable (Store.durable), so a source never acknowledges a message
+ * whose raw bytes or attachments a power cut could still take, and a file that could not be
+ * written (disk full) fails that barrier. Creating a file costs this disk 0.1 ms, and several
+ * times that within minutes of mass deletes (ext4 without a journal skips every recently
+ * freed inode); waiting for each fsync would cost about a millisecond per file. Neither is
+ * spent on the thread that runs the pipeline.
  */
 export interface Blobs extends BatchFiles {
   saveRaw(bytes: Buffer, sha256: string): string;
   saveAttachment(content: Buffer, sha256: string): string;
+  /** The bytes of a file saved before (`relative` as a save returned it), also while it is being written. */
+  read(relative: string): Buffer;
+}
+
+/** A file being written in the background. */
+interface Write {
+  bytes: Buffer;
+  done: Promise<void>;
+  /** flushSync() wrote the file itself: what the background write does next must not count. */
+  superseded: boolean;
 }
 
 export function blobFiles(dataDir: string): Blobs {
   for (const kind of KINDS) makeFanOut(path.join(dataDir, kind));
-  /** Files written whose fsync has not finished, by absolute path. */
-  const syncing = new Map<string, Promise<void>>();
+  /** Files saved whose background write has not finished, by absolute path. */
+  const writing = new Map<string, Write>();
   let failure: Error | null = null;
-
-  /** fsyncs (then closes) `fd` in the background; a file that did not reach the disk is removed, so the next save writes it again. */
-  const syncInBackground = (target: string, fd: number) => {
-    const done = new Promise<void>((resolve) => {
-      fsync(fd, (err) => {
-        close(fd, () => {
-          if (err) {
-            failure ??= new Error(`cannot make ${target} durable: ${err.message}`);
-            unlink(target, () => resolve());
-          } else resolve();
-        });
-      });
-    });
-    syncing.set(target, done);
-    void done.then(() => {
-      if (syncing.get(target) === done) syncing.delete(target);
-    });
-  };
 
   const save = (kind: string, name: string, bytes: Buffer): string => {
     if (!/^[0-9a-f]{64}(\.eml)?$/.test(name)) throw new Error(`refusing to store a blob named ${JSON.stringify(name)}`);
     const relative = path.join(kind, name.slice(0, 2), name);
     const target = path.join(dataDir, relative);
-    // Hot path: create the file exclusively (its fan-out folder was made when the store was
-    // opened). It already exists with the right size when this content was stored before.
-    // Anything else (a fan-out folder removed since, a partial file left by a crash) takes
-    // the slow, atomic path.
-    let fd: number | null = null;
-    try {
-      fd = openSync(target, 'wx');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' && statSync(target).size === bytes.length) return relative;
-      if (code !== 'EEXIST' && code !== 'ENOENT') throw err;
-    }
-    if (fd !== null) {
-      try {
-        writeFileSync(fd, bytes);
-      } catch (err) {
-        // Disk full, I/O error: leave no partial file behind (the next save would rewrite it anyway).
-        closeSync(fd);
-        rmSync(target, { force: true });
-        throw err;
-      }
-      syncInBackground(target, fd);
-      return relative;
-    }
-    const created = mkdirSync(path.dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    fsyncPath(tmp);
-    renameSync(tmp, target);
-    fsyncFolders(path.dirname(target), created);
+    // The same content saved again while its first write is under way: that write serves both.
+    if (writing.has(target)) return relative;
+    const job: Write = { bytes, done: Promise.resolve(), superseded: false };
+    job.done = writeDurably(target, bytes, job).then(
+      () => undefined,
+      (err: unknown) => {
+        if (!job.superseded) failure ??= new Error(`cannot make ${relative} durable: ${errorMessage(err)}`);
+      },
+    );
+    writing.set(target, job);
+    void job.done.then(() => {
+      if (writing.get(target) === job) writing.delete(target);
+    });
     return relative;
   };
 
   return {
     saveRaw: (bytes, sha256) => save('raw', `${sha256}.eml`, bytes),
     saveAttachment: (content, sha256) => save('attachments', sha256, content),
-    pending: () => syncing.size > 0 || failure !== null,
+    read(relative) {
+      const target = path.join(dataDir, relative);
+      return writing.get(target)?.bytes ?? readFileSync(target);
+    },
+    pending: () => writing.size > 0 || failure !== null,
     async flushed() {
       // Files saved while waiting are waited for too: when this resolves, nothing is pending.
-      while (syncing.size > 0) await Promise.all(syncing.values());
+      while (writing.size > 0) await Promise.all([...writing.values()].map((job) => job.done));
       const err = failure;
       failure = null;
       if (err) throw err;
     },
     flushSync() {
-      for (const target of syncing.keys()) {
-        try {
-          fsyncPath(target);
-        } catch (err) {
-          // Removed after its background fsync failed: that failure is reported below.
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        }
+      // The background writes cannot be waited for here: write each file again, atomically,
+      // from the bytes in hand (what its background write still does is then ignored).
+      for (const [target, job] of writing) {
+        job.superseded = true;
+        writeAtomically(target, job.bytes);
       }
-      syncing.clear();
+      writing.clear();
       const err = failure;
       failure = null;
       if (err) throw err;
     },
   };
+}
+
+/**
+ * Writes `target` in the background: created exclusively (its fan-out folder was made when
+ * the store was opened), written, fsynced. It already exists with the right size when this
+ * content was stored before. Anything else (a fan-out folder removed since, a partial file
+ * left by a crash) takes the slow, atomic path. A file that could not be written or made
+ * durable is removed, so the next save of it writes it again.
+ */
+async function writeDurably(target: string, bytes: Buffer, job: Write): Promise<void> {
+  let fd: number;
+  try {
+    fd = await call<number>((cb) => open(target, 'wx', cb));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await call<{ size: number }>((cb) => stat(target, cb))).size === bytes.length) return;
+    if (code !== 'EEXIST' && code !== 'ENOENT') throw err;
+    if (!job.superseded) writeAtomically(target, bytes);
+    return;
+  }
+  try {
+    for (let offset = 0; offset < bytes.length; ) offset += await call<number>((cb) => write(fd, bytes, offset, bytes.length - offset, null, cb));
+    await call((cb) => fsync(fd, cb));
+  } catch (err) {
+    await call((cb) => close(fd, cb)).catch(() => undefined);
+    // A file flushSync() wrote again in the meantime is a new one, and good.
+    if (!job.superseded) await call((cb) => unlink(target, cb)).catch(() => undefined);
+    throw err;
+  }
+  await call((cb) => close(fd, cb));
+}
+
+/** A callback-style fs call as a promise (the fs functions are looked up at call time, so tests can hold or fail them). */
+function call<T = void>(start: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
+}
+
+let tmpCounter = 0;
+
+/** Writes `target` through a temp file and a rename, everything fsynced, making its folder if it is missing. */
+function writeAtomically(target: string, bytes: Buffer): void {
+  const created = mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.${++tmpCounter}.tmp`;
+  try {
+    writeFileSync(tmp, bytes);
+    fsyncPath(tmp);
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncFolders(path.dirname(target), created);
 }
 
 const KINDS = ['raw', 'attachments'] as const;

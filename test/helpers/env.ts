@@ -60,11 +60,16 @@ export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): 
     config,
     store,
     dataDir,
-    ingest: (bytes, options = {}) =>
-      ingest(
+    // As the sources do, a result counts once a durability barrier covers it: the message's
+    // raw and attachment files are on disk then (they are written in the background).
+    ingest: async (bytes, options = {}) => {
+      const result = await ingest(
         { bytes: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), source: options.source ?? 'test', position: null, mailbox: options.mailbox ?? 'support' },
         { config, store, log: silentLogger(), now: options.now === undefined ? undefined : () => options.now as number },
-      ),
+      );
+      await store.durable();
+      return result;
+    },
     close: () => store.close(),
   };
 }

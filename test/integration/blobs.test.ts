@@ -67,7 +67,7 @@ describe('blob files and the durability barrier', () => {
       const rawPath = store.blobs.saveRaw(bytes, name('message'));
       store.blobs.saveAttachment(Buffer.from('attached'), name('attached'));
       store.sqlite.prepare("insert into key_value (key, value) values ('row', 'naming the file')").run();
-      expect(fsyncs.count()).toBe(2);
+      await waitFor(() => fsyncs.count() === 2, 3000, 'both files written, their fsyncs held');
 
       let done = false;
       const barrier = store.durable().then(() => (done = true));
@@ -103,17 +103,44 @@ describe('blob files and the durability barrier', () => {
       expect(fs.readFileSync(path.join(dataDir, relative))).toEqual(bytes);
     }));
 
-  it('leaves no partial file when a write fails (disk full)', () =>
+  it('fails the barrier when a file cannot be written (disk full), leaving no partial file, and writes it when saved again', () =>
     withStore(async (store, dataDir) => {
-      jest.spyOn(fs, 'writeFileSync').mockImplementationOnce(() => {
-        throw errnoError('ENOSPC', 'no space left on device, write');
-      });
-      expect(() => store.blobs.saveAttachment(Buffer.from('big'), nameIn('cd', 'big'))).toThrow(/ENOSPC/);
-      expect(fs.existsSync(path.join(dataDir, 'attachments', 'cd', nameIn('cd', 'big')))).toBe(false);
+      jest.spyOn(fs, 'write').mockImplementationOnce(((_fd: number, _buffer: Buffer, _offset: number, _length: number, _position: null, cb: (err: NodeJS.ErrnoException | null, written: number) => void) => {
+        setImmediate(() => cb(errnoError('ENOSPC', 'no space left on device, write'), 0));
+      }) as unknown as typeof fs.write);
+      const name = nameIn('cd', 'big');
+      const relative = store.blobs.saveAttachment(Buffer.from('big'), name);
+      expect(relative).toBe(path.join('attachments', 'cd', name)); // the path is known at once
+      await expect(store.durable()).rejects.toThrow(/cannot make .* durable: ENOSPC/);
+      expect(fs.existsSync(path.join(dataDir, relative))).toBe(false);
+      await expect(store.durable()).resolves.toBeUndefined(); // reported once
+      store.blobs.saveAttachment(Buffer.from('big'), name);
       await store.durable();
+      expect(fs.readFileSync(path.join(dataDir, relative), 'utf8')).toBe('big');
     }));
 
-  it('makes every fan-out folder when the store is opened, so no message pays for one', () => {
+  it('serves a file that is still being written, and writes content saved twice meanwhile once', () =>
+    withStore(async (store, dataDir) => {
+      const realOpen = fs.open.bind(fs);
+      const held: Array<() => void> = [];
+      const openSpy = jest.spyOn(fs, 'open').mockImplementation(((...args: Parameters<typeof fs.open>) => {
+        held.push(() => (realOpen as (...a: unknown[]) => void)(...args));
+      }) as typeof fs.open);
+      const bytes = Buffer.from('From: a@b.test\r\n\r\nbody');
+      const name = nameIn('5e', 'twice');
+      const relative = store.blobs.saveRaw(bytes, name);
+      expect(store.blobs.saveRaw(bytes, name)).toBe(relative);
+      expect(fs.existsSync(path.join(dataDir, relative))).toBe(false);
+      expect(store.blobs.read(relative)).toEqual(bytes);
+      expect(held).toHaveLength(1);
+      openSpy.mockRestore();
+      held.splice(0).forEach((run) => run());
+      await store.durable();
+      expect(fs.readFileSync(path.join(dataDir, relative))).toEqual(bytes);
+      expect(store.blobs.read(relative)).toEqual(bytes); // from the file now
+    }));
+
+  it('makes every fan-out folder when the store is opened, so no message pays for one', async () => {
     const dataDir = tempDir('hd-blobs-');
     openStore(dataDir).close();
     for (const kind of ['raw', 'attachments']) expect(fs.readdirSync(path.join(dataDir, kind))).toHaveLength(256);
@@ -125,6 +152,7 @@ describe('blob files and the durability barrier', () => {
       // ...and one removed while the store is open is made by the save that needs it.
       fs.rmdirSync(path.join(dataDir, 'attachments', '3c'));
       const relative = store.blobs.saveAttachment(Buffer.from('late'), nameIn('3c', 'late'));
+      await store.durable();
       expect(fs.readFileSync(path.join(dataDir, relative), 'utf8')).toBe('late');
     } finally {
       store.close();
@@ -189,11 +217,24 @@ describe('blob files and the durability barrier', () => {
     const syncSpy = jest.spyOn(fs, 'fsyncSync');
     const bytes = Buffer.from('late message');
     const relative = store.blobs.saveRaw(bytes, nameIn('01', 'late message'));
-    expect(fsyncs.count()).toBeGreaterThan(0);
+    await waitFor(() => fsyncs.count() > 0, 3000, 'the file written, its fsync held');
     store.close();
     expect(syncSpy).toHaveBeenCalled();
     fsyncs.release();
     await new Promise((r) => setTimeout(r, 20));
     expect(fs.readFileSync(path.join(dataDir, relative))).toEqual(bytes);
+  });
+
+  it('close() right after a save writes the file itself, before its background write has begun', async () => {
+    const dataDir = tempDir('hd-blobs-');
+    const store = openStore(dataDir);
+    const bytes = Buffer.from('closing message');
+    const relative = store.blobs.saveRaw(bytes, nameIn('02', 'closing message'));
+    store.close();
+    expect(fs.readFileSync(path.join(dataDir, relative))).toEqual(bytes);
+    // The background write then finds the file there, whole, and leaves it.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fs.readFileSync(path.join(dataDir, relative))).toEqual(bytes);
+    expect(fs.readdirSync(path.join(dataDir, 'raw', '02'))).toEqual([path.basename(relative)]);
   });
 });
