@@ -87,12 +87,16 @@ export function requeue(db: Db, id: number, now: number): boolean {
 /** The row that was sent with one of these Message-IDs. */
 export function outboxByMessageIds(db: Db, ids: string[]): { id: number; recipients: string[]; ticketId: number | null; ref: string | null } | null {
   if (ids.length === 0) return null;
-  const rows = db
-    .select({ id: outbox.id, recipients: outbox.recipients, ticketId: outbox.ticketId, ref: tickets.ref, messageId: outbox.messageId })
-    .from(outbox)
-    .leftJoin(tickets, eq(tickets.id, outbox.ticketId))
-    .where(inArray(outbox.messageId, ids.slice(0, 500)))
-    .all();
+  // Prepared once, the ids going in as one JSON array (as ticketsByMessageIds does): asked for every reply.
+  const query = prepared(db, 'outboxByMessageIds', (d) =>
+    d
+      .select({ id: outbox.id, recipients: outbox.recipients, ticketId: outbox.ticketId, ref: tickets.ref, messageId: outbox.messageId })
+      .from(outbox)
+      .leftJoin(tickets, eq(tickets.id, outbox.ticketId))
+      .where(sql`${outbox.messageId} in (select value from json_each(${sql.placeholder('ids')}))`)
+      .prepare(),
+  );
+  const rows = query.all({ ids: JSON.stringify(ids.slice(0, 500)) });
   // The caller lists the most likely id first.
   for (const id of ids) {
     const row = rows.find((r) => r.messageId === id);

@@ -93,7 +93,13 @@ export function applyChange(
 }
 
 export function touchTicket(db: Db, ticketId: number, at: number): void {
-  db.update(tickets).set({ updatedAt: at }).where(eq(tickets.id, ticketId)).run();
+  prepared(db, 'touchTicket', (d) =>
+    d
+      .update(tickets)
+      .set({ updatedAt: sql`${sql.placeholder('at')}` })
+      .where(eq(tickets.id, sql.placeholder('ticketId')))
+      .prepare(),
+  ).run({ ticketId, at });
 }
 
 /** The contact for an address, created on first sight; a known name is filled in later. */
@@ -332,7 +338,13 @@ export function mergeTicket(db: Db, fromId: number, intoId: number, at: number):
 
 /** Records a contact's language unless one is recorded already. */
 export function setContactLocale(db: Db, address: string, locale: string): void {
-  db.update(contacts).set({ locale }).where(and(eq(contacts.email, address.toLowerCase()), sql`${contacts.locale} is null`)).run();
+  prepared(db, 'setContactLocale', (d) =>
+    d
+      .update(contacts)
+      .set({ locale: sql`${sql.placeholder('locale')}` })
+      .where(and(eq(contacts.email, sql.placeholder('email')), sql`${contacts.locale} is null`))
+      .prepare(),
+  ).run({ email: address.toLowerCase(), locale });
 }
 
 /** Unanswered tickets (new or open, no first response) whose warning point has passed. */
