@@ -61,7 +61,7 @@ const WARM_UP = 300;
 async function measureRounds(messages: Buffer[], work: string, seedTickets: number, early: ParseAhead): Promise<void> {
   // Shared machines are noisy (steal time): alternate the two measurements and take the
   // median of each, so a slow spell does not land on one side only.
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
   const parseRates: number[] = [];
   const emptyRates: number[] = [];
   for (let round = 1; round <= rounds; round++) {
