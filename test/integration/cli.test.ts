@@ -107,7 +107,8 @@ describe('helpdesk tickets', () => {
       ],
     });
     expect(runCli([...args, 'tickets', 'show', 'HD-99']).code).toBe(1);
-    expect(runCli([...args, 'tickets', 'list']).stdout).toMatch(/^REF\s+STATUS/);
+    // The table's times are UTC, as the JSON's are, and it says so.
+    expect(runCli([...args, 'tickets', 'list']).stdout).toMatch(/^REF\s+STATUS.*UPDATED \(UTC\)\s+SUBJECT\n.*\d{4}-\d\d-\d\d \d\d:\d\d/);
   });
 });
 
