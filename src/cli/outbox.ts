@@ -41,7 +41,7 @@ export function registerOutbox(program: Command): void {
         if (opts.json) return out(JSON.stringify(rows));
         out(
           table(
-            ['ID', 'STATUS', 'TRIES', 'TICKET', 'TEMPLATE', 'TO', 'CREATED', 'LAST ERROR / SUBJECT'],
+            ['ID', 'STATUS', 'TRIES', 'TICKET', 'TEMPLATE', 'TO', 'CREATED (UTC)', 'LAST ERROR / SUBJECT'],
             rows.map((r) => [String(r.id), r.status, String(r.attempts), r.ticket ?? '-', r.template, r.to.join(', '), r.createdAt.slice(0, 16).replace('T', ' '), r.lastError ?? r.subject]),
           ),
         );

@@ -69,7 +69,7 @@ describe('helpdesk outbox', () => {
       const [row] = JSON.parse(runCli([...args, 'outbox', 'list', '--status', 'failed', '--json']).stdout) as { id: number; to: string[]; lastError: string; messageId: string; ticket: string }[];
       expect(row).toMatchObject({ to: ['carla@customer.test'], ticket: 'HD-1' });
       expect(row.lastError).toContain('relaying denied for now');
-      expect(runCli([...args, 'outbox', 'list']).stdout).toMatch(/^ID\s+STATUS\s+TRIES/);
+      expect(runCli([...args, 'outbox', 'list']).stdout).toMatch(/^ID\s+STATUS\s+TRIES.*CREATED \(UTC\)/);
 
       sink.rejectRecipient = undefined;
       const retried = runCli([...args, 'outbox', 'retry', String(row.id)]);
