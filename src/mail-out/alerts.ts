@@ -7,7 +7,8 @@ import type { Store } from '../store/open';
  * (once per incident; the IMAP source decides when), to every admin.
  */
 export function enqueueMailboxAlert(store: Store, config: Config, incident: { mailbox: string; since: number; error: string }, at: number): number {
-  // The subject sent is mailbox_unhealthy.subject.hbs in the admins' language; this one is the fallback.
+  // The subject sent is mailbox_unhealthy.subject.hbs in the admins' language (the row keeps
+  // it once sent); this one is the fallback, and the row's until then.
   const subject = `Mailbox ${incident.mailbox} cannot be read`;
   return enqueueForAdmins(store.db, config, { template: 'mailbox_unhealthy', subject, reason: 'mailbox unhealthy', data: incident }, at);
 }

@@ -65,7 +65,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
     try {
       const info = await options.transport.send(message, `${String(row.id).padStart(6, '0')}-${row.ref ?? 'system'}-${row.template}`);
-      markSent(store.db, row.id, now());
+      markSent(store.db, row.id, now(), message.subject ?? row.subject);
       log.info({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, messageId: row.messageId, response: info.response }, 'notification sent');
     } catch (err) {
       const failure = sendFailure(err);

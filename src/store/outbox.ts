@@ -58,8 +58,9 @@ export function outboxById(db: Db, id: number): OutboxEntry | null {
   return entries(db.select(withRef).from(outbox).leftJoin(tickets, eq(tickets.id, outbox.ticketId)).where(eq(outbox.id, id)).all())[0] ?? null;
 }
 
-export function markSent(db: Db, id: number, at: number): void {
-  db.update(outbox).set({ status: 'sent', sentAt: at, attempts: sql`${outbox.attempts} + 1`, lastError: null }).where(eq(outbox.id, id)).run();
+/** Marks a row sent, keeping the subject it went out with (its template's, in the recipient's language). */
+export function markSent(db: Db, id: number, at: number, subject: string): void {
+  db.update(outbox).set({ status: 'sent', sentAt: at, subject, attempts: sql`${outbox.attempts} + 1`, lastError: null }).where(eq(outbox.id, id)).run();
 }
 
 export function markRetry(db: Db, id: number, error: string, nextAttemptAt: number): void {

@@ -10,6 +10,7 @@ import { slaCheck } from '../../src/jobs/sla-check';
 import { startScheduler } from '../../src/jobs/scheduler';
 import { planChange } from '../../src/pipeline/changes';
 import { events } from '../../src/store/schema';
+import { listOutbox } from '../../src/store/outbox';
 import { applyChange, ticketByRef } from '../../src/store/tickets';
 import { runCli } from '../helpers/cli';
 import { tempDir, writeConfigDir } from '../helpers/env';
@@ -29,7 +30,7 @@ const RULES = `rules:
 const HOUR = 3_600_000;
 
 const fx = smtpDesks({ files: { agents: AGENTS, rules: RULES } });
-const desk = (files: { dataDir?: string; clock?: { now: number } } = {}, extra = 'sla: { medium: 4h }\n'): Desk => fx.open({ files, extra });
+const desk = (files: { dataDir?: string; clock?: { now: number }; locale?: string } = {}, extra = 'sla: { medium: 4h }\n'): Desk => fx.open({ files, extra });
 const closeDesk = (d: Desk) => fx.close(d);
 
 const templatesTo = (address: string) => fx.sink.messages.filter((m) => m.to.includes(address)).map((m) => m.parsed.subject ?? '');
@@ -125,6 +126,18 @@ describe('auto-close, digest and backup', () => {
     const mail = fx.sink.messages.filter((m) => m.to.includes('ana@example.test')).at(-1);
     expect(mail?.parsed.subject).toBe('Daily digest: 2 open, 2 overdue');
     expect(mail?.parsed.text).toMatch(/software\s+2\s+2\s+2\s+0/);
+  });
+
+  it('keeps on the outbox row the subject the digest went out with, in the language of the admins', async () => {
+    const d = desk({ locale: 'es' });
+    await d.ingest(buildMail({ subject: 'one' }));
+    digest(d.store, d.config, d.clock.now);
+    const row = () => listOutbox(d.store.db).find((r) => r.template === 'digest');
+    expect(row()?.subject).toBe('Daily digest: 1 open, 0 overdue'); // queued: the fallback
+    await d.send();
+    const mail = fx.sink.messages.filter((m) => m.to.includes('ana@example.test')).at(-1);
+    expect(mail?.parsed.subject).toBe('Resumen diario: 1 abiertos, 0 vencidos');
+    expect(row()).toMatchObject({ status: 'sent', subject: 'Resumen diario: 1 abiertos, 0 vencidos' });
   });
 
   it('backs up the live database: the copy opens and holds the same tickets; old copies are pruned', async () => {
