@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from './open';
-import { insertRows, prepared } from './prepared';
+import { inJsonList, insertRows, prepared } from './prepared';
 import { attachments, messageIds, messages, outbox, tickets } from './schema';
 
 export type NewMessageRow = Omit<typeof messages.$inferInsert, 'id'>;
@@ -22,14 +22,12 @@ export function inboundMessage(db: Db, messageId: string, from: string | null): 
 export function ticketsByMessageIds(db: Db, ids: string[]): Map<string, { id: number; ref: string }> {
   const found = new Map<string, { id: number; ref: string }>();
   if (ids.length === 0) return found;
-  // One prepared statement whatever the number of ids (a References header can hold
-  // hundreds): the list goes in as one JSON array, so no SQL is built per call.
   const query = prepared(db, 'ticketsByMessageIds', (d) =>
     d
       .select({ messageId: messageIds.messageId, id: tickets.id, ref: tickets.ref })
       .from(messageIds)
       .innerJoin(tickets, eq(tickets.id, messageIds.ticketId))
-      .where(sql`${messageIds.messageId} in (select value from json_each(${sql.placeholder('ids')}))`)
+      .where(inJsonList(messageIds.messageId, 'ids'))
       .prepare(),
   );
   for (const r of query.all({ ids: JSON.stringify(ids) })) found.set(r.messageId, { id: r.id, ref: r.ref });

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Db } from './open';
-import { insertRows, prepared } from './prepared';
+import { inJsonList, insertRows, prepared } from './prepared';
 import { outbox, suppressions, tickets } from './schema';
 
 /** Queries of outgoing mail: the outbox and the addresses suppressed after hard bounces. */
@@ -88,13 +88,13 @@ export function requeue(db: Db, id: number, now: number): boolean {
 /** The row that was sent with one of these Message-IDs. */
 export function outboxByMessageIds(db: Db, ids: string[]): { id: number; recipients: string[]; ticketId: number | null; ref: string | null } | null {
   if (ids.length === 0) return null;
-  // Prepared once, the ids going in as one JSON array (as ticketsByMessageIds does): asked for every reply.
+  // Asked for every reply (is it a bounce of ours?): prepared once.
   const query = prepared(db, 'outboxByMessageIds', (d) =>
     d
       .select({ id: outbox.id, recipients: outbox.recipients, ticketId: outbox.ticketId, ref: tickets.ref, messageId: outbox.messageId })
       .from(outbox)
       .leftJoin(tickets, eq(tickets.id, outbox.ticketId))
-      .where(sql`${outbox.messageId} in (select value from json_each(${sql.placeholder('ids')}))`)
+      .where(inJsonList(outbox.messageId, 'ids'))
       .prepare(),
   );
   const rows = query.all({ ids: JSON.stringify(ids.slice(0, 500)) });

@@ -1,4 +1,4 @@
-import { getTableColumns, sql } from 'drizzle-orm';
+import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Db } from './open';
 
@@ -24,6 +24,15 @@ export function prepared<T>(db: Db, key: string, build: (db: Db) => T): T {
     cache.set(key, query);
   }
   return query;
+}
+
+/**
+ * `column IN` the JSON array given as placeholder `name`: one prepared statement serves any
+ * number of values (a References header can hold hundreds), where inArray() would need new
+ * SQL for every count. The column's index is still used.
+ */
+export function inJsonList(column: SQLiteColumn, name: string): SQL {
+  return sql`${column} in (select value from json_each(${sql.placeholder(name)}))`;
 }
 
 type AnyTable = Parameters<typeof getTableColumns>[0];
