@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { listOutbox, outboxById, requeue, type OutboxEntry } from '../store/outbox';
 import { locations, openAll, out } from './common';
-import { table } from '../lib/text-table';
+import { table, utcMinute } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
 
 const STATUSES = ['pending', 'sent', 'failed', 'bounced'];
@@ -42,7 +42,7 @@ export function registerOutbox(program: Command): void {
         out(
           table(
             ['ID', 'STATUS', 'TRIES', 'TICKET', 'TEMPLATE', 'TO', 'CREATED (UTC)', 'LAST ERROR / SUBJECT'],
-            rows.map((r) => [String(r.id), r.status, String(r.attempts), r.ticket ?? '-', r.template, r.to.join(', '), r.createdAt.slice(0, 16).replace('T', ' '), r.lastError ?? r.subject]),
+            rows.map((r) => [String(r.id), r.status, String(r.attempts), r.ticket ?? '-', r.template, r.to.join(', '), utcMinute(r.createdAt), r.lastError ?? r.subject]),
           ),
         );
       } finally {

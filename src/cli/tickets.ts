@@ -4,7 +4,7 @@ import { learnCorrection } from '../spam/correct';
 import { applyStaffChange } from '../pipeline/staff-change';
 import { listTickets, showTicket, ticketByRef } from '../store/tickets';
 import { locations, openAll, out } from './common';
-import { table } from '../lib/text-table';
+import { table, utcMinute } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
 
 export function registerTickets(program: Command): void {
@@ -22,7 +22,7 @@ export function registerTickets(program: Command): void {
       try {
         const rows = listTickets(store.db, { status: opts.status, limit: opts.limit });
         if (opts.json) return out(JSON.stringify(rows));
-        out(table(['REF', 'STATUS', 'PRIO', 'CUSTOMER', 'MSGS', 'UPDATED (UTC)', 'SUBJECT'], rows.map((t) => [t.ref, t.status, t.priority, t.customer ?? '', String(t.messageCount), t.updatedAt.slice(0, 16).replace('T', ' '), t.subject])));
+        out(table(['REF', 'STATUS', 'PRIO', 'CUSTOMER', 'MSGS', 'UPDATED (UTC)', 'SUBJECT'], rows.map((t) => [t.ref, t.status, t.priority, t.customer ?? '', String(t.messageCount), utcMinute(t.updatedAt), t.subject])));
       } finally {
         store.close();
       }

@@ -8,3 +8,8 @@ export function table(head: string[], rows: string[][]): string {
       .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
+
+/** An ISO 8601 UTC time as a table shows it, to the minute (`2026-11-23 20:30`); the column says UTC. */
+export function utcMinute(iso: string): string {
+  return iso.slice(0, 16).replace('T', ' ');
+}
