@@ -18,11 +18,11 @@ export interface GroupCommit {
 
 /** The files whose rows a batch holds (store/blobs.ts): a batch is committed only once they are durable. */
 export interface BatchFiles {
-  /** Whether a file saved so far is still waiting for its fsync (or failed it, not yet reported). */
+  /** Whether a file saved so far is still being written or fsynced (or failed, not yet reported). */
   pending(): boolean;
-  /** Resolves once no file is waiting; rejects with the first fsync failure since the last call. */
+  /** Resolves once no file is pending; rejects with the first write or fsync failure since the last call. */
   flushed(): Promise<void>;
-  /** flushed(), blocking. */
+  /** flushed(), blocking: writes what is still pending itself. */
   flushSync(): void;
 }
 

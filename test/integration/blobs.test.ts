@@ -8,9 +8,9 @@ import { waitFor } from '../helpers/cli';
 import { removeTempDirs, tempDir } from '../helpers/env';
 
 /**
- * Raw messages and attachments are files (store/blobs.ts), fsynced in the background; the
- * durability barrier must not make the rows that name them durable before the files are.
- * fsync itself is replaced only to hold it back or make it fail: the files are real.
+ * Raw messages and attachments are files (store/blobs.ts), written and fsynced in the
+ * background; the durability barrier must not make the rows that name them durable before the
+ * files are. fs calls are replaced only to hold them back or make them fail: the files are real.
  */
 
 afterAll(() => removeTempDirs());
