@@ -1,3 +1,4 @@
+import { linearRegexProblem } from '../lib/linear-regex';
 import type { AgentsFile, RuleCondition, RulesFile } from './schema';
 
 /** A problem found across files, at a path inside one of them. */
@@ -9,8 +10,8 @@ export interface SemanticProblem {
 
 /**
  * Checks that need more than one value or file: duplicate agent addresses, group members
- * and rule targets that name no agent or group, and regular expressions that are invalid or
- * could take exponential time (a rule must never hang the daemon at message time).
+ * and rule targets that name no agent or group, and regular expressions that RE2 cannot run
+ * (they run in linear time, so no message can make a rule hang the daemon: linear-regex.ts).
  */
 export function checkConfig(agents: AgentsFile, rules: RulesFile): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
@@ -44,7 +45,7 @@ export function checkConfig(agents: AgentsFile, rules: RulesFile): SemanticProbl
 function checkRegexes(c: RuleCondition, path: (string | number)[], problems: SemanticProblem[]): void {
   const text = (value: unknown, at: (string | number)[]) => {
     if (value && typeof value === 'object' && 'regex' in value && typeof value.regex === 'string') {
-      const why = regexProblem(value.regex);
+      const why = linearRegexProblem(value.regex);
       if (why) problems.push({ file: 'rules.yaml', path: [...at, 'regex'], message: why });
     }
   };
@@ -54,35 +55,4 @@ function checkRegexes(c: RuleCondition, path: (string | number)[], problems: Sem
   c.all?.forEach((sub, i) => checkRegexes(sub, [...path, 'all', i], problems));
   c.any?.forEach((sub, i) => checkRegexes(sub, [...path, 'any', i], problems));
   if (c.not) checkRegexes(c.not, [...path, 'not'], problems);
-}
-
-/**
- * Why a pattern must be refused, or null. Besides syntax, refuses the shapes that make a
- * backtracking engine take exponential time: a quantified group that itself contains a
- * quantifier (`(a+)+`, `(\w*x?)*`) or alternatives under a quantifier (`(a|ab)*`).
- */
-export function regexProblem(pattern: string): string | null {
-  try {
-    new RegExp(pattern, 'iu');
-  } catch (err) {
-    return `invalid regular expression: ${(err as Error).message}`;
-  }
-  const stripped = pattern.replace(/\\./g, 'x').replace(/\[[^\]]*\]/g, 'x');
-  const stack: { quantified: boolean; alternation: boolean }[] = [];
-  for (let i = 0; i < stripped.length; i++) {
-    const ch = stripped[i];
-    if (ch === '(') stack.push({ quantified: false, alternation: false });
-    else if (ch === '|' && stack.length > 0) stack[stack.length - 1].alternation = true;
-    else if (/[*+?{]/.test(ch) && stack.length > 0 && stripped[i - 1] !== '(') stack[stack.length - 1].quantified = true;
-    else if (ch === ')') {
-      const group = stack.pop();
-      const after = stripped[i + 1] ?? '';
-      const repeated = after === '*' || after === '+' || (after === '{' && /^\{\d*,\d*\}/.test(stripped.slice(i + 1)) && !/^\{\d+\}/.test(stripped.slice(i + 1)));
-      if (group && repeated && (group.quantified || group.alternation)) {
-        return 'regular expression may take exponential time (a repeated group contains a quantifier or alternatives); simplify it';
-      }
-      if (group?.quantified && stack.length > 0) stack[stack.length - 1].quantified = true;
-    }
-  }
-  return null;
 }

@@ -1,4 +1,5 @@
 import { escapeRegex } from '../lib/regex';
+import { linearRegex, type LinearRegex } from '../lib/linear-regex';
 import type { Config, RuleCondition } from '../config/schema';
 import { inBusinessHours, localTime } from '../lib/local-time';
 import type { InboundMail } from './types';
@@ -90,21 +91,22 @@ function typeMatches(pattern: string, contentType: string, filename: string): bo
   return globToRegex(p).test(contentType);
 }
 
-const globCache = new Map<string, RegExp>();
-function globToRegex(glob: string): RegExp {
+// Globs and admin patterns run on RE2 (linear-regex.ts): `*a*a*a*b` would backtrack.
+const globCache = new Map<string, LinearRegex>();
+function globToRegex(glob: string): LinearRegex {
   let re = globCache.get(glob);
   if (!re) {
-    re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    re = linearRegex(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
     globCache.set(glob, re);
   }
   return re;
 }
 
-const regexCache = new Map<string, RegExp>();
-function compiled(pattern: string): RegExp {
+const regexCache = new Map<string, LinearRegex>();
+function compiled(pattern: string): LinearRegex {
   let re = regexCache.get(pattern);
   if (!re) {
-    re = new RegExp(pattern, 'iu');
+    re = linearRegex(pattern);
     regexCache.set(pattern, re);
   }
   return re;
