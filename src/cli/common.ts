@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { HelpdeskError, errorMessage } from '../lib/errors';
+import { terminalSafe } from '../lib/terminal-safe';
 import { resolveLocations, type Locations } from '../main';
 import { openStore, type Store } from '../store/open';
 import { CliExit, EXIT } from './exit-codes';
@@ -27,7 +28,10 @@ export function openAll(where: Locations, failCode: number = EXIT.CONFIG): { con
   }
 }
 
-/** Writes one line to stdout (the data channel of the CLI). */
+/**
+ * Writes one line to stdout (the data channel of the CLI). Subjects, names and file names come
+ * from strangers' mail: what a terminal would act on is shown as `\uXXXX` (terminal-safe.ts).
+ */
 export function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${terminalSafe(line)}\n`);
 }

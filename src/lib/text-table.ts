@@ -1,5 +1,8 @@
-/** A plain text table with columns padded to their widest cell. */
-export function table(head: string[], rows: string[][]): string {
+import { terminalSafe } from './terminal-safe';
+
+/** A plain text table with columns padded to their widest cell; cells are made terminal-safe first, so widths hold. */
+export function table(head: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map(terminalSafe));
   const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
   const line = (cells: string[]) =>
     cells

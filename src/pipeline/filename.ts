@@ -1,10 +1,11 @@
 import path from 'node:path';
+import { BIDI_CONTROLS } from '../lib/terminal-safe';
 
 const MAX_NAME = 180;
 
 /**
  * A name that is safe to show and to use as a download name: the last path segment only,
- * no control or reserved characters, no leading dots, bounded length, never empty.
+ * no control, bidi-control or reserved characters, no leading dots, bounded length, never empty.
  * Attachments are stored under their sha256, so this name never becomes a path on disk.
  */
 export function sanitizeFilename(name: string | undefined, contentType: string, index: number): string {
@@ -12,6 +13,7 @@ export function sanitizeFilename(name: string | undefined, contentType: string, 
   base = base
     // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
+    .replace(BIDI_CONTROLS, '')
     .replace(/[<>:"|?*]/g, '_')
     .replace(/^[.\s]+/, '')
     .trim();

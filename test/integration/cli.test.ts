@@ -112,6 +112,30 @@ describe('helpdesk tickets', () => {
   });
 });
 
+describe('terminal safety (issue #17)', () => {
+  it('shows what a terminal would act on as \\uXXXX in tables, text and JSON; file names lose bidi controls', () => {
+    const { args } = setup();
+    const subject = '=?utf-8?b?' + Buffer.from('\u001b[2J\u001b]0;owned\u0007Invoice \u009b31m\u202eok').toString('base64') + '?=';
+    const mail = [
+      'From: Carla <carla@customer.test>', 'To: support@example.test', `Subject: ${subject}`, 'Message-ID: <esc@c.test>', 'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b"', '', '--b', 'Content-Type: text/plain', '', 'see attached', '--b',
+      'Content-Type: application/octet-stream', `Content-Disposition: attachment; filename*=utf-8''${encodeURIComponent('invoice\u202efdp.exe')}`, 'Content-Transfer-Encoding: base64', '', 'aGVsbG8=', '--b--', '',
+    ].join('\r\n');
+    expect(runCli([...args, 'ingest', '-'], { input: mail }).code).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    const unsafe = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/;
+    for (const command of [['tickets', 'list'], ['tickets', 'show', 'HD-1'], ['tickets', 'list', '--json'], ['tickets', 'show', 'HD-1', '--json']]) {
+      const stdout = runCli([...args, ...command]).stdout;
+      expect([command.join(' '), unsafe.test(stdout)]).toEqual([command.join(' '), false]);
+      expect(stdout).toContain('\\u001b[2J');
+    }
+    // The JSON still reads back as what was sent.
+    const show = JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout) as { subject: string; messages: { attachments: { filename: string }[] }[] };
+    expect(show.subject).toBe('\u001b[2J\u001b]0;owned\u0007Invoice \u009b31m\u202eok');
+    expect(show.messages[0].attachments[0].filename).toBe('invoicefdp.exe');
+  });
+});
+
 describe('helpdesk start (maildir source)', () => {
   it('turns mail dropped into the maildir into tickets, moves it to cur/, and stops cleanly on SIGTERM', async () => {
     const work = tempDir('hd-start-');
