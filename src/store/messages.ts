@@ -49,8 +49,12 @@ export function registerMessageId(db: Db, messageId: string, ticketId: number, a
   ).run({ messageId, ticketId, at });
 }
 
+/** One prepared insert per row: a message may carry thousands (5,000 uuencoded blocks were
+ * too many SQL variables for one multi-row insert, issue #17). */
 export function insertAttachments(db: Db, rows: NewAttachmentRow[]): void {
-  if (rows.length > 0) db.insert(attachments).values(rows).run();
+  if (rows.length === 0) return;
+  const insert = insertRows(db, 'attachments', attachments, false);
+  for (const row of rows) insert.run(row);
 }
 
 /** Path (under the data dir) of the raw bytes of a ticket's first inbound message. */

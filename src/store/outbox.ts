@@ -106,17 +106,31 @@ export function outboxByMessageIds(db: Db, ids: string[]): { id: number; recipie
   return null;
 }
 
-/** How many mails of this template went to this address since `since`. */
+/**
+ * How many mails of this template went to this address since `since`, counting its
+ * plus-addressed forms (`victim+1@x`, `victim+2@x`) as the same mailbox: they all reach one
+ * person, so they share one budget (issue #17).
+ */
 export function sentToSince(db: Db, template: string, address: string, since: number): number {
   const query = prepared(db, 'sentToSince', (d) =>
     d
       .select({ n: sql<number>`count(*)` })
       .from(outbox)
-      // Matches the index outbox_template_recipient_created (every row has one recipient).
-      .where(and(eq(outbox.template, sql.placeholder('template')), sql`json_extract(recipients, '$[0]') = ${sql.placeholder('address')}`, gt(outbox.createdAt, sql.placeholder('since'))))
+      // Both ranges use the index outbox_template_recipient_created (every row has one
+      // recipient): the address itself, and `base+` ≤ recipient < `base,` ('+' is 0x2B, ',' 0x2C).
+      .where(
+        and(
+          eq(outbox.template, sql.placeholder('template')),
+          sql`(json_extract(recipients, '$[0]') = ${sql.placeholder('address')} or (json_extract(recipients, '$[0]') >= ${sql.placeholder('plusFrom')} and json_extract(recipients, '$[0]') < ${sql.placeholder('plusTo')} and substr(json_extract(recipients, '$[0]'), -length(${sql.placeholder('domain')})) = ${sql.placeholder('domain')}))`,
+          gt(outbox.createdAt, sql.placeholder('since')),
+        ),
+      )
       .prepare(),
   );
-  return query.get({ template, address, since })?.n ?? 0;
+  const at = address.lastIndexOf('@');
+  const local = at > 0 ? address.slice(0, at).split('+')[0] : address;
+  const domain = at > 0 ? address.slice(at) : '';
+  return query.get({ template, address: `${local}${domain}`, plusFrom: `${local}+`, plusTo: `${local},`, domain: domain || '@', since })?.n ?? 0;
 }
 
 export function suppress(db: Db, address: string, reason: string, until: number, at: number): void {
