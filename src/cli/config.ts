@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load';
+import type { Config } from '../config/schema';
 import { loadTemplates, templatesDir } from '../mail-out/templates';
 import { locations, out } from './common';
 import { CliExit, EXIT } from './exit-codes';
@@ -36,6 +37,7 @@ export function registerConfig(program: Command): void {
         trust: c.trust.mode,
         outgoing: c.outgoing.smtp ? `smtp://${c.outgoing.smtp.host}:${c.outgoing.smtp.port}` : `directory ${c.outgoing.directory ?? '<data>/outbox'}`,
         templates: templatesDir(c),
+        warnings: configWarnings(c),
       };
       if (opts.json) return out(JSON.stringify(summary));
       out(`config OK: ${where.configDir}`);
@@ -45,5 +47,15 @@ export function registerConfig(program: Command): void {
       out(`groups (${summary.groups.length}): ${summary.groups.join(', ') || '-'}`);
       out(`rules (${summary.rules.length}): ${summary.rules.join(', ') || '-'}`);
       out(`outgoing mail: ${summary.outgoing}; templates ${summary.templates}`);
+      for (const w of summary.warnings) out(`warning: ${w}`);
     });
+}
+
+/** What is valid but unsafe in production; printed by `config check`, never fatal. */
+export function configWarnings(c: Config): string[] {
+  const warnings: string[] = [];
+  if (c.trust.mode === 'from-header' && c.agents.length > 0) {
+    warnings.push('trust.mode is from-header: anyone who writes an agent\'s address in From: gets that agent\'s powers; use dkim or authentication-results unless no one outside can write to these mailboxes');
+  }
+  return warnings;
 }

@@ -211,6 +211,8 @@ export const helpdeskFileSchema = z.strictObject({
     .strictObject({
       maxMessageSize: size.default(25 * 1024 * 1024),
       maxAttachmentSize: size.default(20 * 1024 * 1024),
+      /** At most this many people on one ticket; addresses beyond it are kept on the message only. */
+      maxParticipants: z.number().int().min(1).default(20),
     })
     .prefault({}),
   /** How priority and severity are read from a message when no rule sets them. */
@@ -282,6 +284,7 @@ export const agentsFileSchema = z.strictObject({
     .discriminatedUnion('mode', [
       z.strictObject({ mode: z.literal('from-header') }),
       z.strictObject({ mode: z.literal('authentication-results'), authservId: z.string().min(1) }),
+      z.strictObject({ mode: z.literal('dkim') }),
     ])
     .default({ mode: 'from-header' }),
   agents: z.array(agentSchema).default([]),

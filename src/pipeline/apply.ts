@@ -99,6 +99,10 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
           addEvent(tx, { ticketId: ticket.id, at: now, actor: who, type: 'participant_added', to: p.address, reason: 'addressed on an inbound message' });
         }
       }
+      if (actor.participantsNotAdded.length > 0) {
+        const n = actor.participantsNotAdded.length;
+        addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_limited', to: String(n), reason: `${n} addressed people not made participants: limits.maxParticipants (${config.limits.maxParticipants}) reached; they stay on the message (${actor.participantsNotAdded.slice(0, 5).join(', ')}${n > 5 ? ', …' : ''})` });
+      }
       if (actor.trustWarning) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'trust_warning', reason: actor.trustWarning });
 
       const messageRowId = insertMessage(tx, {
@@ -162,15 +166,17 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
   );
 }
 
-/** A matched bounce marks our outbox row bounced; a hard one suppresses automatic mail to the address. */
+/** A matched bounce marks our outbox row bounced; a hard one naming its recipient suppresses automatic mail to it. */
 function recordBounce(tx: Db, draft: Draft, config: Config, ticketId: number | null): void {
   const b = draft.bounce;
   if (!b?.outbox) return;
   const now = draft.receivedAt;
-  const recipient = b.report.recipient ?? b.outbox.recipient;
+  const recipient = b.outbox.recipient;
   markBounced(tx, b.outbox.id, b.report.status, b.report.diagnostic, now);
   if (ticketId !== null) addEvent(tx, { ticketId, at: now, actor: 'system', type: 'bounced', to: recipient, reason: b.reason });
-  if (b.report.hard && recipient) {
+  // Only a report that names the address our message went to silences it (the bounce stage
+  // refused one that names another); a report naming nobody marks the row and no more.
+  if (b.report.hard && b.report.recipient === recipient.toLowerCase()) {
     suppress(tx, recipient, `hard bounce ${b.report.status}: ${b.report.diagnostic ?? ''}`.trim(), now + config.notifications.suppressAfterHardBounce, now);
   }
 }

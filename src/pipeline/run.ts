@@ -9,6 +9,7 @@ import type { CategoryPredictor } from './category-model';
 import type { ParseAhead } from './parse-ahead';
 import { stages } from './stages';
 import { storeReader } from './store-reader';
+import type { DnsResolver } from './trust';
 import type { Draft, IngestResult, RawMessage, StageContext } from './types';
 
 export interface IngestDeps {
@@ -25,6 +26,8 @@ export interface IngestDeps {
   groupCommit?: boolean;
   /** Where the caller parses upcoming messages early (parse-ahead.ts). */
   parseAhead?: ParseAhead;
+  /** DNS for `trust.mode: dkim`; default: the system's resolver. */
+  dnsResolver?: DnsResolver;
 }
 
 /**
@@ -44,7 +47,7 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
     throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
   }
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
-  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store, deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null, parseAhead: deps.parseAhead });
+  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store, deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver });
 
   let result: IngestResult;
   try {

@@ -7,6 +7,7 @@ import type { CategoryPredictor } from './category-model';
 import type { SpamDecision } from '../spam/classify';
 import type { Classification } from './stages/classify';
 import type { FieldChange } from './changes';
+import type { DnsResolver } from './trust';
 
 export type MailAddress = MailAddressRow;
 export type Header = HeaderRow;
@@ -67,6 +68,15 @@ export interface ThreadDecision {
   linkTo: TicketHandle | null;
 }
 
+/** A message whose From is a configured agent's address, and whether the trust check believed it. */
+export interface AgentClaim {
+  /** The agent's configured address (the From may be one of its aliases). */
+  agent: string;
+  agentName: string;
+  trusted: boolean;
+  reason: string;
+}
+
 export interface ActorDecision {
   role: 'agent' | 'customer';
   address: string | null;
@@ -76,8 +86,10 @@ export interface ActorDecision {
   reason: string;
   /** Set when the message claims an agent address but fails the trust check. */
   trustWarning: string | null;
-  /** Addresses to add to the ticket as participants (CC'd people, new repliers). */
+  /** Addresses to add to the ticket as participants (the customer's or a trusted agent's To/Cc). */
   participants: MailAddress[];
+  /** Addresses that would have become participants but for limits.maxParticipants (kept on the message). */
+  participantsNotAdded: string[];
 }
 
 export interface NewTicketDecision {
@@ -218,6 +230,8 @@ export interface Draft {
   rawPath: string;
   receivedAt: number;
   mail?: InboundMail;
+  /** Set by the authenticate stage when the From is an agent's address; null when it is not. */
+  agentClaim?: AgentClaim | null;
   thread?: ThreadDecision;
   actor?: ActorDecision;
   classification?: Classification;
@@ -297,6 +311,8 @@ export interface StageContext {
   categoryModel?: CategoryPredictor | null;
   /** Early parses of upcoming messages (parse-ahead.ts), when the caller started any. */
   parseAhead?: ParseAhead;
+  /** DNS for `trust.mode: dkim` (tests answer without a network); default: the system's. */
+  dnsResolver?: DnsResolver;
 }
 
 /** One step of the pipeline (STYLE 1): reads the draft, returns what it adds. */

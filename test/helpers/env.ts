@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { silentLogger } from '../../src/lib/log';
 import { ingest } from '../../src/pipeline/run';
+import type { DnsResolver } from '../../src/pipeline/trust';
 import type { IngestResult } from '../../src/pipeline/types';
 import { openStore, type Store } from '../../src/store/open';
 
@@ -48,7 +49,7 @@ export interface TestDesk {
   config: Config;
   store: Store;
   dataDir: string;
-  ingest(bytes: Buffer | string, options?: { source?: string; mailbox?: string; now?: number }): Promise<IngestResult>;
+  ingest(bytes: Buffer | string, options?: { source?: string; mailbox?: string; now?: number; dnsResolver?: DnsResolver }): Promise<IngestResult>;
   close(): void;
 }
 
@@ -65,7 +66,7 @@ export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): 
     ingest: async (bytes, options = {}) => {
       const result = await ingest(
         { bytes: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), source: options.source ?? 'test', position: null, mailbox: options.mailbox ?? 'support' },
-        { config, store, log: silentLogger(), now: options.now === undefined ? undefined : () => options.now as number },
+        { config, store, log: silentLogger(), now: options.now === undefined ? undefined : () => options.now as number, dnsResolver: options.dnsResolver },
       );
       await store.durable();
       return result;

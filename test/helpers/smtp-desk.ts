@@ -5,6 +5,7 @@ import { outboxWorker, type OutboxWorker } from '../../src/mail-out/outbox-worke
 import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
 import { makeTransport } from '../../src/mail-out/transport';
 import { ingest } from '../../src/pipeline/run';
+import type { DnsResolver } from '../../src/pipeline/trust';
 import { openStore, type Store } from '../../src/store/open';
 import { removeTempDirs, tempDir, writeConfigDir } from './env';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
@@ -33,7 +34,7 @@ export interface Desk {
 }
 
 /** A help desk on a real SQLite file whose outgoing mail goes to the SMTP server at `port`. */
-export function openDesk(port: number, extra = '', address = 'support@example.test', files: { agents?: string; rules?: string; dataDir?: string; clock?: { now: number }; locale?: string } = {}): Desk {
+export function openDesk(port: number, extra = '', address = 'support@example.test', files: { agents?: string; rules?: string; dataDir?: string; clock?: { now: number }; locale?: string; dnsResolver?: DnsResolver } = {}): Desk {
   const config = loadConfig(
     writeConfigDir({
       'helpdesk.yaml': `helpdesk: { name: Support, address: ${address}, ticketPrefix: HD, timezone: Europe/Madrid${files.locale ? `, locale: ${files.locale}` : ''} }
@@ -57,7 +58,7 @@ ${extra}`,
     worker,
     clock,
     dataDir,
-    ingest: (bytes) => ingest({ bytes, source: 'test', position: null, mailbox: 'support' }, { config, store, log: silentLogger(), now }),
+    ingest: (bytes) => ingest({ bytes, source: 'test', position: null, mailbox: 'support' }, { config, store, log: silentLogger(), now, dnsResolver: files.dnsResolver }),
     send: () => worker.drain(),
     close: async () => {
       await worker.stop();

@@ -71,10 +71,11 @@ describe('helpdesk rules test', () => {
 
 describe('the shipped config', () => {
   const shipped = path.resolve(__dirname, '../../config');
-  it('passes config check', () => {
+  it('passes config check, warning that the From header alone makes an agent', () => {
     const r = runCli(['--config', shipped, '--data', tempDir(), 'config', 'check', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ mailboxes: [{ id: 'local', kind: 'maildir' }], groups: ['software', 'hardware'], rules: expect.arrayContaining(['printers and devices to hardware']) });
+    expect(JSON.parse(r.stdout)).toMatchObject({ mailboxes: [{ id: 'local', kind: 'maildir' }], groups: ['software', 'hardware'], rules: expect.arrayContaining(['printers and devices to hardware']), warnings: [expect.stringMatching(/^trust.mode is from-header: anyone who writes an agent's address/)] });
+    expect(runCli(['--config', shipped, '--data', tempDir(), 'config', 'check']).stdout).toMatch(/\nwarning: trust.mode is from-header/);
   });
   it('routes a Spanish printer complaint to hardware, and an outage as critical', () => {
     const file = path.join(tempDir(), 'm.eml');

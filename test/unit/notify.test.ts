@@ -86,7 +86,7 @@ function run(over: { mail?: Partial<InboundMail>; classification?: Classificatio
     receivedAt: Date.parse('2026-11-23T10:00:00Z'),
     classification: over.classification ?? normal,
     thread: { ticket: over.existing ? { id: 5, ref: 'HD-5' } : null, threadedBy: over.existing ? 'references' : 'new', reason: '', linkTo: null },
-    actor: { role: over.role ?? 'customer', address: mail.from?.address ?? null, name: null, agentName: null, reason: '', trustWarning: null, participants: [] },
+    actor: { role: over.role ?? 'customer', address: mail.from?.address ?? null, name: null, agentName: null, reason: '', trustWarning: null, participants: [], participantsNotAdded: [] },
     newTicket: over.existing ? undefined : over.ticket === null ? undefined : (over.ticket ?? newTicket),
     assignment: { assignee: (over.ticket ?? newTicket).assignee, reason: 'rule', roundRobin: null, notifyUnassigned: over.unassignedTo ?? [] },
     update: over.update ? { ...blankUpdate, ...over.update } : undefined,

@@ -50,9 +50,9 @@ const SECRET = 'test-secret-0123456789';
 
 const config = { helpdesk: { ticketPrefix: 'HD', address: 'support@example.test' }, agents: [{ email: 'ana@example.test', aliases: [] }], mailboxes: [] } as unknown as Config;
 
-function run(mail: Partial<InboundMail>, store: StoreReader) {
+function run(mail: Partial<InboundMail>, store: StoreReader, agentClaim: Draft['agentClaim'] = null) {
   const full: InboundMail = { messageId: '<n@x>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'c@x.test', name: '' }, to: [], cc: [], replyTo: [], subject: '', text: '', html: null, date: null, headers: [], attachments: [], ...mail };
-  const draft = { mail: full } as Draft;
+  const draft = { mail: full, agentClaim } as Draft;
   const ctx: StageContext = { config, store, now: () => 0, log: silentLogger() };
   return (thread.run(draft, ctx) as Partial<Draft>).thread;
 }
@@ -73,8 +73,11 @@ describe('thread stage', () => {
   it('accepts a tag from a participant', () => {
     expect(run({ subject: 'Re: [HD-1] x' }, fakeStore({ '<a>': t1 }, ['c@x.test']))).toMatchObject({ ticket: t1, threadedBy: 'tag' });
   });
-  it('accepts a tag from an agent', () => {
-    expect(run({ subject: 'Re: [HD-1] x', from: { address: 'ana@example.test', name: '' } }, fakeStore({ '<a>': t1 }))).toMatchObject({ ticket: t1, threadedBy: 'tag' });
+  it('accepts a tag from an agent the trust check believed, not from one it did not', () => {
+    const ana = { address: 'ana@example.test', name: '' };
+    const claim = { agent: 'ana@example.test', agentName: 'Ana', reason: '' };
+    expect(run({ subject: 'Re: [HD-1] x', from: ana }, fakeStore({ '<a>': t1 }), { ...claim, trusted: true })).toMatchObject({ ticket: t1, threadedBy: 'tag' });
+    expect(run({ subject: 'Re: [HD-1] x', from: ana }, fakeStore({ '<a>': t1 }), { ...claim, trusted: false })).toMatchObject({ ticket: null, threadedBy: 'new', linkTo: t1 });
   });
   it('refuses a stranger’s tag and asks for a link', () => {
     expect(run({ subject: 'Re: [HD-1] x' }, fakeStore({ '<a>': t1 }))).toMatchObject({ ticket: null, threadedBy: 'new', linkTo: t1 });

@@ -1,13 +1,14 @@
-import type { TrustConfig } from '../../config/schema';
-import { findAgent, isAgentAddress, isOwnAddress } from '../agents';
-import type { Header, MailAddress, Stage } from '../types';
+import { isAgentAddress, isOwnAddress } from '../agents';
+import { isAutomaticAddress } from '../automatic-senders';
+import type { ActorDecision, Draft, MailAddress, Stage, StageContext } from '../types';
 
 /**
- * Who wrote the message: an agent (a configured address that passes the trust check) or a
- * customer. Anyone can write any From:, so with `trust.mode: authentication-results` an
- * agent address only counts when our own MTA vouched for it (DESIGN "Guarantees").
- * Also collects the people to add as participants: CC'd and co-addressed people, and a
- * reply's sender who is not yet on the ticket.
+ * Who wrote the message: an agent (a configured address whose claim the authenticate stage
+ * believed) or a customer. Also decides who becomes a participant, as Request Tracker does by
+ * default (issue #17): the people in To/Cc of mail from the ticket's customer (or of a new
+ * ticket, or of a trusted agent); never the sender of a reply who is not on the ticket yet
+ * (anyone who knows a Message-ID could join), never automatic mail or automatic addresses,
+ * and at most `limits.maxParticipants` people per ticket.
  */
 export const actor: Stage = {
   name: 'actor',
@@ -15,97 +16,41 @@ export const actor: Stage = {
     const mail = draft.mail;
     if (!mail) throw new Error('actor stage needs a parsed mail');
     const from = mail.from;
-    const participants = new Map<string, MailAddress>();
-    const consider = (a: MailAddress) => {
-      if (isOwnAddress(ctx.config, a.address) || isAgentAddress(ctx.config, a.address)) return;
-      if (from && a.address === from.address) return;
-      participants.set(a.address, a);
-    };
-    mail.to.forEach(consider);
-    mail.cc.forEach(consider);
-
-    const agent = from ? findAgent(ctx.config, from.address) : null;
-    if (from && agent) {
-      const trust = checkTrust(ctx.config.trust, mail.headers, from.address);
-      if (trust.trusted) {
-        return {
-          actor: { role: 'agent', address: from.address, name: from.name || agent.name, agentName: agent.name, reason: trust.reason, trustWarning: null, participants: [...participants.values()] },
-        };
-      }
-      return {
-        actor: {
-          role: 'customer',
-          address: from.address,
-          name: from.name || null,
-          agentName: null,
-          reason: `claims agent address ${from.address} but ${trust.reason}; handled as a customer`,
-          trustWarning: `message from ${from.address} not trusted as agent: ${trust.reason}`,
-          participants: [...participants.values()],
-        },
-      };
+    const claim = draft.agentClaim ?? null;
+    const people = participantsOf(draft, ctx, claim?.trusted === true);
+    if (from && claim?.trusted) {
+      return { actor: { role: 'agent', address: from.address, name: from.name || claim.agentName, agentName: claim.agentName, reason: claim.reason, trustWarning: null, ...people } };
     }
-    const ticket = draft.thread?.ticket;
-    if (from && ticket && !ctx.store.isParticipant(ticket.id, from.address) && !isOwnAddress(ctx.config, from.address)) {
-      participants.set(from.address, from);
-    }
-    return {
-      actor: {
-        role: 'customer',
-        address: from?.address ?? null,
-        name: from?.name || null,
-        agentName: null,
-        reason: from ? `${from.address} is not a configured agent` : 'message has no From address',
-        trustWarning: null,
-        participants: [...participants.values()],
-      },
+    const decision: ActorDecision = {
+      role: 'customer',
+      address: from?.address ?? null,
+      name: from?.name || null,
+      agentName: null,
+      reason: claim ? `claims agent address ${from?.address} but ${claim.reason}; handled as a customer` : from ? `${from.address} is not a configured agent` : 'message has no From address',
+      trustWarning: claim ? `message from ${from?.address} not trusted as agent: ${claim.reason}` : null,
+      ...people,
     };
+    return { actor: decision };
   },
 };
 
-/** Whether a message from an agent address may be believed to come from that agent. */
-export function checkTrust(trust: TrustConfig, headers: Header[], address: string): { trusted: boolean; reason: string } {
-  if (trust.mode === 'from-header') return { trusted: true, reason: 'trust.mode is from-header' };
-  const domain = address.split('@')[1]?.toLowerCase() ?? '';
-  // Only the results our own MTA added count; the first one is the topmost (latest) hop.
-  const ours = headers
-    .filter((h) => h.name === 'authentication-results')
-    .map((h) => parseAuthResults(h.value))
-    .find((r) => r.authservId === trust.authservId.toLowerCase());
-  if (!ours) return { trusted: false, reason: `no Authentication-Results from ${trust.authservId}` };
-  for (const r of ours.results) {
-    if (r.method === 'dkim' && r.result === 'pass' && (r.props['header.d'] === domain || r.props['header.i']?.endsWith(`@${domain}`))) {
-      return { trusted: true, reason: `dkim=pass for ${domain} by ${trust.authservId}` };
-    }
-    if (r.method === 'dmarc' && r.result === 'pass' && r.props['header.from'] === domain) {
-      return { trusted: true, reason: `dmarc=pass for ${domain} by ${trust.authservId}` };
-    }
-  }
-  return { trusted: false, reason: `${trust.authservId} reports no dkim=pass or dmarc=pass aligned to ${domain}` };
-}
+function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boolean): Pick<ActorDecision, 'participants' | 'participantsNotAdded'> {
+  const mail = draft.mail;
+  const none = { participants: [], participantsNotAdded: [] };
+  if (!mail || draft.classification?.kind !== 'normal') return none;
+  const ticket = draft.thread?.ticket ?? null;
+  const sender = mail.from?.address ?? null;
+  const customer = ticket ? ctx.store.ticketInfo(ticket.id)?.customer ?? null : sender;
+  if (!trustedAgent && (sender === null || sender !== customer)) return none;
 
-interface AuthResult {
-  method: string;
-  result: string;
-  props: Record<string, string>;
-}
-
-/** RFC 8601 Authentication-Results, enough of it for trust decisions. */
-export function parseAuthResults(value: string): { authservId: string; results: AuthResult[] } {
-  const withoutComments = value.replace(/\([^()]*\)/g, ' ');
-  const [idPart, ...parts] = withoutComments.split(';');
-  const authservId = (idPart ?? '').trim().split(/\s+/)[0]?.toLowerCase() ?? '';
-  const results: AuthResult[] = [];
-  for (const part of parts) {
-    const tokens = part.trim().split(/\s+/).filter(Boolean);
-    const first = tokens.shift();
-    if (!first || !first.includes('=')) continue;
-    const [method, result] = first.split('=', 2).map((s) => s.toLowerCase());
-    const props: Record<string, string> = {};
-    for (const t of tokens) {
-      const eq = t.indexOf('=');
-      if (eq > 0) props[t.slice(0, eq).toLowerCase()] = t.slice(eq + 1).replace(/^"|"$/g, '').toLowerCase();
-    }
-    results.push({ method, result, props });
+  const existing = new Set(ticket ? ctx.store.participants(ticket.id).map((p) => p.email) : sender ? [sender] : []);
+  const wanted = new Map<string, MailAddress>();
+  for (const a of [...mail.to, ...mail.cc]) {
+    if (existing.has(a.address) || a.address === sender || wanted.has(a.address)) continue;
+    if (isOwnAddress(ctx.config, a.address) || isAgentAddress(ctx.config, a.address) || isAutomaticAddress(a.address)) continue;
+    wanted.set(a.address, a);
   }
-  return { authservId, results };
+  const room = Math.max(0, ctx.config.limits.maxParticipants - existing.size);
+  const all = [...wanted.values()];
+  return { participants: all.slice(0, room), participantsNotAdded: all.slice(room).map((a) => a.address) };
 }

@@ -1,3 +1,4 @@
+import { BOUNCE_SENDER } from '../automatic-senders';
 import type { InboundMail, Stage } from '../types';
 
 export type MailKind = 'normal' | 'auto-reply' | 'bounce' | 'report' | 'loop';
@@ -23,7 +24,6 @@ export const classify: Stage = {
   },
 };
 
-const BOUNCE_SENDER = /^(mailer-daemon|postmaster|mail-daemon|mailerdaemon|bounce[s]?|mail\.delivery\.system)(@|$)/i;
 const BOUNCE_NAME = /mail delivery (sub)?system|mail administrator|postmaster|mailer.daemon/i;
 const BOUNCE_SUBJECT =
   /(undeliver(able|ed)|delivery (status notification \((failure|delay)\)|fail(ure|ed))|mail delivery failed|failure notice|returned mail|returned to sender|could not be delivered|non remis|unzustellbar|nicht zustellbar|no se puede entregar|non recapitabile|delivery problem|message not delivered|mail system error|permanent error|rejected)/i;

@@ -1,6 +1,7 @@
 import { LOCALES, type Config } from '../../config/schema';
 import { isMailAddress } from '../../lib/mail-address';
 import { findAgent, isOwnAddress } from '../agents';
+import { NO_REPLY } from '../automatic-senders';
 import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, TemplateName, TicketInfo } from '../types';
 import { AGENT_COMMANDS } from './commands';
 
@@ -35,8 +36,6 @@ export const notify: Stage = {
   },
 };
 
-/** Senders that never read what we send them. */
-const NO_REPLY = /^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.][^@]*|bounces?|notifications?)@/i;
 
 /** A ticket a notification is about: the one this message is about to create has no id yet. */
 type NotifiedTicket = Omit<TicketInfo, 'id'> & { id: number | null };

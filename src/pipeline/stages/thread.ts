@@ -1,5 +1,4 @@
 import type { Draft, Stage, StageContext, ThreadDecision } from '../types';
-import { isAgentAddress } from '../agents';
 import { refFromBody, refFromMessageId } from '../our-message-id';
 import { escapeRegex } from '../../lib/regex';
 
@@ -9,7 +8,8 @@ import { escapeRegex } from '../../lib/regex';
  * 1. References, newest first; 2. In-Reply-To (clients that drop References);
  * 3. one of our own signed Message-IDs (valid HMAC) even when its row is gone, then the
  *    signed `[ref:…]` marker in the body (systems that rewrite Message-IDs);
- * 4. a `[PREFIX-n]` tag in the subject, only from a participant or an agent;
+ * 4. a `[PREFIX-n]` tag in the subject, only from a participant or an agent whose claim the
+ *    authenticate stage believed (a spoofed agent address is a stranger here too);
  * 5. otherwise a new ticket. A stranger's tag gets a new ticket linked to the tagged one.
  * A bounce that finds no ticket stops here as `ignored`: bounces never open tickets.
  */
@@ -64,13 +64,14 @@ function findThread(draft: Draft, ctx: StageContext): ThreadDecision {
     const ticket = ctx.store.ticketByRef(tagged);
     if (ticket) {
       const sender = mail.from?.address ?? null;
-      if (sender && (isAgentAddress(ctx.config, sender) || ctx.store.isParticipant(ticket.id, sender))) {
+      if (sender && draft.agentClaim?.trusted) return { ticket, threadedBy: 'tag', reason: `subject tag [${ticket.ref}] from agent ${sender}`, linkTo: null };
+      if (sender && ctx.store.isParticipant(ticket.id, sender)) {
         return { ticket, threadedBy: 'tag', reason: `subject tag [${ticket.ref}] from a participant`, linkTo: null };
       }
       return {
         ticket: null,
         threadedBy: 'new',
-        reason: `subject tag [${ticket.ref}] ignored: ${sender ?? 'the sender'} is not a participant of ${ticket.ref} nor an agent`,
+        reason: `subject tag [${ticket.ref}] ignored: ${sender ?? 'the sender'} is not a participant of ${ticket.ref} nor a trusted agent`,
         linkTo: ticket,
       };
     }

@@ -1,0 +1,267 @@
+/**
+ * Issue #17: what a hostile sender tried on the shipped code, end to end through the pipeline
+ * on a real SQLite file, with the outbox sent to a real SMTP server. Each test failed on the
+ * code before its fix.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { dkimSign } from 'mailauth/lib/dkim/sign';
+import type { DnsResolver } from '../../src/pipeline/trust';
+import { planChange } from '../../src/pipeline/changes';
+import { applyStaffChange } from '../../src/pipeline/staff-change';
+import { outbox } from '../../src/store/schema';
+import { suppressedUntil } from '../../src/store/outbox';
+import { showTicket, ticketByRef } from '../../src/store/tickets';
+import { buildMail } from '../helpers/mail';
+import { header, type SinkMessage } from '../harness/smtp-sink';
+import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
+
+const fx = smtpDesks();
+const AR_AGENTS = AGENTS.replace('trust: { mode: from-header }', 'trust: { mode: authentication-results, authservId: mx.example.test }');
+const DKIM_AGENTS = AGENTS.replace('trust: { mode: from-header }', 'trust: { mode: dkim }');
+const ANA = 'Ana <ana@example.test>';
+const CARLA = 'carla@customer.test';
+
+const to = (address: string) => fx.sink.messages.filter((m) => m.to.includes(address));
+const last = (address: string): SinkMessage => {
+  const all = to(address);
+  if (all.length === 0) throw new Error(`no mail to ${address}`);
+  return all[all.length - 1];
+};
+const idOf = (m: SinkMessage) => header(m, 'message-id') as string;
+const ticket = (d: Desk, ref = 'HD-1') => showTicket(d.store.db, ref);
+const events = (d: Desk, ref = 'HD-1') => ticket(d, ref)?.events.map((e) => e.type) ?? [];
+const participants = (d: Desk, ref = 'HD-1') => ticket(d, ref)?.participants.map((p) => p.email) ?? [];
+
+async function startTicket(d: Desk, spec: Parameters<typeof buildMail>[0] = {}): Promise<{ assigned: SinkMessage; ack: SinkMessage }> {
+  await d.ingest(buildMail({ messageId: '<c1@customer.test>', subject: 'Printer broken', ...spec }));
+  await d.send();
+  return { assigned: last('ana@example.test'), ack: last(CARLA) };
+}
+
+/** Ana's reply to the mail she was sent, with extra headers. */
+const anaReply = (m: SinkMessage, body: string, headers: Record<string, string> = {}) =>
+  buildMail({ from: ANA, subject: `Re: ${m.parsed.subject}`, inReplyTo: idOf(m), references: [idOf(m)], body, headers });
+
+describe('agent impersonation (item 1)', () => {
+  it.each([
+    ['a pass inside a quoted local part', 'mx.example.test; spf=pass smtp.mailfrom="x; dkim=pass header.d=example.test ;"@evil.example; dkim=none; dmarc=fail header.from=example.test'],
+    ['a pass inside a nested comment', 'mx.example.test; dkim=fail (bad sig (x) ; dkim=pass header.d=example.test ) header.d=example.test'],
+  ])('%s gives no agent powers and relays nothing as the agent', async (_what, value) => {
+    const d = fx.open({ files: { agents: AR_AGENTS } });
+    const { assigned } = await startTicket(d);
+    const before = to(CARLA).length;
+    await d.ingest(anaReply(assigned, '#status closed\n#priority low\nAll fixed, closing.', { 'Authentication-Results': value }));
+    await d.send();
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ status: 'new', priority: 'medium' });
+    expect(events(d)).toContain('trust_warning');
+    expect(to(CARLA).slice(before).map((m) => m.parsed.from?.value[0].name)).not.toContain('Ana via Support');
+  });
+});
+
+describe('trust.mode: dkim (item 1)', () => {
+  const keyFor = () => generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const ours = keyFor();
+  const theirs = keyFor();
+  const records: Record<string, string> = {
+    's1._domainkey.example.test': `v=DKIM1; k=rsa; p=${ours.publicKey.toString('base64')}`,
+    's1._domainkey.evil.example': `v=DKIM1; k=rsa; p=${theirs.publicKey.toString('base64')}`,
+  };
+  const lookups: string[] = [];
+  // The stub answers as the system resolver does: TXT records as arrays of strings, ENOTFOUND otherwise.
+  const resolver: DnsResolver = async (name, rrtype) => {
+    lookups.push(`${rrtype} ${name}`);
+    const txt = rrtype === 'TXT' ? records[name] : undefined;
+    if (txt) return [[txt]];
+    throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+  };
+  const sign = async (raw: Buffer, domain: string, privateKey: string) => {
+    // mailauth 4 reads the keys from signatureData (its typings describe a later version).
+    const key = { signingDomain: domain, selector: 's1', privateKey };
+    const { signatures, errors } = await dkimSign(raw, { ...key, canonicalization: 'relaxed/relaxed', signatureData: [key] });
+    if (errors.length > 0 || !signatures.startsWith('DKIM-Signature:')) throw errors[0] ?? new Error('not signed');
+    return Buffer.concat([Buffer.from(signatures), raw]);
+  };
+
+  it('trusts a reply signed with the agent domain’s key; not a tampered, foreign, unsigned or twice-From one', async () => {
+    const d = fx.open({ files: { agents: DKIM_AGENTS, dnsResolver: resolver } });
+    const { assigned } = await startTicket(d);
+
+    const tampered = (await sign(anaReply(assigned, '#priority low\nsigned text'), 'example.test', ours.privateKey)).toString().replace('signed text', 'other text');
+    const twoFroms = await sign(anaReply(assigned, '#priority low\nx'), 'example.test', ours.privateKey);
+    const attempts: [string, Buffer][] = [
+      ['unsigned', anaReply(assigned, '#priority low\nx')],
+      ['tampered', Buffer.from(tampered)],
+      ['signed by another domain', await sign(anaReply(assigned, '#priority low\nx'), 'evil.example', theirs.privateKey)],
+      ['a second From on top', Buffer.concat([Buffer.from('From: Mallory <ana@example.test>\r\n'), twoFroms])],
+    ];
+    for (const [what, raw] of attempts) {
+      await d.ingest(raw);
+      expect([what, ticketByRef(d.store.db, 'HD-1')?.priority]).toEqual([what, 'medium']);
+    }
+    expect(events(d).filter((e) => e === 'trust_warning')).toHaveLength(4);
+    const reasons = ticket(d)?.events.filter((e) => e.type === 'trust_warning').map((e) => e.reason) ?? [];
+    expect(reasons).toEqual([
+      expect.stringContaining('the message has no DKIM signature'),
+      expect.stringContaining('no passing DKIM signature of example.test (example.test: neutral (body hash did not verify)'),
+      expect.stringContaining('no passing DKIM signature of example.test (evil.example: pass'),
+      expect.stringContaining('more than one From header'),
+    ]);
+
+    await d.ingest(await sign(anaReply(assigned, '#priority low\nPlease try the new driver.'), 'example.test', ours.privateKey));
+    await d.send();
+    expect(ticketByRef(d.store.db, 'HD-1')?.priority).toBe('low');
+    expect(last(CARLA).parsed.from?.value[0]).toEqual({ address: 'support@example.test', name: 'Ana via Support' });
+    expect(lookups).toContain('TXT s1._domainkey.example.test');
+  });
+});
+
+/** A delivery report as an MTA writes it, about the message with `originalId`. */
+function bounceFor(originalId: string, recipient: string, from = 'Mail Delivery System <mailer-daemon@customer.test>'): Buffer {
+  return Buffer.from(
+    [
+      `From: ${from}`,
+      'To: support@example.test',
+      'Subject: Undelivered Mail Returned to Sender',
+      `Message-ID: <bounce-${Math.random().toString(36).slice(2)}@customer.test>`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="r"',
+      '',
+      '--r',
+      'Content-Type: text/plain',
+      '',
+      'Your message could not be delivered.',
+      '--r',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.customer.test',
+      '',
+      `Final-Recipient: rfc822; ${recipient}`,
+      'Action: failed',
+      'Status: 5.1.1',
+      'Diagnostic-Code: smtp; 550 5.1.1 user unknown',
+      '--r',
+      'Content-Type: text/rfc822-headers',
+      '',
+      'From: support@example.test',
+      `Message-ID: ${originalId}`,
+      'Subject: [HD-1] Printer broken',
+      '--r--',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+describe('forged bounces (item 2)', () => {
+  it('a report naming another address silences nobody, and its sender never joins the ticket', async () => {
+    const d = fx.open();
+    const { ack, assigned } = await startTicket(d);
+    const at = d.clock.now;
+    // Carla takes her acknowledgement's Message-ID and reports Ana's address as dead.
+    await d.ingest(bounceFor(idOf(ack), 'ana@example.test'));
+    expect(suppressedUntil(d.store.db, 'ana@example.test', at)).toBeNull();
+    expect(participants(d)).not.toContain('mailer-daemon@customer.test');
+    expect(d.store.db.select({ status: outbox.status }).from(outbox).all().map((r) => r.status)).not.toContain('bounced');
+
+    await d.ingest(anaReply(assigned, 'Try again please.'));
+    await d.send();
+    expect(to('mailer-daemon@customer.test')).toEqual([]);
+    expect(to('ana@example.test').length).toBeGreaterThan(0);
+
+    // A genuine report about the address the acknowledgement went to still works.
+    await d.ingest(bounceFor(idOf(ack), CARLA));
+    expect(suppressedUntil(d.store.db, CARLA, at)).not.toBeNull();
+    expect(participants(d)).not.toContain('mailer-daemon@customer.test');
+  });
+});
+
+describe('subject tags (item 3)', () => {
+  it('a spoofed agent address with a tag is a stranger: a new, linked ticket; the tagged one stays resolved', async () => {
+    const d = fx.open({ files: { agents: AR_AGENTS } });
+    await startTicket(d);
+    const t = ticketByRef(d.store.db, 'HD-1');
+    if (!t) throw new Error('no HD-1');
+    applyStaffChange(d.store, d.config, t, planChange(t, 'status', 'resolved', d.config, d.clock.now), 'cli:admin', d.clock.now, null);
+    const r = await d.ingest(buildMail({ from: ANA, subject: 'Re: [HD-1] Printer broken', body: '#status closed\nspoofed' }));
+    expect(r).toMatchObject({ outcome: 'created', ticket: 'HD-2', threadedBy: 'new' });
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('resolved');
+    expect(events(d)).toContain('linked');
+  });
+});
+
+describe('strangers in a conversation (item 4)', () => {
+  it('a stranger who knows a Message-ID is kept on the ticket but does not join it, nor close it', async () => {
+    const d = fx.open();
+    const { assigned } = await startTicket(d);
+    const r = await d.ingest(buildMail({ from: 'Mallory <mallory@evil.example>', subject: 'Re: Printer broken', inReplyTo: '<c1@customer.test>', body: 'I am in this conversation now.' }));
+    expect(r).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
+    expect(participants(d)).not.toContain('mallory@evil.example');
+
+    await d.ingest(anaReply(assigned, 'Please reinstall the driver.'));
+    await d.send();
+    expect(to('mallory@evil.example')).toEqual([]);
+
+    await d.ingest(buildMail({ from: 'mallory@evil.example', subject: 'Re: Printer broken', inReplyTo: '<c1@customer.test>', body: '#close' }));
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).not.toBe('closed');
+
+    // The customer's own Cc does add someone, who then hears the agent's replies.
+    await d.ingest(buildMail({ from: CARLA, cc: 'Dave <dave@customer.test>', subject: 'Re: Printer broken', inReplyTo: '<c1@customer.test>', body: 'Adding my colleague.' }));
+    expect(participants(d)).toContain('dave@customer.test');
+    await d.ingest(anaReply(assigned, 'Hello Dave.'));
+    await d.send();
+    expect(to('dave@customer.test').length).toBeGreaterThan(0);
+  });
+});
+
+describe('recipient caps (item 5)', () => {
+  it('a To: with 1,000 addresses makes at most limits.maxParticipants participants, and says so', async () => {
+    const d = fx.open();
+    const many = Array.from({ length: 1000 }, (_, i) => `p${i}@crowd.example`).join(', ');
+    const { assigned } = await startTicket(d, { to: `support@example.test, ${many}` });
+    expect(participants(d)).toHaveLength(20);
+    expect(ticket(d)?.events.find((e) => e.type === 'participants_limited')).toMatchObject({ to: '981', reason: expect.stringContaining('limits.maxParticipants (20)') });
+    // The message keeps every address it was sent to.
+    expect(ticket(d)?.messages[0].to).toHaveLength(1001);
+    const before = d.store.db.select().from(outbox).all().length;
+    await d.ingest(anaReply(assigned, 'One answer for everyone.'));
+    expect(d.store.db.select().from(outbox).all().length - before).toBeLessThanOrEqual(20);
+  });
+});
+
+describe('admin regexes (item 6)', () => {
+  it('a pattern that backtracks forever under V8 routes a hostile body at once', async () => {
+    const rules = `rules:
+  - { name: nested, when: { body: { regex: "(.*a){20}$" } }, then: { priority: high } }
+  - { name: stars, when: { body: { regex: ".*.*.*.*=" } }, then: { priority: low } }
+`;
+    const d = fx.open({ files: { rules } });
+    const r = await d.ingest(buildMail({ body: `${'a'.repeat(30)}!` }));
+    expect(r).toMatchObject({ outcome: 'created' });
+    expect(ticketByRef(d.store.db, 'HD-1')?.priority).toBe('medium');
+    // The rules still match what they should.
+    await d.ingest(buildMail({ body: 'width=80' }));
+    expect(ticketByRef(d.store.db, 'HD-2')?.priority).toBe('low');
+  });
+});
+
+describe('small ones (item 8)', () => {
+  it('5,000 uuencoded blocks in one body are all kept', async () => {
+    const d = fx.open();
+    const blocks = Array.from({ length: 5000 }, (_, i) => `begin 644 f${i}.txt\n%:&5L;&\\\`\n\`\nend`).join('\n');
+    const r = await d.ingest(buildMail({ body: `Files:\n${blocks}\n` }));
+    expect(r).toMatchObject({ outcome: 'created' });
+    expect(ticket(d)?.messages[0].attachments).toHaveLength(5000);
+  });
+
+  it('plus-addresses share one acknowledgement budget', async () => {
+    const d = fx.open();
+    for (let i = 1; i <= 8; i++) await d.ingest(buildMail({ from: `victim+${i}@customer.test`, subject: `Flood ${i}` }));
+    await d.ingest(buildMail({ from: 'victim@customer.test', subject: 'Flood 9' }));
+    await d.send();
+    const acks = fx.sink.messages.filter((m) => m.to.some((a) => a.startsWith('victim')));
+    expect(acks).toHaveLength(5);
+    // Someone else at the same domain has a budget of their own.
+    await d.ingest(buildMail({ from: 'other@customer.test', subject: 'Mine' }));
+    await d.send();
+    expect(to('other@customer.test')).toHaveLength(1);
+  });
+});
