@@ -71,6 +71,18 @@ export async function startSmtpSink(port = 0): Promise<SmtpSink> {
 }
 
 /** A header of a message at the sink, as a string. */
+/** The mails the sink received for `address`, oldest first. */
+export function mailTo(sink: SmtpSink, address: string): SinkMessage[] {
+  return sink.messages.filter((m) => m.to.includes(address));
+}
+
+/** The newest mail the sink received for `address`; throws when there is none. */
+export function lastMailTo(sink: SmtpSink, address: string): SinkMessage {
+  const all = mailTo(sink, address);
+  if (all.length === 0) throw new Error(`no mail to ${address}`);
+  return all[all.length - 1];
+}
+
 export function header(message: SinkMessage, name: string): string | undefined {
   const v = message.parsed.headers.get(name.toLowerCase());
   if (v === undefined) return undefined;

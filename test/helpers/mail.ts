@@ -26,3 +26,49 @@ export function buildMail(spec: MailSpec): Buffer {
   lines.push('MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit');
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${(spec.body ?? 'Hello, it does not print.').replace(/\r?\n/g, '\r\n')}\r\n`);
 }
+
+/** A delivery status notification for one of our messages, as Postfix writes them. */
+export function buildDsn(originalMessageId: string, recipient: string, status = '5.1.1', diagnostic = '550 5.1.1 user unknown', from = 'MAILER-DAEMON@mx.customer.test (Mail Delivery System)'): Buffer {
+  const body = [
+    'This is a MIME-encapsulated message.',
+    '',
+    '--BOUNDARY',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    'I\'m sorry to have to inform you that your message could not be delivered.',
+    '',
+    '--BOUNDARY',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.customer.test',
+    '',
+    `Final-Recipient: rfc822; ${recipient}`,
+    'Action: failed',
+    `Status: ${status}`,
+    `Diagnostic-Code: smtp; ${diagnostic}`,
+    '',
+    '--BOUNDARY',
+    'Content-Type: text/rfc822-headers',
+    '',
+    'From: Support <support@example.test>',
+    `To: ${recipient}`,
+    `Message-ID: ${originalMessageId}`,
+    'Subject: [HD-1] Printer broken',
+    '',
+    '--BOUNDARY--',
+  ].join('\r\n');
+  return Buffer.from(
+    [
+      `From: ${from}`,
+      'To: support@example.test',
+      'Subject: Undelivered Mail Returned to Sender',
+      'Date: Mon, 23 Nov 2026 10:05:00 +0000',
+      `Message-ID: <bounce-${Math.random().toString(36).slice(2)}@mx.customer.test>`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"',
+      '',
+      body,
+      '',
+    ].join('\r\n'),
+  );
+}

@@ -5,18 +5,14 @@ import { spamStore } from '../../src/store/spam';
 import { planChange } from '../../src/pipeline/changes';
 import { applyStaffChange } from '../../src/pipeline/staff-change';
 import { buildMail } from '../helpers/mail';
-import { header, type SinkMessage } from '../harness/smtp-sink';
+import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
 import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
 
 const fx = smtpDesks();
 const desk = (files: { agents?: string; rules?: string } = {}, extra = ''): Desk => fx.open({ files, extra });
 
-const to = (address: string) => fx.sink.messages.filter((m) => m.to.includes(address));
-const last = (address: string): SinkMessage => {
-  const all = to(address);
-  if (all.length === 0) throw new Error(`no mail to ${address}`);
-  return all[all.length - 1];
-};
+const to = (address: string) => mailTo(fx.sink, address);
+const last = (address: string) => lastMailTo(fx.sink, address);
 const idOf = (m: SinkMessage) => header(m, 'message-id') as string;
 const quote = (text: string | undefined) => (text ?? '').split('\n').map((l) => `> ${l}`).join('\n');
 

@@ -11,8 +11,8 @@ import { applyStaffChange } from '../../src/pipeline/staff-change';
 import { outbox } from '../../src/store/schema';
 import { suppressedUntil } from '../../src/store/outbox';
 import { showTicket, ticketByRef } from '../../src/store/tickets';
-import { buildMail } from '../helpers/mail';
-import { header, type SinkMessage } from '../harness/smtp-sink';
+import { buildDsn, buildMail } from '../helpers/mail';
+import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
 import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
 
 const fx = smtpDesks();
@@ -21,12 +21,8 @@ const DKIM_AGENTS = AGENTS.replace('trust: { mode: from-header }', 'trust: { mod
 const ANA = 'Ana <ana@example.test>';
 const CARLA = 'carla@customer.test';
 
-const to = (address: string) => fx.sink.messages.filter((m) => m.to.includes(address));
-const last = (address: string): SinkMessage => {
-  const all = to(address);
-  if (all.length === 0) throw new Error(`no mail to ${address}`);
-  return all[all.length - 1];
-};
+const to = (address: string) => mailTo(fx.sink, address);
+const last = (address: string) => lastMailTo(fx.sink, address);
 const idOf = (m: SinkMessage) => header(m, 'message-id') as string;
 const ticket = (d: Desk, ref = 'HD-1') => showTicket(d.store.db, ref);
 const events = (d: Desk, ref = 'HD-1') => ticket(d, ref)?.events.map((e) => e.type) ?? [];
@@ -115,49 +111,13 @@ describe('trust.mode: dkim (item 1)', () => {
   });
 });
 
-/** A delivery report as an MTA writes it, about the message with `originalId`. */
-function bounceFor(originalId: string, recipient: string, from = 'Mail Delivery System <mailer-daemon@customer.test>'): Buffer {
-  return Buffer.from(
-    [
-      `From: ${from}`,
-      'To: support@example.test',
-      'Subject: Undelivered Mail Returned to Sender',
-      `Message-ID: <bounce-${Math.random().toString(36).slice(2)}@customer.test>`,
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/report; report-type=delivery-status; boundary="r"',
-      '',
-      '--r',
-      'Content-Type: text/plain',
-      '',
-      'Your message could not be delivered.',
-      '--r',
-      'Content-Type: message/delivery-status',
-      '',
-      'Reporting-MTA: dns; mx.customer.test',
-      '',
-      `Final-Recipient: rfc822; ${recipient}`,
-      'Action: failed',
-      'Status: 5.1.1',
-      'Diagnostic-Code: smtp; 550 5.1.1 user unknown',
-      '--r',
-      'Content-Type: text/rfc822-headers',
-      '',
-      'From: support@example.test',
-      `Message-ID: ${originalId}`,
-      'Subject: [HD-1] Printer broken',
-      '--r--',
-      '',
-    ].join('\r\n'),
-  );
-}
-
 describe('forged bounces (item 2)', () => {
   it('a report naming another address silences nobody, and its sender never joins the ticket', async () => {
     const d = fx.open();
     const { ack, assigned } = await startTicket(d);
     const at = d.clock.now;
     // Carla takes her acknowledgement's Message-ID and reports Ana's address as dead.
-    await d.ingest(bounceFor(idOf(ack), 'ana@example.test'));
+    await d.ingest(buildDsn(idOf(ack), 'ana@example.test', '5.1.1', '550 5.1.1 user unknown', 'Mail Delivery System <mailer-daemon@customer.test>'));
     expect(suppressedUntil(d.store.db, 'ana@example.test', at)).toBeNull();
     expect(participants(d)).not.toContain('mailer-daemon@customer.test');
     expect(d.store.db.select({ status: outbox.status }).from(outbox).all().map((r) => r.status)).not.toContain('bounced');
@@ -168,7 +128,7 @@ describe('forged bounces (item 2)', () => {
     expect(to('ana@example.test').length).toBeGreaterThan(0);
 
     // A genuine report about the address the acknowledgement went to still works.
-    await d.ingest(bounceFor(idOf(ack), CARLA));
+    await d.ingest(buildDsn(idOf(ack), CARLA, '5.1.1', '550 5.1.1 user unknown', 'Mail Delivery System <mailer-daemon@customer.test>'));
     expect(suppressedUntil(d.store.db, CARLA, at)).not.toBeNull();
     expect(participants(d)).not.toContain('mailer-daemon@customer.test');
   });

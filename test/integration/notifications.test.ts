@@ -6,11 +6,10 @@ import { events, messages, suppressions, tickets } from '../../src/store/schema'
 import { applyChange, ticketByRef } from '../../src/store/tickets';
 import { planChange } from '../../src/pipeline/changes';
 import { FIXTURES } from '../helpers/env';
-import { buildMail } from '../helpers/mail';
-import { header, startSmtpSink, type SinkMessage, type SmtpSink } from '../harness/smtp-sink';
+import { buildDsn, buildMail } from '../helpers/mail';
+import { header, mailTo, startSmtpSink, type SinkMessage } from '../harness/smtp-sink';
 import { smtpDesks, type Desk } from '../helpers/smtp-desk';
 
-const to = (sink: SmtpSink, address: string) => sink.messages.filter((m) => m.to.includes(address));
 const ackOf = (m: SinkMessage) => header(m, 'message-id') as string;
 
 const fx = smtpDesks();
@@ -24,8 +23,8 @@ describe('acknowledgement and assignment', () => {
     expect(await d.send()).toBe(2);
     expect(fx.sink.messages).toHaveLength(2);
 
-    const [ack] = to(fx.sink, 'carla@customer.test');
-    const [assigned] = to(fx.sink, 'ana@example.test');
+    const [ack] = mailTo(fx.sink, 'carla@customer.test');
+    const [assigned] = mailTo(fx.sink, 'ana@example.test');
     expect(ack).toBeDefined();
     expect(assigned).toBeDefined();
     for (const m of [ack, assigned]) {
@@ -53,18 +52,18 @@ describe('acknowledgement and assignment', () => {
     const reply = buildMail({ subject: `Re: ${ack.parsed.subject}`, inReplyTo: ackOf(ack), body: 'Still broken.' });
     expect(await d.ingest(reply)).toMatchObject({ outcome: 'appended', ticket: 'HD-1', threadedBy: 'in-reply-to' });
     expect(await d.send()).toBe(1);
-    const told = to(fx.sink, 'ana@example.test');
+    const told = mailTo(fx.sink, 'ana@example.test');
     expect(told).toHaveLength(2);
     expect(told[1].parsed.subject).toBe('[HD-1] Printer broken');
     expect(told[1].parsed.text).toContain('Still broken.');
-    expect(to(fx.sink, 'carla@customer.test')).toHaveLength(1); // no second acknowledgement
+    expect(mailTo(fx.sink, 'carla@customer.test')).toHaveLength(1); // no second acknowledgement
   });
 
   it('answers in the customer’s language and escapes markup in html', async () => {
     const d = desk();
     await d.ingest(buildMail({ subject: '<b>Impresora</b> & <script>alert(1)</script>', headers: { 'Content-Language': 'es' } }));
     await d.send();
-    const [ack] = to(fx.sink, 'carla@customer.test');
+    const [ack] = mailTo(fx.sink, 'carla@customer.test');
     expect(ack.parsed.text).toContain('hemos recibido su mensaje');
     expect(ack.parsed.text).toContain('«<b>Impresora</b> & <script>alert(1)</script>»');
     expect(ack.parsed.html).toContain('&lt;b&gt;Impresora&lt;/b&gt; &amp; &lt;script&gt;');
@@ -124,55 +123,10 @@ describe('delivery', () => {
     const failed = d.store.db.select().from(events).where(eq(events.type, 'delivery_failed')).all();
     expect(failed).toHaveLength(1);
     expect(failed[0].reason).toContain('User unknown');
-    expect(to(fx.sink, 'ana@example.test')).toHaveLength(1); // the agent's notification still went
+    expect(mailTo(fx.sink, 'ana@example.test')).toHaveLength(1); // the agent's notification still went
   });
 });
 
-/** A delivery status notification for one of our messages, as Postfix writes them. */
-function dsn(originalMessageId: string, recipient: string, status: string, diagnostic: string): Buffer {
-  const body = [
-    'This is a MIME-encapsulated message.',
-    '',
-    '--BOUNDARY',
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    'I\'m sorry to have to inform you that your message could not be delivered.',
-    '',
-    '--BOUNDARY',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.customer.test',
-    '',
-    `Final-Recipient: rfc822; ${recipient}`,
-    'Action: failed',
-    `Status: ${status}`,
-    `Diagnostic-Code: smtp; ${diagnostic}`,
-    '',
-    '--BOUNDARY',
-    'Content-Type: text/rfc822-headers',
-    '',
-    'From: Support <support@example.test>',
-    `To: ${recipient}`,
-    `Message-ID: ${originalMessageId}`,
-    'Subject: [HD-1] Printer broken',
-    '',
-    '--BOUNDARY--',
-  ].join('\r\n');
-  return Buffer.from(
-    [
-      'From: MAILER-DAEMON@mx.customer.test (Mail Delivery System)',
-      'To: support@example.test',
-      'Subject: Undelivered Mail Returned to Sender',
-      'Date: Mon, 23 Nov 2026 10:05:00 +0000',
-      `Message-ID: <bounce-${Math.random().toString(36).slice(2)}@mx.customer.test>`,
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"',
-      '',
-      body,
-      '',
-    ].join('\r\n'),
-  );
-}
 
 describe('bounces', () => {
   it('matches a DSN to the outbox row: bounced, an event, a suppression, no ticket and no mail', async () => {
@@ -183,7 +137,7 @@ describe('bounces', () => {
     expect(ack?.status).toBe('sent');
     const before = fx.sink.messages.length;
 
-    const result = await d.ingest(dsn(ack?.messageId as string, 'gone@customer.test', '5.1.1', '550 5.1.1 <gone@customer.test>: Recipient address rejected: User unknown'));
+    const result = await d.ingest(buildDsn(ack?.messageId as string, 'gone@customer.test', '5.1.1', '550 5.1.1 <gone@customer.test>: Recipient address rejected: User unknown'));
     expect(result).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
     expect(d.store.db.select().from(tickets).all()).toHaveLength(1);
     const row = listOutbox(d.store.db).find((r) => r.id === ack?.id);
@@ -198,14 +152,14 @@ describe('bounces', () => {
     // A new ticket from the suppressed address is created but not acknowledged, and says why.
     expect(await d.ingest(buildMail({ from: 'gone@customer.test', subject: 'Another thing' }))).toMatchObject({ outcome: 'created', ticket: 'HD-2' });
     await d.send();
-    expect(to(fx.sink, 'gone@customer.test')).toHaveLength(1);
+    expect(mailTo(fx.sink, 'gone@customer.test')).toHaveLength(1);
     const withheld = d.store.db.select().from(events).where(eq(events.type, 'notification_withheld')).all();
     expect(withheld.map((e) => e.reason).join()).toMatch(/hard-bounced/);
   });
 
   it('records a bounce for mail we never sent as ignored, without a ticket', async () => {
     const d = desk();
-    const bounce = dsn('<someone-else@elsewhere.test>', 'x@customer.test', '5.1.1', '550 5.1.1 unknown');
+    const bounce = buildDsn('<someone-else@elsewhere.test>', 'x@customer.test', '5.1.1', '550 5.1.1 unknown');
     const result = await d.ingest(bounce);
     expect(result).toMatchObject({ outcome: 'ignored', ticket: null });
     expect(result.reason).toMatch(/matching no mail we sent/);
@@ -226,12 +180,12 @@ describe('loop protection', () => {
     await write(0);
     // The worst responder: no Auto-Submitted, no threading headers, a new subject each time.
     for (let round = 1; round < 50; round++) {
-      const before = to(fx.sink, 'robot@responder.test').length;
+      const before = mailTo(fx.sink, 'robot@responder.test').length;
       await d.send();
-      if (to(fx.sink, 'robot@responder.test').length === before) break;
+      if (mailTo(fx.sink, 'robot@responder.test').length === before) break;
       await write(round);
     }
-    expect(to(fx.sink, 'robot@responder.test')).toHaveLength(3);
+    expect(mailTo(fx.sink, 'robot@responder.test')).toHaveLength(3);
     expect(inbound).toBe(4);
     const withheld = d.store.db.select().from(events).where(eq(events.type, 'notification_withheld')).all();
     expect(withheld.map((e) => e.reason).join()).toMatch(/ackRateLimit/);
@@ -270,7 +224,7 @@ describe('loop protection', () => {
     }
     await d.send();
     // Replies 1 and 2 notify Ana; from the 3rd reply in the hour on, nothing.
-    expect(to(fx.sink, 'ana@example.test').map((m) => m.parsed.text?.match(/again \d|does not print/)?.[0])).toEqual(['does not print', 'again 1', 'again 2']);
+    expect(mailTo(fx.sink, 'ana@example.test').map((m) => m.parsed.text?.match(/again \d|does not print/)?.[0])).toEqual(['does not print', 'again 1', 'again 2']);
     expect(d.store.db.select().from(events).where(eq(events.type, 'flood_warning')).all()).toHaveLength(1);
   });
 
