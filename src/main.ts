@@ -53,14 +53,19 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const transport = makeTransport(config.outgoing, where.dataDir);
   const outbox = outboxWorker({ store, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
   const early = parseAhead({ log: log.child({ component: 'parse-ahead' }), maxBytes: config.limits.maxMessageSize });
-  const sink: MessageSink = {
-    parseAhead: early,
-    ingest: (raw) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current, groupCommit: true, parseAhead: early }),
-    durable: async () => {
-      await store.durable();
-      // The worker sends only what is durable (it calls the barrier itself too).
-      outbox.wake();
-    },
+  // Each source has a barrier of its own: a batch lost in anyone's barrier is reported to
+  // every source, so none acknowledges mail whose rows were rolled back (group-commit.ts).
+  const sinkFor = (): MessageSink => {
+    const durable = store.barrier();
+    return {
+      parseAhead: early,
+      ingest: (raw) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current, groupCommit: true, parseAhead: early }),
+      durable: async () => {
+        await durable();
+        // The worker sends only what is durable (it calls its own barrier too).
+        outbox.wake();
+      },
+    };
   };
   const alert = (incident: { mailbox: string; since: number; error: string }) => {
     const n = enqueueMailboxAlert(store, live.current(), incident, Date.now());
@@ -90,7 +95,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   }
   log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id), outgoing: transport.describe }, 'helpdesk starting');
   // One failing source never stops the others: each start is awaited on its own.
-  await Promise.all(sources.map((s) => s.start(sink).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
+  await Promise.all(sources.map((s) => s.start(sinkFor()).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
   const jobs = startScheduler(store, live.current, log.child({ component: 'jobs' }), { onEnqueued: () => outbox.wake() });
   let stopped: Promise<void> | null = null;
   return {

@@ -39,6 +39,8 @@ export interface OutboxWorker {
 export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const { store, log } = options;
   const now = options.now ?? Date.now;
+  // Its own barrier: a batch lost in it is reported to the sources' barriers too.
+  const durable = store.barrier();
   const pollMs = options.pollMs ?? 5_000;
   const stopper = new AbortController();
   let wakeUp: AbortController = new AbortController();
@@ -88,7 +90,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       if (rows.length === 0) return count;
       // A row committed but not yet durable could vanish in a power cut together with the
       // message that asked for it; that message would then be ingested again and mailed twice.
-      await store.durable();
+      await durable();
       for (const row of rows) {
         if (stopper.signal.aborted) return count;
         await sendOne(row);

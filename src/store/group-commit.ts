@@ -3,15 +3,25 @@ import type Database from 'better-sqlite3';
 /** How long a batch may stay open when nobody calls durable() (a source waiting for mail). */
 const BATCH_MAX_MS = 1000;
 
+/**
+ * A durability barrier owned by one writer: waits until the files saved so far are on disk,
+ * then commits the open batch, if any, and makes every commit so far survive a power cut. It
+ * rejects when any batch was lost (rolled back) since this writer's previous call, whoever's
+ * call or timer found the loss: a writer never learns of its own lost rows from nobody.
+ */
+export type Barrier = () => Promise<void>;
+
 export interface GroupCommit {
   /** Opens a batch transaction unless one is open; the callers' transactions nest in it as savepoints. */
   beginBatch(): void;
+  /** The barrier of the one writer that opens the store alone (a CLI command, a test). */
+  durable: Barrier;
   /**
-   * Waits until the files saved so far are on disk, then commits the open batch, if any, and
-   * makes every commit so far survive a power cut. A file that could not be made durable rolls
-   * the batch back and rejects.
+   * A barrier of its own for each writer that shares the connection (each source, the outbox
+   * worker): a lost batch is reported to every one of them (issue #18: the outbox worker's call
+   * swallowed a loss and a source then acknowledged rolled-back mail).
    */
-  durable(): Promise<void>;
+  barrier(): Barrier;
   /** durable(), blocking: for closing the store. */
   durableSync(): void;
 }
@@ -34,9 +44,10 @@ export interface BatchFiles {
  * index pages that every message touches are written once per batch instead of once per
  * message, and the disk is waited for once.
  *
- * If SQLite itself rolls the batch back (disk full, I/O error), the messages applied in it
- * are gone: the next durable() throws, so none of them is acknowledged and their sources
- * offer them again.
+ * If SQLite itself rolls the batch back (disk full, I/O error), or a file its rows name
+ * cannot be made durable, the messages applied in it are gone: every writer's next barrier
+ * rejects, so none of them is acknowledged and their sources offer them again (a message of
+ * a batch that was not lost comes back as a duplicate, which is recorded as such).
  */
 export function groupCommit(sqlite: Database.Database, files?: BatchFiles): GroupCommit {
   // total_changes() counts every row this connection changed, committed or rolled back;
@@ -50,7 +61,13 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
   /** Which batch is open: a timer or a wait for files that outlived its batch does nothing. */
   let batchNumber = 0;
   let timer: NodeJS.Timeout | null = null;
-  let lost: Error | null = null;
+  /** How many batches were lost so far, and why the latest was: each barrier compares with what it has told its writer. */
+  let losses = 0;
+  let lastLoss: Error | null = null;
+  const lose = (err: unknown) => {
+    losses++;
+    lastLoss = err instanceof Error ? err : new Error(String(err));
+  };
 
   /** Marks the open batch ended; false when none was open. */
   const closeBatch = (): boolean => {
@@ -65,26 +82,21 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
   const endBatch = (): void => {
     if (!closeBatch()) return;
     if (!sqlite.inTransaction) {
-      lost ??= new Error('SQLite rolled back the batch transaction (see the error of the message that failed); its messages must be offered again');
+      lose(new Error('SQLite rolled back the batch transaction (see the error of the message that failed); its messages must be offered again'));
       return;
     }
     try {
       sqlite.exec('COMMIT');
     } catch (err) {
       if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
-      lost ??= err instanceof Error ? err : new Error(String(err));
+      lose(err);
     }
   };
 
-  /** The barrier itself, once the files are durable: commit the batch, fsync the WAL. */
-  const barrier = () => {
+  /** The commit and fsync, once the files are durable; a lost batch is recorded, not thrown. */
+  const commitAndSync = () => {
     if (!sqlite.open) return;
     endBatch();
-    if (lost) {
-      const err = lost;
-      lost = null;
-      throw err;
-    }
     if (changes.get() === synced) return;
     if (sqlite.inTransaction) throw new Error('store.durable() called inside a transaction');
     sqlite.pragma('synchronous = FULL');
@@ -101,7 +113,7 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
     if (closeBatch() && sqlite.inTransaction) sqlite.exec('ROLLBACK');
   };
 
-  const durable = async () => {
+  const makeDurable = async () => {
     // Files first: no row that names a file becomes durable before the file does. A file that
     // did not reach the disk was removed: the batch naming it must not be committed, or its
     // message, offered again, would be a duplicate without its attachment files.
@@ -109,20 +121,32 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
       await files?.flushed();
     } catch (err) {
       rollbackBatch();
-      throw err;
+      lose(err);
+      return;
     }
-    barrier();
+    commitAndSync();
+  };
+
+  const barrier = (): Barrier => {
+    let told = losses;
+    return async () => {
+      await makeDurable();
+      if (losses !== told) {
+        told = losses;
+        throw lastLoss;
+      }
+    };
   };
 
   const durableSync = () => {
     files?.flushSync();
-    barrier();
+    commitAndSync();
   };
 
   const beginBatch = () => {
     if (batchOpen) {
       if (sqlite.inTransaction) return;
-      endBatch(); // rolled back under us: remember it for durable()
+      endBatch(); // rolled back under us: recorded for every writer's next barrier
     }
     if (sqlite.inTransaction) return;
     sqlite.exec('BEGIN IMMEDIATE');
@@ -138,7 +162,7 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
    * The timer's commit, once the batch's files are on disk: committed rows can reach the disk
    * at any time (synchronous=NORMAL), and rows naming a file that a power cut then took would
    * make the message, offered again, a duplicate without its attachments. A file that could
-   * not be made durable rolls the batch back, and the next durable() reports it.
+   * not be made durable rolls the batch back, and every writer's next barrier reports it.
    */
   const commitByTimer = (batch: number): void => {
     if (!batchOpen || batch !== batchNumber) return;
@@ -147,11 +171,11 @@ export function groupCommit(sqlite: Database.Database, files?: BatchFiles): Grou
     files.flushed().then(
       () => commitByTimer(batch),
       (err: unknown) => {
-        lost ??= err instanceof Error ? err : new Error(String(err));
         if (batchOpen && batch === batchNumber) rollbackBatch();
+        lose(err);
       },
     );
   };
 
-  return { beginBatch, durable, durableSync };
+  return { beginBatch, durable: barrier(), barrier, durableSync };
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import { blobFiles, type Blobs } from './blobs';
 import { packageRoot } from '../lib/package-root';
-import { groupCommit } from './group-commit';
+import { groupCommit, type Barrier } from './group-commit';
 import { applyMigrations } from './migrate';
 import * as schema from './schema';
 
@@ -28,9 +28,15 @@ export interface Store {
    * makes every transaction this connection has committed durable on disk (one fsync of the
    * WAL; nothing to do when nothing changed since the last call). Sources call it before they
    * acknowledge mail; rejects when a batch was lost or a file could not be made durable. Must
-   * not be called inside a transaction.
+   * not be called inside a transaction. This is the barrier of a writer that has the store to
+   * itself (a CLI command, a test); writers that share it take their own with barrier().
    */
   durable(): Promise<void>;
+  /**
+   * A durability barrier of the caller's own (group-commit.ts): each writer sharing the store
+   * (every source, the outbox worker) hears of every batch lost since its own previous call.
+   */
+  barrier(): Barrier;
   /** durable() (blocking), then closes the connection. */
   close(): void;
 }
@@ -86,7 +92,7 @@ export function openStore(dataDir: string): Store {
     const db = drizzle(sqlite, { schema });
     applyMigrations(sqlite, MIGRATIONS);
     const blobs = blobFiles(dataDir);
-    const { beginBatch, durable, durableSync } = groupCommit(sqlite, blobs);
+    const { beginBatch, durable, barrier, durableSync } = groupCommit(sqlite, blobs);
     return {
       db,
       sqlite,
@@ -94,6 +100,7 @@ export function openStore(dataDir: string): Store {
       blobs,
       beginBatch,
       durable,
+      barrier,
       close: () => {
         try {
           durableSync();

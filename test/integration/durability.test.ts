@@ -1,10 +1,13 @@
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import fs, { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { silentLogger } from '../../src/lib/log';
 import { imapSource } from '../../src/mail-in/imap';
+import { outboxWorker } from '../../src/mail-out/outbox-worker';
+import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
+import { makeTransport } from '../../src/mail-out/transport';
 import { maildirSource } from '../../src/mail-in/maildir';
 import type { MessageSink } from '../../src/mail-in/source';
 import { ingest } from '../../src/pipeline/run';
@@ -179,6 +182,55 @@ describe('sources acknowledge only after the barrier', () => {
       expect(readdirSync(path.join(dir, 'cur')).sort()).toEqual(['0.m:2,S', '1.m:2,S', '2.m:2,S']);
       expect(listTickets(desk.store.db)).toHaveLength(3); // the second pass found duplicates
     } finally {
+      desk.close();
+    }
+  });
+
+  // Issue #18, reproduced: the outbox worker's barrier found the failed fsync of message 0's
+  // raw file, rolled the batch back and swallowed the error; the source's next barrier saw a
+  // clean state and moved all three files to cur/ though 0.m was never stored.
+  it('maildir: a batch lost in the outbox worker’s barrier is reported to the source too; nothing unstored is acknowledged', async () => {
+    const desk = openTestDesk();
+    const dir = tempDir('hd-maildir-');
+    mkdirSync(path.join(dir, 'new'), { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(path.join(dir, 'new', `${i}.m`), buildMail({ messageId: `<sb-${i}@c.test>`, from: `s${i}@c.test` }));
+    const fsyncs = jest.spyOn(fs, 'fsync').mockImplementationOnce(((_fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
+      setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })));
+    }) as typeof fs.fsync);
+    // As the daemon wires them (main.ts): the worker and the source each own a barrier.
+    const worker = outboxWorker({ store: desk.store, config: () => desk.config, templates: loadTemplates(defaultTemplatesDir(), () => desk.config), transport: makeTransport(desk.config.outgoing, desk.dataDir), log: silentLogger(), pollMs: 3_600_000 });
+    const own = desk.store.barrier();
+    let n = 0;
+    let workerError: unknown = null;
+    const sink: MessageSink = {
+      ingest: async (raw) => {
+        const r = await ingest(raw, { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true });
+        if (++n === 1) await worker.drain().catch((err: unknown) => (workerError = err));
+        return r;
+      },
+      durable: own,
+    };
+    const stored = () => desk.store.sqlite.prepare('select position from inbound order by position').pluck().all();
+    try {
+      const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger() });
+      await source.start(sink);
+      await source.stop();
+      expect(String(workerError)).toMatch(/EIO/);
+      expect(stored()).toEqual(['1.m', '2.m']);
+      // Acknowledged ⇒ stored: 0.m was lost with its batch and stays in new/.
+      const acked = readdirSync(path.join(dir, 'cur')).map((f) => f.replace(/:2,S$/, ''));
+      for (const f of acked) expect(stored()).toContain(f);
+      expect(readdirSync(path.join(dir, 'new'))).toContain('0.m');
+
+      fsyncs.mockRestore();
+      const again = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger() });
+      await again.start({ ...sink, ingest: (raw) => ingest(raw, { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true }) });
+      await again.stop();
+      expect(readdirSync(path.join(dir, 'new'))).toEqual([]);
+      expect(listTickets(desk.store.db).map((t) => t.customer).sort()).toEqual(['s0@c.test', 's1@c.test', 's2@c.test']);
+    } finally {
+      fsyncs.mockRestore();
+      await worker.stop();
       desk.close();
     }
   });
