@@ -219,9 +219,11 @@ describe('small ones (item 8)', () => {
     await d.send();
     const acks = fx.sink.messages.filter((m) => m.to.some((a) => a.startsWith('victim')));
     expect(acks).toHaveLength(5);
-    // Someone else at the same domain has a budget of their own.
+    // Someone else at the same domain, and the same name at another domain, have budgets of their own.
     await d.ingest(buildMail({ from: 'other@customer.test', subject: 'Mine' }));
+    await d.ingest(buildMail({ from: 'victim+1@elsewhere.test', subject: 'Elsewhere' }));
     await d.send();
     expect(to('other@customer.test')).toHaveLength(1);
+    expect(to('victim+1@elsewhere.test')).toHaveLength(1);
   });
 });
