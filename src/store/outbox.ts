@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './open';
 import { inJsonList, insertRows, prepared } from './prepared';
 import { outbox, suppressions, tickets } from './schema';
@@ -106,31 +106,34 @@ export function outboxByMessageIds(db: Db, ids: string[]): { id: number; recipie
   return null;
 }
 
+/** The recipient of an outbox row (every row has one), as the index outbox_template_recipient_created has it. */
+const recipient = sql`json_extract(recipients, '$[0]')`;
+
 /**
  * How many mails of this template went to this address since `since`, counting its
  * plus-addressed forms (`victim+1@x`, `victim+2@x`) as the same mailbox: they all reach one
- * person, so they share one budget (issue #17).
+ * person, so they share one budget (issue #17). Two counts, each one search of the index
+ * outbox_template_recipient_created: the address itself, and the range `base+` ≤ recipient <
+ * `base,` ('+' is 0x2B, ',' 0x2C) at the same domain. One query with OR made SQLite fall back
+ * to scanning every row of the template in the window.
  */
 export function sentToSince(db: Db, template: string, address: string, since: number): number {
-  const query = prepared(db, 'sentToSince', (d) =>
+  const inWindow = (d: Db, which: SQL) =>
     d
       .select({ n: sql<number>`count(*)` })
       .from(outbox)
-      // Both ranges use the index outbox_template_recipient_created (every row has one
-      // recipient): the address itself, and `base+` ≤ recipient < `base,` ('+' is 0x2B, ',' 0x2C).
-      .where(
-        and(
-          eq(outbox.template, sql.placeholder('template')),
-          sql`(json_extract(recipients, '$[0]') = ${sql.placeholder('address')} or (json_extract(recipients, '$[0]') >= ${sql.placeholder('plusFrom')} and json_extract(recipients, '$[0]') < ${sql.placeholder('plusTo')} and substr(json_extract(recipients, '$[0]'), -length(${sql.placeholder('domain')})) = ${sql.placeholder('domain')}))`,
-          gt(outbox.createdAt, sql.placeholder('since')),
-        ),
-      )
-      .prepare(),
+      .where(and(eq(outbox.template, sql.placeholder('template')), which, gt(outbox.createdAt, sql.placeholder('since'))))
+      .prepare();
+  const exact = prepared(db, 'sentToSince', (d) => inWindow(d, sql`${recipient} = ${sql.placeholder('address')}`));
+  const plus = prepared(db, 'sentToSincePlus', (d) =>
+    inWindow(d, sql`${recipient} >= ${sql.placeholder('plusFrom')} and ${recipient} < ${sql.placeholder('plusTo')} and substr(${recipient}, -length(${sql.placeholder('domain')})) = ${sql.placeholder('domain')}`),
   );
   const at = address.lastIndexOf('@');
-  const local = at > 0 ? address.slice(0, at).split('+')[0] : address;
-  const domain = at > 0 ? address.slice(at) : '';
-  return query.get({ template, address: `${local}${domain}`, plusFrom: `${local}+`, plusTo: `${local},`, domain: domain || '@', since })?.n ?? 0;
+  if (at <= 0) return exact.get({ template, address, since })?.n ?? 0;
+  const local = address.slice(0, at).split('+')[0];
+  const domain = address.slice(at);
+  const base = `${local}${domain}`;
+  return (exact.get({ template, address: base, since })?.n ?? 0) + (plus.get({ template, plusFrom: `${local}+`, plusTo: `${local},`, domain, since })?.n ?? 0);
 }
 
 export function suppress(db: Db, address: string, reason: string, until: number, at: number): void {
