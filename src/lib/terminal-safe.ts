@@ -4,11 +4,11 @@
  * line), DEL, C1 controls (U+009B is CSI on some terminals), and the bidi controls that make
  * `invoice\u202Efdp.exe` show as a .pdf (issue #17).
  */
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const BIDI = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+const UNSAFE = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${BIDI}]`, 'g');
 
 /** Bidi controls alone (for names that must stay plain text, such as attachment file names). */
-export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+export const BIDI_CONTROLS = new RegExp(`[${BIDI}]`, 'g');
 
 /**
  * Text with every character a terminal would act on written as a visible `\uXXXX`. The same

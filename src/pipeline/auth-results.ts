@@ -32,9 +32,11 @@ class Malformed extends Error {}
 /** Characters that end a word: whitespace, comment and quote starts, and the separators. */
 const WORD_END = /[\s()";=/\\]/;
 
-/** Splits a header value into words, quoted strings and separators; comments count as space. */
-function lex(value: string): Token[] {
-  const tokens: Token[] = [];
+/**
+ * Splits a header value into words, quoted strings and separators; comments count as space.
+ * Lazy, so that the authserv-id can be read from a header whose rest is malformed.
+ */
+function* lex(value: string): Generator<Token> {
   let space = false;
   let i = 0;
   while (i < value.length) {
@@ -71,10 +73,10 @@ function lex(value: string): Token[] {
         i++;
       }
       i++;
-      tokens.push({ kind: 'quoted', text, spaceBefore: space });
+      yield { kind: 'quoted', text, spaceBefore: space };
       space = false;
     } else if (c === ';' || c === '=' || c === '/') {
-      tokens.push({ kind: 'special', text: c, spaceBefore: space });
+      yield { kind: 'special', text: c, spaceBefore: space };
       space = false;
       i++;
     } else if (c === '\\') {
@@ -82,12 +84,11 @@ function lex(value: string): Token[] {
     } else {
       let j = i;
       while (j < value.length && !WORD_END.test(value[j])) j++;
-      tokens.push({ kind: 'word', text: value.slice(i, j), spaceBefore: space });
+      yield { kind: 'word', text: value.slice(i, j), spaceBefore: space };
       space = false;
       i = j;
     }
   }
-  return tokens;
 }
 
 const KEYWORD = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
@@ -99,7 +100,7 @@ const PROPSPEC = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.([a-z0-9_-]+(?:\.[a-z0-9_-
  */
 export function parseAuthResults(value: string): AuthResults | null {
   try {
-    return parseTokens(lex(value));
+    return parseTokens([...lex(value)]);
   } catch (err) {
     if (err instanceof Malformed) return null;
     throw err;
@@ -108,9 +109,13 @@ export function parseAuthResults(value: string): AuthResults | null {
 
 /** The authserv-id a header claims to come from, even when the rest is malformed. */
 export function authservIdOf(value: string): string | null {
-  const m = /^\s*(?:"([^"\\]*)"|([^\s()";=/\\]+))/.exec(value);
-  const id = m?.[1] ?? m?.[2];
-  return id ? id.toLowerCase() : null;
+  try {
+    const first = lex(value).next();
+    return first.done || first.value.kind === 'special' ? null : first.value.text.toLowerCase();
+  } catch (err) {
+    if (err instanceof Malformed) return null;
+    throw err;
+  }
 }
 
 function parseTokens(tokens: Token[]): AuthResults {

@@ -13,14 +13,13 @@ export const bounce: Stage = {
   run(draft, ctx) {
     if (!draft.mail || draft.classification?.kind !== 'bounce') return {};
     const report = readBounce(draft.mail);
-    const matched = ctx.store.outboxByMessageIds(report.originalMessageIds);
+    const outbox = ctx.store.outboxByMessageIds(report.originalMessageIds);
     const what = `${report.status ?? 'no status'}${report.recipient ? ` for ${report.recipient}` : ''}${report.diagnostic ? `: ${report.diagnostic}` : ''}`;
     // Anyone who saw one of our Message-IDs can write a report about it: it is believed only
     // about the address that message went to (issue #17: a forged report silenced an agent).
-    if (matched && report.recipient && report.recipient !== matched.recipient.toLowerCase()) {
-      return { bounce: { report, outbox: null, reason: `bounce naming ${report.recipient} for our outbox message ${matched.id}, which went to ${matched.recipient}: not believed (${what})` } };
+    if (outbox && report.recipient && report.recipient !== outbox.recipient.toLowerCase()) {
+      return { bounce: { report, outbox: null, reason: `bounce naming ${report.recipient} for our outbox message ${outbox.id}, which went to ${outbox.recipient}: not believed (${what})` } };
     }
-    const outbox = matched;
     return {
       bounce: {
         report,
