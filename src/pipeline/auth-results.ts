@@ -162,7 +162,8 @@ function parseTokens(tokens: Token[]): AuthResults {
       pos++;
       if (next().kind !== 'word') throw new Malformed('expected a method version');
     }
-    if (method === 'none' && results.length === 0 && (pos === tokens.length || peek()?.text === ';')) continue;
+    // `none` says there are no results: it stands alone (RFC 8601 no-result).
+    if (method === 'none' && results.length === 0 && pos === tokens.length) break;
     special('=');
     const result = keyword();
     let reason: string | null = null;

@@ -26,7 +26,7 @@ describe('parseAuthResults (RFC 8601)', () => {
     expect(parseAuthResults(google)?.results.map((r) => `${r.method}=${r.result}`)).toEqual(['spf=pass', 'dkim=pass']);
   });
   it('refuses what it does not understand: unterminated quotes and comments, stray parentheses, bare properties', () => {
-    for (const bad of ['mx; dkim=pass header.d="example.com', 'mx; dkim=pass (x header.d=example.com', 'mx; dkim=pass ) header.d=example.com', 'mx; dkim=pass from=example.com', 'mx', 'mx; =pass', 'spf=none (sender IP is ) smtp.mailfrom=<>;', 'mx; dkim=pass header.d=a header.d=b']) {
+    for (const bad of ['mx; dkim=pass header.d="example.com', 'mx; dkim=pass (x header.d=example.com', 'mx; dkim=pass ) header.d=example.com', 'mx; dkim=pass from=example.com', 'mx', 'mx; =pass', 'spf=none (sender IP is ) smtp.mailfrom=<>;', 'mx; dkim=pass header.d=a header.d=b', 'mx; none; dkim=pass header.d=example.com', 'mx; dkim=none; none']) {
       expect([bad, parseAuthResults(bad)]).toEqual([bad, null]);
     }
   });
