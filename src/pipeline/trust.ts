@@ -12,8 +12,11 @@ export interface TrustVerdict {
   reason: string;
 }
 
-/** How long a DKIM check may wait on DNS before the message is handled as a customer's. */
-const DKIM_TIMEOUT_MS = 10_000;
+/** How DKIM keys are looked up: the resolver (default: the system's) and how long to wait (default 10 s). */
+export interface DkimLookup {
+  resolver?: DnsResolver;
+  timeoutMs?: number;
+}
 
 /**
  * Whether a message whose From is an agent's address may be believed to come from that agent
@@ -25,12 +28,12 @@ const DKIM_TIMEOUT_MS = 10_000;
  * A message with more than one From header is never trusted: which one a signature covers
  * and which one a mail client shows may differ.
  */
-export async function checkTrust(trust: TrustConfig, headers: Header[], raw: Buffer, address: string, resolver?: DnsResolver): Promise<TrustVerdict> {
+export async function checkTrust(trust: TrustConfig, headers: Header[], raw: Buffer, address: string, lookup: DkimLookup = {}): Promise<TrustVerdict> {
   if (trust.mode === 'from-header') return { trusted: true, reason: 'trust.mode is from-header' };
   if (headers.filter((h) => h.name === 'from').length > 1) return { trusted: false, reason: 'the message has more than one From header' };
   const domain = address.split('@').pop()?.toLowerCase() ?? '';
   if (trust.mode === 'authentication-results') return checkAuthResults(trust.authservId, headers, domain);
-  return checkDkim(raw, domain, resolver);
+  return checkDkim(raw, domain, lookup);
 }
 
 /** Only the topmost header our own MTA added counts: lower ones may come from the sender. */
@@ -54,11 +57,11 @@ export function checkAuthResults(authservId: string, headers: Header[], domain: 
 
 const sameDomain = (value: string | undefined, domain: string) => value !== undefined && value.toLowerCase() === domain;
 
-async function checkDkim(raw: Buffer, domain: string, resolver: DnsResolver | undefined): Promise<TrustVerdict> {
+async function checkDkim(raw: Buffer, domain: string, { resolver, timeoutMs = 10_000 }: DkimLookup): Promise<TrustVerdict> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${DKIM_TIMEOUT_MS / 1000} s`)), DKIM_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     });
     const verified = await Promise.race([dkimVerify(raw, resolver ? { resolver } : {}), timeout]);
     const signatures = verified.results.filter((r) => r.signingDomain);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAuthResults } from '../../src/pipeline/auth-results';
 import { checkAuthResults, checkTrust } from '../../src/pipeline/trust';
@@ -60,6 +61,17 @@ describe('checkTrust', () => {
     expect((await checkTrust({ mode: 'from-header' }, [], Buffer.alloc(0), 'ana@example.com')).trusted).toBe(true);
     const two = [{ name: 'from', value: 'ana@example.com' }, { name: 'from', value: 'x@evil.test' }, ar(`${ID}; dkim=pass header.d=example.com`)];
     expect(await checkTrust({ mode: 'authentication-results', authservId: ID }, two, Buffer.alloc(0), 'ana@example.com')).toEqual({ trusted: false, reason: 'the message has more than one From header' });
+  });
+});
+
+describe('checkTrust in dkim mode', () => {
+  it('handles the message as a customer’s when DNS does not answer in time', async () => {
+    // A body hash that matches, so the key is looked up (the signature itself is never reached).
+    const bh = createHash('sha256').update('hi\r\n').digest('base64');
+    const raw = Buffer.from(`DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=s1; h=from; bh=${bh}; b=AAAA\r\nFrom: ana@example.com\r\n\r\nhi\r\n`);
+    const silent = () => new Promise<never>(() => {});
+    const v = await checkTrust({ mode: 'dkim' }, [{ name: 'from', value: 'ana@example.com' }], raw, 'ana@example.com', { resolver: silent, timeoutMs: 50 });
+    expect(v).toEqual({ trusted: false, reason: 'DKIM verification failed: no answer within 0.05 s' });
   });
 });
 

@@ -13,7 +13,7 @@ export const authenticate: Stage = {
     const from = draft.mail?.from;
     const agent = from ? findAgent(ctx.config, from.address) : null;
     if (!from || !agent || !draft.mail) return { agentClaim: null };
-    const verdict = await checkTrust(ctx.config.trust, draft.mail.headers, draft.raw.bytes, from.address, ctx.dnsResolver);
+    const verdict = await checkTrust(ctx.config.trust, draft.mail.headers, draft.raw.bytes, from.address, { resolver: ctx.dnsResolver });
     return { agentClaim: { agent: agent.email, agentName: agent.name, ...verdict } };
   },
 };
