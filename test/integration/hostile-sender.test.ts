@@ -164,11 +164,15 @@ describe('strangers in a conversation (item 4)', () => {
     expect(ticketByRef(d.store.db, 'HD-1')?.status).not.toBe('closed');
 
     // The customer's own Cc does add someone, who then hears the agent's replies.
-    await d.ingest(buildMail({ from: CARLA, cc: 'Dave <dave@customer.test>', subject: 'Re: Printer broken', inReplyTo: '<c1@customer.test>', body: 'Adding my colleague.' }));
+    // An automatic address in that Cc does not.
+    await d.ingest(buildMail({ from: CARLA, cc: 'Dave <dave@customer.test>, noreply@customer.test', subject: 'Re: Printer broken', inReplyTo: '<c1@customer.test>', body: 'Adding my colleague.' }));
     expect(participants(d)).toContain('dave@customer.test');
-    await d.ingest(anaReply(assigned, 'Hello Dave.'));
+    expect(participants(d)).not.toContain('noreply@customer.test');
+    // A trusted agent's Cc joins too.
+    await d.ingest(buildMail({ from: ANA, cc: 'erin@customer.test', subject: 'Re: [HD-1] Printer broken', inReplyTo: idOf(assigned), references: [idOf(assigned)], body: 'Hello Dave.' }));
     await d.send();
     expect(to('dave@customer.test').length).toBeGreaterThan(0);
+    expect(participants(d)).toContain('erin@customer.test');
   });
 });
 
