@@ -10,10 +10,8 @@ import { enqueueMailboxAlert } from './mail-out/alerts';
 import { outboxWorker, type OutboxWorker } from './mail-out/outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
 import { makeTransport } from './mail-out/transport';
-import type { MessageSink, Source } from './mail-in/source';
-import { parseAhead } from './pipeline/parse-ahead';
-import { ingest } from './pipeline/run';
-import { categoryModelFor } from './pipeline/store-reader';
+import type { Source } from './mail-in/source';
+import { createIntake } from './intake/intake';
 import { mailboxStateStore } from './store/mailbox-state';
 import { openStore, type Store } from './store/open';
 
@@ -40,37 +38,25 @@ export interface Daemon {
 }
 
 /**
- * The composition root (STYLE 4): builds config, store and one source per mailbox, and
- * wires the pipeline between them. Nothing below this file reads globals.
+ * The composition root (STYLE 4): builds config, store, the one intake and one source per
+ * mailbox feeding it. Nothing below this file reads globals.
  */
 export async function startDaemon(where: Locations, log: Logger): Promise<Daemon> {
   const config = loadConfig(where.configDir);
   const store = openStore(where.dataDir);
   const live = watchConfig(where.configDir, config, log);
-  // Each message is handled with the config in force when it arrives.
-  const categories = categoryModelFor(store);
   const templates = loadTemplates(templatesDir(config), live.current, { log: log.child({ component: 'templates' }), watch: true });
   const transport = makeTransport(config.outgoing, where.dataDir);
   const outbox = outboxWorker({ store, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
-  const early = parseAhead({ log: log.child({ component: 'parse-ahead' }), maxBytes: config.limits.maxMessageSize });
-  // Each source has a barrier of its own: a batch lost in anyone's barrier is reported to
-  // every source, so none acknowledges mail whose rows were rolled back (group-commit.ts).
-  const sinkFor = (): MessageSink => {
-    const durable = store.barrier();
-    return {
-      parseAhead: early,
-      ingest: (raw) => ingest(raw, { config: live.current(), store, log, categoryModel: categories.current, groupCommit: true, parseAhead: early }),
-      durable: async () => {
-        await durable();
-        // The worker sends only what is durable (it calls its own barrier too).
-        outbox.wake();
-      },
-    };
-  };
+  const intake = createIntake({ store, config: live.current, log, onDurable: () => outbox.wake() });
   const alert = (incident: { mailbox: string; since: number; error: string }) => {
-    const n = enqueueMailboxAlert(store, live.current(), incident, Date.now());
-    log.info({ mailbox: incident.mailbox, admins: n }, 'unhealthy-mailbox alert queued');
-    outbox.wake();
+    void store
+      .turn(() => enqueueMailboxAlert(store, live.current(), incident, Date.now()))
+      .then((n) => {
+        log.info({ mailbox: incident.mailbox, admins: n }, 'unhealthy-mailbox alert queued');
+        outbox.wake();
+      })
+      .catch((err: unknown) => log.error({ err, mailbox: incident.mailbox }, 'cannot queue the unhealthy-mailbox alert'));
   };
   const state = mailboxStateStore(store.db);
   const sources: Source[] = [];
@@ -84,8 +70,8 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
           log: mlog,
           alertAfterMs: config.health.alertAfter,
           onUnhealthy: alert,
-          learnJunk: config.jobs.junkLearning.enabled ? (bytes) => learnJunkMessage(store, bytes, Date.now()) : undefined,
-          onDuplicate: config.jobs.junkLearning.enabled ? (bytes, source, position) => learnMovedOutOfJunk(store, bytes, source, position, Date.now()) : undefined,
+          learnJunk: config.jobs.junkLearning.enabled ? (bytes) => store.turn(() => learnJunkMessage(store, bytes, Date.now())) : undefined,
+          onDuplicate: config.jobs.junkLearning.enabled ? (bytes, source, position) => store.turn(() => learnMovedOutOfJunk(store, bytes, source, position, Date.now())) : undefined,
           junkScanEveryMs: mailbox.junkScanInterval,
         }),
       );
@@ -95,7 +81,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   }
   log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id), outgoing: transport.describe }, 'helpdesk starting');
   // One failing source never stops the others: each start is awaited on its own.
-  await Promise.all(sources.map((s) => s.start(sinkFor()).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
+  await Promise.all(sources.map((s) => s.start(intake).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));
   const jobs = startScheduler(store, live.current, log.child({ component: 'jobs' }), { onEnqueued: () => outbox.wake() });
   let stopped: Promise<void> | null = null;
   return {
@@ -109,7 +95,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
         live.close();
         templates.close();
         await Promise.all(sources.map((s) => s.stop()));
-        await early.close();
+        await intake.close();
         await jobs.stop();
         await outbox.stop();
         store.close();

@@ -9,11 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config/load';
-import { ackBatch } from '../lib/ack-batch';
 import { silentLogger } from '../lib/log';
 import { packageRoot } from '../lib/package-root';
-import { parseAhead, parsingAhead, type ParseAhead } from '../pipeline/parse-ahead';
-import { ingest } from '../pipeline/run';
+import { createIntake } from '../intake/intake';
+import { parseAhead, type ParseAhead } from '../pipeline/parse-ahead';
 import { openStore, type Store } from '../store/open';
 import { loadCorpus, out, pct, percentile, rate } from './common';
 
@@ -97,17 +96,16 @@ async function pipelineRate(messages: Buffer[], seed: number, data: string, earl
   const store = openStore(data);
   try {
     if (seed > 0) seedStore(store, seed);
-    const log = silentLogger();
-    // As `helpdesk ingest` does it: results count once a durability barrier covers them.
+    // Built as `helpdesk ingest` and the daemon build it: results count once acknowledged,
+    // which the intake does only after their batch is durable.
+    const intake = createIntake({ store, config: () => config, log: silentLogger(), parseAhead: early });
     let acknowledged = 0;
-    const results = ackBatch(store.durable, (batch: unknown[]) => (acknowledged += batch.length));
+    const deliveries = messages.map((bytes, i) => ({ raw: { bytes, source: 'bench', position: String(i), mailbox: 'bench' }, ack: () => void acknowledged++ }));
     const r = await rate(messages.length, async () => {
-      let i = 0;
-      for await (const bytes of parsingAhead(messages, (m) => m, early)) {
-        await results.add(await ingest({ bytes, source: 'bench', position: String(i++), mailbox: 'bench' }, { config, store, log, groupCommit: true, parseAhead: early }));
-      }
-      await results.flush();
+      const pass = await intake.run(deliveries);
+      if (pass.failure) throw pass.failure;
     });
+    await intake.close();
     if (acknowledged !== messages.length) throw new Error(`only ${acknowledged} of ${messages.length} results acknowledged`);
     return r;
   } finally {

@@ -45,8 +45,12 @@ export async function runJob(name: JobName, store: Store, config: Config, log: L
   const started = now();
   log.info({ job: name }, 'job started');
   try {
-    const outcome = await JOBS[name].run(store, config, started);
-    setValue(store.db, lastRunKey(name), String(started));
+    // In the store's write turn: a job's writes never land in the intake's batch.
+    const outcome = await store.turn(async () => {
+      const result = await JOBS[name].run(store, config, started);
+      setValue(store.db, lastRunKey(name), String(started));
+      return result;
+    });
     log.info({ job: name, ms: now() - started, ...outcome }, 'job finished');
     return outcome;
   } catch (err) {

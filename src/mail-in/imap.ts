@@ -4,11 +4,11 @@ import type { ImapConfig, MailboxConfig } from '../config/schema';
 import { backoffDelay, sleep } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
-import { parsingAhead } from '../pipeline/parse-ahead';
+import type { Delivery, Intake } from '../intake/intake';
 import type { IngestResult } from '../pipeline/types';
-import type { MailboxStateStore } from '../store/mailbox-state';
+import { bestEffort, type MailboxStateStore } from '../store/mailbox-state';
 import { readAccessToken } from './access-token';
-import type { MessageSink, Source } from './source';
+import type { Source } from './source';
 
 export interface ImapSourceOptions {
   mailbox: MailboxConfig & { imap: ImapConfig };
@@ -35,19 +35,20 @@ type Bucket = 'processed' | 'junk' | 'quarantine';
  * One supervised loop per IMAP mailbox (STYLE 9: reconnecting is our job). Each session
  * connects, selects the inbox, drains it in UID order, then waits for the server's EXISTS
  * (IDLE) or the poll interval. A message is acknowledged (moved, flagged or deleted) only
- * after its ingest committed and its fetch batch was made durable; a crash in between leaves
+ * after the intake made its batch durable; a crash in between leaves
  * it in the inbox, and dedup records it as a duplicate next time, which is then acknowledged
  * too. Any error ends the session; the loop reconnects with capped exponential backoff and
  * jitter.
  */
 export function imapSource(options: ImapSourceOptions): Source {
-  const { mailbox, state, log } = options;
+  const { mailbox, log } = options;
+  const state = bestEffort(options.state, log);
   const id = mailbox.id;
   const cfg = mailbox.imap;
   const now = options.now ?? Date.now;
   const batchSize = options.batchSize ?? 25;
   const stopController = new AbortController();
-  let sink: MessageSink | null = null;
+  let intake: Intake | null = null;
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
   let failingSince: number | null = null;
@@ -112,53 +113,44 @@ export function imapSource(options: ImapSourceOptions): Source {
       log.debug({ waiting: uids.length, lastUid: position.lastUid }, 'inbox checked');
       state.recordCheck(id, uids.length, now());
       healthy();
-      if (uids.length === 0 || stopController.signal.aborted) return;
+      if (uids.length === 0 || stopController.signal.aborted || !intake) return;
       setState('processing');
-      // A batch's acknowledgement (a MOVE of 25 messages: ~13 ms on a local Dovecot, a network
-      // round trip and more on a remote server) is sent once the next batch has been fetched,
-      // and runs while that batch is processed: imapflow sends commands one at a time, so sent
-      // earlier it would hold up the fetch. It is still sent only after its own batch's
-      // barrier, and has finished before the next batch's acknowledgement is sent.
-      let unacknowledged: Record<Bucket, number[]> | null = null;
-      let acknowledging: Promise<void> | null = null;
-      const finishAcknowledging = async () => {
-        const pending = acknowledging;
-        acknowledging = null;
-        if (pending) await pending;
-      };
-      try {
+      // The intake calls a delivery's ack once its batch is durable; the acks of a batch are
+      // gathered by where the messages go and sent as one command each, behind the next fetch
+      // (imapflow sends commands one at a time), while the intake goes on with the next batch.
+      // Each batch's commands have finished before the next batch's are sent.
+      let buckets: Record<Bucket, number[]> = { processed: [], junk: [], quarantine: [] };
+      let acknowledging: Promise<void> = Promise.resolve();
+      const deliveries = async function* (): AsyncGenerator<Delivery> {
         for (let i = 0; i < uids.length && !stopController.signal.aborted; i += batchSize) {
-          const batch = uids.slice(i, i + batchSize);
-          const fetched = await client.fetchAll(batch.join(','), { uid: true, source: true }, { uid: true });
+          const fetched = await client.fetchAll(uids.slice(i, i + batchSize).join(','), { uid: true, source: true }, { uid: true });
           fetched.sort((a, b) => a.uid - b.uid);
-          if (unacknowledged) {
-            acknowledging = acknowledgeAndRecord(client, unacknowledged, position);
-            // Awaited below (finishAcknowledging); a failure must not count as unhandled meanwhile.
-            acknowledging.catch(() => undefined);
-            unacknowledged = null;
-          }
-          const buckets: Record<Bucket, number[]> = { processed: [], junk: [], quarantine: [] };
-          try {
-            for await (const msg of parsingAhead(fetched, (m) => m.source, sink?.parseAhead)) {
-              // Stop between messages: the one in hand is always finished and acknowledged.
-              if (stopController.signal.aborted) break;
-              if (!msg.source) continue;
-              const result = await (sink as MessageSink).ingest({ bytes: msg.source, source: `imap:${id}`, position: String(msg.uid), mailbox: id });
-              if (result.outcome === 'duplicate' && options.onDuplicate) await options.onDuplicate(msg.source, `imap:${id}`, String(msg.uid));
-              buckets[bucketOf(result)].push(msg.uid);
-            }
-          } finally {
-            // Nothing is acknowledged before it is on disk; if the barrier throws, the whole
-            // batch stays in the inbox and dedup sorts it out next time.
-            await (sink as MessageSink).durable();
-            await finishAcknowledging();
-            unacknowledged = buckets;
+          for (const msg of fetched) {
+            // Stop between messages: the one in hand is always finished and acknowledged.
+            if (stopController.signal.aborted) return;
+            const bytes = msg.source;
+            if (!bytes) continue;
+            yield {
+              raw: { bytes, source: `imap:${id}`, position: String(msg.uid), mailbox: id },
+              ack: async (result) => {
+                if (result.outcome === 'duplicate' && options.onDuplicate) await options.onDuplicate(bytes, `imap:${id}`, String(msg.uid));
+                buckets[bucketOf(result)].push(msg.uid);
+              },
+            };
           }
         }
-      } finally {
-        await finishAcknowledging();
-        if (unacknowledged) await acknowledgeAndRecord(client, unacknowledged, position);
-      }
+      };
+      const pass = await intake.run(deliveries(), {
+        afterAcks: () => {
+          const batch = buckets;
+          buckets = { processed: [], junk: [], quarantine: [] };
+          acknowledging = acknowledging.then(() => acknowledgeAndRecord(client, batch, position));
+          // Awaited below; a failure must not count as unhandled meanwhile.
+          acknowledging.catch(() => undefined);
+        },
+      });
+      await acknowledging;
+      if (pass.failure) throw pass.failure;
       // Loop: the next search records the backlog (0) before the session reports idle.
     }
   };
@@ -310,8 +302,8 @@ export function imapSource(options: ImapSourceOptions): Source {
 
   return {
     id,
-    async start(s) {
-      sink = s;
+    async start(i) {
+      intake = i;
       loop = run();
     },
     async stop() {

@@ -39,8 +39,6 @@ export interface OutboxWorker {
 export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const { store, log } = options;
   const now = options.now ?? Date.now;
-  // Its own barrier: a batch lost in it is reported to the sources' barriers too.
-  const durable = store.barrier();
   const pollMs = options.pollMs ?? 5_000;
   const stopper = new AbortController();
   let wakeUp: AbortController = new AbortController();
@@ -48,11 +46,14 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   // Set by wake(): a row may have been committed after the drain's query; look again.
   let woken = false;
 
-  const failPermanently = (row: OutboxEntry, message: string) => {
-    store.db.transaction((tx) => {
-      markFailed(tx, row.id, message);
-      if (row.ticketId !== null) addEvent(tx, { ticketId: row.ticketId, at: now(), actor: 'system', type: 'delivery_failed', to: row.recipients.join(', '), reason: `${row.template}: ${message}` });
-    });
+  // Every write takes the store's write turn (store/write-turn.ts): never inside the intake's batch.
+  const failPermanently = async (row: OutboxEntry, message: string) => {
+    await store.turn(() =>
+      store.db.transaction((tx) => {
+        markFailed(tx, row.id, message);
+        if (row.ticketId !== null) addEvent(tx, { ticketId: row.ticketId, at: now(), actor: 'system', type: 'delivery_failed', to: row.recipients.join(', '), reason: `${row.template}: ${message}` });
+      }),
+    );
     log.error({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, error: message }, 'notification failed permanently');
   };
 
@@ -62,35 +63,44 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     try {
       message = composeMessage(row, options.templates.render(row.template as TemplateName, row.locale, row.data), config);
     } catch (err) {
-      failPermanently(row, `cannot render template ${row.template}: ${errorMessage(err)}`);
+      await failPermanently(row, `cannot render template ${row.template}: ${errorMessage(err)}`);
       return;
     }
+    let info: { response?: string };
     try {
-      const info = await options.transport.send(message, `${String(row.id).padStart(6, '0')}-${row.ref ?? 'system'}-${row.template}`);
-      markSent(store.db, row.id, now(), message.subject ?? row.subject);
-      log.info({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, messageId: row.messageId, response: info.response }, 'notification sent');
+      info = await options.transport.send(message, `${String(row.id).padStart(6, '0')}-${row.ref ?? 'system'}-${row.template}`);
     } catch (err) {
       const failure = sendFailure(err);
       const age = now() - row.createdAt;
-      if (failure.permanent) failPermanently(row, failure.message);
-      else if (age >= config.outgoing.retryFor) failPermanently(row, `gave up after ${row.attempts + 1} attempts over ${Math.round(age / 60000)} minutes: ${failure.message}`);
+      if (failure.permanent) await failPermanently(row, failure.message);
+      else if (age >= config.outgoing.retryFor) await failPermanently(row, `gave up after ${row.attempts + 1} attempts over ${Math.round(age / 60000)} minutes: ${failure.message}`);
       else {
         const next = now() + backoffDelay(row.attempts, 15_000, 3_600_000);
-        markRetry(store.db, row.id, failure.message, next);
+        await store.turn(() => markRetry(store.db, row.id, failure.message, next));
         log.warn({ outbox: row.id, ticket: row.ref, attempt: row.attempts + 1, retryAt: new Date(next).toISOString(), error: failure.message }, 'notification not sent; will retry');
       }
+      return;
     }
+    // Sent: a store that cannot record it now (disk full) fails the drain, and the row is sent
+    // again later with the same Message-ID (at least once, recognisably the same).
+    await store.turn(() => markSent(store.db, row.id, now(), message.subject ?? row.subject));
+    log.info({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, messageId: row.messageId, response: info.response }, 'notification sent');
   };
 
   const drainOnce = async (): Promise<number> => {
     let count = 0;
     for (;;) {
       if (stopper.signal.aborted) return count;
-      const rows = dueOutbox(store.db, now());
+      // Read in the turn: outside it, the rows of a batch still open would be seen, and could be
+      // rolled back after they were sent. A row committed but not yet durable (a batch whose
+      // fsync failed) could vanish in a power cut together with the message that asked for it,
+      // which would then be ingested again and mailed twice: the worker's own barrier first.
+      const rows = await store.turn(async () => {
+        const due = dueOutbox(store.db, now());
+        if (due.length > 0) await store.durable();
+        return due;
+      });
       if (rows.length === 0) return count;
-      // A row committed but not yet durable could vanish in a power cut together with the
-      // message that asked for it; that message would then be ingested again and mailed twice.
-      await durable();
       for (const row of rows) {
         if (stopper.signal.aborted) return count;
         await sendOne(row);
@@ -107,20 +117,28 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   };
 
   const loop = (async () => {
+    // Consecutive drains that failed (the store is full or unreadable): each waits longer, up
+    // to a minute, instead of failing again every few milliseconds.
+    let failures = 0;
     while (!stopper.signal.aborted) {
       woken = false;
+      let wait: number;
       try {
         await drain();
+        failures = 0;
+        const due = await store.turn(() => nextOutboxDue(store.db));
+        wait = Math.max(50, Math.min(pollMs, due === null ? pollMs : due - now()));
       } catch (err) {
-        log.error({ err }, 'outbox worker error; retrying shortly');
+        wait = backoffDelay(failures++, 1000, 60_000);
+        log.error({ err, retryInMs: wait }, 'outbox worker error; will retry');
       }
-      const due = nextOutboxDue(store.db);
-      const wait = Math.max(50, Math.min(pollMs, due === null ? pollMs : due - now()));
       // A fresh controller per wait, aborted by wake() or stop(); no AbortSignal.any, whose
       // dependants a long-lived signal would collect for the months the daemon runs.
       wakeUp = new AbortController();
-      if (woken || stopper.signal.aborted) continue;
-      await sleep(wait, wakeUp.signal);
+      if (stopper.signal.aborted) break;
+      // While failing, new mail does not cut the backoff short.
+      if (failures > 0) await sleep(wait, stopper.signal);
+      else if (!woken) await sleep(wait, wakeUp.signal);
     }
   })();
 

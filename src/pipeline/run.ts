@@ -2,6 +2,7 @@ import type { Config } from '../config/schema';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import { sha256Hex } from '../lib/hash';
 import type { Logger } from '../lib/log';
+import type { Batch } from '../store/group-commit';
 import type { Store } from '../store/open';
 import { learnCorrection } from '../spam/correct';
 import { apply } from './apply';
@@ -20,10 +21,10 @@ export interface IngestDeps {
   /** The category predictor in force (see category-model.ts); none: defaults only. */
   categoryModel?: () => CategoryPredictor | null;
   /**
-   * Apply inside the store's batch transaction (Store.beginBatch): for callers that
-   * acknowledge in batches and await store.durable() before they do.
+   * The batch the message's rows join (the intake's, src/intake/): its owner commits it and
+   * acknowledges the message only then. None: the message is its own transaction.
    */
-  groupCommit?: boolean;
+  batch?: Batch;
   /** Where the caller parses upcoming messages early (parse-ahead.ts). */
   parseAhead?: ParseAhead;
   /** DNS for `trust.mode: dkim`; default: the system's resolver. */
@@ -51,9 +52,9 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
 
   let result: IngestResult;
   try {
-    if (deps.groupCommit) deps.store.beginBatch();
+    deps.batch?.join();
   } catch (err) {
-    throw new StoreUnavailableError(`cannot start a batch transaction: ${errorMessage(err)}`, err);
+    throw new StoreUnavailableError(`cannot write in the batch transaction: ${errorMessage(err)}`, err);
   }
   try {
     result = apply(draft, deps.store, deps.config);

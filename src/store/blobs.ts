@@ -67,7 +67,6 @@ export function blobFiles(dataDir: string): Blobs {
       const target = path.join(dataDir, relative);
       return writing.get(target)?.bytes ?? readFileSync(target);
     },
-    pending: () => writing.size > 0 || failure !== null,
     async flushed() {
       // Files saved while waiting are waited for too: when this resolves, nothing is pending.
       while (writing.size > 0) await Promise.all([...writing.values()].map((job) => job.done));

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import { blobFiles, type Blobs } from './blobs';
 import { packageRoot } from '../lib/package-root';
-import { groupCommit, type Barrier } from './group-commit';
+import { groupCommit, type Batch } from './group-commit';
+import { writeTurn } from './write-turn';
 import { applyMigrations } from './migrate';
 import * as schema from './schema';
 
@@ -19,30 +20,28 @@ export interface Store {
   /** The raw messages and attachment bodies under dataDir (blobs.ts). */
   blobs: Blobs;
   /**
-   * Groups the following transactions in one batch transaction (each becomes a savepoint)
-   * until durable(); see group-commit.ts. For writers that acknowledge in batches.
+   * Opens a batch: the following transactions nest in it as savepoints until its owner commits
+   * it (group-commit.ts). Only the intake opens batches, inside its write turn.
    */
-  beginBatch(): void;
+  openBatch(): Batch;
   /**
-   * Waits until every blob file saved so far is on disk, then commits the open batch and
-   * makes every transaction this connection has committed durable on disk (one fsync of the
-   * WAL; nothing to do when nothing changed since the last call). Sources call it before they
-   * acknowledge mail; rejects when a batch was lost or a file could not be made durable. Must
-   * not be called inside a transaction. This is the barrier of a writer that has the store to
-   * itself (a CLI command, a test); writers that share it take their own with barrier().
+   * Waits until every blob file saved so far is on disk, then makes every transaction this
+   * connection has committed durable on disk (one fsync of the WAL; nothing to do when nothing
+   * changed since the last call). Rejects when a file could not be made durable or a batch is
+   * open. Must not be called inside a transaction.
    */
   durable(): Promise<void>;
   /**
-   * A durability barrier of the caller's own (group-commit.ts): each writer sharing the store
-   * (every source, the outbox worker) hears of every batch lost since its own previous call.
+   * Runs `fn` in the store's write turn (write-turn.ts): every writer in the daemon writes
+   * inside one, so no writer's rows land in another's batch.
    */
-  barrier(): Barrier;
+  turn<T>(fn: () => T | Promise<T>): Promise<T>;
   /** durable() (blocking), then closes the connection. */
   close(): void;
 }
 
 const MIGRATIONS = path.join(packageRoot(), 'src', 'store', 'migrations');
-/** How long a statement waits for another process's lock (the daemon's batches last at most 1 s). */
+/** How long a statement waits for another process's lock (the daemon's batches last about 250 ms). */
 const BUSY_TIMEOUT_MS = 5000;
 const SLEEP = new Int32Array(new SharedArrayBuffer(4));
 
@@ -75,8 +74,8 @@ function enableWal(sqlite: Database.Database): void {
  * one commit under synchronous=FULL, whose fsync of the WAL covers every frame before it.
  * A source acknowledges mail only after that barrier, so no mail is lost on power failure,
  * and a backlog pays one fsync per batch instead of one per message (a quarter of the time
- * of bench:ingest on these machines). Writers that acknowledge in batches also group their
- * transactions into one batch transaction (beginBatch, group-commit.ts).
+ * of bench:ingest on these machines). The intake also groups its messages' transactions into
+ * one batch transaction (openBatch, group-commit.ts).
  */
 export function openStore(dataDir: string): Store {
   try {
@@ -92,15 +91,16 @@ export function openStore(dataDir: string): Store {
     const db = drizzle(sqlite, { schema });
     applyMigrations(sqlite, MIGRATIONS);
     const blobs = blobFiles(dataDir);
-    const { beginBatch, durable, barrier, durableSync } = groupCommit(sqlite, blobs);
+    const { openBatch, durable, durableSync } = groupCommit(sqlite, blobs);
+    const turn = writeTurn();
     return {
       db,
       sqlite,
       dataDir,
       blobs,
-      beginBatch,
+      openBatch,
       durable,
-      barrier,
+      turn: (fn) => turn.run(fn),
       close: () => {
         try {
           durableSync();

@@ -5,6 +5,7 @@ import { sha256Hex } from '../../src/lib/hash';
 import { getValue } from '../../src/store/key-value';
 import { openStore, type Store } from '../../src/store/open';
 import { waitFor } from '../helpers/cli';
+import { errnoError } from '../helpers/faults';
 import { removeTempDirs, tempDir } from '../helpers/env';
 
 /**
@@ -50,11 +51,6 @@ async function withStore(test: (store: Store, dataDir: string) => Promise<void>)
   }
 }
 
-function errnoError(code: string, message: string): NodeJS.ErrnoException {
-  const err: NodeJS.ErrnoException = new Error(`${code}: ${message}`);
-  err.code = code;
-  return err;
-}
 
 describe('blob files and the durability barrier', () => {
   it('waits for the fsync of every saved file before it makes the store durable', () =>
@@ -87,10 +83,11 @@ describe('blob files and the durability barrier', () => {
       jest.spyOn(fs, 'fsync').mockImplementation(((_fd: number, cb: FsyncCallback) => {
         setImmediate(() => cb(errnoError('EIO', 'i/o error, fsync')));
       }) as typeof fs.fsync);
-      store.beginBatch(); // as a source does: the message's rows in a batch
+      const batch = store.openBatch(); // as the intake does: the message's rows in a batch
+      batch.join();
       store.sqlite.prepare("insert into key_value (key, value) values ('row', 'naming the file')").run();
       const relative = store.blobs.saveAttachment(bytes, sha);
-      await expect(store.durable()).rejects.toThrow(/cannot make .* durable: EIO/);
+      await expect(batch.commit()).rejects.toThrow(/cannot make .* durable: EIO/);
       expect(fs.existsSync(path.join(dataDir, relative))).toBe(false);
       // The rows naming the lost file are gone too: offered again, the message is new, not a duplicate.
       expect(store.sqlite.inTransaction).toBe(false);
@@ -159,7 +156,7 @@ describe('blob files and the durability barrier', () => {
     }
   });
 
-  describe('a batch that nobody makes durable within a second (committed by its timer)', () => {
+  describe('a batch commit', () => {
     /** Another connection: what a crash would find once the batch is committed. */
     const rowSeenBy = (dataDir: string) => {
       const other = new Database(path.join(dataDir, 'helpdesk.sqlite'), { readonly: true });
@@ -169,44 +166,43 @@ describe('blob files and the durability barrier', () => {
       };
     };
 
-    it('is committed only once the files its rows name are on disk', () =>
+    it('commits only once the files its rows name are on disk', () =>
       withStore(async (store, dataDir) => {
         const other = rowSeenBy(dataDir);
         try {
           const fsyncs = holdFsyncs();
-          store.beginBatch();
+          const batch = store.openBatch();
+          batch.join();
           store.sqlite.prepare("insert into key_value (key, value) values ('row', 'naming the file')").run();
-          store.blobs.saveAttachment(Buffer.from('timer'), nameIn('aa', 'timer'));
-          await new Promise((r) => setTimeout(r, 1300)); // past the batch timer
+          store.blobs.saveAttachment(Buffer.from('held'), nameIn('aa', 'held'));
+          let committed = false;
+          const commit = batch.commit().then(() => (committed = true));
+          await new Promise((r) => setTimeout(r, 200));
+          expect(committed).toBe(false);
           expect(other.seen()).toBe(false);
           expect(store.sqlite.inTransaction).toBe(true);
           fsyncs.release();
-          await waitFor(() => other.seen() || undefined, 3000, 'batch committed once its file is durable');
+          await commit;
+          expect(other.seen()).toBe(true);
         } finally {
           other.close();
         }
       }));
 
-    it('is rolled back when a file could not be made durable, and the next durable() says so', () =>
-      withStore(async (store, dataDir) => {
-        const other = rowSeenBy(dataDir);
-        try {
-          jest.spyOn(fs, 'fsync').mockImplementation(((_fd: number, cb: FsyncCallback) => {
-            setImmediate(() => cb(errnoError('EIO', 'i/o error, fsync')));
-          }) as typeof fs.fsync);
-          store.beginBatch();
-          store.sqlite.prepare("insert into key_value (key, value) values ('row', 'naming the file')").run();
-          const relative = store.blobs.saveAttachment(Buffer.from('lost'), nameIn('bb', 'lost'));
-          await waitFor(() => !store.sqlite.inTransaction || undefined, 3000, 'batch ended by its timer');
-          jest.restoreAllMocks();
-          expect(other.seen()).toBe(false);
-          expect(getValue(store.db, 'row')).toBeNull();
-          expect(fs.existsSync(path.join(dataDir, relative))).toBe(false);
-          await expect(store.durable()).rejects.toThrow(/cannot make .* durable: EIO/);
-          await expect(store.durable()).resolves.toBeUndefined();
-        } finally {
-          other.close();
-        }
+    it('rolls back when SQLite rolled the batch back under it, and a later join says so', () =>
+      withStore(async (store) => {
+        const batch = store.openBatch();
+        batch.join();
+        store.sqlite.prepare("insert into key_value (key, value) values ('row', 'lost')").run();
+        store.sqlite.exec('ROLLBACK'); // what SQLite does itself on some I/O errors
+        expect(() => batch.join()).toThrow(/rolled back the batch/);
+        expect(getValue(store.db, 'row')).toBeNull();
+        // The store is free for the next batch, and one batch at a time.
+        const next = store.openBatch();
+        expect(() => store.openBatch()).toThrow(/already open/);
+        await expect(store.durable()).rejects.toThrow(/while a batch is open/);
+        await next.commit();
+        await expect(store.durable()).resolves.toBeUndefined();
       }));
   });
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
-import fs, { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { silentLogger } from '../../src/lib/log';
@@ -9,7 +9,7 @@ import { outboxWorker } from '../../src/mail-out/outbox-worker';
 import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
 import { makeTransport } from '../../src/mail-out/transport';
 import { maildirSource } from '../../src/mail-in/maildir';
-import type { MessageSink } from '../../src/mail-in/source';
+import { createIntake } from '../../src/intake/intake';
 import { ingest } from '../../src/pipeline/run';
 import { getValue } from '../../src/store/key-value';
 import { mailboxStateStore } from '../../src/store/mailbox-state';
@@ -21,32 +21,21 @@ import { useDovecot } from '../harness/use-dovecot';
 import { waitFor } from '../helpers/cli';
 import { imapMailboxYaml } from '../helpers/daemon';
 import { openTestDesk, removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
+import { failFsyncs, fillDatabase } from '../helpers/faults';
 import { buildMail } from '../helpers/mail';
 
 /**
- * Group commit (store/open.ts): transactions commit without fsync, and a source acknowledges
- * mail only after Store.durable() made them survive a power cut. A power cut cannot be staged
- * here; what can fail is the order: nothing may be acknowledged when the barrier fails.
+ * Group commit (store/open.ts, intake/intake.ts): transactions commit without fsync, and a
+ * source's mail is acknowledged only after the intake's batch was committed and made to survive
+ * a power cut. A power cut cannot be staged here; what can fail is the order: nothing may be
+ * acknowledged when the batch fails. The faults are real ones where the daemon meets them: a
+ * failing fsync of a raw file (node's fs, which blobs.ts calls) and a full database.
  */
 
 const dovecot = useDovecot();
 afterAll(() => removeTempDirs());
 
 const BARRIER_KEY = 'store:durable-at';
-
-/** The pipeline into `store`; its barrier fails while `failing.now` is true. */
-function sinkFor(store: Store, config: ReturnType<typeof loadConfig>, failing: { now: boolean }): MessageSink & { barriers: number } {
-  const sink = {
-    barriers: 0,
-    ingest: (raw: Parameters<MessageSink['ingest']>[0]) => ingest(raw, { config, store, log: silentLogger() }),
-    durable: async () => {
-      sink.barriers++;
-      if (failing.now) throw new Error('disk I/O error (simulated)');
-      await store.durable();
-    },
-  };
-  return sink;
-}
 
 describe('the durability barrier', () => {
   it('commits with synchronous=NORMAL and writes a FULL barrier only when something was committed since the last one', async () => {
@@ -97,12 +86,13 @@ describe('the durability barrier', () => {
 describe('group commit (batch transactions)', () => {
   const raw = (bytes: Buffer, i: number) => ({ bytes, source: 'test', position: String(i), mailbox: 'support' });
 
-  it('keeps a batch invisible to other connections until durable(), each message still all or nothing', async () => {
+  it('keeps a batch invisible to other connections until its commit, each message still all or nothing', async () => {
     const desk = openTestDesk();
     const other = new Database(path.join(desk.dataDir, 'helpdesk.sqlite'), { readonly: true });
     const tickets = () => other.prepare('select count(*) from tickets').pluck().get();
     try {
-      const deps = { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true };
+      const batch = desk.store.openBatch();
+      const deps = { config: desk.config, store: desk.store, log: silentLogger(), batch };
       for (let i = 0; i < 3; i++) await ingest(raw(buildMail({ messageId: `<b-${i}@c.test>`, from: `b${i}@c.test` }), i), deps);
       expect(desk.store.sqlite.inTransaction).toBe(true);
       expect(listTickets(desk.store.db)).toHaveLength(3); // this connection sees its batch
@@ -115,7 +105,7 @@ describe('group commit (batch transactions)', () => {
           throw new Error('this message fails');
         }),
       ).toThrow('this message fails');
-      await desk.store.durable();
+      await batch.commit();
       expect(desk.store.sqlite.inTransaction).toBe(false);
       expect(tickets()).toBe(3);
       expect(other.prepare("select count(*) from tickets where subject = 'changed'").pluck().get()).toBe(0);
@@ -125,121 +115,191 @@ describe('group commit (batch transactions)', () => {
     }
   });
 
-  it('commits a batch nobody makes durable within a second (a source waiting for mail)', async () => {
-    const desk = openTestDesk();
-    const other = new Database(path.join(desk.dataDir, 'helpdesk.sqlite'), { readonly: true });
-    try {
-      await ingest(raw(buildMail({ messageId: '<t@c.test>' }), 0), { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true });
-      expect(other.prepare('select count(*) from tickets').pluck().get()).toBe(0);
-      await waitFor(() => other.prepare('select count(*) from tickets').pluck().get() === 1 || undefined, 3000, 'batch committed by its timer');
-    } finally {
-      other.close();
-      desk.close();
-    }
-  });
-
-  it('makes durable() throw, once, when SQLite rolled the batch back, so nothing of it is acknowledged', async () => {
+  it('a message that finds its batch rolled back by SQLite is not written outside it, and the commit rejects', async () => {
     const desk = openTestDesk();
     try {
-      const deps = { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true };
+      const batch = desk.store.openBatch();
+      const deps = { config: desk.config, store: desk.store, log: silentLogger(), batch };
       await ingest(raw(buildMail({ messageId: '<r-1@c.test>' }), 1), deps);
       desk.store.sqlite.exec('ROLLBACK'); // what SQLite does itself on SQLITE_FULL or an I/O error
-      await ingest(raw(buildMail({ messageId: '<r-2@c.test>', from: 'other@c.test' }), 2), deps);
-      await expect(desk.store.durable()).rejects.toThrow(/rolled back the batch/);
-      expect(listTickets(desk.store.db).map((t) => t.subject)).toHaveLength(1); // the first message is gone
-      await expect(desk.store.durable()).resolves.toBeUndefined();
+      await expect(ingest(raw(buildMail({ messageId: '<r-2@c.test>', from: 'other@c.test' }), 2), deps)).rejects.toThrow(/rolled back the batch/);
+      await expect(batch.commit()).rejects.toThrow(/ended/);
+      expect(listTickets(desk.store.db)).toHaveLength(0); // neither message was kept
       // Offered again, the lost message is not a duplicate: it was never stored.
-      expect((await ingest(raw(buildMail({ messageId: '<r-1@c.test>' }), 1), deps)).outcome).toBe('created');
-      await desk.store.durable();
+      expect((await desk.ingest(buildMail({ messageId: '<r-1@c.test>' }))).outcome).toBe('created');
     } finally {
       desk.close();
     }
   });
 });
 
-describe('sources acknowledge only after the barrier', () => {
-  it('maildir: leaves processed mail in new/ while the barrier fails, then moves it once it works', async () => {
-    const desk = openTestDesk();
-    const dir = tempDir('hd-maildir-');
-    mkdirSync(path.join(dir, 'new'), { recursive: true });
-    for (let i = 0; i < 3; i++) writeFileSync(path.join(dir, 'new', `${i}.m`), buildMail({ messageId: `<md-${i}@c.test>`, from: `m${i}@c.test` }));
-    const failing = { now: true };
-    const sink = sinkFor(desk.store, desk.config, failing);
-    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger() });
-    try {
-      await source.start(sink);
-      expect(listTickets(desk.store.db)).toHaveLength(3); // ingested and committed...
-      expect(sink.barriers).toBeGreaterThan(0);
-      expect(readdirSync(path.join(dir, 'new')).sort()).toEqual(['0.m', '1.m', '2.m']); // ...but not acknowledged
-      expect(readdirSync(path.join(dir, 'cur'))).toEqual([]);
-      await source.stop();
+describe('the intake', () => {
+  const delivery = (i: number, acks: string[], from = `x${i}@c.test`) => ({
+    raw: { bytes: buildMail({ messageId: `<in-${i}@c.test>`, from }), source: 'test', position: String(i), mailbox: 'support' },
+    ack: () => void acks.push(String(i)),
+  });
 
-      failing.now = false;
-      const again = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger() });
-      await again.start(sink);
-      await again.stop();
-      expect(readdirSync(path.join(dir, 'new'))).toEqual([]);
-      expect(readdirSync(path.join(dir, 'cur')).sort()).toEqual(['0.m:2,S', '1.m:2,S', '2.m:2,S']);
-      expect(listTickets(desk.store.db)).toHaveLength(3); // the second pass found duplicates
+  it('commits a batch that the source keeps waiting, then acknowledges it, before the next message comes', async () => {
+    const desk = openTestDesk();
+    const other = new Database(path.join(desk.dataDir, 'helpdesk.sqlite'), { readonly: true });
+    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, batchMs: 100 });
+    const acks: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    async function* slowSource() {
+      yield delivery(0, acks);
+      await gate; // the source has nothing more for now (an IMAP fetch on a slow link)
+      yield delivery(1, acks);
+    }
+    try {
+      const pass = intake.run(slowSource());
+      await waitFor(() => acks.length === 1 || undefined, 3000, 'first message acknowledged while the source waits');
+      expect(other.prepare('select count(*) from tickets').pluck().get()).toBe(1);
+      expect(desk.store.sqlite.inTransaction).toBe(false); // nobody's batch is left open
+      release();
+      expect(await pass).toEqual({ acknowledged: 2, failure: null });
+      expect(acks).toEqual(['0', '1']);
     } finally {
+      await intake.close();
+      other.close();
       desk.close();
     }
   });
 
-  // Issue #18, reproduced: the outbox worker's barrier found the failed fsync of message 0's
-  // raw file, rolled the batch back and swallowed the error; the source's next barrier saw a
-  // clean state and moved all three files to cur/ though 0.m was never stored.
-  it('maildir: a batch lost in the outbox worker’s barrier is reported to the source too; nothing unstored is acknowledged', async () => {
+  it('lets other writers in between batches, and none of them commits or sees a batch in hand', async () => {
     const desk = openTestDesk();
+    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, batchMessages: 2 });
+    const acks: string[] = [];
+    const seen: Array<{ inTransaction: boolean; tickets: number }> = [];
+    async function* source() {
+      for (let i = 0; i < 6; i++) {
+        // Another writer asks for its turn while the intake is in the middle of a batch.
+        if (i % 2 === 1) void desk.store.turn(() => seen.push({ inTransaction: desk.store.sqlite.inTransaction, tickets: listTickets(desk.store.db).length }));
+        yield delivery(i, acks);
+      }
+    }
+    try {
+      expect(await intake.run(source())).toEqual({ acknowledged: 6, failure: null });
+      expect(seen).toEqual([
+        { inTransaction: false, tickets: 2 },
+        { inTransaction: false, tickets: 4 },
+        { inTransaction: false, tickets: 6 },
+      ]);
+    } finally {
+      await intake.close();
+      desk.close();
+    }
+  });
+});
+
+describe('sources acknowledge only what is durable, and retry until the store works again', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  /** A Maildir with `n` messages in new/. */
+  const maildirWith = (n: number, prefix: string) => {
     const dir = tempDir('hd-maildir-');
     mkdirSync(path.join(dir, 'new'), { recursive: true });
-    for (let i = 0; i < 3; i++) writeFileSync(path.join(dir, 'new', `${i}.m`), buildMail({ messageId: `<sb-${i}@c.test>`, from: `s${i}@c.test` }));
-    const fsyncs = jest.spyOn(fs, 'fsync').mockImplementationOnce(((_fd: number, cb: (e: NodeJS.ErrnoException | null) => void) => {
-      setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })));
-    }) as typeof fs.fsync);
-    // As the daemon wires them (main.ts): the worker and the source each own a barrier.
-    const worker = outboxWorker({ store: desk.store, config: () => desk.config, templates: loadTemplates(defaultTemplatesDir(), () => desk.config), transport: makeTransport(desk.config.outgoing, desk.dataDir), log: silentLogger(), pollMs: 3_600_000 });
-    const own = desk.store.barrier();
-    let n = 0;
-    let workerError: unknown = null;
-    const sink: MessageSink = {
-      ingest: async (raw) => {
-        const r = await ingest(raw, { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true });
-        if (++n === 1) await worker.drain().catch((err: unknown) => (workerError = err));
-        return r;
-      },
-      durable: own,
-    };
-    const stored = () => desk.store.sqlite.prepare('select position from inbound order by position').pluck().all();
-    try {
-      const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger() });
-      await source.start(sink);
-      await source.stop();
-      expect(String(workerError)).toMatch(/EIO/);
-      expect(stored()).toEqual(['1.m', '2.m']);
-      // Acknowledged ⇒ stored: 0.m was lost with its batch and stays in new/.
-      const acked = readdirSync(path.join(dir, 'cur')).map((f) => f.replace(/:2,S$/, ''));
-      for (const f of acked) expect(stored()).toContain(f);
-      expect(readdirSync(path.join(dir, 'new'))).toContain('0.m');
+    for (let i = 0; i < n; i++) writeFileSync(path.join(dir, 'new', `${i}.m`), buildMail({ messageId: `<${prefix}-${i}@c.test>`, from: `${prefix}${i}@c.test` }));
+    return dir;
+  };
+  const inNew = (dir: string) => readdirSync(path.join(dir, 'new')).sort();
+  const inCur = (dir: string) => readdirSync(path.join(dir, 'cur')).map((f) => f.replace(/:2,S$/, '')).sort();
+  const stored = (store: Store) => store.sqlite.prepare('select position from inbound order by position').pluck().all() as string[];
 
-      fsyncs.mockRestore();
-      const again = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger() });
-      await again.start({ ...sink, ingest: (raw) => ingest(raw, { config: desk.config, store: desk.store, log: silentLogger(), groupCommit: true }) });
-      await again.stop();
-      expect(readdirSync(path.join(dir, 'new'))).toEqual([]);
-      expect(listTickets(desk.store.db).map((t) => t.customer).sort()).toEqual(['s0@c.test', 's1@c.test', 's2@c.test']);
+  it('maildir: while raw files cannot be fsynced nothing leaves new/, status says failing, and the source retries by itself', async () => {
+    const desk = openTestDesk();
+    const dir = maildirWith(3, 'md');
+    const failing = { now: true };
+    const fsyncs = failFsyncs(() => failing.now);
+    const state = mailboxStateStore(desk.store.db);
+    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false });
+    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger() });
+    try {
+      await source.start(intake);
+      expect(fsyncs.failed()).toBeGreaterThan(0);
+      expect(inNew(dir)).toEqual(['0.m', '1.m', '2.m']);
+      expect(listTickets(desk.store.db)).toHaveLength(0); // the batch was rolled back with its files
+      expect(state.get('local')).toMatchObject({ state: 'failing', lastError: expect.stringMatching(/EIO/) });
+
+      failing.now = false; // no new delivery wakes the source: its own retry must
+      await waitFor(() => inNew(dir).length === 0 || undefined, 10_000, 'retried after the backoff');
+      expect(inCur(dir)).toEqual(['0.m', '1.m', '2.m']);
+      expect(listTickets(desk.store.db)).toHaveLength(3);
+      expect(state.get('local')?.state).toBe('watching');
     } finally {
-      fsyncs.mockRestore();
+      await source.stop();
+      await intake.close();
+      desk.close();
+    }
+  });
+
+  it('maildir: a database that is full (SQLITE_FULL) acknowledges nothing unstored; once space returns all is stored once', async () => {
+    const desk = openTestDesk();
+    const dir = maildirWith(40, 'full');
+    const state = mailboxStateStore(desk.store.db);
+    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, batchMessages: 8 });
+    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger() });
+    const full = fillDatabase(desk.store);
+    try {
+      await source.start(intake);
+      for (const f of inCur(dir)) expect(stored(desk.store)).toContain(f); // acknowledged ⇒ stored
+      expect(inNew(dir).length).toBeGreaterThan(0);
+      expect(state.get('local')?.lastError).toMatch(/full/);
+      full.release();
+      await waitFor(() => inNew(dir).length === 0 || undefined, 10_000, 'retried after the backoff');
+      expect(listTickets(desk.store.db)).toHaveLength(40);
+      expect(new Set(stored(desk.store)).size).toBe(40);
+    } finally {
+      await source.stop();
+      await intake.close();
+      desk.close();
+    }
+  });
+
+  // Issue #18, reproduced on the old design: the outbox worker's barrier found the failed
+  // fsync of message 0's raw file, rolled the batch back and swallowed the error; the source's
+  // next barrier saw a clean state and moved all three files to cur/ though 0.m was never
+  // stored. Now the worker waits for its turn and never commits a batch it did not open.
+  it('maildir: the outbox worker draining mid-batch neither commits nor swallows the batch’s failure', async () => {
+    const desk = openTestDesk();
+    const dir = maildirWith(3, 'sb');
+    let fail = true;
+    failFsyncs(() => {
+      const now = fail;
+      fail = false;
+      return now;
+    });
+    const worker = outboxWorker({ store: desk.store, config: () => desk.config, templates: loadTemplates(defaultTemplatesDir(), () => desk.config), transport: makeTransport(desk.config.outgoing, desk.dataDir), log: silentLogger(), pollMs: 3_600_000 });
+    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, onDurable: () => worker.wake() });
+    const drains: Array<Promise<number>> = [];
+    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger() });
+    // The worker drains while the intake's batch is open: right as each message is kept.
+    const saveRaw = desk.store.blobs.saveRaw.bind(desk.store.blobs);
+    jest.spyOn(desk.store.blobs, 'saveRaw').mockImplementation((bytes, sha) => {
+      drains.push(worker.drain());
+      return saveRaw(bytes, sha);
+    });
+    try {
+      await source.start(intake);
+      await Promise.all(drains);
+      // Acknowledged ⇒ stored: nothing of the lost batch left new/.
+      for (const f of inCur(dir)) expect(stored(desk.store)).toContain(f);
+      expect(inNew(dir)).toContain('0.m');
+      await waitFor(() => inNew(dir).length === 0 || undefined, 10_000, 'retried after the backoff');
+      expect(listTickets(desk.store.db).map((t) => t.customer).sort()).toEqual(['sb0@c.test', 'sb1@c.test', 'sb2@c.test']);
+    } finally {
+      await source.stop();
+      await intake.close();
       await worker.stop();
       desk.close();
     }
   });
 
   /**
-   * `n` messages in a fresh user's inbox, a store, and an IMAP source over them (not started)
-   * whose sink's barrier fails while `failing.now`; `close` stops and closes everything.
+   * `n` messages in a fresh user's inbox, a store, an intake and an IMAP source over them (not
+   * started); `close` stops and closes everything.
    */
-  async function imapDesk(n: number, failing: { now: boolean }, batchSize?: number) {
+  async function imapDesk(n: number, intakeOptions: Partial<Parameters<typeof createIntake>[0]> = {}) {
     const user = dynUser();
     const seed = await testClient(dovecot(), user);
     for (let i = 0; i < n; i++) await seed.append('INBOX', buildMail({ messageId: `<im-${i}@c.test>`, from: `i${i}@c.test` }));
@@ -247,34 +307,36 @@ describe('sources acknowledge only after the barrier', () => {
     const desk = openTestDesk();
     const mailbox = config.mailboxes[0];
     if (!mailbox.imap) throw new Error('test config has no IMAP mailbox');
-    const sink = sinkFor(desk.store, config, failing);
-    const source = imapSource({ mailbox: { ...mailbox, imap: mailbox.imap }, state: mailboxStateStore(desk.store.db), log: silentLogger(), alertAfterMs: 3_600_000, batchSize });
+    const intake = createIntake({ store: desk.store, config: () => config, log: silentLogger(), parseAhead: false, ...intakeOptions });
+    const source = imapSource({ mailbox: { ...mailbox, imap: mailbox.imap }, state: mailboxStateStore(desk.store.db), log: silentLogger(), alertAfterMs: 3_600_000, batchSize: 2 });
     return {
       seed,
       desk,
-      sink,
+      intake,
       source,
       close: async () => {
         await source.stop();
+        await intake.close();
         await seed.logout();
         desk.close();
       },
     };
   }
 
-  it('IMAP: moves nothing out of the inbox while the barrier fails, and everything once it works', async () => {
+  it('IMAP: moves nothing out of the inbox while raw files cannot be fsynced, and everything once they can', async () => {
     const failing = { now: true };
-    const { seed, desk, sink, source, close } = await imapDesk(3, failing);
+    const fsyncs = failFsyncs(() => failing.now);
+    const { seed, desk, intake, source, close } = await imapDesk(3);
     try {
-      await source.start(sink);
-      await waitFor(() => (sink.barriers > 0 && listTickets(desk.store.db).length === 3) || undefined, 15_000, 'ingested, barrier tried');
-      // The failed barrier ends the session; give it time to (wrongly) acknowledge.
+      await source.start(intake);
+      await waitFor(() => fsyncs.failed() > 0 || undefined, 15_000, 'a batch tried');
+      // The failed batch ends the session; give it time to (wrongly) acknowledge.
       await new Promise((r) => setTimeout(r, 500));
       expect(await count(seed, 'INBOX')).toBe(3);
       expect(await count(seed, 'Processed')).toBe(0);
 
       failing.now = false;
-      await waitFor(async () => (await count(seed, 'Processed')) === 3 || undefined, 30_000, 'acknowledged after the barrier works');
+      await waitFor(async () => (await count(seed, 'Processed')) === 3 || undefined, 30_000, 'acknowledged once the store works');
       expect(await count(seed, 'INBOX')).toBe(0);
       expect(listTickets(desk.store.db)).toHaveLength(3);
     } finally {
@@ -282,25 +344,30 @@ describe('sources acknowledge only after the barrier', () => {
     }
   });
 
-  it('IMAP: acknowledges each batch after its own barrier; a batch whose barrier fails stays while the one before is moved', async () => {
+  it('IMAP: acknowledges each batch after its own commit; a batch that fails stays while the one before is moved', async () => {
     const failing = { now: false };
     let released = false;
-    const { seed, desk, sink, source, close } = await imapDesk(6, failing, 2);
-    const barrier = sink.durable;
-    // The first batch's barrier works; the next ones fail until released.
-    sink.durable = () => {
-      failing.now = sink.barriers >= 1 && !released;
-      return barrier();
-    };
+    let durableBatches = 0;
+    failFsyncs(() => failing.now);
+    // The first batch is made durable; the next ones fail until released.
+    const { seed, desk, intake, source, close } = await imapDesk(6, {
+      batchMessages: 2,
+      onDurable: () => {
+        durableBatches++;
+        failing.now = !released;
+      },
+    });
     try {
-      await source.start(sink);
-      await waitFor(() => sink.barriers >= 2 || undefined, 15_000, 'second barrier tried');
-      await new Promise((r) => setTimeout(r, 500)); // time to (wrongly) acknowledge
+      await source.start(intake);
+      await waitFor(async () => (await count(seed, 'Processed')) === 2 || undefined, 15_000, 'first batch acknowledged');
+      await new Promise((r) => setTimeout(r, 500)); // time to (wrongly) acknowledge more
       expect(await count(seed, 'Processed')).toBe(2);
       expect(await count(seed, 'INBOX')).toBe(4);
+      expect(durableBatches).toBe(1);
 
       released = true;
-      await waitFor(async () => (await count(seed, 'Processed')) === 6 || undefined, 30_000, 'all acknowledged once barriers work');
+      failing.now = false;
+      await waitFor(async () => (await count(seed, 'Processed')) === 6 || undefined, 30_000, 'all acknowledged once batches commit');
       expect(await count(seed, 'INBOX')).toBe(0);
       expect(listTickets(desk.store.db)).toHaveLength(6);
     } finally {
