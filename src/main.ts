@@ -76,7 +76,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
         }),
       );
     } else if (mailbox.maildir) {
-      sources.push(maildirSource({ id: mailbox.id, dir: path.resolve(mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state, log: mlog }));
+      sources.push(maildirSource({ id: mailbox.id, dir: path.resolve(mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state, log: mlog, maxMessageSize: config.limits.maxMessageSize }));
     }
   }
   log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id), outgoing: transport.describe }, 'helpdesk starting');

@@ -22,7 +22,7 @@ export function registerIngest(program: Command, log: Logger): void {
       const intake = createIntake({ store, config: () => config, log });
       try {
         // The intake calls a line's ack, and it is printed, only once its message is durable.
-        const pass = await intake.run(deliveries(messagesFromPaths(inputs), (line) => out(line), opts.json === true));
+        const pass = await intake.run(deliveries(messagesFromPaths(inputs, config.limits.maxMessageSize), (line) => out(line), opts.json === true));
         if (pass.failure) throw new CliExit(EXIT.TEMPFAIL, `stopped after ${pass.acknowledged} message(s): ${errorMessage(pass.failure)}`);
       } finally {
         await intake.close();

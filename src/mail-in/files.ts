@@ -7,17 +7,18 @@ import type { RawMessage } from '../pipeline/types';
  * several when it is an mbox; a directory is read recursively in name order (a Maildir's
  * new/ and cur/ included); `-` is standard input.
  */
-export async function* messagesFromPaths(paths: string[], readStdin: () => Promise<Buffer> = readAll): AsyncGenerator<RawMessage> {
+export async function* messagesFromPaths(paths: string[], maxMessageSize: number, readStdin: () => Promise<Buffer> = readAll): AsyncGenerator<RawMessage> {
   for (const p of paths) {
     if (p === '-') {
       yield* splitMessages(await readStdin(), '-');
       continue;
     }
-    const st = statSync(p);
-    if (st.isDirectory()) {
-      for (const file of listFiles(p)) yield* splitMessages(readFileSync(file), file);
-    } else {
-      yield* splitMessages(readFileSync(p), p);
+    for (const file of statSync(p).isDirectory() ? listFiles(p) : [p]) {
+      // A file too big to be a message (or an mbox of such) is never read into memory: it is
+      // copied into the store as it streams by, and quarantined.
+      const size = statSync(file).size;
+      if (size > maxMessageSize) yield { bytes: Buffer.alloc(0), source: file, position: null, mailbox: null, oversized: { file, size } };
+      else yield* splitMessages(readFileSync(file), file);
     }
   }
 }

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
+import type { RawMessage } from '../pipeline/types';
 import { bestEffort, type MailboxStateStore } from '../store/mailbox-state';
 import type { Source } from './source';
 
@@ -13,7 +14,11 @@ export interface MaildirSourceOptions {
   pollIntervalMs: number;
   state: MailboxStateStore;
   log: Logger;
+  /** limits.maxMessageSize: a bigger file is quarantined without being read into memory. */
+  maxMessageSize: number;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Reads a Maildir (the embedded default, or what any MTA delivers): every file in new/ is
@@ -98,15 +103,19 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     for (const name of names) {
       if (stopping) return;
       const file = path.join(newDir, name);
-      let bytes: Buffer;
+      const at = { source: `maildir:${id}`, position: name, mailbox: id };
+      let raw: RawMessage;
       try {
-        bytes = readFileSync(file);
+        // A file too big to be a message is never read into memory: the intake copies it into
+        // the store as it streams by, and quarantines it.
+        const size = statSync(file).size;
+        raw = size > options.maxMessageSize ? { ...at, bytes: EMPTY, oversized: { file, size } } : { ...at, bytes: readFileSync(file) };
       } catch (err) {
         // Gone already (another reader) or unreadable; the next scan tells which.
         log.warn({ file, err: errorMessage(err) }, 'cannot read maildir message');
         continue;
       }
-      yield { raw: { bytes, source: `maildir:${id}`, position: name, mailbox: id }, ack: () => moveToCur(name) };
+      yield { raw, ack: () => moveToCur(name) };
     }
   }
 

@@ -1,3 +1,4 @@
+import { rawSize } from './stages/size-limit';
 import type { Config } from '../config/schema';
 import { insertInbound, processedRaw } from '../store/inbound';
 import { inboundMessage, insertAttachments, insertMessage, registerMessageId } from '../store/messages';
@@ -18,7 +19,7 @@ import type { Draft, IngestResult } from './types';
  */
 export function apply(draft: Draft, store: Store, config: Config): IngestResult {
   const { db } = store;
-  const base = { source: draft.raw.source, position: draft.raw.position, rawSha256: draft.rawSha256, rawPath: draft.rawPath, size: draft.raw.bytes.length, receivedAt: draft.receivedAt };
+  const base = { source: draft.raw.source, position: draft.raw.position, rawSha256: draft.rawSha256, rawPath: draft.rawPath, size: rawSize(draft.raw), receivedAt: draft.receivedAt };
 
   if (draft.stop) {
     const stop = draft.stop;

@@ -40,10 +40,14 @@ export interface IngestDeps {
 export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestResult> {
   const started = process.hrtime.bigint();
   const now = deps.now ?? Date.now;
-  const rawSha256 = sha256Hex(raw.bytes);
+  let rawSha256: string;
   let rawPath: string;
   try {
-    rawPath = deps.store.blobs.saveRaw(raw.bytes, rawSha256);
+    if (raw.oversized) ({ sha256: rawSha256, relative: rawPath } = await deps.store.blobs.keepRawFile(raw.oversized.file));
+    else {
+      rawSha256 = sha256Hex(raw.bytes);
+      rawPath = deps.store.blobs.saveRaw(raw.bytes, rawSha256);
+    }
   } catch (err) {
     throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
   }

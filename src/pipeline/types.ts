@@ -21,6 +21,12 @@ export interface RawMessage {
   position: string | null;
   /** The configured mailbox id it arrived through, when it came from a mailbox. */
   mailbox: string | null;
+  /**
+   * A message over `limits.maxMessageSize` that was never read into memory: `bytes` is empty,
+   * and the message is `size` bytes in `file`; it is copied into the store as it streams by,
+   * and quarantined.
+   */
+  oversized?: { file: string; size: number };
 }
 
 export interface InboundAttachment {

@@ -1,4 +1,6 @@
 import { close, closeSync, fsync, fsyncSync, mkdirSync, open, openSync, readdirSync, readFileSync, renameSync, rmSync, stat, unlink, write, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../lib/errors';
 import type { BatchFiles } from './group-commit';
@@ -22,6 +24,11 @@ import type { BatchFiles } from './group-commit';
 export interface Blobs extends BatchFiles {
   saveRaw(bytes: Buffer, sha256: string): string;
   saveAttachment(content: Buffer, sha256: string): string;
+  /**
+   * Copies a raw message that is too big to be read into memory from `file` into the store,
+   * hashing it as it streams by, and makes the copy durable before it resolves.
+   */
+  keepRawFile(file: string): Promise<{ relative: string; sha256: string }>;
   /** The bytes of a file saved before (`relative` as a save returned it), also while it is being written. */
   read(relative: string): Buffer;
 }
@@ -63,6 +70,18 @@ export function blobFiles(dataDir: string): Blobs {
   return {
     saveRaw: (bytes, sha256) => save('raw', `${sha256}.eml`, bytes),
     saveAttachment: (content, sha256) => save('attachments', sha256, content),
+    async keepRawFile(file) {
+      const tmp = path.join(dataDir, 'raw', `.incoming.${process.pid}.${++tmpCounter}.tmp`);
+      try {
+        const sha256 = await copyHashing(file, tmp);
+        const relative = path.join('raw', sha256.slice(0, 2), `${sha256}.eml`);
+        renameSync(tmp, path.join(dataDir, relative));
+        fsyncFolders(path.dirname(path.join(dataDir, relative)), undefined);
+        return { relative, sha256 };
+      } finally {
+        rmSync(tmp, { force: true });
+      }
+    },
     read(relative) {
       const target = path.join(dataDir, relative);
       return writing.get(target)?.bytes ?? readFileSync(target);
@@ -117,6 +136,30 @@ async function writeDurably(target: string, bytes: Buffer, job: Write): Promise<
     throw err;
   }
   await call((cb) => close(fd, cb));
+}
+
+/** Copies `from` to `to` (created, fsynced) a megabyte at a time; resolves to the content's sha256. */
+async function copyHashing(from: string, to: string): Promise<string> {
+  const hash = createHash('sha256');
+  const input = await fsp.open(from, 'r');
+  try {
+    const output = await fsp.open(to, 'wx');
+    try {
+      const chunk = Buffer.alloc(1024 * 1024);
+      for (;;) {
+        const { bytesRead } = await input.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) break;
+        hash.update(chunk.subarray(0, bytesRead));
+        for (let offset = 0; offset < bytesRead; ) offset += (await output.write(chunk, offset, bytesRead - offset)).bytesWritten;
+      }
+      await output.sync();
+    } finally {
+      await output.close();
+    }
+  } finally {
+    await input.close();
+  }
+  return hash.digest('hex');
 }
 
 /** A callback-style fs call as a promise (the fs functions are looked up at call time, so tests can hold or fail them). */

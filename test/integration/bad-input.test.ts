@@ -1,11 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import fs, { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseMail } from '../../src/pipeline/stages/parse';
 import { spamInput } from '../../src/spam/spam-input';
 import { showTicket } from '../../src/store/tickets';
 import { listInbound } from '../../src/store/inbound';
-import { openTestDesk, removeTempDirs, type TestDesk } from '../helpers/env';
+import { createIntake } from '../../src/intake/intake';
+import { silentLogger } from '../../src/lib/log';
+import { messagesFromPaths } from '../../src/mail-in/files';
+import { maildirSource } from '../../src/mail-in/maildir';
+import { mailboxStateStore } from '../../src/store/mailbox-state';
+import { openTestDesk, removeTempDirs, tempDir, type TestDesk } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 
 let desk: TestDesk;
@@ -153,5 +158,52 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
     const raw = Buffer.alloc(0);
     await desk.ingest(raw);
     expect((await desk.ingest(raw)).outcome).toBe('quarantined');
+  });
+});
+
+describe('a file over limits.maxMessageSize', () => {
+  it('is never read into memory: copied into the store as it streams, quarantined with the reason, and acknowledged', async () => {
+    desk.close();
+    desk = openTestDesk({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nlimits: { maxMessageSize: 1MB }\n' });
+    const dir = tempDir('hd-maildir-');
+    mkdirSync(path.join(dir, 'new'), { recursive: true });
+    const big = Buffer.concat([buildMail({ messageId: '<huge@x.test>' }), Buffer.alloc(6 * 1024 * 1024, 'A')]);
+    writeFileSync(path.join(dir, 'new', '1.huge'), big);
+    writeFileSync(path.join(dir, 'new', '2.small'), buildMail({ messageId: '<after-huge@x.test>' }));
+    const reads = jest.spyOn(fs, 'readFileSync');
+    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false });
+    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
+    try {
+      await source.start(intake);
+      expect(reads.mock.calls.map(([file]) => String(file)).filter((f) => f.endsWith('1.huge'))).toEqual([]);
+      expect(readdirSync(path.join(dir, 'new'))).toEqual([]);
+      const [row] = listInbound(desk.store.db, { outcome: 'quarantined' });
+      expect(row).toMatchObject({ position: '1.huge', size: big.length, rawSha256: createHash('sha256').update(big).digest('hex') });
+      expect(row.reason).toMatch(/over limits\.maxMessageSize \(1048576 bytes\)/);
+      expect(readFileSync(path.join(desk.dataDir, row.rawPath as string)).equals(big)).toBe(true);
+      expect(listInbound(desk.store.db, { outcome: 'created' })).toHaveLength(1); // the next message went on
+    } finally {
+      reads.mockRestore();
+      await source.stop();
+      await intake.close();
+    }
+  });
+
+  it('given to `helpdesk ingest` (or spam training), is offered by size and path, not read', async () => {
+    const dir = tempDir('hd-files-');
+    writeFileSync(path.join(dir, 'a-big'), Buffer.alloc(2048, 'A'));
+    writeFileSync(path.join(dir, 'b-small'), buildMail({ messageId: '<s@x.test>' }));
+    const reads = jest.spyOn(fs, 'readFileSync');
+    try {
+      const raws = [];
+      for await (const raw of messagesFromPaths([dir], 1024)) raws.push(raw);
+      expect(raws.map((r) => [path.basename(r.source), r.oversized?.size ?? null, r.bytes.length > 0])).toEqual([
+        ['a-big', 2048, false],
+        ['b-small', null, true],
+      ]);
+      expect(reads.mock.calls.filter(([file]) => String(file).endsWith('a-big'))).toEqual([]);
+    } finally {
+      reads.mockRestore();
+    }
   });
 });

@@ -213,7 +213,7 @@ describe('sources acknowledge only what is durable, and retry until the store wo
     const fsyncs = failFsyncs(() => failing.now);
     const state = mailboxStateStore(desk.store.db);
     const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false });
-    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger() });
+    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
     try {
       await source.start(intake);
       expect(fsyncs.failed()).toBeGreaterThan(0);
@@ -238,7 +238,7 @@ describe('sources acknowledge only what is durable, and retry until the store wo
     const dir = maildirWith(40, 'full');
     const state = mailboxStateStore(desk.store.db);
     const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, batchMessages: 8 });
-    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger() });
+    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
     const full = fillDatabase(desk.store);
     try {
       await source.start(intake);
@@ -272,7 +272,7 @@ describe('sources acknowledge only what is durable, and retry until the store wo
     const worker = outboxWorker({ store: desk.store, config: () => desk.config, templates: loadTemplates(defaultTemplatesDir(), () => desk.config), transport: makeTransport(desk.config.outgoing, desk.dataDir), log: silentLogger(), pollMs: 3_600_000 });
     const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, onDurable: () => worker.wake() });
     const drains: Array<Promise<number>> = [];
-    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger() });
+    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
     // The worker drains while the intake's batch is open: right as each message is kept.
     const saveRaw = desk.store.blobs.saveRaw.bind(desk.store.blobs);
     jest.spyOn(desk.store.blobs, 'saveRaw').mockImplementation((bytes, sha) => {
