@@ -27,6 +27,8 @@ export interface ImapSourceOptions {
   /** Called for a message the pipeline found to be a duplicate (it may have left the junk folder). */
   onDuplicate?: (bytes: Buffer, source: string, position: string) => Promise<unknown>;
   now?: () => number;
+  /** The first reconnect after a failed session waits up to this long, each further one twice as long (up to 5 minutes). */
+  retryBaseMs?: number;
 }
 
 type Bucket = 'processed' | 'junk' | 'quarantine';
@@ -292,7 +294,7 @@ export function imapSource(options: ImapSourceOptions): Source {
       } catch (err) {
         if (stopController.signal.aborted) break;
         const message = failed(err);
-        const delay = backoffDelay(attempt++, 1000, 5 * 60_000);
+        const delay = backoffDelay(attempt++, options.retryBaseMs ?? 1000, 5 * 60_000);
         log.error({ error: message, retryInMs: delay, attempt }, 'imap session failed; reconnecting');
         await sleep(delay, stopController.signal);
       }

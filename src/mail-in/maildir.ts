@@ -16,6 +16,8 @@ export interface MaildirSourceOptions {
   log: Logger;
   /** limits.maxMessageSize: a bigger file is quarantined without being read into memory. */
   maxMessageSize: number;
+  /** The first retry after a failed pass waits up to this long, each further one twice as long (up to 5 minutes). */
+  retryBaseMs?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -91,7 +93,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
 
   /** Records the failure and tries again with backoff, for as long as it takes. */
   const fail = (message: string, err: unknown) => {
-    const delay = backoffDelay(failures++);
+    const delay = backoffDelay(failures++, options.retryBaseMs ?? 1000);
     log.error({ err, dir, retryInMs: delay }, `${message}; will retry`);
     state.recordError(id, message, Date.now());
     state.recordState(id, 'failing', Date.now());

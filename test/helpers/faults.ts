@@ -31,5 +31,5 @@ export function failFsyncs(failing: () => boolean, code = 'EIO'): { failed: () =
 export function fillDatabase(store: Store): { release(): void } {
   const limit = store.sqlite.pragma('max_page_count', { simple: true }) as number;
   store.sqlite.pragma(`max_page_count = ${store.sqlite.pragma('page_count', { simple: true }) as number}`);
-  return { release: () => void store.sqlite.pragma(`max_page_count = ${limit}`) };
+  return { release: () => void (store.sqlite.open && store.sqlite.pragma(`max_page_count = ${limit}`)) };
 }

@@ -7,6 +7,7 @@ import { spawnCli, waitFor } from '../helpers/cli';
 import { imapMailboxYaml } from '../helpers/daemon';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
+import { seededRandom, testSeed } from '../helpers/random';
 
 const dovecot = useDovecot();
 afterAll(() => removeTempDirs());
@@ -23,7 +24,9 @@ async function seedBacklog(user: string, n: number) {
 const ingestedLines = (stderr: string) => stderr.split('\n').filter((l) => l.includes('"msg":"message ingested"')).length;
 
 describe('crash safety of the IMAP daemon (the built binary)', () => {
-  it('processes a 500-message backlog exactly once across SIGKILLs at random points, all acknowledged', async () => {
+  const seed = testSeed();
+  it(`processes a 500-message backlog exactly once across SIGKILLs at random points, all acknowledged (seed ${seed}; HD_SEED=${seed} replays it)`, async () => {
+    const random = seededRandom(seed);
     const user = dynUser();
     const client = await seedBacklog(user, 500);
     const config = writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, poll: '2s' })}` });
@@ -31,7 +34,7 @@ describe('crash safety of the IMAP daemon (the built binary)', () => {
     const args = ['--config', config, '--data', data, 'start'];
     for (let round = 0; round < 3; round++) {
       const d = spawnCli(args);
-      const killAt = 20 + Math.floor(Math.random() * 100);
+      const killAt = 20 + Math.floor(random() * 100);
       await waitFor(() => ingestedLines(d.stderr()) >= killAt || undefined, 60_000, `${killAt} messages in round ${round}`);
       d.child.kill('SIGKILL');
       await d.exited;
