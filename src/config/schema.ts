@@ -210,6 +210,8 @@ export const helpdeskFileSchema = z.strictObject({
   limits: z
     .strictObject({
       maxMessageSize: size.default(25 * 1024 * 1024),
+      /** A message whose parse takes longer is abandoned (its worker terminated) and quarantined. */
+      processingTime: duration.default(parseDuration('30s') as number),
       maxAttachmentSize: size.default(20 * 1024 * 1024),
       /** At most this many people on one ticket; addresses beyond it are kept on the message only. */
       maxParticipants: z.number().int().min(1).default(20),

@@ -12,19 +12,33 @@ import type { InboundMail } from './types';
  * second core, and parsing (half of the work per message) leaves the thread that writes.
  * Messages are still processed strictly in order; only their parsing is done early.
  *
- * A source calls ahead() for the next message or two; the parse stage take()s the result
- * for the very Buffer it is handed, or parses inline when there is none. When the worker
- * dies (a message that exhausts its memory, a bug), what it had in hand is parsed inline
- * instead, and the next ahead() starts a new worker; after repeated deaths parsing stays
- * inline. A message's parse error is the same error inline or in the worker.
+ * The intake calls ahead() for the next messages; the parse stage take()s the result for the
+ * very Buffer it is handed, or parses it on a worker of its own (alone()) when it was not sent
+ * ahead, so that a parse can always be abandoned (limits.processingTime, parsedWithin). When
+ * the shared worker dies (a message that exhausts its memory, a bug) or is abandoned, what it
+ * had in hand is parsed on a worker of its own, and the next ahead() starts a new shared
+ * worker; after repeated deaths nothing more is sent ahead. Only when no worker can run at
+ * all is a message parsed inline. A message's parse error is the same error inline or in a
+ * worker.
  */
 export interface ParseAhead {
   /** Starts parsing a message that is coming up; does nothing when that cannot help. */
   ahead(bytes: Buffer): void;
   /** The early parse of exactly this Buffer, if one was started (handed out once). */
   take(bytes: Buffer): Promise<InboundMail> | undefined;
+  /**
+   * Parses a message that was not sent ahead (too big for the shared worker's heap) on a
+   * worker of its own, terminated when it is done or abandoned; undefined when there is no
+   * worker to run (running from TypeScript sources).
+   */
+  alone(bytes: Buffer): { parsed: Promise<InboundMail>; abandon(): void } | undefined;
+  /** Gives up on the parse in hand: the shared worker is terminated (and started anew for the next message). */
+  abandon(): void;
   close(): Promise<void>;
 }
+
+/** A parse that took longer than limits.processingTime: the message is quarantined with this reason. */
+export class ParseTimeout extends Error {}
 
 /** Rejection for a parse the worker could not finish: parse inline instead. */
 export class ParseWorkerGone extends Error {}
@@ -46,10 +60,10 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
   let deaths = 0;
   let closed = false;
 
-  const gone = (w: Worker, why: string) => {
+  const gone = (w: Worker, why: string, death = true) => {
     if (worker !== w) return;
     worker = null;
-    deaths++;
+    if (death) deaths++;
     options.log.warn({ why, inHand: pending.size, deaths, disabled: deaths >= MAX_RESTARTS }, 'parse worker stopped; parsing inline what it had');
     for (const p of pending.values()) p.reject(new ParseWorkerGone(`parse worker stopped: ${why}`));
     pending.clear();
@@ -95,6 +109,28 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
       early.delete(bytes);
       return promise;
     },
+    alone(bytes) {
+      if (!usable || closed || bytes.length > options.maxBytes) return undefined;
+      // Its own heap, sized for the biggest message allowed: mailparser holds the message,
+      // its decoded parts and the text several times over.
+      const w = new Worker(workerFile, { resourceLimits: { maxOldGenerationSizeMb: Math.max(256, Math.ceil((bytes.length * 12) / 1e6)) } });
+      const copy = new Uint8Array(bytes);
+      const parsed = new Promise<InboundMail>((resolve, reject) => {
+        w.on('message', (reply: ParseReply) => ('error' in reply ? reject(new Error(reply.error)) : resolve(revive(reply.mail))));
+        w.on('error', (err) => reject(new ParseWorkerGone(`parse worker stopped: ${errorMessage(err)}`)));
+        w.on('exit', (code) => reject(new ParseWorkerGone(`parse worker stopped: exit code ${code}`)));
+      });
+      const end = () => void w.terminate();
+      parsed.then(end, end);
+      w.postMessage({ id: 0, bytes: copy } satisfies ParseRequest, [copy.buffer]);
+      return { parsed, abandon: end };
+    },
+    abandon() {
+      const w = worker;
+      if (!w) return;
+      gone(w, 'abandoned: a parse took longer than limits.processingTime', false);
+      void w.terminate();
+    },
     async close() {
       closed = true;
       const w = worker;
@@ -138,16 +174,33 @@ export async function* parsingAhead<T>(items: Iterable<T> | AsyncIterable<T>, by
 }
 
 /**
- * The early parse of `bytes` when one was started, else (or when the worker died with it)
- * `parseInline(bytes)`. A parse error is thrown either way.
+ * The parse of `bytes` on a worker thread, so that it can be abandoned: the early parse when one
+ * was started, else one on a worker of its own; inline only when no worker can run (or the
+ * worker died with it). A parse that takes longer than `budgetMs` is abandoned (its worker
+ * terminated) and rejects with ParseTimeout; a message's parse error is thrown either way.
  */
-export async function parsedEarlyOr(ahead: ParseAhead | undefined, bytes: Buffer, parseInline: (bytes: Buffer) => Promise<InboundMail>): Promise<InboundMail> {
+export async function parsedWithin(ahead: ParseAhead | undefined, bytes: Buffer, budgetMs: number, parseInline: (bytes: Buffer) => Promise<InboundMail>): Promise<InboundMail> {
+  const deadline = Date.now() + budgetMs;
   const early = ahead?.take(bytes);
-  if (early) {
+  // The early parse, and when the shared worker went away with it (another message's parse
+  // was abandoned, or it died), a worker of its own: a hostile message is never parsed inline.
+  const attempts = [() => (early ? { parsed: early, abandon: () => ahead?.abandon() } : undefined), () => ahead?.alone(bytes)];
+  for (const attempt of attempts) {
+    const work = attempt();
+    if (!work) continue;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        work.abandon();
+        reject(new ParseTimeout(`took longer than limits.processingTime (${budgetMs} ms); abandoned`));
+      }, Math.max(0, deadline - Date.now()));
+    });
     try {
-      return await early;
+      return await Promise.race([work.parsed, timeout]);
     } catch (err) {
       if (!(err instanceof ParseWorkerGone)) throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
   return parseInline(bytes);

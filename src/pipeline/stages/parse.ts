@@ -6,7 +6,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { sha256Hex } from '../../lib/hash';
 import { extensionFor, sanitizeFilename } from '../filename';
-import { parsedEarlyOr } from '../parse-ahead';
+import { parsedWithin } from '../parse-ahead';
 import { utf7ToUtf8 } from '../utf7';
 import { extractUuencoded } from '../uuencode';
 import type { InboundAttachment, InboundMail, MailAddress, Stage } from '../types';
@@ -15,7 +15,7 @@ import type { InboundAttachment, InboundMail, MailAddress, Stage } from '../type
 export const parse: Stage = {
   name: 'parse',
   async run(draft, ctx) {
-    return { mail: await parsedEarlyOr(ctx.parseAhead, draft.raw.bytes, (bytes) => parseMail(bytes, draft.rawSha256)) };
+    return { mail: await parsedWithin(ctx.parseAhead, draft.raw.bytes, ctx.config.limits.processingTime, (bytes) => parseMail(bytes, draft.rawSha256)) };
   },
 };
 
