@@ -43,7 +43,8 @@ export interface Daemon {
  */
 export async function startDaemon(where: Locations, log: Logger): Promise<Daemon> {
   const config = loadConfig(where.configDir);
-  const store = openStore(where.dataDir);
+  // Before each write turn, a piped `helpdesk ingest` that asked for the store gets it first (up to 2 s).
+  const store = openStore(where.dataDir, { yieldToOthersMs: 2000 });
   const live = watchConfig(where.configDir, config, log);
   const templates = loadTemplates(templatesDir(config), live.current, { log: log.child({ component: 'templates' }), watch: true });
   const transport = makeTransport(config.outgoing, where.dataDir);

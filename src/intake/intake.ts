@@ -8,6 +8,7 @@ import { categoryModelFor } from '../pipeline/store-reader';
 import type { DnsResolver } from '../pipeline/trust';
 import type { IngestResult, RawMessage } from '../pipeline/types';
 import type { Store } from '../store/open';
+import { announceWrite } from '../store/write-wish';
 
 /**
  * A message offered by a source, with what the source does once the message is durable: move
@@ -69,6 +70,8 @@ export interface IntakeOptions {
   batchMessages?: number;
   /** ...or once it has been open this long, also while the source makes it wait for the next message. */
   batchMs?: number;
+  /** This intake's own process wants to write: announce it while a pass runs (`helpdesk ingest`). */
+  announce?: boolean;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -100,85 +103,94 @@ export function createIntake(options: IntakeOptions): Intake {
 
   return {
     async run(deliveries, hooks = {}) {
-      const it = parsingAhead(deliveries, (d) => d.raw.bytes, early)[Symbol.asyncIterator]();
-      let acknowledged = 0;
-      let failure: Error | null = null;
-      /** The next delivery asked for but not yet taken (a batch ended while the source was still producing it). */
-      let next: Promise<IteratorResult<Delivery>> | null = null;
-      const take = () => {
-        next ??= it.next();
-        return next;
-      };
+      const withdraw = options.announce ? announceWrite(store.dataDir) : null;
       try {
-        for (;;) {
-          // Waiting for the source happens outside the turn: a source with nothing to offer
-          // holds up nobody.
-          const first = await take();
-          next = null;
-          if (first.done) break;
-          const outcome = await store.turn(async () => {
-            const batch = store.openBatch();
-            const opened = now();
-            const done: Array<{ delivery: Delivery; result: IngestResult }> = [];
-            let stop: Error | null = null;
-            let ended = false;
-            try {
-              let delivery: Delivery | null = first.value;
-              while (delivery) {
-                done.push({ delivery, result: await ingestOne(delivery.raw, batch) });
-                delivery = null;
-                const left = opened + maxMs - now();
-                if (done.length >= maxMessages || left <= 0) break;
-                const got = await within(take(), left);
-                if (got === TIMED_OUT) break;
-                next = null;
-                if (got.done) ended = true;
-                else delivery = got.value;
-              }
-            } catch (err) {
-              // The store failed on a message (it and the rest are offered again later), or the
-              // source's iteration threw: what the batch holds so far is still committed.
-              stop = err instanceof Error ? err : new Error(errorMessage(err));
-            }
-            try {
-              await batch.commit();
-            } catch (err) {
-              log.error({ err, messages: done.length }, 'batch could not be made durable; its messages are not acknowledged and will be offered again');
-              return { done: [], stop: err instanceof Error ? err : new Error(errorMessage(err)), ended: true };
-            }
-            return { done, stop, ended };
-          });
-          if (outcome.done.length > 0) options.onDurable?.();
-          for (const { delivery, result } of outcome.done) {
-            try {
-              await delivery.ack(result);
-              acknowledged++;
-            } catch (err) {
-              log.error({ err, source: delivery.raw.source, position: delivery.raw.position }, 'acknowledgement failed; the message will be offered again and recognised as a duplicate');
-            }
-          }
-          if (outcome.done.length > 0) await hooks.afterAcks?.();
-          if (outcome.stop) {
-            failure = outcome.stop;
-            break;
-          }
-          if (outcome.ended) break;
-        }
-      } catch (err) {
-        // The source's iteration threw while nothing was in hand.
-        failure = err instanceof Error ? err : new Error(errorMessage(err));
+        return await pass(deliveries, hooks);
       } finally {
-        // Ends the source's generator (its finally blocks run) unless it ended by itself; with
-        // a request still pending, the end is queued behind it and not waited for.
-        const ending = it.return?.(undefined).catch(() => undefined);
-        if (!next) await ending;
+        withdraw?.();
       }
-      return { acknowledged, failure };
     },
     async close() {
       if (ownWorker) await early?.close();
     },
   };
+
+  async function pass(deliveries: Iterable<Delivery> | AsyncIterable<Delivery>, hooks: PassHooks): Promise<PassResult> {
+    const it = parsingAhead(deliveries, (d) => d.raw.bytes, early)[Symbol.asyncIterator]();
+    let acknowledged = 0;
+    let failure: Error | null = null;
+    /** The next delivery asked for but not yet taken (a batch ended while the source was still producing it). */
+    let next: Promise<IteratorResult<Delivery>> | null = null;
+    const take = () => {
+      next ??= it.next();
+      return next;
+    };
+    try {
+      for (;;) {
+        // Waiting for the source happens outside the turn: a source with nothing to offer
+        // holds up nobody.
+        const first = await take();
+        next = null;
+        if (first.done) break;
+        const outcome = await store.turn(async () => {
+          const batch = store.openBatch();
+          const opened = now();
+          const done: Array<{ delivery: Delivery; result: IngestResult }> = [];
+          let stop: Error | null = null;
+          let ended = false;
+          try {
+            let delivery: Delivery | null = first.value;
+            while (delivery) {
+              done.push({ delivery, result: await ingestOne(delivery.raw, batch) });
+              delivery = null;
+              const left = opened + maxMs - now();
+              if (done.length >= maxMessages || left <= 0) break;
+              const got = await within(take(), left);
+              if (got === TIMED_OUT) break;
+              next = null;
+              if (got.done) ended = true;
+              else delivery = got.value;
+            }
+          } catch (err) {
+            // The store failed on a message (it and the rest are offered again later), or the
+            // source's iteration threw: what the batch holds so far is still committed.
+            stop = err instanceof Error ? err : new Error(errorMessage(err));
+          }
+          try {
+            await batch.commit();
+          } catch (err) {
+            log.error({ err, messages: done.length }, 'batch could not be made durable; its messages are not acknowledged and will be offered again');
+            return { done: [], stop: err instanceof Error ? err : new Error(errorMessage(err)), ended: true };
+          }
+          return { done, stop, ended };
+        });
+        if (outcome.done.length > 0) options.onDurable?.();
+        for (const { delivery, result } of outcome.done) {
+          try {
+            await delivery.ack(result);
+            acknowledged++;
+          } catch (err) {
+            log.error({ err, source: delivery.raw.source, position: delivery.raw.position }, 'acknowledgement failed; the message will be offered again and recognised as a duplicate');
+          }
+        }
+        if (outcome.done.length > 0) await hooks.afterAcks?.();
+        if (outcome.stop) {
+          failure = outcome.stop;
+          break;
+        }
+        if (outcome.ended) break;
+      }
+    } catch (err) {
+      // The source's iteration threw while nothing was in hand.
+      failure = err instanceof Error ? err : new Error(errorMessage(err));
+    } finally {
+      // Ends the source's generator (its finally blocks run) unless it ended by itself; with
+      // a request still pending, the end is queued behind it and not waited for.
+      const ending = it.return?.(undefined).catch(() => undefined);
+      if (!next) await ending;
+    }
+    return { acknowledged, failure };
+  }
 }
 
 /** The promise's value, or TIMED_OUT after `ms`; the promise is left running. */

@@ -7,6 +7,7 @@ import { blobFiles, type Blobs } from './blobs';
 import { packageRoot } from '../lib/package-root';
 import { groupCommit, type Batch } from './group-commit';
 import { writeTurn } from './write-turn';
+import { letOthersIn } from './write-wish';
 import { applyMigrations } from './migrate';
 import * as schema from './schema';
 
@@ -77,7 +78,16 @@ function enableWal(sqlite: Database.Database): void {
  * of bench:ingest on these machines). The intake also groups its messages' transactions into
  * one batch transaction (openBatch, group-commit.ts).
  */
-export function openStore(dataDir: string): Store {
+export interface StoreOptions {
+  /**
+   * Before each write turn, while another process has announced that it wants to write
+   * (store/write-wish.ts), wait up to this long for it; 0 (default): never. The daemon sets it,
+   * so an MTA's pipe into `helpdesk ingest` is not starved while a backlog drains.
+   */
+  yieldToOthersMs?: number;
+}
+
+export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   try {
     mkdirSync(dataDir, { recursive: true });
     const sqlite = new Database(path.join(dataDir, 'helpdesk.sqlite'), { timeout: BUSY_TIMEOUT_MS });
@@ -92,7 +102,8 @@ export function openStore(dataDir: string): Store {
     applyMigrations(sqlite, MIGRATIONS);
     const blobs = blobFiles(dataDir);
     const { openBatch, durable, durableSync } = groupCommit(sqlite, blobs);
-    const turn = writeTurn();
+    const yieldMs = options.yieldToOthersMs ?? 0;
+    const turn = writeTurn(yieldMs > 0 ? () => letOthersIn(dataDir, yieldMs) : undefined);
     return {
       db,
       sqlite,

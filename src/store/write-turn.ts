@@ -13,7 +13,8 @@ export interface WriteTurn {
   readonly held: boolean;
 }
 
-export function writeTurn(): WriteTurn {
+/** `beforeEach`: awaited before each turn is given (the daemon lets another process write first). */
+export function writeTurn(beforeEach?: () => Promise<void>): WriteTurn {
   let tail: Promise<void> = Promise.resolve();
   let holders = 0;
   return {
@@ -24,6 +25,7 @@ export function writeTurn(): WriteTurn {
       return previous.then(async () => {
         holders++;
         try {
+          await beforeEach?.();
           return await fn();
         } finally {
           holders--;

@@ -15,6 +15,20 @@ export function runCli(args: string[], options: { input?: Buffer | string; cwd?:
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * runCli without blocking this process: for running beside a daemon started with spawnCli,
+ * whose log pipe must keep being read (a full pipe would stop the daemon mid-batch).
+ */
+export function runCliAsync(args: string[], options: { input?: Buffer | string; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: { ...process.env, HELPDESK_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(options.input ?? '');
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 /** Starts the built binary in the background (for `start`). */
 export function spawnCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });

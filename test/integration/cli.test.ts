@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCli, spawnCli, waitFor } from '../helpers/cli';
+import { runCli, runCliAsync, spawnCli, waitFor } from '../helpers/cli';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 
@@ -183,6 +183,31 @@ describe('helpdesk start (maildir source)', () => {
     const show = JSON.parse(runCli(['--config', config, '--data', path.join(work, 'data'), 'tickets', 'show', 'HD-1', '--json']).stdout);
     expect(show.messages).toHaveLength(2);
   });
+});
+
+describe('a piped helpdesk ingest beside a daemon draining a backlog', () => {
+  it('gets the store between two of the daemon’s batches: every pipe stores its message while the backlog is still draining', async () => {
+    const work = tempDir('hd-pipe-');
+    const config = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nmailboxes:\n  - { id: local, maildir: maildir, pollInterval: 1h }\n' });
+    const data = path.join(work, 'data');
+    const newDir = path.join(work, 'maildir', 'new');
+    mkdirSync(newDir, { recursive: true });
+    for (let i = 0; i < 3000; i++) writeFileSync(path.join(newDir, `${String(i).padStart(5, '0')}.m`), buildMail({ messageId: `<backlog-${i}@c.test>`, from: `b${i}@c.test` }));
+    const daemon = spawnCli(['--config', config, '--data', data, 'start'], { cwd: work });
+    try {
+      await waitFor(() => daemon.stderr().includes('"msg":"message ingested"') || undefined, 20_000, 'the daemon draining');
+      for (let i = 0; i < 5; i++) {
+        const r = await runCliAsync(['--config', config, '--data', data, 'ingest', '--json', '-'], { input: buildMail({ messageId: `<pipe-${i}@c.test>`, from: `pipe${i}@c.test` }), cwd: work });
+        expect([r.code, r.code === 0 ? '' : r.stderr.slice(-600)]).toEqual([0, '']);
+        expect(lines(r.stdout)[0].outcome).toBe('created');
+        expect(readdirSync(newDir).length).toBeGreaterThan(0); // the daemon was still at it
+      }
+      expect(existsSync(path.join(data, 'waiting')) && readdirSync(path.join(data, 'waiting'))).toEqual([]); // every wish withdrawn
+    } finally {
+      daemon.child.kill('SIGTERM');
+      await daemon.exited;
+    }
+  }, 90_000);
 });
 
 describe('helpdesk tickets set', () => {
