@@ -79,6 +79,9 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     state.recordCheck(id, names.length, Date.now());
     if (!intake) return;
     const pass = await intake.run(deliveries(names));
+    // Backoff grows with failures in a row that got nothing through, not with a store that
+    // fails now and then while mail still flows.
+    if (pass.acknowledged > 0 && pass.failure) failures = 0;
     if (pass.failure) {
       fail(`message could not be stored: ${errorMessage(pass.failure)}`, pass.failure);
       return;
