@@ -1,0 +1,305 @@
+import type { MailboxConfig, ImapConfig } from '../../src/config/schema';
+import type { Delivery, Intake, PassHooks, PassResult } from '../../src/intake/intake';
+import { silentLogger } from '../../src/lib/log';
+import { imapSource } from '../../src/mail-in/imap';
+import type { ImapConnection, ImapConnector, ImapEvents } from '../../src/mail-in/imap-connection';
+import type { IngestResult } from '../../src/pipeline/types';
+import type { MailboxStateRow, MailboxStateStore } from '../../src/store/mailbox-state';
+
+/**
+ * The IMAP source's state machine against a fake server (imap-connection.ts's interface) and a
+ * fake intake: milliseconds per test. The same source runs against Dovecot in
+ * test/integration/imap*.test.ts.
+ */
+
+interface Folder {
+  uidValidity: string;
+  next: number;
+  messages: Map<number, { source: Buffer; flags: Set<string> }>;
+}
+
+/** An in-memory IMAP server: folders of messages, with failures to order. */
+class FakeServer {
+  folders = new Map<string, Folder>();
+  connects = 0;
+  /** Connection attempts still to refuse, with this error. */
+  refuse: Array<Error & { authenticationFailed?: boolean }> = [];
+  fetched: number[][] = [];
+  commands: string[] = [];
+  open: Array<{ events: ImapEvents; usable: boolean }> = [];
+
+  folder(name: string): Folder {
+    let f = this.folders.get(name);
+    if (!f) this.folders.set(name, (f = { uidValidity: '1', next: 1, messages: new Map() }));
+    return f;
+  }
+
+  append(name: string, text: string): number {
+    const f = this.folder(name);
+    const uid = f.next++;
+    f.messages.set(uid, { source: Buffer.from(text), flags: new Set() });
+    for (const c of this.open) if (c.usable) c.events.news();
+    return uid;
+  }
+
+  uids(name: string): number[] {
+    return [...this.folder(name).messages.keys()];
+  }
+
+  /** The server drops every connection. */
+  dropAll(): void {
+    for (const c of this.open) {
+      c.usable = false;
+      c.events.closed();
+    }
+  }
+
+  connector: ImapConnector = (events) => connectTo(this, events);
+
+  /** Registers a session, unless a refusal is queued. */
+  session(events: ImapEvents): { events: ImapEvents; usable: boolean } {
+    this.connects++;
+    const refusal = this.refuse.shift();
+    if (refusal) throw refusal;
+    const session = { events, usable: true };
+    this.open.push(session);
+    return session;
+  }
+}
+
+/** A connection to the fake server, as ImapFlow's would be to a real one. */
+async function connectTo(server: FakeServer, events: ImapEvents): Promise<ImapConnection> {
+  const session = server.session(events);
+  let selected = 'INBOX';
+  const need = () => {
+    if (!session.usable) throw new Error('connection closed');
+  };
+  const conn: ImapConnection = {
+    get usable() {
+      return session.usable;
+    },
+    async createFolder(path) {
+      need();
+      server.folder(path);
+    },
+    async select(path) {
+      need();
+      selected = path;
+      return { uidValidity: server.folder(path).uidValidity };
+    },
+    async search(after) {
+      need();
+      return server.uids(selected).filter((u) => after === undefined || u > after);
+    },
+    async fetch(uids) {
+      need();
+      server.fetched.push(uids);
+      const f = server.folder(selected);
+      return uids.filter((u) => f.messages.has(u)).map((uid) => ({ uid, source: (f.messages.get(uid) as { source: Buffer }).source }));
+    },
+    async addFlag(uids, flag) {
+      need();
+      server.commands.push(`flag ${uids.join(',')}`);
+      for (const u of uids) server.folder(selected).messages.get(u)?.flags.add(flag);
+    },
+    async move(uids, to) {
+      need();
+      server.commands.push(`move ${uids.join(',')} ${to}`);
+      const from = server.folder(selected);
+      for (const u of uids) {
+        const m = from.messages.get(u);
+        if (!m) continue;
+        from.messages.delete(u);
+        server.append(to, m.source.toString());
+      }
+    },
+    async remove(uids) {
+      need();
+      server.commands.push(`delete ${uids.join(',')}`);
+      for (const u of uids) server.folder(selected).messages.delete(u);
+    },
+    async logout() {
+      session.usable = false;
+    },
+    close() {
+      session.usable = false;
+    },
+  };
+  return conn;
+}
+
+/** The intake's part, faked: each message's result comes from `outcome`; a pass may fail after `failAfter` messages. */
+function fakeIntake(outcome: (text: string) => Partial<IngestResult> = () => ({})) {
+  const offered: string[] = [];
+  const control = { failAfter: Infinity };
+  const intake: Intake = {
+    async run(deliveries: AsyncIterable<Delivery> | Iterable<Delivery>, hooks?: PassHooks): Promise<PassResult> {
+      let acknowledged = 0;
+      for await (const d of deliveries) {
+        if (offered.length >= control.failAfter) return { acknowledged, failure: new Error('database or disk is full') };
+        const text = d.raw.bytes.toString();
+        offered.push(text);
+        await d.ack({ outcome: 'created', ticket: 'HD-1', threadedBy: null, spam: 'ham', reason: null, ...outcome(text) } as IngestResult);
+        acknowledged++;
+        await hooks?.afterAcks?.();
+      }
+      return { acknowledged, failure: null };
+    },
+    close: async () => undefined,
+  };
+  return { intake, offered, control };
+}
+
+/** Mailbox status rows in memory. */
+function memoryState(): MailboxStateStore & { states: string[]; rows: Map<string, Partial<MailboxStateRow>> } {
+  const rows = new Map<string, Partial<MailboxStateRow>>();
+  const states: string[] = [];
+  const set = (mailbox: string, values: Partial<MailboxStateRow>) => rows.set(mailbox, { ...rows.get(mailbox), mailbox, ...values });
+  return {
+    rows,
+    states,
+    get: (mailbox) => (rows.get(mailbox) as MailboxStateRow | undefined) ?? null,
+    savePosition: (mailbox, uidValidity, lastUid) => set(mailbox, { uidValidity, lastUid }),
+    recordCheck: (mailbox, backlog, at) => set(mailbox, { backlog, lastCheckAt: at }),
+    recordState: (mailbox, state) => {
+      if (mailbox === 'support') states.push(state);
+      set(mailbox, { state });
+    },
+    recordError: (mailbox, error, at) => set(mailbox, { lastError: error, lastErrorAt: at }),
+    list: () => [...rows.values()] as MailboxStateRow[],
+  };
+}
+
+const mailboxWith = (ack: 'move' | 'flag' | 'delete' = 'move'): MailboxConfig & { imap: ImapConfig } =>
+  ({
+    id: 'support',
+    pollInterval: 60_000,
+    ack,
+    folders: { inbox: 'INBOX', processed: 'Processed', junk: 'Junk', quarantine: 'Quarantine' },
+    imap: { host: 'imap.test', port: 993, secure: true, user: 'support', pass: 'x', tls: { rejectUnauthorized: true } },
+  }) as unknown as MailboxConfig & { imap: ImapConfig };
+
+async function until(check: () => boolean, what: string, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: string) => Partial<IngestResult>; batchSize?: number; alertAfterMs?: number } = {}) {
+  const server = new FakeServer();
+  const state = memoryState();
+  const { intake, offered, control } = fakeIntake(options.outcome);
+  const alerts: string[] = [];
+  const source = imapSource({
+    mailbox: mailboxWith(options.ack),
+    state,
+    log: silentLogger(),
+    alertAfterMs: options.alertAfterMs ?? 3_600_000,
+    onUnhealthy: (incident) => alerts.push(incident.error),
+    batchSize: options.batchSize ?? 2,
+    retryBaseMs: 2,
+    connect: server.connector,
+  });
+  return { server, state, intake, offered, control, alerts, source };
+}
+
+describe('the IMAP source (state machine, fake server)', () => {
+  it('offers the inbox in UID order, fetched in batches, and moves each message where its outcome says, then waits idle', async () => {
+    const { server, state, intake, offered, source } = setup({ outcome: (t) => (t === 'spam' ? { spam: 'spam' } : t === 'bad' ? { outcome: 'quarantined' } : {}) });
+    for (const t of ['a', 'spam', 'b', 'bad', 'c']) server.append('INBOX', t);
+    await source.start(intake);
+    await until(() => state.rows.get('support')?.state === 'idle', 'idle');
+    expect(offered).toEqual(['a', 'spam', 'b', 'bad', 'c']);
+    expect(server.fetched).toEqual([[1, 2], [3, 4], [5]]);
+    expect(server.uids('INBOX')).toEqual([]);
+    expect([...server.folder('Processed').messages.values()].map((m) => m.source.toString())).toEqual(['a', 'b', 'c']);
+    expect([...server.folder('Junk').messages.values()].map((m) => m.source.toString())).toEqual(['spam']);
+    expect([...server.folder('Quarantine').messages.values()].map((m) => m.source.toString())).toEqual(['bad']);
+    expect(state.rows.get('support')).toMatchObject({ uidValidity: '1', lastUid: 5, backlog: 0 });
+    expect(state.states).toEqual(['connecting', 'processing', 'idle']);
+    await source.stop();
+    expect(state.states.at(-1)).toBe('stopped');
+  });
+
+  it('with ack: flag, flags \\Seen and afterwards looks only above the last acknowledged UID', async () => {
+    const { server, state, intake, offered, source } = setup({ ack: 'flag' });
+    server.append('INBOX', 'a');
+    server.append('INBOX', 'b');
+    await source.start(intake);
+    await until(() => state.rows.get('support')?.state === 'idle', 'idle');
+    server.append('INBOX', 'c'); // news wakes the idle loop
+    await until(() => offered.length === 3, 'the new message');
+    await source.stop();
+    expect(offered).toEqual(['a', 'b', 'c']);
+    expect(server.commands).toEqual(['flag 1', 'flag 2', 'flag 3']);
+    expect([...server.folder('INBOX').messages.values()].every((m) => m.flags.has('\\Seen'))).toBe(true);
+  });
+
+  it('rescans the whole inbox when UIDVALIDITY changed', async () => {
+    const { server, state, intake, offered, source } = setup({ ack: 'flag' });
+    state.savePosition('support', '0', 7); // as saved for an older incarnation of the folder
+    server.append('INBOX', 'a');
+    await source.start(intake);
+    await until(() => offered.length === 1, 'the message below the old last UID');
+    await source.stop();
+    expect(state.rows.get('support')).toMatchObject({ uidValidity: '1', lastUid: 1 });
+  });
+
+  it('goes failing on a refused login, says why, alerts once per incident, and reconnects with backoff until it works', async () => {
+    const { server, state, intake, offered, alerts, source } = setup({ alertAfterMs: 0 });
+    const refused = () => Object.assign(new Error('Command failed'), { authenticationFailed: true, responseText: 'bad password' });
+    server.refuse = [refused(), refused(), refused()];
+    server.append('INBOX', 'a');
+    await source.start(intake);
+    await until(() => offered.length === 1, 'processed after the refusals');
+    await source.stop();
+    expect(server.connects).toBe(4);
+    expect(state.rows.get('support')?.lastError).toBe('authentication failed for support at imap.test:993: bad password');
+    expect(state.states.slice(0, 7)).toEqual(['connecting', 'failing', 'connecting', 'failing', 'connecting', 'failing', 'connecting']);
+    expect(alerts).toHaveLength(1);
+  });
+
+  it('acknowledges only what the intake made durable; after a failed pass it reconnects and offers the rest again', async () => {
+    const { server, state, intake, offered, control, source } = setup();
+    control.failAfter = 2;
+    for (const t of ['a', 'b', 'c']) server.append('INBOX', t);
+    await source.start(intake);
+    await until(() => state.rows.get('support')?.state === 'failing', 'failing');
+    expect(state.rows.get('support')?.lastError).toBe('database or disk is full');
+    expect(server.uids('Processed')).toHaveLength(2); // a and b were acknowledged before the failure
+    expect(server.uids('INBOX')).toEqual([3]);
+    control.failAfter = Infinity;
+    await until(() => server.uids('INBOX').length === 0, 'c acknowledged after the reconnect');
+    await source.stop();
+    expect(offered).toEqual(['a', 'b', 'c']);
+  });
+
+  it('reconnects when the server drops the connection while idle', async () => {
+    const { server, state, intake, offered, source } = setup();
+    await source.start(intake);
+    await until(() => state.rows.get('support')?.state === 'idle', 'idle');
+    server.dropAll();
+    await until(() => server.connects === 2 && state.rows.get('support')?.state === 'idle', 'idle on a new connection');
+    expect(state.rows.get('support')?.lastError).toBe('connection closed by the server');
+    server.append('INBOX', 'after');
+    await until(() => offered.length === 1, 'mail after the reconnect');
+    await source.stop();
+  });
+
+  it('stops promptly from idle and from the backoff of a failing session', async () => {
+    const idle = setup();
+    await idle.source.start(idle.intake);
+    await until(() => idle.state.rows.get('support')?.state === 'idle', 'idle');
+    await idle.source.stop();
+    expect(idle.state.states.at(-1)).toBe('stopped');
+
+    const failing = setup();
+    failing.server.refuse = Array.from({ length: 50 }, () => new Error('ECONNREFUSED'));
+    await failing.source.start(failing.intake);
+    await until(() => failing.server.connects >= 3, 'retries');
+    await failing.source.stop();
+    expect(failing.state.states.at(-1)).toBe('stopped');
+  });
+});
