@@ -74,6 +74,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
           learnJunk: config.jobs.junkLearning.enabled ? (bytes) => store.turn(() => learnJunkMessage(store, bytes, Date.now())) : undefined,
           onDuplicate: config.jobs.junkLearning.enabled ? (bytes, source, position) => store.turn(() => learnMovedOutOfJunk(store, bytes, source, position, Date.now())) : undefined,
           junkScanEveryMs: mailbox.junkScanInterval,
+          maxMessageSize: config.limits.maxMessageSize,
         }),
       );
     } else if (mailbox.maildir) {

@@ -1,5 +1,6 @@
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import type { ImapConfig } from '../config/schema';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
@@ -19,6 +20,10 @@ export interface ImapConnection {
   select(path: string): Promise<{ uidValidity: string }>;
   /** UIDs in the selected folder, ascending: all of them, or those above `after`. */
   search(after?: number): Promise<number[]>;
+  /** UIDs in the selected folder of messages bigger than `bytes`. */
+  largerThan(bytes: number): Promise<number[]>;
+  /** Streams one message's raw bytes into `file` (created), never holding it in memory; false when it is gone. */
+  download(uid: number, file: string): Promise<boolean>;
   /** The raw bytes of these UIDs, ascending by UID (a message gone meanwhile is left out). */
   fetch(uids: number[]): Promise<Array<{ uid: number; source: Buffer }>>;
   addFlag(uids: number[], flag: string): Promise<void>;
@@ -89,6 +94,15 @@ export function imapFlowConnector(cfg: ImapConfig, log: Logger): ImapConnector {
         const found = await client.search(after === undefined ? { all: true } : { uid: `${after + 1}:*` }, { uid: true });
         // `n:*` always matches the highest UID, even below n.
         return (found || []).filter((u) => after === undefined || u > after).sort((a, b) => a - b);
+      },
+      async largerThan(bytes) {
+        return (await client.search({ larger: bytes }, { uid: true })) || [];
+      },
+      async download(uid, file) {
+        const { content } = await client.download(String(uid), undefined, { uid: true });
+        if (!content) return false;
+        await pipeline(content, createWriteStream(file, { flags: 'wx' }));
+        return true;
       },
       async fetch(uids) {
         const fetched = await client.fetchAll(range(uids), { uid: true, source: true }, { uid: true });

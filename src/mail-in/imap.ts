@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ImapConfig, MailboxConfig } from '../config/schema';
 import { backoffDelay, sleep } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
-import type { IngestResult } from '../pipeline/types';
+import type { IngestResult, RawMessage } from '../pipeline/types';
 import { bestEffort, type MailboxStateStore } from '../store/mailbox-state';
 import { imapFlowConnector, type ImapConnection, type ImapConnector } from './imap-connection';
 import type { Source } from './source';
@@ -27,6 +30,8 @@ export interface ImapSourceOptions {
   now?: () => number;
   /** The first reconnect after a failed session waits up to this long, each further one twice as long (up to 5 minutes). */
   retryBaseMs?: number;
+  /** limits.maxMessageSize: a bigger message is streamed to a file, never held in memory, and quarantined. */
+  maxMessageSize?: number;
   /** How connections are opened; default: ImapFlow with the mailbox's settings (tests give a fake). */
   connect?: ImapConnector;
 }
@@ -190,30 +195,58 @@ export function imapSource(options: ImapSourceOptions): Source {
       // batch's commands have finished before the next batch's are sent.
       let buckets = noBuckets();
       let acknowledging: Promise<void> = Promise.resolve();
-      const pass = await intake.run(deliveries(c, uids, (uid, result) => buckets[bucketOf(result)].push(uid)), {
-        afterAcks: () => {
-          const batch = buckets;
-          buckets = noBuckets();
-          acknowledging = acknowledging.then(() => acknowledge(c, batch, at));
-          // Awaited below; a failure must not count as unhandled meanwhile.
-          acknowledging.catch(() => undefined);
-        },
-      });
-      await acknowledging;
+      const spools: string[] = [];
+      let pass;
+      try {
+        pass = await intake.run(deliveries(c, uids, spools, (uid, result) => buckets[bucketOf(result)].push(uid)), {
+          afterAcks: () => {
+            const batch = buckets;
+            buckets = noBuckets();
+            acknowledging = acknowledging.then(() => acknowledge(c, batch, at));
+            // Awaited below; a failure must not count as unhandled meanwhile.
+            acknowledging.catch(() => undefined);
+          },
+        });
+        await acknowledging;
+      } finally {
+        for (const dir of spools) rmSync(dir, { recursive: true, force: true });
+      }
       if (pass.failure) throw pass.failure;
       // Loop: the next search records the backlog (0) before the session reports idle.
     }
   };
 
-  async function* deliveries(c: ImapConnection, uids: number[], done: (uid: number, result: IngestResult) => void): AsyncGenerator<Delivery> {
+  /**
+   * The messages of `uids`, fetched a batch at a time. One bigger than limits.maxMessageSize is
+   * streamed into a temporary file instead, offered as `oversized` (the intake copies it into
+   * the store and quarantines it); the folder of such files (in `spools`) is removed by the
+   * drain once the intake's pass is over (the intake may still hold messages it parsed ahead
+   * when this generator ends).
+   */
+  async function* deliveries(c: ImapConnection, uids: number[], spools: string[], done: (uid: number, result: IngestResult) => void): AsyncGenerator<Delivery> {
+    const big = new Set(options.maxMessageSize === undefined ? [] : await c.largerThan(options.maxMessageSize));
+    const spool = big.size > 0 ? mkdtempSync(path.join(os.tmpdir(), 'helpdesk-imap-')) : null;
+    if (spool) spools.push(spool);
     for (let i = 0; i < uids.length && !stopping(); i += batchSize) {
-      for (const { uid, source } of await c.fetch(uids.slice(i, i + batchSize))) {
+      const slice = uids.slice(i, i + batchSize);
+      const small = slice.filter((u) => !big.has(u));
+      const fetched = new Map(small.length === 0 ? [] : (await c.fetch(small)).map((m) => [m.uid, m.source]));
+      for (const uid of slice) {
         // Stop between messages: the one in hand is always finished and acknowledged.
         if (stopping()) return;
+        const at = { source: `imap:${id}`, position: String(uid), mailbox: id };
+        let raw: RawMessage;
+        const bytes = fetched.get(uid);
+        if (bytes) raw = { ...at, bytes };
+        else if (spool && big.has(uid)) {
+          const file = path.join(spool, String(uid));
+          if (!(await c.download(uid, file))) continue;
+          raw = { ...at, bytes: Buffer.alloc(0), oversized: { file, size: statSync(file).size } };
+        } else continue; // gone meanwhile
         yield {
-          raw: { bytes: source, source: `imap:${id}`, position: String(uid), mailbox: id },
+          raw,
           ack: async (result) => {
-            if (result.outcome === 'duplicate' && options.onDuplicate) await options.onDuplicate(source, `imap:${id}`, String(uid));
+            if (result.outcome === 'duplicate' && options.onDuplicate && bytes) await options.onDuplicate(bytes, `imap:${id}`, String(uid));
             done(uid, result);
           },
         };

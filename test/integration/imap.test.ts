@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { startDaemon } from '../../src/main';
@@ -36,6 +36,25 @@ describe('IMAP source against a real Dovecot', () => {
       expect(await count(seed, 'INBOX')).toBe(0);
       expect(await count(seed, 'Processed')).toBe(2);
       expect(showTicket(daemon.store.db, 'HD-1')?.messages.map((m) => m.threadedBy)).toEqual(['new', 'in-reply-to']);
+    } finally {
+      await daemon.stop();
+      await seed.logout();
+    }
+  });
+
+  it('streams a message over limits.maxMessageSize from the server into the store, quarantines it, and goes on', async () => {
+    const user = dynUser();
+    const seed = await testClient(dovecot(), user);
+    const big = Buffer.concat([buildMail({ messageId: '<big@c.test>' }), Buffer.alloc(3 * 1024 * 1024, 'A'), Buffer.from('\r\n')]);
+    await seed.append('INBOX', big);
+    await seed.append('INBOX', buildMail({ messageId: '<small@c.test>', from: 'small@c.test' }));
+    const { daemon } = await startTestDaemon(`helpdesk: { address: support@example.test }\nlimits: { maxMessageSize: 1MB }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user })}`);
+    try {
+      await waitFor(async () => (await count(seed, 'Quarantine')) === 1 && (await count(seed, 'Processed')) === 1 || undefined, 20_000, 'both acknowledged');
+      const [row] = listInbound(daemon.store.db, { outcome: 'quarantined' });
+      expect(row.reason).toMatch(/over limits\.maxMessageSize \(1048576 bytes\)/);
+      expect(readFileSync(path.join(daemon.store.dataDir, row.rawPath as string)).equals(big)).toBe(true);
+      expect(listTickets(daemon.store.db)).toHaveLength(1);
     } finally {
       await daemon.stop();
       await seed.logout();

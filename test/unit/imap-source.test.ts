@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import type { MailboxConfig, ImapConfig } from '../../src/config/schema';
 import type { Delivery, Intake, PassHooks, PassResult } from '../../src/intake/intake';
 import { silentLogger } from '../../src/lib/log';
@@ -25,6 +27,7 @@ class FakeServer {
   /** Connection attempts still to refuse, with this error. */
   refuse: Array<Error & { authenticationFailed?: boolean }> = [];
   fetched: number[][] = [];
+  downloaded: number[] = [];
   commands: string[] = [];
   open: Array<{ events: ImapEvents; usable: boolean }> = [];
 
@@ -91,6 +94,19 @@ async function connectTo(server: FakeServer, events: ImapEvents): Promise<ImapCo
       need();
       return server.uids(selected).filter((u) => after === undefined || u > after);
     },
+    async largerThan(bytes) {
+      need();
+      const f = server.folder(selected);
+      return [...f.messages.keys()].filter((u) => (f.messages.get(u) as { source: Buffer }).source.length > bytes);
+    },
+    async download(uid, file) {
+      need();
+      server.downloaded.push(uid);
+      const m = server.folder(selected).messages.get(uid);
+      if (!m) return false;
+      writeFileSync(file, m.source, { flag: 'wx' });
+      return true;
+    },
     async fetch(uids) {
       need();
       server.fetched.push(uids);
@@ -137,9 +153,11 @@ function fakeIntake(outcome: (text: string) => Partial<IngestResult> = () => ({}
       let acknowledged = 0;
       for await (const d of deliveries) {
         if (offered.length >= control.failAfter) return { acknowledged, failure: new Error('database or disk is full') };
-        const text = d.raw.bytes.toString();
+        // A message too big to be read is offered as a file; the real intake copies and quarantines it.
+        const big = d.raw.oversized;
+        const text = big ? `file of ${big.size} bytes: ${readFileSync(big.file, 'latin1').slice(0, 10)}` : d.raw.bytes.toString();
         offered.push(text);
-        await d.ack({ outcome: 'created', ticket: 'HD-1', threadedBy: null, spam: 'ham', reason: null, ...outcome(text) } as IngestResult);
+        await d.ack({ outcome: 'created', ticket: 'HD-1', threadedBy: null, spam: 'ham', reason: null, ...(big ? { outcome: 'quarantined' } : outcome(text)) } as IngestResult);
         acknowledged++;
         await hooks?.afterAcks?.();
       }
@@ -187,7 +205,7 @@ async function until(check: () => boolean, what: string, ms = 2000): Promise<voi
   }
 }
 
-function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: string) => Partial<IngestResult>; batchSize?: number; alertAfterMs?: number } = {}) {
+function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: string) => Partial<IngestResult>; batchSize?: number; alertAfterMs?: number; maxMessageSize?: number } = {}) {
   const server = new FakeServer();
   const state = memoryState();
   const { intake, offered, control } = fakeIntake(options.outcome);
@@ -200,6 +218,7 @@ function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: str
     onUnhealthy: (incident) => alerts.push(incident.error),
     batchSize: options.batchSize ?? 2,
     retryBaseMs: 2,
+    maxMessageSize: options.maxMessageSize,
     connect: server.connector,
   });
   return { server, state, intake, offered, control, alerts, source };
@@ -221,6 +240,22 @@ describe('the IMAP source (state machine, fake server)', () => {
     expect(state.states).toEqual(['connecting', 'processing', 'idle']);
     await source.stop();
     expect(state.states.at(-1)).toBe('stopped');
+  });
+
+  it('streams a message over limits.maxMessageSize to a file instead of fetching it, offers it as oversized, and removes the file after the pass', async () => {
+    const { server, state, intake, offered, source } = setup({ maxMessageSize: 100 });
+    server.append('INBOX', 'small');
+    server.append('INBOX', `BIG ${'x'.repeat(500)}`);
+    server.append('INBOX', 'after');
+    const spoolsBefore = readdirSync(os.tmpdir()).filter((n) => n.startsWith('helpdesk-imap-'));
+    await source.start(intake);
+    await until(() => state.rows.get('support')?.state === 'idle', 'idle');
+    await source.stop();
+    expect(server.fetched).toEqual([[1], [3]]);
+    expect(server.downloaded).toEqual([2]);
+    expect(offered).toEqual(['small', 'file of 504 bytes: BIG xxxxxx', 'after']);
+    expect([...server.folder('Quarantine').messages.values()].map((m) => m.source.length)).toEqual([504]);
+    expect(readdirSync(os.tmpdir()).filter((n) => n.startsWith('helpdesk-imap-'))).toEqual(spoolsBefore);
   });
 
   it('with ack: flag, flags \\Seen and afterwards looks only above the last acknowledged UID', async () => {
