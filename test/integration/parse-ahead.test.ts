@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { silentLogger } from '../../src/lib/log';
 import { packageRoot } from '../../src/lib/package-root';
-import { ParseWorkerGone, parseAhead, parsingAhead } from '../../src/pipeline/parse-ahead';
+import { ParseTimeout, ParseWorkerGone, parseAhead, parsedWithin, parsingAhead } from '../../src/pipeline/parse-ahead';
 import { ingest } from '../../src/pipeline/run';
 import { parseMail } from '../../src/pipeline/stages/parse';
 import type { InboundMail } from '../../src/pipeline/types';
@@ -149,5 +149,39 @@ describe('parsing ahead on a worker thread', () => {
       await early.close();
       desk.close();
     }
+  });
+
+  describe('limits.processingTime', () => {
+    /** Well-formed html that takes the parse stage about a second per 2 MB (sanitize-html and html-to-text). */
+    const slowMail = (repeats: number) => Buffer.from(`From: a@c.test\r\nTo: support@example.test\r\nSubject: long\r\nMessage-ID: <slow-${repeats}@c.test>\r\nContent-Type: text/html\r\n\r\n${'<p>hello <b>world</b></p>'.repeat(repeats)}\r\n`);
+    const inline = () => Promise.reject(new Error('parsed inline: the parse could not have been abandoned'));
+
+    it('abandons the shared worker’s parse past the budget; the next message is parsed on a new worker', async () => {
+      const early = parseAhead({ log: silentLogger(), maxBytes: 25 * 1024 * 1024, workerFile: WORKER });
+      try {
+        const slow = slowMail(70_000); // 1.75 MB: sent ahead to the shared worker
+        const next = buildMail({ messageId: '<next@c.test>' });
+        early.ahead(slow);
+        early.ahead(next);
+        await expect(parsedWithin(early, slow, 100, inline)).rejects.toThrow(ParseTimeout);
+        expect((await parsedWithin(early, next, 60_000, inline)).messageId).toBe('<next@c.test>');
+        early.ahead(buildMail({ messageId: '<later@c.test>' }));
+      } finally {
+        await early.close();
+      }
+    });
+
+    it('abandons the parse of a message too big for the shared worker, on a worker of its own', async () => {
+      const early = parseAhead({ log: silentLogger(), maxBytes: 25 * 1024 * 1024, workerFile: WORKER });
+      try {
+        const big = slowMail(200_000); // 5 MB: parsed alone
+        early.ahead(big); // not taken: too big for the shared worker
+        await expect(parsedWithin(early, big, 100, inline)).rejects.toThrow(/took longer than limits\.processingTime \(100 ms\)/);
+        const small = buildMail({ messageId: '<small@c.test>' });
+        expect((await parsedWithin(early, small, 60_000, inline)).messageId).toBe('<small@c.test>');
+      } finally {
+        await early.close();
+      }
+    });
   });
 });

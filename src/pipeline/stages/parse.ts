@@ -6,6 +6,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { sha256Hex } from '../../lib/hash';
 import { extensionFor, sanitizeFilename } from '../filename';
+import { flattenHtml, tooTangled } from '../html-shape';
 import { parsedWithin } from '../parse-ahead';
 import { utf7ToUtf8 } from '../utf7';
 import { extractUuencoded } from '../uuencode';
@@ -66,8 +67,11 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
   });
   assertMail(parsed.headerLines.map((h) => ({ name: h.key, value: headerValue(h.line) })));
   const messageId = firstMessageId(parsed.messageId);
-  const html = typeof parsed.html === 'string' ? sanitizeMailHtml(parsed.html) : null;
-  const { text, files } = extractUuencoded(bodyText(parsed) || brokenMultipartText(body, parsed));
+  // Html shaped to make the parser quadratic is never parsed: its text is taken as it stands,
+  // and no html is kept (html-shape.ts).
+  const tangled = typeof parsed.html === 'string' && tooTangled(parsed.html);
+  const html = typeof parsed.html === 'string' && !tangled ? sanitizeMailHtml(parsed.html) : null;
+  const { text, files } = extractUuencoded(bodyText(parsed, tangled) || brokenMultipartText(body, parsed));
   const uuFiles = files.map((f) => ({ filename: f.name, contentType: guessType(f.name), contentDisposition: 'attachment', content: f.content }));
   return {
     messageId: messageId ?? `<${rawSha256}@helpdesk.invalid>`,
@@ -90,9 +94,10 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
 }
 
 /** The text body; from the html part when there is no (or only a blank) text part. */
-function bodyText(parsed: ParsedMail): string {
+function bodyText(parsed: ParsedMail, tangled: boolean): string {
   const text = parsed.text ?? '';
   if (text.trim() !== '' || typeof parsed.html !== 'string') return text;
+  if (tangled) return flattenHtml(parsed.html);
   return htmlToText(parsed.html, {
     wordwrap: false,
     selectors: [
