@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Locations } from './locations';
 import { loadConfig } from './config/load';
 import { watchConfig, type LiveConfig } from './config/watch';
 import type { Logger } from './lib/log';
@@ -14,19 +15,6 @@ import type { Source } from './mail-in/source';
 import { createIntake } from './intake/intake';
 import { mailboxStateStore } from './store/mailbox-state';
 import { openStore, type Store } from './store/open';
-
-/** Where config and data live: `--config`/`--data`, else HELPDESK_CONFIG/HELPDESK_DATA, else ./config and ./data. */
-export interface Locations {
-  configDir: string;
-  dataDir: string;
-}
-
-export function resolveLocations(options: { config?: string; data?: string }, env = process.env): Locations {
-  return {
-    configDir: path.resolve(options.config ?? env.HELPDESK_CONFIG ?? 'config'),
-    dataDir: path.resolve(options.data ?? env.HELPDESK_DATA ?? 'data'),
-  };
-}
 
 export interface Daemon {
   config: LiveConfig;

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { HelpdeskError, errorMessage } from '../lib/errors';
 import { terminalSafe } from '../lib/terminal-safe';
-import { resolveLocations, type Locations } from '../main';
+import { resolveLocations, type Locations } from '../locations';
 import { openStore, type Store } from '../store/open';
 import { CliExit, EXIT } from './exit-codes';
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../config/load';
 import type { Logger } from '../lib/log';
-import { startDaemon } from '../main';
 import { locations } from './common';
 import { CliExit, EXIT } from './exit-codes';
 
@@ -14,6 +13,9 @@ export function registerStart(program: Command, log: Logger): void {
     .action(async (_opts: unknown, cmd: Command) => {
       let daemon;
       try {
+        // The daemon's modules (IMAP, SMTP, templates, jobs) load only for `start`: every other
+        // command, an MTA's pipe into `helpdesk ingest` above all, starts without them.
+        const { startDaemon } = await import('../main');
         daemon = await startDaemon(locations(cmd), log);
       } catch (err) {
         if (err instanceof ConfigError) throw new CliExit(EXIT.CONFIG, `invalid configuration:\n${err.message}`);

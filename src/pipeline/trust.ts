@@ -1,4 +1,3 @@
-import { dkimVerify } from 'mailauth/lib/dkim/verify';
 import type { TrustConfig } from '../config/schema';
 import { errorMessage } from '../lib/errors';
 import { authservIdOf, parseAuthResults } from './auth-results';
@@ -63,6 +62,9 @@ async function checkDkim(raw: Buffer, domain: string, { resolver, timeoutMs = 10
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     });
+    // Loaded when first needed: requiring mailauth costs a quarter of a second, which every
+    // CLI command (an MTA's pipe into `helpdesk ingest` above all) paid at start, used or not.
+    const { dkimVerify } = await import('mailauth/lib/dkim/verify');
     const verified = await Promise.race([dkimVerify(raw, resolver ? { resolver } : {}), timeout]);
     const signatures = verified.results.filter((r) => r.signingDomain);
     const pass = signatures.find((r) => r.status.result === 'pass' && r.signingDomain.toLowerCase() === domain);
