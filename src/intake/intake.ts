@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema';
-import { errorMessage } from '../lib/errors';
+import { asError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { CategoryPredictor } from '../pipeline/category-model';
 import { parseAhead, parsingAhead, type ParseAhead } from '../pipeline/parse-ahead';
@@ -154,13 +154,13 @@ export function createIntake(options: IntakeOptions): Intake {
           } catch (err) {
             // The store failed on a message (it and the rest are offered again later), or the
             // source's iteration threw: what the batch holds so far is still committed.
-            stop = err instanceof Error ? err : new Error(errorMessage(err));
+            stop = asError(err);
           }
           try {
             await batch.commit();
           } catch (err) {
             log.error({ err, messages: done.length }, 'batch could not be made durable; its messages are not acknowledged and will be offered again');
-            return { done: [], stop: err instanceof Error ? err : new Error(errorMessage(err)), ended: true };
+            return { done: [], stop: asError(err), ended: true };
           }
           return { done, stop, ended };
         });
@@ -182,7 +182,7 @@ export function createIntake(options: IntakeOptions): Intake {
       }
     } catch (err) {
       // The source's iteration threw while nothing was in hand.
-      failure = err instanceof Error ? err : new Error(errorMessage(err));
+      failure = asError(err);
     } finally {
       // Ends the source's generator (its finally blocks run) unless it ended by itself; with
       // a request still pending, the end is queued behind it and not waited for.
