@@ -81,10 +81,21 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       }
       return;
     }
-    // Sent: a store that cannot record it now (disk full) fails the drain, and the row is sent
-    // again later with the same Message-ID (at least once, recognisably the same).
-    await store.turn(() => markSent(store.db, row.id, now(), message.subject ?? row.subject));
     log.info({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, messageId: row.messageId, response: info.response }, 'notification sent');
+    // Sent: a store that cannot record it now (disk full) fails the drain; the worker keeps
+    // trying to record it and does not send it again meanwhile (after a restart it would: at
+    // least once, with the same Message-ID).
+    sentNotRecorded.set(row.id, { at: now(), subject: message.subject ?? row.subject });
+    await recordSent();
+  };
+
+  /** Rows the server accepted whose `sent` could not be written yet. */
+  const sentNotRecorded = new Map<number, { at: number; subject: string }>();
+  const recordSent = async () => {
+    for (const [id, sent] of sentNotRecorded) {
+      await store.turn(() => markSent(store.db, id, sent.at, sent.subject));
+      sentNotRecorded.delete(id);
+    }
   };
 
   const drainOnce = async (): Promise<number> => {
@@ -95,6 +106,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       // rolled back after they were sent. A row committed but not yet durable (a batch whose
       // fsync failed) could vanish in a power cut together with the message that asked for it,
       // which would then be ingested again and mailed twice: the worker's own barrier first.
+      await recordSent();
       const rows = await store.turn(async () => {
         const due = dueOutbox(store.db, now());
         if (due.length > 0) await store.durable();
@@ -103,6 +115,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       if (rows.length === 0) return count;
       for (const row of rows) {
         if (stopper.signal.aborted) return count;
+        if (sentNotRecorded.has(row.id)) continue;
         await sendOne(row);
         count++;
       }

@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { loadConfig } from '../../src/config/load';
 import { silentLogger } from '../../src/lib/log';
 import { imapSource } from '../../src/mail-in/imap';
@@ -290,6 +292,42 @@ describe('sources acknowledge only what is durable, and retry until the store wo
     } finally {
       await source.stop();
       await intake.close();
+      await worker.stop();
+      desk.close();
+    }
+  });
+
+  it('the outbox worker backs off while the store cannot record what it sent, without sending it again, and records it once it can', async () => {
+    const desk = openTestDesk();
+    await desk.ingest(buildMail({ messageId: '<ob@c.test>', from: 'ob@c.test' })); // queues the acknowledgement
+    const retries: number[] = [];
+    const log = pino({ level: 'error' }, new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) {
+          const l = JSON.parse(line) as { msg: string; retryInMs?: number };
+          if (l.msg === 'outbox worker error; will retry') retries.push(l.retryInMs as number);
+        }
+        done();
+      },
+    }));
+    desk.store.sqlite.pragma('query_only = 1'); // every write fails, as on a store remounted read-only
+    const transport = makeTransport(desk.config.outgoing, desk.dataDir);
+    const sends = jest.spyOn(transport, 'send');
+    const worker = outboxWorker({ store: desk.store, config: () => desk.config, templates: loadTemplates(defaultTemplatesDir(), () => desk.config), transport, log, pollMs: 3_600_000 });
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      // Before: an error every 50 ms (1,123 a minute). Now each wait at least as long as the last.
+      expect(retries.length).toBeGreaterThan(0);
+      expect(retries.length).toBeLessThanOrEqual(3);
+      expect([...retries].sort((a, b) => a - b)).toEqual(retries);
+      desk.store.sqlite.pragma('query_only = 0');
+      const rows = desk.store.sqlite.prepare('select count(*) from outbox').pluck().get();
+      await waitFor(() => desk.store.sqlite.prepare("select count(*) from outbox where status = 'sent'").pluck().get() === rows || undefined, 10_000, 'recorded as sent once the store works');
+      // Each row sent once: retries recorded what the server had accepted instead of sending it again.
+      const names = sends.mock.calls.map(([, name]) => name);
+      expect(names).toHaveLength(rows as number);
+      expect(new Set(names).size).toBe(names.length);
+    } finally {
       await worker.stop();
       desk.close();
     }
