@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: an MTA's pipe announces its wish to write before anything else loads.
+import './early-wish';
 import { Command, CommanderError } from 'commander';
 import { createLogger } from '../lib/log';
 import { registerConfig } from './config';

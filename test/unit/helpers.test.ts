@@ -1,3 +1,4 @@
+import { commandAndData } from '../../src/cli/early-wish';
 import { readAccessToken } from '../../src/mail-in/access-token';
 import { sanitizeFilename } from '../../src/pipeline/filename';
 import { extractUuencoded } from '../../src/pipeline/uuencode';
@@ -102,5 +103,13 @@ describe('readAccessToken', () => {
   });
   it('reports a failing token command with its stderr', async () => {
     await expect(readAccessToken({ tokenCommand: 'echo denied >&2; exit 3' })).rejects.toThrow(/token command failed: denied/);
+  });
+});
+
+describe('commandAndData (the binary reads it before anything else loads)', () => {
+  it('finds the command word and --data, skipping the values of the global options', () => {
+    expect(commandAndData(['--config', 'ingest', '--data', '/srv/hd', 'ingest', '-'])).toEqual({ command: 'ingest', data: '/srv/hd' });
+    expect(commandAndData(['--data=/srv/x', 'tickets', 'list'])).toEqual({ command: 'tickets', data: '/srv/x' });
+    expect(commandAndData(['--help'])).toEqual({ command: undefined, data: undefined });
   });
 });
