@@ -193,6 +193,8 @@ export const helpdeskFileSchema = z.strictObject({
       ackRateLimit: z.strictObject({ count: z.number().int().min(1).default(5), per: duration.default(parseDuration('1h') as number) }).prefault({}),
       /** More than `count` messages from one sender on one ticket per `per`: stop notifying. */
       ticketFlood: z.strictObject({ count: z.number().int().min(1).default(20), per: duration.default(parseDuration('1h') as number) }).prefault({}),
+      /** A mail telling an agent about a customer's message carries the customer's files up to this size in total; the rest are listed. */
+      attachToAgents: size.default(10 * 1024 * 1024),
       /** No automatic mail to an address that hard-bounced (5.1.x) for this long. */
       suppressAfterHardBounce: duration.default(parseDuration('30d') as number),
       /** Key of the HMAC in our Message-IDs; absent: one generated and kept in the database. */

@@ -1,6 +1,7 @@
 import type Mail from 'nodemailer/lib/mailer';
 import type { Config } from '../config/schema';
 import { ticketSubject } from '../pipeline/reply-subject';
+import type { OutboxAttachment } from '../pipeline/mail-attachments';
 import type { OutboxEntry } from '../store/outbox';
 import type { Rendered } from './templates';
 
@@ -13,7 +14,7 @@ const RELAYED = new Set(['agent_reply']);
  * and Reply-To the support address ("Ana via Support" on relayed replies); automatic mail
  * marked `Auto-Submitted: auto-replied` and `X-Auto-Response-Suppress: All`.
  */
-export function composeMessage(row: OutboxEntry, rendered: Rendered, config: Config): Mail.Options {
+export function composeMessage(row: OutboxEntry, rendered: Rendered, config: Config, readFile: (relative: string) => Buffer): Mail.Options {
   const address = config.helpdesk.address;
   const relayed = RELAYED.has(row.template);
   const agentName = typeof row.data.agentName === 'string' ? row.data.agentName : null;
@@ -38,5 +39,19 @@ export function composeMessage(row: OutboxEntry, rendered: Rendered, config: Con
     html: rendered.html,
     headers,
     envelope: { from: address, to: row.recipients },
+    // The files the row carries (pipeline/mail-attachments.ts), as they were received: same
+    // bytes, type and name, inline images with their Content-ID so html that shows them still does.
+    attachments: carried(row).map((a) => ({
+      filename: a.filename,
+      contentType: a.contentType,
+      content: readFile(a.path),
+      ...(a.contentId ? { cid: a.contentId.replace(/^<|>$/g, '') } : {}),
+      contentDisposition: a.inline ? ('inline' as const) : ('attachment' as const),
+    })),
   };
+}
+
+/** The attachments of a row's data; rows written before there were any carry none. */
+function carried(row: OutboxEntry): OutboxAttachment[] {
+  return Array.isArray(row.data.attachments) ? (row.data.attachments as OutboxAttachment[]) : [];
 }

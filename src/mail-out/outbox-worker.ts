@@ -61,7 +61,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     const config = options.config();
     let message;
     try {
-      message = composeMessage(row, options.templates.render(row.template as TemplateName, row.locale, row.data), config);
+      message = composeMessage(row, options.templates.render(row.template as TemplateName, row.locale, row.data), config, (relative) => store.blobs.read(relative));
     } catch (err) {
       await failPermanently(row, `cannot render template ${row.template}: ${errorMessage(err)}`);
       return;

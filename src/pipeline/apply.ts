@@ -8,6 +8,7 @@ import { setValue } from '../store/key-value';
 import { markBounced, suppress } from '../store/outbox';
 import type { Db } from '../store/open';
 import { enqueueMail } from './enqueue';
+import { attachmentsFor } from './mail-attachments';
 import { messageIdSecret, roundRobinKey } from './store-reader';
 import type { Draft, IngestResult } from './types';
 
@@ -148,9 +149,12 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
       const notify = draft.notify;
       if (notify) {
         const secret = messageIdSecret(config, tx);
+        const stored = mail.attachments.map((attachment, i) => ({ attachment, ...files[i] }));
         for (const planned of notify.mails) {
           const thread = planned.thread ?? { inReplyTo: mail.messageId, references: mail.references };
-          enqueueMail(tx, config, { mail: planned, ticket, inReplyTo: thread.inReplyTo, references: thread.references, secret, at: now });
+          const carried = attachmentsFor(planned, stored, config);
+          const withFiles = carried.attachmentList.length > 0 ? { ...planned, data: { ...planned.data, ...carried } } : planned;
+          enqueueMail(tx, config, { mail: withFiles, ticket, inReplyTo: thread.inReplyTo, references: thread.references, secret, at: now });
           // The language the customer was first answered in is theirs from now on.
           if (planned.template === 'ack') setContactLocale(tx, planned.to, planned.locale);
         }

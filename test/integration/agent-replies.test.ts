@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { events, messages, tickets } from '../../src/store/schema';
 import { showTicket, ticketByRef } from '../../src/store/tickets';
@@ -334,5 +335,91 @@ describe('agent forwards', () => {
     expect(to('grace@customer.test')).toHaveLength(1); // the acknowledgement goes to the customer
     expect(d.store.db.select().from(tickets).all()).toHaveLength(1);
     expect(d.store.db.select().from(events).where(eq(events.type, 'forwarded')).all()).toHaveLength(1);
+  });
+});
+
+/** A multipart mail as a client sends it: text and html, the html showing an inline image by cid, and a PDF. */
+function withFiles(spec: { from: string; subject: string; inReplyTo?: string; references?: string[]; messageId: string; text: string; pdf: Buffer; png: Buffer }): Buffer {
+  const b64 = (buf: Buffer) => buf.toString('base64').replace(/.{76}/g, '$&\r\n');
+  return Buffer.from(
+    [
+      `From: ${spec.from}`,
+      'To: support@example.test',
+      `Subject: ${spec.subject}`,
+      `Message-ID: ${spec.messageId}`,
+      ...(spec.inReplyTo ? [`In-Reply-To: ${spec.inReplyTo}`, `References: ${(spec.references ?? []).join(' ')}`] : []),
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="MIX"',
+      '',
+      '--MIX',
+      'Content-Type: multipart/related; boundary="REL"',
+      '',
+      '--REL',
+      'Content-Type: multipart/alternative; boundary="ALT"',
+      '',
+      '--ALT',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      spec.text,
+      '--ALT',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      `<p>${spec.text}</p><img src="cid:shot@client.test">`,
+      '--ALT--',
+      '--REL',
+      'Content-Type: image/png; name="screenshot.png"',
+      'Content-Transfer-Encoding: base64',
+      'Content-ID: <shot@client.test>',
+      'Content-Disposition: inline; filename="screenshot.png"',
+      '',
+      b64(spec.png),
+      '--REL--',
+      '--MIX',
+      'Content-Type: application/pdf; name="invoice.pdf"',
+      'Content-Transfer-Encoding: base64',
+      'Content-Disposition: attachment; filename="invoice.pdf"',
+      '',
+      b64(spec.pdf),
+      '--MIX--',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+describe('attachments travel both ways', () => {
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(30_000)]);
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(5_000)]);
+  const files = (m: SinkMessage) => m.parsed.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, cid: a.cid ?? null, disposition: a.contentDisposition, same: a.content.equals(a.filename === 'invoice.pdf' ? pdf : png) }));
+
+  it('the agent’s files reach the customer byte for byte, the inline image with its Content-ID; the customer’s reach the agent', async () => {
+    const d = desk();
+    // The customer's screenshot and invoice go to the assigned agent.
+    await d.ingest(withFiles({ from: CARLA, subject: 'Printer broken', messageId: '<cf@customer.test>', text: 'See the error.', pdf, png }));
+    await d.send();
+    const assigned = last('ana@example.test');
+    expect(files(assigned).sort((a, b) => String(a.filename).localeCompare(String(b.filename)))).toEqual([
+      { filename: 'invoice.pdf', contentType: 'application/pdf', cid: null, disposition: 'attachment', same: true },
+      { filename: 'screenshot.png', contentType: 'image/png', cid: 'shot@client.test', disposition: 'inline', same: true },
+    ]);
+    expect(assigned.parsed.text).toMatch(/Attachments:\n- screenshot\.png \(4\.9 KB\) — attached\n- invoice\.pdf \(29\.3 KB\) — attached/);
+
+    // Ana answers with files of her own: the relay carries them.
+    await d.ingest(withFiles({ from: ANA, subject: `Re: ${assigned.parsed.subject}`, messageId: '<af@example.test>', inReplyTo: idOf(assigned), references: [idOf(assigned)], text: 'Here is the corrected invoice.', pdf, png }));
+    await d.send();
+    const relay = last('carla@customer.test');
+    expect(relay.parsed.text?.startsWith('Here is the corrected invoice.')).toBe(true);
+    expect(files(relay).sort((a, b) => String(a.filename).localeCompare(String(b.filename)))).toEqual([
+      { filename: 'invoice.pdf', contentType: 'application/pdf', cid: null, disposition: 'attachment', same: true },
+      { filename: 'screenshot.png', contentType: 'image/png', cid: 'shot@client.test', disposition: 'inline', same: true },
+    ]);
+  });
+
+  it('lists what is over notifications.attachToAgents instead of attaching it', async () => {
+    const d = fx.open({ extra: 'notifications: { attachToAgents: 10KB }\n' });
+    await d.ingest(withFiles({ from: CARLA, subject: 'Printer broken', messageId: '<cl@customer.test>', text: 'See the error.', pdf, png }));
+    await d.send();
+    const assigned = last('ana@example.test');
+    expect(files(assigned).map((f) => f.filename)).toEqual(['screenshot.png']);
+    expect(assigned.parsed.text).toContain('- invoice.pdf (29.3 KB) — not attached: over notifications.attachToAgents; kept on the ticket');
   });
 });

@@ -8,6 +8,11 @@ import { TEMPLATES } from '../../src/pipeline/types';
 import { runCli } from '../helpers/cli';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
 
+/** A row without attachments reads no file. */
+const noFiles = (relative: string): Buffer => {
+  throw new Error(`no file expected, asked for ${relative}`);
+};
+
 afterAll(removeTempDirs);
 
 const config = loadConfig(writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test, timezone: Europe/Madrid }\n' }));
@@ -96,8 +101,8 @@ describe('template errors', () => {
     const rendered = templates.render('ack', 'en', data);
     expect(rendered.subject).toBe('We have your message about Printer <broken>');
     const row = { template: 'ack', ref: 'HD-7', subject: '[HD-7] Printer <broken>', recipients: ['carla@customer.test'], messageId: '<m@x>', inReplyTo: null, references: [], createdAt: 0, data: {} } as unknown as OutboxEntry;
-    expect(composeMessage(row, rendered, config).subject).toBe('[HD-7] We have your message about Printer <broken>');
-    expect(composeMessage(row, { ...rendered, subject: null }, config).subject).toBe('[HD-7] Printer <broken>');
+    expect(composeMessage(row, rendered, config, noFiles).subject).toBe('[HD-7] We have your message about Printer <broken>');
+    expect(composeMessage(row, { ...rendered, subject: null }, config, noFiles).subject).toBe('[HD-7] Printer <broken>');
 
     writeFileSync(path.join(dir, 'en', 'ack.subject.hbs'), 'Broken {{ticket.subject\n');
     expect(templates.reload()).toEqual([expect.objectContaining({ file: path.join(dir, 'en', 'ack.subject.hbs'), line: 1 })]);
