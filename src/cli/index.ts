@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { createLogger } from '../lib/log';
 import { registerConfig } from './config';
 import { CliExit, EXIT } from './exit-codes';
+import { registerFiles } from './files';
 import { registerIngest } from './ingest';
 import { registerJobs } from './jobs';
 import { registerOutbox } from './outbox';
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   registerStart(program, log);
   registerIngest(program, log);
   registerTickets(program);
+  registerFiles(program);
   registerOutbox(program);
   registerJobs(program, log);
   registerReport(program);
@@ -54,6 +56,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // `helpdesk tickets show HD-1 | head`: the reader went away; that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(EXIT.OK);
+  });
   void main(process.argv).then((code) => {
     process.exitCode = code;
   });

@@ -43,13 +43,15 @@ export function registerTickets(program: Command): void {
         out(`status ${t.status} · priority ${t.priority} · severity ${t.severity} · category ${t.category ?? '-'} · queue ${t.queue ?? '-'} · assignee ${t.assignee ?? '-'}`);
         out(`customer ${t.customer ?? '-'} · created ${t.createdAt} · due ${t.dueAt ?? '-'}`);
         out(`participants: ${t.participants.map((p) => `${p.email} (${p.role})`).join(', ') || '-'}`);
-        for (const m of t.messages) {
+        // Messages and attachments are numbered as `helpdesk raw` and `attachments get` take them.
+        let n = 0;
+        t.messages.forEach((m, i) => {
           out('');
-          out(`--- ${m.direction === 'in' ? '←' : '→'} ${m.kind} from ${m.from ?? '?'} ${m.date ?? ''} [${m.threadedBy ?? ''}]`);
+          out(`--- message ${i + 1} ${m.direction === 'in' ? '←' : '→'} ${m.kind} from ${m.from ?? '?'} ${m.date ?? ''} [${m.threadedBy ?? ''}]`);
           out(`Subject: ${m.subject}`);
           out(m.text.trimEnd());
-          for (const a of m.attachments) out(`[attachment] ${a.filename} (${a.contentType}, ${a.size} bytes)${a.omittedReason ? ` — not stored: ${a.omittedReason}` : ''}`);
-        }
+          for (const a of m.attachments) out(`[attachment ${++n}] ${a.filename} (${a.contentType}, ${a.size} bytes)${a.omittedReason ? ` — not stored: ${a.omittedReason}` : ''}`);
+        });
         out('');
         out('history:');
         for (const e of t.events) out(`  ${e.at} ${e.actor} ${e.type}${e.to ? ` → ${e.to}` : ''}${e.reason ? ` (${e.reason})` : ''}`);

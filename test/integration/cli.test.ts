@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCli, runCliAsync, spawnCli, waitFor } from '../helpers/cli';
+import { CLI, runCli, runCliAsync, spawnCli, waitFor } from '../helpers/cli';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 
@@ -245,5 +246,69 @@ describe('helpdesk tickets set', () => {
     expect(runCli([...args, 'tickets', 'set', 'HD-1', 'colour', 'red']).stderr).toMatch(/cannot set colour/);
     expect(runCli([...args, 'tickets', 'set', 'HD-1', 'assignee', 'zoe@x.test']).stderr).toMatch(/unknown agent zoe@x.test/);
     expect(runCli([...args, 'tickets', 'set', 'HD-9', 'priority', 'high']).code).toBe(1);
+  });
+});
+
+describe('files back out of the store', () => {
+  const mailWithFiles = (pdf: Buffer, txt: string) =>
+    Buffer.from(
+      [
+        'From: carla@customer.test',
+        'To: support@example.test',
+        'Subject: files',
+        'Message-ID: <files@c.test>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="B"',
+        '',
+        '--B',
+        'Content-Type: text/plain',
+        '',
+        'two files',
+        '--B',
+        'Content-Type: application/pdf; name="invoice.pdf"',
+        'Content-Transfer-Encoding: base64',
+        'Content-Disposition: attachment; filename="invoice.pdf"',
+        '',
+        pdf.toString('base64'),
+        '--B',
+        'Content-Type: text/plain; name="notes.txt"',
+        'Content-Disposition: attachment; filename="notes.txt"',
+        '',
+        txt,
+        '--B--',
+        '',
+      ].join('\r\n'),
+    );
+
+  it('attachments get writes them (all, by number, by name) without overwriting; raw gives the message byte for byte', () => {
+    const { args } = setup();
+    const pdf = Buffer.from('%PDF-1.4 a small invoice\n');
+    const raw = mailWithFiles(pdf, 'printer model X200');
+    expect(runCli([...args, 'ingest', '-'], { input: raw }).code).toBe(0);
+    expect(runCli([...args, 'tickets', 'show', 'HD-1']).stdout).toContain('[attachment 2] notes.txt');
+
+    const out = tempDir('hd-get-');
+    const all = runCli([...args, 'attachments', 'get', 'HD-1', '-o', out]);
+    expect(all.code).toBe(0);
+    expect(all.stdout.trim().split('\n')).toEqual([path.join(out, 'invoice.pdf'), path.join(out, 'notes.txt')]);
+    expect(readFileSync(path.join(out, 'invoice.pdf')).equals(pdf)).toBe(true);
+    expect(runCli([...args, 'attachments', 'get', 'HD-1', '2', '-o', out]).stdout.trim()).toBe(path.join(out, 'notes (2).txt'));
+    expect(readFileSync(path.join(out, 'notes (2).txt'), 'utf8')).toBe('printer model X200');
+    expect(runCli([...args, 'attachments', 'get', 'HD-1', 'invoice.pdf', '-o', out]).stdout.trim()).toBe(path.join(out, 'invoice (2).pdf'));
+    expect(runCli([...args, 'attachments', 'get', 'HD-1', '7', '-o', out])).toMatchObject({ code: 1, stderr: expect.stringContaining('HD-1 has no attachment 7') });
+
+    const file = path.join(out, 'message.eml');
+    expect(runCli([...args, 'raw', 'HD-1', '1', '-o', file]).code).toBe(0);
+    expect(readFileSync(file).equals(raw)).toBe(true);
+    expect(runCli([...args, 'raw', 'HD-1', '1']).stdout).toBe(raw.toString());
+    expect(runCli([...args, 'raw', 'HD-1', '3'])).toMatchObject({ code: 1, stderr: expect.stringContaining('HD-1 has no message 3 (it has 1)') });
+  });
+
+  it('exits quietly when the reader of its output goes away (`tickets show | head -1`)', () => {
+    const { args } = setup();
+    runCli([...args, 'ingest', '-'], { input: buildMail({ messageId: '<long@c.test>', body: 'line\n'.repeat(200_000) }) });
+    const r = spawnSync('bash', ['-c', `node ${JSON.stringify(CLI)} ${args.map((a) => JSON.stringify(a)).join(' ')} tickets show HD-1 | head -1; echo "exit \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    expect(r.stdout).toBe('HD-1  Printer broken\n');
+    expect(r.stderr).toBe('exit 0\n');
   });
 });

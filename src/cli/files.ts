@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { showTicket } from '../store/tickets';
+import type { Store } from '../store/open';
+import { locations, openAll, out } from './common';
+import { CliExit, EXIT } from './exit-codes';
+
+/**
+ * `helpdesk attachments get` and `helpdesk raw`: the files a ticket keeps, back out of the
+ * store, numbered as `helpdesk tickets show` lists them. Admins no longer need to know where
+ * the data dir keeps them.
+ */
+export function registerFiles(program: Command): void {
+  program
+    .command('attachments')
+    .description('attachments of a ticket')
+    .command('get')
+    .description('write a ticket’s attachments (all, or one by number or name) into a folder; prints the files written')
+    .argument('<ref>', 'ticket reference, e.g. HD-12')
+    .argument('[which]', 'an attachment’s number (as `tickets show` lists it) or file name; default all')
+    .option('-o, --output <dir>', 'folder to write into (made if missing)', '.')
+    .action((ref: string, which: string | undefined, opts: { output: string }, cmd: Command) => {
+      withTicket(cmd, ref, (store, ticket) => {
+        const all = ticket.messages.flatMap((m) => m.attachments).map((a, i) => ({ ...a, n: i + 1 }));
+        const chosen = which === undefined ? all : all.filter((a) => (/^\d+$/.test(which) ? a.n === Number(which) : a.filename === which));
+        if (chosen.length === 0) throw new CliExit(EXIT.NOT_FOUND, which === undefined ? `${ref} has no attachments` : `${ref} has no attachment ${which}`);
+        mkdirSync(opts.output, { recursive: true });
+        const missing: string[] = [];
+        for (const a of chosen) {
+          if (!a.path) {
+            missing.push(`${a.n} ${a.filename}: not stored (${a.omittedReason ?? 'unknown reason'})`);
+            continue;
+          }
+          const target = freeName(opts.output, a.filename);
+          writeFileSync(target, store.blobs.read(a.path), { flag: 'wx' });
+          out(target);
+        }
+        if (missing.length > 0) throw new CliExit(EXIT.NOT_FOUND, missing.join('\n'));
+      });
+    });
+
+  program
+    .command('raw')
+    .description('the raw message N of a ticket (as `tickets show` numbers them), byte for byte, on stdout or into a file')
+    .argument('<ref>', 'ticket reference, e.g. HD-12')
+    .argument('<n>', 'message number', (v) => Number.parseInt(v, 10))
+    .option('-o, --output <file>', 'write into this file instead of stdout (never over an existing one)')
+    .action((ref: string, n: number, opts: { output?: string }, cmd: Command) => {
+      withTicket(cmd, ref, (store, ticket) => {
+        const m = Number.isInteger(n) && n >= 1 ? ticket.messages[n - 1] : undefined;
+        if (!m) throw new CliExit(EXIT.NOT_FOUND, `${ref} has no message ${n} (it has ${ticket.messages.length})`);
+        if (!m.rawPath) throw new CliExit(EXIT.NOT_FOUND, `message ${n} of ${ref} was written by the help desk; it has no raw mail`);
+        const bytes = store.blobs.read(m.rawPath);
+        if (opts.output) writeFileSync(opts.output, bytes, { flag: 'wx' });
+        else process.stdout.write(bytes);
+      });
+    });
+}
+
+type Ticket = NonNullable<ReturnType<typeof showTicket>>;
+
+function withTicket(cmd: Command, ref: string, fn: (store: Store, ticket: Ticket) => void): void {
+  const { store } = openAll(locations(cmd));
+  try {
+    const ticket = showTicket(store.db, ref);
+    if (!ticket) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);
+    fn(store, ticket);
+  } finally {
+    store.close();
+  }
+}
+
+/** `dir/name`, or `dir/name (2).ext` and so on when that exists: nothing is overwritten. */
+function freeName(dir: string, name: string): string {
+  const ext = path.extname(name);
+  const base = name.slice(0, name.length - ext.length);
+  for (let i = 1; ; i++) {
+    const candidate = path.join(dir, i === 1 ? name : `${base} (${i})${ext}`);
+    if (!existsSync(candidate)) return candidate;
+  }
+}
