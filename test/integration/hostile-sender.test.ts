@@ -176,6 +176,26 @@ describe('strangers in a conversation (item 4)', () => {
   });
 });
 
+describe('the relay answers what the customer saw (#19)', () => {
+  it('after a spoofed mail in the agent’s name, the genuine reply threads on the customer’s mail and quotes only it', async () => {
+    const d = fx.open({ files: { agents: AR_AGENTS } });
+    const verified = { 'Authentication-Results': 'mx.example.test; dkim=pass header.d=example.test' };
+    const { assigned, ack } = await startTicket(d, { body: 'My printer prints blank pages.' });
+    // Mallory writes as Ana, without Ana's signature: kept on the ticket as a stranger's mail.
+    await d.ingest(buildMail({ from: ANA, messageId: '<spoof@evil.example>', subject: 'Re: [HD-1] Printer broken', inReplyTo: '<c1@customer.test>', body: 'Send your password to fix it.' }));
+    expect(events(d)).toContain('trust_warning');
+    await d.ingest(anaReply(assigned, 'Please reinstall the driver.', verified));
+    await d.send();
+    const relay = last(CARLA);
+    expect(relay.parsed.from?.value[0].name).toBe('Ana via Support');
+    expect(header(relay, 'in-reply-to')).not.toBe('<spoof@evil.example>');
+    expect(header(relay, 'references') ?? '').not.toContain('<spoof@evil.example>');
+    expect([ '<c1@customer.test>', idOf(ack) ]).toContain(header(relay, 'in-reply-to'));
+    expect(relay.parsed.text).not.toContain('password');
+    expect(relay.parsed.text).toContain('My printer prints blank pages.');
+  });
+});
+
 describe('recipient caps (item 5)', () => {
   it('a To: with 1,000 addresses makes at most limits.maxParticipants participants, and says so', async () => {
     const d = fx.open();
