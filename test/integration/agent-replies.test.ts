@@ -92,6 +92,9 @@ describe('a full conversation by mail', () => {
     await d.ingest(replyTo(resolved, CARLA, 'It broke again this morning.'));
     expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
     expect(eventTypes(d)).toEqual(expect.arrayContaining(['status_changed', 'rated']));
+    // Ana is told the ticket as the reply left it: open again, not resolved.
+    await d.send();
+    expect(last('ana@example.test').parsed.text).toMatch(/Status: +open/);
   });
 
   it('tells the customer of a resolution made without a reply to them (commands only, or tickets set), once', async () => {

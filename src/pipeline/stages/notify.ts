@@ -3,6 +3,7 @@ import { isMailAddress } from '../../lib/mail-address';
 import { findAgent, isOwnAddress } from '../agents';
 import { NO_REPLY } from '../automatic-senders';
 import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, TemplateName, TicketInfo } from '../types';
+import type { FieldChange } from '../changes';
 import { AGENT_COMMANDS } from './commands';
 
 /**
@@ -81,8 +82,11 @@ class Planner {
 
   reply(ticketId: number): void {
     const { store, config } = this.ctx;
-    const info = store.ticketInfo(ticketId);
-    if (!info || info.status === 'spam') return;
+    const before = store.ticketInfo(ticketId);
+    if (!before || before.status === 'spam') return;
+    // Notifications show the ticket as this message leaves it (a customer's reply reopens a
+    // resolved ticket: the agent is told `open`, not `resolved`).
+    const info = afterChanges(before, this.draft.update?.errors.length === 0 ? this.draft.update.changes : []);
     const flood = config.notifications.ticketFlood;
     const since = this.draft.receivedAt - flood.per;
     if (store.messagesFromSince(ticketId, this.sender, since) + 1 > flood.count) {
@@ -244,4 +248,11 @@ export function notificationData(config: Config, ticket: NotifiedTicket, message
     message: message ? { from: message.from, fromName: message.fromName, subject: message.subject, text, receivedAt } : null,
     recipient: { address: recipient, name: findAgent(config, recipient)?.name ?? (recipient === message?.from ? message.fromName : null) },
   };
+}
+
+/** The ticket with this message's field changes applied (status, priority, severity, category, queue, assignee). */
+function afterChanges(info: TicketInfo, changes: FieldChange[]): TicketInfo {
+  const next = { ...info };
+  for (const c of changes) (next as Record<string, unknown>)[c.field] = c.to;
+  return next;
 }
