@@ -83,13 +83,19 @@ describe('assignment strategies', () => {
     d.store.close();
   });
 
-  it('leaves the ticket unassigned in its queue and names who must be told: the members, or every admin', async () => {
+  it('leaves the ticket unassigned in its queue and names who must be told: never only the absent, always the admins when nobody can take it', async () => {
+    // Everyone in the group is away: every admin hears of it (not the away members only).
     const d = desk(agents().replace(/groups: \[soft\]/g, 'groups: [soft], away: true'), rules('round_robin'));
     const t = await d.next();
     expect(t?.assignee).toBeNull();
     expect(t?.queue).toBe('soft');
-    expect(t?.events.find((e) => e.type === 'unassigned')).toMatchObject({ to: 'ana@example.test, bea@example.test, cai@example.test', reason: expect.stringMatching(/nobody in group soft can take it/) });
+    expect(t?.events.find((e) => e.type === 'unassigned')).toMatchObject({ to: 'ana@example.test, dan@example.test', reason: expect.stringMatching(/nobody in group soft can take it/) });
     d.store.close();
+    // Everyone is at capacity: the members who are there, and every admin.
+    const full = desk(agents().replace(/groups: \[soft\]/g, 'groups: [soft], capacity: 1'), rules('round_robin'));
+    for (let i = 0; i < 3; i++) expect((await full.next())?.assignee).not.toBeNull();
+    expect((await full.next())?.events.find((x) => x.type === 'unassigned')?.to).toBe('ana@example.test, bea@example.test, cai@example.test, dan@example.test');
+    full.store.close();
     const e = desk(agents(), rules('round_robin', 'empty'));
     expect((await e.next())?.events.find((x) => x.type === 'unassigned')?.to).toBe('ana@example.test, dan@example.test');
     e.store.close();

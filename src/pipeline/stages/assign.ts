@@ -22,7 +22,7 @@ export const assign: Stage = {
 function decideAssignee(request: RouteDecision['assign'], queue: string | null, ctx: StageContext): AssignDecision {
   const { config } = ctx;
   const now = ctx.now();
-  const unassigned = (reason: string): AssignDecision => ({ assignee: null, reason, roundRobin: null, notifyUnassigned: unassignedRecipients(config, queue) });
+  const unassigned = (reason: string, nobodyCan = false): AssignDecision => ({ assignee: null, reason, roundRobin: null, notifyUnassigned: unassignedRecipients(config, queue, now, nobodyCan) });
   if (!request) return unassigned('no rule assigns this ticket');
 
   const candidates = 'agent' in request ? config.agents.filter((a) => a.email === request.agent) : groupMembers(config, request.group);
@@ -37,9 +37,9 @@ function decideAssignee(request: RouteDecision['assign'], queue: string | null, 
   });
   const skippedText = skipped.length > 0 ? `; skipped: ${skipped.join(', ')}` : '';
   if ('agent' in request) {
-    return available.length > 0 ? { assignee: request.agent, reason: `${request.reason} assigns ${request.agent}`, roundRobin: null, notifyUnassigned: [] } : unassigned(`${request.reason} assigns ${request.agent}, who cannot take it${skippedText}`);
+    return available.length > 0 ? { assignee: request.agent, reason: `${request.reason} assigns ${request.agent}`, roundRobin: null, notifyUnassigned: [] } : unassigned(`${request.reason} assigns ${request.agent}, who cannot take it${skippedText}`, true);
   }
-  if (available.length === 0) return unassigned(`${request.reason}: nobody in group ${request.group} can take it${skippedText || ' (no members)'}`);
+  if (available.length === 0) return unassigned(`${request.reason}: nobody in group ${request.group} can take it${skippedText || ' (no members)'}`, true);
 
   const by = `${request.reason}: group ${request.group}, ${request.strategy}`;
   if (request.strategy === 'least_open') {
@@ -64,9 +64,15 @@ export function groupMembers(config: Config, group: string): AgentConfig[] {
   return config.agents.filter((a) => listed.has(a.email) || a.groups.includes(group));
 }
 
-function unassignedRecipients(config: Config, queue: string | null): string[] {
-  const members = queue ? groupMembers(config, queue).map((a) => a.email) : [];
-  return members.length > 0 ? members : config.agents.filter((a) => a.admin).map((a) => a.email);
+/**
+ * Who hears of a ticket nobody was given: the queue's members who are not away; every admin
+ * too when the rule's agent or group could not take it (all away or at capacity), or when the
+ * queue has nobody present, so that a critical ticket never sits unseen.
+ */
+function unassignedRecipients(config: Config, queue: string | null, now: number, nobodyCan: boolean): string[] {
+  const present = (queue ? groupMembers(config, queue) : []).filter((a) => !isAway(a, now, config.helpdesk.timezone)).map((a) => a.email);
+  const admins = present.length === 0 || nobodyCan ? config.agents.filter((a) => a.admin).map((a) => a.email) : [];
+  return [...new Set([...present, ...admins])];
 }
 
 function isAway(agent: AgentConfig, now: number, timeZone: string): boolean {
