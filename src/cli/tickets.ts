@@ -89,7 +89,7 @@ export function registerTicketSet(tickets: Command): void {
           out(`${t.ref}: spam filter ${learnt === 'no message' ? 'had nothing to learn' : `${learnt} it as ${change.to === 'spam' ? 'spam' : 'ham'}`}`);
         }
         out(`${t.ref}: ${field} ${change.from ?? '-'} → ${change.to ?? '-'}${change.also.dueAt !== undefined ? ` (due ${new Date(change.also.dueAt).toISOString()})` : ''}`);
-        if (told.length > 0) out(`${t.ref}: status_changed queued to ${told.join(', ')}`);
+        for (const m of told) out(`${t.ref}: ${m.template} queued to ${m.to}`);
       } finally {
         store.close();
       }

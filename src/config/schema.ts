@@ -189,6 +189,8 @@ export const helpdeskFileSchema = z.strictObject({
        * commands only, `helpdesk tickets set`.
        */
       statusChanged: z.boolean().default(true),
+      /** Tell the ticket's author (`assignee_changed`) who handles it when the responsible agent changes. */
+      assigneeChanged: z.boolean().default(true),
       /** At most `count` acknowledgements to one sender per `per`. */
       ackRateLimit: z.strictObject({ count: z.number().int().min(1).default(5), per: duration.default(parseDuration('1h') as number) }).prefault({}),
       /** More than `count` messages from one sender on one ticket per `per`: stop notifying. */

@@ -149,7 +149,7 @@ export interface AssignDecision {
 export type Outcome = 'created' | 'appended' | 'duplicate' | 'quarantined' | 'ignored';
 
 /** The templates the help desk sends (templates/<locale>/<name>.{text,html}.hbs). */
-export const TEMPLATES = ['ack', 'assigned', 'customer_replied', 'agent_reply', 'status_changed', 'sla_warning', 'sla_breach', 'unassigned', 'mailbox_unhealthy', 'command_error', 'digest'] as const;
+export const TEMPLATES = ['ack', 'assigned', 'customer_replied', 'agent_reply', 'status_changed', 'assignee_changed', 'sla_warning', 'sla_breach', 'unassigned', 'mailbox_unhealthy', 'command_error', 'digest'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
 
 /** One mail to send, decided by the notify stage; apply turns it into an outbox row. */

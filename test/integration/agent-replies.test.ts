@@ -119,7 +119,7 @@ describe('a full conversation by mail', () => {
     };
     expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
     // Resolved from the command line: told the same way. Closing it afterwards tells nothing new.
-    expect(set('resolved')).toEqual({ told: ['carla@customer.test'], withheld: [] });
+    expect(set('resolved')).toEqual({ told: [{ template: 'status_changed', to: 'carla@customer.test' }], withheld: [] });
     expect(set('closed')).toEqual({ told: [], withheld: [] });
     await d.send();
     expect(to('carla@customer.test')).toHaveLength(before + 2);
@@ -196,8 +196,16 @@ describe('commands', () => {
     await d.ingest(replyTo(assigned, ANA, line));
     expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject(fields);
     await d.send();
-    // Command-only: nothing to the customer.
-    expect(fx.sink.messages.slice(before).filter((m) => m.to.includes('carla@customer.test'))).toEqual([]);
+    const sent = fx.sink.messages.slice(before);
+    const toCarla = sent.filter((m) => m.to.includes('carla@customer.test'));
+    if ('assignee' in fields && fields.assignee) {
+      // A new responsible agent: they get the ticket, and the customer hears who handles it.
+      expect(toCarla.map((m) => m.parsed.text)).toEqual([expect.stringContaining('is now handled by Bob')]);
+      expect(sent.filter((m) => m.to.includes('bob@example.test')).map((m) => m.parsed.text)).toEqual([expect.stringContaining('ticket HD-1 is assigned to you')]);
+    } else {
+      // Command-only: nothing to the customer.
+      expect(toCarla).toEqual([]);
+    }
   });
 
   it('#assign me, #cc and #notspam; several commands apply together', async () => {

@@ -228,7 +228,11 @@ describe('helpdesk tickets set', () => {
       { type: 'severity_changed', from: 'medium', to: 'critical', reason: 'whole office down' },
       { type: 'due_changed', to: after.dueAt },
     ]);
-    expect(runCli([...args, 'tickets', 'set', 'HD-1', 'assignee', 'Ana']).code).toBe(0);
+    const assign = runCli([...args, 'tickets', 'set', 'HD-1', 'assignee', 'Ana']);
+    expect(assign.code).toBe(0);
+    // The new assignee gets the ticket; the customer hears who handles it now.
+    expect(assign.stdout).toContain('HD-1: assigned queued to ana@example.test');
+    expect(assign.stdout).toContain(`HD-1: assignee_changed queued to ${after.customer}`);
     expect(JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout).assignee).toBe('ana@example.test');
     // Resolving tells the customer, through the outbox.
     const resolved = runCli([...args, 'tickets', 'set', 'HD-1', 'status', 'resolved']);

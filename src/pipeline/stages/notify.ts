@@ -114,6 +114,12 @@ class Planner {
       this.add('command_error', this.sender, config.helpdesk.locale, 'commands rejected', info, { extra: { errors: u.errors, valid: AGENT_COMMANDS } });
       return;
     }
+    const assignee = u.changes.find((c) => c.field === 'assignee');
+    if (assignee) {
+      const notice = assigneeNotice(config, store, info, assignee, this.sender, this.draft.receivedAt);
+      this.mails.push(...notice.mails);
+      this.withheld.push(...notice.withheld);
+    }
     const status = u.changes.find((c) => c.field === 'status');
     const change = status && (status.to === 'resolved' || status.to === 'closed') ? { from: status.from, to: status.to } : null;
     if (!u.relay) {
@@ -206,6 +212,38 @@ export function statusNotice(
   const data = { ...notificationData(config, ticket, null, at, to), change };
   const mail: PlannedMail = { template: 'status_changed', to, locale: store.contactLocale(to) ?? config.helpdesk.locale, reason: `the ticket is now ${change.to}`, subject: ticket.subject, data, thread: customerThreadOf(store, ticket.id) };
   return { mails: [mail], withheld: [] };
+}
+
+/**
+ * When the responsible agent changes (`#assign`, `helpdesk tickets set REF assignee …`): the new
+ * assignee gets `assigned` with the customer's latest message and the ticket's notes, and the
+ * ticket's author `assignee_changed`, saying who handles it now (unless
+ * `notifications.assigneeChanged` is off). `ticket` shows the ticket after the change; `by` is
+ * who made it (an agent assigning the ticket to themselves is not told).
+ */
+export function assigneeNotice(
+  config: Config,
+  store: Pick<StoreReader, 'suppressedUntil' | 'customerThread' | 'contactLocale' | 'lastCustomerMessage' | 'recentNotes'>,
+  ticket: TicketInfo,
+  change: { from: string | null; to: string | null },
+  by: string,
+  at: number,
+): { mails: PlannedMail[]; withheld: string[] } {
+  const mails: PlannedMail[] = [];
+  const withheld: string[] = [];
+  if (!change.to || change.to === change.from) return { mails, withheld };
+  if (change.to !== by) {
+    const data = { ...notificationData(config, ticket, store.lastCustomerMessage(ticket.id), at, change.to), notes: store.recentNotes(ticket.id, 3) };
+    mails.push({ template: 'assigned', to: change.to, locale: config.helpdesk.locale, reason: `assigned to ${change.to} by ${by}`, subject: ticket.subject, data });
+  }
+  const customer = ticket.customer;
+  if (!customer || NO_REPLY.test(customer)) return { mails, withheld };
+  if (!config.notifications.assigneeChanged) return { mails, withheld: [`assignee_changed to ${customer}: notifications.assigneeChanged is off`] };
+  const refused = undeliverable(config, store, 'assignee_changed', customer, at, false);
+  if (refused !== undefined) return { mails, withheld: refused ? [refused] : [] };
+  const data = notificationData(config, ticket, null, at, customer);
+  mails.push({ template: 'assignee_changed', to: customer, locale: store.contactLocale(customer) ?? config.helpdesk.locale, reason: `the ticket is now handled by ${change.to}`, subject: ticket.subject, data, thread: customerThreadOf(store, ticket.id) });
+  return { mails, withheld };
 }
 
 function groupMembers(config: Config, group: string): string[] {
