@@ -117,7 +117,10 @@ class Planner {
     const assignee = u.changes.find((c) => c.field === 'assignee');
     if (assignee) {
       const notice = assigneeNotice(config, store, info, assignee, this.sender, this.draft.receivedAt);
-      this.mails.push(...notice.mails);
+      // An agent who takes the ticket and answers in the same mail: the customer hears it from
+      // them ("Ana via Support"), not in a notice besides.
+      const heardInReply = u.relay && assignee.to === this.sender;
+      this.mails.push(...notice.mails.filter((m) => !(heardInReply && m.template === 'assignee_changed')));
       this.withheld.push(...notice.withheld);
     }
     const status = u.changes.find((c) => c.field === 'status');
