@@ -3,7 +3,7 @@ import type { Config } from '../config/schema';
 import { insertInbound, processedRaw } from '../store/inbound';
 import { inboundMessage, insertAttachments, insertMessage, registerMessageId } from '../store/messages';
 import type { Store } from '../store/open';
-import { addEvent, addParticipant, applyChange, createTicket, mergeTicket, setContactLocale, setFirstResponse, setRating, touchTicket, upsertContact } from '../store/tickets';
+import { addEvent, addParticipant, applyChange, createTicket, mergeTicket, setContactLocale, setFirstResponse, setRating, ticketInfo, touchTicket, upsertContact } from '../store/tickets';
 import { setValue } from '../store/key-value';
 import { markBounced, suppress } from '../store/outbox';
 import type { Db } from '../store/open';
@@ -205,7 +205,10 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
     addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'rated', to: String(u.rating.score), reason: u.rating.comment });
   }
   if (u.merge) {
+    // Merging closes this ticket: its history says so like any other status change.
+    const status = ticketInfo(tx, id)?.status ?? null;
     mergeTicket(tx, id, u.merge.id, at);
+    if (status !== 'closed') addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'status_changed', from: status, to: 'closed', reason: `#merge into ${u.merge.ref}` });
     addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'merged_into', to: u.merge.ref, reason: '#merge' });
     addEvent(tx, { ticketId: u.merge.id, at, actor: u.actor, type: 'merged_from', to: u.ticket.ref, reason: '#merge' });
   }

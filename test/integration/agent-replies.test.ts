@@ -251,6 +251,7 @@ describe('commands', () => {
     const assigned2 = last('ana@example.test');
     await d.ingest(replyTo(assigned2, ANA, '#merge HD-1'));
     expect(ticketByRef(d.store.db, 'HD-2')).toMatchObject({ status: 'closed' });
+    expect(showTicket(d.store.db, 'HD-2')?.events.filter((e) => e.type === 'status_changed').at(-1)).toMatchObject({ from: 'new', to: 'closed', reason: '#merge into HD-1' });
     expect(showTicket(d.store.db, 'HD-1')?.messages.map((m) => m.subject)).toEqual(['Printer broken', 'Also the scanner', 'Re: [HD-2] Also the scanner']);
     // A later reply to the merged ticket's mail lands in HD-1.
     expect(await d.ingest(buildMail({ inReplyTo: '<c2@customer.test>', body: 'and the fax' }))).toMatchObject({ ticket: 'HD-1' });
