@@ -19,7 +19,7 @@ export function registerIngest(program: Command, log: Logger): void {
       if (missing.length > 0) throw new CliExit(EXIT.USAGE, `no such file or directory: ${missing.join(', ')}`);
       // An MTA pipe must never lose mail: a config or store problem is a temporary failure.
       const { config, store } = openAll(locations(cmd), EXIT.TEMPFAIL);
-      const intake = createIntake({ store, config: () => config, log, announce: true });
+      const intake = createIntake({ store, config: () => config, log });
       try {
         // The intake calls a line's ack, and it is printed, only once its message is durable.
         const pass = await intake.run(deliveries(messagesFromPaths(inputs, config.limits.maxMessageSize), (line) => out(line), opts.json === true));

@@ -8,7 +8,6 @@ import { categoryModelFor } from '../pipeline/store-reader';
 import type { DnsResolver } from '../pipeline/trust';
 import type { IngestResult, RawMessage } from '../pipeline/types';
 import type { Store } from '../store/open';
-import { announceWrite } from '../store/write-wish';
 
 /**
  * A message offered by a source, with what the source does once the message is durable: move
@@ -70,8 +69,6 @@ export interface IntakeOptions {
   batchMessages?: number;
   /** ...or once it has been open this long, also while the source makes it wait for the next message. */
   batchMs?: number;
-  /** This intake's own process wants to write: announce it while a pass runs (`helpdesk ingest`). */
-  announce?: boolean;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -102,14 +99,7 @@ export function createIntake(options: IntakeOptions): Intake {
     ingest(raw, { config: options.config(), store, log, categoryModel: categories, parseAhead: early, dnsResolver: options.dnsResolver, now, batch });
 
   return {
-    async run(deliveries, hooks = {}) {
-      const withdraw = options.announce ? announceWrite(store.dataDir) : null;
-      try {
-        return await pass(deliveries, hooks);
-      } finally {
-        withdraw?.();
-      }
-    },
+    run: (deliveries, hooks = {}) => pass(deliveries, hooks),
     async close() {
       if (ownWorker) await early?.close();
     },

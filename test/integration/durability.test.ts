@@ -204,18 +204,28 @@ describe('sources acknowledge only what is durable, and retry until the store wo
     for (let i = 0; i < n; i++) writeFileSync(path.join(dir, 'new', `${i}.m`), buildMail({ messageId: `<${prefix}-${i}@c.test>`, from: `${prefix}${i}@c.test` }));
     return dir;
   };
+  /** A desk, an intake and a Maildir source over `n` messages (not started); close() stops and closes them. */
+  const maildirDesk = (n: number, prefix: string, intakeOptions: Partial<Parameters<typeof createIntake>[0]> = {}) => {
+    const desk = openTestDesk();
+    const dir = maildirWith(n, prefix);
+    const state = mailboxStateStore(desk.store.db);
+    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, ...intakeOptions });
+    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
+    const close = async () => {
+      await source.stop();
+      await intake.close();
+      desk.close();
+    };
+    return { desk, dir, state, intake, source, close };
+  };
   const inNew = (dir: string) => readdirSync(path.join(dir, 'new')).sort();
   const inCur = (dir: string) => readdirSync(path.join(dir, 'cur')).map((f) => f.replace(/:2,S$/, '')).sort();
   const stored = (store: Store) => store.sqlite.prepare('select position from inbound order by position').pluck().all() as string[];
 
   it('maildir: while raw files cannot be fsynced nothing leaves new/, status says failing, and the source retries by itself', async () => {
-    const desk = openTestDesk();
-    const dir = maildirWith(3, 'md');
+    const { desk, dir, state, intake, source, close } = maildirDesk(3, 'md');
     const failing = { now: true };
     const fsyncs = failFsyncs(() => failing.now);
-    const state = mailboxStateStore(desk.store.db);
-    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false });
-    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
     try {
       await source.start(intake);
       expect(fsyncs.failed()).toBeGreaterThan(0);
@@ -229,18 +239,12 @@ describe('sources acknowledge only what is durable, and retry until the store wo
       expect(listTickets(desk.store.db)).toHaveLength(3);
       expect(state.get('local')?.state).toBe('watching');
     } finally {
-      await source.stop();
-      await intake.close();
-      desk.close();
+      await close();
     }
   });
 
   it('maildir: a database that is full (SQLITE_FULL) acknowledges nothing unstored; once space returns all is stored once', async () => {
-    const desk = openTestDesk();
-    const dir = maildirWith(40, 'full');
-    const state = mailboxStateStore(desk.store.db);
-    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, batchMessages: 8 });
-    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
+    const { desk, dir, state, intake, source, close } = maildirDesk(40, 'full', { batchMessages: 8 });
     const full = fillDatabase(desk.store);
     try {
       await source.start(intake);
@@ -252,9 +256,7 @@ describe('sources acknowledge only what is durable, and retry until the store wo
       expect(listTickets(desk.store.db)).toHaveLength(40);
       expect(new Set(stored(desk.store)).size).toBe(40);
     } finally {
-      await source.stop();
-      await intake.close();
-      desk.close();
+      await close();
     }
   });
 
