@@ -1,7 +1,7 @@
 import type Mail from 'nodemailer/lib/mailer';
 import type { Config } from '../config/schema';
 import { ticketSubject } from '../pipeline/reply-subject';
-import type { OutboxAttachment } from '../pipeline/mail-attachments';
+import { bareContentId, type OutboxAttachment } from '../pipeline/mail-attachments';
 import type { OutboxEntry } from '../store/outbox';
 import type { Rendered } from './templates';
 
@@ -45,7 +45,7 @@ export function composeMessage(row: OutboxEntry, rendered: Rendered, config: Con
       filename: a.filename,
       contentType: a.contentType,
       content: readFile(a.path),
-      ...(a.contentId ? { cid: a.contentId.replace(/^<|>$/g, '') } : {}),
+      ...(a.contentId ? { cid: bareContentId(a.contentId) } : {}),
       contentDisposition: a.inline ? ('inline' as const) : ('attachment' as const),
     })),
   };

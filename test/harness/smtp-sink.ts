@@ -47,7 +47,8 @@ export async function startSmtpSink(port = 0): Promise<SmtpSink> {
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
-        void simpleParser(raw).then(async (parsed) => {
+        // keepCidLinks: see the html as sent (cid: references), not with images inlined as data: URLs.
+        void simpleParser(raw, { keepCidLinks: true }).then(async (parsed) => {
           const message: SinkMessage = {
             from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
             to: session.envelope.rcptTo.map((r) => r.address),

@@ -414,12 +414,15 @@ describe('attachments travel both ways', () => {
       { filename: 'screenshot.png', contentType: 'image/png', cid: 'shot@client.test', disposition: 'inline', same: true },
     ]);
     expect(assigned.parsed.text).toMatch(/Attachments:\n- screenshot\.png \(4\.9 KB\) — attached\n- invoice\.pdf \(29\.3 KB\) — attached/);
+    expect(assigned.parsed.html).toContain('<img src="cid:shot@client.test" alt="screenshot.png"');
 
     // Ana answers with files of her own: the relay carries them.
     await d.ingest(withFiles({ from: ANA, subject: `Re: ${assigned.parsed.subject}`, messageId: '<af@example.test>', inReplyTo: idOf(assigned), references: [idOf(assigned)], text: 'Here is the corrected invoice.', pdf, png }));
     await d.send();
     const relay = last('carla@customer.test');
     expect(relay.parsed.text?.startsWith('Here is the corrected invoice.')).toBe(true);
+    // The image pasted into Ana's html still shows in the customer's client: referenced by its Content-ID.
+    expect(relay.parsed.html).toContain('<img src="cid:shot@client.test" alt="screenshot.png"');
     expect(files(relay).sort((a, b) => String(a.filename).localeCompare(String(b.filename)))).toEqual([
       { filename: 'invoice.pdf', contentType: 'application/pdf', cid: null, disposition: 'attachment', same: true },
       { filename: 'screenshot.png', contentType: 'image/png', cid: 'shot@client.test', disposition: 'inline', same: true },
