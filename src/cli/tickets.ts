@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { EDITABLE, planChange } from '../pipeline/changes';
+import { ratingLabel } from '../pipeline/ratings';
 import { learnCorrection } from '../spam/correct';
 import { applyStaffChange } from '../pipeline/staff-change';
 import { listTickets, showTicket, ticketByRef } from '../store/tickets';
@@ -34,7 +35,7 @@ export function registerTickets(program: Command): void {
     .argument('<ref>', 'ticket reference, e.g. HD-12')
     .option('--json', 'a JSON document')
     .action((ref: string, opts: { json?: boolean }, cmd: Command) => {
-      const { store } = openAll(locations(cmd));
+      const { config, store } = openAll(locations(cmd));
       try {
         const t = showTicket(store.db, ref);
         if (!t) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);
@@ -42,6 +43,7 @@ export function registerTickets(program: Command): void {
         out(`${t.ref}  ${t.subject}`);
         out(`status ${t.status} · priority ${t.priority} · severity ${t.severity} · category ${t.category ?? '-'} · queue ${t.queue ?? '-'} · assignee ${t.assignee ?? '-'}`);
         out(`customer ${t.customer ?? '-'} · created ${t.createdAt} · due ${t.dueAt ?? '-'}`);
+        if (t.rating) out(`rating ${t.rating.score} ${ratingLabel(config, t.rating.score)}${t.rating.comment ? ` — "${t.rating.comment}"` : ''} · ${t.rating.at ?? ''}`);
         out(`participants: ${t.participants.map((p) => `${p.email} (${p.role})`).join(', ') || '-'}`);
         // Messages and attachments are numbered as `helpdesk raw` and `attachments get` take them.
         let n = 0;

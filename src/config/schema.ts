@@ -37,6 +37,14 @@ const size = z.union([
 
 /** The languages templates ship in (templates/<locale>/). */
 export const LOCALES = ['en', 'es'] as const;
+/** The rating levels shipped: five, labelled in each shipped language. */
+const DEFAULT_RATINGS: Record<string, string | Partial<Record<(typeof LOCALES)[number], string>>> = {
+  '1': { en: 'poor', es: 'malo' },
+  '2': { en: 'fair', es: 'regular' },
+  '3': { en: 'good', es: 'bueno' },
+  '4': { en: 'very good', es: 'muy bueno' },
+  '5': { en: 'excellent', es: 'excelente' },
+};
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 export const PRIORITIES = ['high', 'medium', 'low'] as const;
@@ -174,6 +182,14 @@ export const helpdeskFileSchema = z.strictObject({
       newTicketAfterClosed: duration.default(parseDuration('14d') as number),
       /** CC'd participants receive agents' replies too. */
       copyParticipants: z.boolean().default(true),
+      /**
+       * The levels a customer rates a ticket with (`#rate 4 comment`, or `#rate` and a label):
+       * value → label, or value → a label per language. Shown in the resolution notice.
+       */
+      ratings: z
+        .record(z.string().regex(/^(10|[1-9])$/, 'expected a whole number from 1 to 10'), z.union([z.string().min(1), z.partialRecord(z.enum(LOCALES), z.string().min(1))]))
+        .refine((levels) => Object.keys(levels).length >= 2, { message: 'expected at least two rating levels' })
+        .default(DEFAULT_RATINGS),
     })
     .prefault({}),
   /** What the help desk sends on its own, and the limits that keep it from starting mail loops. */

@@ -204,6 +204,11 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
     setRating(tx, id, u.rating.score, u.rating.comment, at);
     addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'rated', to: String(u.rating.score), reason: u.rating.comment });
   }
+  // Every #spam / #notspam is in the history, also one that changes no status (#notspam on a
+  // ticket that was never spam still teaches the filter ham).
+  if (u.spamLabel) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'spam_label', to: u.spamLabel, reason: u.spamLabel === 'ham' ? '#notspam: learnt as ham' : '#spam: learnt as spam' });
+  if (u.thanked) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'thanked', reason: u.reason });
+  for (const why of u.ignored) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'command_ignored', reason: why });
   if (u.merge) {
     // Merging closes this ticket: its history says so like any other status change.
     const status = ticketInfo(tx, id)?.status ?? null;

@@ -192,10 +192,14 @@ export interface TicketUpdate {
   merge: TicketHandle | null;
   spamLabel: 'spam' | 'ham' | null;
   rating: { score: number; comment: string | null } | null;
+  /** A customer's reply to a resolved ticket that only thanks: stored, the ticket stays resolved. */
+  thanked: boolean;
   /** `#time 30m`: time the agent spent, for the reports. */
   timeSpent: number | null;
   /** Invalid or unknown commands: nothing above is applied; the agent gets one error reply. */
   errors: string[];
+  /** A customer's commands that were not applied, and why (the rest of the reply still is). */
+  ignored: string[];
   reason: string;
 }
 

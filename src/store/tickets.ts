@@ -246,6 +246,7 @@ export function showTicket(db: Db, ref: string) {
     channel: row.channel,
     spamVerdict: row.spamVerdict,
     spamScore: row.spamScore,
+    rating: row.rating === null ? null : { score: row.rating, comment: row.ratingComment, at: iso(row.ratedAt) },
     participants: people,
     messages: msgs.map((m) => ({
       direction: m.direction,

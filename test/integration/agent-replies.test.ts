@@ -97,6 +97,41 @@ describe('a full conversation by mail', () => {
     expect(last('ana@example.test').parsed.text).toMatch(/Status: +open/);
   });
 
+  it('the resolution offers the configured rating levels; thanks alone keeps it resolved, and the agent hears so', async () => {
+    const d = desk({}, 'replies: { ratings: { 1: { en: "bad" }, 2: "so-so", 3: { en: "great", es: "genial" } } }\n');
+    const { assigned } = await startTicket(d);
+    await d.ingest(replyTo(assigned, ANA, '#status resolved\nA new fuser did it.'));
+    await d.send();
+    const resolved = last('carla@customer.test');
+    expect(resolved.parsed.text).toContain('Reply with #rate and a level');
+    expect(resolved.parsed.text).toContain('1 bad · 2 so-so · 3 great');
+    expect(resolved.parsed.text).toContain('"#rate 3 quick and clear"');
+    expect(resolved.parsed.html).toContain('<strong>3</strong> great');
+
+    // Only thanks: stored, `thanked`, still resolved; Ana is told there is nothing to do.
+    const before = fx.sink.messages.length;
+    await d.ingest(replyTo(resolved, CARLA, 'Thanks, that worked!\n\nCarla'));
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('resolved');
+    expect(eventTypes(d)).toContain('thanked');
+    await d.send();
+    expect(fx.sink.messages.slice(before).map((m) => m.to)).toEqual([['ana@example.test']]);
+    const told = last('ana@example.test');
+    expect(told.parsed.text).toContain('Only thanks: HD-1 stays resolved');
+    expect(told.parsed.text).toMatch(/Status: +resolved/);
+
+    // A rating by its label, with a comment; an unknown level is recorded as ignored, not guessed.
+    await d.ingest(replyTo(resolved, CARLA, '#rate great, very quick'));
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ status: 'resolved', rating: 3, ratingComment: 'very quick' });
+    await d.ingest(replyTo(resolved, CARLA, '#rate 5'));
+    const shown = showTicket(d.store.db, 'HD-1');
+    expect(shown?.rating).toMatchObject({ score: 3, comment: 'very quick' });
+    expect(shown?.events.at(-1)).toMatchObject({ type: 'command_ignored', reason: expect.stringContaining('names no rating level (1 bad, 2 so-so, 3 great)') });
+
+    // Thanks with more to say reopens, as any other reply.
+    await d.ingest(replyTo(resolved, CARLA, 'Thanks, but it jams again.'));
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+  });
+
   it('tells the customer of a resolution made without a reply to them (commands only, or tickets set), once', async () => {
     const d = desk();
     const { assigned, ack } = await startTicket(d);
@@ -275,6 +310,12 @@ describe('commands', () => {
     await d.ingest(replyTo(assigned, ANA, '#notspam'));
     expect(spamStore(d.store).totals()).toEqual({ spam: 0, ham: 1 });
     expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+    // Both are in the history with the status each moved: spam, then open again.
+    const history = (showTicket(d.store.db, 'HD-1')?.events ?? []).filter((e) => e.type === 'spam_label' || (e.type === 'status_changed' && (e.to === 'spam' || e.from === 'spam')));
+    expect(history.map((e) => `${e.type} ${e.from ?? ''}→${e.to}`)).toEqual(['status_changed new→spam', 'spam_label →spam', 'status_changed spam→open', 'spam_label →ham']);
+    // #notspam on a ticket that is not spam changes no status, and still says what it taught.
+    await d.ingest(replyTo(assigned, ANA, '#notspam'));
+    expect(showTicket(d.store.db, 'HD-1')?.events.at(-1)).toMatchObject({ type: 'spam_label', to: 'ham', reason: '#notspam: learnt as ham' });
   });
 });
 

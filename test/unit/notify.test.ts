@@ -3,6 +3,7 @@ import { silentLogger } from '../../src/lib/log';
 import { parseDsnFields } from '../../src/pipeline/bounce-report';
 import { baseSubject, ticketSubject } from '../../src/pipeline/reply-subject';
 import { notify } from '../../src/pipeline/stages/notify';
+import { blankUpdate as emptyUpdate } from '../../src/pipeline/stages/commands';
 import type { Classification } from '../../src/pipeline/stages/classify';
 import type { Draft, InboundMail, NewTicketDecision, NotifyDecision, StoreReader, TicketInfo, TicketUpdate } from '../../src/pipeline/types';
 import type { Config } from '../../src/config/schema';
@@ -96,7 +97,7 @@ function run(over: { mail?: Partial<InboundMail>; classification?: Classificatio
   return result.notify;
 }
 
-const blankUpdate: TicketUpdate = { ticket: { id: 5, ref: 'HD-5' }, actor: 'agent:ana@example.test', text: 'Try again.', commands: [], changes: [], note: false, relay: true, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, timeSpent: null, errors: [], reason: '' };
+const blankUpdate: TicketUpdate = { ...emptyUpdate({ id: 5, ref: 'HD-5' }, 'agent:ana@example.test', 'Try again.', []), relay: true };
 
 const sent = (d: NotifyDecision) => d.mails.map((m) => `${m.template} ${m.to}`);
 

@@ -3,7 +3,9 @@ import { parseDuration } from '../../lib/duration';
 import { isMailAddress } from '../../lib/mail-address';
 import { findAgent } from '../agents';
 import { planChange, type FieldChange } from '../changes';
+import { describeLevels, parseRating } from '../ratings';
 import { parseCommands, replyText } from '../reply-text';
+import { onlyThanks } from '../thanks';
 import type { Draft, MailAddress, ReplyCommand, Stage, StageContext, TicketHandle, TicketInfo, TicketUpdate } from '../types';
 
 /** The commands agents may put at the top of a reply, for the error reply and the notifications. */
@@ -38,19 +40,21 @@ export const commands: Stage = {
     if (!info || (info.status === 'spam' && actor.role !== 'agent')) return {};
     // A customer's reply matters here only for its commands: without a `#` it has none, and
     // cutting the quoted history (the costly part) can be skipped.
-    const text = actor.role === 'agent' || mail.text.includes('#') ? replyText(mail.text) : mail.text;
+    // A reply to a resolved ticket is cut too: whether it is only thanks depends on its own words.
+    const text = actor.role === 'agent' || mail.text.includes('#') || info.status === 'resolved' ? replyText(mail.text) : mail.text;
     return { update: actor.role === 'agent' ? agentUpdate(draft, ctx, info, text) : customerUpdate(draft, ctx, info, text) };
   },
 };
 
-function blank(ticket: TicketHandle, actor: string, text: string, commands: ReplyCommand[]): TicketUpdate {
-  return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, timeSpent: null, errors: [], reason: '' };
+/** An update that changes nothing yet: the stage fills it in. */
+export function blankUpdate(ticket: TicketHandle, actor: string, text: string, commands: ReplyCommand[]): TicketUpdate {
+  return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, thanked: false, timeSpent: null, errors: [], ignored: [], reason: '' };
 }
 
 function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): TicketUpdate {
   const agentAddress = draft.actor?.address ?? '';
   const { commands: cmds, rest } = parseCommands(fullText);
-  const u = blank({ id: info.id, ref: info.ref }, `agent:${agentAddress}`, rest, cmds);
+  const u = blankUpdate({ id: info.id, ref: info.ref }, `agent:${agentAddress}`, rest, cmds);
   const at = draft.receivedAt;
   const changes = new Map<string, FieldChange>();
   const change = (field: string, value: string) => {
@@ -140,7 +144,7 @@ function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullT
   const sender = draft.actor?.address ?? null;
   if (!sender) return undefined;
   const { commands: cmds, rest } = parseCommands(fullText);
-  const u = blank({ id: info.id, ref: info.ref }, sender, rest, cmds);
+  const u = blankUpdate({ id: info.id, ref: info.ref }, sender, rest, cmds);
   const at = draft.receivedAt;
   // Only the ticket's own people may close or rate it.
   const own = sender === info.customer || ctx.store.isParticipant(info.id, sender);
@@ -150,20 +154,24 @@ function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullT
       u.changes = [planChange(info, 'status', 'closed', ctx.config, at)];
       reasons.push('#close from the customer');
     } else if (c.name === 'rate') {
-      const m = /^([1-5])\b\s*(.*)$/s.exec(c.arg);
-      if (m) {
-        u.rating = { score: Number(m[1]), comment: (m[2] || rest).trim() || null };
-        reasons.push(`rated ${m[1]}`);
-      }
+      const rating = parseRating(ctx.config, c.arg);
+      if (rating) {
+        u.rating = { score: rating.score, comment: (rating.comment || rest).trim() || null };
+        reasons.push(`rated ${rating.score}`);
+      } else u.ignored.push(`"${c.line}" names no rating level (${describeLevels(ctx.config)}): not recorded`);
     }
   }
-  // A customer's `#close` or `#rate` on a resolved ticket does not reopen it; any other reply does.
+  // A customer's `#close` or `#rate` on a resolved ticket does not reopen it, nor does a reply
+  // that only thanks (pipeline/thanks.ts); any other reply does.
   const customerCommand = own && cmds.some((c) => c.name === 'close' || c.name === 'rate');
-  if (!customerCommand && (info.status === 'resolved' || info.status === 'pending')) {
+  if (!customerCommand && info.status === 'resolved' && onlyThanks(rest)) {
+    u.thanked = true;
+    reasons.push('only thanks: the ticket stays resolved');
+  } else if (!customerCommand && (info.status === 'resolved' || info.status === 'pending')) {
     u.changes = [planChange(info, 'status', 'open', ctx.config, at)];
     reasons.push(`the customer replied to a ${info.status} ticket: reopened`);
   }
-  if (u.changes.length === 0 && !u.rating) return undefined;
-  u.reason = reasons.join('; ');
+  if (u.changes.length === 0 && !u.rating && !u.thanked && u.ignored.length === 0) return undefined;
+  u.reason = [...reasons, ...u.ignored].join('; ');
   return u;
 }

@@ -4,6 +4,7 @@ import { findAgent, isOwnAddress } from '../agents';
 import { NO_REPLY } from '../automatic-senders';
 import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, TemplateName, TicketInfo } from '../types';
 import type { FieldChange } from '../changes';
+import { ratingLevels, type RatingLevel } from '../ratings';
 import { AGENT_COMMANDS } from './commands';
 
 /**
@@ -97,7 +98,8 @@ class Planner {
     if (this.draft.actor?.role === 'agent') return this.agentReply(info);
     const recipients = info.assignee ? [info.assignee] : queueOrAdmins(config, info.queue);
     const why = info.assignee ? 'the assignee' : info.queue && groupMembers(config, info.queue).length > 0 ? `the members of queue ${info.queue}` : 'the admins (the ticket has no assignee)';
-    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer replied; notifying ${why}`, info);
+    const thanked = this.draft.update?.thanked === true;
+    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked } });
   }
 
   /**
@@ -144,7 +146,7 @@ class Planner {
     const agent = findAgent(config, this.sender);
     for (const to of people) {
       const locale = store.contactLocale(to) ?? config.helpdesk.locale;
-      this.add('agent_reply', to, locale, `${agent?.name ?? this.sender} replied`, info, { message: quoted, thread, relayed: true, extra: { reply: { text: u.text }, agentName: agent?.name ?? null, change } });
+      this.add('agent_reply', to, locale, `${agent?.name ?? this.sender} replied`, info, { message: quoted, thread, relayed: true, extra: { reply: { text: u.text }, agentName: agent?.name ?? null, change, rating: ratingInvitation(config, change, locale) } });
     }
   }
 
@@ -212,8 +214,9 @@ export function statusNotice(
   const refused = undeliverable(config, store, 'status_changed', ticket.customer, at, false);
   if (refused !== undefined) return { mails: [], withheld: refused ? [refused] : [] };
   const to = ticket.customer;
-  const data = { ...notificationData(config, ticket, null, at, to), change };
-  const mail: PlannedMail = { template: 'status_changed', to, locale: store.contactLocale(to) ?? config.helpdesk.locale, reason: `the ticket is now ${change.to}`, subject: ticket.subject, data, thread: customerThreadOf(store, ticket.id) };
+  const locale = store.contactLocale(to) ?? config.helpdesk.locale;
+  const data = { ...notificationData(config, ticket, null, at, to), change, rating: ratingInvitation(config, change, locale) };
+  const mail: PlannedMail = { template: 'status_changed', to, locale, reason: `the ticket is now ${change.to}`, subject: ticket.subject, data, thread: customerThreadOf(store, ticket.id) };
   return { mails: [mail], withheld: [] };
 }
 
@@ -247,6 +250,13 @@ export function assigneeNotice(
   const data = notificationData(config, ticket, null, at, customer);
   mails.push({ template: 'assignee_changed', to: customer, locale: store.contactLocale(customer) ?? config.helpdesk.locale, reason: `the ticket is now handled by ${change.to}`, subject: ticket.subject, data, thread: customerThreadOf(store, ticket.id) });
   return { mails, withheld };
+}
+
+/** What the resolution notice offers for rating (`replies.ratings`, in the customer's language); null for other changes. */
+function ratingInvitation(config: Config, change: { to: string | null } | null, locale: string): { levels: RatingLevel[]; best: number } | null {
+  if (change?.to !== 'resolved') return null;
+  const levels = ratingLevels(config, locale);
+  return { levels, best: levels.at(-1)?.value ?? 0 };
 }
 
 function groupMembers(config: Config, group: string): string[] {
