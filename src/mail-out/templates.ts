@@ -154,10 +154,14 @@ const HELPER_TEXT: Record<string, Record<string, string>> = {
 function makeEnv(format: Format, locale: string, config: () => Config): typeof Handlebars {
   const env = Handlebars.create();
   const words = HELPER_TEXT[locale] ?? HELPER_TEXT.en;
-  /** A timestamp (ms) in the help desk's time zone, in the template's language. */
+  /**
+   * A timestamp (ms) in the help desk's time zone, in the template's language, with the zone
+   * named ("Thursday, December 10, 2026 at 05:00 PM GMT+1"): a customer in another zone reads
+   * the right hour.
+   */
   env.registerHelper('date', (ms: unknown) => {
     if (typeof ms !== 'number') return words.none;
-    return dateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'short', timeZone: config().helpdesk.timezone }).format(new Date(ms));
+    return dateTimeFormat(locale, { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short', timeZone: config().helpdesk.timezone }).format(new Date(ms));
   });
   env.registerHelper('duration', (ms: unknown) => (typeof ms === 'number' ? formatDuration(ms, locale) : words.none));
   env.registerHelper('or', (a: unknown, b: unknown) => a || b);

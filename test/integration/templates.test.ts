@@ -47,7 +47,15 @@ describe('shipped templates', () => {
   it('uses the locale asked for, and the default for one it does not have', () => {
     expect(templates.render('ack', 'es', data).text).toContain('hemos recibido');
     expect(templates.render('ack', 'fr', data).text).toContain('we have received');
-    expect(templates.render('ack', 'es', data).text).toContain('4 horas');
+  });
+  it('says the due time as a date and time with its zone, and no duration that may not be the real one', () => {
+    // Due 8 calendar days after arrival (48 business hours over a holiday week): no "within 2 days".
+    const late = { ...data, ticket: { ...data.ticket, dueAt: Date.parse('2026-12-10T16:00:00Z'), slaTarget: 48 * 3_600_000 } };
+    const en = templates.render('ack', 'en', late);
+    expect(en.text).toContain('We aim to answer by Thursday, December 10, 2026 at 05:00 PM GMT+1.');
+    expect(en.html).toContain('We aim to answer by Thursday, December 10, 2026 at 05:00 PM GMT+1.');
+    expect(templates.render('ack', 'es', late).text).toContain('antes del jueves, 10 de diciembre de 2026, 17:00 CET.');
+    for (const l of ['en', 'es']) expect(templates.render('ack', l, late).text).not.toMatch(/\b2 (days|días)\b|48/);
   });
 });
 
