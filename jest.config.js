@@ -1,5 +1,5 @@
 /** Packages published as ES modules only; jest's CommonJS runtime needs them transpiled. */
-const ESM_ONLY = ['email-reply-parser', 'email-forward-parser'];
+const ESM_ONLY = ['email-reply-parser', 'email-forward-parser', 'eld'];
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -207,6 +207,11 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
   // Every #spam / #notspam is in the history, also one that changes no status (#notspam on a
   // ticket that was never spam still teaches the filter ham).
   if (u.spamLabel) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'spam_label', to: u.spamLabel, reason: u.spamLabel === 'ham' ? '#notspam: learnt as ham' : '#spam: learnt as spam' });
+  if (u.locale) {
+    const customer = ticketInfo(tx, id)?.customer ?? null;
+    if (customer) setContactLocale(tx, customer, u.locale, { replace: true });
+    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'language_set', to: u.locale, reason: customer ? `#lang: mail to ${customer} in ${u.locale} from now on` : '#lang: the ticket has no customer address' });
+  }
   if (u.thanked) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'thanked', reason: u.reason });
   for (const why of u.ignored) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'command_ignored', reason: why });
   if (u.merge) {

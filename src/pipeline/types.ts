@@ -194,6 +194,8 @@ export interface TicketUpdate {
   rating: { score: number; comment: string | null } | null;
   /** A customer's reply to a resolved ticket that only thanks: stored, the ticket stays resolved. */
   thanked: boolean;
+  /** `#lang es`: the customer's language from now on (an agent's word beats detection). */
+  locale: string | null;
   /** `#time 30m`: time the agent spent, for the reports. */
   timeSpent: number | null;
   /** Invalid or unknown commands: nothing above is applied; the agent gets one error reply. */

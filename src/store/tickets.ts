@@ -337,8 +337,12 @@ export function mergeTicket(db: Db, fromId: number, intoId: number, at: number):
   db.update(tickets).set({ updatedAt: at }).where(eq(tickets.id, intoId)).run();
 }
 
-/** Records a contact's language unless one is recorded already. */
-export function setContactLocale(db: Db, address: string, locale: string): void {
+/** Records a contact's language unless one is recorded already (`replace`: whatever was recorded, as `#lang` does). */
+export function setContactLocale(db: Db, address: string, locale: string, opts: { replace?: boolean } = {}): void {
+  if (opts.replace) {
+    db.update(contacts).set({ locale }).where(eq(contacts.email, address.toLowerCase())).run();
+    return;
+  }
   prepared(db, 'setContactLocale', (d) =>
     d
       .update(contacts)

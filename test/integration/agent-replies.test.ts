@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { events, messages, tickets } from '../../src/store/schema';
-import { showTicket, ticketByRef } from '../../src/store/tickets';
+import { contactLocale, showTicket, ticketByRef } from '../../src/store/tickets';
 import { spamStore } from '../../src/store/spam';
 import { planChange } from '../../src/pipeline/changes';
 import { applyStaffChange } from '../../src/pipeline/staff-change';
@@ -266,6 +266,22 @@ describe('commands', () => {
     expect(sent[0].parsed.text).toContain('#frobnicate: unknown command #frobnicate');
     expect(sent[0].parsed.text).toContain('#assign <agent|group|me>');
     expect(eventTypes(d)).toContain('commands_rejected');
+  });
+
+  it('#lang sets the customer’s language: this relay and every later mail to them use it', async () => {
+    const d = desk();
+    const { assigned } = await startTicket(d);
+    expect(contactLocale(d.store.db, 'carla@customer.test')).toBe('en');
+    await d.ingest(replyTo(assigned, ANA, '#lang es\nHola Carla, ¿puede reiniciar la impresora?'));
+    await d.send();
+    expect(last('carla@customer.test').parsed.text).toContain('Carla Customer escribió:');
+    expect(contactLocale(d.store.db, 'carla@customer.test')).toBe('es');
+    expect(showTicket(d.store.db, 'HD-1')?.events.find((e) => e.type === 'language_set')).toMatchObject({ to: 'es', actor: 'agent:ana@example.test' });
+    // A language we have no templates for is a rejected command, listing the ones we have.
+    await d.ingest(replyTo(assigned, ANA, '#lang fr\nBonjour.'));
+    await d.send();
+    expect(last('ana@example.test').parsed.text).toContain('#lang fr: #lang takes one of en, es, got "fr"');
+    expect(contactLocale(d.store.db, 'carla@customer.test')).toBe('es');
   });
 
   it('ignores commands in the quoted part and below the text', async () => {

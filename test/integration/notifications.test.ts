@@ -72,6 +72,24 @@ describe('acknowledgement and assignment', () => {
   });
 });
 
+describe('the customer’s language', () => {
+  it('is detected from the text when the client sends no Content-Language, recorded, and explained', async () => {
+    const d = desk();
+    await d.ingest(buildMail({ from: 'Lucía <lucia@cliente.test>', subject: 'No puedo imprimir', body: 'Hola, desde ayer la impresora de la oficina no imprime nada y muestra un error rojo.' }));
+    await d.ingest(buildMail({ from: 'Jörg <joerg@kunde.test>', subject: 'Drucker', body: 'Guten Tag, seit gestern druckt der Drucker im Büro nicht mehr und zeigt einen roten Fehler.' }));
+    await d.send();
+    expect(mailTo(fx.sink, 'lucia@cliente.test')[0].parsed.text).toContain('hemos recibido su mensaje');
+    // German is not a language we have templates for: the desk's default, and the reason says why.
+    expect(mailTo(fx.sink, 'joerg@kunde.test')[0].parsed.text).toContain('we have received your message');
+    const reasons = listOutbox(d.store.db, {}).filter((r) => r.template === 'ack').map((r) => `${r.recipients.join(',')}: ${String(r.data.reason)}`);
+    expect(reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^lucia@cliente\.test: .*in es: detected from the text/), expect.stringMatching(/^joerg@kunde\.test: .*in en: helpdesk\.locale \(language not recognised\)/)]));
+    // Recorded on the contact: a later English line from Lucía still gets Spanish.
+    await d.ingest(buildMail({ from: 'Lucía <lucia@cliente.test>', subject: 'Printer again', body: 'Hello, the printer in the office is broken again today.' }));
+    await d.send();
+    expect(mailTo(fx.sink, 'lucia@cliente.test')[1].parsed.text).toContain('hemos recibido su mensaje');
+  });
+});
+
 describe('delivery', () => {
   it('keeps notifications while the SMTP server is down and delivers each once when it is back', async () => {
     const port = fx.sink.port;

@@ -1,4 +1,4 @@
-import type { Config } from '../../config/schema';
+import { LOCALES, type Config } from '../../config/schema';
 import { parseDuration } from '../../lib/duration';
 import { isMailAddress } from '../../lib/mail-address';
 import { findAgent } from '../agents';
@@ -21,6 +21,7 @@ export const AGENT_COMMANDS = [
   '#cc <address>',
   '#merge <ticket>',
   '#time <duration, e.g. 30m or 1h30m>',
+  `#lang ${LOCALES.join('|')}`,
 ];
 
 /**
@@ -48,7 +49,7 @@ export const commands: Stage = {
 
 /** An update that changes nothing yet: the stage fills it in. */
 export function blankUpdate(ticket: TicketHandle, actor: string, text: string, commands: ReplyCommand[]): TicketUpdate {
-  return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, thanked: false, timeSpent: null, errors: [], ignored: [], reason: '' };
+  return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, thanked: false, locale: null, timeSpent: null, errors: [], ignored: [], reason: '' };
 }
 
 function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): TicketUpdate {
@@ -104,6 +105,12 @@ function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText
           const ms = parseDuration(c.arg.replace(/\s+/g, ''));
           if (!ms) throw new Error(`#time needs a duration such as 30m or 1h30m, got "${c.arg}"`);
           u.timeSpent = ms;
+          break;
+        }
+        case 'lang': {
+          const locale = c.arg.trim().toLowerCase();
+          if (!(LOCALES as readonly string[]).includes(locale)) throw new Error(`#lang takes one of ${LOCALES.join(', ')}, got "${c.arg}"`);
+          u.locale = locale;
           break;
         }
         default:

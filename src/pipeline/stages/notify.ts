@@ -4,6 +4,7 @@ import { findAgent, isOwnAddress } from '../agents';
 import { NO_REPLY } from '../automatic-senders';
 import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, TemplateName, TicketInfo } from '../types';
 import type { FieldChange } from '../changes';
+import { detectLanguage } from '../language';
 import { ratingLevels, type RatingLevel } from '../ratings';
 import { AGENT_COMMANDS } from './commands';
 
@@ -72,7 +73,10 @@ class Planner {
       else if (t.spamVerdict === 'unsure' && n.withholdAckWhenUnsure) this.withheld.push('acknowledgement: the spam filter is unsure about this message (notifications.withholdAckWhenUnsure)');
       else if (this.ctx.store.acksSince(this.sender, this.draft.receivedAt - limit.per) >= limit.count) {
         this.withheld.push(`acknowledgement: ${this.sender} already got ${limit.count} acknowledgements within ${Math.round(limit.per / 60000)} minutes (notifications.ackRateLimit)`);
-      } else this.add('ack', this.sender, this.customerLocale(), 'acknowledgement of a new ticket', info);
+      } else {
+        const language = this.customerLocale();
+        this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info);
+      }
     }
     if (t.assignee) {
       if (t.assignee !== this.sender) this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info);
@@ -145,7 +149,8 @@ class Planner {
     ];
     const agent = findAgent(config, this.sender);
     for (const to of people) {
-      const locale = store.contactLocale(to) ?? config.helpdesk.locale;
+      // A `#lang` in this very reply already counts for the customer it names.
+      const locale = (u.locale && to === info.customer ? u.locale : null) ?? store.contactLocale(to) ?? config.helpdesk.locale;
       this.add('agent_reply', to, locale, `${agent?.name ?? this.sender} replied`, info, { message: quoted, thread, relayed: true, extra: { reply: { text: u.text }, agentName: agent?.name ?? null, change, rating: ratingInvitation(config, change, locale) } });
     }
   }
@@ -164,13 +169,21 @@ class Planner {
     this.mails.push({ template, to, locale, reason, subject: ticket.subject, data, ...(more.thread ? { thread: more.thread } : {}) });
   }
 
-  /** The contact's recorded language, else the message's Content-Language, else the default. */
-  private customerLocale(): string {
+  /**
+   * The customer's language and where it came from: the contact's recorded language (the
+   * first acknowledgement records it; an agent's `#lang` sets it), else the message's
+   * `Content-Language`, else the language of their text when the detector is sure
+   * (pipeline/language.ts), else `helpdesk.locale`.
+   */
+  private customerLocale(): { locale: string; source: string } {
     const stored = this.ctx.store.contactLocale(this.sender);
-    if (stored) return stored;
+    if (stored) return { locale: stored, source: 'recorded for the contact' };
     const header = this.mail.headers.find((h) => h.name === 'content-language' || h.name === 'accept-language')?.value ?? '';
     const lang = /^\s*([a-z]{2})/i.exec(header)?.[1]?.toLowerCase();
-    return lang && (LOCALES as readonly string[]).includes(lang) ? lang : this.ctx.config.helpdesk.locale;
+    if (lang && (LOCALES as readonly string[]).includes(lang)) return { locale: lang, source: 'the message\'s Content-Language' };
+    const detected = detectLanguage(`${this.mail.subject}\n${this.mail.text}`, LOCALES);
+    if (detected) return { locale: detected, source: 'detected from the text' };
+    return { locale: this.ctx.config.helpdesk.locale, source: 'helpdesk.locale (language not recognised)' };
   }
 }
 
