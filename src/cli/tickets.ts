@@ -23,7 +23,8 @@ export function registerTickets(program: Command): void {
       try {
         const rows = listTickets(store.db, { status: opts.status, limit: opts.limit });
         if (opts.json) return out(JSON.stringify(rows));
-        out(table(['REF', 'STATUS', 'PRIO', 'CUSTOMER', 'MSGS', 'UPDATED (UTC)', 'SUBJECT'], rows.map((t) => [t.ref, t.status, t.priority, t.customer ?? '', String(t.messageCount), utcMinute(t.updatedAt), t.subject])));
+        // SPAM: the filter's verdict as staff left it; `unsure` tickets await a #notspam or #spam.
+        out(table(['REF', 'STATUS', 'PRIO', 'SPAM', 'CUSTOMER', 'MSGS', 'UPDATED (UTC)', 'SUBJECT'], rows.map((t) => [t.ref, t.status, t.priority, t.spamVerdict ?? '-', t.customer ?? '', String(t.messageCount), utcMinute(t.updatedAt), t.subject])));
       } finally {
         store.close();
       }

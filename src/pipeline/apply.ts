@@ -3,7 +3,7 @@ import type { Config } from '../config/schema';
 import { insertInbound, processedRaw } from '../store/inbound';
 import { inboundMessage, insertAttachments, insertMessage, registerMessageId } from '../store/messages';
 import type { Store } from '../store/open';
-import { addEvent, addParticipant, applyChange, createTicket, mergeTicket, setContactLocale, setFirstResponse, setRating, ticketInfo, touchTicket, upsertContact } from '../store/tickets';
+import { addEvent, addParticipant, applyChange, createTicket, mergeTicket, setContactLocale, setFirstResponse, setRating, setSpamVerdict, ticketInfo, touchTicket, upsertContact } from '../store/tickets';
 import { setValue } from '../store/key-value';
 import { markBounced, suppress } from '../store/outbox';
 import type { Db } from '../store/open';
@@ -206,7 +206,13 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
   }
   // Every #spam / #notspam is in the history, also one that changes no status (#notspam on a
   // ticket that was never spam still teaches the filter ham).
-  if (u.spamLabel) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'spam_label', to: u.spamLabel, reason: u.spamLabel === 'ham' ? '#notspam: learnt as ham' : '#spam: learnt as spam' });
+  // The ticket's verdict follows the agent's word: #notspam clears an `unsure` flag.
+  if (u.spamLabel) {
+    const verdict = u.spamLabel === 'ham' ? 'ham' : 'spam';
+    const before = ticketInfo(tx, id)?.spamVerdict ?? null;
+    if (before !== verdict) setSpamVerdict(tx, id, verdict);
+    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'spam_label', from: before, to: verdict, reason: u.spamLabel === 'ham' ? '#notspam: learnt as ham' : '#spam: learnt as spam' });
+  }
   if (u.locale) {
     const customer = ticketInfo(tx, id)?.customer ?? null;
     if (customer) setContactLocale(tx, customer, u.locale, { replace: true });

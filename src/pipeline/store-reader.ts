@@ -3,7 +3,7 @@ import type { StoreReader } from './types';
 import { processedRaw } from '../store/inbound';
 import { customerThread, inboundMessage, lastCustomerMessage, messagesFromSince, recentNotes, ticketsByMessageIds } from '../store/messages';
 import { getValue } from '../store/key-value';
-import { outboxByMessageIds, sentToSince, suppressedUntil } from '../store/outbox';
+import { outboxByMessageIds, sentToSince, ticketAcknowledged, suppressedUntil } from '../store/outbox';
 import { spamCounts, spamStore } from '../store/spam';
 import type { Db, Store } from '../store/open';
 import { categoryExamples, categoryExamplesSignature, contactLocale, hasEventSince, isParticipant, openTicketCounts, ticketByRef, ticketInfo, ticketParticipants } from '../store/tickets';
@@ -51,6 +51,7 @@ function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
     },
     ticketInfo: (id) => ticketInfo(db, id),
     acksSince: (address, since) => sentToSince(db, 'ack', address, since),
+    ticketAcknowledged: (ticketId) => ticketAcknowledged(db, ticketId),
     messagesFromSince: (ticketId, address, since) => messagesFromSince(db, ticketId, address, since),
     hasEventSince: (ticketId, type, since) => hasEventSince(db, ticketId, type, since),
     suppressedUntil: (address, now) => suppressedUntil(db, address, now),

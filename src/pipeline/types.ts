@@ -285,6 +285,8 @@ export interface StoreReader {
   ticketInfo(id: number): TicketInfo | null;
   /** Acknowledgements enqueued to this address since `since`. */
   acksSince(address: string, since: number): number;
+  /** Whether the ticket's customer was ever sent (or queued) an acknowledgement. */
+  ticketAcknowledged(ticketId: number): boolean;
   /** Inbound messages from this address on this ticket since `since`. */
   messagesFromSince(ticketId: number, address: string, since: number): number;
   /** Whether the ticket has an event of this type since `since`. */
@@ -310,6 +312,7 @@ export interface TicketInfo extends TicketCore {
   createdAt: number;
   closedAt: number | null;
   firstResponseAt: number | null;
+  spamScore: number | null;
 }
 
 export interface StageContext {

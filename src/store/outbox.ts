@@ -153,3 +153,8 @@ export function suppressedUntil(db: Db, address: string, now: number): number | 
   );
   return query.get({ address, now })?.until ?? null;
 }
+
+/** Whether an acknowledgement was ever queued for this ticket. */
+export function ticketAcknowledged(db: Db, ticketId: number): boolean {
+  return db.select({ id: outbox.id }).from(outbox).where(and(eq(outbox.ticketId, ticketId), eq(outbox.template, 'ack'))).limit(1).get() !== undefined;
+}

@@ -170,6 +170,8 @@ export interface TicketCore {
   assignee: string | null;
   /** The customer's address. */
   customer: string | null;
+  /** The spam filter's verdict (ham, unsure, spam) on the message that started the ticket, as staff left it; null: none recorded. */
+  spamVerdict: string | null;
 }
 
 /** `helpdesk tickets list` row (the CLI contract of the foundation issue): times as ISO strings. */
@@ -209,6 +211,7 @@ export function listTickets(db: Db, options: { status?: string; ref?: string; li
     createdAt: iso(t.createdAt) as string,
     updatedAt: iso(t.updatedAt) as string,
     dueAt: iso(t.dueAt),
+    spamVerdict: t.spamVerdict,
   }));
 }
 
@@ -299,6 +302,8 @@ export function ticketInfo(db: Db, id: number) {
         createdAt: tickets.createdAt,
         closedAt: tickets.closedAt,
         firstResponseAt: tickets.firstResponseAt,
+        spamVerdict: tickets.spamVerdict,
+        spamScore: tickets.spamScore,
       })
       .from(tickets)
       .leftJoin(contacts, eq(contacts.id, tickets.customerId))
@@ -335,6 +340,11 @@ export function mergeTicket(db: Db, fromId: number, intoId: number, at: number):
   db.run(sql`insert or ignore into participants (ticket_id, contact_id, role, added_at) select ${intoId}, contact_id, role, added_at from participants where ticket_id = ${fromId}`);
   db.update(tickets).set({ status: 'closed', closedAt: at, mergedInto: intoId, updatedAt: at }).where(eq(tickets.id, fromId)).run();
   db.update(tickets).set({ updatedAt: at }).where(eq(tickets.id, intoId)).run();
+}
+
+/** The ticket's spam verdict as staff corrected it (the score the filter gave stays). */
+export function setSpamVerdict(db: Db, ticketId: number, verdict: string): void {
+  db.update(tickets).set({ spamVerdict: verdict }).where(eq(tickets.id, ticketId)).run();
 }
 
 /** Records a contact's language unless one is recorded already (`replace`: whatever was recorded, as `#lang` does). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { events, messages, tickets } from '../../src/store/schema';
-import { contactLocale, showTicket, ticketByRef } from '../../src/store/tickets';
+import { contactLocale, listTickets, showTicket, ticketByRef } from '../../src/store/tickets';
 import { spamStore } from '../../src/store/spam';
 import { planChange } from '../../src/pipeline/changes';
 import { applyStaffChange } from '../../src/pipeline/staff-change';
@@ -284,6 +284,34 @@ describe('commands', () => {
     expect(contactLocale(d.store.db, 'carla@customer.test')).toBe('es');
   });
 
+  it('an unsure ticket is flagged to the agent; #notspam clears it, learns ham and sends the acknowledgement held back', async () => {
+    // minTrained 0 and an empty model: every message scores about 0.5, between the cutoffs.
+    const d = desk({}, 'spam: { minTrained: 0 }\n');
+    await d.ingest(buildMail({ messageId: '<u1@customer.test>', subject: 'Invoice question', body: 'Hello, my invoice shows the wrong address.' }));
+    await d.send();
+    expect(to('carla@customer.test')).toHaveLength(0);
+    const assigned = last('ana@example.test');
+    expect(assigned.parsed.text).toMatch(/POSSIBLE SPAM: the spam filter is unsure about this ticket \(score 0\.\d\d\)\. The customer has not been acknowledged\./);
+    expect(assigned.parsed.text).toContain('Reply #notspam if it is genuine');
+    expect(listTickets(d.store.db)[0]).toMatchObject({ ref: 'HD-1', spamVerdict: 'unsure' });
+
+    await d.ingest(replyTo(assigned, ANA, '#notspam'));
+    await d.send();
+    const ack = to('carla@customer.test');
+    expect(ack).toHaveLength(1);
+    expect(ack[0].parsed.text).toContain('we have received your message and opened ticket HD-1');
+    expect(header(ack[0], 'in-reply-to')).toBe('<u1@customer.test>');
+    expect(listTickets(d.store.db)[0].spamVerdict).toBe('ham');
+    expect(spamStore(d.store).totals()).toEqual({ spam: 0, ham: 1 });
+    expect(showTicket(d.store.db, 'HD-1')?.events.find((e) => e.type === 'spam_label')).toMatchObject({ from: 'unsure', to: 'ham' });
+    // Once acknowledged, never again; and the flag is gone from the next notice.
+    await d.ingest(replyTo(assigned, ANA, '#notspam'));
+    await d.ingest(replyTo(ack[0], CARLA, 'Any news?'));
+    await d.send();
+    expect(to('carla@customer.test')).toHaveLength(1);
+    expect(last('ana@example.test').parsed.text).not.toContain('POSSIBLE SPAM');
+  });
+
   it('ignores commands in the quoted part and below the text', async () => {
     const d = desk();
     const { assigned } = await startTicket(d);
@@ -328,7 +356,7 @@ describe('commands', () => {
     expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
     // Both are in the history with the status each moved: spam, then open again.
     const history = (showTicket(d.store.db, 'HD-1')?.events ?? []).filter((e) => e.type === 'spam_label' || (e.type === 'status_changed' && (e.to === 'spam' || e.from === 'spam')));
-    expect(history.map((e) => `${e.type} ${e.from ?? ''}→${e.to}`)).toEqual(['status_changed new→spam', 'spam_label →spam', 'status_changed spam→open', 'spam_label →ham']);
+    expect(history.map((e) => `${e.type} ${e.from ?? ''}→${e.to}`)).toEqual(['status_changed new→spam', 'spam_label ham→spam', 'status_changed spam→open', 'spam_label spam→ham']);
     // #notspam on a ticket that is not spam changes no status, and still says what it taught.
     await d.ingest(replyTo(assigned, ANA, '#notspam'));
     expect(showTicket(d.store.db, 'HD-1')?.events.at(-1)).toMatchObject({ type: 'spam_label', to: 'ham', reason: '#notspam: learnt as ham' });

@@ -35,6 +35,7 @@ function fakeStore(ids: Record<string, TicketHandle>, participants: string[] = [
     outboxByMessageIds: () => null,
     ticketInfo: () => null,
     acksSince: () => 0,
+    ticketAcknowledged: () => false,
     messagesFromSince: () => 0,
     hasEventSince: () => false,
     suppressedUntil: () => null,

@@ -64,7 +64,7 @@ class Planner {
     if (!t) return;
     if (t.status === 'spam') return;
     const { config } = this.ctx;
-    const info: NotifiedTicket = { id: null, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null };
+    const info: NotifiedTicket = { id: null, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null, spamVerdict: t.spamVerdict, spamScore: t.spamScore };
 
     if (this.draft.actor?.role === 'customer') {
       const n = config.notifications;
@@ -78,10 +78,13 @@ class Planner {
         this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info);
       }
     }
+    // An unsure verdict is said to whoever hears of the ticket, with how to clear it: the
+    // customer may be waiting for an acknowledgement that was held back.
+    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')) };
     if (t.assignee) {
-      if (t.assignee !== this.sender) this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info);
+      if (t.assignee !== this.sender) this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
     } else {
-      for (const to of this.draft.assignment?.notifyUnassigned ?? []) this.add('unassigned', to, config.helpdesk.locale, `nobody could take the ticket: ${this.draft.assignment?.reason ?? ''}`, info);
+      for (const to of this.draft.assignment?.notifyUnassigned ?? []) this.add('unassigned', to, config.helpdesk.locale, `nobody could take the ticket: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
     }
   }
 
@@ -103,7 +106,8 @@ class Planner {
     const recipients = info.assignee ? [info.assignee] : queueOrAdmins(config, info.queue);
     const why = info.assignee ? 'the assignee' : info.queue && groupMembers(config, info.queue).length > 0 ? `the members of queue ${info.queue}` : 'the admins (the ticket has no assignee)';
     const thanked = this.draft.update?.thanked === true;
-    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked } });
+    const possible = possibleSpam(info, !store.ticketAcknowledged(info.id));
+    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible } });
   }
 
   /**
@@ -120,6 +124,7 @@ class Planner {
       this.add('command_error', this.sender, config.helpdesk.locale, 'commands rejected', info, { extra: { errors: u.errors, valid: AGENT_COMMANDS } });
       return;
     }
+    if (u.spamLabel === 'ham') this.heldAcknowledgement(info);
     const assignee = u.changes.find((c) => c.field === 'assignee');
     if (assignee) {
       const notice = assigneeNotice(config, store, info, assignee, this.sender, this.draft.receivedAt);
@@ -155,6 +160,20 @@ class Planner {
     }
   }
 
+  /**
+   * `#notspam` on a ticket the filter was unsure about (or had called spam) whose customer was
+   * never acknowledged: the acknowledgement held back goes out now, answering their message.
+   */
+  private heldAcknowledgement(info: TicketInfo): void {
+    const { config, store } = this.ctx;
+    const suspected = info.spamVerdict === 'unsure' || info.spamVerdict === 'spam' || store.ticketInfo(info.id)?.status === 'spam';
+    if (!suspected || !info.customer || !config.notifications.acknowledge || store.ticketAcknowledged(info.id)) return;
+    if (NO_REPLY.test(info.customer)) return;
+    const message = store.lastCustomerMessage(info.id);
+    const language = customerLanguage(this.ctx, info.customer, { subject: message?.subject ?? info.subject, text: message?.text ?? '' });
+    this.add('ack', info.customer, language.locale, `acknowledgement held back while the ticket was suspected spam, sent after #notspam, in ${language.locale}: ${language.source}`, info, { message, thread: customerThreadOf(store, info.id) });
+  }
+
   private add(template: TemplateName, to: string, locale: string, reason: string, ticket: NotifiedTicket, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
     if (to === this.sender && template !== 'ack' && template !== 'command_error') return;
     if (this.mails.some((m) => m.template === template && m.to === to)) return;
@@ -176,15 +195,20 @@ class Planner {
    * (pipeline/language.ts), else `helpdesk.locale`.
    */
   private customerLocale(): { locale: string; source: string } {
-    const stored = this.ctx.store.contactLocale(this.sender);
-    if (stored) return { locale: stored, source: 'recorded for the contact' };
-    const header = this.mail.headers.find((h) => h.name === 'content-language' || h.name === 'accept-language')?.value ?? '';
-    const lang = /^\s*([a-z]{2})/i.exec(header)?.[1]?.toLowerCase();
-    if (lang && (LOCALES as readonly string[]).includes(lang)) return { locale: lang, source: 'the message\'s Content-Language' };
-    const detected = detectLanguage(`${this.mail.subject}\n${this.mail.text}`, LOCALES);
-    if (detected) return { locale: detected, source: 'detected from the text' };
-    return { locale: this.ctx.config.helpdesk.locale, source: 'helpdesk.locale (language not recognised)' };
+    return customerLanguage(this.ctx, this.sender, this.mail);
   }
+}
+
+/** See Planner.customerLocale: the customer's language for `address`, judged on `message`. */
+function customerLanguage(ctx: StageContext, address: string, message: { subject: string; text: string; headers?: InboundMail['headers'] }): { locale: string; source: string } {
+  const stored = ctx.store.contactLocale(address);
+  if (stored) return { locale: stored, source: 'recorded for the contact' };
+  const header = message.headers?.find((h) => h.name === 'content-language' || h.name === 'accept-language')?.value ?? '';
+  const lang = /^\s*([a-z]{2})/i.exec(header)?.[1]?.toLowerCase();
+  if (lang && (LOCALES as readonly string[]).includes(lang)) return { locale: lang, source: 'the message\'s Content-Language' };
+  const detected = detectLanguage(`${message.subject}\n${message.text}`, LOCALES);
+  if (detected) return { locale: detected, source: 'detected from the text' };
+  return { locale: ctx.config.helpdesk.locale, source: 'helpdesk.locale (language not recognised)' };
 }
 
 
@@ -270,6 +294,12 @@ function ratingInvitation(config: Config, change: { to: string | null } | null, 
   if (change?.to !== 'resolved') return null;
   const levels = ratingLevels(config, locale);
   return { levels, best: levels.at(-1)?.value ?? 0 };
+}
+
+/** What agents' notifications say of a ticket the filter was unsure about; null when it was not. */
+function possibleSpam(ticket: NotifiedTicket, ackHeld: boolean): { score: string; ackHeld: boolean } | null {
+  if (ticket.spamVerdict !== 'unsure') return null;
+  return { score: ticket.spamScore === null ? '?' : ticket.spamScore.toFixed(2), ackHeld };
 }
 
 function groupMembers(config: Config, group: string): string[] {
