@@ -74,7 +74,7 @@ class Planner {
       else if (this.ctx.store.acksSince(this.sender, this.draft.receivedAt - limit.per) >= limit.count) {
         this.withheld.push(`acknowledgement: ${this.sender} already got ${limit.count} acknowledgements within ${Math.round(limit.per / 60000)} minutes (notifications.ackRateLimit)`);
       } else {
-        const language = this.customerLocale();
+        const language = customerLanguage(this.ctx, this.sender, this.mail);
         this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info);
       }
     }
@@ -106,7 +106,7 @@ class Planner {
     const recipients = info.assignee ? [info.assignee] : queueOrAdmins(config, info.queue);
     const why = info.assignee ? 'the assignee' : info.queue && groupMembers(config, info.queue).length > 0 ? `the members of queue ${info.queue}` : 'the admins (the ticket has no assignee)';
     const thanked = this.draft.update?.thanked === true;
-    const possible = possibleSpam(info, !store.ticketAcknowledged(info.id));
+    const possible = info.spamVerdict === 'unsure' ? possibleSpam(info, !store.ticketAcknowledged(info.id)) : null;
     for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible } });
   }
 
@@ -166,6 +166,8 @@ class Planner {
    */
   private heldAcknowledgement(info: TicketInfo): void {
     const { config, store } = this.ctx;
+    // `info` shows the ticket after this reply's changes (#notspam moves spam → open); the
+    // stored row, not yet changed, says whether it was in spam.
     const suspected = info.spamVerdict === 'unsure' || info.spamVerdict === 'spam' || store.ticketInfo(info.id)?.status === 'spam';
     if (!suspected || !info.customer || !config.notifications.acknowledge || store.ticketAcknowledged(info.id)) return;
     if (NO_REPLY.test(info.customer)) return;
@@ -187,19 +189,14 @@ class Planner {
     if (AGENT_TEMPLATES.has(template) && ticket.id !== null) data.notes = this.ctx.store.recentNotes(ticket.id, 3);
     this.mails.push({ template, to, locale, reason, subject: ticket.subject, data, ...(more.thread ? { thread: more.thread } : {}) });
   }
-
-  /**
-   * The customer's language and where it came from: the contact's recorded language (the
-   * first acknowledgement records it; an agent's `#lang` sets it), else the message's
-   * `Content-Language`, else the language of their text when the detector is sure
-   * (pipeline/language.ts), else `helpdesk.locale`.
-   */
-  private customerLocale(): { locale: string; source: string } {
-    return customerLanguage(this.ctx, this.sender, this.mail);
-  }
 }
 
-/** See Planner.customerLocale: the customer's language for `address`, judged on `message`. */
+/**
+ * The language of mail to the customer `address` and where it came from: the contact's
+ * recorded language (the first acknowledgement records it; an agent's `#lang` sets it), else
+ * `message`'s `Content-Language`, else the language of its text when the detector is sure
+ * (pipeline/language.ts), else `helpdesk.locale`.
+ */
 function customerLanguage(ctx: StageContext, address: string, message: { subject: string; text: string; headers?: InboundMail['headers'] }): { locale: string; source: string } {
   const stored = ctx.store.contactLocale(address);
   if (stored) return { locale: stored, source: 'recorded for the contact' };
