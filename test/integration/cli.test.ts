@@ -114,6 +114,7 @@ describe('helpdesk tickets', () => {
         queue: null,
         assignee: null,
         customer: 'carla@customer.test',
+        spamVerdict: 'ham',
         messageCount: 1,
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
