@@ -5,6 +5,8 @@ import type { Logger } from '../lib/log';
 import type { Batch } from '../store/group-commit';
 import type { Store } from '../store/open';
 import { learnCorrection } from '../spam/correct';
+import { shouldLearn } from '../spam/learn-policy';
+import { ticketInfo } from '../store/tickets';
 import { apply } from './apply';
 import type { CategoryPredictor } from './category-model';
 import type { ParseAhead } from './parse-ahead';
@@ -72,14 +74,18 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
       throw new StoreUnavailableError(`cannot record the quarantined message: ${errorMessage(err2)}`, err2);
     }
   }
-  // An agent's #spam / #notspam teaches the filter, once the change is committed.
-  const label = draft.update?.errors.length === 0 ? draft.update.spamLabel : null;
-  if (label && result.outcome === 'appended' && draft.update) {
+  // What staff do teaches the filter, once the change is committed: #spam / #notspam always;
+  // an agent answering the customer says the ticket is ham, learnt when the filter was not
+  // already sure of it (spam/learn-policy.ts), so easy ham does not drown the model.
+  const u = draft.update?.errors.length === 0 ? draft.update : null;
+  const answered = u?.relay && !u.spamLabel ? (ticketInfo(deps.store.db, u.ticket.id)?.spamScore ?? null) : null;
+  const label = u?.spamLabel ?? (answered !== null && shouldLearn('ham', answered) ? 'ham' : null);
+  if (label && result.outcome === 'appended' && u) {
     try {
-      const learnt = await learnCorrection(deps.store, draft.update.ticket.id, label);
-      log.info({ ticket: draft.update.ticket.ref, label, learnt }, 'spam filter corrected by an agent command');
+      const learnt = await learnCorrection(deps.store, u.ticket.id, label);
+      log.info({ ticket: u.ticket.ref, label, learnt, why: u.spamLabel ? `#${u.spamLabel === 'ham' ? 'notspam' : 'spam'}` : `answered by an agent; the filter scored it ${answered}` }, 'spam filter taught by staff');
     } catch (err) {
-      log.error({ err, ticket: draft.update.ticket.ref }, 'could not learn the agent\'s spam correction');
+      log.error({ err, ticket: u.ticket.ref }, 'could not learn the agent\'s spam correction');
     }
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -55,12 +55,22 @@ export function spamStore(store: Store) {
 
 /** Bumped by every learn, so cached counts (spamCounts) are dropped when the model changed, in any process. */
 const GENERATION_KEY = 'spam:generation';
-/** Tokens whose counts a reader keeps in memory: 100,000 at most (~15 MB). */
-const CACHE_LIMIT = 100_000;
+/**
+ * Tokens whose counts a reader keeps in memory: 500,000 at most (~70 MB; the model bench:spam
+ * learns from 2,274 messages has ~150,000, read in ~0.5 s). Below it the whole model is read once per
+ * change and every message is classified from memory (bench:spam prints the load apart);
+ * above it tokens are read as needed, one query per message.
+ */
+export const CACHE_LIMIT = 500_000;
+/** Counts kept as one number, spam · 2^26 + ham: a third less memory per token than an object. */
+const PACK = 2 ** 26;
+const pack = (spam: number, ham: number) => spam * PACK + ham;
+const unpack = (v: number): TokenCounts => ({ spam: Math.floor(v / PACK), ham: v % PACK });
 
 interface CountReader {
   generation: string | undefined;
-  cache: Map<string, TokenCounts | null>;
+  /** Packed counts (see pack), null for a token known to be absent. */
+  cache: Map<string, number | null>;
   /** The cache holds the whole model: a token not in it is not in the model. */
   complete: boolean;
   /** When the whole model was last read (ms since the epoch). */
@@ -105,13 +115,13 @@ function refill(reader: CountReader) {
   reader.complete = now - reader.loadedAt >= RELOAD_EVERY_MS && (reader.countAll.get()?.n ?? 0) <= CACHE_LIMIT;
   if (!reader.complete) return;
   reader.loadedAt = now;
-  for (const r of reader.selectAll.iterate()) reader.cache.set(r.token, { spam: r.spam, ham: r.ham });
+  for (const r of reader.selectAll.iterate()) reader.cache.set(r.token, pack(r.spam, r.ham));
 }
 
 /**
  * Counts of the given tokens (absent ones are simply not in the map). The counts are kept
  * in memory until the model changes (any learn, in any process, bumps its generation): the
- * whole model when it has up to 100,000 tokens (read whole at most every 10 s), else the
+ * whole model when it has up to CACHE_LIMIT tokens (read whole at most every 10 s), else the
  * tokens read so far, absent ones included (common words recur in nearly every message).
  */
 export function spamCounts(store: Store, tokens: string[]): Map<string, TokenCounts> {
@@ -126,16 +136,15 @@ export function spamCounts(store: Store, tokens: string[]): Map<string, TokenCou
   const missing: string[] = [];
   for (const t of tokens) {
     const cached = reader.cache.get(t);
-    if (cached) out.set(t, cached);
+    if (typeof cached === 'number') out.set(t, unpack(cached));
     else if (cached === undefined && !reader.complete) missing.push(t);
   }
   if (missing.length === 0) return out;
   if (reader.cache.size + missing.length > CACHE_LIMIT) reader.cache.clear();
   for (const t of missing) reader.cache.set(t, null);
   for (const r of reader.select.all(JSON.stringify(missing))) {
-    const counts = { spam: r.spam, ham: r.ham };
-    reader.cache.set(r.token, counts);
-    out.set(r.token, counts);
+    reader.cache.set(r.token, pack(r.spam, r.ham));
+    out.set(r.token, { spam: r.spam, ham: r.ham });
   }
   return out;
 }

@@ -3,6 +3,8 @@ import { eq } from 'drizzle-orm';
 import { events, messages, tickets } from '../../src/store/schema';
 import { contactLocale, listTickets, showTicket, ticketByRef } from '../../src/store/tickets';
 import { spamStore } from '../../src/store/spam';
+import { spamInput } from '../../src/spam/spam-input';
+import { tokenize } from '../../src/spam/tokenize';
 import { planChange } from '../../src/pipeline/changes';
 import { applyStaffChange } from '../../src/pipeline/staff-change';
 import { buildMail } from '../helpers/mail';
@@ -310,6 +312,30 @@ describe('commands', () => {
     await d.send();
     expect(to('carla@customer.test')).toHaveLength(1);
     expect(last('ana@example.test').parsed.text).not.toContain('POSSIBLE SPAM');
+  });
+
+  it('an agent’s answer teaches the filter ham when it was not sure of it, and only then', async () => {
+    const d = desk({}, 'spam: { minTrained: 0 }\n');
+    // Unsure (empty model, score 0.5): Ana's answer is learnt as ham, once.
+    await d.ingest(buildMail({ messageId: '<l1@customer.test>', subject: 'Invoice question', body: 'Hello, my invoice shows the wrong address.' }));
+    await d.send();
+    const assigned = last('ana@example.test');
+    await d.ingest(replyTo(assigned, ANA, 'I have corrected the address.'));
+    expect(spamStore(d.store).totals()).toEqual({ spam: 0, ham: 1 });
+    await d.ingest(replyTo(assigned, ANA, 'And sent a new invoice.'));
+    expect(spamStore(d.store).totals()).toEqual({ spam: 0, ham: 1 });
+
+    // A message the filter already scores as clear ham teaches nothing new when answered.
+    const mail = buildMail({ messageId: '<l2@customer.test>', subject: 'Printer jammed', body: 'Hello, the printer on floor two jammed again this morning.' });
+    const tokens = [...tokenize(spamInput(mail))];
+    for (let i = 0; i < 3; i++) spamStore(d.store).learn(`ham:${i}`, 'ham', tokens, 0);
+    spamStore(d.store).learn('spam:0', 'spam', ['viagra', 'casino', 'lottery'], 0);
+    await d.ingest(mail);
+    await d.send();
+    expect(ticketByRef(d.store.db, 'HD-2')?.spamScore).toBeLessThanOrEqual(0.1);
+    const before = spamStore(d.store).totals();
+    await d.ingest(replyTo(last('ana@example.test'), ANA, 'Fixed the jam.'));
+    expect(spamStore(d.store).totals()).toEqual(before);
   });
 
   it('ignores commands in the quoted part and below the text', async () => {

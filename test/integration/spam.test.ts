@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { spamCounts, spamStore } from '../../src/store/spam';
+import { CACHE_LIMIT, spamCounts, spamStore } from '../../src/store/spam';
 import { runCli } from '../helpers/cli';
 import { FIXTURES, removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
@@ -105,8 +105,8 @@ describe('spam filter through the CLI and the pipeline', () => {
     // Relearnt in this process: seen at once.
     spamStore(daemon).learn('raw:2', 'spam', ['hello', 'viagra'], 0);
     expect(spamCounts(daemon, ['hello'])).toEqual(new Map([['hello', { spam: 1, ham: 0 }]]));
-    // A model too big to hold whole (over 100,000 tokens) is read token by token: same counts.
-    cli.sqlite.exec("with recursive n(i) as (select 1 union all select i + 1 from n where i < 100001) insert into spam_tokens (token, spam_count, ham_count) select 'filler' || i, 0, 1 from n");
+    // A model too big to hold whole (over CACHE_LIMIT tokens) is read token by token: same counts.
+    cli.sqlite.exec(`with recursive n(i) as (select 1 union all select i + 1 from n where i < ${CACHE_LIMIT + 1}) insert into spam_tokens (token, spam_count, ham_count) select 'filler' || i, 0, 1 from n`);
     spamStore(cli).learn('raw:3', 'ham', ['hello'], 0);
     expect(spamCounts(daemon, ['hello', 'viagra', 'filler77', 'nothing'])).toEqual(
       new Map([

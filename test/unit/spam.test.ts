@@ -1,5 +1,5 @@
 import { classifyTokens } from '../../src/spam/classify';
-import { chi2Q, combine, tokenProbability, verdictOf } from '../../src/spam/model';
+import { chi2Q, combine, DEFAULT_SETTINGS, tokenProbability, verdictOf } from '../../src/spam/model';
 import { tokenize } from '../../src/spam/tokenize';
 import type { InboundMail } from '../../src/pipeline/types';
 
@@ -19,7 +19,9 @@ describe('tokenize', () => {
       }),
     );
     expect(t).toEqual(
-      new Set(['subject:free', 'subject:money', 'subject:now', 'click', 'http', 'skip:w20', 'buy', 'now', 'now!', 'free', 'url:www.cheap-pills.example.com', 'url:example.com', 'from:shop.test', 'reply-to:other.test', 'from:has-name', 'att:application/zip']),
+      new Set(['subject:free', 'subject:money', 'subject:now', 'click', 'http', 'skip:w20', 'buy', 'now', 'now!', 'free', 'url:www.cheap-pills.example.com', 'url:example.com', 'from:shop.test', 'reply-to:other.test', 'from:has-name', 'att:application/zip',
+        // adjacent word pairs, subject then body
+        'bi:free money', 'bi:money now', 'bi:now click', 'bi:click http', 'bi:http buy', 'bi:buy now', 'bi:now now!', 'bi:now! free', 'bi:free free']),
     );
   });
   it('marks an all-caps subject, html-only mail and a missing Date', () => {
@@ -47,9 +49,10 @@ describe('Bayes model', () => {
   const totals = { spam: 10, ham: 10 };
   it("computes Robinson's probability on a toy vocabulary", () => {
     // seen in 8 of 10 spam and 2 of 10 ham: p = 0.8; n = 10; f = (0.45·0.5 + 10·0.8) / 10.45
-    expect(tokenProbability({ spam: 8, ham: 2 }, totals)).toBeCloseTo((0.225 + 8) / 10.45, 12);
-    expect(tokenProbability({ spam: 0, ham: 0 }, totals)).toBe(0.5);
-    expect(tokenProbability({ spam: 1, ham: 0 }, totals)).toBeCloseTo((0.225 + 1) / 1.45, 12);
+    const s = { ...DEFAULT_SETTINGS, strength: 0.45, unknown: 0.5 };
+    expect(tokenProbability({ spam: 8, ham: 2 }, totals, s)).toBeCloseTo((0.225 + 8) / 10.45, 12);
+    expect(tokenProbability({ spam: 0, ham: 0 }, totals, s)).toBe(0.5);
+    expect(tokenProbability({ spam: 1, ham: 0 }, totals, s)).toBeCloseTo((0.225 + 1) / 1.45, 12);
   });
   it('has a correct chi-square upper tail', () => {
     expect(chi2Q(0, 4)).toBe(1);
