@@ -46,23 +46,33 @@ export function classifyMail(mail: InboundMail, supportAddress: string): Classif
   if (contentType.startsWith('multipart/report') && reportType && reportType !== 'delivery-status') {
     return result('report', `multipart/report; report-type=${reportType}`);
   }
-  const dsn = mail.attachments.find((a) => a.contentType === 'message/delivery-status');
-  if (dsn) {
-    const actions = [...dsn.content.toString('latin1').matchAll(/^action\s*:\s*([\w-]+)/gim)].map((m) => m[1].toLowerCase());
+  // The delivery-status part: an attachment, or (when the parser folded it into the text, as
+  // for some MTAs' reports) the text of a multipart/report of type delivery-status.
+  const dsnPart = mail.attachments.find((a) => a.contentType === 'message/delivery-status');
+  const dsn = dsnPart ? dsnPart.content.toString('latin1') : contentType.startsWith('multipart/report') && reportType === 'delivery-status' ? mail.text : null;
+  if (dsn !== null) {
+    const actions = [...dsn.matchAll(/^\s*action\s*:\s*([\w-]+)/gim)].map((m) => m[1].toLowerCase());
     if (actions.length > 0 && actions.every((a) => a === 'delivered' || a === 'relayed' || a === 'expanded')) {
       return result('report', `delivery status notification: ${[...new Set(actions)].join(', ')}`);
     }
     return result('bounce', `delivery status notification${actions.length ? `: ${[...new Set(actions)].join(', ')}` : ''}`);
   }
   // Amazon SES notifications arrive as JSON in a plain mail from SNS.
-  const sesType = from.endsWith('@sns.amazonaws.com') ? /"notificationType"\s*:\s*"(\w+)"/.exec(mail.text)?.[1] : undefined;
+  // The notification may be JSON inside a JSON string ("Message" : "{\"notificationType\":…").
+  const sesType = from.endsWith('@sns.amazonaws.com') ? /\\?"notificationType\\?"\s*:\s*\\?"(\w+)/.exec(mail.text)?.[1] : undefined;
   if (sesType) return result(sesType === 'Bounce' ? 'bounce' : 'report', `Amazon SES ${sesType} notification`);
   if (h('x-failed-recipients') !== null) return result('bounce', `X-Failed-Recipients: ${h('x-failed-recipients')}`);
   const bounceSender = BOUNCE_SENDER.test(from) || BOUNCE_NAME.test(mail.from?.name ?? '');
   if (bounceSender && (BOUNCE_SUBJECT.test(subject) || contentType.startsWith('multipart/report') || mail.attachments.some((a) => a.contentType === 'message/rfc822' || a.contentType === 'text/rfc822-headers'))) {
     return result('bounce', `sent by ${from || mail.from?.name} about a failed delivery`);
   }
-  if (BOUNCE_SUBJECT.test(subject) && (bounceSender || (h('return-path') ?? '').trim() === '<>')) return result('bounce', `bounce subject "${mail.subject}" with an empty Return-Path`);
+  const nullSender = (h('return-path') ?? '').trim() === '<>';
+  if (BOUNCE_SUBJECT.test(subject) && (bounceSender || nullSender)) return result('bounce', `bounce subject "${mail.subject}" with an empty Return-Path`);
+  // Sent with the null sender that delivery reports use (RFC 5321 4.5.5) and returning the
+  // original message: a bounce whatever its subject says (KDDI's "Mail").
+  if (nullSender && mail.attachments.some((a) => a.contentType === 'message/rfc822' || a.contentType === 'text/rfc822-headers')) return result('bounce', 'empty Return-Path, the original message returned');
+  // fml, the mailing-list manager, answers from LIST-admin / LIST-ctl when it refuses a post.
+  if (h('x-mlserver') !== null && /-(admin|ctl)@/i.test(from)) return result('bounce', `the list manager ${from} refused the message: "${mail.subject}"`);
   if (bounceSender) return result('bounce', `sent by the mail system (${from || mail.from?.name})`);
 
   const autoSubmitted = (h('auto-submitted') ?? '').toLowerCase();
