@@ -122,3 +122,38 @@ describe('charsets and encodings decode to the right Unicode', () => {
     expect(m.subject).toBe('转发：整体提升企业服务水平');
   });
 });
+
+describe('undeclared and mislabelled CJK bytes are detected, and the guess is recorded (issue #24)', () => {
+  const assumed = (m: { headers: Array<{ name: string; value: string }> }) => m.headers.filter((h) => h.name === 'x-helpdesk-assumed').map((h) => h.value);
+  const gbkName = iconv.encode('绩效管理,究竟谁错了.xls', 'gbk');
+
+  it('reads a raw Shift_JIS subject with no charset anywhere, and a raw GBK file name', async () => {
+    const raw = Buffer.concat([
+      Buffer.from('From: Tanaka <tanaka@example.jp>\r\nTo: support@example.test\r\nSubject: '),
+      iconv.encode('ツール', 'shift_jis'),
+      Buffer.from('\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--B\r\nContent-Type: application/vnd.ms-excel; name="'),
+      gbkName,
+      Buffer.from('"\r\nContent-Disposition: attachment; filename="'),
+      gbkName,
+      Buffer.from('"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--B--\r\n'),
+    ]);
+    const m = await parseMail(raw);
+    expect(m.subject).toBe('ツール');
+    expect(m.attachments.map((a) => a.filename)).toEqual(['绩效管理,究竟谁错了.xls']);
+    expect(assumed(m)).toEqual([expect.stringMatching(/^raw 8-bit header text read as (shift_jis|cp932) \(detected\)$/), expect.stringMatching(/^file name "绩效管理,究竟谁错了\.xls" read as gb18030 \(detected\)$/)]);
+  });
+
+  it('reads an encoded-word that says ISO-2022-JP but holds Shift_JIS', async () => {
+    const word = `=?ISO-2022-JP?B?${iconv.encode('請求書のツール', 'shift_jis').toString('base64')}?=`;
+    const m = await parseMail(Buffer.from(`From: a@example.jp\r\nTo: support@example.test\r\nSubject: ${word}\r\n\r\nhello\r\n`));
+    expect(m.subject).toBe('請求書のツール');
+    expect(assumed(m)).toEqual([expect.stringMatching(/^encoded-word said ISO-2022-JP, read as (shift_jis|cp932) \(detected\)$/)]);
+  });
+
+  it('leaves raw Latin-1 in headers to windows-1252, saying it assumed so', async () => {
+    const raw = Buffer.concat([Buffer.from('From: a@example.de\r\nTo: support@example.test\r\nSubject: '), iconv.encode('Grüße aus Köln', 'latin1'), Buffer.from('\r\n\r\nhallo\r\n')]);
+    const m = await parseMail(raw);
+    expect(m.subject).toBe('Grüße aus Köln');
+    expect(assumed(m)).toEqual(['raw 8-bit header text read as windows-1252 (assumed)']);
+  });
+});
