@@ -157,3 +157,10 @@ describe('undeclared and mislabelled CJK bytes are detected, and the guess is re
     expect(assumed(m)).toEqual(['raw 8-bit header text read as windows-1252 (assumed)']);
   });
 });
+
+describe('two From fields (issue #24)', () => {
+  it('takes the one with a mail address when the first is broken, as Zammad does', async () => {
+    const m = await parseMail(Buffer.from('From: =?utf-8?Q?broken?= <<<\r\nFrom: Real Person <real@example.com>\r\nReply-To: other@example.com\r\nTo: support@example.test\r\nSubject: x\r\n\r\nhi\r\n'));
+    expect(m.from).toEqual({ address: 'real@example.com', name: 'Real Person' });
+  });
+});

@@ -1,5 +1,6 @@
 import { convert as htmlToText } from 'html-to-text';
 import iconv from 'iconv-lite';
+import { isMailAddress } from '../../lib/mail-address';
 import jschardet from 'jschardet';
 import libmime from 'libmime';
 import { isAscii } from 'node:buffer';
@@ -81,9 +82,10 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
     messageIdSynthetic: messageId === null,
     inReplyTo: firstMessageId(parsed.inReplyTo),
     references: messageIdList(parsed.references),
-    // A From without a usable address (`<>`, spam) falls back to Sender, then Reply-To, so
-    // the ticket still has someone to answer.
-    from: addressList(parsed.from)[0] ?? headerAddress(parsed, 'sender') ?? addressList(parsed.replyTo)[0] ?? null,
+    // A From without a usable address (`<>`, spam) falls back to another From field with one
+    // (some clients send two, the first broken), then Sender, then Reply-To, so the ticket
+    // still has someone to answer.
+    from: (await validFrom(parsed)) ?? headerAddress(parsed, 'sender') ?? addressList(parsed.replyTo)[0] ?? null,
     to: addressList(parsed.to),
     cc: addressList(parsed.cc),
     replyTo: addressList(parsed.replyTo),
@@ -196,6 +198,22 @@ function addressList(field: AddressObject | AddressObject[] | undefined): MailAd
   };
   for (const obj of Array.isArray(field) ? field : [field]) visit(obj.value);
   return out;
+}
+
+/**
+ * The sender: the parser's From when it is a mail address; else the first From field that
+ * holds one (each further field read on its own); else the parser's From as it is.
+ */
+async function validFrom(parsed: ParsedMail): Promise<MailAddress | null> {
+  const first = addressList(parsed.from)[0] ?? null;
+  if (first && isMailAddress(first.address)) return first;
+  const fields = parsed.headerLines.filter((h) => h.key === 'from');
+  for (const field of fields.length > 1 ? fields : []) {
+    const one = await simpleParser(Buffer.from(`${field.line}\r\n\r\n`, 'utf8'));
+    const found = addressList(one.from).find((a) => isMailAddress(a.address));
+    if (found) return found;
+  }
+  return first;
 }
 
 function headerAddress(parsed: ParsedMail, name: string): MailAddress | null {
