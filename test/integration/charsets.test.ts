@@ -3,6 +3,7 @@ import iconv from 'iconv-lite';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseMail } from '../../src/pipeline/stages/parse';
+import { baseSubject } from '../../src/pipeline/reply-subject';
 import { showTicket } from '../../src/store/tickets';
 import { MAIL_CORPUS } from '../helpers/corpus';
 import { openTestDesk, removeTempDirs } from '../helpers/env';
@@ -162,5 +163,14 @@ describe('two From fields (issue #24)', () => {
   it('takes the one with a mail address when the first is broken, as Zammad does', async () => {
     const m = await parseMail(Buffer.from('From: =?utf-8?Q?broken?= <<<\r\nFrom: Real Person <real@example.com>\r\nReply-To: other@example.com\r\nTo: support@example.test\r\nSubject: x\r\n\r\nhi\r\n'));
     expect(m.from).toEqual({ address: 'real@example.com', name: 'Real Person' });
+  });
+});
+
+describe('the subject as sent (issue #24)', () => {
+  it('keeps runs of spaces, U+3000 and a trailing space; threading normalises its own copy', async () => {
+    const subject = 'ご請求の件　　確認  お願いします ';
+    const m = await parseMail(Buffer.from(`From: a@example.jp\r\nTo: support@example.test\r\nSubject: =?UTF-8?B?${Buffer.from(subject).toString('base64')}?=\r\n\r\nhello\r\n`));
+    expect(m.subject).toBe(subject);
+    expect(baseSubject(`Re: ${m.subject}`, 'HD')).toBe('ご請求の件 確認 お願いします');
   });
 });

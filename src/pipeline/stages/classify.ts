@@ -33,7 +33,7 @@ const OOF_SUBJECT =
 export function classifyMail(mail: InboundMail, supportAddress: string): Classification {
   const h = (name: string) => mail.headers.find((x) => x.name === name)?.value ?? null;
   const from = mail.from?.address ?? '';
-  const subject = mail.subject.replace(/^((re|aw|fwd?|wg)\s*:\s*)+/i, '');
+  const subject = mail.subject.trim().replace(/^((re|aw|fwd?|wg)\s*:\s*)+/i, '');
   const precedence = (h('precedence') ?? '').toLowerCase();
   const bulk = ['bulk', 'list', 'junk'].includes(precedence) || h('list-id') !== null || h('list-unsubscribe') !== null;
   const result = (kind: MailKind, reason: string): Classification => ({ kind, bulk, reason });

@@ -13,7 +13,7 @@ export const decide: Stage = {
     const due = dueDate(draft.receivedAt, route.severity.value, ctx.config);
     return {
       newTicket: {
-        subject: mail.subject || '(no subject)',
+        subject: mail.subject.trim() ? mail.subject : '(no subject)',
         // Spam is kept (searchable, correctable) but never worked on or answered.
         status: draft.spam?.verdict === 'spam' ? 'spam' : 'new',
         priority: route.priority.value,

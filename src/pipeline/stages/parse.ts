@@ -89,7 +89,10 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
     to: addressList(parsed.to),
     cc: addressList(parsed.cc),
     replyTo: addressList(parsed.replyTo),
-    subject: (parsed.subject ?? '').replace(/\s+/g, ' ').trim(),
+    // As sent (runs of spaces, U+3000, a trailing space kept); threading and the subjects we
+    // write normalise it (reply-subject.ts baseSubject). Only line breaks, which a folded
+    // field may leave, are taken out.
+    subject: (parsed.subject ?? '').replace(/\r?\n[ \t]*/g, ' '),
     text,
     html,
     date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
