@@ -174,3 +174,20 @@ describe('the subject as sent (issue #24)', () => {
     expect(baseSubject(`Re: ${m.subject}`, 'HD')).toBe('ご請求の件 確認 お願いします');
   });
 });
+
+describe('an 8-bit body without a charset (issue #24)', () => {
+  const assumed = (m: { headers: Array<{ name: string; value: string }> }) => m.headers.filter((h) => h.name === 'x-helpdesk-assumed').map((h) => h.value);
+  it('is read as the CJK charset detected, with or without a Content-Type', async () => {
+    const text = '您好，我们的打印机从昨天开始无法打印，请尽快帮忙处理。谢谢！';
+    for (const type of ['Content-Type: text/plain\r\n', '']) {
+      const m = await parseMail(Buffer.concat([Buffer.from(`From: li@example.cn\r\nTo: support@example.test\r\nSubject: printer\r\nMIME-Version: 1.0\r\n${type}\r\n`), iconv.encode(text, 'gbk'), Buffer.from('\r\n')]));
+      expect(m.text.trim()).toBe(text);
+      expect(assumed(m)).toContainEqual(expect.stringMatching(/^body charset (gb18030|gb2312) \(detected\)$/));
+    }
+  });
+  it('is read as windows-1252 when it is not CJK, and says so', async () => {
+    const m = await parseMail(Buffer.concat([Buffer.from('From: a@example.de\r\nTo: support@example.test\r\nSubject: x\r\nContent-Type: text/plain\r\n\r\n'), iconv.encode('Grüße, der Drucker druckt nicht.', 'latin1'), Buffer.from('\r\n')]));
+    expect(m.text.trim()).toBe('Grüße, der Drucker druckt nicht.');
+    expect(assumed(m)).toEqual(['body charset windows-1252 (assumed)']);
+  });
+});

@@ -274,8 +274,17 @@ export function eightBitHeadersToUtf8(bytes: Buffer): Buffer {
     changed = true;
   }
   if (guessed.length > 0) head = Buffer.concat([head, Buffer.from(`\r\n${ASSUMED_FIELD}: ${guessed.join('; ')}`)]);
-  if (!/^content-type\s*:/im.test(head.toString('latin1')) && !isAscii(body) && !isUtf8(body.subarray(0, 262144))) {
-    head = Buffer.concat([head, Buffer.from(`\r\nContent-Type: ${ASSUMED_CONTENT_TYPE}\r\n${ASSUMED_FIELD}: Content-Type (8-bit body without one)`)]);
+  // Unfolded, so a charset on a continuation line counts (unfolding changes no field's meaning).
+  const headText = head.toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
+  const bareText = /^content-type[ \t]*:[ \t]*text\/(plain|html)[ \t]*;?[ \t]*$/im;
+  const noType = !/^content-type\s*:/im.test(headText);
+  if ((noType || bareText.test(headText)) && !isAscii(body) && !isUtf8(body.subarray(0, 262144))) {
+    // An 8-bit body with no charset: CJK text when the detector finds it, else windows-1252
+    // (what such old clients sent), instead of UTF-8 garbage. The guess is recorded.
+    const cjk = detectCjk(body.subarray(0, 65536));
+    const note = `${ASSUMED_FIELD}: ${cjk ? `body charset ${cjk} (detected)` : 'body charset windows-1252 (assumed)'}`;
+    if (noType) head = Buffer.concat([head, Buffer.from(`\r\nContent-Type: ${cjk ? `text/plain; charset=${cjk}` : ASSUMED_CONTENT_TYPE}\r\n${ASSUMED_FIELD}: Content-Type (8-bit body without one)\r\n${note}`)]);
+    else head = Buffer.concat([Buffer.from(headText.replace(bareText, (line) => `${line.trim().replace(/;$/, '')}; charset=${cjk ?? 'windows-1252'}`), 'latin1'), Buffer.from(`\r\n${note}`)]);
     changed = true;
   }
   return changed ? Buffer.concat([head, body]) : bytes;
