@@ -35,3 +35,12 @@ export function openAll(where: Locations, failCode: number = EXIT.CONFIG): { con
 export function out(line: string): void {
   process.stdout.write(`${terminalSafe(line)}\n`);
 }
+
+/** A commander parser for a whole number ≥ 1 (`--limit 20`); anything else is a usage error naming the option. */
+export function positiveInt(name: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new CliExit(EXIT.USAGE, `${name} must be a whole number of 1 or more, got "${value}"`);
+    return n;
+  };
+}

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { showTicket } from '../store/tickets';
 import type { Store } from '../store/open';
-import { locations, openAll, out } from './common';
+import { locations, openAll, out, positiveInt } from './common';
 import { CliExit, EXIT } from './exit-codes';
 
 /**
@@ -44,7 +44,7 @@ export function registerFiles(program: Command): void {
     .command('raw')
     .description('the raw message N of a ticket (as `tickets show` numbers them), byte for byte, on stdout or into a file')
     .argument('<ref>', 'ticket reference, e.g. HD-12')
-    .argument('<n>', 'message number', (v) => Number.parseInt(v, 10))
+    .argument('<n>', 'message number', positiveInt('message number'))
     .option('-o, --output <file>', 'write into this file instead of stdout (never over an existing one)')
     .action((ref: string, n: number, opts: { output?: string }, cmd: Command) => {
       withTicket(cmd, ref, (store, ticket) => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { listOutbox, outboxById, requeue, type OutboxEntry } from '../store/outbox';
-import { locations, openAll, out } from './common';
+import { locations, openAll, out, positiveInt } from './common';
 import { table, utcMinute } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
 
@@ -31,7 +31,7 @@ export function registerOutbox(program: Command): void {
     .command('list')
     .description('outbox rows, newest first')
     .option('--status <status>', `only rows with this status (${STATUSES.join(', ')})`)
-    .option('--limit <n>', 'at most this many (default 100)', (v) => Number.parseInt(v, 10))
+    .option('--limit <n>', 'at most this many (default 100)', positiveInt('--limit'))
     .option('--json', 'a JSON array')
     .action((opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
       if (opts.status && !STATUSES.includes(opts.status)) throw new CliExit(EXIT.USAGE, `--status must be one of ${STATUSES.join(', ')}`);

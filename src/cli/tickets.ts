@@ -4,7 +4,8 @@ import { ratingLabel } from '../pipeline/ratings';
 import { learnCorrection } from '../spam/correct';
 import { applyStaffChange } from '../pipeline/staff-change';
 import { listTickets, showTicket, ticketByRef } from '../store/tickets';
-import { locations, openAll, out } from './common';
+import { STATUSES } from '../config/schema';
+import { locations, openAll, out, positiveInt } from './common';
 import { table, utcMinute } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
 
@@ -15,10 +16,11 @@ export function registerTickets(program: Command): void {
   tickets
     .command('list')
     .description('list tickets, newest first')
-    .option('--status <status>', 'only tickets with this status')
-    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10))
+    .option('--status <status>', `only tickets with this status (${STATUSES.join(', ')})`)
+    .option('--limit <n>', 'at most this many', positiveInt('--limit'))
     .option('--json', 'a JSON array')
     .action((opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
+      if (opts.status && !(STATUSES as readonly string[]).includes(opts.status)) throw new CliExit(EXIT.USAGE, `--status must be one of ${STATUSES.join(', ')}, got "${opts.status}"`);
       const { store } = openAll(locations(cmd));
       try {
         const rows = listTickets(store.db, { status: opts.status, limit: opts.limit });

@@ -99,6 +99,18 @@ describe('helpdesk ingest', () => {
 });
 
 describe('helpdesk tickets', () => {
+  it('refuses a status that does not exist and a limit that is not a number, saying what is allowed', () => {
+    const { args } = setup();
+    const status = runCli([...args, 'tickets', 'list', '--status', 'bogus']);
+    expect(status.code).toBe(64);
+    expect(status.stderr).toContain('--status must be one of new, open, pending, resolved, closed, spam, got "bogus"');
+    for (const limit of ['abc', '0', '2x']) {
+      const r = runCli([...args, 'tickets', 'list', '--limit', limit]);
+      expect({ limit, code: r.code, said: r.stderr.includes(`--limit must be a whole number of 1 or more, got "${limit}"`) }).toEqual({ limit, code: 64, said: true });
+    }
+    expect(runCli([...args, 'outbox', 'list', '--limit', 'abc']).code).toBe(64);
+  });
+
   it('lists tickets and shows one, as JSON in the documented shape', () => {
     const { args } = setup();
     runCli([...args, 'ingest', '-'], { input: buildMail({ messageId: '<t@c.test>', cc: 'dan@c.test', subject: 'VPN' }) });
