@@ -13,10 +13,13 @@ export function locations(cmd: Command): Locations {
 }
 
 /** Loads config and opens the store, turning failures into the given exit code. */
-export function openAll(where: Locations, failCode: number = EXIT.CONFIG): { config: Config; store: Store } {
+export function openAll(where: Locations, failCode: number = EXIT.CONFIG, opts: { readOnly?: boolean } = {}): { config: Config; store: Store } {
   let config: Config;
   try {
-    config = loadConfig(where.configDir);
+    // A read-only command uses no secret: a `${VAR}` not set in this shell (the IMAP password
+    // from /etc/helpdesk.env) stays as written. Commands that write keep the strict reading:
+    // the Message-ID key (notifications.secret) may come from the environment too.
+    config = loadConfig(where.configDir, process.env, { unsetVariables: opts.readOnly ? 'keep' : 'error' });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliExit(failCode, `invalid configuration:\n${err.message}`);
     throw err;

@@ -61,7 +61,7 @@ export function registerFiles(program: Command): void {
 type Ticket = NonNullable<ReturnType<typeof showTicket>>;
 
 function withTicket(cmd: Command, ref: string, fn: (store: Store, ticket: Ticket) => void): void {
-  const { store } = openAll(locations(cmd));
+  const { store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
   try {
     const ticket = showTicket(store.db, ref);
     if (!ticket) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);

@@ -35,7 +35,7 @@ export function registerOutbox(program: Command): void {
     .option('--json', 'a JSON array')
     .action((opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
       if (opts.status && !STATUSES.includes(opts.status)) throw new CliExit(EXIT.USAGE, `--status must be one of ${STATUSES.join(', ')}`);
-      const { store } = openAll(locations(cmd));
+      const { store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
         const rows = listOutbox(store.db, { status: opts.status, limit: opts.limit }).map(view);
         if (opts.json) return out(JSON.stringify(rows));

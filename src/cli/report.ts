@@ -23,7 +23,7 @@ export function registerReport(program: Command): void {
     .option('--json', 'all figures as one JSON document')
     .option('--html <file>', 'also write a self-contained html page with charts')
     .action((opts: { since?: string; until?: string; json?: boolean; html?: string }, cmd: Command) => {
-      const { config, store } = openAll(locations(cmd));
+      const { config, store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
         const tz = config.helpdesk.timezone;
         const now = Date.now();

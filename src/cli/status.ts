@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { mailboxStateStore } from '../store/mailbox-state';
 import { locations, openAll, out } from './common';
 import { table } from '../lib/text-table';
-import { CliExit } from './exit-codes';
+import { CliExit, EXIT } from './exit-codes';
 
 /** Exit code of `status` when a mailbox is unhealthy, for monitoring scripts. */
 const UNHEALTHY = 2;
@@ -13,7 +13,7 @@ export function registerStatus(program: Command): void {
     .description('per mailbox: state, last successful check, last error, backlog, last UID; exit 2 when one is unhealthy')
     .option('--json', 'a JSON array')
     .action((opts: { json?: boolean }, cmd: Command) => {
-      const { config, store } = openAll(locations(cmd));
+      const { config, store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
         const now = Date.now();
         const rows = mailboxStateStore(store.db).list();

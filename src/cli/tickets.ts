@@ -21,7 +21,7 @@ export function registerTickets(program: Command): void {
     .option('--json', 'a JSON array')
     .action((opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
       if (opts.status && !(STATUSES as readonly string[]).includes(opts.status)) throw new CliExit(EXIT.USAGE, `--status must be one of ${STATUSES.join(', ')}, got "${opts.status}"`);
-      const { store } = openAll(locations(cmd));
+      const { store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
         const rows = listTickets(store.db, { status: opts.status, limit: opts.limit });
         if (opts.json) return out(JSON.stringify(rows));
@@ -38,7 +38,7 @@ export function registerTickets(program: Command): void {
     .argument('<ref>', 'ticket reference, e.g. HD-12')
     .option('--json', 'a JSON document')
     .action((ref: string, opts: { json?: boolean }, cmd: Command) => {
-      const { config, store } = openAll(locations(cmd));
+      const { config, store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
         const t = showTicket(store.db, ref);
         if (!t) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);

@@ -30,17 +30,27 @@ export function formatProblem(p: ConfigProblem): string {
 
 type Env = Record<string, string | undefined>;
 
+export interface LoadOptions {
+  /**
+   * `error` (the default): a `${VAR}` whose variable is not set is a problem, as the daemon
+   * needs every value. `keep`: it stays as written, for commands that never use the values it
+   * holds (the IMAP password in an admin's shell running `tickets list`).
+   */
+  unsetVariables?: 'error' | 'keep';
+}
+
 /**
  * Reads and validates config/helpdesk.yaml, agents.yaml and rules.yaml. helpdesk.yaml is
  * required; the other two may be absent (no agents, no rules). Every problem found in any
  * file is collected and thrown together as one ConfigError, so the admin fixes them in one go.
  */
-export function loadConfig(dir: string, env: Env = process.env): Config {
+export function loadConfig(dir: string, env: Env = process.env, options: LoadOptions = {}): Config {
   const problems: ConfigProblem[] = [];
   const locators = new Map<string, Locate>();
-  const main = loadFile(path.join(dir, 'helpdesk.yaml'), helpdeskFileSchema, env, problems, true, locators);
-  const agents = loadFile(path.join(dir, 'agents.yaml'), agentsFileSchema, env, problems, false, locators);
-  const rules = loadFile(path.join(dir, 'rules.yaml'), rulesFileSchema, env, problems, false, locators);
+  const keep = options.unsetVariables === 'keep';
+  const main = loadFile(path.join(dir, 'helpdesk.yaml'), helpdeskFileSchema, env, problems, true, locators, keep);
+  const agents = loadFile(path.join(dir, 'agents.yaml'), agentsFileSchema, env, problems, false, locators, keep);
+  const rules = loadFile(path.join(dir, 'rules.yaml'), rulesFileSchema, env, problems, false, locators, keep);
   if (problems.length > 0 || !main || !agents || !rules) throw new ConfigError(problems);
   for (const p of checkConfig(agents, rules)) {
     const file = path.join(dir, p.file);
@@ -78,6 +88,7 @@ function loadFile<S extends z.ZodType>(
   problems: ConfigProblem[],
   required: boolean,
   locators: Map<string, Locate>,
+  keepUnset: boolean,
 ): z.output<S> | null {
   if (!existsSync(file)) {
     if (required) {
@@ -86,7 +97,7 @@ function loadFile<S extends z.ZodType>(
     }
     return schema.parse({}) as z.output<S>;
   }
-  return parseYamlConfig(file, readFileSync(file, 'utf8'), schema, env, problems, (locate) => locators.set(file, locate));
+  return parseYamlConfig(file, readFileSync(file, 'utf8'), schema, env, problems, (locate) => locators.set(file, locate), keepUnset);
 }
 
 /** Parses one YAML text against a schema; exported for tests and `config check`. */
@@ -97,6 +108,7 @@ export function parseYamlConfig<S extends z.ZodType>(
   env: Env,
   problems: ConfigProblem[],
   onLocate?: (locate: Locate) => void,
+  keepUnset = false,
 ): z.output<S> | null {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
@@ -110,7 +122,7 @@ export function parseYamlConfig<S extends z.ZodType>(
     return null;
   }
   const before = problems.length;
-  substituteEnv(doc, env, (offset, message) => problems.push({ file, ...at(offset), message }));
+  substituteEnv(doc, env, keepUnset ? null : (offset, message) => problems.push({ file, ...at(offset), message }));
   if (problems.length > before) return null;
 
   onLocate?.((p) => at(nodeAt(doc, p)?.range?.[0]));
@@ -124,14 +136,15 @@ export function parseYamlConfig<S extends z.ZodType>(
   return null;
 }
 
-/** Replaces `${VAR}` in every string scalar; a variable that is not set is a problem. */
-function substituteEnv(doc: Document, env: Env, report: (offset: number | undefined, message: string) => void): void {
+/** Replaces `${VAR}` in every string scalar; a variable that is not set is reported, or (report null) left as written. */
+function substituteEnv(doc: Document, env: Env, report: ((offset: number | undefined, message: string) => void) | null): void {
   visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value !== 'string' || !node.value.includes('${')) return;
-      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (written, name: string) => {
         const value = env[name];
         if (value === undefined) {
+          if (!report) return written;
           report(node.range?.[0], `environment variable ${name} is not set`);
           return '';
         }

@@ -98,6 +98,28 @@ describe('helpdesk ingest', () => {
   });
 });
 
+describe('secrets from the environment', () => {
+  it('read-only commands work in a shell without them; commands that write, and config check, still refuse', () => {
+    const yaml = 'helpdesk: { address: support@example.test }\nmailboxes:\n  - id: main\n    imap: { host: imap.example.test, user: support, pass: "${IMAP_PASS_FOR_TEST}" }\n';
+    const config = writeConfigDir({ 'helpdesk.yaml': yaml });
+    const data = tempDir('hd-cli-env-');
+    const args = ['--config', config, '--data', data];
+    const env = { IMAP_PASS_FOR_TEST: 'secret' };
+    expect(runCli([...args, 'ingest', '-'], { input: buildMail({ subject: 'VPN' }), env }).code).toBe(0);
+    for (const cmd of [['tickets', 'list'], ['tickets', 'show', 'HD-1'], ['outbox', 'list']]) {
+      const r = runCli([...args, ...cmd]);
+      expect({ cmd: cmd.join(' '), code: r.code, stderr: r.stderr }).toEqual({ cmd: cmd.join(' '), code: 0, stderr: '' });
+    }
+    // status reads too (it exits 2 here only because the mailbox was never checked).
+    const status = runCli([...args, 'status']);
+    expect(status.stderr).toBe('helpdesk: at least one mailbox is unhealthy\n');
+    const write = runCli([...args, 'ingest', '-'], { input: buildMail({ subject: 'again' }) });
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toContain('environment variable IMAP_PASS_FOR_TEST is not set');
+    expect(runCli([...args, 'config', 'check']).stderr).toContain('environment variable IMAP_PASS_FOR_TEST is not set');
+  });
+});
+
 describe('helpdesk tickets', () => {
   it('refuses a status that does not exist and a limit that is not a number, saying what is allowed', () => {
     const { args } = setup();
