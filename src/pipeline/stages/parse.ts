@@ -264,7 +264,7 @@ export function eightBitHeadersToUtf8(bytes: Buffer): Buffer {
   if (!isAscii(head) && !isUtf8(head)) {
     const withWords = head.toString('latin1').replace(/=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=/g, (word, charset: string, enc: string, data: string) => {
       if (enc.toUpperCase() !== 'Q' || !/[\x80-\xff]/.test(data) || !iconv.encodingExists(charset)) return word;
-      const decoded = iconv.decode(Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'), charset);
+      const decoded = iconv.decode(encodedWordBytes('Q', data), charset);
       return `=?UTF-8?B?${Buffer.from(decoded, 'utf8').toString('base64')}?=`;
     });
     const rest = Buffer.from(withWords, 'latin1');
@@ -367,6 +367,12 @@ export function detectCjk(bytes: Buffer): string | null {
   return !text.includes('\ufffd') && CJK_TEXT.test(text) ? charset : null;
 }
 
+/** The bytes an encoded-word carries: base64 (B) or its own quoted-printable, `_` a space (Q, RFC 2047 4.2). */
+function encodedWordBytes(enc: string, data: string): Buffer {
+  if (enc.toUpperCase() === 'B') return Buffer.from(data, 'base64');
+  return Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+}
+
 /** Charsets whose text is 7-bit: a byte of 0x80 or more in one is a lie about the charset. */
 const SEVEN_BIT = /^iso-2022-(jp|kr|cn)(-\d+)?$/i;
 
@@ -378,7 +384,7 @@ const SEVEN_BIT = /^iso-2022-(jp|kr|cn)(-\d+)?$/i;
 function fixEncodedWords(head: string, guessed: string[]): string | null {
   let changed = false;
   const out = head.replace(/=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=/g, (word, charset: string, enc: string, data: string) => {
-    const bytes = enc.toUpperCase() === 'B' ? Buffer.from(data, 'base64') : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+    const bytes = encodedWordBytes(enc, data);
     const fits = iconv.encodingExists(charset) && !(SEVEN_BIT.test(charset) && bytes.some((b) => b >= 0x80)) && !iconv.decode(bytes, charset).includes('\ufffd');
     if (fits) return word;
     const detected = detectCjk(bytes);
