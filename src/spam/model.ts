@@ -31,8 +31,9 @@ export interface SpamSettings {
  * shipped cutoffs 0.2 / 0.99: spam→ham 28 of 106 (was 37), ham unsure 0.2% (was 4.8%), no
  * ham called spam; allowing 5% of the mail unsure with the best cutoffs, spam→ham 21 (was
  * 62). Also tried there and left out: header words of every header (worse), s 0.0178 (fewer
- * spam→ham, 0.9% ham unsure: too near the 1% a desk can accept), x 0.4/0.6, 50 or 300 tokens. The earlier minDeviation 0.375 (bogofilter's min_dev) kept mildly telling tokens out,
- * which on older mail calmed newsletters but on newer mail left too little evidence to
+ * spam→ham, 0.9% ham unsure: too near the 1% a desk can accept), x 0.4/0.6, 50 or 300
+ * tokens. The earlier minDeviation 0.375 (bogofilter's min_dev) kept mildly telling tokens
+ * out, which on older mail calmed newsletters but on newer mail left too little evidence to
  * separate; s 0.1 lets a token seen a few times count, as bogofilter's small robs does.
  */
 export const DEFAULT_SETTINGS: SpamSettings = { strength: 0.1, unknown: 0.5, minDeviation: 0.1, maxTokens: 150 };

@@ -32,7 +32,7 @@ export function tokenize(mail: SpamInput): Set<string> {
       if (w.length > 20) tokens.add(`${prefix}skip:${w[0]}${Math.floor(w.length / 10) * 10}`);
       else {
         tokens.add(prefix + w);
-        sequence.push(w);
+        if (sequence.length <= MAX_PAIRS) sequence.push(w);
       }
     }
   };
