@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { Locations } from './locations';
-import { loadConfig } from './config/load';
+import { inDataDir, movedDataPath, type Locations } from './locations';
+import { ConfigError, loadConfig } from './config/load';
 import { watchConfig, type LiveConfig } from './config/watch';
 import type { Logger } from './lib/log';
 import { imapSource } from './mail-in/imap';
@@ -31,6 +31,13 @@ export interface Daemon {
  */
 export async function startDaemon(where: Locations, log: Logger): Promise<Daemon> {
   const config = loadConfig(where.configDir);
+  // A desk upgraded from when relative paths followed the working directory: refuse to start
+  // rather than watch an empty Maildir while the mail waits in the old one.
+  const moved = [
+    ...config.mailboxes.map((m, i) => (m.maildir ? movedDataPath(where.dataDir, `mailboxes[${i}].maildir`, m.maildir) : null)),
+    config.outgoing.directory ? movedDataPath(where.dataDir, 'outgoing.directory', config.outgoing.directory) : null,
+  ].filter((m): m is string => m !== null);
+  if (moved.length > 0) throw new ConfigError(moved.map((message) => ({ file: path.join(where.configDir, 'helpdesk.yaml'), line: null, column: null, message })));
   // Before each write turn, a piped `helpdesk ingest` that asked for the store gets it first (up to 2 s).
   const store = openStore(where.dataDir, { yieldToOthersMs: 2000 });
   const live = watchConfig(where.configDir, config, log);
@@ -66,7 +73,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
         }),
       );
     } else if (mailbox.maildir) {
-      sources.push(maildirSource({ id: mailbox.id, dir: path.resolve(mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state, log: mlog, maxMessageSize: config.limits.maxMessageSize }));
+      sources.push(maildirSource({ id: mailbox.id, dir: inDataDir(where.dataDir, mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state, log: mlog, maxMessageSize: config.limits.maxMessageSize }));
     }
   }
   log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id), outgoing: transport.describe }, 'helpdesk starting');

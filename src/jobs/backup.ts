@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { Config } from '../config/schema';
 import type { Store } from '../store/open';
 import type { JobOutcome } from './scheduler';
+import { inDataDir } from '../locations';
 
 export function backupDir(config: Config, store: Store): string {
-  return path.resolve(config.jobs.backup.directory ?? path.join(store.dataDir, 'backups'));
+  return inDataDir(store.dataDir, config.jobs.backup.directory ?? 'backups');
 }
 
 /**

@@ -3,6 +3,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { Config } from '../config/schema';
+import { inDataDir } from '../locations';
 
 /** Where composed mail goes: an SMTP server, or (the embedded default) a folder of .eml files. */
 export interface Transport {
@@ -33,7 +34,7 @@ export function makeTransport(outgoing: Config['outgoing'], dataDir: string): Tr
       close: () => transporter.close(),
     };
   }
-  const dir = path.resolve(outgoing.directory ?? path.join(dataDir, 'outbox'));
+  const dir = inDataDir(dataDir, outgoing.directory ?? 'outbox');
   const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     describe: `directory ${dir}`,

@@ -202,7 +202,8 @@ describe('helpdesk start (maildir source)', () => {
     const config = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nmailboxes:\n  - { id: local, maildir: maildir, pollInterval: 1h }\n' });
     mkdirSync(path.join(work, 'maildir', 'new'), { recursive: true });
     writeFileSync(path.join(work, 'maildir', 'new', '1.waiting'), buildMail({ messageId: '<w@c.test>' }));
-    const daemon = spawnCli(['--config', config, '--data', path.join(work, 'data'), 'start'], { cwd: work });
+    // `maildir: maildir` is under the data dir, whatever the working directory.
+    const daemon = spawnCli(['--config', config, '--data', work, 'start'], { cwd: tempDir('hd-elsewhere-') });
     const cur = path.join(work, 'maildir', 'cur');
     await waitFor(() => existsSync(cur) && readdirSync(cur).includes('1.waiting:2,S'), 15_000, 'waiting mail processed');
     // Arrives while running: picked up by the watch (the periodic scan is an hour away).
@@ -218,8 +219,19 @@ describe('helpdesk start (maildir source)', () => {
       ['local', '1.waiting', 'created', 'HD-1'],
       ['local', '2.new', 'appended', 'HD-1'],
     ]);
-    const show = JSON.parse(runCli(['--config', config, '--data', path.join(work, 'data'), 'tickets', 'show', 'HD-1', '--json']).stdout);
+    const show = JSON.parse(runCli(['--config', config, '--data', work, 'tickets', 'show', 'HD-1', '--json']).stdout);
     expect(show.messages).toHaveLength(2);
+  });
+});
+
+describe('data paths follow --data', () => {
+  it('refuses to start when a relative Maildir only exists where the working directory used to put it', () => {
+    const work = tempDir('hd-moved-');
+    mkdirSync(path.join(work, 'maildir', 'new'), { recursive: true });
+    const config = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nmailboxes:\n  - { id: local, maildir: maildir, pollInterval: 1h }\n' });
+    const r = runCli(['--config', config, '--data', path.join(work, 'data'), 'start'], { cwd: work });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`mailboxes[0].maildir "maildir" resolves against the data dir (${path.join(work, 'data', 'maildir')}), which does not exist, while ${path.join(work, 'maildir')} does`);
   });
 });
 
@@ -227,7 +239,7 @@ describe('a piped helpdesk ingest beside a daemon draining a backlog', () => {
   it('gets the store between two of the daemon’s batches: every pipe stores its message while the backlog is still draining', async () => {
     const work = tempDir('hd-pipe-');
     const config = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nmailboxes:\n  - { id: local, maildir: maildir, pollInterval: 1h }\n' });
-    const data = path.join(work, 'data');
+    const data = work;
     const newDir = path.join(work, 'maildir', 'new');
     mkdirSync(newDir, { recursive: true });
     for (let i = 0; i < 3000; i++) writeFileSync(path.join(newDir, `${String(i).padStart(5, '0')}.m`), buildMail({ messageId: `<backlog-${i}@c.test>`, from: `b${i}@c.test` }));

@@ -20,7 +20,7 @@ describe('config loading', () => {
   it('loads the shipped config with defaults filled in', () => {
     const c = loadConfig(path.resolve(__dirname, '../../config'), {});
     expect(c.helpdesk.ticketPrefix).toBe('HD');
-    expect(c.mailboxes[0]).toMatchObject({ id: 'local', maildir: 'data/maildir' });
+    expect(c.mailboxes[0]).toMatchObject({ id: 'local', maildir: 'maildir' });
     expect(c.sla.critical).toBe(4 * 3600_000);
     expect(c.sla.low).toBe(52 * 3600_000);
     expect(c.limits.maxMessageSize).toBe(25 * 1024 * 1024);
