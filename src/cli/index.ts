@@ -2,6 +2,9 @@
 // First: an MTA's pipe announces its wish to write before anything else loads.
 import './early-wish';
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../lib/package-root';
 import { createLogger } from '../lib/log';
 import { registerConfig } from './config';
 import { CliExit, EXIT } from './exit-codes';
@@ -25,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('email-to-ticket daemon')
     .option('--config <dir>', 'config directory (default: $HELPDESK_CONFIG or ./config)')
     .option('--data <dir>', 'data directory (default: $HELPDESK_DATA or ./data)')
+    .version(packageVersion(), '-V, --version', 'the version of helpdesk')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerStart(program, log);
@@ -64,4 +68,9 @@ if (require.main === module) {
   void main(process.argv).then((code) => {
     process.exitCode = code;
   });
+}
+
+/** The version in package.json (the one file that says it). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }

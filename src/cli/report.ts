@@ -10,7 +10,9 @@ import { CliExit, EXIT } from './exit-codes';
 /** Midnight (in the help desk's time zone) starting a YYYY-MM-DD day. */
 function dayStart(date: string, tz: string, option: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-  if (!m) throw new CliExit(EXIT.USAGE, `${option} expects a date such as 2026-11-01, got ${date}`);
+  // A real calendar day: 2026-13-45 is not one (Date would roll it over into 2027).
+  const real = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+  if (!m || !real || real.getUTCMonth() !== Number(m[2]) - 1 || real.getUTCDate() !== Number(m[3])) throw new CliExit(EXIT.USAGE, `${option} expects a date such as 2026-11-01, got ${date}`);
   return zonedTime(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 0, 0, tz);
 }
 
@@ -31,7 +33,13 @@ export function registerReport(program: Command): void {
         const since = opts.since ? dayStart(opts.since, tz, '--since') : until - 30 * 86_400_000;
         if (since >= until) throw new CliExit(EXIT.USAGE, '--since must be before --until');
         const report = computeReport(store, config, since, until, now);
-        if (opts.html) writeFileSync(opts.html, reportHtml(report, `${config.helpdesk.name} — help desk report`));
+        if (opts.html) {
+          try {
+            writeFileSync(opts.html, reportHtml(report, `${config.helpdesk.name} — help desk report`));
+          } catch (err) {
+            throw new CliExit(EXIT.USAGE, `cannot write --html ${opts.html}: ${(err as Error).message}`);
+          }
+        }
         out(opts.json ? JSON.stringify(report, null, 2) : reportText(report));
       } finally {
         store.close();

@@ -79,6 +79,7 @@ export function registerSpam(program: Command): void {
     .requiredOption('--ham <path>', 'known ham (repeatable)', collect, [])
     .option('--json', 'the figures as JSON')
     .action(async (opts: { spam: string[]; ham: string[]; json?: boolean }, cmd: Command) => {
+      if (opts.spam.length === 0 || opts.ham.length === 0) throw new CliExit(EXIT.USAGE, 'give both --spam PATH and --ham PATH: rates need known spam and known ham');
       requirePaths([...opts.spam, ...opts.ham]);
       const { config, store } = openAll(locations(cmd));
       try {

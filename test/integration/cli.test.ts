@@ -98,6 +98,22 @@ describe('helpdesk ingest', () => {
   });
 });
 
+describe('command-line conventions (issue #23)', () => {
+  it('says its version, and refuses impossible dates, unwritable report files and an eval with nothing to compare', () => {
+    const { args } = setup();
+    const version = runCli(['--version']);
+    expect([version.code, version.stdout.trim()]).toEqual([0, (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version]);
+    const date = runCli([...args, 'report', '--since', '2026-13-45']);
+    expect([date.code, date.stderr.trim()]).toEqual([64, 'helpdesk: --since expects a date such as 2026-11-01, got 2026-13-45']);
+    const html = runCli([...args, 'report', '--html', '/no/such/dir/r.html']);
+    expect(html.code).toBe(64);
+    expect(html.stderr).toContain('cannot write --html /no/such/dir/r.html: ENOENT');
+    expect(html.stderr).not.toContain('    at ');
+    const evalNone = runCli([...args, 'spam', 'eval', '--spam', path.join(__dirname, '..', 'fixtures', 'spamassassin', 'test', 'spam')]);
+    expect([evalNone.code, evalNone.stderr.trim()]).toEqual([64, 'helpdesk: give both --spam PATH and --ham PATH: rates need known spam and known ham']);
+  });
+});
+
 describe('secrets from the environment', () => {
   it('read-only commands work in a shell without them; commands that write, and config check, still refuse', () => {
     const yaml = 'helpdesk: { address: support@example.test }\nmailboxes:\n  - id: main\n    imap: { host: imap.example.test, user: support, pass: "${IMAP_PASS_FOR_TEST}" }\n';
