@@ -39,5 +39,5 @@ async function* deliveries(raws: AsyncIterable<RawMessage>, print: (line: string
 }
 
 function describe(source: string, result: IngestResult): string {
-  return `${source}: ${result.outcome}${result.ticket ? ` ${result.ticket}` : ''}${result.threadedBy ? ` (${result.threadedBy})` : ''}${result.outcome === 'quarantined' || result.outcome === 'duplicate' ? ` — ${result.reason}` : ''}`;
+  return `${source}: ${result.outcome}${result.ticket ? ` ${result.ticket}` : ''}${result.threadedBy ? ` (${result.threadedBy})` : ''}${result.outcome === 'quarantined' || result.outcome === 'duplicate' || result.outcome === 'ignored' ? ` — ${result.reason}` : ''}`;
 }

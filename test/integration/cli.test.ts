@@ -99,6 +99,13 @@ describe('helpdesk ingest', () => {
 });
 
 describe('command-line conventions (issue #23)', () => {
+  it('prints why a message was ignored, like the other outcomes', () => {
+    const { args } = setup();
+    const bounce = buildMail({ from: 'MAILER-DAEMON@mx.example.test', subject: 'Undelivered Mail Returned to Sender', body: 'This is the mail system. Your message could not be delivered.' });
+    const r = runCli([...args, 'ingest', '-'], { input: bounce });
+    expect(r.stdout.trim()).toMatch(/^-: ignored — .+/);
+  });
+
   it('says its version, and refuses impossible dates, unwritable report files and an eval with nothing to compare', () => {
     const { args } = setup();
     const version = runCli(['--version']);
