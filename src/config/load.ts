@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Document, isNode, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import type { z } from 'zod';
 import { HelpdeskError } from '../lib/errors';
 import { checkConfig } from './check';
@@ -126,10 +126,12 @@ export function parseYamlConfig<S extends z.ZodType>(
   if (problems.length > before) return null;
 
   onLocate?.((p) => at(nodeAt(doc, p)?.range?.[0]));
-  const result = schema.safeParse(doc.toJS() ?? {});
+  // reportInput: the issue carries the value written, so a message can say what was found.
+  const result = schema.safeParse(doc.toJS() ?? {}, { reportInput: true });
   if (result.success) return result.data as z.output<S>;
   for (const issue of result.error.issues) {
-    const node = nodeAt(doc, issue.path as (string | number)[]);
+    // An unknown key is pointed at where it is written, not at the mapping that holds it.
+    const node = issue.code === 'unrecognized_keys' ? (keyNode(doc, issue.path as (string | number)[], issue.keys[0]) ?? nodeAt(doc, issue.path as (string | number)[])) : nodeAt(doc, issue.path as (string | number)[]);
     const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
     problems.push({ file, ...at(node?.range?.[0]), message: `${key}${describeIssue(issue)}` });
   }
@@ -167,7 +169,30 @@ function nodeAt(doc: Document, pathParts: (string | number)[]): Node | undefined
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
   if (issue.code === 'invalid_type') {
-    return issue.input === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}`;
+    return issue.input === undefined ? `required, expected ${withArticle(issue.expected)}` : `expected ${withArticle(issue.expected)}, got ${describeValue(issue.input)}`;
   }
   return issue.message;
+}
+
+/** "number" → "a number", "array" → "a list": the words of someone editing YAML. */
+function withArticle(expected: string): string {
+  const words: Record<string, string> = { array: 'a list', object: 'a mapping (key: value)', string: 'text', number: 'a number', boolean: 'true or false', int: 'a whole number' };
+  return words[expected] ?? expected;
+}
+
+/** What was written, as YAML shows it: `the text "lots"`, `the number 5`, `a list`. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the text "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value === 'number' ? 'number' : 'value'} ${String(value)}`;
+  if (value === null) return 'nothing (null)';
+  if (Array.isArray(value)) return 'a list';
+  return 'a mapping';
+}
+
+/** The node of `key` inside the mapping at `pathParts`, when it is there. */
+function keyNode(doc: Document, pathParts: (string | number)[], key: string | undefined): Node | undefined {
+  const map = pathParts.length === 0 ? doc.contents : doc.getIn(pathParts, true);
+  if (!key || !isMap(map)) return undefined;
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+  return pair && isScalar(pair.key) ? pair.key : undefined;
 }

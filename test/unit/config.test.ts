@@ -32,12 +32,17 @@ describe('config loading', () => {
     ]);
   });
 
-  it('names an unknown key', () => {
-    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: support@example.test\n  adress: x\n' })[0]).toMatchObject({ line: 2, message: "helpdesk: unknown key(s) 'adress'" });
+  it('names an unknown key where it is written', () => {
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: support@example.test\n  adress: x\n' })[0]).toMatchObject({ line: 3, column: 3, message: "helpdesk: unknown key(s) 'adress'" });
+  });
+
+  it('says what was written where another type was expected', () => {
+    const p = problems({ 'agents.yaml': 'agents:\n  - { name: Ana, email: ana@example.test, capacity: "lots" }\n' });
+    expect(p[0]).toMatchObject({ file: 'agents.yaml', line: 2, message: 'agents.0.capacity: expected a number, got the text "lots"' });
   });
 
   it('points a missing required key at its parent', () => {
-    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  name: x\n' })[0]).toMatchObject({ line: 2, column: 3, message: 'helpdesk.address: required, expected string' });
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  name: x\n' })[0]).toMatchObject({ line: 2, column: 3, message: 'helpdesk.address: required, expected text' });
   });
 
   it('reports YAML syntax errors with their position', () => {
@@ -70,7 +75,7 @@ describe('config loading', () => {
 describe('config errors across files name file, line and column', () => {
   it('a typo in a rule key', () => {
     expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    when: { subjet: printer }\n    then: { priority: high }\n' })).toEqual([
-      { file: 'rules.yaml', line: 3, column: 11, message: "rules.0.when: unknown key(s) 'subjet'" },
+      { file: 'rules.yaml', line: 3, column: 13, message: "rules.0.when: unknown key(s) 'subjet'" },
     ]);
   });
   it('a wrong type', () => {
