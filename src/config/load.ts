@@ -54,7 +54,7 @@ export function loadConfig(dir: string, env: Env = process.env, options: LoadOpt
   if (problems.length > 0 || !main || !agents || !rules) throw new ConfigError(problems);
   for (const p of checkConfig(agents, rules)) {
     const file = path.join(dir, p.file);
-    problems.push({ file, ...(locators.get(file)?.(p.path) ?? { line: null, column: null }), message: `${p.path.join('.')}: ${p.message}` });
+    problems.push({ file, ...(locators.get(file)?.(p.path) ?? { line: null, column: null }), message: `${pathLabel(p.path, (i) => rules.rules[i]?.name)}: ${p.message}` });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -132,7 +132,7 @@ export function parseYamlConfig<S extends z.ZodType>(
   for (const issue of result.error.issues) {
     // An unknown key is pointed at where it is written, not at the mapping that holds it.
     const node = issue.code === 'unrecognized_keys' ? (keyNode(doc, issue.path as (string | number)[], issue.keys[0]) ?? nodeAt(doc, issue.path as (string | number)[])) : nodeAt(doc, issue.path as (string | number)[]);
-    const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    const key = issue.path.length > 0 ? `${pathLabel(issue.path as (string | number)[], (i) => doc.getIn(['rules', i, 'name']))}: ` : '';
     problems.push({ file, ...at(node?.range?.[0]), message: `${key}${describeIssue(issue)}` });
   }
   return null;
@@ -172,6 +172,17 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     return issue.input === undefined ? `required, expected ${withArticle(issue.expected)}` : `expected ${withArticle(issue.expected)}, got ${describeValue(issue.input)}`;
   }
   return issue.message;
+}
+
+/**
+ * A key's path as an admin reads it: `rules.2.then.assign` is `rule 3 "billing to finance":
+ * then.assign` (counted from 1, with the rule's name when it has one); other paths joined by dots.
+ */
+function pathLabel(parts: (string | number)[], ruleName: (index: number) => unknown): string {
+  if (parts[0] !== 'rules' || typeof parts[1] !== 'number') return parts.join('.');
+  const name = ruleName(parts[1]);
+  const rule = `rule ${parts[1] + 1}${typeof name === 'string' && name ? ` "${name}"` : ''}`;
+  return parts.length > 2 ? `${rule}: ${parts.slice(2).join('.')}` : rule;
 }
 
 /** "number" → "a number", "array" → "a list": the words of someone editing YAML. */

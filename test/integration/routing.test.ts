@@ -28,7 +28,7 @@ describe('live config reload', () => {
 
       writeFileSync(path.join(configDir, 'rules.yaml'), 'rules:\n  - { name: broken, when: { subjet: x }, then: {} }\n');
       const rejected = await waitFor(() => logs.find((l) => l.msg.startsWith('config change rejected')), 5000, 'rejection logged');
-      expect(rejected.msg).toMatch(/rules\.yaml:2:\d+: rules\.0\.when: unknown key\(s\) 'subjet'/);
+      expect(rejected.msg).toMatch(/rules\.yaml:2:\d+: rule 1 "broken": when: unknown key\(s\) 'subjet'/);
       deliver(2);
       await waitFor(() => categories().length === 2 || undefined, 5000, 'ticket 2');
 

@@ -75,7 +75,7 @@ describe('config loading', () => {
 describe('config errors across files name file, line and column', () => {
   it('a typo in a rule key', () => {
     expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    when: { subjet: printer }\n    then: { priority: high }\n' })).toEqual([
-      { file: 'rules.yaml', line: 3, column: 13, message: "rules.0.when: unknown key(s) 'subjet'" },
+      { file: 'rules.yaml', line: 3, column: 13, message: "rule 1 \"x\": when: unknown key(s) 'subjet'" },
     ]);
   });
   it('a wrong type', () => {
@@ -83,11 +83,11 @@ describe('config errors across files name file, line and column', () => {
   });
   it('an unknown agent in a rule', () => {
     expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    then: { assign: { agent: nobody@example.test } }\n' })).toEqual([
-      { file: 'rules.yaml', line: 3, column: 30, message: 'rules.0.then.assign.agent: unknown agent nobody@example.test (agents: ana@example.test)' },
+      { file: 'rules.yaml', line: 3, column: 30, message: 'rule 1 "x": then.assign.agent: unknown agent nobody@example.test (agents: ana@example.test)' },
     ]);
   });
   it('an unknown group in a rule', () => {
-    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    then: { assign: { group: printers } }\n' })[0].message).toBe('rules.0.then.assign.group: unknown group printers (groups: software)');
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    then: { assign: { group: printers } }\n' })[0].message).toBe('rule 1 "x": then.assign.group: unknown group printers (groups: software)');
   });
   it('a duplicate agent address', () => {
     const agents = 'agents:\n  - { name: Ana, email: ana@example.test }\n  - { name: Ana2, email: ANA@example.test }\n';
@@ -96,8 +96,8 @@ describe('config errors across files name file, line and column', () => {
   it('an invalid regex, and one RE2 cannot run in linear time', () => {
     const found = problems({ 'rules.yaml': 'rules:\n  - name: x\n    when: { subject: { regex: "(unclosed" } }\n    then: {}\n  - name: y\n    when: { any: [ { body: { regex: "(a)\\\\1" } } ] }\n    then: {}\n' });
     expect(found).toEqual([
-      { file: 'rules.yaml', line: 3, column: 31, message: expect.stringMatching(/^rules\.0\.when\.subject\.regex: regular expression not supported at column 1: missing \)/) },
-      { file: 'rules.yaml', line: 6, column: 37, message: expect.stringMatching(/^rules\.1\.when\.any\.0\.body\.regex: regular expression not supported at column 4: invalid escape sequence: \\1/) },
+      { file: 'rules.yaml', line: 3, column: 31, message: expect.stringMatching(/^rule 1 "x": when\.subject\.regex: regular expression not supported at column 1: missing \)/) },
+      { file: 'rules.yaml', line: 6, column: 37, message: expect.stringMatching(/^rule 2 "y": when\.any\.0\.body\.regex: regular expression not supported at column 4: invalid escape sequence: \\1/) },
     ]);
   });
   it('a group member who is not an agent', () => {
