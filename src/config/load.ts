@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { closest, distance } from 'fastest-levenshtein';
 import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import type { z } from 'zod';
 import { HelpdeskError } from '../lib/errors';
@@ -133,7 +134,7 @@ export function parseYamlConfig<S extends z.ZodType>(
     // An unknown key is pointed at where it is written, not at the mapping that holds it.
     const node = issue.code === 'unrecognized_keys' ? (keyNode(doc, issue.path as (string | number)[], issue.keys[0]) ?? nodeAt(doc, issue.path as (string | number)[])) : nodeAt(doc, issue.path as (string | number)[]);
     const key = issue.path.length > 0 ? `${pathLabel(issue.path as (string | number)[], (i) => doc.getIn(['rules', i, 'name']))}: ` : '';
-    problems.push({ file, ...at(node?.range?.[0]), message: `${key}${describeIssue(issue)}` });
+    problems.push({ file, ...at(node?.range?.[0]), message: `${key}${describeIssue(issue, schema)}` });
   }
   return null;
 }
@@ -166,8 +167,12 @@ function nodeAt(doc: Document, pathParts: (string | number)[]): Node | undefined
   return undefined;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
+  if (issue.code === 'unrecognized_keys') {
+    const known = keysAt(schema, issue.path as (string | number)[]);
+    const guesses = issue.keys.map((k) => ({ k, guess: known.length > 0 ? closest(k, known) : null })).filter((g) => g.guess !== null && distance(g.k, g.guess) <= Math.max(2, Math.floor(g.k.length / 4)));
+    return `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}${guesses.map((g) => `; did you mean ${g.guess} (for ${g.k})?`).join('')}`;
+  }
   if (issue.code === 'invalid_type') {
     return issue.input === undefined ? `required, expected ${withArticle(issue.expected)}` : `expected ${withArticle(issue.expected)}, got ${describeValue(issue.input)}`;
   }
@@ -183,6 +188,23 @@ function pathLabel(parts: (string | number)[], ruleName: (index: number) => unkn
   const name = ruleName(parts[1]);
   const rule = `rule ${parts[1] + 1}${typeof name === 'string' && name ? ` "${name}"` : ''}`;
   return parts.length > 2 ? `${rule}: ${parts.slice(2).join('.')}` : rule;
+}
+
+/**
+ * The keys the schema allows in the mapping at `parts` (for "did you mean"); [] when the path
+ * does not lead to an object. zod keeps wrappers (default, optional, prefault, refinements) in
+ * its internal `_zod.def`, which is not typed for walking, hence the loose type here.
+ */
+function keysAt(schema: z.ZodType, parts: (string | number)[]): string[] {
+  type Loose = { shape?: Record<string, Loose>; element?: Loose; _zod?: { def?: { innerType?: Loose; in?: Loose; schema?: Loose } } };
+  const unwrap = (s: Loose | undefined): Loose | undefined => {
+    let x = s;
+    for (let i = 0; i < 10 && x && !x.shape && !x.element; i++) x = x._zod?.def?.innerType ?? x._zod?.def?.in ?? x._zod?.def?.schema;
+    return x;
+  };
+  let at = unwrap(schema as unknown as Loose);
+  for (const p of parts) at = unwrap(typeof p === 'number' ? at?.element : at?.shape?.[p]);
+  return at?.shape ? Object.keys(at.shape) : [];
 }
 
 /** "number" → "a number", "array" → "a list": the words of someone editing YAML. */

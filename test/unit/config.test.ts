@@ -33,7 +33,13 @@ describe('config loading', () => {
   });
 
   it('names an unknown key where it is written', () => {
-    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: support@example.test\n  adress: x\n' })[0]).toMatchObject({ line: 3, column: 3, message: "helpdesk: unknown key(s) 'adress'" });
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: support@example.test\n  adress: x\n' })[0]).toMatchObject({ line: 3, column: 3, message: "helpdesk: unknown key(s) 'adress'; did you mean address (for adress)?" });
+  });
+
+  it('suggests the key that was probably meant', () => {
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: support@example.test\n  ticketPrefx: HD\n' })[0]).toMatchObject({ line: 3, message: "helpdesk: unknown key(s) 'ticketPrefx'; did you mean ticketPrefix (for ticketPrefx)?" });
+    // Nothing close: no guess.
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: support@example.test\n  frobnicate: 1\n' })[0].message).toBe("helpdesk: unknown key(s) 'frobnicate'");
   });
 
   it('says what was written where another type was expected', () => {
