@@ -48,7 +48,7 @@ export function registerFiles(program: Command): void {
     .option('-o, --output <file>', 'write into this file instead of stdout (never over an existing one)')
     .action((ref: string, n: number, opts: { output?: string }, cmd: Command) => {
       withTicket(cmd, ref, (store, ticket) => {
-        const m = Number.isInteger(n) && n >= 1 ? ticket.messages[n - 1] : undefined;
+        const m = ticket.messages[n - 1]; // n ≥ 1: positiveInt checked it
         if (!m) throw new CliExit(EXIT.NOT_FOUND, `${ref} has no message ${n} (it has ${ticket.messages.length})`);
         if (!m.rawPath) throw new CliExit(EXIT.NOT_FOUND, `message ${n} of ${ref} was written by the help desk; it has no raw mail`);
         const bytes = store.blobs.read(m.rawPath);

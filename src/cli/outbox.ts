@@ -52,10 +52,8 @@ export function registerOutbox(program: Command): void {
   outbox
     .command('retry')
     .description('send a failed or bounced row again (same Message-ID); the running daemon picks it up within its poll interval')
-    .argument('<id>', 'outbox row id (see `outbox list`)')
-    .action((id: string, _opts: unknown, cmd: Command) => {
-      const n = Number.parseInt(id, 10);
-      if (!Number.isInteger(n) || String(n) !== id.trim()) throw new CliExit(EXIT.USAGE, `expected a row id, got ${id}`);
+    .argument('<id>', 'outbox row id (see `outbox list`)', positiveInt('the row id'))
+    .action((n: number, _opts: unknown, cmd: Command) => {
       const { store } = openAll(locations(cmd));
       try {
         const row = outboxById(store.db, n);

@@ -194,6 +194,8 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
     return;
   }
   for (const change of u.changes) applyChange(tx, id, change, u.actor, at, u.reason || null);
+  // The ticket as this reply's field changes left it, read once for what follows.
+  const after = u.spamLabel || u.locale || u.merge ? ticketInfo(tx, id) : null;
   if (u.firstResponse) setFirstResponse(tx, id, at);
   if (u.note) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'note_added', reason: u.text.slice(0, 200) || null });
   for (const p of u.cc) {
@@ -204,17 +206,16 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
     setRating(tx, id, u.rating.score, u.rating.comment, at);
     addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'rated', to: String(u.rating.score), reason: u.rating.comment });
   }
-  // Every #spam / #notspam is in the history, also one that changes no status (#notspam on a
-  // ticket that was never spam still teaches the filter ham).
-  // The ticket's verdict follows the agent's word: #notspam clears an `unsure` flag.
+  // Every #spam / #notspam is in the history, also one that changes no status, and the
+  // ticket's verdict follows the agent's word (#notspam clears an `unsure` flag).
   if (u.spamLabel) {
     const verdict = u.spamLabel === 'ham' ? 'ham' : 'spam';
-    const before = ticketInfo(tx, id)?.spamVerdict ?? null;
+    const before = after?.spamVerdict ?? null;
     if (before !== verdict) setSpamVerdict(tx, id, verdict);
     addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'spam_label', from: before, to: verdict, reason: u.spamLabel === 'ham' ? '#notspam: learnt as ham' : '#spam: learnt as spam' });
   }
   if (u.locale) {
-    const customer = ticketInfo(tx, id)?.customer ?? null;
+    const customer = after?.customer ?? null;
     if (customer) setContactLocale(tx, customer, u.locale, { replace: true });
     addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'language_set', to: u.locale, reason: customer ? `#lang: mail to ${customer} in ${u.locale} from now on` : '#lang: the ticket has no customer address' });
   }
@@ -222,7 +223,7 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
   for (const why of u.ignored) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'command_ignored', reason: why });
   if (u.merge) {
     // Merging closes this ticket: its history says so like any other status change.
-    const status = ticketInfo(tx, id)?.status ?? null;
+    const status = after?.status ?? null;
     mergeTicket(tx, id, u.merge.id, at);
     if (status !== 'closed') addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'status_changed', from: status, to: 'closed', reason: `#merge into ${u.merge.ref}` });
     addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'merged_into', to: u.merge.ref, reason: '#merge' });
