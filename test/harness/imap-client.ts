@@ -13,9 +13,14 @@ export async function testClient(dv: Dovecot, user: string, pass = DYN_PASSWORD)
 /** Number of messages in a folder (0 when it does not exist). */
 export async function count(client: ImapFlow, folder: string): Promise<number> {
   try {
-    const st = await client.status(folder, { messages: true });
-    if (!st) throw new Error(`STATUS ${folder} failed`);
-    return st.messages ?? 0;
+    // imapflow answers `false` when STATUS gets a NO but LIST shows the folder: seen when the
+    // daemon creates the folder (Processed, Junk) at the moment the test asks. Ask again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const st = await client.status(folder, { messages: true });
+      if (st) return st.messages ?? 0;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`STATUS ${folder} failed five times`);
   } catch (err) {
     const e = err as { serverResponseCode?: string; responseText?: string };
     if (e.serverResponseCode === 'NONEXISTENT' || /doesn't exist/i.test(`${e.responseText ?? ''} ${(err as Error).message}`)) return 0;
