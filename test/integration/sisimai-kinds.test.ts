@@ -55,17 +55,28 @@ describe('what kind of mail sisimai’s test mails are (issue #26)', () => {
     // 5.0.9xx codes where the mail gives none; we claim nothing there).
     const bounces = cases.filter((c) => c.kind === 'bounce' && c.statuses.some((st) => /^\d\.\d+\.\d+$/.test(st) && !/^\d\.0\.9\d\d$/.test(st)));
     const perModule = new Map<string, { n: number; same: number; none: number }>();
+    const differ: string[] = [];
     for (const c of bounces) {
       const report = readBounce(await parseMail(readFileSync(c.file)));
       const m = perModule.get(c.module) ?? { n: 0, same: 0, none: 0 };
       m.n++;
       if (report.status === null) m.none++;
       else if (c.statuses.includes(report.status)) m.same++;
+      if (report.status === null || !c.statuses.includes(report.status)) differ.push(`${path.basename(c.file)}: sisimai ${c.statuses.join(',')}, we ${report.status}`);
       perModule.set(c.module, m);
     }
     const sum = [...perModule.values()].reduce((a, m) => ({ n: a.n + m.n, same: a.same + m.same, none: a.none + m.none }), { n: 0, same: 0, none: 0 });
     const rows = [...perModule].sort(([a], [b]) => a.localeCompare(b)).map(([name, m]) => `${name} ${m.same}/${m.n}${m.none ? ` (${m.none} none)` : ''}`);
     process.stdout.write(`sisimai statuses: ${sum.same}/${sum.n} the same, ${sum.none} where we read none\n  ${rows.join(', ')}\n`);
-    expect(sum.same / sum.n).toBeGreaterThan(0.8);
+    expect(sum.n).toBeGreaterThan(290);
+    // Where we differ on purpose:
+    expect(differ).toEqual([
+      // Status says 5.0.0 and so does sisimai; the server's own line for that recipient says
+      // "550 5.1.1 <…>... User unknown", and that is what the address needs to be known for.
+      'lhost-sendmail-27.eml: sisimai 5.0.0, we 5.1.1',
+      // Status 5.5.0 and a Diagnostic-Code with no enhanced code; sisimai takes 4.7.0 from the
+      // transcript of an earlier attempt to another host. We keep what the report states.
+      'lhost-sendmail-56.eml: sisimai 4.7.0, we 5.5.0',
+    ]);
   });
 });
