@@ -191,3 +191,76 @@ describe('an 8-bit body without a charset (issue #24)', () => {
     expect(assumed(m)).toEqual(['body charset windows-1252 (assumed)']);
   });
 });
+
+describe('a text part inside a multipart whose charset is missing or wrong (issue #24)', () => {
+  const assumed = (m: { headers: Array<{ name: string; value: string }> }) => m.headers.filter((h) => h.name === 'x-helpdesk-assumed').map((h) => h.value);
+  const chinese = '您好，我们的打印机从昨天开始无法打印，请尽快帮忙处理。谢谢！';
+  const japanese = 'お世話になっております。請求書の金額が間違っているようです。ご確認ください。';
+  /** multipart/alternative: a text part (its Content-Type line and bytes as given) and an ASCII html part. */
+  function multipart(typeLine: string, bytes: Buffer, cte: 'base64' | '8bit' = 'base64'): Buffer {
+    const body = cte === 'base64' ? bytes.toString('base64').replace(/.{76}/g, '$&\r\n') : bytes.toString('latin1');
+    return Buffer.from(
+      [
+        'From: li@example.cn',
+        'To: support@example.test',
+        'Subject: printer',
+        'Message-ID: <mp@example.cn>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b1"',
+        '',
+        '--b1',
+        typeLine,
+        `Content-Transfer-Encoding: ${cte}`,
+        '',
+        body,
+        '--b1',
+        'Content-Type: application/octet-stream; name="a.bin"',
+        'Content-Disposition: attachment; filename="a.bin"',
+        'Content-Transfer-Encoding: base64',
+        '',
+        'AAEC',
+        '--b1--',
+        '',
+      ].join('\r\n'),
+      'latin1',
+    );
+  }
+
+  it('reads a part with no charset as the CJK charset detected (base64 hides the bytes from any header fix)', async () => {
+    const m = await parseMail(multipart('Content-Type: text/plain', iconv.encode(chinese, 'gbk')));
+    expect(m.text.trim()).toBe(chinese);
+    expect(assumed(m)).toContainEqual(expect.stringMatching(/^body part without a charset, read as (gb18030|gb2312) \(detected\)$/));
+    expect(m.attachments.map((a) => a.filename)).toEqual(['a.bin']);
+  });
+
+  it('reads a part that says UTF-8 but holds Shift_JIS', async () => {
+    const m = await parseMail(multipart('Content-Type: text/plain; charset=utf-8', iconv.encode(japanese, 'shift_jis'), '8bit'));
+    expect(m.text.trim()).toBe(japanese);
+    expect(assumed(m)).toContainEqual(expect.stringMatching(/^body part said utf-8, read as (shift_jis|cp932) \(detected\)$/));
+  });
+
+  it('reads GBK labelled ISO-8859-1, and Shift_JIS labelled ISO-2022-JP', async () => {
+    const gbk = await parseMail(multipart('Content-Type: text/plain; charset=iso-8859-1', iconv.encode(chinese, 'gbk')));
+    expect(gbk.text.trim()).toBe(chinese);
+    expect(assumed(gbk)).toContainEqual(expect.stringMatching(/^body part said iso-8859-1, read as (gb18030|gb2312) \(detected\)$/));
+    const sjis = await parseMail(multipart('Content-Type: text/plain; charset=ISO-2022-JP', iconv.encode(japanese, 'shift_jis')));
+    expect(sjis.text.trim()).toBe(japanese);
+  });
+
+  it('leaves Latin text in its declared charset, and reads an undeclared Latin-1 part as windows-1252', async () => {
+    const french = 'Bonjour, l’été dernier l’imprimante a cessé de fonctionner. Merci d’avance, Hélène';
+    const declared = await parseMail(multipart('Content-Type: text/plain; charset=windows-1252', iconv.encode(french, 'windows-1252')));
+    expect(declared.text.trim()).toBe(french);
+    expect(assumed(declared)).toEqual([]);
+    const undeclared = await parseMail(multipart('Content-Type: text/plain', iconv.encode(french, 'windows-1252')));
+    expect(undeclared.text.trim()).toBe(french);
+    expect(assumed(undeclared)).toEqual(['body part without a charset, read as windows-1252 (assumed)']);
+    // UTF-8 with one Latin-1 byte pasted in: the UTF-8 stays, the stray byte is read as windows-1252.
+    const mixed = await parseMail(multipart('Content-Type: text/plain; charset=utf-8', Buffer.concat([Buffer.from('Café, 您好 '), Buffer.from([0xe9]), Buffer.from(' fin')])));
+    expect(mixed.text.trim()).toBe('Café, 您好 é fin');
+    expect(assumed(mixed)).toEqual(['body part said utf-8, read as utf-8 with 1 stray byte(s) as windows-1252 (assumed)']);
+    const utf8 = await parseMail(multipart('Content-Type: text/plain; charset=utf-8', Buffer.from(`${french} ${chinese}`)));
+    expect(utf8.text.trim()).toBe(`${french} ${chinese}`);
+    expect(assumed(utf8)).toEqual([]);
+  });
+});

@@ -1,5 +1,5 @@
 import iconv from 'iconv-lite';
-import { detectCjk } from '../../src/pipeline/stages/parse';
+import { detectCjk } from '../../src/pipeline/charset-guess';
 
 /*
  * Short header-like strings, as subjects and file names are. The CJK ones must be read in

@@ -1,12 +1,12 @@
 import { convert as htmlToText } from 'html-to-text';
 import iconv from 'iconv-lite';
 import { isMailAddress } from '../../lib/mail-address';
-import jschardet from 'jschardet';
 import libmime from 'libmime';
 import { isAscii } from 'node:buffer';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { sha256Hex } from '../../lib/hash';
+import { detectCjk, isUtf8, markUndeclaredTextParts, MULTIBYTE, partCharsetDecoder, SEVEN_BIT } from '../charset-guess';
 import { extensionFor, sanitizeFilename } from '../filename';
 import { flattenHtml, tooTangled } from '../html-shape';
 import { parsedWithin } from '../parse-ahead';
@@ -62,11 +62,16 @@ export function assertMail(fields: Array<{ name: string; value: string }>): void
 
 export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Promise<InboundMail> {
   const body = mimeReady(bytes);
-  const parsed = await simpleParser(body, {
-    skipTextToHtml: true,
-    skipImageLinks: true,
-    keepCidLinks: true,
-  });
+  // Charsets guessed for text parts and file names, recorded with the message (X-Helpdesk-Assumed).
+  const guessed: string[] = [];
+  const options = { skipTextToHtml: true, skipImageLinks: true, keepCidLinks: true, Iconv: partCharsetDecoder(guessed) };
+  let parsed = await simpleParser(body, options);
+  if (`${parsed.text ?? ''}${typeof parsed.html === 'string' ? parsed.html : ''}`.includes('\ufffd')) {
+    // A text part without a charset, or not in the UTF-8 it claims: read again with such parts
+    // marked, so their bytes reach the decoder instead of becoming U+FFFD (rare; costs a parse).
+    guessed.length = 0;
+    parsed = await simpleParser(await markUndeclaredTextParts(body), options);
+  }
   assertMail(parsed.headerLines.map((h) => ({ name: h.key, value: headerValue(h.line) })));
   const messageId = firstMessageId(parsed.messageId);
   // Html shaped to make the parser quadratic is never parsed: its text is taken as it stands,
@@ -75,7 +80,6 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
   const html = typeof parsed.html === 'string' && !tangled ? sanitizeMailHtml(parsed.html) : null;
   const { text, files } = extractUuencoded(bodyText(parsed, tangled) || brokenMultipartText(body, parsed));
   const uuFiles = files.map((f) => ({ filename: f.name, contentType: guessType(f.name), contentDisposition: 'attachment', content: f.content }));
-  const guessed: string[] = [];
   const parts = [...parsed.attachments, ...uuFiles].map((a) => ({ ...a, filename: cjkFilename(a.filename, guessed) }));
   return {
     messageId: messageId ?? `<${rawSha256}@helpdesk.invalid>`,
@@ -208,7 +212,8 @@ function addressList(field: AddressObject | AddressObject[] | undefined): MailAd
  * holds one (each further field read on its own); else the parser's From as it is.
  */
 async function validFrom(parsed: ParsedMail): Promise<MailAddress | null> {
-  const first = addressList(parsed.from)[0] ?? null;
+  const parsedFirst = addressList(parsed.from)[0] ?? null;
+  const first = parsedFirst && { ...parsedFirst, name: writtenName(parsed.headerLines.find((h) => h.key === 'from')?.line, parsedFirst.name) };
   if (first && isMailAddress(first.address)) return first;
   const fields = parsed.headerLines.filter((h) => h.key === 'from');
   for (const field of fields.length > 1 ? fields : []) {
@@ -217,6 +222,21 @@ async function validFrom(parsed: ParsedMail): Promise<MailAddress | null> {
     if (found) return found;
   }
   return first;
+}
+
+/**
+ * The display name as the single-mailbox field writes it, where the parser loses it: the
+ * old form's comment (`MAILER-DAEMON (Mail Delivery System)`), and a quoted name before a
+ * broken address (`"your secret past" <power quadrant system@…>`, where the parser adds the
+ * address's stray words to the name).
+ */
+function writtenName(line: string | undefined, parsedName: string): string {
+  const value = line ? headerValue(line).trim() : '';
+  const quoted = /^"((?:[^"\\]|\\.)*)"\s*<[^<>,]*>$/.exec(value);
+  if (quoted && parsedName.startsWith(quoted[1].trim()) && parsedName !== quoted[1].trim()) return libmime.decodeWords(quoted[1].replace(/\\(.)/g, '$1')).trim();
+  const comment = /^[^\s()<>",]+\s*\(([^()]*)\)$/.exec(value);
+  if (comment && parsedName === '') return libmime.decodeWords(comment[1]).trim();
+  return parsedName;
 }
 
 function headerAddress(parsed: ParsedMail, name: string): MailAddress | null {
@@ -234,7 +254,6 @@ function forwardedMessageName(contentType: string, content: Buffer): string | un
   return subject ? `${subject}.eml` : undefined;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Headers must be ASCII, but some senders put raw 8-bit text in them (mostly in the
@@ -303,22 +322,7 @@ export function headerEnd(bytes: Buffer): number {
   return first > 0 && bytes[first - 1] === 0x0d ? first - 1 : first;
 }
 
-function isUtf8(bytes: Buffer): boolean {
-  try {
-    UTF8.decode(bytes);
-    return true;
-  } catch {
-    // A window may cut a multi-byte character at its end; that alone does not count.
-    try {
-      UTF8.decode(bytes.subarray(0, Math.max(0, bytes.length - 3)));
-      return bytes.length > 262140;
-    } catch {
-      return false;
-    }
-  }
-}
 
-const MULTIBYTE = /^(gb2312|gbk|gb18030|big5|big5-hkscs|shift[_-]jis|sjis|euc-jp|euc-kr|ks_c_5601-1987|cp949|cp936|windows-31j)$/i;
 
 /**
  * The charset raw 8-bit header bytes are most likely in, and how we know. Messages sometimes
@@ -348,24 +352,7 @@ function eightBitRuns(bytes: Buffer): Buffer {
   return Buffer.from(lines.map((l) => l.replace(/^[\x21-\x39\x3b-\x7e]+:\s*/, '')).join(' '), 'latin1');
 }
 
-const CJK_TEXT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
-/**
- * The CJK multi-byte charset (Shift_JIS/CP932, EUC-JP, GB18030, Big5, EUC-KR/CP949) that
- * jschardet finds in undeclared or mislabelled bytes, when they decode in it without errors
- * and into CJK text; null otherwise (single-byte text is left to the declared charset or
- * windows-1252). jschardet over chardet: on short header-like CJK strings it named the right
- * family for 9 of 9 (chardet 2 of 9, test/unit/charset-detect.test.ts keeps the samples);
- * its single-byte guesses are poor, so they are never taken.
- */
-export function detectCjk(bytes: Buffer): string | null {
-  if (bytes.length === 0) return null;
-  const { encoding } = jschardet.detect(bytes.toString('latin1'));
-  const charset = encoding?.toLowerCase() ?? '';
-  if (!/^(shift_jis|cp932|euc-jp|gb18030|gb2312|big5|euc-kr|cp949|iso-2022-jp)$/.test(charset) || !iconv.encodingExists(charset)) return null;
-  const text = iconv.decode(bytes, charset);
-  return !text.includes('\ufffd') && CJK_TEXT.test(text) ? charset : null;
-}
 
 /** The bytes an encoded-word carries: base64 (B) or its own quoted-printable, `_` a space (Q, RFC 2047 4.2). */
 function encodedWordBytes(enc: string, data: string): Buffer {
@@ -373,8 +360,6 @@ function encodedWordBytes(enc: string, data: string): Buffer {
   return Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
 }
 
-/** Charsets whose text is 7-bit: a byte of 0x80 or more in one is a lie about the charset. */
-const SEVEN_BIT = /^iso-2022-(jp|kr|cn)(-\d+)?$/i;
 
 /**
  * Re-encodes, as UTF-8, the encoded-words whose bytes are not in the charset they name (8-bit
