@@ -264,3 +264,44 @@ describe('a text part inside a multipart whose charset is missing or wrong (issu
     expect(assumed(utf8)).toEqual([]);
   });
 });
+
+describe('the corpus’s Chinese, Japanese and Korean mail (issue #24)', () => {
+  const index = readFileSync(path.join(MAIL_CORPUS, 'CATEGORIES.tsv'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split('\t'));
+  // Every mail that declares a CJK charset somewhere (CATEGORIES.tsv's third column).
+  const cjkMails = index.filter(([, , charsets]) => /iso-2022|shift|sjis|gb|big5|euc-|ks_c|cp9[34]/i.test(charsets ?? '')).map(([file]) => file);
+  // Random bytes labelled gb2312 (alaveteli's own test of garbage), and HZ-GB-2312, which no
+  // decoder we use knows (kept as the bytes' ASCII, not garbled): nothing to read in either.
+  const unreadable = new Set(['alaveteli/no-part-charset-random-data.eml', 'alaveteli/unrecognized-encoding-mail.eml']);
+
+  it('reads every one without replacement characters or Latin-1 mojibake', async () => {
+    expect(cjkMails.length).toBeGreaterThan(60);
+    const garbled: string[] = [];
+    for (const file of cjkMails.filter((f) => !unreadable.has(f))) {
+      const m = await parseMail(readFileSync(path.join(MAIL_CORPUS, file)));
+      if (/\ufffd|[ÃƒÂ][\u0080-\u00ff]/.test(`${m.subject}\n${m.text}`)) garbled.push(file);
+    }
+    expect(garbled).toEqual([]);
+  });
+
+  // The first sentence of each body, as a reader of the language finds it in the mail.
+  const expected: [string, string][] = [
+    ['mikel-mail/multi_charset/japanese_iso_2022.eml', 'すみません。'],
+    ['mikel-mail/plain_emails/raw_email.eml', '대부분의 마찬가지로, 우리는 하나님을 믿습니다.'],
+    ['mimekit/messages/japanese.txt', '日本語が 正常に 送れているか テスト.'],
+    ['php-mime-mail-parser/failure.eml', '次の受信者またはグループへの配信に失敗しました:'],
+    ['rt/emails/new-ticket-from-gb18030', '测试'],
+    ['alaveteli/no-part-charset-bad-utf8.eml', '贵公司负责人(经理/财务)您好：'],
+    ['sisimai/bsd/lhost-ezweb-02.eml', '次のあて先へのメッセージはエラーのため送信できませんでした。'],
+    ['sisimai/bsd/lhost-mfilter-02.eml', 'このメールは「m-FILTER」が自動的に生成して送信しています。'],
+    ['sisimai/bsd/lhost-notes-02.eml', 'ディレクトリのリストにありません'],
+    ['zammad/mail091.box', 'このアドレスへのメルマガを解除してください。'],
+    ['zammad/mail016.box', '您好，这封信如果影响到您的生活和工作，我们向您诚恳的道歉。'],
+  ];
+  it.each(expected)('%s', async (file, sentence) => {
+    const m = await parseMail(readFileSync(path.join(MAIL_CORPUS, file)));
+    expect(m.text.replace(/\s+/g, ' ')).toContain(sentence);
+  });
+});
