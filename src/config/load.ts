@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
-import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { HelpdeskError } from '../lib/errors';
 import { checkConfig } from './check';
@@ -119,7 +119,9 @@ export function parseYamlConfig<S extends z.ZodType>(
     return { line: pos.line, column: pos.col };
   };
   if (doc.errors.length > 0) {
-    for (const err of doc.errors) problems.push({ file, ...at(err.pos[0]), message: err.message.split('\n')[0] });
+    // The first syntax error only: the ones after it are mostly its consequences.
+    const { offset, message } = yamlSyntaxError(text, doc.errors[0]);
+    problems.push({ file, ...at(offset), message });
     return null;
   }
   const before = problems.length;
@@ -130,13 +132,29 @@ export function parseYamlConfig<S extends z.ZodType>(
   // reportInput: the issue carries the value written, so a message can say what was found.
   const result = schema.safeParse(doc.toJS() ?? {}, { reportInput: true });
   if (result.success) return result.data as z.output<S>;
-  for (const issue of result.error.issues) {
+  for (const issue of unionResolved(result.error.issues)) {
     // An unknown key is pointed at where it is written, not at the mapping that holds it.
     const node = issue.code === 'unrecognized_keys' ? (keyNode(doc, issue.path as (string | number)[], issue.keys[0]) ?? nodeAt(doc, issue.path as (string | number)[])) : nodeAt(doc, issue.path as (string | number)[]);
     const key = issue.path.length > 0 ? `${pathLabel(issue.path as (string | number)[], (i) => doc.getIn(['rules', i, 'name']))}: ` : '';
     problems.push({ file, ...at(node?.range?.[0]), message: `${key}${describeIssue(issue, schema)}` });
   }
   return null;
+}
+
+/**
+ * A YAML syntax error as one sentence, at the place to fix: an unclosed `[`, `{` or quote is
+ * reported where it opens (the parser notices only lines later, where indentation ends it).
+ */
+function yamlSyntaxError(text: string, err: YAMLError): { offset: number; message: string } {
+  const first = err.message.split('\n')[0];
+  const opener = (char: string) => text.lastIndexOf(char, err.pos[0] - 1);
+  const unclosed = /^Flow sequence/.test(first) ? { char: '[', close: ']', what: 'list' } : /^Flow map/.test(first) ? { char: '{', close: '}', what: 'mapping' } : null;
+  if (unclosed && opener(unclosed.char) >= 0) {
+    return { offset: opener(unclosed.char), message: `this ${unclosed.what} opened with ${unclosed.char} is not closed: end it with ${unclosed.close} (a list or mapping written in brackets that goes on to the next lines must be indented more than its key)` };
+  }
+  const quote = /^Missing closing (["'])/.exec(first)?.[1];
+  if (quote && opener(quote) >= 0) return { offset: opener(quote), message: `this text opened with ${quote} is not closed: end it with ${quote}` };
+  return { offset: err.pos[0], message: first };
 }
 
 /** Replaces `${VAR}` in every string scalar; a variable that is not set is reported, or (report null) left as written. */
@@ -167,11 +185,37 @@ function nodeAt(doc: Document, pathParts: (string | number)[]): Node | undefined
   return undefined;
 }
 
+/**
+ * zod reports a value that fits no alternative of a union as one "Invalid input" holding every
+ * alternative's issues. The admin meant one of them: the alternative of the same kind (not a
+ * text where a mapping was written), with keys it knows, and the fewest issues; its issues are
+ * reported at their own paths (`then.assign.strategy`), not the union's.
+ */
+function unionResolved(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+    const badness = (branch: z.core.$ZodIssue[]) =>
+      (branch.some((i) => i.path.length === 0 && i.code === 'invalid_type') ? 1000 : 0) + (branch.some((i) => i.path.length === 0 && i.code === 'unrecognized_keys') ? 100 : 0) + branch.length;
+    const sorted = [...issue.errors].sort((a, b) => badness(a) - badness(b));
+    // Unknown keys in every alternative: the key is the mistake (a missing key is its consequence).
+    const unknown = sorted[0].filter((i) => i.path.length === 0 && i.code === 'unrecognized_keys');
+    const best = unknown.length > 0 ? unknown : sorted[0];
+    return unionResolved(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] }) as z.core.$ZodIssue));
+  });
+}
+
 function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
   if (issue.code === 'unrecognized_keys') {
     const known = keysAt(schema, issue.path as (string | number)[]);
     const guesses = issue.keys.map((k) => ({ k, guess: known.length > 0 ? closest(k, known) : null })).filter((g) => g.guess !== null && distance(g.k, g.guess) <= Math.max(2, Math.floor(g.k.length / 4)));
     return `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}${guesses.map((g) => `; did you mean ${g.guess} (for ${g.k})?`).join('')}`;
+  }
+  if (issue.code === 'invalid_value' && issue.values.length > 1) {
+    const allowed = issue.values.map(String);
+    const written = typeof issue.input === 'string' ? issue.input : null;
+    const guess = written !== null ? closest(written, allowed) : null;
+    const near = guess !== null && written !== null && distance(written, guess) <= Math.max(2, Math.floor(written.length / 3));
+    return `expected one of ${allowed.join(', ')}, got ${describeValue(issue.input)}${near ? `; did you mean ${guess}?` : ''}`;
   }
   if (issue.code === 'invalid_type') {
     return issue.input === undefined ? `required, expected ${withArticle(issue.expected)}` : `expected ${withArticle(issue.expected)}, got ${describeValue(issue.input)}`;
@@ -196,10 +240,18 @@ function pathLabel(parts: (string | number)[], ruleName: (index: number) => unkn
  * its internal `_zod.def`, which is not typed for walking, hence the loose type here.
  */
 function keysAt(schema: z.ZodType, parts: (string | number)[]): string[] {
-  type Loose = { shape?: Record<string, Loose>; element?: Loose; _zod?: { def?: { innerType?: Loose; in?: Loose; schema?: Loose } } };
+  type Loose = { shape?: Record<string, Loose>; element?: Loose; _zod?: { def?: { innerType?: Loose; in?: Loose; schema?: Loose; getter?: () => Loose; options?: Loose[] } } };
   const unwrap = (s: Loose | undefined): Loose | undefined => {
     let x = s;
-    for (let i = 0; i < 10 && x && !x.shape && !x.element; i++) x = x._zod?.def?.innerType ?? x._zod?.def?.in ?? x._zod?.def?.schema;
+    for (let i = 0; i < 10 && x && !x.shape && !x.element; i++) {
+      const def = x._zod?.def;
+      // A union of mappings (assign: {agent} or {group, strategy}) allows the keys of each.
+      if (def?.options) {
+        const shapes = def.options.map(unwrap).filter((o): o is Loose => Boolean(o?.shape));
+        return shapes.length > 0 ? { shape: Object.assign({}, ...shapes.map((o) => o.shape)) as Record<string, Loose> } : undefined;
+      }
+      x = def?.innerType ?? def?.in ?? def?.schema ?? def?.getter?.();
+    }
     return x;
   };
   let at = unwrap(schema as unknown as Loose);

@@ -81,7 +81,29 @@ describe('config loading', () => {
 describe('config errors across files name file, line and column', () => {
   it('a typo in a rule key', () => {
     expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    when: { subjet: printer }\n    then: { priority: high }\n' })).toEqual([
-      { file: 'rules.yaml', line: 3, column: 13, message: "rule 1 \"x\": when: unknown key(s) 'subjet'" },
+      { file: 'rules.yaml', line: 3, column: 13, message: "rule 1 \"x\": when: unknown key(s) 'subjet'; did you mean subject (for subjet)?" },
+    ]);
+  });
+  it('a typo inside nested conditions and text matches (schemas that are unions or recursive)', () => {
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    when: { any: [ { bdy: printer } ] }\n    then: {}\n' })[0].message).toBe("rule 1 \"x\": when.any.0: unknown key(s) 'bdy'; did you mean body (for bdy)?");
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    when: { subject: { anyy: [a] } }\n    then: {}\n' })[0].message).toBe("rule 1 \"x\": when.subject: unknown key(s) 'anyy'; did you mean any (for anyy)?");
+  });
+  it('a strategy that does not exist: the allowed ones, at the strategy', () => {
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    then: { assign: { group: software, strategy: fastest } }\n' })).toEqual([
+      { file: 'rules.yaml', line: 3, column: 50, message: 'rule 1 "x": then.assign.strategy: expected one of round_robin, least_open, random, got the text "fastest"' },
+    ]);
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    then: { assign: { group: software, strategy: least_opne } }\n' })[0].message).toMatch(/did you mean least_open\?$/);
+    // Neither {agent} nor {group, strategy}: the unknown key, not "agent: required".
+    expect(problems({ 'rules.yaml': 'rules:\n  - name: x\n    then: { assign: { grup: software } }\n' })).toEqual([
+      { file: 'rules.yaml', line: 3, column: 23, message: "rule 1 \"x\": then.assign: unknown key(s) 'grup'; did you mean group (for grup)?" },
+    ]);
+  });
+  it('a YAML syntax error is one sentence at the bracket or quote that was not closed', () => {
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: support@example.test\n  locale: [en\n  ticketPrefix: HD\n' })).toEqual([
+      { file: 'helpdesk.yaml', line: 3, column: 11, message: expect.stringMatching(/^this list opened with \[ is not closed: end it with \]/) },
+    ]);
+    expect(problems({ 'helpdesk.yaml': 'helpdesk:\n  address: "support@example.test\n  ticketPrefix: HD\n' })).toEqual([
+      { file: 'helpdesk.yaml', line: 2, column: 12, message: 'this text opened with " is not closed: end it with "' },
     ]);
   });
   it('a wrong type', () => {
