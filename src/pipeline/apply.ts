@@ -243,6 +243,8 @@ function messageKind(draft: Draft): string {
       return 'system';
     default:
       if (draft.update?.note || (draft.update && draft.update.errors.length > 0)) return 'internal_note';
-      return draft.actor?.role === 'agent' ? 'agent_reply' : 'customer';
+      // An agent's mail with commands only was not sent to anyone: not a reply.
+      if (draft.actor?.role === 'agent') return draft.update && !draft.update.relay ? 'agent_command' : 'agent_reply';
+      return 'customer';
   }
 }

@@ -2,7 +2,7 @@ import type { Config } from '../config/schema';
 import { localDateString } from '../lib/local-time';
 import { businessElapsed } from '../pipeline/sla';
 import type { Store } from '../store/open';
-import { reportEvents, reportMessages, reportTickets, type ReportTicket } from '../store/reports';
+import { reportEvents, reportMergedTickets, reportMessages, reportTickets, type ReportTicket } from '../store/reports';
 
 /** A duration statistic in minutes; null when there was nothing to measure. */
 export interface TimeStat {
@@ -50,16 +50,19 @@ export function computeReport(store: Store, config: Config, since: number, until
     return days.get(key) as { opened: number; resolved: number; closed: number };
   };
   for (const t of created) day(t.createdAt).opened++;
-  for (const e of evs) {
-    if (e.type === 'status_changed' && e.to === 'resolved') day(e.at).resolved++;
-    if (e.type === 'status_changed' && e.to === 'closed') day(e.at).closed++;
-  }
+  // A ticket counts once per period: resolved twice (reopened in between) is one resolved
+  // ticket, on the day of its last resolution; one merged into another was not closed as work.
+  const merged = reportMergedTickets(store.db);
+  const lastResolved = lastEventPerTicket(evs.filter((e) => e.type === 'status_changed' && e.to === 'resolved'));
+  const lastClosed = lastEventPerTicket(evs.filter((e) => e.type === 'status_changed' && e.to === 'closed' && !merged.has(e.ticketId)));
+  for (const e of lastResolved) day(e.at).resolved++;
+  for (const e of lastClosed) day(e.at).closed++;
 
   const open = all.filter((t) => OPEN.includes(t.status));
   const by = (key: keyof ReportTicket) => count(open.map((t) => String(t[key] ?? '-')));
 
   const { perTicket, replies } = reportMessages(store.db, since, until);
-  const closed = all.filter((t) => t.status === 'closed' && inPeriod(t.closedAt));
+  const closed = all.filter((t) => t.status === 'closed' && inPeriod(t.closedAt) && !merged.has(t.id));
   const perTicketCount = new Map(perTicket.map((r) => [r.ticketId, r.n]));
 
   const sla: Report['sla'] = {};
@@ -78,11 +81,14 @@ export function computeReport(store: Store, config: Config, since: number, until
   };
   for (const a of config.agents) agent(a.email);
   for (const t of open) if (t.assignee) agent(t.assignee).open++;
+  const byAgent = (actor: string) => (actor.startsWith('agent:') ? actor.slice('agent:'.length) : null);
+  for (const e of lastResolved) {
+    const who = byAgent(e.actor);
+    if (who) agent(who).resolved++;
+  }
   for (const e of evs) {
-    const who = e.actor.startsWith('agent:') ? e.actor.slice('agent:'.length) : null;
-    if (!who) continue;
-    if (e.type === 'status_changed' && e.to === 'resolved') agent(who).resolved++;
-    if (e.type === 'time_spent') agent(who).timeSpentMinutes += Number(e.to) || 0;
+    const who = byAgent(e.actor);
+    if (who && e.type === 'time_spent') agent(who).timeSpentMinutes += Number(e.to) || 0;
   }
   for (const r of replies) if (r.from) agent(r.from).replies += r.n;
 
@@ -106,6 +112,13 @@ export function computeReport(store: Store, config: Config, since: number, until
     },
     agents: [...agents.values()].sort((a, b) => a.agent.localeCompare(b.agent)),
   };
+}
+
+/** The latest of each ticket's events (events come in any order). */
+function lastEventPerTicket<E extends { ticketId: number; at: number }>(evs: E[]): E[] {
+  const last = new Map<number, E>();
+  for (const e of evs) if ((last.get(e.ticketId)?.at ?? -Infinity) <= e.at) last.set(e.ticketId, e);
+  return [...last.values()];
 }
 
 function count(values: string[]): Record<string, number> {

@@ -41,6 +41,18 @@ export function reportEvents(db: Db, since: number, until: number) {
     .all();
 }
 
+/** Tickets merged into another (closed by `#merge`, their messages moved): not closed work. */
+export function reportMergedTickets(db: Db): Set<number> {
+  return new Set(
+    db
+      .select({ ticketId: events.ticketId })
+      .from(events)
+      .where(eq(events.type, 'merged_into'))
+      .all()
+      .map((r) => r.ticketId),
+  );
+}
+
 /** Per ticket: messages exchanged (customer and agent replies), and agent replies per agent in [since, until). */
 export function reportMessages(db: Db, since: number, until: number) {
   const perTicket = db

@@ -243,6 +243,8 @@ describe('commands', () => {
       // Command-only: nothing to the customer.
       expect(toCarla).toEqual([]);
     }
+    // Stored as commands, not as a reply: reports count replies that reached someone.
+    expect(d.store.sqlite.prepare("select kind from messages where from_address = 'ana@example.test'").all()).toEqual([{ kind: 'agent_command' }]);
   });
 
   it('#assign me, #cc and #notspam; several commands apply together', async () => {

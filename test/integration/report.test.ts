@@ -87,6 +87,18 @@ function seed(store: Store): void {
   event(t6, 'agent:ana@example.test', 'status_changed', 'open', 'spam', '2026-11-03T10:00');
   event(t6, 'agent:ana@example.test', 'status_changed', 'spam', 'pending', '2026-11-03T11:00');
   event(t6, 'system', 'status_changed', 'pending', 'spam', '2026-10-25T11:00'); // before the period
+
+  // Resolved twice (reopened by the customer in between): one resolved ticket, on the last day.
+  const t7 = ticket({ created: '2026-11-02T09:00', severity: 'medium', due: '2026-11-04T09:00', firstResponse: '2026-11-02T09:30', resolved: '2026-11-03T10:00', status: 'resolved', assignee: 'bob@example.test', queue: 'hardware' });
+  event(t7, 'agent:bob@example.test', 'status_changed', 'open', 'resolved', '2026-11-02T10:00');
+  event(t7, 'customer:c7@customer.test', 'status_changed', 'resolved', 'open', '2026-11-02T18:00');
+  event(t7, 'agent:bob@example.test', 'status_changed', 'open', 'resolved', '2026-11-03T10:00');
+  // An agent's mail with commands only (#status resolved) is not a reply.
+  message(t7, 'agent_command', 'bob@example.test', '2026-11-03T10:00');
+  // Merged into t2 by #merge: closed, but not closed work.
+  const t8 = ticket({ created: '2026-11-02T12:00', severity: 'medium', due: '2026-11-04T12:00', status: 'closed', closed: '2026-11-02T12:10', queue: 'hardware' });
+  event(t8, 'agent:bob@example.test', 'status_changed', 'new', 'closed', '2026-11-02T12:10');
+  event(t8, 'agent:bob@example.test', 'merged_into', null, 'HD-2', '2026-11-02T12:10');
 }
 
 function setup() {
@@ -104,8 +116,8 @@ describe('helpdesk report', () => {
     store.close();
     expect(r.perDay).toEqual([
       { day: '2026-11-01', opened: 2, resolved: 1, closed: 0 },
-      { day: '2026-11-02', opened: 1, resolved: 1, closed: 1 },
-      { day: '2026-11-03', opened: 1, resolved: 0, closed: 0 },
+      { day: '2026-11-02', opened: 3, resolved: 1, closed: 1 },
+      { day: '2026-11-03', opened: 1, resolved: 1, closed: 0 },
     ]);
     expect(r.open).toEqual({
       assignee: { '-': 1, 'ana@example.test': 1, 'bob@example.test': 1 },
@@ -115,21 +127,21 @@ describe('helpdesk report', () => {
       status: { new: 1, open: 1, pending: 1 },
       category: { billing: 1, general: 1, hardware: 1 },
     });
-    // First responses 60 and 840 minutes; resolutions 180 and 1440 minutes.
-    expect(r.firstResponse).toEqual({ count: 2, averageMinutes: 450, p90Minutes: 840 });
-    expect(r.resolution).toEqual({ count: 2, averageMinutes: 810, p90Minutes: 1440 });
+    // First responses 60, 840 and 30 minutes; resolutions 180, 1440 and 1500 minutes (t7's last).
+    expect(r.firstResponse).toEqual({ count: 3, averageMinutes: 310, p90Minutes: 840 });
+    expect(r.resolution).toEqual({ count: 3, averageMinutes: 1040, p90Minutes: 1500 });
     expect(r.messagesPerClosedTicket).toEqual({ tickets: 1, average: 3 });
     expect(r.sla).toEqual({
       critical: { met: 0, missed: 1, compliance: 0 },
       high: { met: 0, missed: 1, compliance: 0 },
-      medium: { met: 1, missed: 0, compliance: 1 },
+      medium: { met: 2, missed: 0, compliance: 1 },
       low: { met: 0, missed: 0, compliance: null },
     });
     expect(r.ratings).toEqual({ count: 2, average: 4, distribution: { '1': 0, '2': 0, '3': 1, '4': 0, '5': 1 } });
     expect(r.spam).toEqual({ caught: 1, markedSpam: 1, markedNotSpam: 1 });
     expect(r.agents).toEqual([
       { agent: 'ana@example.test', open: 1, resolved: 1, replies: 1, timeSpentMinutes: 45 },
-      { agent: 'bob@example.test', open: 1, resolved: 1, replies: 1, timeSpentMinutes: 45 },
+      { agent: 'bob@example.test', open: 1, resolved: 2, replies: 1, timeSpentMinutes: 45 },
     ]);
   });
 
@@ -139,13 +151,14 @@ describe('helpdesk report', () => {
     const config = loadConfig(configDir);
     config.helpdesk.businessHours = { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' };
     const s = openStore(dataDir);
-    // 2026-11-01 is a Sunday: T1 (Sun 09:00 → Sun 10:00) took no business time; T2 (Sun 15:00 → Mon 05:00) none either.
+    // 2026-11-01 is a Sunday: T1 (Sun 09:00 → Sun 10:00) took no business time; T2 (Sun 15:00 → Mon 05:00) none either;
+    // T7 (Mon 09:00 → 09:30) 30 minutes.
     const r = computeReport(s, config, at('2026-11-01T00:00'), at('2026-11-04T00:00'), at('2026-11-04T12:00'));
     s.close();
     expect(r.period.businessHours).toBe(true);
-    expect(r.firstResponse).toEqual({ count: 2, averageMinutes: 0, p90Minutes: 0 });
-    // Resolutions: T1 0 min; T2 Sun 15:00 → Mon 15:00 = 6 business hours.
-    expect(r.resolution).toEqual({ count: 2, averageMinutes: 180, p90Minutes: 360 });
+    expect(r.firstResponse).toEqual({ count: 3, averageMinutes: 10, p90Minutes: 30 });
+    // Resolutions: T1 0 min; T2 Sun 15:00 → Mon 15:00 = 6 business hours; T7 Mon 09:00 → Tue 10:00 = 9.
+    expect(r.resolution).toEqual({ count: 3, averageMinutes: 300, p90Minutes: 540 });
   });
 
   it('prints tables, JSON, and a self-contained html page that Chromium renders with charts and no requests', async () => {
@@ -155,8 +168,10 @@ describe('helpdesk report', () => {
     const text = runCli(args);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^DAY\s+OPENED\s+RESOLVED\s+CLOSED$/m);
-    expect(text.stdout).toMatch(/^2026-11-02\s+1\s+1\s+1$/m);
-    expect(text.stdout).toContain('first response: 7 h 30 min average, 14 h 0 min 90th percentile (2 tickets)');
+    // T7 was resolved on 11-02 and again on 11-03: it counts once, on 11-03.
+    expect(text.stdout).toMatch(/^2026-11-02\s+3\s+1\s+1$/m);
+    expect(text.stdout).toMatch(/^2026-11-03\s+1\s+1\s+0$/m);
+    expect(text.stdout).toContain('first response: 5 h 10 min average, 14 h 0 min 90th percentile (3 tickets)');
     const json = JSON.parse(runCli([...args, '--json']).stdout);
     expect(json.perDay).toHaveLength(3);
     expect(runCli([...args.slice(0, -4), '--since', 'yesterday']).code).toBe(64);
