@@ -176,26 +176,62 @@ describe('helpdesk report', () => {
     expect(json.perDay).toHaveLength(3);
     expect(runCli([...args.slice(0, -4), '--since', 'yesterday']).code).toBe(64);
 
-    const html = path.join(tempDir('hd-report-html-'), 'report.html');
+    const dir = tempDir('hd-report-html-');
+    const html = path.join(dir, 'report.html');
     expect(runCli([...args, '--html', html]).code).toBe(0);
+    // The same desk over 30 and 90 days: daily bars, then weekly ones.
+    const html30 = path.join(dir, 'report30.html');
+    const html90 = path.join(dir, 'report90.html');
+    expect(runCli([...args.slice(0, -4), '--since', '2026-10-05', '--until', '2026-11-03', '--html', html30]).code).toBe(0);
+    expect(runCli([...args.slice(0, -4), '--since', '2026-08-06', '--until', '2026-11-03', '--html', html90]).code).toBe(0);
+    const htmlEmpty = path.join(dir, 'empty.html');
+    expect(runCli([...args.slice(0, -4), '--since', '2026-09-01', '--until', '2026-09-30', '--html', htmlEmpty]).code).toBe(0);
     const browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const requests: string[] = [];
       page.on('request', (req) => requests.push(req.url()));
       await page.goto(`file://${html}`);
-      expect(await page.locator('svg.chart').count()).toBe(5);
+      expect(await page.locator('svg.chart').count()).toBe(6);
       expect(await page.locator('svg.chart rect').count()).toBeGreaterThan(10);
       expect(await page.locator('svg[aria-label="Tickets per day"] title').allTextContents()).toContain('11-02 closed: 1');
+      expect(await page.locator('svg[aria-label="First response and resolution (hours)"] rect title').allTextContents()).toContain('resolution average: 17.3');
+      expect(await page.locator('table').first().locator('tbody tr').allTextContents()).toEqual(['ana@example.test1110.8', 'bob@example.test1210.8']);
       const shots = path.resolve(__dirname, '../../test-results');
       mkdirSync(shots, { recursive: true });
       const shot = path.join(shots, 'report.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect(existsSync(shot) && statSync(shot).size).toBeGreaterThan(10_000);
       expect(requests).toEqual([`file://${html}`]);
+
+      // A period without tickets: every severity and time says "no data", no 0% bars.
+      await page.goto(`file://${htmlEmpty}`);
+      expect(await page.locator('svg[aria-label="SLA compliance by severity (%)"] text.no-data').count()).toBe(4);
+      expect(await page.locator('svg[aria-label="SLA compliance by severity (%)"] rect title').count()).toBe(0);
+      expect(await page.locator('svg[aria-label="First response and resolution (hours)"] text.no-data').count()).toBe(4);
+
+      // Readable at 30 and 90 days: drawn at its own size (not scaled down), no x labels overlapping, text ≥ 11 px.
+      for (const [file, title, bars] of [
+        [html30, 'Tickets per day', 30],
+        [html90, 'Tickets per week (week starting)', 13],
+      ] as const) {
+        await page.goto(`file://${file}`);
+        const svg = page.locator(`svg[aria-label="${title}"]`);
+        const shape = await svg.evaluate((el) => {
+          const box = el.getBoundingClientRect();
+          const labels = [...el.querySelectorAll('text.x-label')].map((t) => t.getBoundingClientRect());
+          return { scale: parseFloat(getComputedStyle(el).width) / (el as SVGSVGElement).viewBox.baseVal.width, right: box.right, labels: labels.map((l) => ({ left: l.left, right: l.right, height: l.height })) };
+        });
+        expect(shape.scale).toBeCloseTo(1, 2);
+        expect(shape.right).toBeLessThanOrEqual(1280);
+        expect(await svg.locator('rect title').count()).toBe(bars * 3);
+        for (let i = 1; i < shape.labels.length; i++) expect(shape.labels[i].left).toBeGreaterThan(shape.labels[i - 1].right);
+        expect(Math.min(...shape.labels.map((l) => l.height))).toBeGreaterThanOrEqual(11);
+        expect(shape.labels.length).toBeGreaterThan(5);
+      }
     } finally {
       await browser.close();
     }
