@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../lib/package-root';
 import { createLogger } from '../lib/log';
+import { registerBackup } from './backup';
 import { registerConfig } from './config';
 import { CliExit, EXIT } from './exit-codes';
 import { registerFiles } from './files';
 import { registerIngest } from './ingest';
+import { registerInit } from './init';
 import { registerJobs } from './jobs';
 import { registerOutbox } from './outbox';
 import { registerReport } from './report';
@@ -31,12 +33,14 @@ export async function main(argv: string[]): Promise<number> {
     .version(packageVersion(), '-V, --version', 'the version of helpdesk')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerInit(program);
   registerStart(program, log);
   registerIngest(program, log);
   registerTickets(program);
   registerFiles(program);
   registerOutbox(program);
   registerJobs(program, log);
+  registerBackup(program);
   registerReport(program);
   registerStatus(program);
   registerConfig(program);

@@ -41,7 +41,7 @@ export interface Store {
   close(): void;
 }
 
-const MIGRATIONS = path.join(packageRoot(), 'src', 'store', 'migrations');
+export const MIGRATIONS = path.join(packageRoot(), 'src', 'store', 'migrations');
 /** How long a statement waits for another process's lock (the daemon's batches last about 250 ms). */
 const BUSY_TIMEOUT_MS = 5000;
 const SLEEP = new Int32Array(new SharedArrayBuffer(4));

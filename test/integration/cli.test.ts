@@ -229,6 +229,11 @@ describe('helpdesk start (maildir source)', () => {
     const daemon = spawnCli(['--config', config, '--data', work, 'start'], { cwd: tempDir('hd-elsewhere-') });
     const cur = path.join(work, 'maildir', 'cur');
     await waitFor(() => existsSync(cur) && readdirSync(cur).includes('1.waiting:2,S'), 15_000, 'waiting mail processed');
+    // A second daemon on the same data would take the same mail twice: it refuses.
+    expect(readFileSync(path.join(work, 'daemon.pid'), 'utf8').trim()).toBe(String(daemon.child.pid));
+    const second = await runCliAsync(['--config', config, '--data', work, 'start']);
+    expect(second.code).toBe(75);
+    expect(second.stderr).toContain(`a helpdesk daemon (pid ${daemon.child.pid}) already runs on ${work}`);
     // Arrives while running: picked up by the watch (the periodic scan is an hour away).
     writeFileSync(path.join(work, 'maildir', 'tmp', '2.new'), buildMail({ messageId: '<n@c.test>', inReplyTo: '<w@c.test>' }));
     renameSync(path.join(work, 'maildir', 'tmp', '2.new'), path.join(work, 'maildir', 'new', '2.new'));
@@ -237,6 +242,7 @@ describe('helpdesk start (maildir source)', () => {
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
+    expect(existsSync(path.join(work, 'daemon.pid'))).toBe(false);
     const lines = daemon.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.filter((l) => l.msg === 'message ingested').map((l) => [l.mailbox, l.position, l.outcome, l.ticket])).toEqual([
       ['local', '1.waiting', 'created', 'HD-1'],
@@ -384,5 +390,21 @@ describe('files back out of the store', () => {
     const r = spawnSync('bash', ['-c', `node ${JSON.stringify(CLI)} ${args.map((a) => JSON.stringify(a)).join(' ')} tickets show HD-1 | head -1; echo "exit \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
     expect(r.stdout).toBe('HD-1  Printer broken\n');
     expect(r.stderr).toBe('exit 0\n');
+  });
+});
+
+describe('helpdesk init', () => {
+  it('makes a desk of the admin’s own from the shipped example, and never overwrites one', () => {
+    const dir = path.join(tempDir('hd-init-'), 'desk');
+    expect(runCli(['init', dir]).code).toBe(0);
+    expect(readdirSync(path.join(dir, 'config')).sort()).toEqual(['agents.yaml', 'helpdesk.yaml', 'rules.yaml', 'schema']);
+    expect(readFileSync(path.join(dir, 'config', 'rules.yaml'), 'utf8')).toBe(readFileSync(path.resolve(__dirname, '../../config/rules.yaml'), 'utf8'));
+    const check = runCli(['--config', path.join(dir, 'config'), '--data', path.join(dir, 'data'), 'config', 'check']);
+    expect(check.code).toBe(0);
+    writeFileSync(path.join(dir, 'config', 'agents.yaml'), 'agents: []\n');
+    const again = runCli(['init', dir]);
+    expect(again.code).toBe(64);
+    expect(again.stderr).toContain('already exists; init never overwrites a config');
+    expect(readFileSync(path.join(dir, 'config', 'agents.yaml'), 'utf8')).toBe('agents: []\n');
   });
 });

@@ -223,7 +223,10 @@ describe('helpdesk report', () => {
         const shape = await svg.evaluate((el) => {
           const box = el.getBoundingClientRect();
           const labels = [...el.querySelectorAll('text.x-label')].map((t) => t.getBoundingClientRect());
-          return { scale: parseFloat(getComputedStyle(el).width) / (el as SVGSVGElement).viewBox.baseVal.width, right: box.right, labels: labels.map((l) => ({ left: l.left, right: l.right, height: l.height })) };
+          // Runs in the page; the test's TypeScript has no DOM library, hence the loose types.
+          const page = globalThis as unknown as { getComputedStyle(e: unknown): { width: string } };
+          const viewBox = (el as unknown as { viewBox: { baseVal: { width: number } } }).viewBox.baseVal;
+          return { scale: parseFloat(page.getComputedStyle(el).width) / viewBox.width, right: box.right, labels: labels.map((l) => ({ left: l.left, right: l.right, height: l.height })) };
         });
         expect(shape.scale).toBeCloseTo(1, 2);
         expect(shape.right).toBeLessThanOrEqual(1280);
