@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { validate as validateCron } from 'node-cron';
-import { parseDuration } from '../lib/duration';
+import bytes from 'bytes';
+import { DURATION, parseDuration } from '../lib/duration';
 
 /**
  * The config files' shape (DESIGN.md "Config"). More keys may come; the ones here mean what
@@ -18,7 +19,7 @@ function validTimeZone(tz: string): boolean {
 
 const duration = z
   .string()
-  .refine((s) => parseDuration(s) !== null, { message: 'expected a duration such as 30m, 4h or 2d' })
+  .regex(DURATION, 'expected a duration such as 30m, 4h, 2d or 1h30m')
   .transform((s) => parseDuration(s) as number);
 
 const cron = z.string().refine((s) => validateCron(s), { message: 'expected a cron expression such as "*/5 * * * *" (minute hour day month weekday)' });
@@ -28,11 +29,8 @@ const size = z.union([
   z
     .string()
     .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB)$/i, 'expected a size such as 512KB, 25MB or a number of bytes')
-    .transform((s) => {
-      const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)$/i.exec(s) as RegExpExecArray;
-      const mult: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
-      return Math.round(Number(m[1]) * mult[m[2].toUpperCase()]);
-    }),
+    // The pattern is the grammar we document; `bytes` (1 KB = 1024 B) does the arithmetic.
+    .transform((s) => bytes.parse(s) as number),
 ]);
 
 /** The languages templates ship in (templates/<locale>/). */

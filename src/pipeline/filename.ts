@@ -1,3 +1,4 @@
+import mimeTypes from 'mime-types';
 import path from 'node:path';
 import { BIDI_CONTROLS } from '../lib/terminal-safe';
 
@@ -25,9 +26,8 @@ export function sanitizeFilename(name: string | undefined, contentType: string, 
   return base;
 }
 
+/** The usual extension of a content type (mime-types' table), else `.bin`. */
 export function extensionFor(contentType: string): string {
-  const sub = contentType.split('/')[1]?.split(/[;+]/)[0] ?? '';
-  const known: Record<string, string> = { plain: '.txt', html: '.html', jpeg: '.jpg', rfc822: '.eml', 'octet-stream': '.bin' };
-  if (known[sub]) return known[sub];
-  return /^[a-z0-9-]{1,10}$/.test(sub) ? `.${sub}` : '.bin';
+  const ext = mimeTypes.extension(contentType.split(';')[0].trim().toLowerCase());
+  return ext ? `.${ext}` : '.bin';
 }

@@ -1,4 +1,5 @@
 import iconv from 'iconv-lite';
+import libqp from 'libqp';
 
 /**
  * mailparser (through libmime) refuses to decode UTF-7 because `+ADw-script+AD4-` decodes to
@@ -25,10 +26,6 @@ function decodeQ(data: string): Buffer {
   return Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
 }
 
-function decodeQuotedPrintable(body: string): Buffer {
-  return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
-}
-
 /** Each MIME header block declaring charset=utf-7 gets its body converted and relabelled. */
 function rewriteUtf7Parts(text: string): string {
   const label = /charset\s*=\s*"?((?:(?:cs)?unicode-?1-?1-?)?utf-?7)"?/gi;
@@ -49,7 +46,7 @@ function rewriteUtf7Parts(text: string): string {
     const head = text.slice(headStart, headEnd.index);
     const cte = /content-transfer-encoding\s*:\s*([\w-]+)/i.exec(head)?.[1]?.toLowerCase() ?? '7bit';
     const body = text.slice(bodyStart, bodyEnd);
-    const bytes = cte === 'base64' ? Buffer.from(body, 'base64') : cte === 'quoted-printable' ? decodeQuotedPrintable(body) : Buffer.from(body, 'latin1');
+    const bytes = cte === 'base64' ? Buffer.from(body, 'base64') : cte === 'quoted-printable' ? libqp.decode(Buffer.from(body, 'latin1')) : Buffer.from(body, 'latin1');
     const utf8 = Buffer.from(iconv.decode(bytes, 'utf-7'), 'utf8');
     const newHead = head
       .replace(/charset\s*=\s*"?((?:(?:cs)?unicode-?1-?1-?)?utf-?7)"?/i, 'charset="utf-8"')

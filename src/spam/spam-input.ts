@@ -2,6 +2,7 @@ import { decodeHTML } from 'entities';
 import libmime from 'libmime';
 import { decode as decodeCharset } from 'libmime/lib/charset';
 import addressparser from 'nodemailer/lib/addressparser';
+import libqp from 'libqp';
 import { assertMail, firstMessageId, guessType, headerValue, mimeReady } from '../pipeline/stages/parse';
 import { extractUuencoded } from '../pipeline/uuencode';
 import type { Header, MailAddress } from '../pipeline/types';
@@ -182,13 +183,7 @@ function transferDecoded(body: Buffer, encoding: string): Buffer {
     case 'base64':
       return Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
     case 'quoted-printable':
-      return Buffer.from(
-        body
-          .toString('latin1')
-          .replace(/=\r?\n/g, '')
-          .replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-        'latin1',
-      );
+      return libqp.decode(body);
     default:
       return body;
   }

@@ -1,7 +1,9 @@
 import { linearRegex, linearRegexProblem } from '../../src/lib/linear-regex';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { describeKey, jsonSchemas } from '../../src/config/json-schema';
 import { ConfigError, loadConfig } from '../../src/config/load';
+import { readmeKeyDescriptions } from '../../src/config/schema-descriptions';
 import { removeTempDirs, writeConfigDir } from '../helpers/env';
 
 afterAll(() => removeTempDirs());
@@ -159,5 +161,27 @@ describe('rule regexes at message time', () => {
   it.each(['(.*a){20}$', '.*.*.*.*='])('%s on a hostile body returns', (pattern) => {
     expect(linearRegex(pattern).test(`${'a'.repeat(30)}!`)).toBe(false);
     expect(linearRegex(pattern).test(`${'a'.repeat(100_000)}!`)).toBe(false);
+  });
+});
+
+describe('JSON Schema descriptions', () => {
+  it('come from README’s table of helpdesk.yaml keys, one per key, with its default', () => {
+    const d = readmeKeyDescriptions(readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8'));
+    expect(d.get('sla.low')).toMatch(/^due date of a new ticket .* Default: 52h\.$/);
+    expect(d.get('spam.spamCutoff')).toMatch(/Default: 0\.99\.$/);
+    expect(d.get('mailboxes[].ack')).toMatch(/^move \(to folders\.processed\)/);
+    const schemas = jsonSchemas() as Record<string, { properties: Record<string, { properties?: Record<string, { description?: string; pattern?: string }> }> }>;
+    const helpdesk = schemas['helpdesk.schema.json'].properties;
+    expect(helpdesk.notifications.properties?.ackRateLimit.description).toContain('acknowledgements to one sender per window');
+    // Durations carry their pattern, so an editor flags "2 days".
+    expect(helpdesk.sla.properties?.critical.pattern).toBe('^(\\d+(\\.\\d+)?[smhdw])+$');
+  });
+  it('a key the README documents but the schema lacks stops the generation (the docs drifted)', () => {
+    const table = '`config/helpdesk.yaml`\n\n| key | default | meaning |\n| --- | --- | --- |\n| `helpdesk.nonsense` | `1` | x |\n';
+    expect(readmeKeyDescriptions(table).get('helpdesk.nonsense')).toBe('x. Default: 1.');
+    const schema = { properties: { helpdesk: { properties: { name: {} } } } };
+    expect(() => describeKey(schema, 'helpdesk.nonsense', 'x', 'helpdesk.yaml')).toThrow('helpdesk.yaml: the documentation describes helpdesk.nonsense, which the schema does not have');
+    describeKey(schema, 'helpdesk.name', 'display name', 'helpdesk.yaml');
+    expect(schema.properties.helpdesk.properties.name).toEqual({ description: 'display name' });
   });
 });

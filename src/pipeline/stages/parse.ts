@@ -2,6 +2,8 @@ import { convert as htmlToText } from 'html-to-text';
 import iconv from 'iconv-lite';
 import { isMailAddress } from '../../lib/mail-address';
 import libmime from 'libmime';
+import libqp from 'libqp';
+import mimeTypes from 'mime-types';
 import { isAscii } from 'node:buffer';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
@@ -134,10 +136,9 @@ function bodyText(parsed: ParsedMail, tangled: boolean): string {
   }).trim();
 }
 
-const TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', pdf: 'application/pdf', txt: 'text/plain', zip: 'application/zip', doc: 'application/msword' };
-
+/** The content type of a file name's extension (mime-types' table), else application/octet-stream. */
 export function guessType(name: string): string {
-  return TYPES[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+  return mimeTypes.lookup(name) || 'application/octet-stream';
 }
 
 type PartLike = Pick<ParsedMail['attachments'][number], 'filename' | 'contentType' | 'contentDisposition' | 'content'> & {
@@ -357,7 +358,7 @@ function eightBitRuns(bytes: Buffer): Buffer {
 /** The bytes an encoded-word carries: base64 (B) or its own quoted-printable, `_` a space (Q, RFC 2047 4.2). */
 function encodedWordBytes(enc: string, data: string): Buffer {
   if (enc.toUpperCase() === 'B') return Buffer.from(data, 'base64');
-  return Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  return libqp.decode(Buffer.from(data.replace(/_/g, ' '), 'latin1'));
 }
 
 
