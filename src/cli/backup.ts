@@ -12,7 +12,6 @@ export function registerBackup(program: Command): void {
     .description('put a backup in place of the database; the one it replaces is kept beside it (stop the daemon first)')
     .argument('<file>', 'a backup, e.g. data/backups/helpdesk-2026-12-01T03-30-00-000Z.sqlite')
     .option('--json', 'what was restored, as JSON')
-    .addHelpText('after', '\nExample:\n  systemctl stop helpdesk && helpdesk backup restore /srv/helpdesk/data/backups/helpdesk-2026-12-01T03-30-00-000Z.sqlite && systemctl start helpdesk')
     .action((file: string, opts: { json?: boolean }, cmd: Command) => {
       const { dataDir } = locations(cmd);
       const daemon = runningDaemon(dataDir);

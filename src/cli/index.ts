@@ -8,6 +8,7 @@ import { packageRoot } from '../lib/package-root';
 import { createLogger } from '../lib/log';
 import { registerBackup } from './backup';
 import { registerConfig } from './config';
+import { addExamples } from './examples';
 import { CliExit, EXIT } from './exit-codes';
 import { registerFiles } from './files';
 import { registerIngest } from './ingest';
@@ -32,7 +33,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--data <dir>', 'data directory (default: $HELPDESK_DATA or ./data)')
     .version(packageVersion(), '-V, --version', 'the version of helpdesk')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // Every command's help shows --config and --data too.
+    .configureHelp({ showGlobalOptions: true });
   registerInit(program);
   registerStart(program, log);
   registerIngest(program, log);
@@ -46,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   registerConfig(program);
   registerRules(program, log);
   registerSpam(program);
+  addExamples(program);
   try {
     await program.parseAsync(argv);
     return EXIT.OK;

@@ -15,7 +15,6 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('create DIR/config (a copy of the shipped example) and DIR/data for a desk of your own')
     .argument('<dir>', 'where the desk lives, e.g. /srv/helpdesk')
-    .addHelpText('after', '\nExample:\n  helpdesk init /srv/helpdesk && helpdesk --config /srv/helpdesk/config --data /srv/helpdesk/data config check')
     .action((dir: string) => {
       const target = path.resolve(dir);
       const config = path.join(target, 'config');

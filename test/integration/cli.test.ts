@@ -408,3 +408,12 @@ describe('helpdesk init', () => {
     expect(readFileSync(path.join(dir, 'config', 'agents.yaml'), 'utf8')).toBe('agents: []\n');
   });
 });
+
+describe('help', () => {
+  it.each(['tickets list', 'backup restore', 'ingest'])('helpdesk %s --help shows --config, --data and an example', (command) => {
+    const r = runCli([...command.split(' '), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Global Options:\n\s+--config <dir>.*\n\s+--data <dir>/);
+    expect(r.stdout).toMatch(new RegExp(`Examples?:\\n  (.*\\n)*.*helpdesk ${command}`));
+  });
+});
