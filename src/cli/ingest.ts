@@ -5,7 +5,8 @@ import type { Logger } from '../lib/log';
 import { createIntake, type Delivery } from '../intake/intake';
 import { messagesFromPaths } from '../mail-in/files';
 import type { IngestResult, RawMessage } from '../pipeline/types';
-import { locations, openAll, out } from './common';
+import { locations, openAll } from './common';
+import { fileProgress, type FileProgress } from './progress';
 import { CliExit, EXIT } from './exit-codes';
 
 export function registerIngest(program: Command, log: Logger): void {
@@ -20,21 +21,29 @@ export function registerIngest(program: Command, log: Logger): void {
       // An MTA pipe must never lose mail: a config or store problem is a temporary failure.
       const { config, store } = openAll(locations(cmd), EXIT.TEMPFAIL);
       const intake = createIntake({ store, config: () => config, log });
+      const progress = fileProgress('ingest', inputs);
       try {
         // The intake calls a line's ack, and it is printed, only once its message is durable.
-        const pass = await intake.run(deliveries(messagesFromPaths(inputs, config.limits.maxMessageSize), (line) => out(line), opts.json === true));
+        const pass = await intake.run(deliveries(messagesFromPaths(inputs, config.limits.maxMessageSize), progress, opts.json === true));
         if (pass.failure) throw new CliExit(EXIT.TEMPFAIL, `stopped after ${pass.acknowledged} message(s): ${errorMessage(pass.failure)}`);
       } finally {
+        progress.stop();
         await intake.close();
         store.close();
       }
     });
 }
 
-async function* deliveries(raws: AsyncIterable<RawMessage>, print: (line: string) => void, json: boolean): AsyncGenerator<Delivery> {
+async function* deliveries(raws: AsyncIterable<RawMessage>, progress: FileProgress, json: boolean): AsyncGenerator<Delivery> {
   for await (const raw of raws) {
     const source = raw.position ? `${raw.source}${raw.position}` : raw.source;
-    yield { raw, ack: (result) => print(json ? JSON.stringify({ ...result, source }) : describe(source, result)) };
+    yield {
+      raw,
+      ack: (result) => {
+        progress.message(raw.source);
+        progress.print(json ? JSON.stringify({ ...result, source }) : describe(source, result));
+      },
+    };
   }
 }
 

@@ -4,6 +4,7 @@ import { classifyTokens } from '../spam/classify';
 import { tokenizedMessages } from '../spam/learn-files';
 import { spamCounts, spamStore, type SpamLabel } from '../store/spam';
 import { locations, openAll, out } from './common';
+import { fileProgress } from './progress';
 import { CliExit, EXIT } from './exit-codes';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -31,13 +32,19 @@ export function registerSpam(program: Command): void {
         const summary = { learnt: 0, relearnt: 0, already: 0, unreadable: 0, totals: { spam: 0, ham: 0 } };
         for (const [label, paths] of [['spam', opts.spam], ['ham', opts.ham]] as [SpamLabel, string[]][]) {
           if (paths.length === 0) continue;
-          for await (const m of tokenizedMessages(paths)) {
-            if ('error' in m) {
-              summary.unreadable++;
-              process.stderr.write(`helpdesk: ${m.raw.source}${m.raw.position ?? ''}: not learnt: ${m.error}\n`);
-              continue;
+          const progress = fileProgress(`learning ${label}`, paths);
+          try {
+            for await (const m of tokenizedMessages(paths)) {
+              progress.message(m.raw.source);
+              if ('error' in m) {
+                summary.unreadable++;
+                process.stderr.write(`helpdesk: ${m.raw.source}${m.raw.position ?? ''}: not learnt: ${m.error}\n`);
+                continue;
+              }
+              summary[model.learn(m.key, label, m.tokens, Date.now())]++;
             }
-            summary[model.learn(m.key, label, m.tokens, Date.now())]++;
+          } finally {
+            progress.stop();
           }
         }
         summary.totals = model.totals();

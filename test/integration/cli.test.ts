@@ -417,3 +417,20 @@ describe('help', () => {
     expect(r.stdout).toMatch(new RegExp(`Examples?:\\n  (.*\\n)*.*helpdesk ${command}`));
   });
 });
+
+describe('progress on a terminal', () => {
+  it('shows files, messages and rate for ingest DIR on a terminal, and nothing extra in a pipe', () => {
+    const { args } = setup();
+    const dir = tempDir('hd-progress-');
+    for (let i = 0; i < 3; i++) writeFileSync(path.join(dir, `${i}.eml`), buildMail({ messageId: `<p${i}@c.test>`, from: `p${i}@c.test` }));
+    // `script` gives the command a terminal (util-linux, on every Debian).
+    const quoted = [process.execPath, CLI, ...args, 'ingest', dir].map((a) => `'${a}'`).join(' ');
+    const tty = spawnSync('script', ['-qec', quoted, '/dev/null'], { encoding: 'utf8', env: { ...process.env, HELPDESK_LOG_LEVEL: 'warn', COLUMNS: '200' } });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/ingest .* 3\/3 files · 3 messages/);
+    expect(tty.stdout).toContain(`${path.join(dir, '2.eml')}: created HD-3 (new)`);
+    const piped = runCli([...args, 'ingest', dir]);
+    expect(piped.stdout.trim().split('\n')).toHaveLength(3);
+    expect(piped.stdout + piped.stderr).not.toContain('files ·');
+  });
+});
