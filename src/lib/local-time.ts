@@ -1,23 +1,24 @@
 import type { WEEKDAYS } from '../config/schema';
-import { dateTimeFormat } from './intl-formats';
+import { DateTime } from 'luxon';
 
 export type Weekday = (typeof WEEKDAYS)[number];
 
 const WEEKDAY_OF_UTC_DAY: Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-/** The offset of a zone from UTC at an instant, as Intl computes it (slow: ~10 µs a call). */
-function intlOffset(ms: number, timeZone: string): number {
-  const f = dateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' });
-  const p = Object.fromEntries(f.formatToParts(ms).filter((x) => x.type !== 'literal').map((x) => [x.type, Number(x.value)]));
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
-}
+
+/*
+ * Time-zone arithmetic is Luxon's; this file only remembers its answers. Measured (Europe/Madrid,
+ * 2 cores): a Luxon lookup costs 10 µs (fromMillis) to 37 µs (fromObject), while the SLA of one
+ * ticket asks for ~15 business-hours boundaries and a report for two per ticket: remembered
+ * per zone and minute or per wall-clock time, a 52 h business-hours due date takes 40 µs
+ * instead of ~0.5 ms.
+ */
 
 const MINUTE = 60_000;
 const offsets = new Map<string, number>();
 
 /**
  * Offset of a time zone from UTC at an instant, in ms (CEST: +2 h). Zones change their offset
- * only on whole minutes, so one Intl lookup per zone and minute serves every instant in it
- * (a message asks for the same few minutes dozens of times: SLA, rules, away dates).
+ * only on whole minutes, so one lookup per zone and minute serves every instant in it.
  */
 function offset(ms: number, timeZone: string): number {
   const minute = Math.floor(ms / MINUTE) * MINUTE;
@@ -25,7 +26,7 @@ function offset(ms: number, timeZone: string): number {
   let known = offsets.get(key);
   if (known === undefined) {
     if (offsets.size > 10_000) offsets.clear();
-    known = intlOffset(minute, timeZone);
+    known = DateTime.fromMillis(minute, { zone: timeZone }).offset * MINUTE;
     offsets.set(key, known);
   }
   return known;
@@ -71,10 +72,10 @@ export function zonedTime(y: number, m: number, d: number, hh: number, mm: numbe
   const known = zonedCache.get(key);
   if (known !== undefined) return known;
   if (zonedCache.size > 10_000) zonedCache.clear();
-  const guess = Date.UTC(y, m, d, hh, mm);
-  const first = guess - offset(guess, timeZone);
-  // Around a DST change the offset at the result may differ from the one at the guess.
-  const at = guess - offset(first, timeZone);
+  // The calendar date first (days may overflow into the next month), then the wall-clock time
+  // on it; a time that a DST change skips is moved forward, as Luxon does.
+  const day = new Date(Date.UTC(y, m, d));
+  const at = DateTime.fromObject({ year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate(), hour: hh, minute: mm }, { zone: timeZone }).toMillis();
   zonedCache.set(key, at);
   return at;
 }
