@@ -4,8 +4,8 @@ import bytes from 'bytes';
 import { DURATION, parseDuration } from '../lib/duration';
 
 /**
- * The config files' shape (DESIGN.md "Config"). More keys may come; the ones here mean what
- * DESIGN.md says. Defaults are filled in so that the rest of the code never checks for absence.
+ * The config files' shape (README "Configuration"). More keys may come; the ones here mean what
+ * README's tables say. Defaults are filled in so that the rest of the code never checks for absence.
  */
 
 function validTimeZone(tz: string): boolean {

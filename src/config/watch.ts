@@ -14,7 +14,7 @@ export interface LiveConfig {
 /**
  * Watches config/ and swaps in a new config for the next message when the files change and
  * validate. An invalid edit is logged with file, line and column and the last good config
- * stays in force (DESIGN "Config edits are safe"). Mailbox changes need a restart: sources
+ * stays in force (README "Live reload"). Mailbox changes need a restart: sources
  * are built once; the log says so.
  */
 export function watchConfig(dir: string, initial: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): LiveConfig {

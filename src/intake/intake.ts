@@ -74,7 +74,7 @@ export interface IntakeOptions {
 const TIMED_OUT = Symbol('timed out');
 
 /**
- * The one intake (DESIGN "Flow"): sources only produce deliveries; the intake alone parses
+ * The one intake (docs/ARCHITECTURE.md "The flow"): sources only produce deliveries; the intake alone parses
  * ahead, runs the stages, applies each message into a batch it opened inside the store's write
  * turn, commits that batch, and then calls the acks of exactly that batch. A batch that cannot
  * be made durable is reported to nobody but its own pass: none of its messages is

@@ -60,7 +60,7 @@ export async function runJob(name: JobName, store: Store, config: Config, log: L
 }
 
 /**
- * The scheduled jobs (DESIGN "cron jobs"), on node-cron in the help desk's time zone. A job
+ * The scheduled jobs (README "Scheduled jobs"), on node-cron in the help desk's time zone. A job
  * never overlaps itself (a tick that finds it running is skipped and logged); each run logs
  * its start, end and outcome and records when it ran, so a job missed while the daemon was
  * down runs once at start where that matters (SLA checks, auto-close, a stale backup).

@@ -1,7 +1,7 @@
 import type { Intake } from '../intake/intake';
 
 /**
- * A mail-in source (DESIGN "Flow"): offers each raw message to the intake as a delivery with
+ * A mail-in source (docs/ARCHITECTURE.md "The flow"): offers each raw message to the intake as a delivery with
  * an ack; the intake calls the ack (which moves the message out of its unprocessed state) only
  * once the message's batch is durable. A pass that fails (the store is full, the connection
  * dropped) is tried again with backoff; the source's state says `failing` meanwhile.

@@ -30,7 +30,7 @@ export interface OutboxWorker {
 }
 
 /**
- * Renders and sends outbox rows (DESIGN "outbox worker"). A row is marked sent only after the
+ * Renders and sends outbox rows (docs/ARCHITECTURE.md). A row is marked sent only after the
  * server accepted it, so a crash in between sends it again with the same Message-ID (at least
  * once, recognisably the same). Temporary failures (connection errors, 4xx) are retried with
  * exponential backoff until `outgoing.retryFor`; permanent ones (5xx, a template that cannot

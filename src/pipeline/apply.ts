@@ -13,7 +13,7 @@ import { messageIdSecret, roundRobinKey } from './store-reader';
 import type { Draft, IngestResult } from './types';
 
 /**
- * The only writer of the ingest pipeline (DESIGN step 8). Attachment bodies are written
+ * The only writer of the ingest pipeline (docs/ARCHITECTURE.md). Attachment bodies are written
  * first (content-addressed, so a crash leaves at most an unreferenced file); then everything
  * else happens in ONE immediate transaction, which re-checks dedup so that two processes
  * (the daemon and an `ingest` pipe) can never both create the same message.
@@ -231,7 +231,7 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
   }
 }
 
-/** The stored kind of an inbound message (DESIGN data model: messages.kind). */
+/** The stored kind of an inbound message (README "Agents work by mail"). */
 function messageKind(draft: Draft): string {
   switch (draft.classification?.kind) {
     case 'bounce':

@@ -22,7 +22,7 @@ const MAX_REFERENCES = 20;
 
 /**
  * Writes one outbox row, in the caller's transaction, with its Message-ID fixed now and
- * registered in the threading index (DESIGN "Notifications at least once, recognisably the
+ * registered in the threading index (docs/ARCHITECTURE.md; "Notifications at least once, recognisably the
  * same"): a resend after a crash is the same message, and a reply to it threads back.
  */
 export function enqueueMail(db: Db, config: Config, e: Enqueue): { id: number; messageId: string } {

@@ -19,7 +19,7 @@ export interface DkimLookup {
 
 /**
  * Whether a message whose From is an agent's address may be believed to come from that agent
- * (DESIGN "Guarantees"; README "Who is an agent"). Anyone can write any From:, so:
+ * (README "Who is an agent"). Anyone can write any From:, so:
  * - `authentication-results`: the topmost Authentication-Results of our own MTA (authservId)
  *   must say dkim=pass for the agent's domain, or dmarc=pass with header.from that domain;
  * - `dkim`: we verify the DKIM signatures ourselves; one must pass and be the agent's domain;

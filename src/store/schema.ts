@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /**
- * The data model of DESIGN.md. Timestamps are milliseconds since the epoch (UTC).
+ * The data model (docs/ARCHITECTURE.md). Timestamps are milliseconds since the epoch (UTC).
  * Change this file, then `npm run db:generate` and commit the new migration.
  */
 

@@ -2,7 +2,7 @@ import { readBounce } from '../bounce-report';
 import type { Stage } from '../types';
 
 /**
- * A bounce is matched to the outbox row it reports on, by the original Message-ID (DESIGN
+ * A bounce is matched to the outbox row it reports on, by the original Message-ID (README "Loop and bounce protection";
  * "No mail loops"; issue #5): the row is marked bounced and the ticket gets an event, but no
  * bounce ever starts a ticket or a notification. An unmatched bounce with no ticket to join
  * is kept and recorded as `ignored` by the thread stage. A report about a recipient other

@@ -11,7 +11,7 @@ export interface Classification {
 }
 
 /**
- * What kind of mail this is, from headers and MIME structure only (DESIGN step 3): a bounce
+ * What kind of mail this is, from headers and MIME structure only (README "How a message is processed"): a bounce
  * (a failed delivery report), another report (delivery success, abuse feedback, read receipt),
  * an auto-reply (out of office, autoresponders, RFC 3834 Auto-Submitted), our own mail coming
  * back (loop), or a normal message. The mail-loop and acknowledgement rules build on this.

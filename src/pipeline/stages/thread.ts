@@ -3,7 +3,7 @@ import { refFromBody, refFromMessageId } from '../our-message-id';
 import { escapeRegex } from '../../lib/regex';
 
 /**
- * Finds the ticket a message belongs to (DESIGN "thread"):
+ * Finds the ticket a message belongs to (README "How a message is processed"):
  * 0. a bounce matched to our outbox row joins that row's ticket;
  * 1. References, newest first; 2. In-Reply-To (clients that drop References);
  * 3. one of our own signed Message-IDs (valid HMAC) even when its row is gone, then the
