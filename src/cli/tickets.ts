@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import type { Command } from 'commander';
 import { EDITABLE, planChange } from '../pipeline/changes';
 import { ratingLabel } from '../pipeline/ratings';
@@ -45,7 +46,11 @@ export function registerTickets(program: Command): void {
         if (opts.json) return out(JSON.stringify(t, null, 2));
         out(`${t.ref}  ${t.subject}`);
         out(`status ${t.status} · priority ${t.priority} · severity ${t.severity} · category ${t.category ?? '-'} · queue ${t.queue ?? '-'} · assignee ${t.assignee ?? '-'}`);
-        out(`customer ${t.customer ?? '-'} · created ${t.createdAt} · due ${t.dueAt ?? '-'}`);
+        out(`customer ${t.customer ?? '-'} · created ${t.createdAt}`);
+        // Due times on the desk's clock, with the zone, as notices show them.
+        const local = (iso: string | null) => (iso ? DateTime.fromISO(iso, { zone: config.helpdesk.timezone }).toFormat('yyyy-LL-dd HH:mm ZZZZ') : '-');
+        const firstDue = t.firstResponseDueAt && !t.firstResponseAt ? `answer by ${local(t.firstResponseDueAt)} · ` : '';
+        out(`${firstDue}resolve by ${local(t.dueAt)}${t.pausedAt ? ` (clocks paused since ${local(t.pausedAt)}: pending)` : ''}`);
         if (t.rating) out(`rating ${t.rating.score} ${ratingLabel(config, t.rating.score)}${t.rating.comment ? ` — "${t.rating.comment}"` : ''} · ${t.rating.at ?? ''}`);
         out(`participants: ${t.participants.map((p) => `${p.email} (${p.role})`).join(', ') || '-'}`);
         // Messages and attachments are numbered as `helpdesk raw` and `attachments get` take them.

@@ -117,6 +117,8 @@ export const helpdeskFileSchema = z.strictObject({
         end: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'expected a time such as 18:00').default('18:00'),
       })
       .optional(),
+    /** Days the desk is closed (in `timezone`); with businessHours, SLA clocks do not run on them. */
+    holidays: z.array(z.iso.date({ message: 'expected a date such as 2026-12-25' })).default([]),
   }),
   mailboxes: z
     .array(mailboxSchema)
@@ -276,10 +278,15 @@ export const helpdeskFileSchema = z.strictObject({
     .prefault({}),
   sla: z
     .strictObject({
+      /** Resolution targets: a ticket of this severity must be resolved within this time. */
       critical: duration.default(parseDuration('4h') as number),
       high: duration.default(parseDuration('12h') as number),
       medium: duration.default(parseDuration('48h') as number),
       low: duration.default(parseDuration('52h') as number),
+      /** First-response targets per severity; a severity without one has no first-response clock. */
+      firstResponse: z.partialRecord(z.enum(SEVERITIES), duration).default({}),
+      /** The clocks stand still while a ticket is pending (waiting on the customer); due times move by the pause. */
+      pauseWhilePending: z.boolean().default(true),
     })
     .prefault({}),
 });

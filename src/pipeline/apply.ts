@@ -77,6 +77,7 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
           createdAt: now,
           updatedAt: now,
           dueAt: t.dueAt,
+          firstResponseDueAt: t.firstResponseDueAt,
         });
         ticket = { id: row.id, ref: row.ref };
         const why = Object.entries(t.reasons).map(([k, v]) => `${k}: ${v}`).join('; ');

@@ -1,6 +1,6 @@
 import { PRIORITIES, SEVERITIES, STATUSES, type Config } from '../config/schema';
 import type { TicketChange, TicketRow } from '../store/tickets';
-import { dueDate } from './sla';
+import { countedTime, dueDate, firstResponseDue, movedBy } from './sla';
 
 export const EDITABLE = ['status', 'priority', 'severity', 'category', 'queue', 'assignee'] as const;
 
@@ -9,12 +9,27 @@ export interface FieldChange extends TicketChange {
   field: (typeof EDITABLE)[number];
 }
 
-type TicketView = Pick<TicketRow, 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt'>;
+type TicketView = Pick<TicketRow, 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'dueAt' | 'firstResponseDueAt' | 'firstResponseAt' | 'pausedAt'>;
 
 /**
  * Validates a staff change (`helpdesk tickets set`, later agent commands) and works out
  * what follows from it. Pure: throws an Error with a message for the person who asked.
  */
+/**
+ * What a status change does to the SLA clocks (`sla.pauseWhilePending`): into `pending` they
+ * stop; out of it the due times move by the time that counted meanwhile (business time with
+ * business hours), and the first-response one only while no response was given.
+ */
+function clockPause(ticket: TicketView, to: string, config: Config, at: number): { also: TicketChange['also']; reason?: string } {
+  if (to === 'pending' && ticket.pausedAt === null && config.sla.pauseWhilePending) return { also: { pausedAt: at } };
+  if (to === 'pending' || ticket.pausedAt === null) return { also: {} };
+  const paused = countedTime(ticket.pausedAt, at, config);
+  const also: TicketChange['also'] = { pausedAt: null };
+  if (paused > 0 && ticket.dueAt !== null) also.dueAt = movedBy(ticket.dueAt, ticket.pausedAt, at, config);
+  if (paused > 0 && ticket.firstResponseDueAt !== null && ticket.firstResponseAt === null) also.firstResponseDueAt = movedBy(ticket.firstResponseDueAt, ticket.pausedAt, at, config);
+  return { also, reason: `pending from ${new Date(ticket.pausedAt).toISOString()}: the SLA clocks stood still for ${Math.round(paused / 60000)} min` };
+}
+
 export function planChange(ticket: TicketView, field: string, raw: string, config: Config, at: number): FieldChange {
   const value = raw.trim();
   const oneOf = (allowed: readonly string[]) => {
@@ -27,15 +42,19 @@ export function planChange(ticket: TicketView, field: string, raw: string, confi
         field,
         from: ticket.status,
         to: value,
-        also: { resolvedAt: value === 'resolved' ? at : value === 'closed' ? undefined : null, closedAt: value === 'closed' ? at : null },
+        also: { resolvedAt: value === 'resolved' ? at : value === 'closed' ? undefined : null, closedAt: value === 'closed' ? at : null, ...clockPause(ticket, value, config, at).also },
+        dueReason: clockPause(ticket, value, config, at).reason,
       };
     case 'priority':
       oneOf(PRIORITIES);
       return { field, from: ticket.priority, to: value, also: {} };
     case 'severity': {
       oneOf(SEVERITIES);
-      // The SLA runs from arrival with the new severity's target.
-      return { field, from: ticket.severity, to: value, also: { dueAt: dueDate(ticket.createdAt, value as (typeof SEVERITIES)[number], config).at } };
+      // Both clocks run from arrival with the new severity's targets (a pause taken so far is
+      // not carried over: the new targets are counted afresh).
+      const severity = value as (typeof SEVERITIES)[number];
+      const firstDue = ticket.firstResponseAt === null ? (firstResponseDue(ticket.createdAt, severity, config)?.at ?? null) : undefined;
+      return { field, from: ticket.severity, to: value, also: { dueAt: dueDate(ticket.createdAt, severity, config).at, firstResponseDueAt: firstDue } };
     }
     case 'category':
       if (!value) throw new Error('category must not be empty');

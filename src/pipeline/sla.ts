@@ -3,59 +3,101 @@ import { localDate, zonedTime } from '../lib/local-time';
 
 type Hours = NonNullable<Config['helpdesk']['businessHours']>;
 
+/** When the desk's clocks run: business hours in a time zone, minus holidays (`YYYY-MM-DD`, local). */
+export interface Calendar {
+  timeZone: string;
+  hours: Hours;
+  holidays: ReadonlySet<string>;
+}
+
+/** The desk's calendar, or null when every hour counts (no `helpdesk.businessHours`). */
+export function deskCalendar(config: Config): Calendar | null {
+  const hours = config.helpdesk.businessHours;
+  return hours ? { timeZone: config.helpdesk.timezone, hours, holidays: new Set(config.helpdesk.holidays) } : null;
+}
+
 /**
- * The SLA due date of a ticket: arrival + the target for its severity, counted in business
- * hours of the help desk's time zone when business hours are configured (a 4 h target that
- * starts Friday 16:00 with 09:00–18:00 hours ends Monday 11:00), else in wall-clock time.
+ * The resolution due time of a ticket: arrival + the resolution target of its severity
+ * (`sla.<severity>`), counted in business hours of the help desk's time zone, skipping
+ * holidays, when business hours are configured (a 4 h target that starts Friday 16:00 with
+ * 09:00–18:00 hours ends Monday 11:00), else in wall-clock time.
  */
 export function dueDate(arrival: number, severity: Severity, config: Config): { at: number; reason: string } {
-  const target = config.sla[severity];
+  return clockDue(arrival, config.sla[severity], `sla.${severity}`, config);
+}
+
+/** The first-response due time, where `sla.firstResponse.<severity>` sets a target; else null. */
+export function firstResponseDue(arrival: number, severity: Severity, config: Config): { at: number; reason: string } | null {
+  const target = config.sla.firstResponse[severity];
+  return target === undefined ? null : clockDue(arrival, target, `sla.firstResponse.${severity}`, config);
+}
+
+function clockDue(arrival: number, target: number, key: string, config: Config): { at: number; reason: string } {
   const minutes = Math.round(target / 60000);
-  const hours = config.helpdesk.businessHours;
-  if (!hours) return { at: arrival + target, reason: `sla.${severity} (${minutes} min) from arrival` };
+  const calendar = deskCalendar(config);
+  if (!calendar) return { at: arrival + target, reason: `${key} (${minutes} min) from arrival` };
+  const { hours, timeZone, holidays } = calendar;
   return {
-    at: addBusinessTime(arrival, target, config.helpdesk.timezone, hours),
-    reason: `sla.${severity} (${minutes} min) of business hours (${hours.days.join(',')} ${hours.start}-${hours.end} ${config.helpdesk.timezone}) from arrival`,
+    at: addBusinessTime(arrival, target, calendar),
+    reason: `${key} (${minutes} min) of business hours (${hours.days.join(',')} ${hours.start}-${hours.end} ${timeZone}${holidays.size > 0 ? `, ${holidays.size} holidays` : ''}) from arrival`,
   };
 }
 
+/** Time that counts between two instants: business time with a calendar, else wall-clock time. */
+export function countedTime(from: number, to: number, config: Config): number {
+  const calendar = deskCalendar(config);
+  return calendar ? businessElapsed(from, to, calendar) : Math.max(0, to - from);
+}
+
+/** A due time moved by the counted time between `from` and `to` (a pause while pending). */
+export function movedBy(due: number, from: number, to: number, config: Config): number {
+  const calendar = deskCalendar(config);
+  if (!calendar) return due + Math.max(0, to - from);
+  return addBusinessTime(due, businessElapsed(from, to, calendar), calendar);
+}
+
+/** One open stretch of a business day, or null on a closed day or holiday. */
+function openHours(y: number, m: number, d: number, weekday: string, c: Calendar): { open: number; close: number } | null {
+  const date = `${y}-${String(m + 1).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+  if (!c.hours.days.includes(weekday as Hours['days'][number]) || c.holidays.has(date)) return null;
+  const [openH, openM] = c.hours.start.split(':').map(Number);
+  const [closeH, closeM] = c.hours.end.split(':').map(Number);
+  return { open: zonedTime(y, m, d, openH, openM, c.timeZone), close: zonedTime(y, m, d, closeH, closeM, c.timeZone) };
+}
+
 /** `start` + `durationMs` counting only the business hours, day by day. */
-export function addBusinessTime(start: number, durationMs: number, timeZone: string, hours: Hours): number {
-  const [openH, openM] = hours.start.split(':').map(Number);
-  const [closeH, closeM] = hours.end.split(':').map(Number);
+export function addBusinessTime(start: number, durationMs: number, c: Calendar): number {
   let remaining = durationMs;
   let t = start;
   for (let day = 0; day < 3660; day++) {
-    const { y, m, d, weekday } = localDate(t, timeZone);
-    if (hours.days.includes(weekday)) {
-      const open = zonedTime(y, m, d, openH, openM, timeZone);
-      const close = zonedTime(y, m, d, closeH, closeM, timeZone);
-      if (t < open) t = open;
-      if (t < close) {
-        if (remaining <= close - t) return t + remaining;
-        remaining -= close - t;
+    const { y, m, d, weekday } = localDate(t, c.timeZone);
+    const today = openHours(y, m, d, weekday, c);
+    if (today) {
+      if (t < today.open) t = today.open;
+      if (t < today.close) {
+        if (remaining <= today.close - t) return t + remaining;
+        remaining -= today.close - t;
       }
     }
-    t = zonedTime(y, m, d + 1, 0, 0, timeZone);
+    t = zonedTime(y, m, d + 1, 0, 0, c.timeZone);
   }
-  throw new Error('business hours never open: check helpdesk.businessHours');
+  throw new Error('business hours never open: check helpdesk.businessHours and helpdesk.holidays');
 }
 
 /** Milliseconds of business hours between two instants (the inverse of addBusinessTime). */
-export function businessElapsed(from: number, to: number, timeZone: string, hours: Hours): number {
+export function businessElapsed(from: number, to: number, c: Calendar): number {
   if (to <= from) return 0;
-  const [openH, openM] = hours.start.split(':').map(Number);
-  const [closeH, closeM] = hours.end.split(':').map(Number);
   let total = 0;
   let t = from;
   for (let day = 0; day < 3660 && t < to; day++) {
-    const { y, m, d, weekday } = localDate(t, timeZone);
-    if (hours.days.includes(weekday)) {
-      const open = Math.max(t, zonedTime(y, m, d, openH, openM, timeZone));
-      const close = Math.min(to, zonedTime(y, m, d, closeH, closeM, timeZone));
+    const { y, m, d, weekday } = localDate(t, c.timeZone);
+    const today = openHours(y, m, d, weekday, c);
+    if (today) {
+      const open = Math.max(t, today.open);
+      const close = Math.min(to, today.close);
       if (close > open) total += close - open;
     }
-    t = zonedTime(y, m, d + 1, 0, 0, timeZone);
+    t = zonedTime(y, m, d + 1, 0, 0, c.timeZone);
   }
   return total;
 }

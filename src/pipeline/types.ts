@@ -110,7 +110,9 @@ export interface NewTicketDecision {
   tags: string[];
   spamVerdict: SpamDecision['verdict'] | null;
   spamScore: number | null;
+  /** Resolution due time. */
   dueAt: number;
+  firstResponseDueAt: number | null;
   /** Why each field has its value, keyed by field name. */
   reasons: Record<string, string>;
 }
@@ -308,7 +310,11 @@ export interface StoreReader {
 /** A stored ticket as the stages see it: times in ms. */
 export interface TicketInfo extends TicketCore {
   id: number;
+  /** Resolution due time. */
   dueAt: number | null;
+  firstResponseDueAt: number | null;
+  /** Since when the SLA clocks stand still (pending), or null. */
+  pausedAt: number | null;
   createdAt: number;
   closedAt: number | null;
   firstResponseAt: number | null;

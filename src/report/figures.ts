@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema';
 import { localDateString } from '../lib/local-time';
-import { businessElapsed } from '../pipeline/sla';
+import { countedTime } from '../pipeline/sla';
 import type { Store } from '../store/open';
 import { reportEvents, reportMergedTickets, reportMessages, reportTickets, type ReportTicket } from '../store/reports';
 
@@ -19,7 +19,10 @@ export interface Report {
   firstResponse: TimeStat;
   resolution: TimeStat;
   messagesPerClosedTicket: { tickets: number; average: number | null };
+  /** Resolution by the due time, per severity. */
   sla: Record<string, { met: number; missed: number; compliance: number | null }>;
+  /** First response by its due time, per severity (severities with a first-response target). */
+  slaFirstResponse: Record<string, { met: number; missed: number; compliance: number | null }>;
   ratings: { count: number; average: number | null; distribution: Record<string, number> };
   spam: { caught: number; markedSpam: number; markedNotSpam: number };
   agents: { agent: string; open: number; resolved: number; replies: number; timeSpentMinutes: number }[];
@@ -36,7 +39,7 @@ const OPEN = ['new', 'open', 'pending'];
 export function computeReport(store: Store, config: Config, since: number, until: number, now: number): Report {
   const tz = config.helpdesk.timezone;
   const hours = config.helpdesk.businessHours;
-  const elapsed = (from: number, to: number) => (hours ? businessElapsed(from, to, tz, hours) : Math.max(0, to - from));
+  const elapsed = (from: number, to: number) => countedTime(from, to, config);
   const all = reportTickets(store.db);
   const inPeriod = (at: number | null) => at !== null && at >= since && at < until;
   const created = all.filter((t) => inPeriod(t.createdAt) && t.status !== 'spam');
@@ -65,13 +68,26 @@ export function computeReport(store: Store, config: Config, since: number, until
   const closed = all.filter((t) => t.status === 'closed' && inPeriod(t.closedAt) && !merged.has(t.id));
   const perTicketCount = new Map(perTicket.map((r) => [r.ticketId, r.n]));
 
-  const sla: Report['sla'] = {};
-  for (const severity of ['critical', 'high', 'medium', 'low']) {
-    const with_ = created.filter((t) => t.severity === severity && t.dueAt !== null);
-    const met = with_.filter((t) => t.firstResponseAt !== null && t.firstResponseAt <= (t.dueAt as number)).length;
-    const missed = with_.filter((t) => (t.firstResponseAt !== null ? t.firstResponseAt > (t.dueAt as number) : now > (t.dueAt as number))).length;
-    sla[severity] = { met, missed, compliance: met + missed > 0 ? met / (met + missed) : null };
-  }
+  // Per clock and severity: met when done by the due time; missed when done later, or not
+  // done and past due while running (a pending ticket's clock stands still: neither yet).
+  const compliance = (due: (t: ReportTicket) => number | null, done: (t: ReportTicket) => number | null): Report['sla'] => {
+    const out: Report['sla'] = {};
+    for (const severity of ['critical', 'high', 'medium', 'low']) {
+      const measured = created.filter((t) => t.severity === severity && due(t) !== null && !merged.has(t.id));
+      const met = measured.filter((t) => (done(t) ?? Infinity) <= (due(t) as number)).length;
+      const missed = measured.filter((t) => (done(t) !== null ? (done(t) as number) > (due(t) as number) : t.pausedAt === null && now > (due(t) as number))).length;
+      out[severity] = { met, missed, compliance: met + missed > 0 ? met / (met + missed) : null };
+    }
+    return out;
+  };
+  const sla = compliance(
+    (t) => t.dueAt,
+    (t) => t.resolvedAt ?? (t.status === 'closed' ? t.closedAt : null),
+  );
+  const slaFirstResponse = compliance(
+    (t) => t.firstResponseDueAt,
+    (t) => t.firstResponseAt,
+  );
 
   const rated = all.filter((t) => t.rating !== null && inPeriod(t.ratedAt));
   const agents = new Map<string, Report['agents'][number]>();
@@ -100,6 +116,7 @@ export function computeReport(store: Store, config: Config, since: number, until
     resolution: timeStat(created.filter((t) => t.resolvedAt !== null).map((t) => elapsed(t.createdAt, t.resolvedAt as number))),
     messagesPerClosedTicket: { tickets: closed.length, average: closed.length > 0 ? closed.reduce((s, t) => s + (perTicketCount.get(t.id) ?? 0), 0) / closed.length : null },
     sla,
+    slaFirstResponse,
     ratings: {
       count: rated.length,
       average: rated.length > 0 ? rated.reduce((s, t) => s + (t.rating as number), 0) / rated.length : null,

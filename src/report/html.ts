@@ -26,7 +26,10 @@ export function reportHtml(r: Report, title: string): string {
       { name: 'average', color: '#2b6cb0', values: [hours(r.firstResponse.averageMinutes), hours(r.resolution.averageMinutes)] },
       { name: '90th percentile', color: '#c05621', values: [hours(r.firstResponse.p90Minutes), hours(r.resolution.p90Minutes)] },
     ]),
-    chart('SLA compliance by severity (%)', Object.keys(r.sla), [{ name: 'compliance', color: '#38a169', values: Object.values(r.sla).map((s) => (s.compliance === null ? null : Math.round(s.compliance * 1000) / 10)) }], { max: 100, zeros: true }),
+    chart('SLA compliance by severity (%)', Object.keys(r.sla), [
+      { name: 'resolution', color: '#38a169', values: Object.values(r.sla).map((s) => percent(s.compliance)) },
+      { name: 'first response', color: '#2b6cb0', values: Object.values(r.slaFirstResponse).map((s) => percent(s.compliance)) },
+    ], { max: 100, zeros: true }),
     chart('Open tickets by status', Object.keys(r.open.status), [{ name: 'open', color: '#d69e2e', values: Object.values(r.open.status) }]),
     chart('Open tickets by queue', Object.keys(r.open.queue), [{ name: 'open', color: '#805ad5', values: Object.values(r.open.queue) }]),
     chart('Ratings', Object.keys(r.ratings.distribution).map((k) => `${k}★`), [{ name: 'ratings', color: '#dd6b20', values: Object.values(r.ratings.distribution) }]),
@@ -35,9 +38,13 @@ export function reportHtml(r: Report, title: string): string {
     ['Agent', 'Open', 'Resolved', 'Replies', 'Time spent (h)'],
     r.agents.map((a) => [a.agent, String(a.open), String(a.resolved), String(a.replies), (a.timeSpentMinutes / 60).toFixed(1)]),
   );
+  const shown = (c: number | null) => (c === null ? 'no data' : `${(c * 100).toFixed(1)}%`);
   const sla = htmlTable(
-    ['Severity', 'Met', 'Missed', 'Compliance'],
-    Object.entries(r.sla).map(([sev, s]) => [sev, String(s.met), String(s.missed), s.compliance === null ? 'no data' : `${(s.compliance * 100).toFixed(1)}%`]),
+    ['Severity', 'Resolved in time', 'Late', 'Compliance', 'Answered in time', 'Late', 'Compliance'],
+    Object.entries(r.sla).map(([sev, s]) => {
+      const f = r.slaFirstResponse[sev];
+      return [sev, String(s.met), String(s.missed), shown(s.compliance), String(f.met), String(f.missed), shown(f.compliance)];
+    }),
   );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
@@ -60,6 +67,10 @@ ${sla}
 <pre>${esc(reportText(r))}</pre>
 </body></html>
 `;
+}
+
+function percent(c: number | null): number | null {
+  return c === null ? null : Math.round(c * 1000) / 10;
 }
 
 /** Per day, or per week (from the first day) when the period is longer than MAX_DAILY days. */

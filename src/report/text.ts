@@ -20,7 +20,16 @@ export function reportText(r: Report): string {
   out.push(`messages per closed ticket: ${r.messagesPerClosedTicket.average === null ? '-' : r.messagesPerClosedTicket.average.toFixed(1)} (${r.messagesPerClosedTicket.tickets} closed)`);
 
   section('SLA compliance');
-  out.push(table(['SEVERITY', 'MET', 'MISSED', 'COMPLIANCE'], Object.entries(r.sla).map(([sev, s]) => [sev, String(s.met), String(s.missed), s.compliance === null ? '-' : `${(s.compliance * 100).toFixed(1)}%`])));
+  const pct = (c: number | null) => (c === null ? '-' : `${(c * 100).toFixed(1)}%`);
+  out.push(
+    table(
+      ['SEVERITY', 'RESOLVED IN TIME', 'LATE', 'COMPLIANCE', 'ANSWERED IN TIME', 'LATE', 'COMPLIANCE'],
+      Object.entries(r.sla).map(([sev, s]) => {
+        const f = r.slaFirstResponse[sev];
+        return [sev, String(s.met), String(s.missed), pct(s.compliance), String(f.met), String(f.missed), pct(f.compliance)];
+      }),
+    ),
+  );
 
   section('Ratings');
   out.push(`${r.ratings.count} ratings, average ${r.ratings.average === null ? '-' : r.ratings.average.toFixed(2)}; ${Object.entries(r.ratings.distribution).map(([k, n]) => `${k}★ ${n}`).join(', ')}`);

@@ -112,7 +112,7 @@ export function customerThread(db: Db, ticketId: number, customer: string | null
 export function lastCustomerMessage(db: Db, ticketId: number) {
   return (
     db
-      .select({ from: messages.fromAddress, fromName: messages.fromName, subject: messages.subject, text: messages.text })
+      .select({ from: messages.fromAddress, fromName: messages.fromName, subject: messages.subject, text: messages.text, messageId: messages.messageId, references: messages.references })
       .from(messages)
       .where(fromCustomerSide(ticketId))
       .orderBy(desc(messages.id))

@@ -6,7 +6,7 @@ import { events, messages, tickets } from './schema';
 
 export type ReportTicket = Pick<
   typeof tickets.$inferSelect,
-  'id' | 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'firstResponseAt' | 'resolvedAt' | 'closedAt' | 'dueAt' | 'spamVerdict' | 'rating' | 'ratedAt'
+  'id' | 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'firstResponseAt' | 'resolvedAt' | 'closedAt' | 'dueAt' | 'firstResponseDueAt' | 'pausedAt' | 'spamVerdict' | 'rating' | 'ratedAt'
 >;
 
 export function reportTickets(db: Db): ReportTicket[] {
@@ -24,6 +24,8 @@ export function reportTickets(db: Db): ReportTicket[] {
       resolvedAt: tickets.resolvedAt,
       closedAt: tickets.closedAt,
       dueAt: tickets.dueAt,
+      firstResponseDueAt: tickets.firstResponseDueAt,
+      pausedAt: tickets.pausedAt,
       spamVerdict: tickets.spamVerdict,
       rating: tickets.rating,
       ratedAt: tickets.ratedAt,

@@ -38,7 +38,12 @@ export const tickets = sqliteTable(
     firstResponseAt: integer('first_response_at'),
     resolvedAt: integer('resolved_at'),
     closedAt: integer('closed_at'),
+    /** When the ticket must be resolved (the severity's target, business hours, holidays, pauses). */
     dueAt: integer('due_at'),
+    /** When the first response is due, where the severity has a first-response target. */
+    firstResponseDueAt: integer('first_response_due_at'),
+    /** Since when the SLA clocks stand still (status pending, `sla.pauseWhilePending`). */
+    pausedAt: integer('paused_at'),
     /** The customer's `#rate 1-5` and comment. */
     rating: integer('rating'),
     ratingComment: text('rating_comment'),

@@ -66,7 +66,9 @@ export interface TicketChange {
   field: string;
   from: string | null;
   to: string | null;
-  also: { dueAt?: number; resolvedAt?: number | null; closedAt?: number | null; categorySource?: string };
+  also: { dueAt?: number; firstResponseDueAt?: number | null; pausedAt?: number | null; resolvedAt?: number | null; closedAt?: number | null; categorySource?: string };
+  /** Why the due times change (a new severity, a pause ended), for the `due_changed` event. */
+  dueReason?: string;
 }
 
 /** Applies a planned field change and records it as an event, in one transaction. */
@@ -86,7 +88,9 @@ export function applyChange(
         .where(eq(tickets.id, ticketId))
         .run();
       addEvent(tx, { ticketId, at, actor, type: `${change.field}_changed`, from: change.from, to: change.to, reason });
-      if (change.also.dueAt !== undefined) addEvent(tx, { ticketId, at, actor: 'system', type: 'due_changed', to: new Date(change.also.dueAt).toISOString(), reason: `${change.field} changed to ${change.to}` });
+      const why = change.dueReason ?? `${change.field} changed to ${change.to}`;
+      if (change.also.dueAt !== undefined) addEvent(tx, { ticketId, at, actor: 'system', type: 'due_changed', from: 'resolution', to: new Date(change.also.dueAt).toISOString(), reason: why });
+      if (typeof change.also.firstResponseDueAt === 'number') addEvent(tx, { ticketId, at, actor: 'system', type: 'due_changed', from: 'first_response', to: new Date(change.also.firstResponseDueAt).toISOString(), reason: why });
     },
     { behavior: 'immediate' },
   );
@@ -180,6 +184,9 @@ export interface TicketSummary extends TicketCore {
   createdAt: string;
   updatedAt: string;
   dueAt: string | null;
+  firstResponseDueAt: string | null;
+  /** Since when the SLA clocks stand still (pending), or null. */
+  pausedAt: string | null;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -211,6 +218,8 @@ export function listTickets(db: Db, options: { status?: string; ref?: string; li
     createdAt: iso(t.createdAt) as string,
     updatedAt: iso(t.updatedAt) as string,
     dueAt: iso(t.dueAt),
+    firstResponseDueAt: iso(t.firstResponseDueAt),
+    pausedAt: iso(t.pausedAt),
     spamVerdict: t.spamVerdict,
   }));
 }
@@ -299,6 +308,8 @@ export function ticketInfo(db: Db, id: number) {
         assignee: tickets.assignee,
         customer: contacts.email,
         dueAt: tickets.dueAt,
+        firstResponseDueAt: tickets.firstResponseDueAt,
+        pausedAt: tickets.pausedAt,
         createdAt: tickets.createdAt,
         closedAt: tickets.closedAt,
         firstResponseAt: tickets.firstResponseAt,
@@ -362,20 +373,28 @@ export function setContactLocale(db: Db, address: string, locale: string, opts: 
   ).run({ email: address.toLowerCase(), locale });
 }
 
-/** Unanswered tickets (new or open, no first response) whose warning point has passed. */
-export function slaCandidates(db: Db, now: number, warnAt: number): TicketRow[] {
+export type SlaClock = 'first_response' | 'resolution';
+
+/**
+ * Tickets whose clock has passed its warning point (`warnAt` of the time from arrival to the
+ * due time) and still runs: first response — not answered yet; resolution — not resolved,
+ * closed or spam. A paused clock (pending) does not run.
+ */
+export function slaCandidates(db: Db, now: number, warnAt: number, clock: SlaClock): TicketRow[] {
+  const due = clock === 'first_response' ? tickets.firstResponseDueAt : tickets.dueAt;
   return db
     .select()
     .from(tickets)
     .where(
       and(
-        inArray(tickets.status, ['new', 'open']),
-        sql`${tickets.firstResponseAt} is null`,
-        sql`${tickets.dueAt} is not null`,
-        sql`${tickets.createdAt} + ${warnAt} * (${tickets.dueAt} - ${tickets.createdAt}) <= ${now}`,
+        inArray(tickets.status, ['new', 'open', 'pending']),
+        sql`${tickets.pausedAt} is null`,
+        clock === 'first_response' ? sql`${tickets.firstResponseAt} is null` : undefined,
+        sql`${due} is not null`,
+        sql`${tickets.createdAt} + ${warnAt} * (${due} - ${tickets.createdAt}) <= ${now}`,
       ),
     )
-    .orderBy(asc(tickets.dueAt))
+    .orderBy(asc(due))
     .all();
 }
 
@@ -403,7 +422,8 @@ export function digestFigures(db: Db, now: number, since: number): DigestQueue[]
     .select({
       queue: tickets.queue,
       open: sql<number>`sum(case when ${tickets.status} in ('new','open','pending') then 1 else 0 end)`,
-      overdue: sql<number>`sum(case when ${tickets.status} in ('new','open') and ${tickets.firstResponseAt} is null and ${tickets.dueAt} < ${now} then 1 else 0 end)`,
+      // Past the resolution due time and not paused (pending).
+      overdue: sql<number>`sum(case when ${tickets.status} in ('new','open','pending') and ${tickets.pausedAt} is null and ${tickets.dueAt} < ${now} then 1 else 0 end)`,
       unassigned: sql<number>`sum(case when ${tickets.status} in ('new','open','pending') and ${tickets.assignee} is null then 1 else 0 end)`,
       created: sql<number>`sum(case when ${tickets.createdAt} >= ${since} and ${tickets.status} <> 'spam' then 1 else 0 end)`,
     })

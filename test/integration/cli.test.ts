@@ -176,6 +176,8 @@ describe('helpdesk tickets', () => {
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
         dueAt: expect.any(String),
+        firstResponseDueAt: null,
+        pausedAt: null,
       },
     ]);
     const show = JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout);

@@ -50,7 +50,7 @@ describe('SLA warning and breach', () => {
     expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
     await d.send();
     expect(fx.sink.messages.map((m) => m.to)).toEqual([['bob@example.test']]);
-    expect(fx.sink.messages[0].parsed.text).toContain('is due');
+    expect(fx.sink.messages[0].parsed.text).toContain('must be resolved by');
 
     // The daemon restarts: the scheduler's catch-up run at start finds nothing new to send.
     const { dataDir, clock } = d;
@@ -72,7 +72,7 @@ describe('SLA warning and breach', () => {
     // The breach escalates to the queue's admin as well as the assignee.
     expect(templatesTo('bob@example.test')).toHaveLength(2);
     expect(templatesTo('ana@example.test')).toHaveLength(1);
-    expect(fx.sink.messages.at(-1)?.parsed.text).toContain('missed its SLA');
+    expect(fx.sink.messages.at(-1)?.parsed.text).toContain('missed its SLA for resolution');
     const ticket = ticketByRef(d.store.db, 'HD-1');
     const types = d.store.db.select().from(events).where(eq(events.ticketId, ticket?.id ?? 0)).all().map((e) => e.type);
     expect(types.filter((t) => t.startsWith('sla_'))).toEqual(['sla_warning', 'sla_breach']);
@@ -90,12 +90,50 @@ describe('SLA warning and breach', () => {
     expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
   });
 
-  it('leaves answered tickets alone', async () => {
+  it('an answered critical ticket that is not resolved breaches its resolution clock; both breaches are recorded, in the thread', async () => {
+    const d = desk({}, 'sla: { critical: 4h, firstResponse: { critical: 1h } }\n');
+    const created = d.clock.now;
+    await d.ingest(buildMail({ messageId: '<down@customer.test>', subject: 'Server down' }));
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ severity: 'critical', dueAt: created + 4 * HOUR, firstResponseDueAt: created + HOUR });
+    d.clock.now = created + 50 * 60_000; // past 75% of the hour to answer
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    d.clock.now = created + HOUR + 60_000; // the first response is late
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    d.clock.now = created + 90 * 60_000;
+    await d.ingest(buildMail({ from: 'Bob <bob@example.test>', inReplyTo: '<down@customer.test>', body: 'Looking at it.' }));
+    d.clock.now = created + 3.5 * HOUR; // answered; past 75% of the 4 h to resolve
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    d.clock.now = created + 4 * HOUR + 60_000; // answered, never resolved
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    expect(slaCheck(d.store, d.config, d.clock.now + HOUR)).toEqual({ warnings: 0, breaches: 0 });
+    const ticket = ticketByRef(d.store.db, 'HD-1');
+    const recorded = d.store.db.select().from(events).where(eq(events.ticketId, ticket?.id ?? 0)).all().filter((e) => e.type.startsWith('sla_')).map((e) => `${e.type} ${e.toValue}`);
+    expect(recorded.sort()).toEqual(['sla_breach first_response:critical', 'sla_breach resolution:critical', 'sla_warning first_response:critical', 'sla_warning resolution:critical']);
+    fx.sink.messages.length = 0;
+    await d.send();
+    const breach = fx.sink.messages.find((m) => m.parsed.text?.includes('missed its SLA for resolution'));
+    expect(breach?.parsed.inReplyTo).toBe('<down@customer.test>');
+  });
+
+  it('leaves resolved tickets alone, and stops the clocks while pending: the due time moves by the pause', async () => {
     const d = desk();
+    const created = d.clock.now;
     await d.ingest(buildMail({ messageId: '<q@customer.test>' }));
-    await d.ingest(buildMail({ from: 'Bob <bob@example.test>', inReplyTo: '<q@customer.test>', body: 'On it.' }));
-    d.clock.now += 10 * HOUR;
+    await d.ingest(buildMail({ from: 'Bob <bob@example.test>', inReplyTo: '<q@customer.test>', body: '#status pending\nWhich printer model is it?' }));
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ status: 'pending', pausedAt: created, dueAt: created + 4 * HOUR });
+    d.clock.now = created + 10 * HOUR; // waiting on the customer: no warning, no breach
     expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
+    await d.ingest(buildMail({ from: 'carla@customer.test', inReplyTo: '<q@customer.test>', body: 'An HP 4250.' }));
+    const resumed = ticketByRef(d.store.db, 'HD-1');
+    expect(resumed).toMatchObject({ status: 'open', pausedAt: null, dueAt: created + 14 * HOUR });
+    const moved = d.store.db.select().from(events).where(eq(events.type, 'due_changed')).all();
+    expect(moved).toMatchObject([{ fromValue: 'resolution', toValue: new Date(created + 14 * HOUR).toISOString(), reason: expect.stringContaining('the SLA clocks stood still for 600 min') }]);
+    d.clock.now = created + 13 * HOUR; // 75% of the moved 14 h has passed
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    const t = ticketByRef(d.store.db, 'HD-1');
+    if (!t) throw new Error('no ticket');
+    applyChange(d.store.db, t.id, planChange(t, 'status', 'resolved', d.config, d.clock.now), 'agent:bob@example.test', d.clock.now, null);
+    expect(slaCheck(d.store, d.config, created + 100 * HOUR)).toEqual({ warnings: 0, breaches: 0 });
   });
 });
 

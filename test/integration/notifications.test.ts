@@ -40,7 +40,7 @@ describe('acknowledgement and assignment', () => {
     }
     expect(ack.parsed.text).toContain('HD-1');
     expect(ack.parsed.text).toMatch(/\[ref:HD-1\.[0-9a-f]+\.[0-9a-f]{16}\]/);
-    expect(ack.parsed.text).toMatch(/We aim to answer by \w+day, \w+ \d+, 2026 at \d\d:\d\d [AP]M GMT\+1\./); // the medium SLA's due time, with its zone
+    expect(ack.parsed.text).toMatch(/We aim to solve it by \w+day, \w+ \d+, 2026 at \d\d:\d\d [AP]M GMT\+1\./); // the medium SLA's due time, with its zone
     expect(assigned.parsed.text).toContain('Hello, it does not print.');
     expect(assigned.parsed.text).toContain('#status');
     // The rows are sent and carry the Message-IDs the fx.sink saw.

@@ -131,12 +131,16 @@ describe('helpdesk report', () => {
     expect(r.firstResponse).toEqual({ count: 3, averageMinutes: 310, p90Minutes: 840 });
     expect(r.resolution).toEqual({ count: 3, averageMinutes: 1040, p90Minutes: 1500 });
     expect(r.messagesPerClosedTicket).toEqual({ tickets: 1, average: 3 });
+    // Resolution by the due time: T1 and T7 in time, T2 resolved late, T3 unresolved past due;
+    // T4 not due yet; T8 was merged (not measured).
     expect(r.sla).toEqual({
       critical: { met: 0, missed: 1, compliance: 0 },
       high: { met: 0, missed: 1, compliance: 0 },
       medium: { met: 2, missed: 0, compliance: 1 },
       low: { met: 0, missed: 0, compliance: null },
     });
+    // No severity had a first-response target.
+    expect(Object.values(r.slaFirstResponse)).toEqual([0, 1, 2, 3].map(() => ({ met: 0, missed: 0, compliance: null })));
     expect(r.ratings).toEqual({ count: 2, average: 4, distribution: { '1': 0, '2': 0, '3': 1, '4': 0, '5': 1 } });
     expect(r.spam).toEqual({ caught: 1, markedSpam: 1, markedNotSpam: 1 });
     expect(r.agents).toEqual([
@@ -209,7 +213,7 @@ describe('helpdesk report', () => {
 
       // A period without tickets: every severity and time says "no data", no 0% bars.
       await page.goto(`file://${htmlEmpty}`);
-      expect(await page.locator('svg[aria-label="SLA compliance by severity (%)"] text.no-data').count()).toBe(4);
+      expect(await page.locator('svg[aria-label="SLA compliance by severity (%)"] text.no-data').count()).toBe(8); // 4 severities × 2 clocks
       expect(await page.locator('svg[aria-label="SLA compliance by severity (%)"] rect title').count()).toBe(0);
       expect(await page.locator('svg[aria-label="First response and resolution (hours)"] text.no-data').count()).toBe(4);
 

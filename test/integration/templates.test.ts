@@ -52,9 +52,12 @@ describe('shipped templates', () => {
     // Due 8 calendar days after arrival (48 business hours over a holiday week): no "within 2 days".
     const late = { ...data, ticket: { ...data.ticket, dueAt: Date.parse('2026-12-10T16:00:00Z'), slaTarget: 48 * 3_600_000 } };
     const en = templates.render('ack', 'en', late);
-    expect(en.text).toContain('We aim to answer by Thursday, December 10, 2026 at 05:00 PM GMT+1.');
-    expect(en.html).toContain('We aim to answer by Thursday, December 10, 2026 at 05:00 PM GMT+1.');
-    expect(templates.render('ack', 'es', late).text).toContain('antes del jueves, 10 de diciembre de 2026, 17:00 CET.');
+    expect(en.text).toContain('We aim to solve it by Thursday, December 10, 2026 at 05:00 PM GMT+1.');
+    expect(en.html).toContain('We aim to solve it by Thursday, December 10, 2026 at 05:00 PM GMT+1.');
+    expect(templates.render('ack', 'es', late).text).toContain('resolverlo antes del jueves, 10 de diciembre de 2026, 17:00 CET.');
+    // With a first-response target, both times.
+    const both = { ...late, ticket: { ...late.ticket, firstResponseDueAt: Date.parse('2026-12-03T09:00:00Z') } };
+    expect(templates.render('ack', 'en', both).text).toContain('We aim to answer by Thursday, December 3, 2026 at 10:00 AM GMT+1 and to solve it by Thursday, December 10, 2026 at 05:00 PM GMT+1.');
     for (const l of ['en', 'es']) expect(templates.render('ack', l, late).text).not.toMatch(/\b2 (days|días)\b|48/);
   });
 });

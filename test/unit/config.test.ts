@@ -167,7 +167,7 @@ describe('rule regexes at message time', () => {
 describe('JSON Schema descriptions', () => {
   it('come from README’s table of helpdesk.yaml keys, one per key, with its default', () => {
     const d = readmeKeyDescriptions(readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8'));
-    expect(d.get('sla.low')).toMatch(/^due date of a new ticket .* Default: 52h\.$/);
+    expect(d.get('sla.low')).toMatch(/^resolution targets: .* Default: 52h\.$/);
     expect(d.get('spam.spamCutoff')).toMatch(/Default: 0\.99\.$/);
     expect(d.get('mailboxes[].ack')).toMatch(/^move \(to folders\.processed\)/);
     const schemas = jsonSchemas() as Record<string, { properties: Record<string, { properties?: Record<string, { description?: string; pattern?: string }> }> }>;

@@ -1,9 +1,9 @@
-import { dueDate } from '../sla';
+import { dueDate, firstResponseDue } from '../sla';
 import type { Stage } from '../types';
 
 /**
  * The fields of a ticket a message starts, from the route and assign decisions, and its
- * SLA due date (see ../sla.ts).
+ * SLA due times: resolution, and first response where the severity has a target (../sla.ts).
  */
 export const decide: Stage = {
   name: 'decide',
@@ -11,6 +11,7 @@ export const decide: Stage = {
     const { mail, thread, route, assignment } = draft;
     if (!mail || !thread || thread.ticket || !route || !assignment) return {};
     const due = dueDate(draft.receivedAt, route.severity.value, ctx.config);
+    const firstDue = firstResponseDue(draft.receivedAt, route.severity.value, ctx.config);
     return {
       newTicket: {
         subject: mail.subject.trim() ? mail.subject : '(no subject)',
@@ -26,6 +27,7 @@ export const decide: Stage = {
         spamVerdict: draft.spam?.verdict ?? null,
         spamScore: draft.spam?.score ?? null,
         dueAt: due.at,
+        firstResponseDueAt: firstDue?.at ?? null,
         reasons: {
           rules: route.rules.length > 0 ? route.rules.map((r) => r.name).join(', ') : 'none matched',
           category: route.category.reason,
@@ -35,6 +37,7 @@ export const decide: Stage = {
           assignee: assignment.reason,
           spam: draft.spam ? `${draft.spam.verdict}: ${draft.spam.reason}` : 'not classified',
           dueAt: due.reason,
+          firstResponseDueAt: firstDue?.reason ?? `no sla.firstResponse.${route.severity.value}`,
         },
       },
     };

@@ -1,4 +1,4 @@
-import { LOCALES, type Config } from '../../config/schema';
+import { LOCALES, type Config, type Severity } from '../../config/schema';
 import { isMailAddress } from '../../lib/mail-address';
 import { findAgent, isOwnAddress } from '../agents';
 import { NO_REPLY } from '../automatic-senders';
@@ -64,7 +64,7 @@ class Planner {
     if (!t) return;
     if (t.status === 'spam') return;
     const { config } = this.ctx;
-    const info: NotifiedTicket = { id: null, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null, spamVerdict: t.spamVerdict, spamScore: t.spamScore };
+    const info: NotifiedTicket = { id: null, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, firstResponseDueAt: t.firstResponseDueAt, pausedAt: null, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null, spamVerdict: t.spamVerdict, spamScore: t.spamScore };
 
     if (this.draft.actor?.role === 'customer') {
       const n = config.notifications;
@@ -334,7 +334,9 @@ export function notificationData(config: Config, ticket: NotifiedTicket, message
       assigneeName: assignee?.name ?? null,
       customer: ticket.customer,
       dueAt: ticket.dueAt,
-      slaTarget: config.sla[ticket.severity as keyof Config['sla']] ?? null,
+      firstResponseDueAt: ticket.firstResponseAt === null ? ticket.firstResponseDueAt : null,
+      pausedAt: ticket.pausedAt,
+      slaTarget: config.sla[ticket.severity as Severity] ?? null,
     },
     message: message ? { from: message.from, fromName: message.fromName, subject: message.subject, text, receivedAt } : null,
     recipient: { address: recipient, name: findAgent(config, recipient)?.name ?? (recipient === message?.from ? message.fromName : null) },
