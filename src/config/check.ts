@@ -10,7 +10,7 @@ export interface SemanticProblem {
 
 /**
  * Checks that need more than one value or file: duplicate agent addresses, group members
- * and rule targets that name no agent or group, and regular expressions that RE2 cannot run
+ * and rule and escalation targets that name no agent or group, and regular expressions that RE2 cannot run
  * (they run in linear time, so no message can make a rule hang the daemon: linear-regex.ts).
  */
 export function checkConfig(agents: AgentsFile, rules: RulesFile): SemanticProblem[] {
@@ -29,16 +29,19 @@ export function checkConfig(agents: AgentsFile, rules: RulesFile): SemanticProbl
     }),
   );
   const groups = new Set([...agents.groups.map((g) => g.name), ...agents.agents.flatMap((a) => a.groups)]);
-  rules.rules.forEach((rule, i) => {
-    const assign = rule.then.assign;
+  const checkAssign = (assign: { agent: string } | { group: string } | undefined, path: (string | number)[]) => {
     if (assign && 'agent' in assign && !owner.has(assign.agent)) {
-      problems.push({ file: 'rules.yaml', path: ['rules', i, 'then', 'assign', 'agent'], message: `unknown agent ${assign.agent} (agents: ${[...owner.keys()].join(', ') || 'none'})` });
+      problems.push({ file: 'rules.yaml', path: [...path, 'agent'], message: `unknown agent ${assign.agent} (agents: ${[...owner.keys()].join(', ') || 'none'})` });
     }
     if (assign && 'group' in assign && !groups.has(assign.group)) {
-      problems.push({ file: 'rules.yaml', path: ['rules', i, 'then', 'assign', 'group'], message: `unknown group ${assign.group} (groups: ${[...groups].join(', ') || 'none'})` });
+      problems.push({ file: 'rules.yaml', path: [...path, 'group'], message: `unknown group ${assign.group} (groups: ${[...groups].join(', ') || 'none'})` });
     }
+  };
+  rules.rules.forEach((rule, i) => {
+    checkAssign(rule.then.assign, ['rules', i, 'then', 'assign']);
     checkRegexes(rule.when, ['rules', i, 'when'], problems);
   });
+  rules.escalation.forEach((e, i) => checkAssign(e.then.assign, ['escalation', i, 'then', 'assign']));
   return problems;
 }
 

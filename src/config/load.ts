@@ -55,7 +55,7 @@ export function loadConfig(dir: string, env: Env = process.env, options: LoadOpt
   if (problems.length > 0 || !main || !agents || !rules) throw new ConfigError(problems);
   for (const p of checkConfig(agents, rules)) {
     const file = path.join(dir, p.file);
-    problems.push({ file, ...(locators.get(file)?.(p.path) ?? { line: null, column: null }), message: `${pathLabel(p.path, (i) => rules.rules[i]?.name)}: ${p.message}` });
+    problems.push({ file, ...(locators.get(file)?.(p.path) ?? { line: null, column: null }), message: `${pathLabel(p.path, (list, i) => (list === 'rules' ? rules.rules[i]?.name : rules.escalation[i]?.name))}: ${p.message}` });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -77,6 +77,7 @@ export function loadConfig(dir: string, env: Env = process.env, options: LoadOpt
     agents: agents.agents,
     groups: agents.groups,
     rules: rules.rules,
+    escalation: rules.escalation,
   };
 }
 
@@ -135,7 +136,7 @@ export function parseYamlConfig<S extends z.ZodType>(
   for (const issue of unionResolved(result.error.issues)) {
     // An unknown key is pointed at where it is written, not at the mapping that holds it.
     const node = issue.code === 'unrecognized_keys' ? (keyNode(doc, issue.path as (string | number)[], issue.keys[0]) ?? nodeAt(doc, issue.path as (string | number)[])) : nodeAt(doc, issue.path as (string | number)[]);
-    const key = issue.path.length > 0 ? `${pathLabel(issue.path as (string | number)[], (i) => doc.getIn(['rules', i, 'name']))}: ` : '';
+    const key = issue.path.length > 0 ? `${pathLabel(issue.path as (string | number)[], (list, i) => doc.getIn([list, i, 'name']))}: ` : '';
     problems.push({ file, ...at(node?.range?.[0]), message: `${key}${describeIssue(issue, schema)}` });
   }
   return null;
@@ -227,10 +228,10 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
  * A key's path as an admin reads it: `rules.2.then.assign` is `rule 3 "billing to finance":
  * then.assign` (counted from 1, with the rule's name when it has one); other paths joined by dots.
  */
-function pathLabel(parts: (string | number)[], ruleName: (index: number) => unknown): string {
-  if (parts[0] !== 'rules' || typeof parts[1] !== 'number') return parts.join('.');
-  const name = ruleName(parts[1]);
-  const rule = `rule ${parts[1] + 1}${typeof name === 'string' && name ? ` "${name}"` : ''}`;
+function pathLabel(parts: (string | number)[], ruleName: (list: string, index: number) => unknown): string {
+  if ((parts[0] !== 'rules' && parts[0] !== 'escalation') || typeof parts[1] !== 'number') return parts.join('.');
+  const name = ruleName(parts[0], parts[1]);
+  const rule = `${parts[0] === 'rules' ? 'rule' : 'escalation'} ${parts[1] + 1}${typeof name === 'string' && name ? ` "${name}"` : ''}`;
   return parts.length > 2 ? `${rule}: ${parts.slice(2).join('.')}` : rule;
 }
 

@@ -54,4 +54,7 @@ export const RULES_DESCRIPTIONS: Record<string, string> = {
   'rules[].when': 'Conditions, every one must hold ({} always holds): from, to, subject, body, header, hasAttachment, attachmentType, category, spam, time, all, any, not.',
   'rules[].then': 'What a matching rule sets: category, priority, severity, queue, tags, assign, stop.',
   'rules[].continue': 'true: later matching rules fill in what is still unset (tags add up).',
+  escalation: 'What the SLA job does when a clock warns or breaches: {name, when: {breach|warning: first_response|resolution|any, severity, queue}, then: {priority, severity, queue, assign, notify}}; each once per ticket and clock.',
+  'escalation[].when': 'breach or warning (first_response, resolution or any), optionally severity and queue (one value or a list).',
+  'escalation[].then': 'priority, severity, queue, assign ({agent} or {group}: the group\'s queue, unassigned), notify ([assignee, queue, admins]: told besides the usual recipients).',
 };

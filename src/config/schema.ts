@@ -376,8 +376,38 @@ const actionSchema = z.strictObject({
   stop: z.boolean().optional(),
 });
 
+export const SLA_CLOCKS = ['first_response', 'resolution'] as const;
+export const NOTIFY_TARGETS = ['assignee', 'queue', 'admins'] as const;
+const clockOrAny = z.enum([...SLA_CLOCKS, 'any']);
+
+/** What the SLA job does when a clock warns or breaches (README "Service levels"). */
+const escalationSchema = z.strictObject({
+  name: z.string().min(1),
+  when: z
+    .strictObject({
+      breach: clockOrAny.optional(),
+      warning: clockOrAny.optional(),
+      severity: z.union([z.enum(SEVERITIES), z.array(z.enum(SEVERITIES)).min(1)]).optional(),
+      queue: oneOrMany.optional(),
+    })
+    .refine((w) => (w.breach ? 1 : 0) + (w.warning ? 1 : 0) === 1, { message: 'an escalation needs exactly one of breach or warning' }),
+  then: z.strictObject({
+    priority: z.enum(PRIORITIES).optional(),
+    severity: z.enum(SEVERITIES).optional(),
+    queue: z.string().min(1).optional(),
+    /** An agent takes it, or a group's queue (unassigned, as `#assign GROUP`). */
+    assign: z.union([z.strictObject({ agent: email }), z.strictObject({ group: z.string().min(1) })]).optional(),
+    /** Who is told, besides those the warning or breach goes to anyway. */
+    notify: z.array(z.enum(NOTIFY_TARGETS)).default([]),
+  }),
+});
+
 export const rulesFileSchema = z.strictObject({
   $schema: z.string().optional(),
+  escalation: z
+    .array(escalationSchema)
+    .nullish()
+    .transform((e) => e ?? []),
   rules: z
     .array(
       z.strictObject({
@@ -420,4 +450,5 @@ export interface Config {
   agents: AgentConfig[];
   groups: AgentsFile['groups'];
   rules: RulesFile['rules'];
+  escalation: RulesFile['escalation'];
 }

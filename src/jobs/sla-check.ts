@@ -5,6 +5,7 @@ import { messageIdSecret } from '../pipeline/store-reader';
 import type { Store } from '../store/open';
 import { lastCustomerMessage } from '../store/messages';
 import { addEvent, hasEvent, slaCandidates, ticketInfo, type SlaClock, type TicketRow } from '../store/tickets';
+import { escalate } from './escalation';
 import type { JobOutcome } from './scheduler';
 
 const CLOCK_WORDS: Record<SlaClock, string> = { first_response: 'first response', resolution: 'resolution' };
@@ -17,6 +18,8 @@ const CLOCK_WORDS: Record<SlaClock, string> = { first_response: 'first response'
  * admins), in the ticket's thread. Each once per ticket, clock and severity: the event that
  * records it is written in the same transaction as the outbox rows, so a restart or an
  * overlapping run never sends it twice. A paused clock (pending) neither warns nor breaches.
+ * Matching escalations (rules.yaml `escalation`, escalation.ts) are applied in the same
+ * transaction, once each, and their `notify` targets get the same mail.
  */
 export function slaCheck(store: Store, config: Config, now: number): JobOutcome {
   const warnAt = config.jobs.slaCheck.warnAt;
@@ -31,15 +34,18 @@ export function slaCheck(store: Store, config: Config, now: number): JobOutcome 
       store.db.transaction(
         (tx) => {
           if (hasEvent(tx, t.id, type, key)) return;
-          const recipients = breached ? breachRecipients(config, t) : t.assignee ? [t.assignee] : queueOrAdmins(config, t.queue);
+          const told = breached ? breachRecipients(config, t) : t.assignee ? [t.assignee] : queueOrAdmins(config, t.queue);
+          // Escalations change the ticket first, so the mail shows it as it now is, and add whom they notify.
+          const escalations = escalate(tx, config, t, breached ? 'breach' : 'warning', clock, now, [...told]);
+          const recipients = [...told, ...escalations.flatMap((e) => e.notify)];
           const info = ticketInfo(tx, t.id);
           if (!info) return;
           const secret = messageIdSecret(config, tx);
           const quoted = lastCustomerMessage(tx, t.id);
-          const sla = { clock, dueAt };
+          const sla = { clock, dueAt, escalations: escalations.map((e) => e.name) };
           for (const to of recipients) {
             enqueueMail(tx, config, {
-              mail: { template: type, to, locale: config.helpdesk.locale, reason: `${type} (${CLOCK_WORDS[clock]}) for severity ${t.severity}`, subject: t.subject, data: { ...notificationData(config, info, quoted, now, to), sla } },
+              mail: { template: type, to, locale: config.helpdesk.locale, reason: `${type} (${CLOCK_WORDS[clock]}) for severity ${t.severity}${escalations.length > 0 ? `; escalated: ${escalations.map((e) => e.name).join(', ')}` : ''}`, subject: t.subject, data: { ...notificationData(config, info, quoted, now, to), sla } },
               ticket: { id: t.id, ref: t.ref },
               // In the ticket's thread: an answer to the customer's latest message, as the other notices.
               inReplyTo: quoted?.messageId ?? null,

@@ -137,6 +137,51 @@ describe('SLA warning and breach', () => {
   });
 });
 
+describe('escalation (rules.yaml escalation)', () => {
+  const ESCALATING = `${RULES}escalation:
+  - name: critical breach to the leads
+    when: { breach: resolution, severity: critical }
+    then: { priority: high, assign: { group: software }, notify: [queue, admins] }
+  - name: never for low
+    when: { warning: any, severity: low }
+    then: { priority: low }
+`;
+  it('applies a matching escalation once on the breach: fields changed with events, the queue and admins told in the same mail', async () => {
+    // Cid is in the software queue but neither assignee nor admin: only the escalation tells him.
+    const agents = AGENTS.replace('groups:\n', '  - { name: Cid, email: cid@example.test, groups: [software] }\ngroups:\n');
+    const d = fx.open({ files: { rules: ESCALATING, agents }, extra: 'sla: { critical: 4h }\n' });
+    const created = d.clock.now;
+    await d.ingest(buildMail({ messageId: '<esc@customer.test>', subject: 'Server down' }));
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ severity: 'critical', assignee: 'bob@example.test', priority: 'medium' });
+    d.clock.now = created + 3.5 * HOUR; // a warning: no escalation matches it
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ priority: 'medium', assignee: 'bob@example.test' });
+    await d.send();
+    fx.sink.messages.length = 0;
+    d.clock.now = created + 4 * HOUR + 60_000;
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    expect(slaCheck(d.store, d.config, d.clock.now + HOUR)).toEqual({ warnings: 0, breaches: 0 });
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ priority: 'high', queue: 'software', assignee: null });
+    const t = ticketByRef(d.store.db, 'HD-1');
+    const evs = d.store.db.select().from(events).where(eq(events.ticketId, t?.id ?? 0)).all();
+    expect(evs.filter((e) => e.type === 'escalated')).toMatchObject([{ toValue: 'critical breach to the leads breach resolution', reason: expect.stringContaining('priority high; assignee none') }]);
+    expect(evs.filter((e) => e.type === 'priority_changed')).toMatchObject([{ actor: 'system', toValue: 'high', reason: 'escalation "critical breach to the leads" (breach: resolution)' }]);
+    await d.send();
+    // The breach goes to the assignee (at the time) and the queue's admin; the escalation adds the rest of the queue.
+    const told = fx.sink.messages.map((m) => m.to[0]).sort();
+    expect(told).toEqual(['ana@example.test', 'bob@example.test', 'cid@example.test']);
+    expect(evs.find((e) => e.type === 'escalated')?.reason).toContain('told cid@example.test');
+    expect(fx.sink.messages.every((m) => m.parsed.text?.includes('Escalated: critical breach to the leads.'))).toBe(true);
+  });
+
+  it('is checked with the rules: an unknown group, and a when with neither breach nor warning, at their lines', () => {
+    const dir = writeConfigDir({ 'rules.yaml': 'rules: []\nescalation:\n  - name: x\n    when: { severity: critical }\n    then: { assign: { group: nowhere } }\n' });
+    const r = runCli(['--config', dir, 'config', 'check']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain('rules.yaml:4:11: escalation 1 "x": when: an escalation needs exactly one of breach or warning');
+  });
+});
+
 describe('auto-close, digest and backup', () => {
   it('closes tickets resolved more than 7 days ago, with a status event', async () => {
     const d = desk();

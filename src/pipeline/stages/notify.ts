@@ -7,6 +7,7 @@ import type { FieldChange } from '../changes';
 import { detectLanguage } from '../language';
 import { ratingLevels, type RatingLevel } from '../ratings';
 import { AGENT_COMMANDS } from './commands';
+import { groupMembers } from './assign';
 
 /**
  * Who hears about this message (issue #5): the acknowledgement to a new ticket's customer,
@@ -299,13 +300,10 @@ function possibleSpam(ticket: NotifiedTicket, ackHeld: boolean): { score: string
   return { score: ticket.spamScore === null ? '?' : ticket.spamScore.toFixed(2), ackHeld };
 }
 
-function groupMembers(config: Config, group: string): string[] {
-  return config.groups.find((g) => g.name === group)?.members ?? [];
-}
-
 /** Who hears about an unassigned ticket's news: the queue's members, else the admins. */
 export function queueOrAdmins(config: Config, queue: string | null): string[] {
-  const members = queue ? groupMembers(config, queue) : [];
+  // The same members as assignment counts: listed, or agents naming the group (README).
+  const members = queue ? groupMembers(config, queue).map((a) => a.email) : [];
   return members.length > 0 ? members : config.agents.filter((a) => a.admin).map((a) => a.email);
 }
 

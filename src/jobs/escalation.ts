@@ -1,0 +1,54 @@
+import type { Config } from '../config/schema';
+import { planChange, type FieldChange } from '../pipeline/changes';
+import { queueOrAdmins } from '../pipeline/stages/notify';
+import type { Db } from '../store/open';
+import { addEvent, applyChange, hasEvent, ticketByRef, type SlaClock, type TicketRow } from '../store/tickets';
+
+type Escalation = Config['escalation'][number];
+
+/** Whether an escalation's `when` holds for a clock's warning or breach on this ticket. */
+export function escalationApplies(e: Escalation, kind: 'warning' | 'breach', clock: SlaClock, t: Pick<TicketRow, 'severity' | 'queue'>): boolean {
+  const on = kind === 'breach' ? e.when.breach : e.when.warning;
+  if (on === undefined || (on !== 'any' && on !== clock)) return false;
+  const list = (v: string | string[] | undefined) => (v === undefined ? null : Array.isArray(v) ? v : [v]);
+  const severities = list(e.when.severity);
+  const queues = list(e.when.queue);
+  return (severities === null || severities.includes(t.severity)) && (queues === null || (t.queue !== null && queues.includes(t.queue)));
+}
+
+/**
+ * Applies the escalations that match a warning or breach (rules.yaml `escalation`), each
+ * once per ticket and clock (an `escalated` event, written in the caller's transaction with
+ * the field changes). Returns who else is to be told: the `notify` targets, after the changes
+ * (the new assignee, the new queue), without those in `told`.
+ */
+export function escalate(tx: Db, config: Config, ticket: TicketRow, kind: 'warning' | 'breach', clock: SlaClock, now: number, told: string[]): { name: string; notify: string[] }[] {
+  const out: { name: string; notify: string[] }[] = [];
+  for (const e of config.escalation.filter((x) => escalationApplies(x, kind, clock, ticket))) {
+    const key = `${e.name} ${kind} ${clock}`;
+    if (hasEvent(tx, ticket.id, 'escalated', key)) continue;
+    const current = ticketByRef(tx, ticket.ref) ?? ticket;
+    const changes: FieldChange[] = [];
+    const plan = (field: string, value: string) => changes.push(planChange({ ...current, ...Object.fromEntries(changes.map((c) => [c.field, c.to])) }, field, value, config, now));
+    if (e.then.priority && e.then.priority !== current.priority) plan('priority', e.then.priority);
+    if (e.then.severity && e.then.severity !== current.severity) plan('severity', e.then.severity);
+    if (e.then.queue && e.then.queue !== current.queue) plan('queue', e.then.queue);
+    const assign = e.then.assign;
+    if (assign && 'agent' in assign && assign.agent !== current.assignee) plan('assignee', assign.agent);
+    if (assign && 'group' in assign) {
+      if (assign.group !== current.queue) plan('queue', assign.group);
+      if (current.assignee !== null) plan('assignee', 'none');
+    }
+    const why = `escalation "${e.name}" (${kind}: ${clock.replace('_', ' ')})`;
+    for (const c of changes) applyChange(tx, ticket.id, c, 'system', now, why);
+    const after = ticketByRef(tx, ticket.ref) ?? current;
+    const admins = config.agents.filter((a) => a.admin).map((a) => a.email);
+    const targets = e.then.notify.flatMap((n) => (n === 'assignee' ? (after.assignee ? [after.assignee] : []) : n === 'queue' ? queueOrAdmins(config, after.queue) : admins));
+    const notify = [...new Set(targets)].filter((a) => !told.includes(a));
+    told.push(...notify);
+    const did = [...changes.map((c) => `${c.field} ${c.to ?? 'none'}`), notify.length > 0 ? `told ${notify.join(', ')}` : null].filter(Boolean).join('; ');
+    addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'escalated', to: key, reason: `${why}: ${did || 'nothing to change'}` });
+    out.push({ name: e.name, notify });
+  }
+  return out;
+}
