@@ -294,11 +294,13 @@ export function eightBitHeadersToUtf8(bytes: Buffer): Buffer {
     changed = true;
   }
   if (guessed.length > 0) head = Buffer.concat([head, Buffer.from(`\r\n${ASSUMED_FIELD}: ${guessed.join('; ')}`)]);
+  // Most bodies are ASCII or UTF-8: only the rest need the header block read for a charset.
+  if (isAscii(body) || isUtf8(body.subarray(0, 262144))) return changed ? Buffer.concat([head, body]) : bytes;
   // Unfolded, so a charset on a continuation line counts (unfolding changes no field's meaning).
   const headText = head.toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
   const bareText = /^content-type[ \t]*:[ \t]*text\/(plain|html)[ \t]*;?[ \t]*$/im;
   const noType = !/^content-type\s*:/im.test(headText);
-  if ((noType || bareText.test(headText)) && !isAscii(body) && !isUtf8(body.subarray(0, 262144))) {
+  if (noType || bareText.test(headText)) {
     // An 8-bit body with no charset: CJK text when the detector finds it, else windows-1252
     // (what such old clients sent), instead of UTF-8 garbage. The guess is recorded.
     const cjk = detectCjk(body.subarray(0, 65536));
