@@ -46,7 +46,8 @@ export function registerTickets(program: Command): void {
         if (opts.json) return out(JSON.stringify(t, null, 2));
         out(`${t.ref}  ${t.subject}`);
         out(`status ${t.status} · priority ${t.priority} · severity ${t.severity} · category ${t.category ?? '-'} · queue ${t.queue ?? '-'} · assignee ${t.assignee ?? '-'}`);
-        out(`customer ${t.customer ?? '-'} · created ${t.createdAt}`);
+        const org = t.organisation ? ` (${t.organisation}${t.contract ? `, contract ${t.contract}${t.slaLevel ? `, level ${t.slaLevel}` : ', not valid at arrival'}` : ', no contract'})` : '';
+        out(`customer ${t.customer ?? '-'}${org} · created ${t.createdAt}`);
         // Due times on the desk's clock, with the zone, as notices show them.
         const local = (iso: string | null) => (iso ? DateTime.fromISO(iso, { zone: config.helpdesk.timezone }).toFormat('yyyy-LL-dd HH:mm ZZZZ') : '-');
         const firstDue = t.firstResponseDueAt && !t.firstResponseAt ? `answer by ${local(t.firstResponseDueAt)} · ` : '';

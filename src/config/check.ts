@@ -1,9 +1,9 @@
 import { linearRegexProblem } from '../lib/linear-regex';
-import type { AgentsFile, RuleCondition, RulesFile } from './schema';
+import type { AgentsFile, CustomersFile, RuleCondition, RulesFile } from './schema';
 
 /** A problem found across files, at a path inside one of them. */
 export interface SemanticProblem {
-  file: 'helpdesk.yaml' | 'agents.yaml' | 'rules.yaml';
+  file: 'helpdesk.yaml' | 'agents.yaml' | 'rules.yaml' | 'customers.yaml';
   path: (string | number)[];
   message: string;
 }
@@ -13,7 +13,7 @@ export interface SemanticProblem {
  * and rule and escalation targets that name no agent or group, and regular expressions that RE2 cannot run
  * (they run in linear time, so no message can make a rule hang the daemon: linear-regex.ts).
  */
-export function checkConfig(agents: AgentsFile, rules: RulesFile): SemanticProblem[] {
+export function checkConfig(agents: AgentsFile, rules: RulesFile, customers: CustomersFile = { levels: {}, organisations: [] }): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
   const owner = new Map<string, string>();
   agents.agents.forEach((a, i) => {
@@ -42,6 +42,21 @@ export function checkConfig(agents: AgentsFile, rules: RulesFile): SemanticProbl
     checkRegexes(rule.when, ['rules', i, 'when'], problems);
   });
   rules.escalation.forEach((e, i) => checkAssign(e.then.assign, ['escalation', i, 'then', 'assign']));
+  // A contract names a level that exists; a domain or address belongs to one organisation.
+  const levels = Object.keys(customers.levels);
+  const holder = new Map<string, string>();
+  customers.organisations.forEach((o, i) => {
+    o.contracts.forEach((c, j) => {
+      if (!customers.levels[c.level]) problems.push({ file: 'customers.yaml', path: ['organisations', i, 'contracts', j, 'level'], message: `unknown level ${c.level} (levels: ${levels.join(', ') || 'none'})` });
+      if (c.until && c.until < c.from) problems.push({ file: 'customers.yaml', path: ['organisations', i, 'contracts', j, 'until'], message: `ends (${c.until}) before it starts (${c.from})` });
+    });
+    [...o.domains.map((d) => ['domains', d] as const), ...o.addresses.map((a) => ['addresses', a] as const)].forEach(([kind, value]) => {
+      const seen = holder.get(value);
+      const k = kind === 'domains' ? o.domains.indexOf(value) : o.addresses.indexOf(value);
+      if (seen && seen !== o.name) problems.push({ file: 'customers.yaml', path: ['organisations', i, kind, k], message: `${value} already belongs to ${seen}` });
+      else holder.set(value, o.name);
+    });
+  });
   return problems;
 }
 

@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { packageRoot } from '../lib/package-root';
-import { agentsFileSchema, helpdeskFileSchema, rulesFileSchema } from './schema';
-import { AGENTS_DESCRIPTIONS, readmeKeyDescriptions, RULES_DESCRIPTIONS } from './schema-descriptions';
+import { agentsFileSchema, customersFileSchema, helpdeskFileSchema, rulesFileSchema } from './schema';
+import { AGENTS_DESCRIPTIONS, CUSTOMERS_DESCRIPTIONS, readmeKeyDescriptions, RULES_DESCRIPTIONS } from './schema-descriptions';
 
 /**
  * JSON Schemas of the three config files, generated from the zod schemas (the input side:
@@ -22,6 +22,7 @@ export function jsonSchemas(): Record<string, unknown> {
     'helpdesk.schema.json': make(helpdeskFileSchema, 'helpdesk.yaml', readme),
     'agents.schema.json': make(agentsFileSchema, 'agents.yaml', new Map(Object.entries(AGENTS_DESCRIPTIONS))),
     'rules.schema.json': make(rulesFileSchema, 'rules.yaml', new Map(Object.entries(RULES_DESCRIPTIONS))),
+    'customers.schema.json': make(customersFileSchema, 'customers.yaml', new Map(Object.entries(CUSTOMERS_DESCRIPTIONS))),
   };
 }
 

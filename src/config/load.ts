@@ -5,7 +5,7 @@ import { Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, t
 import type { z } from 'zod';
 import { HelpdeskError } from '../lib/errors';
 import { checkConfig } from './check';
-import { agentsFileSchema, helpdeskFileSchema, rulesFileSchema, type Config } from './schema';
+import { agentsFileSchema, customersFileSchema, helpdeskFileSchema, rulesFileSchema, type Config } from './schema';
 
 /** One problem in one config file, with its position (1-based) when it has one. */
 export interface ConfigProblem {
@@ -41,8 +41,8 @@ export interface LoadOptions {
 }
 
 /**
- * Reads and validates config/helpdesk.yaml, agents.yaml and rules.yaml. helpdesk.yaml is
- * required; the other two may be absent (no agents, no rules). Every problem found in any
+ * Reads and validates config/helpdesk.yaml, agents.yaml, rules.yaml and customers.yaml.
+ * helpdesk.yaml is required; the others may be absent (no agents, rules or customers). Every problem found in any
  * file is collected and thrown together as one ConfigError, so the admin fixes them in one go.
  */
 export function loadConfig(dir: string, env: Env = process.env, options: LoadOptions = {}): Config {
@@ -52,10 +52,11 @@ export function loadConfig(dir: string, env: Env = process.env, options: LoadOpt
   const main = loadFile(path.join(dir, 'helpdesk.yaml'), helpdeskFileSchema, env, problems, true, locators, keep);
   const agents = loadFile(path.join(dir, 'agents.yaml'), agentsFileSchema, env, problems, false, locators, keep);
   const rules = loadFile(path.join(dir, 'rules.yaml'), rulesFileSchema, env, problems, false, locators, keep);
-  if (problems.length > 0 || !main || !agents || !rules) throw new ConfigError(problems);
-  for (const p of checkConfig(agents, rules)) {
+  const customers = loadFile(path.join(dir, 'customers.yaml'), customersFileSchema, env, problems, false, locators, keep);
+  if (problems.length > 0 || !main || !agents || !rules || !customers) throw new ConfigError(problems);
+  for (const p of checkConfig(agents, rules, customers)) {
     const file = path.join(dir, p.file);
-    problems.push({ file, ...(locators.get(file)?.(p.path) ?? { line: null, column: null }), message: `${pathLabel(p.path, (list, i) => (list === 'rules' ? rules.rules[i]?.name : rules.escalation[i]?.name))}: ${p.message}` });
+    problems.push({ file, ...(locators.get(file)?.(p.path) ?? { line: null, column: null }), message: `${pathLabel(p.path, (list, i) => (list === 'rules' ? rules.rules[i]?.name : list === 'escalation' ? rules.escalation[i]?.name : customers.organisations[i]?.name))}: ${p.message}` });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -78,6 +79,8 @@ export function loadConfig(dir: string, env: Env = process.env, options: LoadOpt
     groups: agents.groups,
     rules: rules.rules,
     escalation: rules.escalation,
+    levels: customers.levels,
+    organisations: customers.organisations,
   };
 }
 
@@ -228,10 +231,13 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
  * A key's path as an admin reads it: `rules.2.then.assign` is `rule 3 "billing to finance":
  * then.assign` (counted from 1, with the rule's name when it has one); other paths joined by dots.
  */
+const NAMED_LISTS: Record<string, string> = { rules: 'rule', escalation: 'escalation', organisations: 'organisation' };
+
 function pathLabel(parts: (string | number)[], ruleName: (list: string, index: number) => unknown): string {
-  if ((parts[0] !== 'rules' && parts[0] !== 'escalation') || typeof parts[1] !== 'number') return parts.join('.');
-  const name = ruleName(parts[0], parts[1]);
-  const rule = `${parts[0] === 'rules' ? 'rule' : 'escalation'} ${parts[1] + 1}${typeof name === 'string' && name ? ` "${name}"` : ''}`;
+  const noun = typeof parts[0] === 'string' ? NAMED_LISTS[parts[0]] : undefined;
+  if (!noun || typeof parts[1] !== 'number') return parts.join('.');
+  const name = ruleName(parts[0] as string, parts[1]);
+  const rule = `${noun} ${parts[1] + 1}${typeof name === 'string' && name ? ` "${name}"` : ''}`;
   return parts.length > 2 ? `${rule}: ${parts.slice(2).join('.')}` : rule;
 }
 

@@ -58,3 +58,12 @@ export const RULES_DESCRIPTIONS: Record<string, string> = {
   'escalation[].when': 'breach or warning (first_response, resolution or any), optionally severity and queue (one value or a list).',
   'escalation[].then': 'priority, severity, queue, assign ({agent} or {group}: the group\'s queue, unassigned), notify ([assignee, queue, admins]: told besides the usual recipients).',
 };
+
+/** customers.yaml's keys (README "Organisations and contracts"). */
+export const CUSTOMERS_DESCRIPTIONS: Record<string, string> = {
+  levels: 'Service levels contracts buy, by name: {sla: {critical, high, medium, low, firstResponse: {...}}, priority}. A target a level leaves out is the desk\'s (helpdesk.yaml sla).',
+  organisations: 'Customer organisations: {name, domains, addresses, contracts}. A sender belongs to the organisation listing its address, else the one with its mail domain (subdomains included).',
+  'organisations[].domains': 'Mail domains of its people (example.com also covers mail.example.com).',
+  'organisations[].addresses': 'Addresses outside those domains that belong to it.',
+  'organisations[].contracts': 'Contracts: {name, level, from, until, hours, warranty}. The one valid on the day a ticket arrives gives it its level\'s SLA targets and default priority; an expired one is recorded and shown, not used.',
+};

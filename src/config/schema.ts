@@ -51,6 +51,8 @@ export type Severity = (typeof SEVERITIES)[number];
 export type Priority = (typeof PRIORITIES)[number];
 export type TicketStatus = (typeof STATUSES)[number];
 
+const isoDate = z.iso.date({ message: 'expected a date such as 2026-12-24' });
+
 const email = z.email({ message: 'expected an email address' }).transform((s) => s.toLowerCase());
 
 const imapSchema = z
@@ -291,8 +293,6 @@ export const helpdeskFileSchema = z.strictObject({
     .prefault({}),
 });
 
-const isoDate = z.iso.date({ message: 'expected a date such as 2026-12-24' });
-
 const agentSchema = z.strictObject({
   name: z.string().min(1),
   email,
@@ -338,6 +338,9 @@ export interface RuleCondition {
   attachmentType?: string | string[];
   category?: string | string[];
   spam?: 'ham' | 'unsure' | 'spam';
+  organisation?: string | string[];
+  contract?: string | string[];
+  contractValid?: boolean;
   time?: { weekdays?: (typeof WEEKDAYS)[number][]; businessHours?: boolean };
   all?: RuleCondition[];
   any?: RuleCondition[];
@@ -355,6 +358,10 @@ export const conditionSchema: z.ZodType<RuleCondition> = z.lazy(() =>
     attachmentType: oneOrMany.optional(),
     category: oneOrMany.optional(),
     spam: z.enum(['ham', 'unsure', 'spam']).optional(),
+    /** The sender's organisation, its contract's name, whether that contract is valid now (config/customers.yaml). */
+    organisation: oneOrMany.optional(),
+    contract: oneOrMany.optional(),
+    contractValid: z.boolean().optional(),
     time: z.strictObject({ weekdays: z.array(z.enum(WEEKDAYS)).optional(), businessHours: z.boolean().optional() }).optional(),
     all: z.array(conditionSchema).optional(),
     any: z.array(conditionSchema).optional(),
@@ -422,7 +429,51 @@ export const rulesFileSchema = z.strictObject({
     .transform((r) => r ?? []),
 });
 
+/** A service level a contract buys: SLA targets that replace the desk's, and a default priority. */
+const levelSchema = z.strictObject({
+  sla: z
+    .strictObject({
+      critical: duration.optional(),
+      high: duration.optional(),
+      medium: duration.optional(),
+      low: duration.optional(),
+      firstResponse: z.partialRecord(z.enum(SEVERITIES), duration).default({}),
+    })
+    .prefault({}),
+  /** The priority of its tickets when no rule, header or keyword sets one. */
+  priority: z.enum(PRIORITIES).optional(),
+});
+
+const contractSchema = z.strictObject({
+  name: z.string().min(1),
+  level: z.string().min(1),
+  from: isoDate,
+  /** Last day of validity (inclusive); none: open-ended. */
+  until: isoDate.optional(),
+  /** Support hours included (for `#time` accounting). */
+  hours: z.number().positive().optional(),
+  warranty: z.boolean().default(false),
+});
+
+export const customersFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  levels: z.record(z.string().min(1), levelSchema).default({}),
+  organisations: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        /** Mail domains of its people (subdomains included). */
+        domains: z.array(z.string().min(1).transform((d) => d.toLowerCase().replace(/^@/, ''))).default([]),
+        /** Addresses outside those domains that belong to it. */
+        addresses: z.array(email).default([]),
+        contracts: z.array(contractSchema).default([]),
+      }),
+    )
+    .default([]),
+});
+
 export type HelpdeskFile = z.infer<typeof helpdeskFileSchema>;
+export type CustomersFile = z.infer<typeof customersFileSchema>;
 export type AgentsFile = z.infer<typeof agentsFileSchema>;
 export type RulesFile = z.infer<typeof rulesFileSchema>;
 export type MailboxConfig = HelpdeskFile['mailboxes'][number];
@@ -451,4 +502,6 @@ export interface Config {
   groups: AgentsFile['groups'];
   rules: RulesFile['rules'];
   escalation: RulesFile['escalation'];
+  levels: CustomersFile['levels'];
+  organisations: CustomersFile['organisations'];
 }

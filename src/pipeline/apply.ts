@@ -78,6 +78,9 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
           updatedAt: now,
           dueAt: t.dueAt,
           firstResponseDueAt: t.firstResponseDueAt,
+          organisation: t.organisation,
+          contract: t.contract,
+          slaLevel: t.slaLevel,
         });
         ticket = { id: row.id, ref: row.ref };
         const why = Object.entries(t.reasons).map(([k, v]) => `${k}: ${v}`).join('; ');

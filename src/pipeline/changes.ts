@@ -9,7 +9,7 @@ export interface FieldChange extends TicketChange {
   field: (typeof EDITABLE)[number];
 }
 
-type TicketView = Pick<TicketRow, 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'dueAt' | 'firstResponseDueAt' | 'firstResponseAt' | 'pausedAt'>;
+type TicketView = Pick<TicketRow, 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'dueAt' | 'firstResponseDueAt' | 'firstResponseAt' | 'pausedAt' | 'slaLevel'>;
 
 /**
  * Validates a staff change (`helpdesk tickets set`, later agent commands) and works out
@@ -53,8 +53,8 @@ export function planChange(ticket: TicketView, field: string, raw: string, confi
       // Both clocks run from arrival with the new severity's targets (a pause taken so far is
       // not carried over: the new targets are counted afresh).
       const severity = value as (typeof SEVERITIES)[number];
-      const firstDue = ticket.firstResponseAt === null ? (firstResponseDue(ticket.createdAt, severity, config)?.at ?? null) : undefined;
-      return { field, from: ticket.severity, to: value, also: { dueAt: dueDate(ticket.createdAt, severity, config).at, firstResponseDueAt: firstDue } };
+      const firstDue = ticket.firstResponseAt === null ? (firstResponseDue(ticket.createdAt, severity, config, ticket.slaLevel)?.at ?? null) : undefined;
+      return { field, from: ticket.severity, to: value, also: { dueAt: dueDate(ticket.createdAt, severity, config, ticket.slaLevel).at, firstResponseDueAt: firstDue } };
     }
     case 'category':
       if (!value) throw new Error('category must not be empty');

@@ -1,5 +1,6 @@
 import type { Config, Severity } from '../config/schema';
 import { localDate, zonedTime } from '../lib/local-time';
+import { levelTarget } from './customers';
 
 type Hours = NonNullable<Config['helpdesk']['businessHours']>;
 
@@ -18,16 +19,19 @@ export function deskCalendar(config: Config): Calendar | null {
 
 /**
  * The resolution due time of a ticket: arrival + the resolution target of its severity
- * (`sla.<severity>`), counted in business hours of the help desk's time zone, skipping
+ * (its contract level's, else `sla.<severity>`), counted in business hours of the help desk's time zone, skipping
  * holidays, when business hours are configured (a 4 h target that starts Friday 16:00 with
  * 09:00–18:00 hours ends Monday 11:00), else in wall-clock time.
  */
-export function dueDate(arrival: number, severity: Severity, config: Config): { at: number; reason: string } {
-  return clockDue(arrival, config.sla[severity], `sla.${severity}`, config);
+export function dueDate(arrival: number, severity: Severity, config: Config, level: string | null = null): { at: number; reason: string } {
+  const own = levelTarget(config, level, severity, 'resolution');
+  return own !== undefined ? clockDue(arrival, own, `level ${level} ${severity}`, config) : clockDue(arrival, config.sla[severity], `sla.${severity}`, config);
 }
 
-/** The first-response due time, where `sla.firstResponse.<severity>` sets a target; else null. */
-export function firstResponseDue(arrival: number, severity: Severity, config: Config): { at: number; reason: string } | null {
+/** The first-response due time, where the level or `sla.firstResponse.<severity>` sets a target; else null. */
+export function firstResponseDue(arrival: number, severity: Severity, config: Config, level: string | null = null): { at: number; reason: string } | null {
+  const own = levelTarget(config, level, severity, 'first_response');
+  if (own !== undefined) return clockDue(arrival, own, `level ${level} firstResponse.${severity}`, config);
   const target = config.sla.firstResponse[severity];
   return target === undefined ? null : clockDue(arrival, target, `sla.firstResponse.${severity}`, config);
 }

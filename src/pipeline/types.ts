@@ -113,6 +113,10 @@ export interface NewTicketDecision {
   /** Resolution due time. */
   dueAt: number;
   firstResponseDueAt: number | null;
+  organisation: string | null;
+  contract: string | null;
+  /** The contract level whose SLA targets apply (null: the desk's `sla`). */
+  slaLevel: string | null;
   /** Why each field has its value, keyed by field name. */
   reasons: Record<string, string>;
 }
@@ -315,6 +319,9 @@ export interface TicketInfo extends TicketCore {
   firstResponseDueAt: number | null;
   /** Since when the SLA clocks stand still (pending), or null. */
   pausedAt: number | null;
+  organisation: string | null;
+  contract: string | null;
+  slaLevel: string | null;
   createdAt: number;
   closedAt: number | null;
   firstResponseAt: number | null;

@@ -44,6 +44,11 @@ export const tickets = sqliteTable(
     firstResponseDueAt: integer('first_response_due_at'),
     /** Since when the SLA clocks stand still (status pending, `sla.pauseWhilePending`). */
     pausedAt: integer('paused_at'),
+    /** The customer's organisation and contract at arrival (config/customers.yaml). */
+    organisation: text('organisation'),
+    contract: text('contract'),
+    /** The level whose SLA targets the ticket runs on: its contract's, when valid at arrival. */
+    slaLevel: text('sla_level'),
     /** The customer's `#rate 1-5` and comment. */
     rating: integer('rating'),
     ratingComment: text('rating_comment'),

@@ -187,6 +187,10 @@ export interface TicketSummary extends TicketCore {
   firstResponseDueAt: string | null;
   /** Since when the SLA clocks stand still (pending), or null. */
   pausedAt: string | null;
+  organisation: string | null;
+  contract: string | null;
+  /** The contract level whose SLA targets the ticket runs on (null: the desk's). */
+  slaLevel: string | null;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -220,6 +224,9 @@ export function listTickets(db: Db, options: { status?: string; ref?: string; li
     dueAt: iso(t.dueAt),
     firstResponseDueAt: iso(t.firstResponseDueAt),
     pausedAt: iso(t.pausedAt),
+    organisation: t.organisation,
+    contract: t.contract,
+    slaLevel: t.slaLevel,
     spamVerdict: t.spamVerdict,
   }));
 }
@@ -310,6 +317,9 @@ export function ticketInfo(db: Db, id: number) {
         dueAt: tickets.dueAt,
         firstResponseDueAt: tickets.firstResponseDueAt,
         pausedAt: tickets.pausedAt,
+        organisation: tickets.organisation,
+        contract: tickets.contract,
+        slaLevel: tickets.slaLevel,
         createdAt: tickets.createdAt,
         closedAt: tickets.closedAt,
         firstResponseAt: tickets.firstResponseAt,

@@ -37,7 +37,7 @@ groups:
 `;
 
 /** A config dir with the given file texts (helpdesk.yaml and agents.yaml have test defaults). */
-export function writeConfigDir(files: Partial<Record<'helpdesk.yaml' | 'agents.yaml' | 'rules.yaml', string>> = {}): string {
+export function writeConfigDir(files: Partial<Record<'helpdesk.yaml' | 'agents.yaml' | 'rules.yaml' | 'customers.yaml', string>> = {}): string {
   const dir = tempDir('hd-config-');
   const all = { 'helpdesk.yaml': DEFAULT_HELPDESK_YAML, 'agents.yaml': DEFAULT_AGENTS_YAML, ...files };
   for (const [name, text] of Object.entries(all)) writeFileSync(path.join(dir, name), text);

@@ -34,7 +34,7 @@ export interface Desk {
 }
 
 /** A help desk on a real SQLite file whose outgoing mail goes to the SMTP server at `port`. */
-export function openDesk(port: number, extra = '', address = 'support@example.test', files: { agents?: string; rules?: string; dataDir?: string; clock?: { now: number }; locale?: string; dnsResolver?: DnsResolver } = {}): Desk {
+export function openDesk(port: number, extra = '', address = 'support@example.test', files: { agents?: string; rules?: string; customers?: string; dataDir?: string; clock?: { now: number }; locale?: string; dnsResolver?: DnsResolver } = {}): Desk {
   const config = loadConfig(
     writeConfigDir({
       'helpdesk.yaml': `helpdesk: { name: Support, address: ${address}, ticketPrefix: HD, timezone: Europe/Madrid${files.locale ? `, locale: ${files.locale}` : ''} }
@@ -43,6 +43,7 @@ outgoing: { smtp: { host: 127.0.0.1, port: ${port}, secure: false } }
 ${extra}`,
       'agents.yaml': files.agents ?? AGENTS,
       'rules.yaml': files.rules ?? RULES,
+      ...(files.customers ? { 'customers.yaml': files.customers } : {}),
     }),
   );
   // The same dataDir (and clock) again is the same help desk after a restart.

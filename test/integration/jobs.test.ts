@@ -182,6 +182,35 @@ describe('escalation (rules.yaml escalation)', () => {
   });
 });
 
+describe('organisations and contracts (config/customers.yaml)', () => {
+  const CUSTOMERS = `levels:
+  gold: { sla: { critical: 2h, firstResponse: { critical: 30m } }, priority: high }
+organisations:
+  - name: Acme
+    domains: [acme.test]
+    contracts: [{ name: Acme Gold, level: gold, from: 2020-01-01 }]
+  - name: Old Co
+    domains: [old.test]
+    contracts: [{ name: Old Gold, level: gold, from: 2020-01-01, until: 2020-12-31 }]
+`;
+  // Before the catch-all rule, so that it is looked at.
+  const RULES_EXPIRED = RULES.replace('rules:\n', 'rules:\n  - { name: expired contracts, when: { contractValid: false, organisation: Old Co }, then: { tags: [expired-contract] }, continue: true }\n');
+
+  it('a valid contract gives its level’s targets and priority; an expired one is recorded, shown and testable by rules, not used', async () => {
+    const d = fx.open({ files: { customers: CUSTOMERS, rules: RULES_EXPIRED }, extra: 'sla: { critical: 4h }\n' });
+    const created = d.clock.now;
+    await d.ingest(buildMail({ from: 'Ana <ana@mail.acme.test>', subject: 'Server down' }));
+    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ organisation: 'Acme', contract: 'Acme Gold', slaLevel: 'gold', severity: 'critical', priority: 'high', dueAt: created + 2 * HOUR, firstResponseDueAt: created + 30 * 60_000 });
+    await d.ingest(buildMail({ from: 'Olga <olga@old.test>', subject: 'Server down' }));
+    expect(ticketByRef(d.store.db, 'HD-2')).toMatchObject({ organisation: 'Old Co', contract: 'Old Gold', slaLevel: null, priority: 'medium', dueAt: created + 4 * HOUR, firstResponseDueAt: null, tags: ['expired-contract'] });
+    fx.sink.messages.length = 0;
+    await d.send();
+    const assigned = fx.sink.messages.filter((m) => m.to.includes('bob@example.test')).map((m) => m.parsed.text ?? '');
+    expect(assigned.some((t) => t.includes('olga@old.test (Old Co, contract Old Gold NOT VALID)'))).toBe(true);
+    expect(assigned.some((t) => t.includes('ana@mail.acme.test (Acme, contract Acme Gold)'))).toBe(true);
+  });
+});
+
 describe('auto-close, digest and backup', () => {
   it('closes tickets resolved more than 7 days ago, with a status event', async () => {
     const d = desk();

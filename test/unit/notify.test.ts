@@ -47,7 +47,7 @@ function store(k: Knobs = {}): StoreReader {
     spamTotals: none,
     messageIdSecret: none,
     outboxByMessageIds: none,
-    ticketInfo: (id) => ({ id, ref: 'HD-5', subject: 'Printer', status: 'open', priority: 'medium', severity: 'medium', category: null, queue: null, assignee: null, customer: 'carla@customer.test', dueAt: null, firstResponseDueAt: null, pausedAt: null, createdAt: 0, closedAt: null, firstResponseAt: null, spamVerdict: 'ham', spamScore: 0.1, ...k.ticket }),
+    ticketInfo: (id) => ({ id, ref: 'HD-5', subject: 'Printer', status: 'open', priority: 'medium', severity: 'medium', category: null, queue: null, assignee: null, customer: 'carla@customer.test', dueAt: null, firstResponseDueAt: null, pausedAt: null, organisation: null, contract: null, slaLevel: null, createdAt: 0, closedAt: null, firstResponseAt: null, spamVerdict: 'ham', spamScore: 0.1, ...k.ticket }),
     acksSince: () => k.acks ?? 0,
     ticketAcknowledged: () => true,
     messagesFromSince: () => k.recent ?? 0,
@@ -76,6 +76,9 @@ const newTicket: NewTicketDecision = {
   spamScore: 0.01,
   dueAt: 0,
   firstResponseDueAt: null,
+  organisation: null,
+  contract: null,
+  slaLevel: null,
   reasons: {},
 };
 

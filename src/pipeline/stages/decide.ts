@@ -1,3 +1,4 @@
+import { customerOf } from '../customers';
 import { dueDate, firstResponseDue } from '../sla';
 import type { Stage } from '../types';
 
@@ -10,8 +11,11 @@ export const decide: Stage = {
   run(draft, ctx) {
     const { mail, thread, route, assignment } = draft;
     if (!mail || !thread || thread.ticket || !route || !assignment) return {};
-    const due = dueDate(draft.receivedAt, route.severity.value, ctx.config);
-    const firstDue = firstResponseDue(draft.receivedAt, route.severity.value, ctx.config);
+    const customer = customerOf(mail.from?.address, draft.receivedAt, ctx.config);
+    // A valid contract's level sets the SLA targets; an expired one is recorded, not used.
+    const level = customer?.contractValid ? customer.level : null;
+    const due = dueDate(draft.receivedAt, route.severity.value, ctx.config, level);
+    const firstDue = firstResponseDue(draft.receivedAt, route.severity.value, ctx.config, level);
     return {
       newTicket: {
         subject: mail.subject.trim() ? mail.subject : '(no subject)',
@@ -28,7 +32,11 @@ export const decide: Stage = {
         spamScore: draft.spam?.score ?? null,
         dueAt: due.at,
         firstResponseDueAt: firstDue?.at ?? null,
+        organisation: customer?.organisation ?? null,
+        contract: customer?.contract ?? null,
+        slaLevel: level,
         reasons: {
+          customer: customer?.reason ?? 'no organisation (config/customers.yaml)',
           rules: route.rules.length > 0 ? route.rules.map((r) => r.name).join(', ') : 'none matched',
           category: route.category.reason,
           priority: route.priority.reason,

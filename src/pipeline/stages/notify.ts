@@ -65,7 +65,7 @@ class Planner {
     if (!t) return;
     if (t.status === 'spam') return;
     const { config } = this.ctx;
-    const info: NotifiedTicket = { id: null, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, firstResponseDueAt: t.firstResponseDueAt, pausedAt: null, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null, spamVerdict: t.spamVerdict, spamScore: t.spamScore };
+    const info: NotifiedTicket = { id: null, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, firstResponseDueAt: t.firstResponseDueAt, pausedAt: null, organisation: t.organisation, contract: t.contract, slaLevel: t.slaLevel, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null, spamVerdict: t.spamVerdict, spamScore: t.spamScore };
 
     if (this.draft.actor?.role === 'customer') {
       const n = config.notifications;
@@ -334,6 +334,10 @@ export function notificationData(config: Config, ticket: NotifiedTicket, message
       dueAt: ticket.dueAt,
       firstResponseDueAt: ticket.firstResponseAt === null ? ticket.firstResponseDueAt : null,
       pausedAt: ticket.pausedAt,
+      organisation: ticket.organisation,
+      contract: ticket.contract,
+      // At arrival: a contract that was not valid is shown as such, so the agent knows.
+      contractValid: ticket.contract !== null && ticket.slaLevel !== null,
       slaTarget: config.sla[ticket.severity as Severity] ?? null,
     },
     message: message ? { from: message.from, fromName: message.fromName, subject: message.subject, text, receivedAt } : null,

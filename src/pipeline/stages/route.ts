@@ -2,6 +2,7 @@ import type { Config, Priority, Severity } from '../../config/schema';
 import { addressMatches, firstWord, matchCondition } from '../rules';
 import type { CategoryPredictor } from '../category-model';
 import type { Decided, InboundMail, RouteDecision, Stage } from '../types';
+import { customerOf, levelPriority } from '../customers';
 
 /**
  * Routes a message that starts a ticket: config/rules.yaml in order (the first match wins,
@@ -42,7 +43,7 @@ export function routeMail(mail: InboundMail, config: Config, at: number, model: 
   return {
     rules: matched,
     category: set.category ? { ...set.category, source: 'rule', confidence: null } : predicted,
-    priority: set.priority ?? priorityFromMail(mail, config) ?? { value: d.priority, reason: 'defaults.priority' },
+    priority: set.priority ?? priorityFromMail(mail, config) ?? contractPriority(mail, at, config) ?? { value: d.priority, reason: 'defaults.priority' },
     severity: set.severity ?? severityFromMail(mail, config) ?? { value: d.severity, reason: 'defaults.severity' },
     queue: set.queue ?? (set.assign && 'group' in set.assign ? { value: set.assign.group, reason: `${set.assign.reason} assigns to this group` } : { value: d.queue, reason: 'defaults.queue' }),
     tags: [...tags],
@@ -66,6 +67,13 @@ function predictCategory(mail: InboundMail, config: Config, model: CategoryPredi
 const header = (mail: InboundMail, name: string) => mail.headers.find((h) => h.name === name)?.value.trim() ?? null;
 
 /** Priority the sender asked for (X-Priority, Importance, Priority), keywords, VIP senders. */
+/** The default priority of the sender's valid contract level (config/customers.yaml), if it has one. */
+function contractPriority(mail: InboundMail, at: number, config: Config): Decided<Priority> | null {
+  const customer = customerOf(mail.from?.address, at, config);
+  const value = levelPriority(config, customer);
+  return value && customer ? { value, reason: `level ${customer.level} of contract ${customer.contract} (${customer.organisation})` } : null;
+}
+
 function priorityFromMail(mail: InboundMail, config: Config): Decided<Priority> | null {
   const xPriority = header(mail, 'x-priority');
   if (xPriority && /^[12]\b/.test(xPriority)) return { value: 'high', reason: `X-Priority: ${xPriority}` };
