@@ -25,11 +25,21 @@ export function customerOf(address: string | null | undefined, at: number, confi
   if (!org) return null;
   const how = byAddress ? `address ${a}` : `domain ${domain}`;
   const day = localDateString(at, config.helpdesk.timezone);
+  const found = contractOn(org, day);
+  if (!found) return { organisation: org.name, contract: null, level: null, contractValid: false, reason: `${how}: ${org.name}, no contract` };
+  const { contract: c, valid } = found;
+  const reason = valid ? `${how}: ${org.name}, contract ${c.name} (${c.level}) valid on ${day}` : `${how}: ${org.name}, contract ${c.name} not valid on ${day} (${c.from} – ${c.until ?? 'open'})`;
+  return { organisation: org.name, contract: c.name, level: c.level, contractValid: valid, reason };
+}
+
+type Organisation = Config['organisations'][number];
+
+/** An organisation's contract valid on a day (`YYYY-MM-DD`), else its latest one (not valid); null: none. */
+export function contractOn(org: Organisation, day: string): { contract: Organisation['contracts'][number]; valid: boolean } | null {
   const valid = org.contracts.find((c) => c.from <= day && (!c.until || day <= c.until));
-  if (valid) return { organisation: org.name, contract: valid.name, level: valid.level, contractValid: true, reason: `${how}: ${org.name}, contract ${valid.name} (${valid.level}) valid on ${day}` };
+  if (valid) return { contract: valid, valid: true };
   const latest = [...org.contracts].sort((x, y) => y.from.localeCompare(x.from))[0];
-  if (latest) return { organisation: org.name, contract: latest.name, level: latest.level, contractValid: false, reason: `${how}: ${org.name}, contract ${latest.name} not valid on ${day} (${latest.from} – ${latest.until ?? 'open'})` };
-  return { organisation: org.name, contract: null, level: null, contractValid: false, reason: `${how}: ${org.name}, no contract` };
+  return latest ? { contract: latest, valid: false } : null;
 }
 
 /** A level's SLA target for a severity and clock, where its (valid) contract sets one. */

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema';
 import { localDateString } from '../lib/local-time';
+import { contractOn } from '../pipeline/customers';
 import { countedTime } from '../pipeline/sla';
 import type { Store } from '../store/open';
 import { reportEvents, reportMergedTickets, reportMessages, reportTickets, type ReportTicket } from '../store/reports';
@@ -26,6 +27,12 @@ export interface Report {
   ratings: { count: number; average: number | null; distribution: Record<string, number> };
   spam: { caught: number; markedSpam: number; markedNotSpam: number };
   agents: { agent: string; open: number; resolved: number; replies: number; timeSpentMinutes: number }[];
+  /** Per organisation (config/customers.yaml) with tickets or time in the period. */
+  organisations: { organisation: string; tickets: number; resolvedInTime: number; resolvedLate: number; compliance: number | null; hoursUsed: number; contract: string | null; hoursIncluded: number | null }[];
+  /** Hours spent (`#time`) per organisation and month (`YYYY-MM` in the desk's time zone). */
+  hoursByMonth: { organisation: string; month: string; hours: number }[];
+  /** Every SLA breach recorded in the period. */
+  breaches: { ref: string; organisation: string | null; severity: string; clock: string; at: string }[];
 }
 
 const OPEN = ['new', 'open', 'pending'];
@@ -128,6 +135,60 @@ export function computeReport(store: Store, config: Config, since: number, until
       markedNotSpam: evs.filter((e) => e.type === 'status_changed' && e.from === 'spam' && e.actor !== 'system').length,
     },
     agents: [...agents.values()].sort((a, b) => a.agent.localeCompare(b.agent)),
+    ...perOrganisation(all, created, evs, config, merged, now),
+  };
+}
+
+/**
+ * The organisation side of the report: resolution compliance of the tickets opened in the
+ * period per organisation, `#time` hours against the hours its current contract includes,
+ * hours per month, and the list of breaches.
+ */
+function perOrganisation(all: ReportTicket[], created: ReportTicket[], evs: ReturnType<typeof reportEvents>, config: Config, merged: Set<number>, now: number): Pick<Report, 'organisations' | 'hoursByMonth' | 'breaches'> {
+  const byId = new Map(all.map((t) => [t.id, t]));
+  const orgs = new Map<string, Report['organisations'][number]>();
+  const org = (name: string) => {
+    let o = orgs.get(name);
+    if (!o) {
+      // Hours are set against the contract in force now (else the latest one).
+      const configured = config.organisations.find((x) => x.name === name);
+      const contract = configured ? (contractOn(configured, localDateString(now, config.helpdesk.timezone))?.contract ?? null) : null;
+      o = { organisation: name, tickets: 0, resolvedInTime: 0, resolvedLate: 0, compliance: null, hoursUsed: 0, contract: contract?.name ?? null, hoursIncluded: contract?.hours ?? null };
+      orgs.set(name, o);
+    }
+    return o;
+  };
+  for (const t of created) {
+    if (!t.organisation || merged.has(t.id)) continue;
+    const o = org(t.organisation);
+    o.tickets++;
+    const done = t.resolvedAt ?? (t.status === 'closed' ? t.closedAt : null);
+    if (t.dueAt === null) continue;
+    if (done !== null && done <= t.dueAt) o.resolvedInTime++;
+    else if ((done !== null && done > t.dueAt) || (done === null && t.pausedAt === null && now > t.dueAt)) o.resolvedLate++;
+  }
+  const months = new Map<string, number>();
+  for (const e of evs.filter((x) => x.type === 'time_spent')) {
+    const name = byId.get(e.ticketId)?.organisation;
+    if (!name) continue;
+    const hours = (Number(e.to) || 0) / 60;
+    org(name).hoursUsed += hours;
+    const key = `${name}\u0000${localDateString(e.at, config.helpdesk.timezone).slice(0, 7)}`;
+    months.set(key, (months.get(key) ?? 0) + hours);
+  }
+  for (const o of orgs.values()) {
+    o.compliance = o.resolvedInTime + o.resolvedLate > 0 ? o.resolvedInTime / (o.resolvedInTime + o.resolvedLate) : null;
+    o.hoursUsed = Math.round(o.hoursUsed * 100) / 100;
+  }
+  return {
+    organisations: [...orgs.values()].sort((a, b) => a.organisation.localeCompare(b.organisation)),
+    hoursByMonth: [...months]
+      .map(([key, hours]) => ({ organisation: key.split('\u0000')[0], month: key.split('\u0000')[1], hours: Math.round(hours * 100) / 100 }))
+      .sort((a, b) => a.organisation.localeCompare(b.organisation) || a.month.localeCompare(b.month)),
+    breaches: evs
+      .filter((e) => e.type === 'sla_breach')
+      .map((e) => ({ ref: byId.get(e.ticketId)?.ref ?? String(e.ticketId), organisation: byId.get(e.ticketId)?.organisation ?? null, clock: (e.to ?? '').split(':')[0], severity: (e.to ?? '').split(':')[1] ?? e.to ?? '', at: new Date(e.at).toISOString() }))
+      .sort((a, b) => a.at.localeCompare(b.at)),
   };
 }
 

@@ -46,6 +46,11 @@ export function reportHtml(r: Report, title: string): string {
       return [sev, String(s.met), String(s.missed), shown(s.compliance), String(f.met), String(f.missed), shown(f.compliance)];
     }),
   );
+  const organisations = htmlTable(
+    ['Organisation', 'Tickets', 'Resolved in time', 'Late', 'Compliance', 'Hours used', 'Hours included', 'Contract'],
+    r.organisations.map((o) => [o.organisation, String(o.tickets), String(o.resolvedInTime), String(o.resolvedLate), shown(o.compliance), o.hoursUsed.toFixed(2), o.hoursIncluded === null ? '-' : String(o.hoursIncluded), o.contract ?? '-']),
+  );
+  const breaches = htmlTable(['Ticket', 'Organisation', 'Severity', 'Clock', 'At (UTC)'], r.breaches.map((b) => [b.ref, b.organisation ?? '-', b.severity, b.clock.replace('_', ' '), b.at.slice(0, 16).replace('T', ' ')]));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
@@ -63,6 +68,10 @@ pre{background:#f7f7f7;padding:12px;font-size:13px;overflow-x:auto}
 ${agents}
 <h2>SLA compliance</h2>
 ${sla}
+<h2>Organisations</h2>
+${organisations}
+<h2>SLA breaches</h2>
+${breaches}
 <h2>All figures</h2>
 <pre>${esc(reportText(r))}</pre>
 </body></html>

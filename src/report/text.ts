@@ -37,6 +37,20 @@ export function reportText(r: Report): string {
   section('Spam');
   out.push(`caught ${r.spam.caught}; marked spam by staff ${r.spam.markedSpam}; taken out of spam by staff ${r.spam.markedNotSpam}`);
 
+  section('Organisations');
+  out.push(
+    r.organisations.length === 0
+      ? 'none (config/customers.yaml)'
+      : table(
+          ['ORGANISATION', 'TICKETS', 'RESOLVED IN TIME', 'LATE', 'COMPLIANCE', 'HOURS', 'INCLUDED', 'CONTRACT'],
+          r.organisations.map((o) => [o.organisation, String(o.tickets), String(o.resolvedInTime), String(o.resolvedLate), pct(o.compliance), o.hoursUsed.toFixed(2), o.hoursIncluded === null ? '-' : String(o.hoursIncluded), o.contract ?? '-']),
+        ),
+  );
+  if (r.hoursByMonth.length > 0) out.push('', table(['ORGANISATION', 'MONTH', 'HOURS'], r.hoursByMonth.map((h) => [h.organisation, h.month, h.hours.toFixed(2)])));
+
+  section('SLA breaches');
+  out.push(r.breaches.length === 0 ? 'none' : table(['TICKET', 'ORGANISATION', 'SEVERITY', 'CLOCK', 'AT (UTC)'], r.breaches.map((b) => [b.ref, b.organisation ?? '-', b.severity, b.clock.replace('_', ' '), b.at.slice(0, 16).replace('T', ' ')])));
+
   section('Agents');
   out.push(table(['AGENT', 'OPEN', 'RESOLVED', 'REPLIES', 'TIME SPENT'], r.agents.map((a) => [a.agent, String(a.open), String(a.resolved), String(a.replies), minutes(a.timeSpentMinutes)])));
   return out.join('\n');

@@ -6,7 +6,7 @@ import { events, messages, tickets } from './schema';
 
 export type ReportTicket = Pick<
   typeof tickets.$inferSelect,
-  'id' | 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'firstResponseAt' | 'resolvedAt' | 'closedAt' | 'dueAt' | 'firstResponseDueAt' | 'pausedAt' | 'spamVerdict' | 'rating' | 'ratedAt'
+  'id' | 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'firstResponseAt' | 'resolvedAt' | 'closedAt' | 'dueAt' | 'firstResponseDueAt' | 'pausedAt' | 'organisation' | 'contract' | 'ref' | 'spamVerdict' | 'rating' | 'ratedAt'
 >;
 
 export function reportTickets(db: Db): ReportTicket[] {
@@ -26,6 +26,9 @@ export function reportTickets(db: Db): ReportTicket[] {
       dueAt: tickets.dueAt,
       firstResponseDueAt: tickets.firstResponseDueAt,
       pausedAt: tickets.pausedAt,
+      organisation: tickets.organisation,
+      contract: tickets.contract,
+      ref: tickets.ref,
       spamVerdict: tickets.spamVerdict,
       rating: tickets.rating,
       ratedAt: tickets.ratedAt,
@@ -39,7 +42,7 @@ export function reportEvents(db: Db, since: number, until: number) {
   return db
     .select({ ticketId: events.ticketId, at: events.at, actor: events.actor, type: events.type, from: events.fromValue, to: events.toValue })
     .from(events)
-    .where(and(gte(events.at, since), lt(events.at, until), inArray(events.type, ['status_changed', 'time_spent'])))
+    .where(and(gte(events.at, since), lt(events.at, until), inArray(events.type, ['status_changed', 'time_spent', 'sla_breach'])))
     .all();
 }
 

@@ -33,6 +33,7 @@ interface Seed {
   priority?: string;
   category?: string;
   spam?: boolean;
+  organisation?: string;
 }
 
 /** Writes tickets, messages and events straight into the store, as the daemon would have. */
@@ -57,12 +58,13 @@ function seed(store: Store): void {
       firstResponseAt: s.firstResponse ? at(s.firstResponse) : null,
       resolvedAt: s.resolved ? at(s.resolved) : null,
       closedAt: s.closed ? at(s.closed) : null,
+      organisation: s.organisation ?? null,
     }).id;
   const message = (ticketId: number, kind: string, from: string, when: string) =>
     insertMessage(store.db, { ticketId, direction: 'in', kind, messageId: `<${Math.random()}@x>`, references: [], fromAddress: from, to: [], cc: [], subject: 's', text: 't', headers: [], createdAt: at(when) });
   const event = (ticketId: number, actor: string, type: string, from: string | null, to: string, when: string) => addEvent(store.db, { ticketId, at: at(when), actor, type, from, to });
 
-  const t1 = ticket({ created: '2026-11-01T09:00', severity: 'medium', due: '2026-11-03T09:00', firstResponse: '2026-11-01T10:00', resolved: '2026-11-01T12:00', closed: '2026-11-02T08:00', status: 'closed', assignee: 'ana@example.test', queue: 'software' });
+  const t1 = ticket({ created: '2026-11-01T09:00', severity: 'medium', due: '2026-11-03T09:00', firstResponse: '2026-11-01T10:00', resolved: '2026-11-01T12:00', closed: '2026-11-02T08:00', status: 'closed', assignee: 'ana@example.test', queue: 'software', organisation: 'Acme' });
   message(t1, 'customer', 'c1@customer.test', '2026-11-01T09:00');
   message(t1, 'agent_reply', 'ana@example.test', '2026-11-01T10:00');
   message(t1, 'customer', 'c1@customer.test', '2026-11-01T11:30');
@@ -72,7 +74,8 @@ function seed(store: Store): void {
   event(t1, 'system', 'status_changed', 'resolved', 'closed', '2026-11-02T08:00');
   setRating(store.db, t1, 5, 'great', at('2026-11-01T13:00'));
 
-  const t2 = ticket({ created: '2026-11-01T15:00', severity: 'high', due: '2026-11-02T03:00', firstResponse: '2026-11-02T05:00', resolved: '2026-11-02T15:00', status: 'resolved', assignee: 'bob@example.test', queue: 'hardware' });
+  const t2 = ticket({ created: '2026-11-01T15:00', severity: 'high', due: '2026-11-02T03:00', firstResponse: '2026-11-02T05:00', resolved: '2026-11-02T15:00', status: 'resolved', assignee: 'bob@example.test', queue: 'hardware', organisation: 'Acme' });
+  event(t2, 'system', 'sla_breach', null, 'resolution:high', '2026-11-02T03:00');
   message(t2, 'customer', 'c2@customer.test', '2026-11-01T15:00');
   message(t2, 'agent_reply', 'bob@example.test', '2026-11-02T05:00');
   event(t2, 'agent:bob@example.test', 'time_spent', null, '45', '2026-11-02T05:00');
@@ -102,7 +105,8 @@ function seed(store: Store): void {
 }
 
 function setup() {
-  const configDir = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test, timezone: UTC }\n', 'agents.yaml': AGENTS });
+  const customers = 'levels: { gold: {} }\norganisations:\n  - { name: Acme, domains: [acme.test], contracts: [{ name: Acme 2026, level: gold, from: 2026-01-01, hours: 10 }] }\n';
+  const configDir = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test, timezone: UTC }\n', 'agents.yaml': AGENTS, 'customers.yaml': customers });
   const dataDir = tempDir('hd-report-');
   const store = openStore(dataDir);
   seed(store);
@@ -143,6 +147,10 @@ describe('helpdesk report', () => {
     expect(Object.values(r.slaFirstResponse)).toEqual([0, 1, 2, 3].map(() => ({ met: 0, missed: 0, compliance: null })));
     expect(r.ratings).toEqual({ count: 2, average: 4, distribution: { '1': 0, '2': 0, '3': 1, '4': 0, '5': 1 } });
     expect(r.spam).toEqual({ caught: 1, markedSpam: 1, markedNotSpam: 1 });
+    // Acme: T1 resolved in time, T2 late; 30 + 45 minutes of #time; its contract includes 10 h.
+    expect(r.organisations).toEqual([{ organisation: 'Acme', tickets: 2, resolvedInTime: 1, resolvedLate: 1, compliance: 0.5, hoursUsed: 1.25, contract: 'Acme 2026', hoursIncluded: 10 }]);
+    expect(r.hoursByMonth).toEqual([{ organisation: 'Acme', month: '2026-11', hours: 1.25 }]);
+    expect(r.breaches).toEqual([{ ref: 'HD-2', organisation: 'Acme', severity: 'high', clock: 'resolution', at: '2026-11-02T03:00:00.000Z' }]);
     expect(r.agents).toEqual([
       { agent: 'ana@example.test', open: 1, resolved: 1, replies: 1, timeSpentMinutes: 45 },
       { agent: 'bob@example.test', open: 1, resolved: 2, replies: 1, timeSpentMinutes: 45 },
