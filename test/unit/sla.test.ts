@@ -47,15 +47,18 @@ describe('SLA due dates', () => {
     expect(businessElapsed(madrid(2026, 12, 4, 16), madrid(2026, 12, 8, 11), holidays)).toBe(4 * H);
   });
 
-  it('the worked example: critical, Friday 16:00, Monday a holiday; answer within 1 h, resolve within 4 h', () => {
+  it('the worked example: critical from a Gold contract, Friday 16:00, Monday a holiday; answer within 1 h, resolve within 4 h', () => {
     const config = {
       helpdesk: { timezone: 'Europe/Madrid', businessHours: hours, holidays: ['2026-12-07'] },
-      sla: { critical: 4 * H, firstResponse: { critical: H } },
+      sla: { critical: 8 * H, firstResponse: {} },
+      levels: { gold: { sla: { critical: 4 * H, firstResponse: { critical: H } } } },
     } as unknown as Config;
     const arrival = madrid(2026, 12, 4, 16);
-    expect(firstResponseDue(arrival, 'critical', config)?.at).toBe(madrid(2026, 12, 4, 17));
-    expect(dueDate(arrival, 'critical', config).at).toBe(madrid(2026, 12, 8, 11));
-    expect(firstResponseDue(arrival, 'high', config)).toBeNull();
+    expect(firstResponseDue(arrival, 'critical', config, 'gold')?.at).toBe(madrid(2026, 12, 4, 17));
+    expect(dueDate(arrival, 'critical', config, 'gold').at).toBe(madrid(2026, 12, 8, 11));
+    // Without the contract: the desk's 8 h (Friday 2 h, Tuesday 6 h), and no first-response clock.
+    expect(dueDate(arrival, 'critical', config).at).toBe(madrid(2026, 12, 8, 15));
+    expect(firstResponseDue(arrival, 'critical', config)).toBeNull();
     // Pending from Friday 17:00 to Tuesday 10:00: 1 business hour of pause (Tue 09–10) plus
     // Friday 17–18: the resolution due moves by 2 business hours, to Tuesday 13:00.
     expect(movedBy(madrid(2026, 12, 8, 11), madrid(2026, 12, 4, 17), madrid(2026, 12, 8, 10), config)).toBe(madrid(2026, 12, 8, 13));
