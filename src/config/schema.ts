@@ -1,3 +1,4 @@
+import Holidays from 'date-holidays';
 import { z } from 'zod';
 import { validate as validateCron } from 'node-cron';
 import bytes from 'bytes';
@@ -7,6 +8,14 @@ import { DURATION, parseDuration } from '../lib/duration';
  * The config files' shape (README "Configuration"). More keys may come; the ones here mean what
  * README's tables say. Defaults are filled in so that the rest of the code never checks for absence.
  */
+
+function knownRegion(country: string, region: string | undefined): boolean {
+  const countries = new Holidays().getCountries() as Record<string, string> | undefined;
+  if (!countries?.[country]) return false;
+  if (region === undefined) return true;
+  const states = new Holidays().getStates(country) as Record<string, string> | undefined;
+  return Boolean(states?.[region]);
+}
 
 function validTimeZone(tz: string): boolean {
   try {
@@ -121,6 +130,11 @@ export const helpdeskFileSchema = z.strictObject({
       .optional(),
     /** Days the desk is closed (in `timezone`); with businessHours, SLA clocks do not run on them. */
     holidays: z.array(z.iso.date({ message: 'expected a date such as 2026-12-25' })).default([]),
+    /** Public holidays of a country (ISO code) or one of its regions, besides `holidays` (date-holidays). */
+    holidayCalendar: z
+      .strictObject({ country: z.string().regex(/^[A-Z]{2}$/, 'expected a country code such as ES or DE'), region: z.string().min(1).optional() })
+      .refine((c) => knownRegion(c.country, c.region), { message: 'unknown country or region (date-holidays codes: ES, ES/MD, DE/BY…)' })
+      .optional(),
   }),
   mailboxes: z
     .array(mailboxSchema)

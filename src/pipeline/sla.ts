@@ -1,3 +1,4 @@
+import Holidays from 'date-holidays';
 import type { Config, Severity } from '../config/schema';
 import { localDate, zonedTime } from '../lib/local-time';
 import { levelTarget } from './customers';
@@ -8,13 +9,34 @@ type Hours = NonNullable<Config['helpdesk']['businessHours']>;
 export interface Calendar {
   timeZone: string;
   hours: Hours;
-  holidays: ReadonlySet<string>;
+  holidays: { has(date: string): boolean };
 }
 
-/** The desk's calendar, or null when every hour counts (no `helpdesk.businessHours`). */
+/**
+ * The desk's calendar, or null when every hour counts (no `helpdesk.businessHours`). Holidays
+ * are `helpdesk.holidays` and, with `helpdesk.holidayCalendar`, the public holidays of that
+ * country or region (date-holidays).
+ */
 export function deskCalendar(config: Config): Calendar | null {
   const hours = config.helpdesk.businessHours;
-  return hours ? { timeZone: config.helpdesk.timezone, hours, holidays: new Set(config.helpdesk.holidays) } : null;
+  if (!hours) return null;
+  const listed = new Set(config.helpdesk.holidays);
+  const region = config.helpdesk.holidayCalendar;
+  return { timeZone: config.helpdesk.timezone, hours, holidays: { has: (date) => listed.has(date) || (region !== undefined && publicHolidays(region, Number(date.slice(0, 4))).has(date)) } };
+}
+
+const yearsOfHolidays = new Map<string, Set<string>>();
+
+/** A country's (or region's) public holidays in a year, as `YYYY-MM-DD`; computed once per year. */
+function publicHolidays(region: { country: string; region?: string }, year: number): Set<string> {
+  const key = `${region.country} ${region.region ?? ''} ${year}`;
+  let days = yearsOfHolidays.get(key);
+  if (!days) {
+    const calendar = region.region ? new Holidays(region.country, region.region) : new Holidays(region.country);
+    days = new Set(calendar.getHolidays(year).filter((h) => h.type === 'public').map((h) => h.date.slice(0, 10)));
+    yearsOfHolidays.set(key, days);
+  }
+  return days;
 }
 
 /**
@@ -40,10 +62,10 @@ function clockDue(arrival: number, target: number, key: string, config: Config):
   const minutes = Math.round(target / 60000);
   const calendar = deskCalendar(config);
   if (!calendar) return { at: arrival + target, reason: `${key} (${minutes} min) from arrival` };
-  const { hours, timeZone, holidays } = calendar;
+  const { hours, timeZone } = calendar;
   return {
     at: addBusinessTime(arrival, target, calendar),
-    reason: `${key} (${minutes} min) of business hours (${hours.days.join(',')} ${hours.start}-${hours.end} ${timeZone}${holidays.size > 0 ? `, ${holidays.size} holidays` : ''}) from arrival`,
+    reason: `${key} (${minutes} min) of business hours (${hours.days.join(',')} ${hours.start}-${hours.end} ${timeZone}${config.helpdesk.holidays.length > 0 || config.helpdesk.holidayCalendar ? ', without holidays' : ''}) from arrival`,
   };
 }
 

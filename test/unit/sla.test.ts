@@ -68,4 +68,11 @@ describe('SLA due dates', () => {
     const config = { helpdesk: { timezone: 'UTC', holidays: [] }, sla: {} } as unknown as Config;
     expect(movedBy(10 * H, 2 * H, 5 * H, config)).toBe(13 * H);
   });
+
+  it('a country calendar (date-holidays) adds its public holidays: 8 December is a holiday in Spain', () => {
+    const config = { helpdesk: { timezone: 'Europe/Madrid', businessHours: hours, holidays: [], holidayCalendar: { country: 'ES', region: 'MD' } }, sla: { critical: 4 * H, firstResponse: {} }, levels: {} } as unknown as Config;
+    // Friday 4 Dec 16:00 + 4 h: Friday 2 h, Monday 7 (substitute for the Constitution Day) and
+    // Tuesday 8 (Immaculate Conception) are public holidays: Wednesday 9 Dec 11:00.
+    expect(dueDate(madrid(2026, 12, 4, 16), 'critical', config).at).toBe(madrid(2026, 12, 9, 11));
+  });
 });
