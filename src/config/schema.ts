@@ -1,4 +1,4 @@
-import Holidays from 'date-holidays';
+import { holidaysLib } from '../lib/holidays';
 import { z } from 'zod';
 import { validate as validateCron } from 'node-cron';
 import bytes from 'bytes';
@@ -10,10 +10,10 @@ import { DURATION, parseDuration } from '../lib/duration';
  */
 
 function knownRegion(country: string, region: string | undefined): boolean {
-  const countries = new Holidays().getCountries() as Record<string, string> | undefined;
+  const countries = new (holidaysLib())().getCountries() as Record<string, string> | undefined;
   if (!countries?.[country]) return false;
   if (region === undefined) return true;
-  const states = new Holidays().getStates(country) as Record<string, string> | undefined;
+  const states = new (holidaysLib())().getStates(country) as Record<string, string> | undefined;
   return Boolean(states?.[region]);
 }
 

@@ -1,4 +1,4 @@
-import Holidays from 'date-holidays';
+import { holidaysLib } from '../lib/holidays';
 import type { Config, Severity } from '../config/schema';
 import { localDate, zonedTime } from '../lib/local-time';
 import { levelTarget } from './customers';
@@ -32,7 +32,7 @@ function publicHolidays(region: { country: string; region?: string }, year: numb
   const key = `${region.country} ${region.region ?? ''} ${year}`;
   let days = yearsOfHolidays.get(key);
   if (!days) {
-    const calendar = region.region ? new Holidays(region.country, region.region) : new Holidays(region.country);
+    const calendar = region.region ? new (holidaysLib())(region.country, region.region) : new (holidaysLib())(region.country);
     days = new Set(calendar.getHolidays(year).filter((h) => h.type === 'public').map((h) => h.date.slice(0, 10)));
     yearsOfHolidays.set(key, days);
   }
