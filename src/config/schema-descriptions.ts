@@ -51,7 +51,7 @@ export const AGENTS_DESCRIPTIONS: Record<string, string> = {
 export const RULES_DESCRIPTIONS: Record<string, string> = {
   rules: 'Routing rules, in order. The first rule that matches decides, unless it says continue: true.',
   'rules[].name': 'Shown in errors, events and `helpdesk rules test`.',
-  'rules[].when': 'Conditions, every one must hold ({} always holds): from, to, subject, body, header, hasAttachment, attachmentType, category, spam, time, all, any, not.',
+  'rules[].when': 'Conditions, every one must hold ({} always holds): from, to, subject, body, header, hasAttachment, attachmentType, category, spam, organisation, contract, contractValid, time, all, any, not.',
   'rules[].then': 'What a matching rule sets: category, priority, severity, queue, tags, assign, stop.',
   'rules[].continue': 'true: later matching rules fill in what is still unset (tags add up).',
   escalation: 'What the SLA job does when a clock warns or breaches: {name, when: {breach|warning: first_response|resolution|any, severity, queue}, then: {priority, severity, queue, assign, notify}}; each once per ticket and clock.',
