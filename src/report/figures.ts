@@ -28,7 +28,19 @@ export interface Report {
   spam: { caught: number; markedSpam: number; markedNotSpam: number };
   agents: { agent: string; open: number; resolved: number; replies: number; timeSpentMinutes: number }[];
   /** Per organisation (config/customers.yaml) with tickets or time in the period. */
-  organisations: { organisation: string; tickets: number; resolvedInTime: number; resolvedLate: number; compliance: number | null; hoursUsed: number; contract: string | null; hoursIncluded: number | null }[];
+  organisations: {
+    organisation: string;
+    tickets: number;
+    resolvedInTime: number;
+    resolvedLate: number;
+    compliance: number | null;
+    answeredInTime: number;
+    answeredLate: number;
+    firstResponseCompliance: number | null;
+    hoursUsed: number;
+    contract: string | null;
+    hoursIncluded: number | null;
+  }[];
   /** Hours spent (`#time`) per organisation and month (`YYYY-MM` in the desk's time zone). */
   hoursByMonth: { organisation: string; month: string; hours: number }[];
   /** Every SLA breach recorded in the period. */
@@ -153,7 +165,7 @@ function perOrganisation(all: ReportTicket[], created: ReportTicket[], evs: Retu
       // Hours are set against the contract in force now (else the latest one).
       const configured = config.organisations.find((x) => x.name === name);
       const contract = configured ? (contractOn(configured, localDateString(now, config.helpdesk.timezone))?.contract ?? null) : null;
-      o = { organisation: name, tickets: 0, resolvedInTime: 0, resolvedLate: 0, compliance: null, hoursUsed: 0, contract: contract?.name ?? null, hoursIncluded: contract?.hours ?? null };
+      o = { organisation: name, tickets: 0, resolvedInTime: 0, resolvedLate: 0, compliance: null, answeredInTime: 0, answeredLate: 0, firstResponseCompliance: null, hoursUsed: 0, contract: contract?.name ?? null, hoursIncluded: contract?.hours ?? null };
       orgs.set(name, o);
     }
     return o;
@@ -162,10 +174,17 @@ function perOrganisation(all: ReportTicket[], created: ReportTicket[], evs: Retu
     if (!t.organisation || merged.has(t.id)) continue;
     const o = org(t.organisation);
     o.tickets++;
-    const done = t.resolvedAt ?? (t.status === 'closed' ? t.closedAt : null);
-    if (t.dueAt === null) continue;
-    if (done !== null && done <= t.dueAt) o.resolvedInTime++;
-    else if ((done !== null && done > t.dueAt) || (done === null && t.pausedAt === null && now > t.dueAt)) o.resolvedLate++;
+    const verdict = (due: number | null, done: number | null): 'in time' | 'late' | null => {
+      if (due === null) return null;
+      if (done !== null) return done <= due ? 'in time' : 'late';
+      return t.pausedAt === null && now > due ? 'late' : null;
+    };
+    const resolved = verdict(t.dueAt, t.resolvedAt ?? (t.status === 'closed' ? t.closedAt : null));
+    if (resolved === 'in time') o.resolvedInTime++;
+    if (resolved === 'late') o.resolvedLate++;
+    const answered = verdict(t.firstResponseDueAt, t.firstResponseAt);
+    if (answered === 'in time') o.answeredInTime++;
+    if (answered === 'late') o.answeredLate++;
   }
   const months = new Map<string, number>();
   for (const e of evs.filter((x) => x.type === 'time_spent')) {
@@ -178,6 +197,7 @@ function perOrganisation(all: ReportTicket[], created: ReportTicket[], evs: Retu
   }
   for (const o of orgs.values()) {
     o.compliance = o.resolvedInTime + o.resolvedLate > 0 ? o.resolvedInTime / (o.resolvedInTime + o.resolvedLate) : null;
+    o.firstResponseCompliance = o.answeredInTime + o.answeredLate > 0 ? o.answeredInTime / (o.answeredInTime + o.answeredLate) : null;
     o.hoursUsed = Math.round(o.hoursUsed * 100) / 100;
   }
   return {

@@ -47,8 +47,8 @@ export function reportHtml(r: Report, title: string): string {
     }),
   );
   const organisations = htmlTable(
-    ['Organisation', 'Tickets', 'Resolved in time', 'Late', 'Compliance', 'Hours used', 'Hours included', 'Contract'],
-    r.organisations.map((o) => [o.organisation, String(o.tickets), String(o.resolvedInTime), String(o.resolvedLate), shown(o.compliance), o.hoursUsed.toFixed(2), o.hoursIncluded === null ? '-' : String(o.hoursIncluded), o.contract ?? '-']),
+    ['Organisation', 'Tickets', 'Resolved in time', 'Late', 'Compliance', 'Answered in time', 'Late', 'Compliance', 'Hours used', 'Hours included', 'Contract'],
+    r.organisations.map((o) => [o.organisation, String(o.tickets), String(o.resolvedInTime), String(o.resolvedLate), shown(o.compliance), String(o.answeredInTime), String(o.answeredLate), shown(o.firstResponseCompliance), o.hoursUsed.toFixed(2), o.hoursIncluded === null ? '-' : String(o.hoursIncluded), o.contract ?? '-']),
   );
   const breaches = htmlTable(['Ticket', 'Organisation', 'Severity', 'Clock', 'At (UTC)'], r.breaches.map((b) => [b.ref, b.organisation ?? '-', b.severity, b.clock.replace('_', ' '), b.at.slice(0, 16).replace('T', ' ')]));
   return `<!doctype html>

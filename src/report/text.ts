@@ -42,8 +42,8 @@ export function reportText(r: Report): string {
     r.organisations.length === 0
       ? 'none (config/customers.yaml)'
       : table(
-          ['ORGANISATION', 'TICKETS', 'RESOLVED IN TIME', 'LATE', 'COMPLIANCE', 'HOURS', 'INCLUDED', 'CONTRACT'],
-          r.organisations.map((o) => [o.organisation, String(o.tickets), String(o.resolvedInTime), String(o.resolvedLate), pct(o.compliance), o.hoursUsed.toFixed(2), o.hoursIncluded === null ? '-' : String(o.hoursIncluded), o.contract ?? '-']),
+          ['ORGANISATION', 'TICKETS', 'RESOLVED IN TIME', 'LATE', 'COMPLIANCE', 'ANSWERED IN TIME', 'LATE', 'COMPLIANCE', 'HOURS', 'INCLUDED', 'CONTRACT'],
+          r.organisations.map((o) => [o.organisation, String(o.tickets), String(o.resolvedInTime), String(o.resolvedLate), pct(o.compliance), String(o.answeredInTime), String(o.answeredLate), pct(o.firstResponseCompliance), o.hoursUsed.toFixed(2), o.hoursIncluded === null ? '-' : String(o.hoursIncluded), o.contract ?? '-']),
         ),
   );
   if (r.hoursByMonth.length > 0) out.push('', table(['ORGANISATION', 'MONTH', 'HOURS'], r.hoursByMonth.map((h) => [h.organisation, h.month, h.hours.toFixed(2)])));

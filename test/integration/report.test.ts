@@ -34,6 +34,7 @@ interface Seed {
   category?: string;
   spam?: boolean;
   organisation?: string;
+  firstResponseDue?: string;
 }
 
 /** Writes tickets, messages and events straight into the store, as the daemon would have. */
@@ -59,12 +60,13 @@ function seed(store: Store): void {
       resolvedAt: s.resolved ? at(s.resolved) : null,
       closedAt: s.closed ? at(s.closed) : null,
       organisation: s.organisation ?? null,
+      firstResponseDueAt: s.firstResponseDue ? at(s.firstResponseDue) : null,
     }).id;
   const message = (ticketId: number, kind: string, from: string, when: string) =>
     insertMessage(store.db, { ticketId, direction: 'in', kind, messageId: `<${Math.random()}@x>`, references: [], fromAddress: from, to: [], cc: [], subject: 's', text: 't', headers: [], createdAt: at(when) });
   const event = (ticketId: number, actor: string, type: string, from: string | null, to: string, when: string) => addEvent(store.db, { ticketId, at: at(when), actor, type, from, to });
 
-  const t1 = ticket({ created: '2026-11-01T09:00', severity: 'medium', due: '2026-11-03T09:00', firstResponse: '2026-11-01T10:00', resolved: '2026-11-01T12:00', closed: '2026-11-02T08:00', status: 'closed', assignee: 'ana@example.test', queue: 'software', organisation: 'Acme' });
+  const t1 = ticket({ created: '2026-11-01T09:00', severity: 'medium', due: '2026-11-03T09:00', firstResponse: '2026-11-01T10:00', resolved: '2026-11-01T12:00', closed: '2026-11-02T08:00', status: 'closed', assignee: 'ana@example.test', queue: 'software', organisation: 'Acme', firstResponseDue: '2026-11-01T09:30' });
   message(t1, 'customer', 'c1@customer.test', '2026-11-01T09:00');
   message(t1, 'agent_reply', 'ana@example.test', '2026-11-01T10:00');
   message(t1, 'customer', 'c1@customer.test', '2026-11-01T11:30');
@@ -143,12 +145,12 @@ describe('helpdesk report', () => {
       medium: { met: 2, missed: 0, compliance: 1 },
       low: { met: 0, missed: 0, compliance: null },
     });
-    // No severity had a first-response target.
-    expect(Object.values(r.slaFirstResponse)).toEqual([0, 1, 2, 3].map(() => ({ met: 0, missed: 0, compliance: null })));
+    // Only T1 had a first-response target (09:30), answered at 10:00: late.
+    expect(r.slaFirstResponse).toEqual({ critical: { met: 0, missed: 0, compliance: null }, high: { met: 0, missed: 0, compliance: null }, medium: { met: 0, missed: 1, compliance: 0 }, low: { met: 0, missed: 0, compliance: null } });
     expect(r.ratings).toEqual({ count: 2, average: 4, distribution: { '1': 0, '2': 0, '3': 1, '4': 0, '5': 1 } });
     expect(r.spam).toEqual({ caught: 1, markedSpam: 1, markedNotSpam: 1 });
     // Acme: T1 resolved in time, T2 late; 30 + 45 minutes of #time; its contract includes 10 h.
-    expect(r.organisations).toEqual([{ organisation: 'Acme', tickets: 2, resolvedInTime: 1, resolvedLate: 1, compliance: 0.5, hoursUsed: 1.25, contract: 'Acme 2026', hoursIncluded: 10 }]);
+    expect(r.organisations).toEqual([{ organisation: 'Acme', tickets: 2, resolvedInTime: 1, resolvedLate: 1, compliance: 0.5, answeredInTime: 0, answeredLate: 1, firstResponseCompliance: 0, hoursUsed: 1.25, contract: 'Acme 2026', hoursIncluded: 10 }]);
     expect(r.hoursByMonth).toEqual([{ organisation: 'Acme', month: '2026-11', hours: 1.25 }]);
     expect(r.breaches).toEqual([{ ref: 'HD-2', organisation: 'Acme', severity: 'high', clock: 'resolution', at: '2026-11-02T03:00:00.000Z' }]);
     expect(r.agents).toEqual([
