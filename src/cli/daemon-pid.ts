@@ -31,7 +31,11 @@ export function claimDaemonPid(dataDir: string): { release: () => void } | { hel
       writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
       return {
         release: () => {
-          if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+          try {
+            if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+          } catch {
+            // Already gone (an admin removed it): nothing to release, and an exit must not throw.
+          }
         },
       };
     } catch (err) {
