@@ -34,6 +34,9 @@ export function registerConfig(program: Command): void {
         agents: c.agents.map((a) => a.email),
         groups: c.groups.map((g) => g.name),
         rules: c.rules.map((r) => r.name),
+        escalation: c.escalation.map((e) => e.name),
+        organisations: c.organisations.map((o) => o.name),
+        levels: Object.keys(c.levels),
         trust: c.trust.mode,
         outgoing: c.outgoing.smtp ? `smtp://${c.outgoing.smtp.host}:${c.outgoing.smtp.port}` : `directory ${c.outgoing.directory ?? '<data>/outbox'}`,
         templates: templatesDir(c),
@@ -46,6 +49,8 @@ export function registerConfig(program: Command): void {
       out(`agents (${summary.agents.length}): ${summary.agents.join(', ') || '-'}`);
       out(`groups (${summary.groups.length}): ${summary.groups.join(', ') || '-'}`);
       out(`rules (${summary.rules.length}): ${summary.rules.join(', ') || '-'}`);
+      out(`escalation (${summary.escalation.length}): ${summary.escalation.join(', ') || '-'}`);
+      out(`organisations (${summary.organisations.length}): ${summary.organisations.join(', ') || '-'}; levels: ${summary.levels.join(', ') || '-'}`);
       out(`outgoing mail: ${summary.outgoing}; templates ${summary.templates}`);
       for (const w of summary.warnings) out(`warning: ${w}`);
     });
