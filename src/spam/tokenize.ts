@@ -7,10 +7,6 @@ const MAX_PAIRS = 100;
 const HEADER_WORD = /[\p{L}\p{N}][\p{L}\p{N}._-]*[\p{L}\p{N}]/gu;
 const HEADER_WORD_FIELDS: Record<string, string> = { from: 'h:from:', 'reply-to': 'h:reply-to:', received: 'rcvd:' };
 const RECEIVED_FROM = /^from\s+(\S+)(?:.*?\[(\d+\.\d+)\.)?/is;
-const HTML_TAG = /<\s*([a-z][a-z0-9]*)\b([^>]*)>/gi;
-const HTML_ATTR = /([a-z-]+)\s*=\s*["']?([^"'\s>]{1,30})/g;
-/** Presentation attributes whose values tell (spam's red 7-size centred fonts); not href or src, whose words the URL tokens cover. */
-const TELLING_ATTRS = new Set(['color', 'bgcolor', 'size', 'face', 'align', 'width', 'border']);
 
 /** What the tokenizer reads of a message. */
 export type SpamInput = Pick<InboundMail, 'subject' | 'text' | 'html' | 'from' | 'replyTo' | 'headers' | 'date' | 'messageIdSynthetic'> & {
@@ -22,8 +18,8 @@ export type SpamInput = Pick<InboundMail, 'subject' | 'text' | 'html' | 'from' |
  * 3–20 characters; longer ones as a length class), the subject's words marked apart,
  * link host names and their registrable part, the sender's and Reply-To's domains,
  * attachment types, the relays of Received headers, a few telling headers, shape
- * features (all-caps subject, html only), pairs of adjacent words, the words of From,
- * Reply-To and Received, and the html's tags and presentation attributes.
+ * features (all-caps subject, html only), pairs of adjacent words, and the words of From,
+ * Reply-To and Received.
  * A token counts once per message.
  */
 export function tokenize(mail: SpamInput): Set<string> {
@@ -76,11 +72,6 @@ export function tokenize(mail: SpamInput): Set<string> {
     const field = HEADER_WORD_FIELDS[h.name];
     if (field) for (const m of h.value.toLowerCase().matchAll(HEADER_WORD)) if (m[0].length >= 3 && m[0].length <= 40) tokens.add(field + m[0]);
   }
-  // The html's tags and presentation attributes (bogofilter reads html as it comes, where
-  // SpamBayes strips it): on the validation split (model.ts) spam→ham 19 → 16 of 106 at the
-  // shipped cutoffs and 14 → 12 at 5% unsure, no ham called spam or unsure. Tried there and left
-  // out: words in capitals (no change), words of URL paths (no gain beside the tags).
-  if (mail.html) htmlTokens(mail.html.slice(0, 100_000), tokens);
   if (mail.html !== null && mail.text.trim() === '') tokens.add('shape:html-only');
   if (isShouting(mail.subject)) tokens.add('shape:subject-caps');
   if (!mail.date) tokens.add('shape:no-date');
@@ -97,14 +88,6 @@ function receivedTokens(value: string, tokens: Set<string>) {
   if (!m) return;
   tokens.add(`received:${registrable(m[1].toLowerCase())}`);
   if (m[2]) tokens.add(`received-ip:${m[2]}`);
-}
-
-function htmlTokens(html: string, tokens: Set<string>) {
-  for (const m of html.matchAll(HTML_TAG)) {
-    const tag = m[1].toLowerCase();
-    tokens.add(`tag:${tag}`);
-    for (const a of m[2].toLowerCase().matchAll(HTML_ATTR)) if (TELLING_ATTRS.has(a[1])) tokens.add(`attr:${tag}.${a[1]}=${a[2]}`);
-  }
 }
 
 /** The last two labels of a host name (`mail.relay.example.org` → `example.org`). */
