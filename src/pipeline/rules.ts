@@ -3,7 +3,7 @@ import { linearRegex, type LinearRegex } from '../lib/linear-regex';
 import type { Config, RuleCondition } from '../config/schema';
 import { inBusinessHours, localTime } from '../lib/local-time';
 import type { InboundMail } from './types';
-import { customerOf, type Customer } from './customers';
+import type { Customer } from './customers';
 
 /** What rule conditions are evaluated against. */
 export interface RuleFacts {
@@ -11,6 +11,8 @@ export interface RuleFacts {
   category: string | null;
   spam: 'ham' | 'unsure' | 'spam' | null;
   at: number;
+  /** The sender's organisation and contract (routeMail looks it up once per message). */
+  customer: Customer | null;
 }
 
 /** Whether a condition holds, and why (one line per condition that decided it). */
@@ -32,9 +34,6 @@ export function matchCondition(c: RuleCondition, facts: RuleFacts, config: Confi
     return holds;
   };
   const { mail } = facts;
-  // Looked up only when a condition asks (config/customers.yaml).
-  let known: Customer | null | undefined;
-  const customer = () => (known === undefined ? (known = customerOf(mail.from?.address, facts.at, config)) : known);
   const ok =
     (c.from === undefined || check(list(c.from).some((p) => addressMatches(p, mail.from?.address ?? '')), `from ${mail.from?.address ?? '(none)'} matches ${list(c.from).join(' | ')}`)) &&
     (c.to === undefined ||
@@ -59,9 +58,9 @@ export function matchCondition(c: RuleCondition, facts: RuleFacts, config: Confi
       )) &&
     (c.category === undefined || check(facts.category !== null && list(c.category).includes(facts.category), `category is ${facts.category}`)) &&
     (c.spam === undefined || check(facts.spam === c.spam, `spam verdict is ${c.spam}`)) &&
-    (c.organisation === undefined || check(list(c.organisation).includes(customer()?.organisation ?? ''), `organisation is ${customer()?.organisation}`)) &&
-    (c.contract === undefined || check(list(c.contract).includes(customer()?.contract ?? ''), `contract is ${customer()?.contract}`)) &&
-    (c.contractValid === undefined || check((customer()?.contractValid ?? false) === c.contractValid, c.contractValid ? `contract ${customer()?.contract} is valid` : 'no valid contract')) &&
+    (c.organisation === undefined || check(list(c.organisation).includes(facts.customer?.organisation ?? ''), `organisation is ${facts.customer?.organisation}`)) &&
+    (c.contract === undefined || check(list(c.contract).includes(facts.customer?.contract ?? ''), `contract is ${facts.customer?.contract}`)) &&
+    (c.contractValid === undefined || check((facts.customer?.contractValid ?? false) === c.contractValid, c.contractValid ? `contract ${facts.customer?.contract} is valid` : 'no valid contract')) &&
     (c.time === undefined || check(timeMatches(c.time, facts.at, config), `arrival time ${describeTime(c.time)}`)) &&
     (c.all === undefined || c.all.every((sub) => collect(matchCondition(sub, facts, config), why))) &&
     (c.any === undefined || check(c.any.some((sub) => collect(matchCondition(sub, facts, config), why)), 'one of `any` holds')) &&

@@ -8,6 +8,7 @@ import type { SpamDecision } from '../spam/classify';
 import type { Classification } from './stages/classify';
 import type { FieldChange } from './changes';
 import type { DnsResolver } from './trust';
+import type { Customer } from './customers';
 
 export type MailAddress = MailAddressRow;
 export type Header = HeaderRow;
@@ -136,6 +137,8 @@ export interface RouteDecision {
   severity: Decided<Severity>;
   queue: Decided<string | null>;
   tags: string[];
+  /** The sender's organisation and contract (config/customers.yaml), looked up once here. */
+  customer: Customer | null;
   /** What the matching rule asked for; the assign stage decides who. */
   assign: { agent: string; reason: string } | { group: string; strategy: Strategy; reason: string } | null;
 }

@@ -29,7 +29,7 @@ function config(rulesYaml = 'rules: []\n', helpdeskExtra = ''): Config {
 
 const MONDAY_10_MADRID = Date.UTC(2026, 10, 2, 9, 0); // 10:00 CET
 const SATURDAY = Date.UTC(2026, 10, 7, 12, 0);
-const facts = (m: InboundMail, at = MONDAY_10_MADRID) => ({ mail: m, category: null, spam: null, at });
+const facts = (m: InboundMail, at = MONDAY_10_MADRID) => ({ mail: m, category: null, spam: null, at, customer: null });
 
 describe('conditions', () => {
   const c = config();

@@ -1,4 +1,3 @@
-import { customerOf } from '../customers';
 import { dueDate, firstResponseDue } from '../sla';
 import type { Stage } from '../types';
 
@@ -11,7 +10,7 @@ export const decide: Stage = {
   run(draft, ctx) {
     const { mail, thread, route, assignment } = draft;
     if (!mail || !thread || thread.ticket || !route || !assignment) return {};
-    const customer = customerOf(mail.from?.address, draft.receivedAt, ctx.config);
+    const customer = route.customer;
     // A valid contract's level sets the SLA targets; an expired one is recorded, not used.
     const level = customer?.contractValid ? customer.level : null;
     const due = dueDate(draft.receivedAt, route.severity.value, ctx.config, level);

@@ -2,7 +2,7 @@ import type { Config, Priority, Severity } from '../../config/schema';
 import { addressMatches, firstWord, matchCondition } from '../rules';
 import type { CategoryPredictor } from '../category-model';
 import type { Decided, InboundMail, RouteDecision, Stage } from '../types';
-import { customerOf, levelPriority } from '../customers';
+import { customerOf, levelPriority, type Customer } from '../customers';
 
 /**
  * Routes a message that starts a ticket: config/rules.yaml in order (the first match wins,
@@ -24,9 +24,10 @@ export function routeMail(mail: InboundMail, config: Config, at: number, model: 
   const tags = new Set<string>();
   // Rules may test the category: the one an earlier rule set, else the predicted one.
   const predicted = predictCategory(mail, config, model);
+  const customer = customerOf(mail.from?.address, at, config);
   for (const rule of config.rules) {
     const category = set.category?.value ?? (predicted.source === 'predicted' ? predicted.value : null);
-    const m = matchCondition(rule.when, { mail, category, spam, at }, config);
+    const m = matchCondition(rule.when, { mail, category, spam, at, customer }, config);
     if (!m.matched) continue;
     matched.push({ name: rule.name, why: m.why });
     const by = `rule "${rule.name}"`;
@@ -43,11 +44,12 @@ export function routeMail(mail: InboundMail, config: Config, at: number, model: 
   return {
     rules: matched,
     category: set.category ? { ...set.category, source: 'rule', confidence: null } : predicted,
-    priority: set.priority ?? priorityFromMail(mail, config) ?? contractPriority(mail, at, config) ?? { value: d.priority, reason: 'defaults.priority' },
+    priority: set.priority ?? priorityFromMail(mail, config) ?? contractPriority(customer, config) ?? { value: d.priority, reason: 'defaults.priority' },
     severity: set.severity ?? severityFromMail(mail, config) ?? { value: d.severity, reason: 'defaults.severity' },
     queue: set.queue ?? (set.assign && 'group' in set.assign ? { value: set.assign.group, reason: `${set.assign.reason} assigns to this group` } : { value: d.queue, reason: 'defaults.queue' }),
     tags: [...tags],
     assign: set.assign ?? null,
+    customer,
   };
 }
 
@@ -68,8 +70,7 @@ const header = (mail: InboundMail, name: string) => mail.headers.find((h) => h.n
 
 /** Priority the sender asked for (X-Priority, Importance, Priority), keywords, VIP senders. */
 /** The default priority of the sender's valid contract level (config/customers.yaml), if it has one. */
-function contractPriority(mail: InboundMail, at: number, config: Config): Decided<Priority> | null {
-  const customer = customerOf(mail.from?.address, at, config);
+function contractPriority(customer: Customer | null, config: Config): Decided<Priority> | null {
   const value = levelPriority(config, customer);
   return value && customer ? { value, reason: `level ${customer.level} of contract ${customer.contract} (${customer.organisation})` } : null;
 }
