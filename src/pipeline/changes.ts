@@ -36,15 +36,17 @@ export function planChange(ticket: TicketView, field: string, raw: string, confi
     if (!allowed.includes(value)) throw new Error(`${field} must be one of ${allowed.join(', ')}`);
   };
   switch (field) {
-    case 'status':
+    case 'status': {
       oneOf(STATUSES);
+      const clocks = clockPause(ticket, value, config, at);
       return {
         field,
         from: ticket.status,
         to: value,
-        also: { resolvedAt: value === 'resolved' ? at : value === 'closed' ? undefined : null, closedAt: value === 'closed' ? at : null, ...clockPause(ticket, value, config, at).also },
-        dueReason: clockPause(ticket, value, config, at).reason,
+        also: { resolvedAt: value === 'resolved' ? at : value === 'closed' ? undefined : null, closedAt: value === 'closed' ? at : null, ...clocks.also },
+        dueReason: clocks.reason,
       };
+    }
     case 'priority':
       oneOf(PRIORITIES);
       return { field, from: ticket.priority, to: value, also: {} };

@@ -89,24 +89,18 @@ export function computeReport(store: Store, config: Config, since: number, until
 
   // Per clock and severity: met when done by the due time; missed when done later, or not
   // done and past due while running (a pending ticket's clock stands still: neither yet).
-  const compliance = (due: (t: ReportTicket) => number | null, done: (t: ReportTicket) => number | null): Report['sla'] => {
+  const compliance = (clock: (t: ReportTicket, now: number) => ClockVerdict): Report['sla'] => {
     const out: Report['sla'] = {};
     for (const severity of ['critical', 'high', 'medium', 'low']) {
-      const measured = created.filter((t) => t.severity === severity && due(t) !== null && !merged.has(t.id));
-      const met = measured.filter((t) => (done(t) ?? Infinity) <= (due(t) as number)).length;
-      const missed = measured.filter((t) => (done(t) !== null ? (done(t) as number) > (due(t) as number) : t.pausedAt === null && now > (due(t) as number))).length;
+      const verdicts = created.filter((t) => t.severity === severity && !merged.has(t.id)).map((t) => clock(t, now));
+      const met = verdicts.filter((v) => v === 'in time').length;
+      const missed = verdicts.filter((v) => v === 'late').length;
       out[severity] = { met, missed, compliance: met + missed > 0 ? met / (met + missed) : null };
     }
     return out;
   };
-  const sla = compliance(
-    (t) => t.dueAt,
-    (t) => t.resolvedAt ?? (t.status === 'closed' ? t.closedAt : null),
-  );
-  const slaFirstResponse = compliance(
-    (t) => t.firstResponseDueAt,
-    (t) => t.firstResponseAt,
-  );
+  const sla = compliance(resolution);
+  const slaFirstResponse = compliance(firstResponse);
 
   const rated = all.filter((t) => t.rating !== null && inPeriod(t.ratedAt));
   const agents = new Map<string, Report['agents'][number]>();
@@ -174,15 +168,10 @@ function perOrganisation(all: ReportTicket[], created: ReportTicket[], evs: Retu
     if (!t.organisation || merged.has(t.id)) continue;
     const o = org(t.organisation);
     o.tickets++;
-    const verdict = (due: number | null, done: number | null): 'in time' | 'late' | null => {
-      if (due === null) return null;
-      if (done !== null) return done <= due ? 'in time' : 'late';
-      return t.pausedAt === null && now > due ? 'late' : null;
-    };
-    const resolved = verdict(t.dueAt, t.resolvedAt ?? (t.status === 'closed' ? t.closedAt : null));
+    const resolved = resolution(t, now);
     if (resolved === 'in time') o.resolvedInTime++;
     if (resolved === 'late') o.resolvedLate++;
-    const answered = verdict(t.firstResponseDueAt, t.firstResponseAt);
+    const answered = firstResponse(t, now);
     if (answered === 'in time') o.answeredInTime++;
     if (answered === 'late') o.answeredLate++;
   }
@@ -211,6 +200,21 @@ function perOrganisation(all: ReportTicket[], created: ReportTicket[], evs: Retu
       .sort((a, b) => a.at.localeCompare(b.at)),
   };
 }
+
+/**
+ * How a ticket did on one SLA clock: done by its due time, done later or not done and past due
+ * while the clock runs (a pending ticket's clock stands still), or neither yet / no clock.
+ */
+type ClockVerdict = 'in time' | 'late' | null;
+
+function clockVerdict(due: number | null, done: number | null, pausedAt: number | null, now: number): ClockVerdict {
+  if (due === null) return null;
+  if (done !== null) return done <= due ? 'in time' : 'late';
+  return pausedAt === null && now > due ? 'late' : null;
+}
+
+const resolution = (t: ReportTicket, now: number) => clockVerdict(t.dueAt, t.resolvedAt ?? (t.status === 'closed' ? t.closedAt : null), t.pausedAt, now);
+const firstResponse = (t: ReportTicket, now: number) => clockVerdict(t.firstResponseDueAt, t.firstResponseAt, t.pausedAt, now);
 
 /** The latest of each ticket's events (events come in any order). */
 function lastEventPerTicket<E extends { ticketId: number; at: number }>(evs: E[]): E[] {
