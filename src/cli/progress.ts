@@ -18,8 +18,11 @@ export interface FileProgress {
  * MTAs get nothing but the results.
  */
 export function fileProgress(label: string, paths: string[]): FileProgress {
+  const none: FileProgress = { message: () => undefined, print: out, stop: () => undefined };
+  // In a pipe nothing is shown, so nothing is counted (a folder is walked once, by the reader).
+  if (!process.stdout.isTTY || !process.stderr.isTTY) return none;
   const total = paths.filter((p) => p !== '-').reduce((n, p) => n + (statSync(p).isDirectory() ? listFiles(p).length : 1), 0);
-  if (!process.stdout.isTTY || !process.stderr.isTTY || total === 0) return { message: () => undefined, print: out, stop: () => undefined };
+  if (total === 0) return none;
   const bar = new SingleBar({
     stream: process.stderr,
     format: `${label} {bar} {value}/{total} files · {messages} messages · {rate} messages/s · {eta_formatted} left`,
