@@ -97,6 +97,8 @@ describe('template errors', () => {
     const ok = runCli(['--config', writeConfigDir(), '--data', tempDir(), 'config', 'check']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/outgoing mail: directory <data>\/outbox; templates .*templates/);
+    expect(ok.stdout).toContain('escalation (0): -');
+    expect(ok.stdout).toContain('organisations (0): -; levels: -');
   });
 
   it('takes the subject from an optional <name>.subject.hbs, in the locale, with the ticket tag kept in front', () => {
