@@ -5,6 +5,8 @@ export const EXIT = {
   USAGE: 64,
   /** The ticket or thing asked for does not exist. */
   NOT_FOUND: 1,
+  /** A check (`tickets reindex --check`, `kb check`) found a fault. */
+  CHECK_FAILED: 1,
   /** Temporary failure (store or config unusable): an MTA keeps the message and retries. */
   TEMPFAIL: 75,
   /** The configuration is invalid (commands other than `ingest`). */

@@ -9,6 +9,19 @@ import { STATUSES } from '../config/schema';
 import { locations, openAll, out, positiveInt } from './common';
 import { table, utcMinute } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
+import { FILTERS, SearchQueryError } from '../search/query';
+import { searchTickets, ticketQuery } from '../search/tickets';
+import { checkSearchIndex, rebuildSearchIndex } from '../store/search';
+
+/** A bad query is a usage error (exit 64) with the parser's sentence. */
+function usage<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof SearchQueryError) throw new CliExit(EXIT.USAGE, err.message);
+    throw err;
+  }
+}
 
 export function registerTickets(program: Command): void {
   const tickets = program.command('tickets').description('list, inspect and change tickets');
@@ -17,17 +30,62 @@ export function registerTickets(program: Command): void {
   tickets
     .command('list')
     .description('list tickets, newest first')
+    .argument('[filters]', `filters of the search language, e.g. 'status:open assignee:ana tag:vip' (${FILTERS.join(', ')})`)
     .option('--status <status>', `only tickets with this status (${STATUSES.join(', ')})`)
     .option('--limit <n>', 'at most this many', positiveInt('--limit'))
     .option('--json', 'a JSON array')
-    .action((opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
+    .action((filters: string | undefined, opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
       if (opts.status && !(STATUSES as readonly string[]).includes(opts.status)) throw new CliExit(EXIT.USAGE, `--status must be one of ${STATUSES.join(', ')}, got "${opts.status}"`);
-      const { store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
+      const { config, store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
-        const rows = listTickets(store.db, { status: opts.status, limit: opts.limit });
+        const q = usage(() => ticketQuery(config, filters ?? ''));
+        if (q.match) throw new CliExit(EXIT.USAGE, `"${q.words.join(' ')}": tickets list takes filters only (${FILTERS.join(', ')}); to find words use: helpdesk tickets search '${filters}'`);
+        const rows = listTickets(store.db, { status: opts.status, limit: opts.limit, filters: q.filters });
         if (opts.json) return out(JSON.stringify(rows));
         // SPAM: the filter's verdict as staff left it; `unsure` tickets await a #notspam or #spam.
         out(table(['REF', 'STATUS', 'PRIO', 'SPAM', 'CUSTOMER', 'MSGS', 'UPDATED (UTC)', 'SUBJECT'], rows.map((t) => [t.ref, t.status, t.priority, t.spamVerdict ?? '-', t.customer ?? '', String(t.messageCount), utcMinute(t.updatedAt), t.subject])));
+      } finally {
+        store.close();
+      }
+    });
+
+  tickets
+    .command('search')
+    .description('find tickets by the words of their messages and notes, best match first, with filters')
+    .argument('<query>', `words ("a phrase", prefix*, -left-out) and filters (${FILTERS.join(', ')}), e.g. 'impresora status:open customer:@acme.example since:2026-11-01'`)
+    .option('--limit <n>', 'at most this many (default 20)', positiveInt('--limit'))
+    .option('--json', 'a JSON array, each ticket with its score and snippet')
+    .action((query: string, opts: { limit?: number; json?: boolean }, cmd: Command) => {
+      const { config, store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
+      try {
+        const hits = usage(() => searchTickets(store.db, config, query, opts.limit ?? 20));
+        if (opts.json) return out(JSON.stringify(hits));
+        if (hits.length === 0) return out('no ticket found');
+        for (const t of hits) {
+          out(`${t.ref}  ${t.status}  ${t.customer ?? '-'}  ${utcMinute(t.updatedAt)}  ${t.subject}`);
+          if (t.snippet) out(`    ${t.snippet}`);
+        }
+      } finally {
+        store.close();
+      }
+    });
+
+  tickets
+    .command('reindex')
+    .description('rebuild the search index from the stored messages (after a restore from an old backup, or when --check finds a fault)')
+    .option('--check', 'only check that the index agrees with the messages')
+    .action((opts: { check?: boolean }, cmd: Command) => {
+      const { store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: Boolean(opts.check) });
+      try {
+        if (opts.check) {
+          try {
+            checkSearchIndex(store.db);
+          } catch (err) {
+            throw new CliExit(EXIT.CHECK_FAILED, `the search index does not agree with the messages (${(err as Error).message}): run helpdesk tickets reindex`);
+          }
+          return out('search index: in agreement with the messages');
+        }
+        out(`search index rebuilt: ${rebuildSearchIndex(store.db)} messages`);
       } finally {
         store.close();
       }

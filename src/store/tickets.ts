@@ -1,6 +1,8 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './open';
 import { insertRows, prepared } from './prepared';
+import { filterConditions } from './search';
+import type { TicketFilters } from '../search/query';
 import { attachments, contacts, events, messageIds, messages, participants, tickets } from './schema';
 
 export type TicketRow = typeof tickets.$inferSelect;
@@ -195,7 +197,7 @@ export interface TicketSummary extends TicketCore {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export function listTickets(db: Db, options: { status?: string; ref?: string; limit?: number } = {}): TicketSummary[] {
+export function listTickets(db: Db, options: { status?: string; ref?: string; limit?: number; filters?: TicketFilters; ids?: number[] } = {}): TicketSummary[] {
   const rows = db
     .select({
       t: tickets,
@@ -204,7 +206,7 @@ export function listTickets(db: Db, options: { status?: string; ref?: string; li
     })
     .from(tickets)
     .leftJoin(contacts, eq(contacts.id, tickets.customerId))
-    .where(and(options.status ? eq(tickets.status, options.status) : undefined, options.ref ? eq(tickets.ref, options.ref) : undefined))
+    .where(and(options.status ? eq(tickets.status, options.status) : undefined, options.ref ? eq(tickets.ref, options.ref) : undefined, options.ids ? inArray(tickets.id, options.ids) : undefined, ...(options.filters ? filterConditions(options.filters) : [])))
     .orderBy(desc(tickets.id))
     .limit(options.limit ?? -1)
     .all();
