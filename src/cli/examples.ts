@@ -8,6 +8,8 @@ const EXAMPLES: Record<string, string[]> = {
   'tickets list': ['helpdesk tickets list --status open --limit 20', "helpdesk tickets list 'status:open,pending assignee:none customer:@acme.example'", 'helpdesk tickets list --json | jq ".[].ref"'],
   'tickets search': ["helpdesk tickets search 'impresora status:open assignee:ana since:2026-11-01'", "helpdesk tickets search '\"paper jam\" -toner tag:vip' --json"],
   'tickets reindex': ['helpdesk tickets reindex', 'helpdesk tickets reindex --check'],
+  'kb check': ['helpdesk kb check', 'helpdesk kb check --json | jq ".problems"'],
+  'kb search': ["helpdesk kb search 'the printer says paper jam'", "helpdesk kb search 'impresora atascada' --locale es --public"],
   'tickets show': ['helpdesk tickets show HD-12'],
   'tickets set': ['helpdesk tickets set HD-12 status resolved --reason "fixed by the vendor"', 'helpdesk tickets set HD-12 assignee ana@example.com'],
   'attachments get': ['helpdesk attachments get HD-12 invoice.pdf -o /tmp'],

@@ -14,6 +14,7 @@ import { registerFiles } from './files';
 import { registerIngest } from './ingest';
 import { registerInit } from './init';
 import { registerJobs } from './jobs';
+import { registerKb } from './kb';
 import { registerOutbox } from './outbox';
 import { registerReport } from './report';
 import { registerRules } from './rules';
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   registerReport(program);
   registerStatus(program);
   registerConfig(program);
+  registerKb(program);
   registerRules(program, log);
   registerSpam(program);
   addExamples(program);

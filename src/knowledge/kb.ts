@@ -68,6 +68,7 @@ export function loadKnowledgeBase(dir: string, defaultLocale: string): Knowledge
     const article = readArticle(dir, file, defaultLocale, problems);
     if (article) articles.push(article);
   }
+  problems.sort((a, b) => a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0));
   const index = new MiniSearch<Article & { topicText: string }>({
     fields: ['title', 'topicText', 'body'],
     idField: 'id',
