@@ -4,6 +4,9 @@ import type { Config } from '../config/schema';
 import { loadTemplates, templatesDir } from '../mail-out/templates';
 import { locations, out } from './common';
 import { CliExit, EXIT } from './exit-codes';
+import { loadAnswers } from '../knowledge/answers';
+import { kbDir, loadKnowledgeBase } from '../knowledge/kb';
+import { problemLine } from './kb';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('inspect the configuration');
@@ -22,10 +25,13 @@ export function registerConfig(program: Command): void {
       }
       const config = c;
       const templates = loadTemplates(templatesDir(c), () => config);
-      const problems = templates.problems();
+      const answers = loadAnswers(c);
+      const problems = [...templates.problems(), ...answers.problems];
       if (problems.length > 0) {
-        throw new CliExit(EXIT.CONFIG, `templates in ${templatesDir(c)}:\n${problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`).join('\n')}`);
+        throw new CliExit(EXIT.CONFIG, `templates in ${templatesDir(c)}:\n${problems.map(problemLine).join('\n')}`);
       }
+      const kb = loadKnowledgeBase(kbDir(c), c.helpdesk.locale);
+      if (kb.problems.length > 0) throw new CliExit(EXIT.CONFIG, `knowledge base in ${kb.dir}:\n${kb.problems.map(problemLine).join('\n')}`);
       const summary = {
         config: where.configDir,
         address: c.helpdesk.address,
@@ -40,6 +46,8 @@ export function registerConfig(program: Command): void {
         trust: c.trust.mode,
         outgoing: c.outgoing.smtp ? `smtp://${c.outgoing.smtp.host}:${c.outgoing.smtp.port}` : `directory ${c.outgoing.directory ?? '<data>/outbox'}`,
         templates: templatesDir(c),
+        answers: answers.names(),
+        articles: kb.articles.length,
         warnings: configWarnings(c),
       };
       if (opts.json) return out(JSON.stringify(summary));
@@ -52,6 +60,7 @@ export function registerConfig(program: Command): void {
       out(`escalation (${summary.escalation.length}): ${summary.escalation.join(', ') || '-'}`);
       out(`organisations (${summary.organisations.length}): ${summary.organisations.join(', ') || '-'}; levels: ${summary.levels.join(', ') || '-'}`);
       out(`outgoing mail: ${summary.outgoing}; templates ${summary.templates}`);
+      out(`canned answers (${summary.answers.length}): ${summary.answers.join(', ') || '-'}; knowledge base: ${summary.articles} articles`);
       for (const w of summary.warnings) out(`warning: ${w}`);
     });
 }

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import MiniSearch from 'minisearch';
 import { z } from 'zod';
+import { rereadOnChange, type RereadOnChange } from '../lib/reread-on-change';
 import { parseYamlConfig, type ConfigProblem } from '../config/load';
 import { LOCALES, type Config } from '../config/schema';
 import { indexTerm, isStopWord, questionWords } from '../search/question';
@@ -163,24 +164,7 @@ export function articleExcerpt(article: Article, lines = 3): string {
     .join('\n');
 }
 
-interface Cached {
-  kb: KnowledgeBase;
-  signature: string;
-  checkedAt: number;
-}
-const cache = new Map<string, Cached>();
-/** How often the daemon looks whether kb/ changed: at most once a second, on use. */
-const RECHECK_MS = 1000;
-
-/** What changes when an article is added, removed or edited. */
-function signature(dir: string): string {
-  return markdownFiles(dir)
-    .map((f) => {
-      const s = statSync(f);
-      return `${f}:${s.size}:${s.mtimeMs}`;
-    })
-    .join('\n');
-}
+const bases = new Map<string, RereadOnChange<KnowledgeBase>>();
 
 /**
  * The desk's knowledge base, read again when its files changed (looked at, on use, at most
@@ -189,14 +173,13 @@ function signature(dir: string): string {
 export function knowledgeBaseFor(config: Config, now = Date.now()): KnowledgeBase {
   const dir = kbDir(config);
   const key = `${dir}\u0000${config.helpdesk.locale}`;
-  const hit = cache.get(key);
-  if (hit && now - hit.checkedAt < RECHECK_MS) return hit.kb;
-  const sig = signature(dir);
-  if (hit && hit.signature === sig) {
-    hit.checkedAt = now;
-    return hit.kb;
+  let base = bases.get(key);
+  if (!base) {
+    base = rereadOnChange(
+      () => markdownFiles(dir),
+      () => loadKnowledgeBase(dir, config.helpdesk.locale),
+    );
+    bases.set(key, base);
   }
-  const kb = loadKnowledgeBase(dir, config.helpdesk.locale);
-  cache.set(key, { kb, signature: sig, checkedAt: now });
-  return kb;
+  return base.get(now);
 }

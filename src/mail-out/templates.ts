@@ -124,7 +124,7 @@ export function loadTemplates(dir: string, config: () => Config, options: { log?
 }
 
 /** Compiles a template fully (precompile runs the parser and the compiler), for its errors. */
-function check(file: string, source: string): TemplateProblem | null {
+export function check(file: string, source: string): TemplateProblem | null {
   try {
     Handlebars.precompile(source);
     return null;
@@ -151,7 +151,8 @@ const HELPER_TEXT: Record<string, Record<string, string>> = {
   es: { none: 'ninguno' },
 };
 
-function makeEnv(format: Format, locale: string, config: () => Config): typeof Handlebars {
+/** A Handlebars environment with the helpers every template has (date, duration, quote, lines…). */
+export function makeEnv(format: Format, locale: string, config: () => Config): typeof Handlebars {
   const env = Handlebars.create();
   const words = HELPER_TEXT[locale] ?? HELPER_TEXT.en;
   /**

@@ -205,6 +205,7 @@ function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void 
   for (const p of u.cc) {
     if (addParticipant(tx, id, upsertContact(tx, p.address, null, at), 'cc', at)) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'participant_added', to: p.address, reason: '#cc' });
   }
+  for (const name of u.answers) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'answer_used', to: name, reason: u.note ? '#answer in an internal note' : '#answer' });
   if (u.timeSpent) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'time_spent', to: String(Math.round(u.timeSpent / 60000)), reason: 'minutes, #time' });
   if (u.rating) {
     setRating(tx, id, u.rating.score, u.rating.comment, at);

@@ -207,6 +207,8 @@ export interface TicketUpdate {
   locale: string | null;
   /** `#time 30m`: time the agent spent, for the reports. */
   timeSpent: number | null;
+  /** `#answer <name>`: the canned answers put into the text, in order. */
+  answers: string[];
   /** Invalid or unknown commands: nothing above is applied; the agent gets one error reply. */
   errors: string[];
   /** A customer's commands that were not applied, and why (the rest of the reply still is). */

@@ -272,6 +272,38 @@ describe('commands', () => {
     expect(eventTypes(d)).toContain('commands_rejected');
   });
 
+  it('#answer puts a canned answer, in the customer’s language, into what they receive, around the agent’s words (issue #22)', async () => {
+    const d = desk();
+    const { assigned } = await startTicket(d);
+    await d.ingest(replyTo(assigned, ANA, '#answer printer-reset\nHi Carla, this usually fixes it:\n\n#answer password-reset\n\nAna'));
+    await d.send();
+    const text = last('carla@customer.test').parsed.text ?? '';
+    const parts = ['To reset the printer, Carla Customer:', 'Hi Carla, this usually fixes it:', 'follow the link we send to carla@customer.test', 'Ana'].map((p) => text.indexOf(p));
+    expect(parts.every((p) => p >= 0)).toBe(true);
+    expect([...parts].sort((a, b) => a - b)).toEqual(parts);
+    expect(text).toContain('keep HD-1 in the subject');
+    expect(text).not.toContain('#answer');
+    // The stored reply is what the customer received; the history names the answers used.
+    expect(showTicket(d.store.db, 'HD-1')?.messages.find((m) => m.kind === 'agent_reply')?.text).toContain('Hold the Cancel button');
+    expect(showTicket(d.store.db, 'HD-1')?.events.filter((e) => e.type === 'answer_used').map((e) => e.to)).toEqual(['printer-reset', 'password-reset']);
+    // In Spanish for a customer whose language is Spanish.
+    await d.ingest(replyTo(assigned, ANA, '#lang es\n#answer Printer-Reset'));
+    await d.send();
+    expect(last('carla@customer.test').parsed.text).toContain('Para reiniciar la impresora, Carla Customer:');
+  });
+
+  it('an unknown #answer is a rejected command that lists the answers there are; nothing reaches the customer', async () => {
+    const d = desk();
+    const { assigned } = await startTicket(d);
+    const before = fx.sink.messages.length;
+    await d.ingest(replyTo(assigned, ANA, '#status resolved\nHere you go:\n#answer printer-rest'));
+    await d.send();
+    const sent = fx.sink.messages.slice(before);
+    expect(sent.map((m) => m.to)).toEqual([['ana@example.test']]);
+    expect(sent[0].parsed.text).toContain('#answer printer-rest: no answer "printer-rest" (answers: password-reset, printer-reset)');
+    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('new');
+  });
+
   it('#lang sets the customer’s language: this relay and every later mail to them use it', async () => {
     const d = desk();
     const { assigned } = await startTicket(d);

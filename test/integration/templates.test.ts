@@ -1,4 +1,4 @@
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { composeMessage } from '../../src/mail-out/compose';
@@ -99,6 +99,24 @@ describe('template errors', () => {
     expect(ok.stdout).toMatch(/outgoing mail: directory <data>\/outbox; templates .*templates/);
     expect(ok.stdout).toContain('escalation (0): -');
     expect(ok.stdout).toContain('organisations (0): -; levels: -');
+    expect(ok.stdout).toContain('canned answers (2): password-reset, printer-reset; knowledge base: 0 articles');
+  });
+
+  it('makes `helpdesk config check` fail on a canned answer that does not compile or names data it does not get, and on a broken article', () => {
+    const dir = copy();
+    writeFileSync(path.join(dir, 'en', 'answers', 'broken.hbs'), 'Hello {{customer.name}\n');
+    writeFileSync(path.join(dir, 'es', 'answers', 'typo.hbs'), 'Hola\nSu ticket {{ticket.reff}}\n');
+    const configDir = writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nnotifications: { templates: ${dir} }\n` });
+    const r = runCli(['--config', configDir, '--data', tempDir(), 'config', 'check']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`${path.join(dir, 'en', 'answers', 'broken.hbs')}:1: Parse error on line 1:`);
+    expect(r.stderr).toContain(`${path.join(dir, 'es', 'answers', 'typo.hbs')}:2: "reff" not defined (an answer may use ticket.*`);
+    const kbConfig = writeConfigDir();
+    mkdirSync(path.join(kbConfig, 'kb'));
+    writeFileSync(path.join(kbConfig, 'kb', 'a.md'), '---\ntitle: A\naudience: everyone\n---\ntext\n');
+    const kb = runCli(['--config', kbConfig, '--data', tempDir(), 'config', 'check']);
+    expect(kb.code).toBe(78);
+    expect(kb.stderr).toContain(`${path.join(kbConfig, 'kb', 'a.md')}:3: audience: expected one of public, internal`);
   });
 
   it('takes the subject from an optional <name>.subject.hbs, in the locale, with the ticket tag kept in front', () => {

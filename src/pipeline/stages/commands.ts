@@ -1,6 +1,7 @@
 import { LOCALES, type Config } from '../../config/schema';
 import { parseDuration } from '../../lib/duration';
 import { isMailAddress } from '../../lib/mail-address';
+import { answersFor, type AnswerData } from '../../knowledge/answers';
 import { findAgent } from '../agents';
 import { planChange, type FieldChange } from '../changes';
 import { describeLevels, parseRating } from '../ratings';
@@ -21,6 +22,7 @@ export const AGENT_COMMANDS = [
   '#cc <address>',
   '#merge <ticket>',
   '#time <duration, e.g. 30m or 1h30m>',
+  '#answer <name> (a canned answer; also on a line of its own in the text)',
   `#lang ${LOCALES.join('|')}`,
 ];
 
@@ -49,14 +51,19 @@ export const commands: Stage = {
 
 /** An update that changes nothing yet: the stage fills it in. */
 export function blankUpdate(ticket: TicketHandle, actor: string, text: string, commands: ReplyCommand[]): TicketUpdate {
-  return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, thanked: false, locale: null, timeSpent: null, errors: [], ignored: [], reason: '' };
+  return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, thanked: false, locale: null, timeSpent: null, answers: [], errors: [], ignored: [], reason: '' };
 }
 
 function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): TicketUpdate {
   const agentAddress = draft.actor?.address ?? '';
-  const { commands: cmds, rest } = parseCommands(fullText);
-  const u = blankUpdate({ id: info.id, ref: info.ref }, `agent:${agentAddress}`, rest, cmds);
+  const { commands: cmds, rest: written } = parseCommands(fullText);
+  const u = blankUpdate({ id: info.id, ref: info.ref }, `agent:${agentAddress}`, written, cmds);
   const at = draft.receivedAt;
+  const answered = withAnswers(cmds, written, ctx, info, agentAddress);
+  u.errors.push(...answered.errors);
+  u.answers = answered.names;
+  const rest = answered.text;
+  u.text = rest;
   const changes = new Map<string, FieldChange>();
   const change = (field: string, value: string) => {
     const view = { ...info, status: changes.get('status')?.to ?? info.status };
@@ -107,6 +114,8 @@ function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText
           u.timeSpent = ms;
           break;
         }
+        case 'answer':
+          break; // put into the text by withAnswers
         case 'lang': {
           const locale = c.arg.trim().toLowerCase();
           if (!(LOCALES as readonly string[]).includes(locale)) throw new Error(`#lang takes one of ${LOCALES.join(', ')}, got "${c.arg}"`);
@@ -181,4 +190,43 @@ function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullT
   if (u.changes.length === 0 && !u.rating && !u.thanked && u.ignored.length === 0) return undefined;
   u.reason = [...reasons, ...u.ignored].join('; ');
   return u;
+}
+
+/**
+ * The reply with its canned answers put in: a `#answer <name>` among the commands at the top
+ * puts the answer before the agent's text, in the order given; a line `#answer <name>` of its
+ * own inside the text is replaced where it stands, so the agent's words can go around it.
+ * An unknown name is an error that lists the answers there are.
+ */
+function withAnswers(cmds: ReplyCommand[], written: string, ctx: StageContext, info: TicketInfo, agentAddress: string): { text: string; names: string[]; errors: string[] } {
+  const inText = [...written.matchAll(/^[ \t]*#answer\b[ \t]*(.*?)[ \t]*$/gim)];
+  const atTop = cmds.filter((c) => c.name === 'answer');
+  if (inText.length === 0 && atTop.length === 0) return { text: written, names: [], errors: [] };
+  const book = answersFor(ctx.config);
+  const customer = info.customer ? (ctx.store.participants(info.id).find((p) => p.email === info.customer) ?? null) : null;
+  // A `#lang` in the same reply already holds for the answers in it.
+  const langNow = cmds.find((c) => c.name === 'lang' && (LOCALES as readonly string[]).includes(c.arg.trim().toLowerCase()))?.arg.trim().toLowerCase();
+  const locale = langNow ?? (info.customer ? ctx.store.contactLocale(info.customer) : null) ?? ctx.config.helpdesk.locale;
+  const agent = findAgent(ctx.config, agentAddress);
+  const data: AnswerData = {
+    ticket: { ref: info.ref, subject: info.subject, status: info.status, priority: info.priority, severity: info.severity, category: info.category, queue: info.queue },
+    customer: { name: customer?.name ?? null, address: info.customer },
+    agent: { name: agent?.name ?? null, address: agentAddress },
+    helpdesk: { name: ctx.config.helpdesk.name, address: ctx.config.helpdesk.address },
+  };
+  const names: string[] = [];
+  const errors: string[] = [];
+  const render = (line: string, name: string): string => {
+    const text = name ? book.render(name, locale, data) : null;
+    if (text === null) {
+      const known = book.names();
+      errors.push(`${line}: ${name ? `no answer "${name}"` : '#answer needs a name'} (answers: ${known.join(', ') || `none yet: add templates/<locale>/answers/<name>.hbs to ${book.dir}`})`);
+      return line;
+    }
+    names.push(name.toLowerCase());
+    return text;
+  };
+  const top = atTop.map((c) => render(c.line, c.arg));
+  const body = written.replace(/^[ \t]*#answer\b[ \t]*(.*?)[ \t]*$/gim, (line: string, name: string) => render(line.trim(), name));
+  return { text: [...top, body].filter((t) => t.trim() !== '').join('\n\n'), names, errors };
 }
