@@ -235,6 +235,10 @@ export const helpdeskFileSchema = z.strictObject({
       secret: z.string().min(16, 'expected at least 16 characters').optional(),
       /** Folder of handlebars templates (templates/<locale>/...); absent: the shipped ones. */
       templates: z.string().optional(),
+      /** Notices to agents (assigned, unassigned, customer_replied) list up to three knowledge-base articles and three similar solved tickets. */
+      suggestToAgents: z.boolean().default(true),
+      /** The acknowledgement offers the customer up to three public articles in their language that match their question. */
+      suggestArticles: z.boolean().default(false),
     })
     .prefault({}),
   health: z

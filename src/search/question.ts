@@ -29,8 +29,9 @@ export function questionMatch(question: string, max = 24): string | null {
 
 /** The distinct topic words of a question, in order, at most `max`. */
 export function questionWords(question: string, max = 24): string[] {
+  // Words as the index's tokenizer (unicode61) cuts them: "dist-upgrade" is "dist" and "upgrade".
   const seen = new Set<string>();
-  for (const w of question.toLowerCase().match(/[\p{L}\p{N}][\p{L}\p{N}'_-]*[\p{L}\p{N}]/gu) ?? []) {
+  for (const w of question.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
     if (w.length < 3 || STOP.has(w) || /^\d+$/.test(w) || seen.has(w)) continue;
     seen.add(w);
     if (seen.size >= max) break;

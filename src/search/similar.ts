@@ -81,12 +81,10 @@ function rareWords(client: Database.Database, words: string[], now = Date.now())
   }
   const byTerm = new Map(words.map((w) => [indexTerm(w), w]));
   const unknown = [...byTerm.keys()].filter((t) => !c.known.has(t));
-  if (unknown.length > 0) {
-    for (const t of unknown) c.known.set(t, 0);
-    for (const r of c.counts.all(JSON.stringify(unknown)) as { term: string; doc: number }[]) c.known.set(r.term, r.doc);
-  }
+  // A word no message has yet is not remembered: the next message may bring it.
+  if (unknown.length > 0) for (const r of c.counts.all(JSON.stringify(unknown)) as { term: string; doc: number }[]) c.known.set(r.term, r.doc);
   const total = c.messages.get() as number;
-  const counted = [...byTerm.keys()].map((term) => ({ term, doc: c.known.get(term) ?? 0 })).filter((x) => x.doc > 0 && x.doc <= Math.max(1, total * COMMON_SHARE));
+  const counted = [...byTerm.keys()].map((term) => ({ term, doc: c.known.get(term) ?? 0 })).filter((x) => x.doc > 0 && x.doc <= Math.max(FEW, total * COMMON_SHARE));
   if (counted.length === 0) return null;
   return counted
     .sort((a, b) => a.doc - b.doc)
@@ -99,6 +97,8 @@ const RARE_WORDS = 8;
 /** The best-ranked messages considered; FTS5 ranks only these (ORDER BY rank LIMIT) instead of every match. */
 const CANDIDATES = 300;
 const COMMON_SHARE = 0.02;
+/** In a young desk every word is in a few messages: none that are in this many or fewer is too common. */
+const FEW = 20;
 
 function lastAgentReply(db: Db, ticketId: number): string {
   return db.get<{ text: string } | undefined>(sql`select text from messages where ticket_id = ${ticketId} and kind = 'agent_reply' order by id desc limit 1`)?.text ?? '';

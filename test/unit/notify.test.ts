@@ -58,6 +58,7 @@ function store(k: Knobs = {}): StoreReader {
     customerThread: () => ['<c1@customer.test>'],
     lastCustomerMessage: () => null,
     recentNotes: () => [],
+  similarResolved: () => [],
   };
 }
 

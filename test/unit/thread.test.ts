@@ -44,6 +44,7 @@ function fakeStore(ids: Record<string, TicketHandle>, participants: string[] = [
     customerThread: () => [],
     lastCustomerMessage: () => null,
     recentNotes: () => [],
+  similarResolved: () => [],
   };
 }
 

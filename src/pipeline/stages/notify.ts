@@ -2,7 +2,9 @@ import { LOCALES, type Config, type Severity } from '../../config/schema';
 import { isMailAddress } from '../../lib/mail-address';
 import { findAgent, isOwnAddress } from '../agents';
 import { NO_REPLY } from '../automatic-senders';
-import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, TemplateName, TicketInfo } from '../types';
+import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, SuggestedArticles, TemplateName, TicketInfo } from '../types';
+import { articleExcerpt, knowledgeBaseFor } from '../../knowledge/kb';
+import { replyText } from '../reply-text';
 import type { FieldChange } from '../changes';
 import { detectLanguage } from '../language';
 import { ratingLevels, type RatingLevel } from '../ratings';
@@ -41,6 +43,14 @@ export const notify: Stage = {
 };
 
 
+/** At most this many articles, and similar tickets, in one notification. */
+const SUGGESTED = 3;
+
+interface Suggestions {
+  articles: { id: string; title: string; excerpt: string; internal: boolean }[];
+  tickets: { ref: string; subject: string; solution: string }[];
+}
+
 /** A ticket a notification is about: the one this message is about to create has no id yet. */
 type NotifiedTicket = Omit<TicketInfo, 'id'> & { id: number | null };
 
@@ -48,6 +58,7 @@ class Planner {
   private readonly mails: PlannedMail[] = [];
   private readonly withheld: string[] = [];
   private floodWarning: string | null = null;
+  private readonly suggested: SuggestedArticles[] = [];
 
   constructor(
     private readonly draft: Draft,
@@ -57,7 +68,7 @@ class Planner {
   ) {}
 
   decision(): NotifyDecision {
-    return { mails: this.mails, withheld: this.withheld, floodWarning: this.floodWarning, quiet: null };
+    return { mails: this.mails, withheld: this.withheld, floodWarning: this.floodWarning, quiet: null, suggested: this.suggested };
   }
 
   newTicket(): void {
@@ -76,12 +87,13 @@ class Planner {
         this.withheld.push(`acknowledgement: ${this.sender} already got ${limit.count} acknowledgements within ${Math.round(limit.per / 60000)} minutes (notifications.ackRateLimit)`);
       } else {
         const language = customerLanguage(this.ctx, this.sender, this.mail);
-        this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info);
+        const articles = n.suggestArticles ? this.articlesForCustomer(language.locale) : [];
+        this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info, { extra: { articles } });
       }
     }
     // An unsure verdict is said to whoever hears of the ticket, with how to clear it: the
     // customer may be waiting for an acknowledgement that was held back.
-    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')) };
+    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')), suggestions: this.suggestionsForAgents(null, this.mail.text) };
     if (t.assignee) {
       if (t.assignee !== this.sender) this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
     } else {
@@ -108,7 +120,9 @@ class Planner {
     const why = info.assignee ? 'the assignee' : info.queue && groupMembers(config, info.queue).length > 0 ? `the members of queue ${info.queue}` : 'the admins (the ticket has no assignee)';
     const thanked = this.draft.update?.thanked === true;
     const possible = info.spamVerdict === 'unsure' ? possibleSpam(info, !store.ticketAcknowledged(info.id)) : null;
-    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible } });
+    // Suggestions answer what the customer wrote now (their words, without the quoted history).
+    const suggestions = thanked || recipients.length === 0 ? null : this.suggestionsForAgents(info.id, replyText(this.mail.text), info.subject);
+    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible, suggestions } });
   }
 
   /**
@@ -175,6 +189,31 @@ class Planner {
     const message = store.lastCustomerMessage(info.id);
     const language = customerLanguage(this.ctx, info.customer, { subject: message?.subject ?? info.subject, text: message?.text ?? '' });
     this.add('ack', info.customer, language.locale, `acknowledgement held back while the ticket was suspected spam, sent after #notspam, in ${language.locale}: ${language.source}`, info, { message, thread: customerThreadOf(store, info.id) });
+  }
+
+  /**
+   * Up to three knowledge-base articles (any audience, internal ones marked) and three similar
+   * solved tickets for a question (notifications.suggestToAgents); null when there are none.
+   */
+  private suggestionsForAgents(ticketId: number | null, text: string, subject = this.mail.subject): Suggestions | null {
+    const { config, store } = this.ctx;
+    if (!config.notifications.suggestToAgents) return null;
+    const question = `${subject}\n${text}`;
+    const articles = knowledgeBaseFor(config).search(question, { limit: SUGGESTED });
+    const tickets = store.similarResolved({ subject, text }, ticketId, SUGGESTED);
+    if (articles.length === 0 && tickets.length === 0) return null;
+    this.suggested.push({ audience: 'agents', articles: articles.map((a) => a.article.id), tickets: tickets.map((t) => t.ref) });
+    return {
+      articles: articles.map(({ article: a }) => ({ id: a.id, title: a.title, excerpt: articleExcerpt(a, 3), internal: a.audience === 'internal' })),
+      tickets,
+    };
+  }
+
+  /** Up to three public articles in the customer's language for their question (notifications.suggestArticles). */
+  private articlesForCustomer(locale: string): { id: string; title: string; text: string }[] {
+    const hits = knowledgeBaseFor(this.ctx.config).search(`${this.mail.subject}\n${this.mail.text}`, { locale, audience: 'public', limit: SUGGESTED });
+    if (hits.length > 0) this.suggested.push({ audience: 'customer', articles: hits.map((h) => h.article.id), tickets: [] });
+    return hits.map(({ article: a }) => ({ id: a.id, title: a.title, text: articleExcerpt(a, 60) }));
   }
 
   private add(template: TemplateName, to: string, locale: string, reason: string, ticket: NotifiedTicket, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
