@@ -3,7 +3,7 @@ import { localDateString } from '../lib/local-time';
 import { contractOn } from '../pipeline/customers';
 import { countedTime } from '../pipeline/sla';
 import type { Store } from '../store/open';
-import { reportEvents, reportMergedTickets, reportMessages, reportTickets, type ReportTicket } from '../store/reports';
+import { reportEvents, reportMergedTickets, reportMessages, reportTickets, ticketsWithAgentReply, type ReportTicket } from '../store/reports';
 
 /** A duration statistic in minutes; null when there was nothing to measure. */
 export interface TimeStat {
@@ -43,6 +43,18 @@ export interface Report {
   }[];
   /** Hours spent (`#time`) per organisation and month (`YYYY-MM` in the desk's time zone). */
   hoursByMonth: { organisation: string; month: string; hours: number }[];
+  /** Canned answers and knowledge-base articles used in the period (issue #22). */
+  knowledge: {
+    /** `#answer` uses per answer, most used first. */
+    answers: { name: string; uses: number }[];
+    /**
+     * Per article: suggested to agents, offered to customers in acknowledgements, and of the
+     * tickets it was offered on, those resolved or closed without any agent reply.
+     */
+    articles: { id: string; suggestedToAgents: number; offeredToCustomers: number; solvedWithoutAgentReply: number }[];
+    /** Tickets offered articles in the period, and how many were resolved or closed without an agent reply. */
+    offered: { tickets: number; solvedWithoutAgentReply: number; share: number | null };
+  };
   /** Every SLA breach recorded in the period. */
   breaches: { ref: string; organisation: string | null; severity: string; clock: string; at: string }[];
 }
@@ -142,6 +154,43 @@ export function computeReport(store: Store, config: Config, since: number, until
     },
     agents: [...agents.values()].sort((a, b) => a.agent.localeCompare(b.agent)),
     ...perOrganisation(all, created, evs, config, merged, now),
+    knowledge: knowledgeUse(store, all, evs, merged),
+  };
+}
+
+/**
+ * Which canned answers and articles were used, and how often an article offered to the
+ * customer was followed by a resolution without an agent reply: the ticket is resolved or
+ * closed now (not merged, not spam) and no agent ever replied on it.
+ */
+function knowledgeUse(store: Store, all: ReportTicket[], evs: ReturnType<typeof reportEvents>, merged: Set<number>): Report['knowledge'] {
+  const status = new Map(all.map((t) => [t.id, t.status]));
+  const replied = ticketsWithAgentReply(store.db);
+  const selfSolved = (ticketId: number) => ['resolved', 'closed'].includes(status.get(ticketId) ?? '') && !merged.has(ticketId) && !replied.has(ticketId);
+  const articles = new Map<string, Report['knowledge']['articles'][number]>();
+  const article = (id: string) => {
+    if (!articles.has(id)) articles.set(id, { id, suggestedToAgents: 0, offeredToCustomers: 0, solvedWithoutAgentReply: 0 });
+    return articles.get(id) as Report['knowledge']['articles'][number];
+  };
+  const offeredTickets = new Set<number>();
+  for (const e of evs) {
+    const ids = (e.to ?? '').split(' ').filter(Boolean);
+    if (e.type === 'articles_suggested') for (const id of ids) article(id).suggestedToAgents++;
+    if (e.type === 'articles_offered') {
+      offeredTickets.add(e.ticketId);
+      for (const id of ids) {
+        article(id).offeredToCustomers++;
+        if (selfSolved(e.ticketId)) article(id).solvedWithoutAgentReply++;
+      }
+    }
+  }
+  const solved = [...offeredTickets].filter(selfSolved).length;
+  return {
+    answers: Object.entries(count(evs.filter((e) => e.type === 'answer_used').map((e) => e.to ?? '')))
+      .map(([name, uses]) => ({ name, uses }))
+      .sort((a, b) => b.uses - a.uses || a.name.localeCompare(b.name)),
+    articles: [...articles.values()].sort((a, b) => b.offeredToCustomers + b.suggestedToAgents - (a.offeredToCustomers + a.suggestedToAgents) || a.id.localeCompare(b.id)),
+    offered: { tickets: offeredTickets.size, solvedWithoutAgentReply: solved, share: offeredTickets.size > 0 ? solved / offeredTickets.size : null },
   };
 }
 

@@ -51,6 +51,11 @@ export function reportHtml(r: Report, title: string): string {
     r.organisations.map((o) => [o.organisation, String(o.tickets), String(o.resolvedInTime), String(o.resolvedLate), shown(o.compliance), String(o.answeredInTime), String(o.answeredLate), shown(o.firstResponseCompliance), o.hoursUsed.toFixed(2), o.hoursIncluded === null ? '-' : String(o.hoursIncluded), o.contract ?? '-']),
   );
   const breaches = htmlTable(['Ticket', 'Organisation', 'Severity', 'Clock', 'At (UTC)'], r.breaches.map((b) => [b.ref, b.organisation ?? '-', b.severity, b.clock.replace('_', ' '), b.at.slice(0, 16).replace('T', ' ')]));
+  const answers = htmlTable(['Canned answer', 'Uses'], r.knowledge.answers.map((a) => [a.name, String(a.uses)]));
+  const articles = htmlTable(
+    ['Article', 'Suggested to agents', 'Offered to customers', 'Solved without an agent reply'],
+    r.knowledge.articles.map((a) => [a.id, String(a.suggestedToAgents), String(a.offeredToCustomers), String(a.solvedWithoutAgentReply)]),
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
@@ -72,6 +77,10 @@ ${sla}
 ${organisations}
 <h2>SLA breaches</h2>
 ${breaches}
+<h2>Canned answers and articles</h2>
+${answers}
+${articles}
+<p>Tickets offered articles: ${r.knowledge.offered.tickets}; resolved or closed without an agent reply: ${r.knowledge.offered.solvedWithoutAgentReply} (${shown(r.knowledge.offered.share)}).</p>
 <h2>All figures</h2>
 <pre>${esc(reportText(r))}</pre>
 </body></html>

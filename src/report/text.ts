@@ -51,6 +51,12 @@ export function reportText(r: Report): string {
   section('SLA breaches');
   out.push(r.breaches.length === 0 ? 'none' : table(['TICKET', 'ORGANISATION', 'SEVERITY', 'CLOCK', 'AT (UTC)'], r.breaches.map((b) => [b.ref, b.organisation ?? '-', b.severity, b.clock.replace('_', ' '), b.at.slice(0, 16).replace('T', ' ')])));
 
+  section('Canned answers and articles');
+  const k = r.knowledge;
+  out.push(k.answers.length === 0 ? 'no canned answer used' : table(['ANSWER', 'USES'], k.answers.map((a) => [a.name, String(a.uses)])));
+  if (k.articles.length > 0) out.push('', table(['ARTICLE', 'SUGGESTED TO AGENTS', 'OFFERED TO CUSTOMERS', 'SOLVED WITHOUT AN AGENT REPLY'], k.articles.map((a) => [a.id, String(a.suggestedToAgents), String(a.offeredToCustomers), String(a.solvedWithoutAgentReply)])));
+  out.push('', `tickets offered articles: ${k.offered.tickets}; resolved or closed without an agent reply: ${k.offered.solvedWithoutAgentReply} (${pct(k.offered.share)})`);
+
   section('Agents');
   out.push(table(['AGENT', 'OPEN', 'RESOLVED', 'REPLIES', 'TIME SPENT'], r.agents.map((a) => [a.agent, String(a.open), String(a.resolved), String(a.replies), minutes(a.timeSpentMinutes)])));
   return out.join('\n');

@@ -42,7 +42,7 @@ export function reportEvents(db: Db, since: number, until: number) {
   return db
     .select({ ticketId: events.ticketId, at: events.at, actor: events.actor, type: events.type, from: events.fromValue, to: events.toValue })
     .from(events)
-    .where(and(gte(events.at, since), lt(events.at, until), inArray(events.type, ['status_changed', 'time_spent', 'sla_breach'])))
+    .where(and(gte(events.at, since), lt(events.at, until), inArray(events.type, ['status_changed', 'time_spent', 'sla_breach', 'answer_used', 'articles_suggested', 'articles_offered'])))
     .all();
 }
 
@@ -73,4 +73,16 @@ export function reportMessages(db: Db, since: number, until: number) {
     .groupBy(messages.fromAddress)
     .all();
   return { perTicket, replies };
+}
+
+/** Tickets with at least one agent reply relayed to the customer. */
+export function ticketsWithAgentReply(db: Db): Set<number> {
+  return new Set(
+    db
+      .selectDistinct({ ticketId: messages.ticketId })
+      .from(messages)
+      .where(eq(messages.kind, 'agent_reply'))
+      .all()
+      .map((r) => r.ticketId),
+  );
 }

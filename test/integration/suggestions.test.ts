@@ -1,5 +1,7 @@
 import { cpSync } from 'node:fs';
 import path from 'node:path';
+import { computeReport } from '../../src/report/figures';
+import { reportText } from '../../src/report/text';
 import { showTicket } from '../../src/store/tickets';
 import { FIXTURES } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
@@ -69,5 +71,28 @@ describe('suggestions where agents work (issue #22)', () => {
     expect(last('max@acme.test').parsed.text).not.toContain("vendor's support line");
     expect(last('max@acme.test').parsed.text).not.toContain('these articles may already answer');
     expect(last('ana@example.test').parsed.text).toContain('Printer fleet: vendor escalation contacts [kb: linux/printer-internal, internal]');
+  });
+
+  it('the report counts the answers used, the articles suggested and offered, and the offers followed by a resolution without an agent reply', async () => {
+    const d = await deskWithHistory('notifications: { suggestArticles: true }');
+    await d.ingest(buildMail({ from: 'Lucía <lucia@cliente.test>', messageId: '<q6@cliente.test>', subject: 'La impresora no imprime', body: 'La impresora no imprime, hay un atasco de papel.' }));
+    await d.send();
+    // The article was enough: she closes the ticket herself.
+    await d.ingest(buildMail({ from: 'Lucía <lucia@cliente.test>', inReplyTo: header(last('lucia@cliente.test'), 'message-id') as string, subject: 'Re: [HD-2] La impresora no imprime', body: '#close\nYa funciona, gracias.' }));
+    await d.ingest(buildMail({ from: 'Max <max@acme.test>', messageId: '<q7@acme.test>', subject: 'No sound', body: 'The ALSA sound driver module does not load and alsamixer shows no card.' }));
+    await d.send();
+    await d.ingest(answer(last('ana@example.test'), '#status resolved\n#answer printer-reset'));
+    const r = computeReport(d.store, d.config, Date.parse('2026-11-01T00:00:00Z'), Date.parse('2026-12-01T00:00:00Z'), d.clock.now);
+    expect(r.knowledge.answers).toEqual([{ name: 'printer-reset', uses: 1 }]);
+    // HD-1 (the history) was offered the apt article too, and solved by Ana's reply.
+    expect(r.knowledge.offered).toEqual({ tickets: 3, solvedWithoutAgentReply: 1, share: 1 / 3 });
+    expect(r.knowledge.articles).toEqual(
+      expect.arrayContaining([
+        { id: 'linux/impresora', suggestedToAgents: 1, offeredToCustomers: 1, solvedWithoutAgentReply: 1 },
+        { id: 'linux/alsa-sound', suggestedToAgents: 1, offeredToCustomers: 1, solvedWithoutAgentReply: 0 },
+        { id: 'linux/apt-rpm', suggestedToAgents: 1, offeredToCustomers: 1, solvedWithoutAgentReply: 0 },
+      ]),
+    );
+    expect(reportText(r)).toContain('tickets offered articles: 3; resolved or closed without an agent reply: 1 (33.3%)');
   });
 });

@@ -120,8 +120,10 @@ class Planner {
     const why = info.assignee ? 'the assignee' : info.queue && groupMembers(config, info.queue).length > 0 ? `the members of queue ${info.queue}` : 'the admins (the ticket has no assignee)';
     const thanked = this.draft.update?.thanked === true;
     const possible = info.spamVerdict === 'unsure' ? possibleSpam(info, !store.ticketAcknowledged(info.id)) : null;
-    // Suggestions answer what the customer wrote now (their words, without the quoted history).
-    const suggestions = thanked || recipients.length === 0 ? null : this.suggestionsForAgents(info.id, replyText(this.mail.text), info.subject);
+    // Suggestions answer what the customer wrote now (their words, without the quoted history);
+    // a reply that closes the ticket, or only thanks, asks nothing.
+    const settled = thanked || info.status === 'resolved' || info.status === 'closed';
+    const suggestions = settled || recipients.length === 0 ? null : this.suggestionsForAgents(info.id, replyText(this.mail.text), info.subject);
     for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible, suggestions } });
   }
 
