@@ -93,8 +93,9 @@ export function loadKnowledgeBase(dir: string, defaultLocale: string): Knowledge
             return Boolean(a && (!options.locale || a.locale === options.locale) && (!options.audience || a.audience === options.audience));
           },
         })
-        // One shared word ("needs", "message") is chance, not an answer: two at least, when the question has two.
-        .filter((r) => r.queryTerms.length >= Math.min(2, words.length))
+        // One shared word ("needs", "message") of a longer question is chance, not an answer:
+        // a question of more than three topic words must share two with the article.
+        .filter((r) => r.queryTerms.length >= (words.length > 3 ? 2 : 1))
         .map((r) => ({ article: byId.get(String(r.id)) as Article, score: r.score }));
       const best = hits[0]?.score ?? 0;
       return hits.filter((h) => h.score >= best * RELATIVE_FLOOR).slice(0, options.limit ?? 3);

@@ -402,7 +402,7 @@ describe('helpdesk init', () => {
   it('makes a desk of the admin’s own from the shipped example, and never overwrites one', () => {
     const dir = path.join(tempDir('hd-init-'), 'desk');
     expect(runCli(['init', dir]).code).toBe(0);
-    expect(readdirSync(path.join(dir, 'config')).sort()).toEqual(['agents.yaml', 'customers.yaml', 'helpdesk.yaml', 'rules.yaml', 'schema']);
+    expect(readdirSync(path.join(dir, 'config')).sort()).toEqual(['agents.yaml', 'customers.yaml', 'helpdesk.yaml', 'kb', 'rules.yaml', 'schema']);
     expect(readFileSync(path.join(dir, 'config', 'rules.yaml'), 'utf8')).toBe(readFileSync(path.resolve(__dirname, '../../config/rules.yaml'), 'utf8'));
     const check = runCli(['--config', path.join(dir, 'config'), '--data', path.join(dir, 'data'), 'config', 'check']);
     expect(check.code).toBe(0);

@@ -93,7 +93,8 @@ class Planner {
     }
     // An unsure verdict is said to whoever hears of the ticket, with how to clear it: the
     // customer may be waiting for an acknowledgement that was held back.
-    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')), suggestions: this.suggestionsForAgents(null, this.mail.text) };
+    const toldAgents = t.assignee ? t.assignee !== this.sender : (this.draft.assignment?.notifyUnassigned.length ?? 0) > 0;
+    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')), suggestions: toldAgents ? this.suggestionsForAgents(null, this.mail.text) : null };
     if (t.assignee) {
       if (t.assignee !== this.sender) this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
     } else {
