@@ -8,7 +8,7 @@ import { loadKnowledgeBase } from '../../src/knowledge/kb';
 afterAll(() => removeTempDirs());
 
 const KB = path.join(FIXTURES, 'kb');
-const CORPUS = path.resolve(__dirname, '../../../shared/corpus/spamassassin');
+const QUESTIONS = path.join(FIXTURES, 'kb-questions');
 
 describe('knowledge base (issue #22)', () => {
   it('finds the article that answers real questions among the top three for at least 80% of them', async () => {
@@ -20,7 +20,7 @@ describe('knowledge base (issue #22)', () => {
       .map((l) => l.split('\t'));
     const missed: string[] = [];
     for (const [file, expected] of labelled) {
-      const mail = await simpleParser(readFileSync(path.join(CORPUS, file)));
+      const mail = await simpleParser(readFileSync(path.join(QUESTIONS, file)));
       const top = kb.search(`${mail.subject ?? ''}\n${mail.text ?? ''}`, { limit: 3 }).map((h) => h.article.id);
       if (!top.includes(expected)) missed.push(`${file} (${mail.subject}): expected ${expected}, got ${top.join(', ') || 'nothing'}`);
     }
