@@ -5,6 +5,7 @@ import type { Logger } from '../lib/log';
 import type { Store } from '../store/open';
 import { dueOutbox, markFailed, markRetry, markSent, nextOutboxDue, type OutboxEntry } from '../store/outbox';
 import { addEvent } from '../store/tickets';
+import { suggestionsFor, type SuggestedArticles, type SuggestRequest } from '../knowledge/suggest';
 import type { TemplateName } from '../pipeline/types';
 import { composeMessage } from './compose';
 import type { Templates } from './templates';
@@ -59,9 +60,22 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
   const sendOne = async (row: OutboxEntry) => {
     const config = options.config();
+    // Suggestions are looked up now, after the message's batch was committed; they never stop a notification.
+    let data = row.data;
+    let suggested: SuggestedArticles | null = null;
+    const request = row.data.suggest as SuggestRequest | null | undefined;
+    if (request) {
+      try {
+        const found = suggestionsFor(store, config, request, row.ticketId);
+        data = { ...row.data, ...found.data };
+        suggested = found.suggested;
+      } catch (err) {
+        log.warn({ outbox: row.id, ticket: row.ref, err }, 'suggestions could not be looked up; the notification goes without them');
+      }
+    }
     let message;
     try {
-      message = composeMessage(row, options.templates.render(row.template as TemplateName, row.locale, row.data), config, (relative) => store.blobs.read(relative));
+      message = composeMessage(row, options.templates.render(row.template as TemplateName, row.locale, data), config, (relative) => store.blobs.read(relative));
     } catch (err) {
       await failPermanently(row, `cannot render template ${row.template}: ${errorMessage(err)}`);
       return;
@@ -85,15 +99,24 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     // Sent: a store that cannot record it now (disk full) fails the drain; the worker keeps
     // trying to record it and does not send it again meanwhile (after a restart it would: at
     // least once, with the same Message-ID).
-    sentNotRecorded.set(row.id, { at: now(), subject: message.subject ?? row.subject });
+    sentNotRecorded.set(row.id, { at: now(), subject: message.subject ?? row.subject, ticketId: row.ticketId, suggested });
     await recordSent();
   };
 
   /** Rows the server accepted whose `sent` could not be written yet. */
-  const sentNotRecorded = new Map<number, { at: number; subject: string }>();
+  const sentNotRecorded = new Map<number, { at: number; subject: string; ticketId: number | null; suggested: SuggestedArticles | null }>();
   const recordSent = async () => {
     for (const [id, sent] of sentNotRecorded) {
-      await store.turn(() => markSent(store.db, id, sent.at, sent.subject));
+      await store.turn(() =>
+        store.db.transaction((tx) => {
+          markSent(tx, id, sent.at, sent.subject);
+          // The articles the mail carried, for the report (knowledge use).
+          const s = sent.suggested;
+          if (s && s.articles.length > 0 && sent.ticketId !== null) {
+            addEvent(tx, { ticketId: sent.ticketId, at: sent.at, actor: 'system', type: s.audience === 'customer' ? 'articles_offered' : 'articles_suggested', to: s.articles.join(' '), reason: s.tickets.length > 0 ? `similar solved tickets: ${s.tickets.join(', ')}` : null });
+          }
+        }),
+      );
       sentNotRecorded.delete(id);
     }
   };

@@ -163,9 +163,6 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
           if (planned.template === 'ack') setContactLocale(tx, planned.to, planned.locale);
         }
         for (const reason of notify.withheld) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'notification_withheld', reason });
-        for (const s of notify.suggested ?? []) {
-          if (s.articles.length > 0) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: s.audience === 'customer' ? 'articles_offered' : 'articles_suggested', to: s.articles.join(' '), reason: s.tickets.length > 0 ? `similar solved tickets: ${s.tickets.join(', ')}` : null });
-        }
         if (notify.floodWarning) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'flood_warning', reason: notify.floodWarning });
       }
       const outcome = thread.ticket ? ('appended' as const) : ('created' as const);

@@ -8,7 +8,6 @@ import { spamCounts, spamStore } from '../store/spam';
 import type { Db, Store } from '../store/open';
 import { categoryExamples, categoryExamplesSignature, contactLocale, hasEventSince, isParticipant, openTicketCounts, ticketByRef, ticketInfo, ticketParticipants } from '../store/tickets';
 import { categoryModelCache } from './category-model';
-import { similarResolved } from '../search/similar';
 
 /** The read-only view of the store that pipeline stages receive (one per open store). */
 const readers = new WeakMap<Store, Omit<StoreReader, 'messageIdSecret'>>();
@@ -61,7 +60,6 @@ function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
     customerThread: (ticketId) => customerThread(db, ticketId, ticketInfo(db, ticketId)?.customer ?? null),
     lastCustomerMessage: (ticketId) => lastCustomerMessage(db, ticketId),
     recentNotes: (ticketId, limit) => recentNotes(db, ticketId, limit),
-    similarResolved: (question, excludeTicketId, limit) => similarResolved(store, question, excludeTicketId ?? -1, limit),
   };
 }
 

@@ -224,15 +224,6 @@ export interface NotifyDecision {
   floodWarning: string | null;
   /** Why this message triggers nothing at all (automatic, bulk, no-reply...), when it does not. */
   quiet: string | null;
-  /** Knowledge-base articles put into the mails (recorded as events, for the reports). */
-  suggested?: SuggestedArticles[];
-}
-
-/** Articles offered to the customer in the acknowledgement, or suggested to agents, and the similar tickets beside them. */
-export interface SuggestedArticles {
-  audience: 'customer' | 'agents';
-  articles: string[];
-  tickets: string[];
 }
 
 /** What a delivery status notification says (see bounce-report.ts). */
@@ -323,8 +314,6 @@ export interface StoreReader {
   lastCustomerMessage(ticketId: number): { from: string | null; fromName: string | null; subject: string; text: string } | null;
   /** The newest internal notes of a ticket, for agents' notifications. */
   recentNotes(ticketId: number, limit: number): { from: string | null; text: string; at: number }[];
-  /** Resolved tickets whose customers asked something like `question` (search/similar.ts). */
-  similarResolved(question: { subject: string; text: string }, excludeTicketId: number | null, limit: number): { ref: string; subject: string; solution: string }[];
 }
 
 /** A stored ticket as the stages see it: times in ms. */

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
-import { sql } from 'drizzle-orm';
-import type { Db, Store } from '../store/open';
+import type { Store } from '../store/open';
 import { ftsString } from './query';
 import { indexTerm, questionWords } from './question';
 
@@ -21,39 +20,47 @@ const SOLUTION_CHARS = 400;
  * A ticket ranked below half the best one's bm25 is left out: sharing one common word is not
  * being similar. `excludeTicketId`: the ticket being answered.
  */
-export function similarResolved(store: Pick<Store, 'db' | 'sqlite'>, question: { subject: string; text: string }, excludeTicketId: number, limit = 3): SimilarTicket[] {
-  const db = store.db;
-  const words = rareWords(store.sqlite, questionWords(`${question.subject}\n${question.text.slice(0, 4000)}`, 32));
+export function similarResolved(store: Pick<Store, 'reader'>, question: { subject: string; text: string }, excludeTicketId: number, limit = 3): SimilarTicket[] {
+  const client = store.reader();
+  const c = wordCounts(client);
+  const words = rareWords(c, questionWords(`${question.subject}\n${question.text.slice(0, 4000)}`, 32));
   if (!words) return [];
-  const rows = db.all<{ id: number; ref: string; subject: string; score: number }>(sql`
-    with matched as materialized (
-      select rowid as id, rank as score from messages_fts
-      where messages_fts match ${`{subject text} : (${words})`} and rank match 'bm25(4.0, 1.0, 0.0, 0.0)'
-      order by rank limit ${CANDIDATES}
-    ), hits as (
-      select m.ticket_id as ticket_id, min(matched.score) as score
-      from matched join messages m on m.id = matched.id
-      where m.kind = 'customer'
-      group by m.ticket_id
-    )
-    -- CROSS JOIN keeps the few hits outside: else the planner walks every resolved ticket (by
-    -- the status index) and scans the hits for each, 50 ms on 20,000 tickets.
-    select t.id as id, t.ref as ref, t.subject as subject, hits.score as score
-    from hits cross join tickets t on t.id = hits.ticket_id
-    where t.status in ('resolved', 'closed') and t.merged_into is null and t.id <> ${excludeTicketId}
-      and exists (select 1 from messages a where a.ticket_id = t.id and a.kind = 'agent_reply')
-    order by hits.score, t.id desc
-    limit ${limit}`);
+  const rows = c.similar.all({ match: `{subject text} : (${words})`, candidates: CANDIDATES, exclude: excludeTicketId, limit }) as { id: number; ref: string; subject: string; score: number }[];
   if (rows.length === 0) return [];
   const best = rows[0].score;
-  return rows
-    .filter((r) => r.score <= best / 2)
-    .map((r) => ({ ref: r.ref, subject: r.subject, solution: firstLines(lastAgentReply(db, r.id)) }));
+  return rows.filter((r) => r.score <= best / 2).map((r) => ({ ref: r.ref, subject: r.subject, solution: firstLines((c.lastReply.get(r.id) as string | undefined) ?? '') }));
 }
+
+/**
+ * The tickets whose customers' messages are among the CANDIDATES best-ranked for the words
+ * (FTS5 ranks only these, ORDER BY rank LIMIT, instead of every match), resolved or closed,
+ * not merged, answered by an agent. CROSS JOIN keeps the few hits outside: else the planner
+ * walks every resolved ticket (by the status index) and scans the hits for each, 50 ms on
+ * 20,000 tickets.
+ */
+const SIMILAR = `
+  with matched as materialized (
+    select rowid as id, rank as score from messages_fts
+    where messages_fts match :match and rank match 'bm25(4.0, 1.0, 0.0, 0.0)'
+    order by rank limit :candidates
+  ), hits as (
+    select m.ticket_id as ticket_id, min(matched.score) as score
+    from matched join messages m on m.id = matched.id
+    where m.kind = 'customer'
+    group by m.ticket_id
+  )
+  select t.id as id, t.ref as ref, t.subject as subject, hits.score as score
+  from hits cross join tickets t on t.id = hits.ticket_id
+  where t.status in ('resolved', 'closed') and t.merged_into is null and t.id <> :exclude
+    and exists (select 1 from messages a where a.ticket_id = t.id and a.kind = 'agent_reply')
+  order by hits.score, t.id desc
+  limit :limit`;
 
 interface WordCounts {
   counts: Database.Statement;
   messages: Database.Statement;
+  similar: Database.Statement;
+  lastReply: Database.Statement;
   /** Messages per word as last read, and since when: a lookup reads the index only for words not seen lately. */
   known: Map<string, number>;
   since: number;
@@ -66,6 +73,26 @@ const perConnection = new WeakMap<object, WordCounts>();
 const COUNTS_FOR_MS = 10 * 60_000;
 const COUNTS_KEPT = 50_000;
 
+function wordCounts(client: Database.Database, now = Date.now()): WordCounts {
+  let c = perConnection.get(client);
+  if (!c) {
+    c = {
+      counts: client.prepare('select term, doc from messages_vocab where term in (select value from json_each(?))'),
+      messages: client.prepare('select coalesce(max(id), 0) from messages').pluck(),
+      similar: client.prepare(SIMILAR),
+      lastReply: client.prepare("select text from messages where ticket_id = ? and kind = 'agent_reply' order by id desc limit 1").pluck(),
+      known: new Map(),
+      since: now,
+    };
+    perConnection.set(client, c);
+  }
+  if (now - c.since > COUNTS_FOR_MS || c.known.size > COUNTS_KEPT) {
+    c.known = new Map();
+    c.since = now;
+  }
+  return c;
+}
+
 /**
  * The question's words that say most about it: the ones fewest messages have (the index's
  * own word counts, `messages_vocab`), at most RARE_WORDS, none that more than COMMON_SHARE of
@@ -73,12 +100,7 @@ const COUNTS_KEPT = 50_000;
  * 20,000 tickets (bm25 of nearly every message, bench:search); reading 32 counts from
  * fts5vocab takes 4 ms, hence the counts kept for a while.
  */
-function rareWords(client: Database.Database, words: string[], now = Date.now()): string | null {
-  let c = perConnection.get(client);
-  if (!c || now - c.since > COUNTS_FOR_MS || c.known.size > COUNTS_KEPT) {
-    c = { counts: c?.counts ?? client.prepare('select term, doc from messages_vocab where term in (select value from json_each(?))'), messages: c?.messages ?? client.prepare('select coalesce(max(id), 0) from messages').pluck(), known: new Map(), since: now };
-    perConnection.set(client, c);
-  }
+function rareWords(c: WordCounts, words: string[]): string | null {
   const byTerm = new Map(words.map((w) => [indexTerm(w), w]));
   const unknown = [...byTerm.keys()].filter((t) => !c.known.has(t));
   // A word no message has yet is not remembered: the next message may bring it.
@@ -99,10 +121,6 @@ const CANDIDATES = 300;
 const COMMON_SHARE = 0.02;
 /** In a young desk every word is in a few messages: none that are in this many or fewer is too common. */
 const FEW = 20;
-
-function lastAgentReply(db: Db, ticketId: number): string {
-  return db.get<{ text: string } | undefined>(sql`select text from messages where ticket_id = ${ticketId} and kind = 'agent_reply' order by id desc limit 1`)?.text ?? '';
-}
 
 function firstLines(text: string): string {
   const lines = text

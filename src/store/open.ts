@@ -37,7 +37,12 @@ export interface Store {
    * inside one, so no writer's rows land in another's batch.
    */
   turn<T>(fn: () => T | Promise<T>): Promise<T>;
-  /** durable() (blocking), then closes the connection. */
+  /**
+   * A second, read-only connection, opened on first use: it sees what was committed, never an
+   * open batch. The outbox worker's full-text lookups (suggestions in notices) run there.
+   */
+  reader(): Database.Database;
+  /** durable() (blocking), then closes the connections. */
   close(): void;
 }
 
@@ -104,6 +109,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     const { openBatch, durable, durableSync } = groupCommit(sqlite, blobs);
     const yieldMs = options.yieldToOthersMs ?? 0;
     const turn = writeTurn(yieldMs > 0 ? () => letOthersIn(dataDir, yieldMs) : undefined);
+    let reader: Database.Database | null = null;
     return {
       db,
       sqlite,
@@ -112,10 +118,15 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
       openBatch,
       durable,
       turn: (fn) => turn.run(fn),
+      reader: () => {
+        reader ??= new Database(path.join(dataDir, 'helpdesk.sqlite'), { readonly: true, timeout: BUSY_TIMEOUT_MS });
+        return reader;
+      },
       close: () => {
         try {
           durableSync();
         } finally {
+          reader?.close();
           sqlite.close();
         }
       },

@@ -58,7 +58,6 @@ function store(k: Knobs = {}): StoreReader {
     customerThread: () => ['<c1@customer.test>'],
     lastCustomerMessage: () => null,
     recentNotes: () => [],
-  similarResolved: () => [],
   };
 }
 

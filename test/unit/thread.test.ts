@@ -44,7 +44,6 @@ function fakeStore(ids: Record<string, TicketHandle>, participants: string[] = [
     customerThread: () => [],
     lastCustomerMessage: () => null,
     recentNotes: () => [],
-  similarResolved: () => [],
   };
 }
 

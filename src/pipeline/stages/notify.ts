@@ -2,8 +2,8 @@ import { LOCALES, type Config, type Severity } from '../../config/schema';
 import { isMailAddress } from '../../lib/mail-address';
 import { findAgent, isOwnAddress } from '../agents';
 import { NO_REPLY } from '../automatic-senders';
-import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, SuggestedArticles, TemplateName, TicketInfo } from '../types';
-import { articleExcerpt, knowledgeBaseFor } from '../../knowledge/kb';
+import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, TemplateName, TicketInfo } from '../types';
+import type { SuggestRequest } from '../../knowledge/suggest';
 import { replyText } from '../reply-text';
 import type { FieldChange } from '../changes';
 import { detectLanguage } from '../language';
@@ -43,14 +43,6 @@ export const notify: Stage = {
 };
 
 
-/** At most this many articles, and similar tickets, in one notification. */
-const SUGGESTED = 3;
-
-interface Suggestions {
-  articles: { id: string; title: string; excerpt: string; internal: boolean }[];
-  tickets: { ref: string; subject: string; solution: string }[];
-}
-
 /** A ticket a notification is about: the one this message is about to create has no id yet. */
 type NotifiedTicket = Omit<TicketInfo, 'id'> & { id: number | null };
 
@@ -58,7 +50,6 @@ class Planner {
   private readonly mails: PlannedMail[] = [];
   private readonly withheld: string[] = [];
   private floodWarning: string | null = null;
-  private readonly suggested: SuggestedArticles[] = [];
 
   constructor(
     private readonly draft: Draft,
@@ -68,7 +59,7 @@ class Planner {
   ) {}
 
   decision(): NotifyDecision {
-    return { mails: this.mails, withheld: this.withheld, floodWarning: this.floodWarning, quiet: null, suggested: this.suggested };
+    return { mails: this.mails, withheld: this.withheld, floodWarning: this.floodWarning, quiet: null };
   }
 
   newTicket(): void {
@@ -87,14 +78,13 @@ class Planner {
         this.withheld.push(`acknowledgement: ${this.sender} already got ${limit.count} acknowledgements within ${Math.round(limit.per / 60000)} minutes (notifications.ackRateLimit)`);
       } else {
         const language = customerLanguage(this.ctx, this.sender, this.mail);
-        const articles = n.suggestArticles ? this.articlesForCustomer(language.locale) : [];
-        this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info, { extra: { articles } });
+        const suggest: SuggestRequest | null = n.suggestArticles ? { audience: 'customer', subject: this.mail.subject, text: this.mail.text, locale: language.locale } : null;
+        this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info, { extra: { suggest } });
       }
     }
     // An unsure verdict is said to whoever hears of the ticket, with how to clear it: the
     // customer may be waiting for an acknowledgement that was held back.
-    const toldAgents = t.assignee ? t.assignee !== this.sender : (this.draft.assignment?.notifyUnassigned.length ?? 0) > 0;
-    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')), suggestions: toldAgents ? this.suggestionsForAgents(null, this.mail.text) : null };
+    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')), suggest: this.agentsSuggestions(this.mail.subject, this.mail.text) };
     if (t.assignee) {
       if (t.assignee !== this.sender) this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
     } else {
@@ -124,8 +114,8 @@ class Planner {
     // Suggestions answer what the customer wrote now (their words, without the quoted history);
     // a reply that closes the ticket, or only thanks, asks nothing.
     const settled = thanked || info.status === 'resolved' || info.status === 'closed';
-    const suggestions = settled || recipients.length === 0 ? null : this.suggestionsForAgents(info.id, replyText(this.mail.text), info.subject);
-    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible, suggestions } });
+    const suggest = settled || recipients.length === 0 ? null : this.agentsSuggestions(info.subject, replyText(this.mail.text));
+    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible, suggest } });
   }
 
   /**
@@ -194,29 +184,9 @@ class Planner {
     this.add('ack', info.customer, language.locale, `acknowledgement held back while the ticket was suspected spam, sent after #notspam, in ${language.locale}: ${language.source}`, info, { message, thread: customerThreadOf(store, info.id) });
   }
 
-  /**
-   * Up to three knowledge-base articles (any audience, internal ones marked) and three similar
-   * solved tickets for a question (notifications.suggestToAgents); null when there are none.
-   */
-  private suggestionsForAgents(ticketId: number | null, text: string, subject = this.mail.subject): Suggestions | null {
-    const { config, store } = this.ctx;
-    if (!config.notifications.suggestToAgents) return null;
-    const question = `${subject}\n${text}`;
-    const articles = knowledgeBaseFor(config).search(question, { limit: SUGGESTED });
-    const tickets = store.similarResolved({ subject, text }, ticketId, SUGGESTED);
-    if (articles.length === 0 && tickets.length === 0) return null;
-    this.suggested.push({ audience: 'agents', articles: articles.map((a) => a.article.id), tickets: tickets.map((t) => t.ref) });
-    return {
-      articles: articles.map(({ article: a }) => ({ id: a.id, title: a.title, excerpt: articleExcerpt(a, 3), internal: a.audience === 'internal' })),
-      tickets,
-    };
-  }
-
-  /** Up to three public articles in the customer's language for their question (notifications.suggestArticles). */
-  private articlesForCustomer(locale: string): { id: string; title: string; text: string }[] {
-    const hits = knowledgeBaseFor(this.ctx.config).search(`${this.mail.subject}\n${this.mail.text}`, { locale, audience: 'public', limit: SUGGESTED });
-    if (hits.length > 0) this.suggested.push({ audience: 'customer', articles: hits.map((h) => h.article.id), tickets: [] });
-    return hits.map(({ article: a }) => ({ id: a.id, title: a.title, text: articleExcerpt(a, 60) }));
+  /** Suggestions for agents' notices (notifications.suggestToAgents), looked up when the mail is rendered (knowledge/suggest.ts). */
+  private agentsSuggestions(subject: string, text: string): SuggestRequest | null {
+    return this.ctx.config.notifications.suggestToAgents ? { audience: 'agents', subject, text: text.slice(0, 4000) } : null;
   }
 
   private add(template: TemplateName, to: string, locale: string, reason: string, ticket: NotifiedTicket, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {

@@ -1,0 +1,60 @@
+import type { Config } from '../config/schema';
+import { similarResolved, type SimilarTicket } from '../search/similar';
+import type { Store } from '../store/open';
+import { articleExcerpt, knowledgeBaseFor } from './kb';
+
+/**
+ * Suggestions in notifications (issue #22), filled in when the mail is rendered by the outbox
+ * worker, not while the message is ingested: the lookups read the search index on the store's
+ * read-only connection, after the message's batch is committed, and cost the intake nothing
+ * (in the notify stage they halved bench:ingest's rate). A mail sent again after a crash looks
+ * them up again.
+ */
+
+/** What the notify stage asks for, stored in the outbox row's data as `suggest`. */
+export interface SuggestRequest {
+  /** agents: articles of any audience and similar solved tickets; customer: public articles in `locale`. */
+  audience: 'agents' | 'customer';
+  subject: string;
+  text: string;
+  locale?: string;
+}
+
+/** Articles put into a mail (an `articles_suggested` or `articles_offered` event when it is sent). */
+export interface SuggestedArticles {
+  audience: 'agents' | 'customer';
+  articles: string[];
+  tickets: string[];
+}
+
+/** At most this many articles, and similar tickets, in one notification. */
+const SUGGESTED = 3;
+
+export interface Suggestions {
+  articles: { id: string; title: string; excerpt: string; internal: boolean }[];
+  tickets: SimilarTicket[];
+}
+
+/**
+ * The template data a request comes to — `suggestions` (agents; null when there is nothing)
+ * or `articles` (customer) — and what to record.
+ */
+export function suggestionsFor(store: Pick<Store, 'reader'>, config: Config, request: SuggestRequest, ticketId: number | null): { data: Record<string, unknown>; suggested: SuggestedArticles | null } {
+  const question = `${request.subject}\n${request.text}`;
+  const kb = knowledgeBaseFor(config);
+  if (request.audience === 'customer') {
+    const hits = kb.search(question, { locale: request.locale, audience: 'public', limit: SUGGESTED });
+    return {
+      data: { articles: hits.map(({ article: a }) => ({ id: a.id, title: a.title, text: articleExcerpt(a, 60) })) },
+      suggested: hits.length > 0 ? { audience: 'customer', articles: hits.map((h) => h.article.id), tickets: [] } : null,
+    };
+  }
+  const articles = kb.search(question, { limit: SUGGESTED });
+  const tickets = similarResolved(store, { subject: request.subject, text: request.text }, ticketId ?? -1, SUGGESTED);
+  if (articles.length === 0 && tickets.length === 0) return { data: { suggestions: null }, suggested: null };
+  const suggestions: Suggestions = {
+    articles: articles.map(({ article: a }) => ({ id: a.id, title: a.title, excerpt: articleExcerpt(a, 3), internal: a.audience === 'internal' })),
+    tickets,
+  };
+  return { data: { suggestions }, suggested: { audience: 'agents', articles: articles.map((a) => a.article.id), tickets: tickets.map((t) => t.ref) } };
+}
