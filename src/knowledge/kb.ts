@@ -119,7 +119,13 @@ function markdownFiles(dir: string): string[] {
 
 /** One article, or null with its problems (file:line) recorded. */
 export function readArticle(dir: string, file: string, defaultLocale: string, problems: KbProblem[]): Article | null {
-  const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  } catch (err) {
+    problems.push({ file, line: null, message: `cannot be read: ${(err as Error).message}` });
+    return null;
+  }
   const lines = text.split(/\r?\n/);
   if (lines[0]?.trim() !== '---') {
     problems.push({ file, line: 1, message: 'no front matter: start the article with a line "---", then title:, topics:, locale:, audience:, then "---"' });

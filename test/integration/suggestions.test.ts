@@ -1,4 +1,4 @@
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { computeReport } from '../../src/report/figures';
 import { reportText } from '../../src/report/text';
@@ -94,5 +94,18 @@ describe('suggestions where agents work (issue #22)', () => {
       ]),
     );
     expect(reportText(r)).toContain('tickets offered articles: 3; resolved or closed without an agent reply: 1 (33.3%)');
+  });
+
+  it('a damaged index or an unreadable article never holds a notification back: it goes without suggestions', async () => {
+    const d = await deskWithHistory();
+    // The similar-ticket lookup fails (its word counts are gone), and kb/ holds a folder named like an article.
+    d.store.sqlite.exec('drop table messages_vocab');
+    mkdirSync(path.join(d.config.dir, 'kb', 'broken.md'));
+    await d.ingest(buildMail({ from: 'Carla Customer <carla@customer.test>', messageId: '<q8@customer.test>', subject: 'openssh unmet dependencies', body: 'apt-get dist-upgrade says unmet dependencies for openssh.' }));
+    expect(await d.send()).toBe(2);
+    const notice = last('ana@example.test');
+    expect(notice.parsed.subject).toContain('[HD-2]');
+    expect(notice.parsed.text).not.toContain('Similar solved tickets');
+    expect(showTicket(d.store.db, 'HD-2')?.events.map((e) => e.type)).not.toContain('articles_suggested');
   });
 });
