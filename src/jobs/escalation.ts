@@ -29,14 +29,21 @@ export function escalate(tx: Db, config: Config, ticket: TicketRow, kind: 'warni
     if (hasEvent(tx, ticket.id, 'escalated', key)) continue;
     const current = ticketByRef(tx, ticket.ref) ?? ticket;
     const changes: FieldChange[] = [];
-    const plan = (field: string, value: string) => changes.push(planChange({ ...current, ...Object.fromEntries(changes.map((c) => [c.field, c.to])) }, field, value, config, now));
-    if (e.then.priority && e.then.priority !== current.priority) plan('priority', e.then.priority);
-    if (e.then.severity && e.then.severity !== current.severity) plan('severity', e.then.severity);
-    if (e.then.queue && e.then.queue !== current.queue) plan('queue', e.then.queue);
+    // One change per field, from the ticket as it is: a later part of `then` replaces an earlier
+    // one (`assign: {group}` after `queue:`), and a change back to the current value is none.
+    const plan = (field: string, value: string) => {
+      const earlier = changes.findIndex((c) => c.field === field);
+      if (earlier >= 0) changes.splice(earlier, 1);
+      const change = planChange({ ...current, ...Object.fromEntries(changes.map((c) => [c.field, c.to])) }, field, value, config, now);
+      if (change.from !== change.to) changes.push(change);
+    };
+    if (e.then.priority) plan('priority', e.then.priority);
+    if (e.then.severity) plan('severity', e.then.severity);
+    if (e.then.queue) plan('queue', e.then.queue);
     const assign = e.then.assign;
-    if (assign && 'agent' in assign && assign.agent !== current.assignee) plan('assignee', assign.agent);
+    if (assign && 'agent' in assign) plan('assignee', assign.agent);
     if (assign && 'group' in assign) {
-      if (assign.group !== current.queue) plan('queue', assign.group);
+      plan('queue', assign.group);
       if (current.assignee !== null) plan('assignee', 'none');
     }
     const why = `escalation "${e.name}" (${kind}: ${clock.replace('_', ' ')})`;

@@ -146,6 +146,21 @@ describe('escalation (rules.yaml escalation)', () => {
     when: { warning: any, severity: low }
     then: { priority: low }
 `;
+  it('an escalation with both a queue and a group assignment ends in the group, with one queue change at most', async () => {
+    const rules = `${RULES}escalation:\n  - name: both\n    when: { breach: resolution }\n    then: { queue: hardware, assign: { group: software } }\n`;
+    const agents = AGENTS.replace('groups:\n', 'groups:\n  - { name: hardware, members: [] }\n');
+    const d = fx.open({ files: { rules, agents }, extra: 'sla: { critical: 4h }\n' });
+    const created = d.clock.now;
+    await d.ingest(buildMail({ messageId: '<both@customer.test>', subject: 'Server down' }));
+    d.clock.now = created + 4 * HOUR + 60_000;
+    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    const t = ticketByRef(d.store.db, 'HD-1');
+    expect(t).toMatchObject({ queue: 'software', assignee: null });
+    const evs = d.store.db.select().from(events).where(eq(events.ticketId, t?.id ?? 0)).all();
+    expect(evs.filter((e) => e.type === 'queue_changed')).toEqual([]);
+    expect(evs.find((e) => e.type === 'escalated')?.reason).toContain('assignee none');
+  });
+
   it('applies a matching escalation once on the breach: fields changed with events, the queue and admins told in the same mail', async () => {
     // Cid is in the software queue but neither assignee nor admin: only the escalation tells him.
     const agents = AGENTS.replace('groups:\n', '  - { name: Cid, email: cid@example.test, groups: [software] }\ngroups:\n');
