@@ -4,7 +4,6 @@ import { words as fr } from 'natural/lib/natural/util/stopwords_fr';
 import { words as it } from 'natural/lib/natural/util/stopwords_it';
 import { words as pt } from 'natural/lib/natural/util/stopwords_pt';
 import { stem } from 'natural/lib/natural/stemmers/porter_stemmer';
-import { ftsString } from './query';
 
 /**
  * Words of mail that carry no topic: the stop words of the languages customers write in
@@ -15,17 +14,6 @@ const MAIL_WORDS = ['hello', 'hi', 'dear', 'thanks', 'thank', 'regards', 'please
 const STOP = new Set([...en, ...es, ...fr, ...it, ...pt, ...MAIL_WORDS].map((w) => w.toLowerCase()));
 
 export const isStopWord = (word: string): boolean => STOP.has(word.toLowerCase());
-
-/**
- * An FTS5 query that finds documents sharing the topic words of a free-text question (a
- * ticket's subject and first message, a `kb search`): its distinct words of three letters or
- * more that are not stop words, subject first, at most `max` of them, joined with OR so that
- * bm25 ranks by how many, and how rare, the shared words are. Null when no word is left.
- */
-export function questionMatch(question: string, max = 24): string | null {
-  const words = questionWords(question, max);
-  return words.length === 0 ? null : words.map(ftsString).join(' OR ');
-}
 
 /** The distinct topic words of a question, in order, at most `max`. */
 export function questionWords(question: string, max = 24): string[] {
