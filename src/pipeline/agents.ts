@@ -6,6 +6,12 @@ export function findAgent(config: Config, address: string): AgentConfig | null {
   return config.agents.find((agent) => agent.email === a || agent.aliases.includes(a)) ?? null;
 }
 
+/** The agent a person wrote by address, alias or name, any case (`#assign ana`, `tickets set`, `assignee:ana`). */
+export function findAgentNamed(config: Config, who: string): AgentConfig | null {
+  const w = who.trim().toLowerCase();
+  return findAgent(config, w) ?? config.agents.find((agent) => agent.name.toLowerCase() === w) ?? null;
+}
+
 export function isAgentAddress(config: Config, address: string): boolean {
   return findAgent(config, address) !== null;
 }

@@ -1,3 +1,4 @@
+import { findAgentNamed } from './agents';
 import { PRIORITIES, SEVERITIES, STATUSES, type Config } from '../config/schema';
 import type { TicketChange, TicketRow } from '../store/tickets';
 import { countedTime, dueDate, firstResponseDue, movedBy } from './sla';
@@ -66,7 +67,7 @@ export function planChange(ticket: TicketView, field: string, raw: string, confi
       return { field, from: ticket.queue, to: value || null, also: {} };
     case 'assignee': {
       if (value === '' || value === 'none') return { field, from: ticket.assignee, to: null, also: {} };
-      const agent = config.agents.find((a) => a.email === value.toLowerCase() || a.name.toLowerCase() === value.toLowerCase() || a.aliases.includes(value.toLowerCase()));
+      const agent = findAgentNamed(config, value);
       if (!agent) throw new Error(`unknown agent ${value} (agents: ${config.agents.map((a) => a.email).join(', ')})`);
       return { field, from: ticket.assignee, to: agent.email, also: {} };
     }

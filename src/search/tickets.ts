@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema';
-import { findAgent } from '../pipeline/agents';
+import { findAgentNamed } from '../pipeline/agents';
 import type { Db } from '../store/open';
 import { searchTicketIds, ticketSnippet } from '../store/search';
 import { listTickets, type TicketSummary } from '../store/tickets';
@@ -18,7 +18,7 @@ export function ticketQuery(config: Config, query: string): SearchQuery {
   if (q.filters.assignee) {
     q.filters.assignee = q.filters.assignee.map((who) => {
       if (who === 'none') return who;
-      const agent = findAgent(config, who) ?? config.agents.find((a) => a.name.toLowerCase() === who);
+      const agent = findAgentNamed(config, who);
       if (!agent) throw new SearchQueryError(`assignee: no agent "${who}" (agents: ${config.agents.map((a) => a.name).join(', ') || 'none configured'}; "none" for unassigned)`);
       return agent.email;
     });

@@ -2,7 +2,7 @@ import { LOCALES, type Config } from '../../config/schema';
 import { parseDuration } from '../../lib/duration';
 import { isMailAddress } from '../../lib/mail-address';
 import { answersFor, type AnswerData } from '../../knowledge/answers';
-import { findAgent } from '../agents';
+import { findAgent, findAgentNamed } from '../agents';
 import { planChange, type FieldChange } from '../changes';
 import { describeLevels, parseRating } from '../ratings';
 import { parseCommands, replyText } from '../reply-text';
@@ -146,7 +146,7 @@ function assign(arg: string, self: string, config: Config, change: (field: strin
   const who = arg.trim().toLowerCase();
   if (!who) throw new Error('#assign needs an agent, a group or "me"');
   if (who === 'me') return change('assignee', self);
-  if (findAgent(config, who) || config.agents.some((a) => a.name.toLowerCase() === who)) return change('assignee', who);
+  if (findAgentNamed(config, who)) return change('assignee', who);
   const group = config.groups.find((g) => g.name.toLowerCase() === who);
   if (group) {
     change('queue', group.name);
