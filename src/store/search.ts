@@ -9,8 +9,10 @@ import { contacts, tickets } from './schema';
  */
 
 /** bm25 weights of subject, text, from_address, from_name: a word in the subject counts most. */
-const WEIGHTS = sql.raw('bm25(messages_fts, 4.0, 1.0, 2.0, 2.0)');
-const RANK = 'bm25(4.0, 1.0, 2.0, 2.0)';
+const WEIGHTS = '4.0, 1.0, 2.0, 2.0';
+/** As FTS5's `rank` (ORDER BY rank) and as a function call ordering snippets. */
+const RANK = `bm25(${WEIGHTS})`;
+const BM25 = sql.raw(`bm25(messages_fts, ${WEIGHTS})`);
 
 /** The WHERE conditions of the filters, over `tickets` joined to its customer in `contacts`. */
 export function filterConditions(f: TicketFilters, opts: { hideSpam?: boolean } = {}): SQL[] {
@@ -95,7 +97,7 @@ export function ticketSnippet(db: Db, ticketId: number, match: string): string |
     select snippet(messages_fts, -1, '**', '**', '…', 16) as snippet
     from messages_fts
     where messages_fts match ${match} and rowid in (select id from messages where ticket_id = ${ticketId})
-    order by ${WEIGHTS} limit 1`);
+    order by ${BM25} limit 1`);
   return row ? row.snippet.replace(/\s+/g, ' ').trim() : null;
 }
 
