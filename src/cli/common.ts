@@ -12,18 +12,24 @@ export function locations(cmd: Command): Locations {
   return resolveLocations(cmd.optsWithGlobals<{ config?: string; data?: string }>());
 }
 
-/** Loads config and opens the store, turning failures into the given exit code. */
-export function openAll(where: Locations, failCode: number = EXIT.CONFIG, opts: { readOnly?: boolean } = {}): { config: Config; store: Store } {
-  let config: Config;
+/**
+ * Loads the config, an invalid one ending the command with `failCode`. A read-only command
+ * uses no secret: a `${VAR}` not set in this shell (the IMAP password from
+ * /etc/helpdesk.env) stays as written. Commands that write keep the strict reading: the
+ * Message-ID key (notifications.secret) may come from the environment too.
+ */
+export function configAt(where: Locations, failCode: number = EXIT.CONFIG, opts: { readOnly?: boolean } = {}): Config {
   try {
-    // A read-only command uses no secret: a `${VAR}` not set in this shell (the IMAP password
-    // from /etc/helpdesk.env) stays as written. Commands that write keep the strict reading:
-    // the Message-ID key (notifications.secret) may come from the environment too.
-    config = loadConfig(where.configDir, process.env, { unsetVariables: opts.readOnly ? 'keep' : 'error' });
+    return loadConfig(where.configDir, process.env, { unsetVariables: opts.readOnly ? 'keep' : 'error' });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliExit(failCode, `invalid configuration:\n${err.message}`);
     throw err;
   }
+}
+
+/** Loads config and opens the store, turning failures into the given exit code. */
+export function openAll(where: Locations, failCode: number = EXIT.CONFIG, opts: { readOnly?: boolean } = {}): { config: Config; store: Store } {
+  const config = configAt(where, failCode, opts);
   try {
     return { config, store: openStore(where.dataDir) };
   } catch (err) {

@@ -1,22 +1,11 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load';
-import type { Config } from '../config/schema';
 import { articleExcerpt, kbDir, loadKnowledgeBase, type KbProblem } from '../knowledge/kb';
-import { locations, out, positiveInt } from './common';
+import { configAt, locations, out, positiveInt } from './common';
 import { CliExit, EXIT } from './exit-codes';
 
 /** `file:line: message`, as editors and `config check` point at a place. */
 export function problemLine(p: KbProblem): string {
   return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`;
-}
-
-function configOf(cmd: Command): Config {
-  try {
-    return loadConfig(locations(cmd).configDir, process.env, { unsetVariables: 'keep' });
-  } catch (err) {
-    if (err instanceof ConfigError) throw new CliExit(EXIT.CONFIG, `invalid configuration:\n${err.message}`);
-    throw err;
-  }
 }
 
 export function registerKb(program: Command): void {
@@ -25,7 +14,7 @@ export function registerKb(program: Command): void {
     .description('check every article (front matter, text); exit 1 with file:line for each problem')
     .option('--json', 'the articles and problems as JSON')
     .action((opts: { json?: boolean }, cmd: Command) => {
-      const config = configOf(cmd);
+      const config = configAt(locations(cmd), EXIT.CONFIG, { readOnly: true });
       const base = loadKnowledgeBase(kbDir(config), config.helpdesk.locale);
       if (opts.json) out(JSON.stringify({ dir: base.dir, articles: base.articles.map(({ body: _body, ...a }) => a), problems: base.problems }));
       else {
@@ -43,7 +32,7 @@ export function registerKb(program: Command): void {
     .option('--limit <n>', 'at most this many (default 3, as notifications offer)', positiveInt('--limit'))
     .option('--json', 'a JSON array of {id, title, topics, locale, audience, score}')
     .action((question: string, opts: { locale?: string; public?: boolean; limit?: number; json?: boolean }, cmd: Command) => {
-      const config = configOf(cmd);
+      const config = configAt(locations(cmd), EXIT.CONFIG, { readOnly: true });
       const base = loadKnowledgeBase(kbDir(config), config.helpdesk.locale);
       const hits = base.search(question, { locale: opts.locale, audience: opts.public ? 'public' : undefined, limit: opts.limit ?? 3 });
       if (opts.json) return out(JSON.stringify(hits.map((h) => ({ id: h.article.id, title: h.article.title, topics: h.article.topics, locale: h.article.locale, audience: h.article.audience, score: Math.round(h.score * 100) / 100 }))));
