@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema';
 import { similarResolved, type SimilarTicket } from '../search/similar';
 import type { Store } from '../store/open';
+import { replyText } from '../pipeline/reply-text';
 import { articleExcerpt, knowledgeBaseFor } from './kb';
 
 /**
@@ -17,6 +18,8 @@ export interface SuggestRequest {
   audience: 'agents' | 'customer';
   subject: string;
   text: string;
+  /** A reply: the question is what was written now, without the quoted history (cut here, off the intake's path). */
+  reply?: boolean;
   locale?: string;
 }
 
@@ -40,7 +43,8 @@ export interface Suggestions {
  * or `articles` (customer) — and what to record.
  */
 export function suggestionsFor(store: Pick<Store, 'reader'>, config: Config, request: SuggestRequest, ticketId: number | null): { data: Record<string, unknown>; suggested: SuggestedArticles | null } {
-  const question = `${request.subject}\n${request.text}`;
+  const text = request.reply ? replyText(request.text) : request.text;
+  const question = `${request.subject}\n${text}`;
   const kb = knowledgeBaseFor(config);
   if (request.audience === 'customer') {
     const hits = kb.search(question, { locale: request.locale, audience: 'public', limit: SUGGESTED });
@@ -50,7 +54,7 @@ export function suggestionsFor(store: Pick<Store, 'reader'>, config: Config, req
     };
   }
   const articles = kb.search(question, { limit: SUGGESTED });
-  const tickets = similarResolved(store, { subject: request.subject, text: request.text }, ticketId ?? -1, SUGGESTED);
+  const tickets = similarResolved(store, { subject: request.subject, text }, ticketId ?? -1, SUGGESTED);
   if (articles.length === 0 && tickets.length === 0) return { data: { suggestions: null }, suggested: null };
   const suggestions: Suggestions = {
     articles: articles.map(({ article: a }) => ({ id: a.id, title: a.title, excerpt: articleExcerpt(a, 3), internal: a.audience === 'internal' })),

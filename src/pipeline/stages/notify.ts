@@ -4,7 +4,6 @@ import { findAgent, isOwnAddress } from '../agents';
 import { NO_REPLY } from '../automatic-senders';
 import type { Draft, InboundMail, NotifyDecision, PlannedMail, StageContext, Stage, StoreReader, TemplateName, TicketInfo } from '../types';
 import type { SuggestRequest } from '../../knowledge/suggest';
-import { replyText } from '../reply-text';
 import type { FieldChange } from '../changes';
 import { detectLanguage } from '../language';
 import { ratingLevels, type RatingLevel } from '../ratings';
@@ -84,7 +83,7 @@ class Planner {
     }
     // An unsure verdict is said to whoever hears of the ticket, with how to clear it: the
     // customer may be waiting for an acknowledgement that was held back.
-    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')), suggest: this.agentsSuggestions(this.mail.subject, this.mail.text) };
+    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')), suggest: this.agentsSuggestions(this.mail.subject, this.mail.text, false) };
     if (t.assignee) {
       if (t.assignee !== this.sender) this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
     } else {
@@ -114,7 +113,7 @@ class Planner {
     // Suggestions answer what the customer wrote now (their words, without the quoted history);
     // a reply that closes the ticket, or only thanks, asks nothing.
     const settled = thanked || info.status === 'resolved' || info.status === 'closed';
-    const suggest = settled || recipients.length === 0 ? null : this.agentsSuggestions(info.subject, replyText(this.mail.text));
+    const suggest = settled || recipients.length === 0 ? null : this.agentsSuggestions(info.subject, this.mail.text, true);
     for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible, suggest } });
   }
 
@@ -185,8 +184,8 @@ class Planner {
   }
 
   /** Suggestions for agents' notices (notifications.suggestToAgents), looked up when the mail is rendered (knowledge/suggest.ts). */
-  private agentsSuggestions(subject: string, text: string): SuggestRequest | null {
-    return this.ctx.config.notifications.suggestToAgents ? { audience: 'agents', subject, text: text.slice(0, 4000) } : null;
+  private agentsSuggestions(subject: string, text: string, reply: boolean): SuggestRequest | null {
+    return this.ctx.config.notifications.suggestToAgents ? { audience: 'agents', subject, text: text.slice(0, 4000), reply } : null;
   }
 
   private add(template: TemplateName, to: string, locale: string, reason: string, ticket: NotifiedTicket, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
