@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { applyPgMigrations } from '../../src/store/pg/migrate';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { applyPgMigrations, PG_MIGRATIONS } from '../../src/store/pg/migrate';
 import * as pgSchema from '../../src/store/pg/schema';
 import { openStore } from '../../src/store/open';
 import * as sqliteSchema from '../../src/store/schema';
@@ -22,7 +23,7 @@ const pg = usePostgres();
 /** Objects one dialect has for a job the other does differently, or does not need. */
 // FTS5 index, its shadow tables and its word counts (messages_vocab); PostgreSQL: messages.search (tsvector) and ts_stat.
 const ONLY_SQLITE_TABLES = /^messages_(fts|vocab)/;
-const ONLY_PG_TABLES = new Set(['mailbox_leases', 'job_runs']); // several daemons: leases and once-per-tick jobs.
+const ONLY_PG_TABLES = new Set(['mailbox_leases', 'job_runs', 'cluster_members']); // several daemons: members, leases, once-per-tick jobs.
 const ONLY_PG_COLUMNS = new Set(['messages.search']);
 const ONLY_PG_INDEXES = new Set(['messages_search']);
 
@@ -156,8 +157,8 @@ test('the SQLite and PostgreSQL migrations build the same data model', async () 
     // Nothing undeclared: every column of the databases is in its drizzle schema.
     expect(JSON.stringify(post)).not.toMatch(/undeclared/);
     // The PostgreSQL-only objects are there.
-    const only = await client.query<{ n: string }>("select count(*) as n from information_schema.tables where table_name in ('mailbox_leases', 'job_runs')");
-    expect(Number(only.rows[0].n)).toBe(2);
+    const only = await client.query<{ n: string }>("select count(*) as n from information_schema.tables where table_name in ('mailbox_leases', 'job_runs', 'cluster_members')");
+    expect(Number(only.rows[0].n)).toBe(3);
   } finally {
     await client.end();
     rmSync(dir, { recursive: true, force: true });
@@ -171,7 +172,7 @@ test('several daemons migrating a fresh PostgreSQL at once: one migrates, the ot
   try {
     await Promise.all(clients.map((c) => applyPgMigrations(c)));
     const applied = await clients[0].query<{ n: string }>('select count(*) as n from "__drizzle_migrations"');
-    expect(Number(applied.rows[0].n)).toBe(2);
+    expect(Number(applied.rows[0].n)).toBe(readMigrationFiles({ migrationsFolder: PG_MIGRATIONS }).length);
     const secret = await clients[0].query<{ value: string }>("select value from key_value where key = 'message_id_secret'");
     expect(secret.rows[0].value).toMatch(/^[0-9a-f]{64}$/);
   } finally {

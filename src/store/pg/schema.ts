@@ -253,6 +253,15 @@ export const mailboxLeases = pgTable('mailbox_leases', {
   expiresAt: ms('expires_at').notNull(),
 });
 
+/** Only in PostgreSQL: the daemons sharing the database, each seen within the lease TTL is alive (its fair share of mailboxes is counted from them). */
+export const clusterMembers = pgTable('cluster_members', {
+  holder: text('holder').primaryKey(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  startedAt: ms('started_at').notNull(),
+  seenAt: ms('seen_at').notNull(),
+});
+
 /** Only in PostgreSQL: one row per scheduled job and tick, claimed by the one daemon that runs it (src/cluster/job-ticks.ts). */
 export const jobRuns = pgTable(
   'job_runs',

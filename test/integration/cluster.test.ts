@@ -1,0 +1,257 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { Client, Pool } from 'pg';
+import { claimJobTick, tickOf } from '../../src/cluster/job-ticks';
+import { acquireLease, holdsLease, listLeases, releaseLease, renewLease } from '../../src/cluster/leases';
+import { sendOneClaimed } from '../../src/cluster/outbox-claim';
+import { applyPgMigrations } from '../../src/store/pg/migrate';
+import { usePostgres } from '../harness/postgres';
+import { startSmtpSink } from '../harness/smtp-sink';
+import { seededRandom, testSeed } from '../helpers/random';
+
+/**
+ * Issue #25, the cluster's coordination on a real PostgreSQL: mailbox leases and their fence,
+ * once-per-tick jobs, the shared outbox, and daemons killed with SIGKILL (child processes
+ * running the built code: test/helpers/cluster-child.js).
+ */
+const pools: Pool[] = [];
+// Declared before the server's own afterAll, so the pools close before PostgreSQL stops.
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.end()));
+});
+const pg = usePostgres();
+const CHILD = path.resolve(__dirname, '../helpers/cluster-child.js');
+
+/** A new, migrated database and a pool on it. */
+async function freshDb(name: string): Promise<{ url: string; pool: Pool }> {
+  const url = await pg().createDatabase(name);
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  await applyPgMigrations(c);
+  await c.end();
+  const pool = new Pool({ connectionString: url, max: 20 });
+  pools.push(pool);
+  return { url, pool };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleep(25);
+  }
+}
+
+function child(args: string[]): { proc: ChildProcess; out: () => string; exited: Promise<void> } {
+  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return { proc, out: () => out, exited };
+}
+
+test('a lease is one daemon\'s until it expires; the next holder has a higher generation, and the late one can neither renew nor pass the fence', async () => {
+  const { pool } = await freshDb('leases');
+  const a = await acquireLease(pool, 'support', 'daemon-a', 300);
+  expect(a).toMatchObject({ mailbox: 'support', holder: 'daemon-a', generation: 1 });
+  expect(await acquireLease(pool, 'support', 'daemon-b', 300)).toBeNull();
+  const renewed = await renewLease(pool, a!, 300);
+  expect(renewed?.generation).toBe(1);
+  await sleep(350);
+  // Expired: never revived by a renewal, taken by another daemon with the next generation.
+  expect(await renewLease(pool, a!, 300)).toBeNull();
+  const b = await acquireLease(pool, 'support', 'daemon-b', 5000);
+  expect(b).toMatchObject({ holder: 'daemon-b', generation: 2 });
+  const tx = await pool.connect();
+  try {
+    await tx.query('BEGIN');
+    expect(await holdsLease(tx, a!)).toBe(false);
+    expect(await holdsLease(tx, b!)).toBe(true);
+    await tx.query('COMMIT');
+  } finally {
+    tx.release();
+  }
+  // Released: another daemon takes it at once.
+  await releaseLease(pool, b!);
+  expect(await acquireLease(pool, 'support', 'daemon-c', 5000)).toMatchObject({ holder: 'daemon-c', generation: 3 });
+  expect((await listLeases(pool)).map((l) => [l.mailbox, l.holder])).toEqual([['support', 'daemon-c']]);
+});
+
+test('the fence holds a takeover back until the transaction that checked it has committed', async () => {
+  const { pool } = await freshDb('fence');
+  const a = await acquireLease(pool, 'support', 'daemon-a', 400);
+  const tx = await pool.connect();
+  try {
+    await tx.query('BEGIN');
+    expect(await holdsLease(tx, a!)).toBe(true);
+    await sleep(450); // the lease runs out while daemon A's batch is still committing
+    let takenAt = 0;
+    const takeover = acquireLease(pool, 'support', 'daemon-b', 5000).then((l) => {
+      takenAt = Date.now();
+      return l;
+    });
+    await sleep(300);
+    expect(takenAt).toBe(0); // waits on A's lock
+    const committedAt = Date.now();
+    await tx.query('COMMIT');
+    const b = await takeover;
+    expect(b).toMatchObject({ holder: 'daemon-b', generation: 2 });
+    expect(takenAt).toBeGreaterThanOrEqual(committedAt);
+  } finally {
+    tx.release();
+  }
+});
+
+test('a scheduled tick is run by exactly one of several daemons', async () => {
+  const { pool } = await freshDb('ticks');
+  const base = tickOf(Date.parse('2026-12-03T10:00:00Z'));
+  // Timers firing a few seconds apart belong to the same tick.
+  expect(tickOf(base + 4_000)).toBe(base);
+  expect(tickOf(base - 3_000)).toBe(base);
+  for (let minute = 0; minute < 20; minute++) {
+    const tick = base + minute * 60_000;
+    const claims = await Promise.all(['d1', 'd2', 'd3'].map((d) => claimJobTick(pool, 'sla-check', tick, d)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+  }
+  // Another job's tick is its own.
+  expect(await claimJobTick(pool, 'digest', base, 'd2')).toBe(true);
+  const rows = await pool.query('select count(*)::int as n from job_runs');
+  expect(rows.rows[0].n).toBe(21);
+});
+
+async function enqueue(pool: Pool, n: number, prefix: string): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await pool.query(
+      `insert into outbox (template, recipients, message_id, data, status, attempts, next_attempt_at, created_at, subject)
+       values ('ack', $1, $2, '{}', 'pending', 0, 0, $3, $4)`,
+      [JSON.stringify([`c${i}@example.test`]), `<${prefix}-${i}@desk.example.test>`, Date.now(), `[HD-${i}] hello`],
+    );
+  }
+}
+
+test('three senders share one outbox: every row is sent exactly once', async () => {
+  const seed = testSeed();
+  process.stdout.write(`cluster outbox: seed ${seed}; HD_SEED=${seed} replays it\n`);
+  const random = seededRandom(seed);
+  const { pool } = await freshDb('outbox_share');
+  const sink = await startSmtpSink();
+  try {
+    await enqueue(pool, 60, 'share');
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true });
+    const bySender = [0, 0, 0];
+    await Promise.all(
+      [0, 1, 2].map(async (sender) => {
+        while (
+          await sendOneClaimed(pool, Date.now(), async (row) => {
+            await sleep(Math.floor(random() * 15));
+            await transport.sendMail({ from: 'support@example.test', to: row.recipients, subject: row.subject, text: 'hello', messageId: row.messageId });
+            bySender[sender]++;
+            return { sent: true, at: Date.now(), subject: row.subject };
+          })
+        );
+      }),
+    );
+    transport.close();
+    const ids = sink.messages.map((m) => m.parsed.messageId);
+    expect(ids).toHaveLength(60);
+    expect(new Set(ids).size).toBe(60);
+    expect(bySender.every((n) => n > 0)).toBe(true); // they really shared the work
+    const left = await pool.query("select count(*)::int as n from outbox where status <> 'sent' or attempts <> 1");
+    expect(left.rows[0].n).toBe(0);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('a sender killed after the server took a mail but before recording it: another sends it again, with the same Message-ID', async () => {
+  const { url, pool } = await freshDb('outbox_kill');
+  const sink = await startSmtpSink();
+  try {
+    await enqueue(pool, 1, 'kill');
+    const victim = child(['send', url, String(sink.port)]);
+    await until('the victim sent', async () => /SENT \d+/.test(victim.out()));
+    // While it holds the row, nobody else can claim it.
+    expect(await sendOneClaimed(pool, Date.now(), () => Promise.reject(new Error('must not be claimed')))).toBe(false);
+    victim.proc.kill('SIGKILL');
+    await victim.exited;
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true });
+    const claimed = await until('the row is free again', () =>
+      sendOneClaimed(pool, Date.now(), async (row) => {
+        await transport.sendMail({ from: 'support@example.test', to: row.recipients, subject: row.subject, text: 'hello', messageId: row.messageId });
+        return { sent: true, at: Date.now(), subject: row.subject };
+      }),
+    );
+    transport.close();
+    expect(claimed).toBe(true);
+    expect(sink.messages.map((m) => m.parsed.messageId)).toEqual(['<kill-0@desk.example.test>', '<kill-0@desk.example.test>']);
+    const row = await pool.query('select status, attempts from outbox');
+    expect(row.rows).toEqual([{ status: 'sent', attempts: 1 }]);
+  } finally {
+    await sink.close();
+  }
+});
+
+test('three daemons share nine mailboxes; one joining takes its share, one SIGKILLed loses its mailboxes to the others within the lease TTL', async () => {
+  const seed = testSeed();
+  process.stdout.write(`cluster takeover: seed ${seed}; HD_SEED=${seed} replays it\n`);
+  const random = seededRandom(seed);
+  const { url, pool } = await freshDb('takeover');
+  const ttl = 4000;
+  const mailboxes = Array.from({ length: 9 }, (_, i) => `box${i}`);
+  const holders = async () => {
+    const rows = await pool.query<{ mailbox: string; holder: string }>("select mailbox, holder from mailbox_leases where expires_at > (extract(epoch from clock_timestamp()) * 1000)::bigint");
+    const by = new Map<string, string[]>();
+    for (const r of rows.rows) by.set(r.holder, [...(by.get(r.holder) ?? []), r.mailbox]);
+    return { held: rows.rows.length, by };
+  };
+  const daemons: ReturnType<typeof child>[] = [];
+  const memberOf = async (d: ReturnType<typeof child>) => until('the daemon said who it is', async () => /MEMBER (\S+)/.exec(d.out())?.[1]);
+  try {
+    daemons.push(child(['keep', url, String(ttl), ...mailboxes]));
+    const first = await memberOf(daemons[0]);
+    await until('the first daemon holds all nine', async () => (await holders()).by.get(first)?.length === 9);
+    daemons.push(child(['keep', url, String(ttl), ...mailboxes]), child(['keep', url, String(ttl), ...mailboxes]));
+    const names = [first, await memberOf(daemons[1]), await memberOf(daemons[2])];
+    await until('three each', async () => {
+      const h = await holders();
+      return h.held === 9 && names.every((n) => h.by.get(n)?.length === 3);
+    });
+    expect(daemons[0].out()).toMatch(/STOP box\d handover/);
+
+    const victimIndex = Math.floor(random() * 3);
+    await sleep(Math.floor(random() * (ttl / 6))); // anywhere in a renewal period
+    const victim = names[victimIndex];
+    const orphaned = (await holders()).by.get(victim) ?? [];
+    const generations = async () => {
+      const rows = await pool.query<{ mailbox: string; generation: string }>('select mailbox, generation from mailbox_leases where mailbox = any($1) order by mailbox', [orphaned]);
+      return rows.rows.map((r) => Number(r.generation));
+    };
+    const before = await generations();
+    const killedAt = Date.now();
+    daemons[victimIndex].proc.kill('SIGKILL');
+    await daemons[victimIndex].exited;
+    const survivors = names.filter((n) => n !== victim);
+    await until(
+      'the survivors hold all nine',
+      async () => {
+        const h = await holders();
+        return h.held === 9 && survivors.every((n) => (h.by.get(n)?.length ?? 0) >= 4);
+      },
+      ttl * 3,
+    );
+    const takeover = Date.now() - killedAt;
+    process.stdout.write(`cluster takeover: ${orphaned.length} mailboxes taken over ${takeover} ms after SIGKILL (leaseTtl ${ttl} ms)\n`);
+    expect(takeover).toBeLessThanOrEqual(ttl);
+    // Each orphaned mailbox changed holder once: the victim's generation plus one.
+    expect(await generations()).toEqual(before.map((g) => g + 1));
+  } finally {
+    for (const d of daemons) d.proc.kill('SIGKILL');
+    await Promise.all(daemons.map((d) => d.exited));
+  }
+}, 60_000);
