@@ -151,7 +151,7 @@ export function registerTicketSet(tickets: Command): void {
           throw new CliExit(EXIT.USAGE, (err as Error).message);
         }
         if (change.from === change.to) return out(`${t.ref}: ${field} is already ${change.to}`);
-        const { told } = applyStaffChange(store, config, t, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
+        const { told } = await applyStaffChange(store, config, t, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
         // Marking a ticket spam, or taking it out of spam, teaches the filter.
         if (field === 'status' && (change.to === 'spam' || change.from === 'spam')) {
           const learnt = await learnCorrection(store, t.id, change.to === 'spam' ? 'spam' : 'ham');

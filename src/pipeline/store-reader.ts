@@ -19,7 +19,7 @@ export function storeReader(store: Store, config: Config): StoreReader {
     readers.set(store, reader);
   }
   // The secret may change with a config reload; everything else reads the store.
-  return { ...reader, messageIdSecret: () => messageIdSecret(config, store.db) };
+  return { ...reader, messageIdSecret: async () => messageIdSecret(config, store.db) };
 }
 
 /** The key of the HMAC in our Message-IDs: config's, else the one migration 0006 generated. */
@@ -33,33 +33,33 @@ function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
   const db = store.db;
   const spam = spamStore(store);
   return {
-    processedRaw: (sha256) => processedRaw(db, sha256),
-    inboundMessage: (messageId, from) => inboundMessage(db, messageId, from),
-    ticketsByMessageIds: (ids) => ticketsByMessageIds(db, ids),
-    ticketByRef: (ref) => {
+    processedRaw: async (sha256) => processedRaw(db, sha256),
+    inboundMessage: async (messageId, from) => inboundMessage(db, messageId, from),
+    ticketsByMessageIds: async (ids) => ticketsByMessageIds(db, ids),
+    ticketByRef: async (ref) => {
       const t = ticketByRef(db, ref);
       return t ? { id: t.id, ref: t.ref } : null;
     },
-    isParticipant: (ticketId, address) => isParticipant(db, ticketId, address),
-    openTicketCounts: (assignees) => openTicketCounts(db, assignees),
-    roundRobinLast: (group) => getValue(db, roundRobinKey(group)),
-    spamCounts: (tokens) => spamCounts(store, tokens),
-    spamTotals: () => spam.totals(),
-    outboxByMessageIds: (ids) => {
+    isParticipant: async (ticketId, address) => isParticipant(db, ticketId, address),
+    openTicketCounts: async (assignees) => openTicketCounts(db, assignees),
+    roundRobinLast: async (group) => getValue(db, roundRobinKey(group)),
+    spamCounts: async (tokens) => spamCounts(store, tokens),
+    spamTotals: async () => spam.totals(),
+    outboxByMessageIds: async (ids) => {
       const row = outboxByMessageIds(db, ids);
       return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null } : null;
     },
-    ticketInfo: (id) => ticketInfo(db, id),
-    acksSince: (address, since) => sentToSince(db, 'ack', address, since),
-    ticketAcknowledged: (ticketId) => ticketAcknowledged(db, ticketId),
-    messagesFromSince: (ticketId, address, since) => messagesFromSince(db, ticketId, address, since),
-    hasEventSince: (ticketId, type, since) => hasEventSince(db, ticketId, type, since),
-    suppressedUntil: (address, now) => suppressedUntil(db, address, now),
-    contactLocale: (address) => contactLocale(db, address),
-    participants: (ticketId) => ticketParticipants(db, ticketId),
-    customerThread: (ticketId) => customerThread(db, ticketId, ticketInfo(db, ticketId)?.customer ?? null),
-    lastCustomerMessage: (ticketId) => lastCustomerMessage(db, ticketId),
-    recentNotes: (ticketId, limit) => recentNotes(db, ticketId, limit),
+    ticketInfo: async (id) => ticketInfo(db, id),
+    acksSince: async (address, since) => sentToSince(db, 'ack', address, since),
+    ticketAcknowledged: async (ticketId) => ticketAcknowledged(db, ticketId),
+    messagesFromSince: async (ticketId, address, since) => messagesFromSince(db, ticketId, address, since),
+    hasEventSince: async (ticketId, type, since) => hasEventSince(db, ticketId, type, since),
+    suppressedUntil: async (address, now) => suppressedUntil(db, address, now),
+    contactLocale: async (address) => contactLocale(db, address),
+    participants: async (ticketId) => ticketParticipants(db, ticketId),
+    customerThread: async (ticketId) => customerThread(db, ticketId, ticketInfo(db, ticketId)?.customer ?? null),
+    lastCustomerMessage: async (ticketId) => lastCustomerMessage(db, ticketId),
+    recentNotes: async (ticketId, limit) => recentNotes(db, ticketId, limit),
   };
 }
 

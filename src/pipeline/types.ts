@@ -271,49 +271,53 @@ export interface Draft {
   stop?: { outcome: 'duplicate' | 'quarantined' | 'ignored'; reason: string; ticket: string | null };
 }
 
-/** Read-only queries the stages may ask of the store. */
+/**
+ * Read-only queries the stages may ask of the store. Asynchronous, though SQLite answers at
+ * once: the PostgreSQL store (docs/CLUSTER.md) answers over the network, on the connection of
+ * the batch the message joins, so that it sees the batch's own rows as SQLite does.
+ */
 export interface StoreReader {
   /** The ticket of an earlier, successfully processed copy of exactly these bytes. */
-  processedRaw(sha256: string): { ticketRef: string | null } | null;
+  processedRaw(sha256: string): Promise<{ ticketRef: string | null } | null>;
   /** The ticket of an inbound message with this Message-ID from this sender. */
-  inboundMessage(messageId: string, from: string | null): { ticketRef: string } | null;
+  inboundMessage(messageId: string, from: string | null): Promise<{ ticketRef: string } | null>;
   /** For each known Message-ID, its ticket. */
-  ticketsByMessageIds(ids: string[]): Map<string, TicketHandle>;
-  ticketByRef(ref: string): TicketHandle | null;
-  isParticipant(ticketId: number, address: string): boolean;
+  ticketsByMessageIds(ids: string[]): Promise<Map<string, TicketHandle>>;
+  ticketByRef(ref: string): Promise<TicketHandle | null>;
+  isParticipant(ticketId: number, address: string): Promise<boolean>;
   /** Open (new, open, pending) tickets per assignee address. */
-  openTicketCounts(assignees: string[]): Map<string, number>;
+  openTicketCounts(assignees: string[]): Promise<Map<string, number>>;
   /** The agent round robin gave the group's last ticket to. */
-  roundRobinLast(group: string): string | null;
+  roundRobinLast(group: string): Promise<string | null>;
   /** Spam model counts of these tokens, and how many messages of each kind were learnt. */
-  spamCounts(tokens: string[]): Map<string, { spam: number; ham: number }>;
-  spamTotals(): { spam: number; ham: number };
+  spamCounts(tokens: string[]): Promise<Map<string, { spam: number; ham: number }>>;
+  spamTotals(): Promise<{ spam: number; ham: number }>;
   /** The key of the HMAC in our Message-IDs (config, else the one generated in the store). */
-  messageIdSecret(): string;
+  messageIdSecret(): Promise<string>;
   /** Our outbox row that had one of these Message-IDs, if any. */
-  outboxByMessageIds(ids: string[]): { id: number; recipient: string; ticket: TicketHandle | null } | null;
+  outboxByMessageIds(ids: string[]): Promise<{ id: number; recipient: string; ticket: TicketHandle | null } | null>;
   /** What notifications need to know about an existing ticket. */
-  ticketInfo(id: number): TicketInfo | null;
+  ticketInfo(id: number): Promise<TicketInfo | null>;
   /** Acknowledgements enqueued to this address since `since`. */
-  acksSince(address: string, since: number): number;
+  acksSince(address: string, since: number): Promise<number>;
   /** Whether the ticket's customer was ever sent (or queued) an acknowledgement. */
-  ticketAcknowledged(ticketId: number): boolean;
+  ticketAcknowledged(ticketId: number): Promise<boolean>;
   /** Inbound messages from this address on this ticket since `since`. */
-  messagesFromSince(ticketId: number, address: string, since: number): number;
+  messagesFromSince(ticketId: number, address: string, since: number): Promise<number>;
   /** Whether the ticket has an event of this type since `since`. */
-  hasEventSince(ticketId: number, type: string, since: number): boolean;
+  hasEventSince(ticketId: number, type: string, since: number): Promise<boolean>;
   /** Until when automatic mail to this address is suppressed (a hard bounce), or null. */
-  suppressedUntil(address: string, now: number): number | null;
+  suppressedUntil(address: string, now: number): Promise<number | null>;
   /** The language recorded for a contact, if any. */
-  contactLocale(address: string): string | null;
+  contactLocale(address: string): Promise<string | null>;
   /** A ticket's people: the customer, CC'd participants, agents. */
-  participants(ticketId: number): { email: string; name: string | null; role: string }[];
+  participants(ticketId: number): Promise<{ email: string; name: string | null; role: string }[]>;
   /** Message-IDs the customer has seen on this ticket (theirs and ours to them), oldest first. */
-  customerThread(ticketId: number): string[];
+  customerThread(ticketId: number): Promise<string[]>;
   /** The customer's latest message on the ticket, for quoting. */
-  lastCustomerMessage(ticketId: number): { from: string | null; fromName: string | null; subject: string; text: string } | null;
+  lastCustomerMessage(ticketId: number): Promise<{ from: string | null; fromName: string | null; subject: string; text: string } | null>;
   /** The newest internal notes of a ticket, for agents' notifications. */
-  recentNotes(ticketId: number, limit: number): { from: string | null; text: string; at: number }[];
+  recentNotes(ticketId: number, limit: number): Promise<{ from: string | null; text: string; at: number }[]>;
 }
 
 /** A stored ticket as the stages see it: times in ms. */

@@ -156,8 +156,8 @@ describe('a full conversation by mail', () => {
     };
     expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
     // Resolved from the command line: told the same way. Closing it afterwards tells nothing new.
-    expect(set('resolved')).toEqual({ told: [{ template: 'status_changed', to: 'carla@customer.test' }], withheld: [] });
-    expect(set('closed')).toEqual({ told: [], withheld: [] });
+    expect(await set('resolved')).toEqual({ told: [{ template: 'status_changed', to: 'carla@customer.test' }], withheld: [] });
+    expect(await set('closed')).toEqual({ told: [], withheld: [] });
     await d.send();
     expect(to('carla@customer.test')).toHaveLength(before + 2);
     expect(last('carla@customer.test').parsed.text).toContain('is now resolved');

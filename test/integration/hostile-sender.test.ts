@@ -140,7 +140,7 @@ describe('subject tags (item 3)', () => {
     await startTicket(d);
     const t = ticketByRef(d.store.db, 'HD-1');
     if (!t) throw new Error('no HD-1');
-    applyStaffChange(d.store, d.config, t, planChange(t, 'status', 'resolved', d.config, d.clock.now), 'cli:admin', d.clock.now, null);
+    await applyStaffChange(d.store, d.config, t, planChange(t, 'status', 'resolved', d.config, d.clock.now), 'cli:admin', d.clock.now, null);
     const r = await d.ingest(buildMail({ from: ANA, subject: 'Re: [HD-1] Printer broken', body: '#status closed\nspoofed' }));
     expect(r).toMatchObject({ outcome: 'created', ticket: 'HD-2', threadedBy: 'new' });
     expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('resolved');

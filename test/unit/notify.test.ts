@@ -47,17 +47,17 @@ function store(k: Knobs = {}): StoreReader {
     spamTotals: none,
     messageIdSecret: none,
     outboxByMessageIds: none,
-    ticketInfo: (id) => ({ id, ref: 'HD-5', subject: 'Printer', status: 'open', priority: 'medium', severity: 'medium', category: null, queue: null, assignee: null, customer: 'carla@customer.test', dueAt: null, firstResponseDueAt: null, pausedAt: null, organisation: null, contract: null, slaLevel: null, createdAt: 0, closedAt: null, firstResponseAt: null, spamVerdict: 'ham', spamScore: 0.1, ...k.ticket }),
-    acksSince: () => k.acks ?? 0,
-    ticketAcknowledged: () => true,
-    messagesFromSince: () => k.recent ?? 0,
-    hasEventSince: () => false,
-    suppressedUntil: (a) => (k.suppressed?.includes(a) ? Date.parse('2026-12-23T00:00:00Z') : null),
-    contactLocale: () => null,
-    participants: () => k.participants ?? [],
-    customerThread: () => ['<c1@customer.test>'],
-    lastCustomerMessage: () => null,
-    recentNotes: () => [],
+    ticketInfo: async (id) => ({ id, ref: 'HD-5', subject: 'Printer', status: 'open', priority: 'medium', severity: 'medium', category: null, queue: null, assignee: null, customer: 'carla@customer.test', dueAt: null, firstResponseDueAt: null, pausedAt: null, organisation: null, contract: null, slaLevel: null, createdAt: 0, closedAt: null, firstResponseAt: null, spamVerdict: 'ham', spamScore: 0.1, ...k.ticket }),
+    acksSince: async () => k.acks ?? 0,
+    ticketAcknowledged: async () => true,
+    messagesFromSince: async () => k.recent ?? 0,
+    hasEventSince: async () => false,
+    suppressedUntil: async (a) => (k.suppressed?.includes(a) ? Date.parse('2026-12-23T00:00:00Z') : null),
+    contactLocale: async () => null,
+    participants: async () => k.participants ?? [],
+    customerThread: async () => ['<c1@customer.test>'],
+    lastCustomerMessage: async () => null,
+    recentNotes: async () => [],
   };
 }
 
@@ -82,7 +82,7 @@ const newTicket: NewTicketDecision = {
   reasons: {},
 };
 
-function run(over: { mail?: Partial<InboundMail>; classification?: Classification; ticket?: NewTicketDecision | null; existing?: boolean; role?: 'agent' | 'customer'; knobs?: Knobs; unassignedTo?: string[]; config?: Config; update?: Partial<TicketUpdate> } = {}): NotifyDecision {
+async function run(over: { mail?: Partial<InboundMail>; classification?: Classification; ticket?: NewTicketDecision | null; existing?: boolean; role?: 'agent' | 'customer'; knobs?: Knobs; unassignedTo?: string[]; config?: Config; update?: Partial<TicketUpdate> } = {}): Promise<NotifyDecision> {
   const mail: InboundMail = { messageId: '<m@c>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'carla@customer.test', name: 'Carla' }, to: [], cc: [], replyTo: [], subject: 'Printer', text: 'hi', html: null, date: null, headers: [], attachments: [], ...over.mail };
   const draft: Draft = {
     raw: { bytes: Buffer.alloc(0), source: 'test', position: null, mailbox: null },
@@ -97,7 +97,7 @@ function run(over: { mail?: Partial<InboundMail>; classification?: Classificatio
     assignment: { assignee: (over.ticket ?? newTicket).assignee, reason: 'rule', roundRobin: null, notifyUnassigned: over.unassignedTo ?? [] },
     update: over.update ? { ...blankUpdate, ...over.update } : undefined,
   };
-  const result = notify.run(draft, { config: over.config ?? config, store: store(over.knobs), now: () => 0, log: silentLogger() }) as Partial<Draft>;
+  const result = (await notify.run(draft, { config: over.config ?? config, store: store(over.knobs), now: () => 0, log: silentLogger() })) as Partial<Draft>;
   if (!result.notify) throw new Error('no decision');
   return result.notify;
 }
@@ -107,19 +107,19 @@ const blankUpdate: TicketUpdate = { ...emptyUpdate({ id: 5, ref: 'HD-5' }, 'agen
 const sent = (d: NotifyDecision) => d.mails.map((m) => `${m.template} ${m.to}`);
 
 describe('notify stage', () => {
-  it('acknowledges a new ticket and tells the assignee', () => {
-    expect(sent(run())).toEqual(['ack carla@customer.test', 'assigned ana@example.test']);
+  it('acknowledges a new ticket and tells the assignee', async () => {
+    expect(sent(await run())).toEqual(['ack carla@customer.test', 'assigned ana@example.test']);
   });
-  it('tells the people recorded for an unassigned ticket', () => {
-    expect(sent(run({ ticket: { ...newTicket, assignee: null }, unassignedTo: ['ana@example.test'] }))).toEqual(['ack carla@customer.test', 'unassigned ana@example.test']);
+  it('tells the people recorded for an unassigned ticket', async () => {
+    expect(sent(await run({ ticket: { ...newTicket, assignee: null }, unassignedTo: ['ana@example.test'] }))).toEqual(['ack carla@customer.test', 'unassigned ana@example.test']);
   });
-  it('holds the acknowledgement back when the spam filter is unsure, and says why', () => {
-    const d = run({ ticket: { ...newTicket, spamVerdict: 'unsure' } });
+  it('holds the acknowledgement back when the spam filter is unsure, and says why', async () => {
+    const d = await run({ ticket: { ...newTicket, spamVerdict: 'unsure' } });
     expect(sent(d)).toEqual(['assigned ana@example.test']);
     expect(d.withheld).toEqual([expect.stringMatching(/unsure/)]);
   });
-  it('sends nothing for a spam ticket', () => {
-    expect(sent(run({ ticket: { ...newTicket, status: 'spam', spamVerdict: 'spam' } }))).toEqual([]);
+  it('sends nothing for a spam ticket', async () => {
+    expect(sent(await run({ ticket: { ...newTicket, status: 'spam', spamVerdict: 'spam' } }))).toEqual([]);
   });
   it.each([
     ['an auto-reply', { classification: { kind: 'auto-reply', bulk: false, reason: 'Auto-Submitted: auto-replied' } as Classification }, /^auto-reply/],
@@ -128,51 +128,51 @@ describe('notify stage', () => {
     ['a no-reply sender', { mail: { from: { address: 'no-reply@shop.test', name: '' } } }, /no-reply sender/],
     ['our own address', { mail: { from: { address: 'support@example.test', name: '' } } }, /our own address/],
     ['a sender that is not an address', { mail: { from: { address: 'email_from', name: '' } } }, /not a mail address/],
-  ])('triggers nothing for %s', (_what, over, why) => {
-    const d = run(over);
+  ])('triggers nothing for %s', async (_what, over, why) => {
+    const d = await run(over);
     expect(d.mails).toEqual([]);
     expect(d.quiet).toMatch(why);
   });
-  it('rate-limits acknowledgements per sender', () => {
-    const d = run({ knobs: { acks: 5 } });
+  it('rate-limits acknowledgements per sender', async () => {
+    const d = await run({ knobs: { acks: 5 } });
     expect(sent(d)).toEqual(['assigned ana@example.test']);
     expect(d.withheld[0]).toMatch(/already got 5 acknowledgements within 60 minutes/);
   });
-  it('sends no automatic mail to a hard-bounced address', () => {
-    const d = run({ knobs: { suppressed: ['carla@customer.test'] } });
+  it('sends no automatic mail to a hard-bounced address', async () => {
+    const d = await run({ knobs: { suppressed: ['carla@customer.test'] } });
     expect(sent(d)).toEqual(['assigned ana@example.test']);
     expect(d.withheld[0]).toMatch(/^ack to carla@customer.test: the address hard-bounced/);
   });
-  it('does not acknowledge an agent who opens a ticket, nor tell them of their own ticket', () => {
-    expect(sent(run({ role: 'agent', mail: { from: { address: 'ana@example.test', name: 'Ana' } } }))).toEqual([]);
+  it('does not acknowledge an agent who opens a ticket, nor tell them of their own ticket', async () => {
+    expect(sent(await run({ role: 'agent', mail: { from: { address: 'ana@example.test', name: 'Ana' } } }))).toEqual([]);
   });
-  it('answers in the language of the message when it is one we have', () => {
-    expect(run({ mail: { headers: [{ name: 'content-language', value: 'es-ES' }] } }).mails[0].locale).toBe('es');
-    expect(run({ mail: { headers: [{ name: 'content-language', value: 'fr' }] } }).mails[0].locale).toBe('en');
+  it('answers in the language of the message when it is one we have', async () => {
+    expect((await run({ mail: { headers: [{ name: 'content-language', value: 'es-ES' }] } })).mails[0].locale).toBe('es');
+    expect((await run({ mail: { headers: [{ name: 'content-language', value: 'fr' }] } })).mails[0].locale).toBe('en');
   });
-  it('tells the assignee, else the queue, else the admins of a customer reply', () => {
-    expect(sent(run({ existing: true, knobs: { ticket: { assignee: 'bob@example.test' } } }))).toEqual(['customer_replied bob@example.test']);
-    expect(sent(run({ existing: true, knobs: { ticket: { queue: 'hardware' } } }))).toEqual(['customer_replied bob@example.test']);
-    expect(sent(run({ existing: true, knobs: { ticket: { queue: 'software' } } }))).toEqual(['customer_replied ana@example.test']);
+  it('tells the assignee, else the queue, else the admins of a customer reply', async () => {
+    expect(sent(await run({ existing: true, knobs: { ticket: { assignee: 'bob@example.test' } } }))).toEqual(['customer_replied bob@example.test']);
+    expect(sent(await run({ existing: true, knobs: { ticket: { queue: 'hardware' } } }))).toEqual(['customer_replied bob@example.test']);
+    expect(sent(await run({ existing: true, knobs: { ticket: { queue: 'software' } } }))).toEqual(['customer_replied ana@example.test']);
   });
-  it('acknowledges nothing when notifications.acknowledge is off, and says so', () => {
+  it('acknowledges nothing when notifications.acknowledge is off, and says so', async () => {
     const quiet = { ...config, notifications: { ...config.notifications, acknowledge: false } };
-    const d = run({ config: quiet });
+    const d = await run({ config: quiet });
     expect(sent(d)).toEqual(['assigned ana@example.test']);
     expect(d.withheld).toEqual(['acknowledgement: notifications.acknowledge is off']);
   });
-  it('relays an agent reply to the customer and CC participants, or only the customer with replies.copyParticipants off', () => {
+  it('relays an agent reply to the customer and CC participants, or only the customer with replies.copyParticipants off', async () => {
     const agent = { role: 'agent' as const, existing: true, mail: { from: { address: 'ana@example.test', name: 'Ana' } }, update: {}, knobs: { participants: [{ email: 'dan@customer.test', name: null, role: 'cc' }, { email: 'bob@example.test', name: null, role: 'agent' }] } };
-    const d = run(agent);
+    const d = await run(agent);
     expect(sent(d)).toEqual(['agent_reply carla@customer.test', 'agent_reply dan@customer.test']);
     expect(d.mails[0].thread).toEqual({ inReplyTo: '<c1@customer.test>', references: ['<c1@customer.test>'] });
     const solo = { ...config, replies: { ...config.replies, copyParticipants: false } };
-    expect(sent(run({ ...agent, config: solo }))).toEqual(['agent_reply carla@customer.test']);
-    expect(sent(run({ ...agent, update: { note: true, relay: false } }))).toEqual([]);
-    expect(sent(run({ ...agent, update: { errors: ['#x: unknown command #x'], relay: false } }))).toEqual(['command_error ana@example.test']);
+    expect(sent(await run({ ...agent, config: solo }))).toEqual(['agent_reply carla@customer.test']);
+    expect(sent(await run({ ...agent, update: { note: true, relay: false } }))).toEqual([]);
+    expect(sent(await run({ ...agent, update: { errors: ['#x: unknown command #x'], relay: false } }))).toEqual(['command_error ana@example.test']);
   });
-  it('stops notifying a flooded ticket and asks for one warning', () => {
-    const d = run({ existing: true, knobs: { recent: 20 } });
+  it('stops notifying a flooded ticket and asks for one warning', async () => {
+    const d = await run({ existing: true, knobs: { recent: 20 } });
     expect(d.mails).toEqual([]);
     expect(d.floodWarning).toMatch(/more than 20 messages/);
   });
@@ -189,13 +189,13 @@ describe('reply subjects', () => {
   ])('%s → %s', (subject, base) => {
     expect(baseSubject(subject, 'HD')).toBe(base);
   });
-  it('tags it once', () => {
+  it('tags it once', async () => {
     expect(ticketSubject('HD-12', 'Re: [HD-12] Printer', 'HD')).toBe('[HD-12] Printer');
   });
 });
 
 describe('delivery status fields', () => {
-  it('reads the failed recipient of a multi-recipient report, with folded lines', () => {
+  it('reads the failed recipient of a multi-recipient report, with folded lines', async () => {
     const body = 'Reporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; ok@x.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\nFinal-Recipient: rfc822;<Gone@X.test>\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user\r\n unknown\r\n';
     expect(parseDsnFields(body)).toEqual({ recipient: 'gone@x.test', status: '5.1.1', diagnostic: '550 5.1.1 user unknown' });
   });

@@ -12,12 +12,12 @@ import type { ActorDecision, Draft, MailAddress, Stage, StageContext } from '../
  */
 export const actor: Stage = {
   name: 'actor',
-  run(draft, ctx) {
+  async run(draft, ctx) {
     const mail = draft.mail;
     if (!mail) throw new Error('actor stage needs a parsed mail');
     const from = mail.from;
     const claim = draft.agentClaim ?? null;
-    const people = participantsOf(draft, ctx, claim?.trusted === true);
+    const people = await participantsOf(draft, ctx, claim?.trusted === true);
     if (from && claim?.trusted) {
       return { actor: { role: 'agent', address: from.address, name: from.name || claim.agentName, agentName: claim.agentName, reason: claim.reason, trustWarning: null, ...people } };
     }
@@ -34,16 +34,16 @@ export const actor: Stage = {
   },
 };
 
-function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boolean): Pick<ActorDecision, 'participants' | 'participantsNotAdded'> {
+async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boolean): Promise<Pick<ActorDecision, 'participants' | 'participantsNotAdded'>> {
   const mail = draft.mail;
   const none = { participants: [], participantsNotAdded: [] };
   if (!mail || draft.classification?.kind !== 'normal') return none;
   const ticket = draft.thread?.ticket ?? null;
   const sender = mail.from?.address ?? null;
-  const customer = ticket ? ctx.store.ticketInfo(ticket.id)?.customer ?? null : sender;
+  const customer = ticket ? ((await ctx.store.ticketInfo(ticket.id))?.customer ?? null) : sender;
   if (!trustedAgent && (sender === null || sender !== customer)) return none;
 
-  const existing = new Set(ticket ? ctx.store.participants(ticket.id).map((p) => p.email) : sender ? [sender] : []);
+  const existing = new Set(ticket ? (await ctx.store.participants(ticket.id)).map((p) => p.email) : sender ? [sender] : []);
   const wanted = new Map<string, MailAddress>();
   for (const a of [...mail.to, ...mail.cc]) {
     if (existing.has(a.address) || a.address === sender || wanted.has(a.address)) continue;

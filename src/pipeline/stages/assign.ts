@@ -11,22 +11,22 @@ import type { AssignDecision, RouteDecision, Stage, StageContext } from '../type
  */
 export const assign: Stage = {
   name: 'assign',
-  run(draft, ctx) {
+  async run(draft, ctx) {
     const route = draft.route;
     if (!route) return {};
     if (draft.spam?.verdict === 'spam') return { assignment: { assignee: null, reason: 'spam is not assigned', roundRobin: null, notifyUnassigned: [] } };
-    return { assignment: decideAssignee(route.assign, route.queue.value, ctx) };
+    return { assignment: await decideAssignee(route.assign, route.queue.value, ctx) };
   },
 };
 
-function decideAssignee(request: RouteDecision['assign'], queue: string | null, ctx: StageContext): AssignDecision {
+async function decideAssignee(request: RouteDecision['assign'], queue: string | null, ctx: StageContext): Promise<AssignDecision> {
   const { config } = ctx;
   const now = ctx.now();
   const unassigned = (reason: string, nobodyCan = false): AssignDecision => ({ assignee: null, reason, roundRobin: null, notifyUnassigned: unassignedRecipients(config, queue, now, nobodyCan) });
   if (!request) return unassigned('no rule assigns this ticket');
 
   const candidates = 'agent' in request ? config.agents.filter((a) => a.email === request.agent) : groupMembers(config, request.group);
-  const counts = ctx.store.openTicketCounts(candidates.map((a) => a.email));
+  const counts = await ctx.store.openTicketCounts(candidates.map((a) => a.email));
   const skipped: string[] = [];
   const available = candidates.filter((a) => {
     const away = isAway(a, now, config.helpdesk.timezone);
@@ -52,7 +52,7 @@ function decideAssignee(request: RouteDecision['assign'], queue: string | null, 
   }
   // Round robin over the whole member list, so a member coming back from holidays gets
   // their turn in order; the pointer is the member who got the previous ticket.
-  const last = ctx.store.roundRobinLast(request.group);
+  const last = await ctx.store.roundRobinLast(request.group);
   const start = candidates.findIndex((a) => a.email === last) + 1;
   const pick = [...candidates.slice(start), ...candidates.slice(0, start)].find((a) => available.includes(a)) as AgentConfig;
   return { assignee: pick.email, reason: `${by}: next after ${last ?? '(nobody yet)'} is ${pick.email}${skippedText}`, roundRobin: { group: request.group, agent: pick.email }, notifyUnassigned: [] };

@@ -10,10 +10,10 @@ import type { Stage } from '../types';
  */
 export const bounce: Stage = {
   name: 'bounce',
-  run(draft, ctx) {
+  async run(draft, ctx) {
     if (!draft.mail || draft.classification?.kind !== 'bounce') return {};
     const report = readBounce(draft.mail);
-    const outbox = ctx.store.outboxByMessageIds(report.originalMessageIds);
+    const outbox = await ctx.store.outboxByMessageIds(report.originalMessageIds);
     const what = `${report.status ?? 'no status'}${report.recipient ? ` for ${report.recipient}` : ''}${report.diagnostic ? `: ${report.diagnostic}` : ''}`;
     // Anyone who saw one of our Message-IDs can write a report about it: it is believed only
     // about the address that message went to (issue #17: a forged report silenced an agent).

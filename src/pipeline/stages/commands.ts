@@ -36,16 +36,16 @@ export const AGENT_COMMANDS = [
  */
 export const commands: Stage = {
   name: 'commands',
-  run(draft, ctx) {
+  async run(draft, ctx) {
     const { mail, thread, actor, classification } = draft;
     if (!mail || !thread?.ticket || !actor || classification?.kind !== 'normal') return {};
-    const info = ctx.store.ticketInfo(thread.ticket.id);
+    const info = await ctx.store.ticketInfo(thread.ticket.id);
     if (!info || (info.status === 'spam' && actor.role !== 'agent')) return {};
     // A customer's reply matters here only for its commands: without a `#` it has none, and
     // cutting the quoted history (the costly part) can be skipped.
     // A reply to a resolved ticket is cut too: whether it is only thanks depends on its own words.
     const text = actor.role === 'agent' || mail.text.includes('#') || info.status === 'resolved' ? replyText(mail.text) : mail.text;
-    return { update: actor.role === 'agent' ? agentUpdate(draft, ctx, info, text) : customerUpdate(draft, ctx, info, text) };
+    return { update: actor.role === 'agent' ? await agentUpdate(draft, ctx, info, text) : await customerUpdate(draft, ctx, info, text) };
   },
 };
 
@@ -54,12 +54,12 @@ export function blankUpdate(ticket: TicketHandle, actor: string, text: string, c
   return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, thanked: false, locale: null, timeSpent: null, answers: [], errors: [], ignored: [], reason: '' };
 }
 
-function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): TicketUpdate {
+async function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): Promise<TicketUpdate> {
   const agentAddress = draft.actor?.address ?? '';
   const { commands: cmds, rest: written } = parseCommands(fullText);
   const u = blankUpdate({ id: info.id, ref: info.ref }, `agent:${agentAddress}`, written, cmds);
   const at = draft.receivedAt;
-  const answered = withAnswers(cmds, written, ctx, info, agentAddress);
+  const answered = await withAnswers(cmds, written, ctx, info, agentAddress);
   u.errors.push(...answered.errors);
   u.answers = answered.names;
   const rest = answered.text;
@@ -102,7 +102,7 @@ function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText
           break;
         }
         case 'merge': {
-          const target = ctx.store.ticketByRef(c.arg.replace(/^\[|\]$/g, '').toUpperCase());
+          const target = await ctx.store.ticketByRef(c.arg.replace(/^\[|\]$/g, '').toUpperCase());
           if (!target) throw new Error(`#merge: no ticket ${c.arg}`);
           if (target.id === info.id) throw new Error(`#merge: ${info.ref} cannot be merged into itself`);
           u.merge = target;
@@ -156,14 +156,14 @@ function assign(arg: string, self: string, config: Config, change: (field: strin
   throw new Error(`no agent or group "${arg}"`);
 }
 
-function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): TicketUpdate | undefined {
+async function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullText: string): Promise<TicketUpdate | undefined> {
   const sender = draft.actor?.address ?? null;
   if (!sender) return undefined;
   const { commands: cmds, rest } = parseCommands(fullText);
   const u = blankUpdate({ id: info.id, ref: info.ref }, sender, rest, cmds);
   const at = draft.receivedAt;
   // Only the ticket's own people may close or rate it.
-  const own = sender === info.customer || ctx.store.isParticipant(info.id, sender);
+  const own = sender === info.customer || (await ctx.store.isParticipant(info.id, sender));
   const reasons: string[] = [];
   for (const c of own ? cmds : []) {
     if (c.name === 'close' && info.status !== 'closed') {
@@ -198,15 +198,15 @@ function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fullT
  * own inside the text is replaced where it stands, so the agent's words can go around it.
  * An unknown name is an error that lists the answers there are.
  */
-function withAnswers(cmds: ReplyCommand[], written: string, ctx: StageContext, info: TicketInfo, agentAddress: string): { text: string; names: string[]; errors: string[] } {
+async function withAnswers(cmds: ReplyCommand[], written: string, ctx: StageContext, info: TicketInfo, agentAddress: string): Promise<{ text: string; names: string[]; errors: string[] }> {
   const inText = [...written.matchAll(/^[ \t]*#answer\b[ \t]*(.*?)[ \t]*$/gim)];
   const atTop = cmds.filter((c) => c.name === 'answer');
   if (inText.length === 0 && atTop.length === 0) return { text: written, names: [], errors: [] };
   const book = answersFor(ctx.config);
-  const customer = info.customer ? (ctx.store.participants(info.id).find((p) => p.email === info.customer) ?? null) : null;
+  const customer = info.customer ? ((await ctx.store.participants(info.id)).find((p) => p.email === info.customer) ?? null) : null;
   // A `#lang` in the same reply already holds for the answers in it.
   const langNow = cmds.find((c) => c.name === 'lang' && (LOCALES as readonly string[]).includes(c.arg.trim().toLowerCase()))?.arg.trim().toLowerCase();
-  const locale = langNow ?? (info.customer ? ctx.store.contactLocale(info.customer) : null) ?? ctx.config.helpdesk.locale;
+  const locale = langNow ?? (info.customer ? await ctx.store.contactLocale(info.customer) : null) ?? ctx.config.helpdesk.locale;
   const agent = findAgent(ctx.config, agentAddress);
   const data: AnswerData = {
     ticket: { ref: info.ref, subject: info.subject, status: info.status, priority: info.priority, severity: info.severity, category: info.category, queue: info.queue },

@@ -7,10 +7,10 @@ import type { Stage } from '../types';
  */
 export const dedupMessageId: Stage = {
   name: 'dedup-message-id',
-  run(draft, ctx) {
+  async run(draft, ctx) {
     const mail = draft.mail;
     if (!mail || mail.messageIdSynthetic) return {};
-    const seen = ctx.store.inboundMessage(mail.messageId, mail.from?.address ?? null);
+    const seen = await ctx.store.inboundMessage(mail.messageId, mail.from?.address ?? null);
     if (!seen) return {};
     return {
       stop: {

@@ -22,7 +22,7 @@ import { groupMembers } from './assign';
  */
 export const notify: Stage = {
   name: 'notify',
-  run(draft, ctx) {
+  async run(draft, ctx) {
     const { mail, thread, actor, classification } = draft;
     if (!mail || !thread || !actor || !classification) return {};
     const none = (why: string): Partial<Draft> => ({ notify: { mails: [], withheld: [], floodWarning: null, quiet: why } });
@@ -35,8 +35,8 @@ export const notify: Stage = {
     if (NO_REPLY.test(sender)) return none(`no-reply sender ${sender}`);
 
     const plan = new Planner(draft, ctx, mail, sender);
-    if (!thread.ticket) plan.newTicket();
-    else plan.reply(thread.ticket.id);
+    if (!thread.ticket) await plan.newTicket();
+    else await plan.reply(thread.ticket.id);
     return { notify: plan.decision() };
   },
 };
@@ -61,7 +61,7 @@ class Planner {
     return { mails: this.mails, withheld: this.withheld, floodWarning: this.floodWarning, quiet: null };
   }
 
-  newTicket(): void {
+  async newTicket(): Promise<void> {
     const t = this.draft.newTicket;
     if (!t) return;
     if (t.status === 'spam') return;
@@ -73,48 +73,48 @@ class Planner {
       const limit = n.ackRateLimit;
       if (!n.acknowledge) this.withheld.push('acknowledgement: notifications.acknowledge is off');
       else if (t.spamVerdict === 'unsure' && n.withholdAckWhenUnsure) this.withheld.push('acknowledgement: the spam filter is unsure about this message (notifications.withholdAckWhenUnsure)');
-      else if (this.ctx.store.acksSince(this.sender, this.draft.receivedAt - limit.per) >= limit.count) {
+      else if ((await this.ctx.store.acksSince(this.sender, this.draft.receivedAt - limit.per)) >= limit.count) {
         this.withheld.push(`acknowledgement: ${this.sender} already got ${limit.count} acknowledgements within ${Math.round(limit.per / 60000)} minutes (notifications.ackRateLimit)`);
       } else {
-        const language = customerLanguage(this.ctx, this.sender, this.mail);
+        const language = await customerLanguage(this.ctx, this.sender, this.mail);
         const suggest: SuggestRequest | null = n.suggestArticles ? { audience: 'customer', subject: this.mail.subject, text: this.mail.text, locale: language.locale } : null;
-        this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info, { extra: { suggest } });
+        await this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info, { extra: { suggest } });
       }
     }
     // An unsure verdict is said to whoever hears of the ticket, with how to clear it: the
     // customer may be waiting for an acknowledgement that was held back.
     const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')), suggest: this.agentsSuggestions(this.mail.subject, this.mail.text, false) };
     if (t.assignee) {
-      if (t.assignee !== this.sender) this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
+      if (t.assignee !== this.sender) await this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
     } else {
-      for (const to of this.draft.assignment?.notifyUnassigned ?? []) this.add('unassigned', to, config.helpdesk.locale, `nobody could take the ticket: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
+      for (const to of this.draft.assignment?.notifyUnassigned ?? []) await this.add('unassigned', to, config.helpdesk.locale, `nobody could take the ticket: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
     }
   }
 
-  reply(ticketId: number): void {
+  async reply(ticketId: number): Promise<void> {
     const { store, config } = this.ctx;
-    const before = store.ticketInfo(ticketId);
+    const before = await store.ticketInfo(ticketId);
     if (!before || before.status === 'spam') return;
     // Notifications show the ticket as this message leaves it (a customer's reply reopens a
     // resolved ticket: the agent is told `open`, not `resolved`).
     const info = afterChanges(before, this.draft.update?.errors.length === 0 ? this.draft.update.changes : []);
     const flood = config.notifications.ticketFlood;
     const since = this.draft.receivedAt - flood.per;
-    if (store.messagesFromSince(ticketId, this.sender, since) + 1 > flood.count) {
+    if ((await store.messagesFromSince(ticketId, this.sender, since)) + 1 > flood.count) {
       this.withheld.push(`notifications: more than ${flood.count} messages from ${this.sender} on ${info.ref} within ${Math.round(flood.per / 60000)} minutes (notifications.ticketFlood)`);
-      if (!store.hasEventSince(ticketId, 'flood_warning', since)) this.floodWarning = `${this.sender} sent more than ${flood.count} messages within ${Math.round(flood.per / 60000)} minutes; notifications on this ticket stop until the rate drops`;
+      if (!(await store.hasEventSince(ticketId, 'flood_warning', since))) this.floodWarning = `${this.sender} sent more than ${flood.count} messages within ${Math.round(flood.per / 60000)} minutes; notifications on this ticket stop until the rate drops`;
       return;
     }
-    if (this.draft.actor?.role === 'agent') return this.agentReply(info);
+    if (this.draft.actor?.role === 'agent') return await this.agentReply(info);
     const recipients = info.assignee ? [info.assignee] : queueOrAdmins(config, info.queue);
     const why = info.assignee ? 'the assignee' : info.queue && groupMembers(config, info.queue).length > 0 ? `the members of queue ${info.queue}` : 'the admins (the ticket has no assignee)';
     const thanked = this.draft.update?.thanked === true;
-    const possible = info.spamVerdict === 'unsure' ? possibleSpam(info, !store.ticketAcknowledged(info.id)) : null;
+    const possible = info.spamVerdict === 'unsure' ? possibleSpam(info, !(await store.ticketAcknowledged(info.id))) : null;
     // Suggestions answer what the customer wrote now (their words, without the quoted history);
     // a reply that closes the ticket, or only thanks, asks nothing.
     const settled = thanked || info.status === 'resolved' || info.status === 'closed';
     const suggest = settled || recipients.length === 0 ? null : this.agentsSuggestions(info.subject, this.mail.text, true);
-    for (const to of recipients) this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible, suggest } });
+    for (const to of recipients) await this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible, suggest } });
   }
 
   /**
@@ -123,18 +123,18 @@ class Planner {
    * the ticket); or, when its commands were rejected, one error reply to the agent. A note
    * or a command-only reply sends nothing to the customer.
    */
-  private agentReply(info: TicketInfo): void {
+  private async agentReply(info: TicketInfo): Promise<void> {
     const u = this.draft.update;
     if (!u) return;
     const { config, store } = this.ctx;
     if (u.errors.length > 0) {
-      this.add('command_error', this.sender, config.helpdesk.locale, 'commands rejected', info, { extra: { errors: u.errors, valid: AGENT_COMMANDS } });
+      await this.add('command_error', this.sender, config.helpdesk.locale, 'commands rejected', info, { extra: { errors: u.errors, valid: AGENT_COMMANDS } });
       return;
     }
-    if (u.spamLabel === 'ham') this.heldAcknowledgement(info);
+    if (u.spamLabel === 'ham') await this.heldAcknowledgement(info);
     const assignee = u.changes.find((c) => c.field === 'assignee');
     if (assignee) {
-      const notice = assigneeNotice(config, store, info, assignee, this.sender, this.draft.receivedAt);
+      const notice = await assigneeNotice(config, store, info, assignee, this.sender, this.draft.receivedAt);
       // An agent who takes the ticket and answers in the same mail: the customer hears it from
       // them ("Ana via Support"), not in a notice besides.
       const heardInReply = u.relay && assignee.to === this.sender;
@@ -146,24 +146,24 @@ class Planner {
     if (!u.relay) {
       // Commands only: the customer hears of a resolution, not of the reply they never see.
       if (status) {
-        const notice = statusNotice(config, store, { ...info, status: status.to ?? info.status }, { from: status.from, to: status.to }, this.draft.receivedAt);
+        const notice = await statusNotice(config, store, { ...info, status: status.to ?? info.status }, { from: status.from, to: status.to }, this.draft.receivedAt);
         this.mails.push(...notice.mails);
         this.withheld.push(...notice.withheld);
       }
       return;
     }
-    const thread = customerThreadOf(store, info.id);
-    const quoted = store.lastCustomerMessage(info.id);
+    const thread = await customerThreadOf(store, info.id);
+    const quoted = await store.lastCustomerMessage(info.id);
     const people = [
       ...(info.customer ? [info.customer] : []),
-      ...(config.replies.copyParticipants ? store.participants(info.id).filter((p) => p.role === 'cc').map((p) => p.email) : []),
+      ...(config.replies.copyParticipants ? (await store.participants(info.id)).filter((p) => p.role === 'cc').map((p) => p.email) : []),
       ...u.cc.map((c) => c.address),
     ];
     const agent = findAgent(config, this.sender);
     for (const to of people) {
       // A `#lang` in this very reply already counts for the customer it names.
-      const locale = (u.locale && to === info.customer ? u.locale : null) ?? store.contactLocale(to) ?? config.helpdesk.locale;
-      this.add('agent_reply', to, locale, `${agent?.name ?? this.sender} replied`, info, { message: quoted, thread, relayed: true, extra: { reply: { text: u.text }, agentName: agent?.name ?? null, change, rating: ratingInvitation(config, change, locale) } });
+      const locale = (u.locale && to === info.customer ? u.locale : null) ?? (await store.contactLocale(to)) ?? config.helpdesk.locale;
+      await this.add('agent_reply', to, locale, `${agent?.name ?? this.sender} replied`, info, { message: quoted, thread, relayed: true, extra: { reply: { text: u.text }, agentName: agent?.name ?? null, change, rating: ratingInvitation(config, change, locale) } });
     }
   }
 
@@ -171,16 +171,16 @@ class Planner {
    * `#notspam` on a ticket the filter was unsure about (or had called spam) whose customer was
    * never acknowledged: the acknowledgement held back goes out now, answering their message.
    */
-  private heldAcknowledgement(info: TicketInfo): void {
+  private async heldAcknowledgement(info: TicketInfo): Promise<void> {
     const { config, store } = this.ctx;
     // `info` shows the ticket after this reply's changes (#notspam moves spam → open); the
     // stored row, not yet changed, says whether it was in spam.
-    const suspected = info.spamVerdict === 'unsure' || info.spamVerdict === 'spam' || store.ticketInfo(info.id)?.status === 'spam';
-    if (!suspected || !info.customer || !config.notifications.acknowledge || store.ticketAcknowledged(info.id)) return;
+    const suspected = info.spamVerdict === 'unsure' || info.spamVerdict === 'spam' || (await store.ticketInfo(info.id))?.status === 'spam';
+    if (!suspected || !info.customer || !config.notifications.acknowledge || (await store.ticketAcknowledged(info.id))) return;
     if (NO_REPLY.test(info.customer)) return;
-    const message = store.lastCustomerMessage(info.id);
-    const language = customerLanguage(this.ctx, info.customer, { subject: message?.subject ?? info.subject, text: message?.text ?? '' });
-    this.add('ack', info.customer, language.locale, `acknowledgement held back while the ticket was suspected spam, sent after #notspam, in ${language.locale}: ${language.source}`, info, { message, thread: customerThreadOf(store, info.id) });
+    const message = await store.lastCustomerMessage(info.id);
+    const language = await customerLanguage(this.ctx, info.customer, { subject: message?.subject ?? info.subject, text: message?.text ?? '' });
+    await this.add('ack', info.customer, language.locale, `acknowledgement held back while the ticket was suspected spam, sent after #notspam, in ${language.locale}: ${language.source}`, info, { message, thread: await customerThreadOf(store, info.id) });
   }
 
   /** Suggestions for agents' notices (notifications.suggestToAgents), looked up when the mail is rendered (knowledge/suggest.ts). */
@@ -188,17 +188,17 @@ class Planner {
     return this.ctx.config.notifications.suggestToAgents ? { audience: 'agents', subject, text: text.slice(0, 4000), reply } : null;
   }
 
-  private add(template: TemplateName, to: string, locale: string, reason: string, ticket: NotifiedTicket, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): void {
+  private async add(template: TemplateName, to: string, locale: string, reason: string, ticket: NotifiedTicket, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): Promise<void> {
     if (to === this.sender && template !== 'ack' && template !== 'command_error') return;
     if (this.mails.some((m) => m.template === template && m.to === to)) return;
-    const refused = undeliverable(this.ctx.config, this.ctx.store, template, to, this.draft.receivedAt, more.relayed === true);
+    const refused = await undeliverable(this.ctx.config, this.ctx.store, template, to, this.draft.receivedAt, more.relayed === true);
     if (refused !== undefined) {
       if (refused) this.withheld.push(refused);
       return;
     }
     const message = more.message === undefined ? { from: this.mail.from?.address ?? null, fromName: this.mail.from?.name || null, subject: this.mail.subject, text: this.mail.text } : more.message;
     const data = { ...notificationData(this.ctx.config, ticket, message, this.draft.receivedAt, to), ...more.extra };
-    if (AGENT_TEMPLATES.has(template) && ticket.id !== null) data.notes = this.ctx.store.recentNotes(ticket.id, 3);
+    if (AGENT_TEMPLATES.has(template) && ticket.id !== null) data.notes = await this.ctx.store.recentNotes(ticket.id, 3);
     this.mails.push({ template, to, locale, reason, subject: ticket.subject, data, ...(more.thread ? { thread: more.thread } : {}) });
   }
 }
@@ -209,8 +209,8 @@ class Planner {
  * `message`'s `Content-Language`, else the language of its text when the detector is sure
  * (pipeline/language.ts), else `helpdesk.locale`.
  */
-function customerLanguage(ctx: StageContext, address: string, message: { subject: string; text: string; headers?: InboundMail['headers'] }): { locale: string; source: string } {
-  const stored = ctx.store.contactLocale(address);
+async function customerLanguage(ctx: StageContext, address: string, message: { subject: string; text: string; headers?: InboundMail['headers'] }): Promise<{ locale: string; source: string }> {
+  const stored = await ctx.store.contactLocale(address);
   if (stored) return { locale: stored, source: 'recorded for the contact' };
   const header = message.headers?.find((h) => h.name === 'content-language' || h.name === 'accept-language')?.value ?? '';
   const lang = /^\s*([a-z]{2})/i.exec(header)?.[1]?.toLowerCase();
@@ -226,16 +226,16 @@ function customerLanguage(ctx: StageContext, address: string, message: { subject
  * address), a reason for one whose automatic mail is suppressed after a hard bounce (a
  * person's words relayed are not automatic mail); undefined when it may go.
  */
-function undeliverable(config: Config, store: Pick<StoreReader, 'suppressedUntil'>, template: TemplateName, to: string, at: number, relayed: boolean): string | undefined {
+async function undeliverable(config: Config, store: Pick<StoreReader, 'suppressedUntil'>, template: TemplateName, to: string, at: number, relayed: boolean): Promise<string | undefined> {
   if (isOwnAddress(config, to) || !isMailAddress(to)) return '';
-  const suppressed = relayed ? null : store.suppressedUntil(to, at);
+  const suppressed = relayed ? null : await store.suppressedUntil(to, at);
   if (suppressed !== null) return `${template} to ${to}: the address hard-bounced; automatic mail suppressed until ${new Date(suppressed).toISOString()}`;
   return undefined;
 }
 
 /** In-Reply-To and References of mail to the customer: their side of the conversation. */
-function customerThreadOf(store: Pick<StoreReader, 'customerThread'>, ticketId: number): NonNullable<PlannedMail['thread']> {
-  const ids = store.customerThread(ticketId);
+async function customerThreadOf(store: Pick<StoreReader, 'customerThread'>, ticketId: number): Promise<NonNullable<PlannedMail['thread']>> {
+  const ids = await store.customerThread(ticketId);
   return { inReplyTo: ids.at(-1) ?? null, references: ids };
 }
 
@@ -245,24 +245,24 @@ function customerThreadOf(store: Pick<StoreReader, 'customerThread'>, ticketId: 
  * to reopen), or closed without having been resolved; not for other statuses, nor when
  * `notifications.statusChanged` is off. `ticket` shows the new status.
  */
-export function statusNotice(
+export async function statusNotice(
   config: Config,
   store: Pick<StoreReader, 'suppressedUntil' | 'customerThread' | 'contactLocale'>,
   ticket: TicketInfo,
   change: { from: string | null; to: string | null },
   at: number,
-): { mails: PlannedMail[]; withheld: string[] } {
+): Promise<{ mails: PlannedMail[]; withheld: string[] }> {
   const none = { mails: [], withheld: [] };
   const tells = change.to === 'resolved' || (change.to === 'closed' && change.from !== 'resolved');
   if (!tells || !ticket.customer) return none;
   if (!config.notifications.statusChanged) return { mails: [], withheld: [`status_changed to ${ticket.customer}: notifications.statusChanged is off`] };
   if (NO_REPLY.test(ticket.customer)) return none;
-  const refused = undeliverable(config, store, 'status_changed', ticket.customer, at, false);
+  const refused = await undeliverable(config, store, 'status_changed', ticket.customer, at, false);
   if (refused !== undefined) return { mails: [], withheld: refused ? [refused] : [] };
   const to = ticket.customer;
-  const locale = store.contactLocale(to) ?? config.helpdesk.locale;
+  const locale = (await store.contactLocale(to)) ?? config.helpdesk.locale;
   const data = { ...notificationData(config, ticket, null, at, to), change, rating: ratingInvitation(config, change, locale) };
-  const mail: PlannedMail = { template: 'status_changed', to, locale, reason: `the ticket is now ${change.to}`, subject: ticket.subject, data, thread: customerThreadOf(store, ticket.id) };
+  const mail: PlannedMail = { template: 'status_changed', to, locale, reason: `the ticket is now ${change.to}`, subject: ticket.subject, data, thread: await customerThreadOf(store, ticket.id) };
   return { mails: [mail], withheld: [] };
 }
 
@@ -273,28 +273,28 @@ export function statusNotice(
  * `notifications.assigneeChanged` is off). `ticket` shows the ticket after the change; `by` is
  * who made it (an agent assigning the ticket to themselves is not told).
  */
-export function assigneeNotice(
+export async function assigneeNotice(
   config: Config,
   store: Pick<StoreReader, 'suppressedUntil' | 'customerThread' | 'contactLocale' | 'lastCustomerMessage' | 'recentNotes'>,
   ticket: TicketInfo,
   change: { from: string | null; to: string | null },
   by: string,
   at: number,
-): { mails: PlannedMail[]; withheld: string[] } {
+): Promise<{ mails: PlannedMail[]; withheld: string[] }> {
   const mails: PlannedMail[] = [];
   const withheld: string[] = [];
   if (!change.to || change.to === change.from) return { mails, withheld };
   if (change.to !== by) {
-    const data = { ...notificationData(config, ticket, store.lastCustomerMessage(ticket.id), at, change.to), notes: store.recentNotes(ticket.id, 3) };
+    const data = { ...notificationData(config, ticket, await store.lastCustomerMessage(ticket.id), at, change.to), notes: await store.recentNotes(ticket.id, 3) };
     mails.push({ template: 'assigned', to: change.to, locale: config.helpdesk.locale, reason: `assigned to ${change.to} by ${by}`, subject: ticket.subject, data });
   }
   const customer = ticket.customer;
   if (!customer || NO_REPLY.test(customer)) return { mails, withheld };
   if (!config.notifications.assigneeChanged) return { mails, withheld: [`assignee_changed to ${customer}: notifications.assigneeChanged is off`] };
-  const refused = undeliverable(config, store, 'assignee_changed', customer, at, false);
+  const refused = await undeliverable(config, store, 'assignee_changed', customer, at, false);
   if (refused !== undefined) return { mails, withheld: refused ? [refused] : [] };
   const data = notificationData(config, ticket, null, at, customer);
-  mails.push({ template: 'assignee_changed', to: customer, locale: store.contactLocale(customer) ?? config.helpdesk.locale, reason: `the ticket is now handled by ${change.to}`, subject: ticket.subject, data, thread: customerThreadOf(store, ticket.id) });
+  mails.push({ template: 'assignee_changed', to: customer, locale: (await store.contactLocale(customer)) ?? config.helpdesk.locale, reason: `the ticket is now handled by ${change.to}`, subject: ticket.subject, data, thread: await customerThreadOf(store, ticket.id) });
   return { mails, withheld };
 }
 

@@ -9,9 +9,9 @@ import type { Stage } from '../types';
  */
 export const spam: Stage = {
   name: 'spam',
-  run(draft, ctx) {
+  async run(draft, ctx) {
     if (!draft.mail) return {};
     const tokens = [...tokenize(draft.mail)];
-    return { spam: classifyTokens(tokens, ctx.store.spamCounts(tokens), ctx.store.spamTotals(), ctx.config.spam) };
+    return { spam: classifyTokens(tokens, await ctx.store.spamCounts(tokens), await ctx.store.spamTotals(), ctx.config.spam) };
   },
 };

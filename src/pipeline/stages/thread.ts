@@ -15,14 +15,14 @@ import { escapeRegex } from '../../lib/regex';
  */
 export const thread: Stage = {
   name: 'thread',
-  run(draft, ctx) {
-    const found = findThread(draft, ctx);
+  async run(draft, ctx) {
+    const found = await findThread(draft, ctx);
     if (!found.ticket && draft.classification?.kind === 'bounce') {
       return { thread: found, stop: { outcome: 'ignored' as const, reason: draft.bounce?.reason ?? 'bounce for no known ticket', ticket: null } };
     }
     // A customer writing again long after the ticket was closed starts a new ticket, linked.
     if (found.ticket && draft.classification?.kind === 'normal') {
-      const info = ctx.store.ticketInfo(found.ticket.id);
+      const info = await ctx.store.ticketInfo(found.ticket.id);
       const window = ctx.config.replies.newTicketAfterClosed;
       if (info?.status === 'closed' && info.closedAt !== null && draft.receivedAt - info.closedAt > window) {
         const days = Math.round(window / 86_400_000);
@@ -33,12 +33,12 @@ export const thread: Stage = {
   },
 };
 
-function findThread(draft: Draft, ctx: StageContext): ThreadDecision {
+async function findThread(draft: Draft, ctx: StageContext): Promise<ThreadDecision> {
   const mail = draft.mail;
   if (!mail) throw new Error('thread stage needs a parsed mail');
   const bounced = draft.bounce?.outbox?.ticket;
   if (bounced) return { ticket: bounced, threadedBy: 'references', reason: draft.bounce?.reason ?? 'bounce of our mail', linkTo: null };
-  const known = ctx.store.ticketsByMessageIds([...mail.references, ...(mail.inReplyTo ? [mail.inReplyTo] : [])]);
+  const known = await ctx.store.ticketsByMessageIds([...mail.references, ...(mail.inReplyTo ? [mail.inReplyTo] : [])]);
 
   for (const id of [...mail.references].reverse()) {
     const ticket = known.get(id);
@@ -49,23 +49,23 @@ function findThread(draft: Draft, ctx: StageContext): ThreadDecision {
     if (ticket) return { ticket, threadedBy: 'in-reply-to', reason: `In-Reply-To ${mail.inReplyTo} is a message of ${ticket.ref}`, linkTo: null };
   }
   const { ticketPrefix: prefix, address } = ctx.config.helpdesk;
-  const secret = ctx.store.messageIdSecret();
+  const secret = await ctx.store.messageIdSecret();
   for (const [id, by] of [...[...mail.references].reverse().map((id) => [id, 'references'] as const), ...(mail.inReplyTo ? [[mail.inReplyTo, 'in-reply-to'] as const] : [])]) {
     const ref = refFromMessageId(secret, prefix, address, id);
-    const ticket = ref ? ctx.store.ticketByRef(ref) : null;
+    const ticket = ref ? await ctx.store.ticketByRef(ref) : null;
     if (ticket) return { ticket, threadedBy: by, reason: `${by === 'references' ? 'References' : 'In-Reply-To'} ${id} is signed by us for ${ticket.ref}`, linkTo: null };
   }
   const marked = refFromBody(secret, prefix, mail.text);
-  const markedTicket = marked ? ctx.store.ticketByRef(marked) : null;
+  const markedTicket = marked ? await ctx.store.ticketByRef(marked) : null;
   if (markedTicket) return { ticket: markedTicket, threadedBy: 'tag', reason: `signed reference marker of ${markedTicket.ref} in the body`, linkTo: null };
 
   const tagged = findTag(mail.subject, ctx.config.helpdesk.ticketPrefix);
   if (tagged) {
-    const ticket = ctx.store.ticketByRef(tagged);
+    const ticket = await ctx.store.ticketByRef(tagged);
     if (ticket) {
       const sender = mail.from?.address ?? null;
       if (sender && draft.agentClaim?.trusted) return { ticket, threadedBy: 'tag', reason: `subject tag [${ticket.ref}] from agent ${sender}`, linkTo: null };
-      if (sender && ctx.store.isParticipant(ticket.id, sender)) {
+      if (sender && (await ctx.store.isParticipant(ticket.id, sender))) {
         return { ticket, threadedBy: 'tag', reason: `subject tag [${ticket.ref}] from a participant`, linkTo: null };
       }
       return {
