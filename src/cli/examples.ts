@@ -24,6 +24,7 @@ const EXAMPLES: Record<string, string[]> = {
   'spam classify': ['helpdesk spam classify suspicious.eml'],
   'spam eval': ['helpdesk spam eval --spam ./held-out-spam/ --ham ./held-out-ham/'],
   status: ['helpdesk status --json'],
+  'migrate-store': ['systemctl stop helpdesk', 'helpdesk --data /srv/helpdesk/data migrate-store --to "$DATABASE_URL"'],
   'config check': ['helpdesk --config /srv/helpdesk/config config check'],
 };
 

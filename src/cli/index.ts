@@ -15,6 +15,7 @@ import { registerIngest } from './ingest';
 import { registerInit } from './init';
 import { registerJobs } from './jobs';
 import { registerKb } from './kb';
+import { registerMigrateStore } from './migrate-store';
 import { registerOutbox } from './outbox';
 import { registerReport } from './report';
 import { registerRules } from './rules';
@@ -51,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   registerKb(program);
   registerRules(program, log);
   registerSpam(program);
+  registerMigrateStore(program);
   addExamples(program);
   try {
     await program.parseAsync(argv);

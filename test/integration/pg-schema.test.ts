@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { applyPgMigrations, PG_MIGRATIONS } from '../../src/store/pg/migrate';
 import * as pgSchema from '../../src/store/pg/schema';
+import { kindOf } from '../../src/store/pg/tables';
 import { openStore } from '../../src/store/open';
 import * as sqliteSchema from '../../src/store/schema';
 import { usePostgres } from '../harness/postgres';
@@ -23,7 +24,7 @@ const pg = usePostgres();
 /** Objects one dialect has for a job the other does differently, or does not need. */
 // FTS5 index, its shadow tables and its word counts (messages_vocab); PostgreSQL: messages.search (tsvector) and ts_stat.
 const ONLY_SQLITE_TABLES = /^messages_(fts|vocab)/;
-const ONLY_PG_TABLES = new Set(['mailbox_leases', 'job_runs', 'cluster_members']); // several daemons: members, leases, once-per-tick jobs.
+const ONLY_PG_TABLES = new Set(['mailbox_leases', 'job_runs', 'cluster_members', 'blobs']); // several daemons: members, leases, once-per-tick jobs; raw mail and attachments every daemon reads (SQLite: files).
 const ONLY_PG_COLUMNS = new Set(['messages.search']);
 const ONLY_PG_INDEXES = new Set(['messages_search']);
 
@@ -39,16 +40,6 @@ interface Shape {
   indexes: Record<string, string>;
 }
 type Model = Record<string, Shape>;
-
-/** The kind a drizzle column stands for, whatever the dialect calls it. */
-function kindOf(columnType: string, sqlType: string): string {
-  if (/Boolean/.test(columnType)) return 'bool';
-  if (/Json/.test(columnType)) return 'json';
-  if (/^(integer|bigint)$/.test(sqlType)) return 'int';
-  if (/^(real|double precision)$/.test(sqlType)) return 'float';
-  if (sqlType === 'text') return 'text';
-  return `other:${sqlType}`;
-}
 
 /** Column kinds from the drizzle schemas (the databases cannot tell json from text in SQLite, or a flag from an integer). */
 function declaredKinds(): Record<string, string> {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import type { HeaderRow, MailAddressRow } from '../schema';
 
 /**
@@ -273,3 +273,18 @@ export const jobRuns = pgTable(
   },
   (t) => [primaryKey({ columns: [t.job, t.tick] })],
 );
+
+/** PostgreSQL's bytea, as a Buffer (drizzle has no built-in column for it). */
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/**
+ * Only in PostgreSQL: raw mail and attachment bodies, where every daemon can read them (the
+ * SQLite store keeps them as files under the data folder). Keyed by the path the rows name
+ * (`raw/ab/<sha256>.eml`, `attachments/ab/<sha256>`), so rows copied from SQLite stay valid.
+ */
+export const blobs = pgTable('blobs', {
+  path: text('path').primaryKey(),
+  sha256: text('sha256').notNull(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  content: bytea('content').notNull(),
+});
