@@ -6,7 +6,8 @@ import { inbound, tickets } from './schema';
 export type NewInboundRow = Omit<typeof inbound.$inferInsert, 'id'>;
 
 /** Outcomes that mean "this raw message has had its effect" (an ignored bounce too); quarantined ones may be retried. */
-const PROCESSED = ['created', 'appended', 'ignored'];
+/** Outcomes after which the same bytes again are a duplicate. */
+export const PROCESSED = ['created', 'appended', 'ignored'];
 
 export function processedRaw(db: Db, sha256: string): { ticketRef: string | null } | null {
   const query = prepared(db, 'processedRaw', (d) =>

@@ -128,12 +128,22 @@ export function sentToSince(db: Db, template: string, address: string, since: nu
   const plus = prepared(db, 'sentToSincePlus', (d) =>
     inWindow(d, sql`${recipient} >= ${sql.placeholder('plusFrom')} and ${recipient} < ${sql.placeholder('plusTo')} and substr(${recipient}, -length(${sql.placeholder('domain')})) = ${sql.placeholder('domain')}`),
   );
+  const range = plusRange(address);
+  if (!range) return exact.get({ template, address, since })?.n ?? 0;
+  return (exact.get({ template, address: range.base, since })?.n ?? 0) + (plus.get({ template, plusFrom: range.plusFrom, plusTo: range.plusTo, domain: range.domain, since })?.n ?? 0);
+}
+
+/**
+ * An address's mailbox for rate limits: `base` without any `+tag`, and the range of its
+ * plus-addressed forms (`plusFrom` ≤ recipient < `plusTo`, ending in `domain`); null when the
+ * address has no local part.
+ */
+export function plusRange(address: string): { base: string; plusFrom: string; plusTo: string; domain: string } | null {
   const at = address.lastIndexOf('@');
-  if (at <= 0) return exact.get({ template, address, since })?.n ?? 0;
+  if (at <= 0) return null;
   const local = address.slice(0, at).split('+')[0];
   const domain = address.slice(at);
-  const base = `${local}${domain}`;
-  return (exact.get({ template, address: base, since })?.n ?? 0) + (plus.get({ template, plusFrom: `${local}+`, plusTo: `${local},`, domain, since })?.n ?? 0);
+  return { base: `${local}${domain}`, plusFrom: `${local}+`, plusTo: `${local},`, domain };
 }
 
 export function suppress(db: Db, address: string, reason: string, until: number, at: number): void {

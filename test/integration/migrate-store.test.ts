@@ -1,14 +1,12 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import { mailboxStateStore } from '../../src/store/mailbox-state';
 import { getValue } from '../../src/store/key-value';
 import { ticketByRef } from '../../src/store/tickets';
 import { usePostgres } from '../harness/postgres';
 import { runCliAsync } from '../helpers/cli';
-import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
-import { buildMail } from '../helpers/mail';
-import { smtpDesks, type Desk } from '../helpers/smtp-desk';
+import { busyDesk } from '../helpers/busy-desk';
+import { smtpDesks } from '../helpers/smtp-desk';
 
 /**
  * Issue #25: `helpdesk migrate-store --to postgres://…` copies a SQLite desk into PostgreSQL,
@@ -19,19 +17,6 @@ import { smtpDesks, type Desk } from '../helpers/smtp-desk';
 const pg = usePostgres();
 const fx = smtpDesks();
 
-/** A desk with tickets, messages, attachments, events, outbox rows sent, a checkpoint. */
-async function busyDesk(): Promise<Desk> {
-  const d = fx.open();
-  expect(await d.ingest(buildMail({ subject: 'The printer jams', body: 'Our printers jam every morning.' }))).toMatchObject({ outcome: 'created', ticket: 'HD-1' });
-  for (const m of corpusMails().slice(0, 30)) await d.ingest(readFileSync(path.join(MAIL_CORPUS, m.file)));
-  await d.send();
-  const ack = (await import('../../src/store/outbox')).listOutbox(d.store.db).find((r) => r.ref === 'HD-1' && r.template === 'ack');
-  await d.ingest(buildMail({ from: 'Ana <ana@example.test>', subject: 'Re: [HD-1] The printer jams', inReplyTo: ack?.messageId, body: '#status resolved\nCleaned the rollers.' }));
-  await d.send();
-  mailboxStateStore(d.store.db).savePosition('support', '1700000000', 4242);
-  return d;
-}
-
 async function pgClient(url: string): Promise<Client> {
   const c = new Client({ connectionString: url });
   await c.connect();
@@ -41,7 +26,7 @@ async function pgClient(url: string): Promise<Client> {
 const count = async (c: Client, table: string) => Number((await c.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0].n);
 
 test('a desk copied into PostgreSQL: every row with its id, the secret, the checkpoints and every file; a second copy is refused', async () => {
-  const d = await busyDesk();
+  const d = await busyDesk(fx);
   const tables = ['contacts', 'tickets', 'participants', 'messages', 'message_ids', 'attachments', 'events', 'outbox', 'inbound', 'mailbox_state', 'spam_tokens', 'key_value'];
   const sqliteCounts = Object.fromEntries(tables.map((t) => [t, (d.store.sqlite.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n]));
   expect(sqliteCounts.attachments).toBeGreaterThan(0);
@@ -89,7 +74,7 @@ test('a desk copied into PostgreSQL: every row with its id, the secret, the chec
 });
 
 test('a damaged file in the data folder: the copy is refused and PostgreSQL keeps nothing; an unreachable server is a temporary failure', async () => {
-  const d = await busyDesk();
+  const d = await busyDesk(fx);
   const dataDir = d.dataDir;
   const raw = d.store.sqlite.prepare("select raw_path from messages where kind = 'customer' limit 1").pluck().get() as string;
   await fx.close(d);

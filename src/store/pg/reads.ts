@@ -1,0 +1,200 @@
+import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { PROCESSED } from '../inbound';
+import { plusRange } from '../outbox';
+import type { TokenCounts } from '../../spam/model';
+import * as s from './schema';
+
+/**
+ * The pipeline's read queries on the PostgreSQL store: each answers what its SQLite namesake
+ * in src/store answers (pipeline-reader.test.ts runs the stages on a desk and on its copy in
+ * PostgreSQL and compares every decision). `db` is the connection of the batch the message
+ * joins, so the batch's own rows are seen, as on SQLite.
+ */
+export type PgDb = NodePgDatabase<typeof s>;
+
+const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
+const count = sql<number>`count(*)`.mapWith(Number);
+
+export const processedRaw = (db: PgDb, sha256: string) =>
+  one(db.select({ ticketRef: s.tickets.ref }).from(s.inbound).leftJoin(s.tickets, eq(s.tickets.id, s.inbound.ticketId)).where(and(eq(s.inbound.rawSha256, sha256), inArray(s.inbound.outcome, PROCESSED))).limit(1));
+
+export const inboundMessage = (db: PgDb, messageId: string, from: string | null) =>
+  one(
+    db
+      .select({ ticketRef: s.tickets.ref })
+      .from(s.messages)
+      .innerJoin(s.tickets, eq(s.tickets.id, s.messages.ticketId))
+      .where(and(eq(s.messages.messageId, messageId), eq(s.messages.direction, 'in'), from === null ? isNull(s.messages.fromAddress) : eq(s.messages.fromAddress, from)))
+      .limit(1),
+  );
+
+export async function ticketsByMessageIds(db: PgDb, ids: string[]): Promise<Map<string, { id: number; ref: string }>> {
+  const found = new Map<string, { id: number; ref: string }>();
+  if (ids.length === 0) return found;
+  const rows = await db.select({ messageId: s.messageIds.messageId, id: s.tickets.id, ref: s.tickets.ref }).from(s.messageIds).innerJoin(s.tickets, eq(s.tickets.id, s.messageIds.ticketId)).where(inArray(s.messageIds.messageId, ids));
+  for (const r of rows) found.set(r.messageId, { id: r.id, ref: r.ref });
+  return found;
+}
+
+export const ticketByRef = (db: PgDb, ref: string) => one(db.select({ id: s.tickets.id, ref: s.tickets.ref }).from(s.tickets).where(eq(s.tickets.ref, ref.toUpperCase())));
+
+export async function isParticipant(db: PgDb, ticketId: number, address: string): Promise<boolean> {
+  const row = await one(
+    db
+      .select({ one: sql<number>`1` })
+      .from(s.participants)
+      .innerJoin(s.contacts, eq(s.contacts.id, s.participants.contactId))
+      .where(and(eq(s.participants.ticketId, ticketId), eq(s.contacts.email, address.toLowerCase())))
+      .limit(1),
+  );
+  return row !== null;
+}
+
+const OPEN_STATUSES = ['new', 'open', 'pending'];
+
+export async function openTicketCounts(db: PgDb, assignees: string[]): Promise<Map<string, number>> {
+  const counts = new Map(assignees.map((a) => [a, 0]));
+  if (assignees.length === 0) return counts;
+  const rows = await db
+    .select({ assignee: s.tickets.assignee, n: count })
+    .from(s.tickets)
+    .where(and(inArray(s.tickets.assignee, assignees), inArray(s.tickets.status, OPEN_STATUSES)))
+    .groupBy(s.tickets.assignee);
+  for (const r of rows) if (r.assignee) counts.set(r.assignee, r.n);
+  return counts;
+}
+
+export const getValue = async (db: PgDb, key: string) => (await one(db.select({ value: s.keyValue.value }).from(s.keyValue).where(eq(s.keyValue.key, key))))?.value ?? null;
+
+/** The spam model's counts of these tokens. Not cached yet (SQLite's store keeps the model in memory per generation). */
+export async function spamCounts(db: PgDb, tokens: string[]): Promise<Map<string, TokenCounts>> {
+  const out = new Map<string, TokenCounts>();
+  if (tokens.length === 0) return out;
+  const rows = await db.select().from(s.spamTokens).where(inArray(s.spamTokens.token, tokens));
+  for (const r of rows) out.set(r.token, { spam: r.spamCount, ham: r.hamCount });
+  return out;
+}
+
+export async function spamTotals(db: PgDb): Promise<{ spam: number; ham: number }> {
+  const t = { spam: 0, ham: 0 };
+  const rows = await db.select().from(s.keyValue).where(inArray(s.keyValue.key, ['spam:learnt:spam', 'spam:learnt:ham']));
+  for (const r of rows) t[r.key === 'spam:learnt:spam' ? 'spam' : 'ham'] = Number(r.value);
+  return t;
+}
+
+export async function outboxByMessageIds(db: PgDb, ids: string[]) {
+  if (ids.length === 0) return null;
+  const rows = await db
+    .select({ id: s.outbox.id, recipients: s.outbox.recipients, ticketId: s.outbox.ticketId, ref: s.tickets.ref, messageId: s.outbox.messageId })
+    .from(s.outbox)
+    .leftJoin(s.tickets, eq(s.tickets.id, s.outbox.ticketId))
+    .where(inArray(s.outbox.messageId, ids.slice(0, 500)));
+  // The caller lists the most likely id first.
+  for (const id of ids) {
+    const row = rows.find((r) => r.messageId === id);
+    if (row) return row;
+  }
+  return null;
+}
+
+export const ticketInfo = (db: PgDb, id: number) =>
+  one(
+    db
+      .select({
+        id: s.tickets.id,
+        ref: s.tickets.ref,
+        subject: s.tickets.subject,
+        status: s.tickets.status,
+        priority: s.tickets.priority,
+        severity: s.tickets.severity,
+        category: s.tickets.category,
+        queue: s.tickets.queue,
+        assignee: s.tickets.assignee,
+        customer: s.contacts.email,
+        dueAt: s.tickets.dueAt,
+        firstResponseDueAt: s.tickets.firstResponseDueAt,
+        pausedAt: s.tickets.pausedAt,
+        organisation: s.tickets.organisation,
+        contract: s.tickets.contract,
+        slaLevel: s.tickets.slaLevel,
+        createdAt: s.tickets.createdAt,
+        closedAt: s.tickets.closedAt,
+        firstResponseAt: s.tickets.firstResponseAt,
+        spamVerdict: s.tickets.spamVerdict,
+        spamScore: s.tickets.spamScore,
+      })
+      .from(s.tickets)
+      .leftJoin(s.contacts, eq(s.contacts.id, s.tickets.customerId))
+      .where(eq(s.tickets.id, id)),
+  );
+
+/** As store/outbox.ts sentToSince: a mailbox's plus-addressed forms share its budget. */
+export async function sentToSince(db: PgDb, template: string, address: string, since: number): Promise<number> {
+  const recipient = sql`(${s.outbox.recipients} ->> 0)`;
+  const inWindow = async (which: ReturnType<typeof sql>) => (await one(db.select({ n: count }).from(s.outbox).where(and(eq(s.outbox.template, template), which, gt(s.outbox.createdAt, since)))))?.n ?? 0;
+  const range = plusRange(address);
+  if (!range) return inWindow(sql`${recipient} = ${address}`);
+  return (await inWindow(sql`${recipient} = ${range.base}`)) + (await inWindow(sql`${recipient} >= ${range.plusFrom} and ${recipient} < ${range.plusTo} and right(${recipient}, length(${range.domain})) = ${range.domain}`));
+}
+
+export const ticketAcknowledged = async (db: PgDb, ticketId: number) =>
+  (await one(db.select({ id: s.outbox.id }).from(s.outbox).where(and(eq(s.outbox.ticketId, ticketId), eq(s.outbox.template, 'ack'))).limit(1))) !== null;
+
+export const messagesFromSince = async (db: PgDb, ticketId: number, address: string, since: number) =>
+  (await one(db.select({ n: count }).from(s.messages).where(and(eq(s.messages.ticketId, ticketId), eq(s.messages.direction, 'in'), eq(s.messages.fromAddress, address), gt(s.messages.createdAt, since)))))?.n ?? 0;
+
+export const hasEventSince = async (db: PgDb, ticketId: number, type: string, since: number) =>
+  (await one(db.select({ id: s.events.id }).from(s.events).where(and(eq(s.events.ticketId, ticketId), eq(s.events.type, type), gt(s.events.at, since))).limit(1))) !== null;
+
+export const suppressedUntil = async (db: PgDb, address: string, now: number) =>
+  (await one(db.select({ until: s.suppressions.until }).from(s.suppressions).where(and(eq(s.suppressions.address, address), gt(s.suppressions.until, now)))))?.until ?? null;
+
+export const contactLocale = async (db: PgDb, address: string) => (await one(db.select({ locale: s.contacts.locale }).from(s.contacts).where(eq(s.contacts.email, address.toLowerCase()))))?.locale ?? null;
+
+export const ticketParticipants = (db: PgDb, ticketId: number) =>
+  db
+    .select({ email: s.contacts.email, name: s.contacts.name, role: s.participants.role })
+    .from(s.participants)
+    .innerJoin(s.contacts, eq(s.contacts.id, s.participants.contactId))
+    .where(eq(s.participants.ticketId, ticketId))
+    .orderBy(asc(s.participants.addedAt), asc(s.contacts.id));
+
+/** As store/messages.ts: mail from the customer or from someone copied in, never a stranger's. */
+const fromCustomerSide = (ticketId: number) =>
+  and(
+    eq(s.messages.ticketId, ticketId),
+    eq(s.messages.direction, 'in'),
+    eq(s.messages.kind, 'customer'),
+    sql`lower(${s.messages.fromAddress}) in (select c.email from participants p join contacts c on c.id = p.contact_id where p.ticket_id = ${ticketId} and p.role in ('customer', 'cc'))`,
+  );
+
+export async function customerThread(db: PgDb, ticketId: number, customer: string | null): Promise<string[]> {
+  const inbound = await db.select({ id: s.messages.messageId, at: s.messages.createdAt }).from(s.messages).where(fromCustomerSide(ticketId)).orderBy(asc(s.messages.id));
+  const sent = customer
+    ? await db
+        .select({ id: s.outbox.messageId, at: s.outbox.createdAt })
+        .from(s.outbox)
+        .where(and(eq(s.outbox.ticketId, ticketId), inArray(s.outbox.status, ['pending', 'sent']), sql`${s.outbox.recipients} @> ${JSON.stringify([customer])}::jsonb`))
+        .orderBy(asc(s.outbox.id))
+    : [];
+  return [...inbound, ...sent].sort((a, b) => a.at - b.at).map((r) => r.id);
+}
+
+export const lastCustomerMessage = (db: PgDb, ticketId: number) =>
+  one(
+    db
+      .select({ from: s.messages.fromAddress, fromName: s.messages.fromName, subject: s.messages.subject, text: s.messages.text, messageId: s.messages.messageId, references: s.messages.references })
+      .from(s.messages)
+      .where(fromCustomerSide(ticketId))
+      .orderBy(desc(s.messages.id))
+      .limit(1),
+  );
+
+export const recentNotes = (db: PgDb, ticketId: number, limit: number) =>
+  db
+    .select({ from: s.messages.fromAddress, text: s.messages.text, at: s.messages.createdAt })
+    .from(s.messages)
+    .where(and(eq(s.messages.ticketId, ticketId), eq(s.messages.kind, 'internal_note')))
+    .orderBy(desc(s.messages.id))
+    .limit(limit);
