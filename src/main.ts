@@ -1,3 +1,4 @@
+import { answersFor } from './knowledge/answers';
 import path from 'node:path';
 import { inDataDir, movedDataPath, type Locations } from './locations';
 import { ConfigError, loadConfig } from './config/load';
@@ -44,7 +45,8 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const templates = loadTemplates(templatesDir(config), live.current, { log: log.child({ component: 'templates' }), watch: true });
   const transport = makeTransport(config.outgoing, where.dataDir);
   const outbox = outboxWorker({ store, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
-  const intake = createIntake({ store, config: live.current, log, onDurable: () => outbox.wake() });
+  // The canned answers of `#answer`, re-read when their files change (at most once a second, on use).
+  const intake = createIntake({ store, config: live.current, log, onDurable: () => outbox.wake(), answers: () => answersFor(live.current()) });
   const alert = (incident: { mailbox: string; since: number; error: string }) => {
     void store
       .turn(() => enqueueMailboxAlert(store, live.current(), incident, Date.now()))

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../lib/log';
 import { sha256Hex } from '../lib/hash';
 import { runStages } from '../pipeline/run';
+import { answersFor } from '../knowledge/answers';
 import { categoryModelFor, storeReader } from '../pipeline/store-reader';
 import type { Draft } from '../pipeline/types';
 import { locations, openAll, out } from './common';
@@ -27,7 +28,7 @@ export function registerRules(program: Command, log: Logger): void {
         const now = Date.now;
         const draft = await runStages(
           { raw: { bytes, source: file, position: null, mailbox: null }, rawSha256: sha256Hex(bytes), rawPath: '', receivedAt: now() },
-          { config, store: storeReader(store, config), now, log, categoryModel: categoryModelFor(store).current() },
+          { config, store: storeReader(store, config), now, log, categoryModel: categoryModelFor(store).current(), answers: () => answersFor(config) },
         );
         const decision = explain(draft);
         if (opts.json) return out(JSON.stringify(decision, null, 2));

@@ -1,3 +1,4 @@
+import type { AnswerBook } from '../knowledge/answers';
 import type { Config } from '../config/schema';
 import { asError } from '../lib/errors';
 import type { Logger } from '../lib/log';
@@ -56,6 +57,8 @@ export interface IntakeOptions {
   /** Default: the store's own (store-reader.ts). */
   categoryModel?: () => CategoryPredictor | null;
   dnsResolver?: DnsResolver;
+  /** The canned answers in force (the composition root keeps them); default: ingest's. */
+  answers?: () => AnswerBook;
   now?: () => number;
   /**
    * Parse upcoming messages on a worker thread (parse-ahead.ts); default true: a worker of the
@@ -96,7 +99,7 @@ export function createIntake(options: IntakeOptions): Intake {
   const early: ParseAhead | undefined = typeof given === 'object' ? given : ownWorker ? parseAhead({ log: log.child({ component: 'parse-ahead' }), maxBytes: options.config().limits.maxMessageSize }) : undefined;
 
   const ingestOne = (raw: RawMessage, batch: ReturnType<Store['openBatch']>) =>
-    ingest(raw, { config: options.config(), store, log, categoryModel: categories, parseAhead: early, dnsResolver: options.dnsResolver, now, batch });
+    ingest(raw, { config: options.config(), store, log, categoryModel: categories, parseAhead: early, dnsResolver: options.dnsResolver, answers: options.answers, now, batch });
 
   return {
     run: (deliveries, hooks = {}) => pass(deliveries, hooks),

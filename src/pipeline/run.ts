@@ -7,6 +7,7 @@ import type { Store } from '../store/open';
 import { learnCorrection } from '../spam/correct';
 import { shouldLearn } from '../spam/learn-policy';
 import { ticketInfo } from '../store/tickets';
+import { answersFor, type AnswerBook } from '../knowledge/answers';
 import { apply } from './apply';
 import type { CategoryPredictor } from './category-model';
 import type { ParseAhead } from './parse-ahead';
@@ -31,6 +32,8 @@ export interface IngestDeps {
   parseAhead?: ParseAhead;
   /** DNS for `trust.mode: dkim`; default: the system's resolver. */
   dnsResolver?: DnsResolver;
+  /** The canned answers in force; default: the config's templates folder, re-read when it changes (knowledge/answers.ts). */
+  answers?: () => AnswerBook;
 }
 
 /**
@@ -54,7 +57,7 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
     throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
   }
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
-  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store, deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver });
+  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store, deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver, answers: deps.answers ?? (() => answersFor(deps.config)) });
 
   let result: IngestResult;
   try {

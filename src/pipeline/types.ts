@@ -1,3 +1,4 @@
+import type { AnswerBook } from '../knowledge/answers';
 import type { Config, Priority, Severity, TicketStatus } from '../config/schema';
 import type { Logger } from '../lib/log';
 import type { HeaderRow, MailAddressRow } from '../store/schema';
@@ -350,6 +351,11 @@ export interface StageContext {
   parseAhead?: ParseAhead;
   /** DNS for `trust.mode: dkim` (tests answer without a network); default: the system's. */
   dnsResolver?: DnsResolver;
+  /**
+   * The desk's canned answers (`#answer`), kept by the caller (the daemon's composition root
+   * re-reads them when their files change): the stage reads no files. None: `#answer` is refused.
+   */
+  answers?: () => AnswerBook;
 }
 
 /** One step of the pipeline (STYLE 1): reads the draft, returns what it adds. */
