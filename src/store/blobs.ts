@@ -1,4 +1,5 @@
-import { close, closeSync, fsync, fsyncSync, mkdirSync, open, openSync, readdirSync, readFileSync, renameSync, rmSync, stat, unlink, write, writeFileSync } from 'node:fs';
+import { fsyncPath } from '../lib/fsync';
+import { close, fsync, mkdirSync, open, readdirSync, readFileSync, renameSync, rmSync, stat, unlink, write, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -221,11 +222,3 @@ function fsyncFolders(dir: string, created: string | undefined): void {
   }
 }
 
-function fsyncPath(target: string): void {
-  const fd = openSync(target, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}

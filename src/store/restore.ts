@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { fsyncPath } from '../lib/fsync';
 import path from 'node:path';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { HelpdeskError } from '../lib/errors';
@@ -44,13 +45,11 @@ export function restoreDatabase(dataDir: string, backupFile: string, now: number
   }
   const tmp = path.join(dataDir, `.${DB}.restoring`);
   copyFileSync(backupFile, tmp);
-  const fd = openSync(tmp, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncPath(tmp);
   renameSync(tmp, live);
+  // The renames (the replaced database aside, the restored one in place) survive a power cut
+  // only once the folder holding them is on disk too.
+  fsyncPath(dataDir);
 
   const store = openStore(dataDir);
   try {

@@ -1,6 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { restoreDatabase } from '../../src/store/restore';
 import { runCli } from '../helpers/cli';
+import { errnoError } from '../helpers/faults';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 
@@ -60,6 +62,29 @@ describe('helpdesk backup restore', () => {
     // Nothing was replaced by the refusals.
     expect(tickets(args)).toEqual(['after-1', 'before-1', 'before-2']);
     expect(existsSync(backup)).toBe(true);
+  });
+
+  it('a restore whose renames cannot be made durable (the data folder\'s fsync fails) is reported as failed, not as done', () => {
+    const { data, backup } = deskWithBackup();
+    // The very fsync the restore makes of the data folder fails, as on a dying disk.
+    const folders = new Set<number>();
+    const realOpen = fs.openSync.bind(fs);
+    const realFsync = fs.fsyncSync.bind(fs);
+    jest.spyOn(fs, 'openSync').mockImplementation(((target: fs.PathLike, ...rest: unknown[]) => {
+      const fd = (realOpen as (...a: unknown[]) => number)(target, ...rest);
+      if (path.resolve(String(target)) === path.resolve(data)) folders.add(fd);
+      return fd;
+    }) as typeof fs.openSync);
+    jest.spyOn(fs, 'fsyncSync').mockImplementation((fd: number) => {
+      if (folders.has(fd)) throw errnoError('EIO', 'i/o error, fsync');
+      realFsync(fd);
+    });
+    try {
+      expect(() => restoreDatabase(data, backup, Date.now())).toThrow(/EIO/);
+      expect(folders.size).toBe(1);
+    } finally {
+      jest.restoreAllMocks();
+    }
   });
 });
 
