@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { HelpdeskError } from '../lib/errors';
 import { openStore } from '../store/open';
-import { copyToPostgres } from '../store/pg/copy';
 import { locations, out } from './common';
 import { runningDaemon } from './daemon-pid';
 import { CliExit, EXIT } from './exit-codes';
@@ -19,6 +18,8 @@ export function registerMigrateStore(program: Command): void {
       if (daemon !== null) throw new CliExit(EXIT.TEMPFAIL, `a helpdesk daemon (pid ${daemon}) runs on ${dataDir}: stop it first (systemctl stop helpdesk)`);
       const store = openStore(dataDir);
       try {
+        // Loaded here: PostgreSQL's client and schema are not read by every other command.
+        const { copyToPostgres } = await import('../store/pg/copy');
         const report = await copyToPostgres(store, opts.to, opts.json ? undefined : out);
         if (opts.json) out(JSON.stringify(report));
         else out(`copied: ${report.tables.reduce((n, t) => n + t.rows, 0)} rows in ${report.tables.length} tables and ${report.blobs.files} files, all read back and compared`);

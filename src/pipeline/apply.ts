@@ -1,238 +1,238 @@
 import { rawSize } from './stages/size-limit';
 import type { Config } from '../config/schema';
-import { insertInbound, processedRaw } from '../store/inbound';
-import { inboundMessage, insertAttachments, insertMessage, registerMessageId } from '../store/messages';
+import type { Blobs } from '../store/blobs';
 import type { Store } from '../store/open';
-import { addEvent, addParticipant, applyChange, createTicket, mergeTicket, setContactLocale, setFirstResponse, setRating, setSpamVerdict, ticketInfo, touchTicket, upsertContact } from '../store/tickets';
-import { setValue } from '../store/key-value';
-import { markBounced, suppress } from '../store/outbox';
-import type { Db } from '../store/open';
-import { enqueueMail } from './enqueue';
+import { runPlan, sqliteWrites, write, type Plan } from '../store/writes';
+import { enqueuePlan } from './enqueue';
 import { attachmentsFor } from './mail-attachments';
-import { messageIdSecret, roundRobinKey } from './store-reader';
+import { roundRobinKey, secretOf } from './store-reader';
 import type { Draft, IngestResult } from './types';
 
 /**
  * The only writer of the ingest pipeline (docs/ARCHITECTURE.md). Attachment bodies are written
  * first (content-addressed, so a crash leaves at most an unreferenced file); then everything
  * else happens in ONE immediate transaction, which re-checks dedup so that two processes
- * (the daemon and an `ingest` pipe) can never both create the same message.
+ * (the daemon and an `ingest` pipe) can never both create the same message. What is written
+ * is one plan (applyPlan) for every store; SQLite runs it synchronously inside its transaction.
  */
 export function apply(draft: Draft, store: Store, config: Config): IngestResult {
-  const { db } = store;
+  const files = saveAttachments(draft, store.blobs, config);
+  return store.db.transaction((tx) => runPlan(applyPlan(draft, config, files), sqliteWrites(tx)), { behavior: 'immediate' });
+}
+
+/** Where each attachment of the message was kept, or why it was not. */
+export type KeptFiles = { path: string | null; omittedReason: string | null }[];
+
+/** Writes the attachment bodies over the size limit's bar (content-addressed files), before the transaction. */
+export function saveAttachments(draft: Draft, blobs: Blobs, config: Config): KeptFiles {
+  if (draft.stop || !draft.mail) return [];
+  const limit = config.limits.maxAttachmentSize;
+  return draft.mail.attachments.map((a) =>
+    a.size > limit
+      ? { path: null, omittedReason: `attachment is ${a.size} bytes, over limits.maxAttachmentSize (${limit} bytes)` }
+      : { path: blobs.saveAttachment(a.content, a.sha256), omittedReason: null },
+  );
+}
+
+/** Everything a message writes, as store operations (store/writes.ts), given where its attachments were kept. */
+export function* applyPlan(draft: Draft, config: Config, files: KeptFiles): Plan<IngestResult> {
   const base = { source: draft.raw.source, position: draft.raw.position, rawSha256: draft.rawSha256, rawPath: draft.rawPath, size: rawSize(draft.raw), receivedAt: draft.receivedAt };
 
   if (draft.stop) {
     const stop = draft.stop;
-    db.transaction(
-      (tx) => {
-        insertInbound(tx, { ...base, outcome: stop.outcome, reason: stop.reason, ticketId: null, messageRowId: null });
-        if (stop.outcome === 'ignored') recordBounce(tx, draft, config, null);
-      },
-      { behavior: 'immediate' },
-    );
+    yield* write('insertInbound', { ...base, outcome: stop.outcome, reason: stop.reason, ticketId: null, messageRowId: null });
+    if (stop.outcome === 'ignored') yield* recordBounce(draft, config, null);
     return { source: draft.raw.source, outcome: stop.outcome, ticket: stop.ticket, threadedBy: null, reason: stop.reason };
   }
 
   const { mail, thread, actor } = draft;
   if (!mail || !thread || !actor) throw new Error('apply needs a parsed, threaded message with an actor');
-  const limit = config.limits.maxAttachmentSize;
-  const files = mail.attachments.map((a) =>
-    a.size > limit
-      ? { path: null, omittedReason: `attachment is ${a.size} bytes, over limits.maxAttachmentSize (${limit} bytes)` }
-      : { path: store.blobs.saveAttachment(a.content, a.sha256), omittedReason: null },
+  const now = draft.receivedAt;
+  const sender = mail.from?.address ?? null;
+  const earlier = (yield* write('processedRaw', draft.rawSha256)) ?? (mail.messageIdSynthetic ? null : yield* write('inboundMessage', mail.messageId, sender));
+  if (earlier) {
+    const reason = 'already processed by another ingest while this one ran';
+    yield* write('insertInbound', { ...base, outcome: 'duplicate', reason, ticketId: null, messageRowId: null });
+    return { source: draft.raw.source, outcome: 'duplicate' as const, ticket: earlier.ticketRef, threadedBy: null, reason };
+  }
+
+  const senderId = sender ? yield* write('upsertContact', sender, mail.from?.name ?? null, now) : null;
+  const who = actor.role === 'agent' ? `agent:${actor.address}` : (sender ?? 'unknown');
+  let ticket = thread.ticket;
+  if (!ticket) {
+    const t = draft.newTicket;
+    if (!t) throw new Error('a new ticket needs the decide stage');
+    const row = yield* write('createTicket', config.helpdesk.ticketPrefix, {
+      subject: t.subject,
+      status: t.status,
+      severity: t.severity,
+      priority: t.priority,
+      category: t.category,
+      categorySource: t.categorySource,
+      queue: t.queue,
+      assignee: t.assignee,
+      tags: t.tags,
+      spamVerdict: t.spamVerdict,
+      spamScore: t.spamScore,
+      customerId: senderId,
+      channel: draft.raw.mailbox,
+      createdAt: now,
+      updatedAt: now,
+      dueAt: t.dueAt,
+      firstResponseDueAt: t.firstResponseDueAt,
+      organisation: t.organisation,
+      contract: t.contract,
+      slaLevel: t.slaLevel,
+    });
+    ticket = row;
+    const why = Object.entries(t.reasons).map(([k, v]) => `${k}: ${v}`).join('; ');
+    yield* write('addEvent', { ticketId: ticket.id, at: now, actor: who, type: 'created', to: t.status, reason: `${thread.reason}; ${why}` });
+    if (senderId !== null) yield* write('addParticipant', ticket.id, senderId, actor.role === 'agent' ? 'agent' : 'customer', now);
+    const assignment = draft.assignment;
+    if (assignment?.assignee) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'assigned', to: assignment.assignee, reason: assignment.reason });
+    else if (assignment && t.status !== 'spam') yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'unassigned', to: assignment.notifyUnassigned.join(', ') || null, reason: assignment.reason });
+    if (assignment?.roundRobin) yield* write('setValue', roundRobinKey(assignment.roundRobin.group), assignment.roundRobin.agent);
+    if (draft.forwardedBy) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: `agent:${draft.forwardedBy.address}`, type: 'forwarded', to: sender, reason: draft.forwardedBy.reason });
+    if (thread.linkTo) {
+      yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'linked', to: thread.linkTo.ref, reason: thread.reason });
+      yield* write('addEvent', { ticketId: thread.linkTo.id, at: now, actor: 'system', type: 'linked', to: ticket.ref, reason: thread.reason });
+    }
+  } else {
+    yield* write('touchTicket', ticket.id, now);
+  }
+
+  for (const p of actor.participants) {
+    const contactId = yield* write('upsertContact', p.address, p.name, now);
+    if (yield* write('addParticipant', ticket.id, contactId, 'cc', now)) {
+      yield* write('addEvent', { ticketId: ticket.id, at: now, actor: who, type: 'participant_added', to: p.address, reason: 'addressed on an inbound message' });
+    }
+  }
+  if (actor.participantsNotAdded.length > 0) {
+    const n = actor.participantsNotAdded.length;
+    yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_limited', to: String(n), reason: `${n} addressed people not made participants: limits.maxParticipants (${config.limits.maxParticipants}) reached; they stay on the message (${actor.participantsNotAdded.slice(0, 5).join(', ')}${n > 5 ? ', …' : ''})` });
+  }
+  if (actor.trustWarning) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'trust_warning', reason: actor.trustWarning });
+
+  const messageRowId = yield* write('insertMessage', {
+    ticketId: ticket.id,
+    direction: 'in',
+    kind: messageKind(draft),
+    messageId: mail.messageId,
+    inReplyTo: mail.inReplyTo,
+    references: mail.references,
+    fromAddress: sender,
+    fromName: mail.from?.name || null,
+    to: mail.to,
+    cc: mail.cc,
+    subject: mail.subject,
+    // An agent's reply is stored as written: without quoted history, signature and commands.
+    text: draft.update && draft.actor?.role === 'agent' ? draft.update.text : mail.text,
+    html: draft.update && draft.actor?.role === 'agent' ? null : mail.html,
+    headers: mail.headers,
+    date: mail.date?.getTime() ?? null,
+    threadedBy: thread.threadedBy,
+    spamScore: draft.spam?.score ?? null,
+    rawPath: draft.rawPath,
+    createdAt: now,
+  });
+  yield* write('registerMessageId', mail.messageId, ticket.id, now);
+  yield* write(
+    'insertAttachments',
+    mail.attachments.map((a, i) => ({
+      messageId: messageRowId,
+      filename: a.filename,
+      contentType: a.contentType,
+      size: a.size,
+      sha256: a.sha256,
+      contentId: a.contentId,
+      inline: a.inline,
+      path: files[i].path,
+      omittedReason: files[i].omittedReason,
+    })),
   );
-
-  return db.transaction(
-    (tx) => {
-      const now = draft.receivedAt;
-      const sender = mail.from?.address ?? null;
-      const earlier = processedRaw(tx, draft.rawSha256) ?? (mail.messageIdSynthetic ? null : inboundMessage(tx, mail.messageId, sender));
-      if (earlier) {
-        const reason = 'already processed by another ingest while this one ran';
-        insertInbound(tx, { ...base, outcome: 'duplicate', reason, ticketId: null, messageRowId: null });
-        return { source: draft.raw.source, outcome: 'duplicate' as const, ticket: earlier.ticketRef, threadedBy: null, reason };
-      }
-
-      const senderId = sender ? upsertContact(tx, sender, mail.from?.name ?? null, now) : null;
-      const who = actor.role === 'agent' ? `agent:${actor.address}` : (sender ?? 'unknown');
-      let ticket = thread.ticket;
-      if (!ticket) {
-        const t = draft.newTicket;
-        if (!t) throw new Error('a new ticket needs the decide stage');
-        const row = createTicket(tx, config.helpdesk.ticketPrefix, {
-          subject: t.subject,
-          status: t.status,
-          severity: t.severity,
-          priority: t.priority,
-          category: t.category,
-          categorySource: t.categorySource,
-          queue: t.queue,
-          assignee: t.assignee,
-          tags: t.tags,
-          spamVerdict: t.spamVerdict,
-          spamScore: t.spamScore,
-          customerId: senderId,
-          channel: draft.raw.mailbox,
-          createdAt: now,
-          updatedAt: now,
-          dueAt: t.dueAt,
-          firstResponseDueAt: t.firstResponseDueAt,
-          organisation: t.organisation,
-          contract: t.contract,
-          slaLevel: t.slaLevel,
-        });
-        ticket = { id: row.id, ref: row.ref };
-        const why = Object.entries(t.reasons).map(([k, v]) => `${k}: ${v}`).join('; ');
-        addEvent(tx, { ticketId: ticket.id, at: now, actor: who, type: 'created', to: t.status, reason: `${thread.reason}; ${why}` });
-        if (senderId !== null) addParticipant(tx, ticket.id, senderId, actor.role === 'agent' ? 'agent' : 'customer', now);
-        const assignment = draft.assignment;
-        if (assignment?.assignee) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'assigned', to: assignment.assignee, reason: assignment.reason });
-        else if (assignment && t.status !== 'spam') addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'unassigned', to: assignment.notifyUnassigned.join(', ') || null, reason: assignment.reason });
-        if (assignment?.roundRobin) setValue(tx, roundRobinKey(assignment.roundRobin.group), assignment.roundRobin.agent);
-        if (draft.forwardedBy) addEvent(tx, { ticketId: ticket.id, at: now, actor: `agent:${draft.forwardedBy.address}`, type: 'forwarded', to: sender, reason: draft.forwardedBy.reason });
-        if (thread.linkTo) {
-          addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'linked', to: thread.linkTo.ref, reason: thread.reason });
-          addEvent(tx, { ticketId: thread.linkTo.id, at: now, actor: 'system', type: 'linked', to: ticket.ref, reason: thread.reason });
-        }
-      } else {
-        touchTicket(tx, ticket.id, now);
-      }
-
-      for (const p of actor.participants) {
-        const contactId = upsertContact(tx, p.address, p.name, now);
-        if (addParticipant(tx, ticket.id, contactId, 'cc', now)) {
-          addEvent(tx, { ticketId: ticket.id, at: now, actor: who, type: 'participant_added', to: p.address, reason: 'addressed on an inbound message' });
-        }
-      }
-      if (actor.participantsNotAdded.length > 0) {
-        const n = actor.participantsNotAdded.length;
-        addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_limited', to: String(n), reason: `${n} addressed people not made participants: limits.maxParticipants (${config.limits.maxParticipants}) reached; they stay on the message (${actor.participantsNotAdded.slice(0, 5).join(', ')}${n > 5 ? ', …' : ''})` });
-      }
-      if (actor.trustWarning) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'trust_warning', reason: actor.trustWarning });
-
-      const messageRowId = insertMessage(tx, {
-        ticketId: ticket.id,
-        direction: 'in',
-        kind: messageKind(draft),
-        messageId: mail.messageId,
-        inReplyTo: mail.inReplyTo,
-        references: mail.references,
-        fromAddress: sender,
-        fromName: mail.from?.name || null,
-        to: mail.to,
-        cc: mail.cc,
-        subject: mail.subject,
-        // An agent's reply is stored as written: without quoted history, signature and commands.
-        text: draft.update && draft.actor?.role === 'agent' ? draft.update.text : mail.text,
-        html: draft.update && draft.actor?.role === 'agent' ? null : mail.html,
-        headers: mail.headers,
-        date: mail.date?.getTime() ?? null,
-        threadedBy: thread.threadedBy,
-        spamScore: draft.spam?.score ?? null,
-        rawPath: draft.rawPath,
-        createdAt: now,
-      });
-      registerMessageId(tx, mail.messageId, ticket.id, now);
-      insertAttachments(
-        tx,
-        mail.attachments.map((a, i) => ({
-          messageId: messageRowId,
-          filename: a.filename,
-          contentType: a.contentType,
-          size: a.size,
-          sha256: a.sha256,
-          contentId: a.contentId,
-          inline: a.inline,
-          path: files[i].path,
-          omittedReason: files[i].omittedReason,
-        })),
-      );
-      recordBounce(tx, draft, config, ticket.id);
-      if (draft.update) applyUpdate(tx, draft.update, now);
-      const notify = draft.notify;
-      if (notify) {
-        const secret = messageIdSecret(config, tx);
-        const stored = mail.attachments.map((attachment, i) => ({ attachment, ...files[i] }));
-        for (const planned of notify.mails) {
-          const thread = planned.thread ?? { inReplyTo: mail.messageId, references: mail.references };
-          const carried = attachmentsFor(planned, stored, config);
-          const withFiles = carried.attachmentList.length > 0 ? { ...planned, data: { ...planned.data, ...carried } } : planned;
-          enqueueMail(tx, config, { mail: withFiles, ticket, inReplyTo: thread.inReplyTo, references: thread.references, secret, at: now });
-          // The language the customer was first answered in is theirs from now on.
-          if (planned.template === 'ack') setContactLocale(tx, planned.to, planned.locale);
-        }
-        for (const reason of notify.withheld) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'notification_withheld', reason });
-        if (notify.floodWarning) addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'flood_warning', reason: notify.floodWarning });
-      }
-      const outcome = thread.ticket ? ('appended' as const) : ('created' as const);
-      insertInbound(tx, { ...base, outcome, reason: thread.reason, ticketId: ticket.id, messageRowId });
-      // Only a new ticket is judged; a reply in a known conversation is never junk.
-      const spamVerdict = thread.ticket ? null : (draft.spam?.verdict ?? null);
-      return { source: draft.raw.source, outcome, ticket: ticket.ref, threadedBy: thread.threadedBy, reason: thread.reason, spam: spamVerdict };
-    },
-    { behavior: 'immediate' },
-  );
+  yield* recordBounce(draft, config, ticket.id);
+  if (draft.update) yield* applyUpdate(draft.update, now);
+  const notify = draft.notify;
+  if (notify) {
+    const storedSecret = yield* write('getValue', 'message_id_secret');
+    const secret = secretOf(config, () => storedSecret);
+    const stored = mail.attachments.map((attachment, i) => ({ attachment, ...files[i] }));
+    for (const planned of notify.mails) {
+      const thread = planned.thread ?? { inReplyTo: mail.messageId, references: mail.references };
+      const carried = attachmentsFor(planned, stored, config);
+      const withFiles = carried.attachmentList.length > 0 ? { ...planned, data: { ...planned.data, ...carried } } : planned;
+      yield* enqueuePlan(config, { mail: withFiles, ticket, inReplyTo: thread.inReplyTo, references: thread.references, secret, at: now });
+      // The language the customer was first answered in is theirs from now on.
+      if (planned.template === 'ack') yield* write('setContactLocale', planned.to, planned.locale);
+    }
+    for (const reason of notify.withheld) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'notification_withheld', reason });
+    if (notify.floodWarning) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'flood_warning', reason: notify.floodWarning });
+  }
+  const outcome = thread.ticket ? ('appended' as const) : ('created' as const);
+  yield* write('insertInbound', { ...base, outcome, reason: thread.reason, ticketId: ticket.id, messageRowId });
+  // Only a new ticket is judged; a reply in a known conversation is never junk.
+  const spamVerdict = thread.ticket ? null : (draft.spam?.verdict ?? null);
+  return { source: draft.raw.source, outcome, ticket: ticket.ref, threadedBy: thread.threadedBy, reason: thread.reason, spam: spamVerdict };
 }
 
 /** A matched bounce marks our outbox row bounced; a hard one naming its recipient suppresses automatic mail to it. */
-function recordBounce(tx: Db, draft: Draft, config: Config, ticketId: number | null): void {
+function* recordBounce(draft: Draft, config: Config, ticketId: number | null): Plan<void> {
   const b = draft.bounce;
   if (!b?.outbox) return;
   const now = draft.receivedAt;
   const recipient = b.outbox.recipient;
-  markBounced(tx, b.outbox.id, b.report.status, b.report.diagnostic, now);
-  if (ticketId !== null) addEvent(tx, { ticketId, at: now, actor: 'system', type: 'bounced', to: recipient, reason: b.reason });
+  yield* write('markBounced', b.outbox.id, b.report.status, b.report.diagnostic, now);
+  if (ticketId !== null) yield* write('addEvent', { ticketId, at: now, actor: 'system', type: 'bounced', to: recipient, reason: b.reason });
   // Only a report that names the address our message went to silences it (the bounce stage
   // refused one that names another); a report naming nobody marks the row and no more.
   if (b.report.hard && b.report.recipient === recipient.toLowerCase()) {
-    suppress(tx, recipient, `hard bounce ${b.report.status}: ${b.report.diagnostic ?? ''}`.trim(), now + config.notifications.suppressAfterHardBounce, now);
+    yield* write('suppress', recipient, `hard bounce ${b.report.status}: ${b.report.diagnostic ?? ''}`.trim(), now + config.notifications.suppressAfterHardBounce, now);
   }
 }
 
 /** A reply's commands and effects, all in the message's transaction (issue #6). */
-function applyUpdate(tx: Db, u: NonNullable<Draft['update']>, at: number): void {
+function* applyUpdate(u: NonNullable<Draft['update']>, at: number): Plan<void> {
   const id = u.ticket.id;
   if (u.errors.length > 0) {
-    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'commands_rejected', reason: u.errors.join('; ') });
+    yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'commands_rejected', reason: u.errors.join('; ') });
     return;
   }
-  for (const change of u.changes) applyChange(tx, id, change, u.actor, at, u.reason || null);
+  for (const change of u.changes) yield* write('applyChange', id, change, u.actor, at, u.reason || null);
   // The ticket as this reply's field changes left it, read once for what follows.
-  const after = u.spamLabel || u.locale || u.merge ? ticketInfo(tx, id) : null;
-  if (u.firstResponse) setFirstResponse(tx, id, at);
-  if (u.note) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'note_added', reason: u.text.slice(0, 200) || null });
+  const after = u.spamLabel || u.locale || u.merge ? yield* write('ticketInfo', id) : null;
+  if (u.firstResponse) yield* write('setFirstResponse', id, at);
+  if (u.note) yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'note_added', reason: u.text.slice(0, 200) || null });
   for (const p of u.cc) {
-    if (addParticipant(tx, id, upsertContact(tx, p.address, null, at), 'cc', at)) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'participant_added', to: p.address, reason: '#cc' });
+    if (yield* write('addParticipant', id, yield* write('upsertContact', p.address, null, at), 'cc', at)) yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'participant_added', to: p.address, reason: '#cc' });
   }
-  for (const name of u.answers) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'answer_used', to: name, reason: u.note ? '#answer in an internal note' : '#answer' });
-  if (u.timeSpent) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'time_spent', to: String(Math.round(u.timeSpent / 60000)), reason: 'minutes, #time' });
+  for (const name of u.answers) yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'answer_used', to: name, reason: u.note ? '#answer in an internal note' : '#answer' });
+  if (u.timeSpent) yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'time_spent', to: String(Math.round(u.timeSpent / 60000)), reason: 'minutes, #time' });
   if (u.rating) {
-    setRating(tx, id, u.rating.score, u.rating.comment, at);
-    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'rated', to: String(u.rating.score), reason: u.rating.comment });
+    yield* write('setRating', id, u.rating.score, u.rating.comment, at);
+    yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'rated', to: String(u.rating.score), reason: u.rating.comment });
   }
   // Every #spam / #notspam is in the history, also one that changes no status, and the
   // ticket's verdict follows the agent's word (#notspam clears an `unsure` flag).
   if (u.spamLabel) {
     const verdict = u.spamLabel === 'ham' ? 'ham' : 'spam';
     const before = after?.spamVerdict ?? null;
-    if (before !== verdict) setSpamVerdict(tx, id, verdict);
-    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'spam_label', from: before, to: verdict, reason: u.spamLabel === 'ham' ? '#notspam: learnt as ham' : '#spam: learnt as spam' });
+    if (before !== verdict) yield* write('setSpamVerdict', id, verdict);
+    yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'spam_label', from: before, to: verdict, reason: u.spamLabel === 'ham' ? '#notspam: learnt as ham' : '#spam: learnt as spam' });
   }
   if (u.locale) {
     const customer = after?.customer ?? null;
-    if (customer) setContactLocale(tx, customer, u.locale, { replace: true });
-    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'language_set', to: u.locale, reason: customer ? `#lang: mail to ${customer} in ${u.locale} from now on` : '#lang: the ticket has no customer address' });
+    if (customer) yield* write('setContactLocale', customer, u.locale, { replace: true });
+    yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'language_set', to: u.locale, reason: customer ? `#lang: mail to ${customer} in ${u.locale} from now on` : '#lang: the ticket has no customer address' });
   }
-  if (u.thanked) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'thanked', reason: u.reason });
-  for (const why of u.ignored) addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'command_ignored', reason: why });
+  if (u.thanked) yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'thanked', reason: u.reason });
+  for (const why of u.ignored) yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'command_ignored', reason: why });
   if (u.merge) {
     // Merging closes this ticket: its history says so like any other status change.
     const status = after?.status ?? null;
-    mergeTicket(tx, id, u.merge.id, at);
-    if (status !== 'closed') addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'status_changed', from: status, to: 'closed', reason: `#merge into ${u.merge.ref}` });
-    addEvent(tx, { ticketId: id, at, actor: u.actor, type: 'merged_into', to: u.merge.ref, reason: '#merge' });
-    addEvent(tx, { ticketId: u.merge.id, at, actor: u.actor, type: 'merged_from', to: u.ticket.ref, reason: '#merge' });
+    yield* write('mergeTicket', id, u.merge.id, at);
+    if (status !== 'closed') yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'status_changed', from: status, to: 'closed', reason: `#merge into ${u.merge.ref}` });
+    yield* write('addEvent', { ticketId: id, at, actor: u.actor, type: 'merged_into', to: u.merge.ref, reason: '#merge' });
+    yield* write('addEvent', { ticketId: u.merge.id, at, actor: u.actor, type: 'merged_from', to: u.ticket.ref, reason: '#merge' });
   }
 }
 

@@ -1,7 +1,6 @@
 import type { Config } from '../config/schema';
 import type { Db } from '../store/open';
-import { insertOutbox } from '../store/outbox';
-import { registerMessageId } from '../store/messages';
+import { runPlan, sqliteWrites, write, type Plan } from '../store/writes';
 import { bodyMarker, ourMessageId, signedToken } from './our-message-id';
 import { ticketSubject } from './reply-subject';
 import { messageIdSecret } from './store-reader';
@@ -26,12 +25,17 @@ const MAX_REFERENCES = 20;
  * same"): a resend after a crash is the same message, and a reply to it threads back.
  */
 export function enqueueMail(db: Db, config: Config, e: Enqueue): { id: number; messageId: string } {
+  return runPlan(enqueuePlan(config, e), sqliteWrites(db));
+}
+
+/** enqueueMail as a plan, for apply (store/writes.ts). */
+export function* enqueuePlan(config: Config, e: Enqueue): Plan<{ id: number; messageId: string }> {
   const token = signedToken(e.secret, e.ticket?.ref ?? `${config.helpdesk.ticketPrefix}-0`);
   const messageId = ourMessageId(token, config.helpdesk.address);
   const chain = [...e.references, ...(e.inReplyTo ? [e.inReplyTo] : [])].filter((id, i, all) => all.indexOf(id) === i && !id.endsWith('@helpdesk.invalid>'));
   const references = chain.length > MAX_REFERENCES ? [chain[0], ...chain.slice(-(MAX_REFERENCES - 1))] : chain;
   const inReplyTo = e.inReplyTo && !e.inReplyTo.endsWith('@helpdesk.invalid>') ? e.inReplyTo : null;
-  const id = insertOutbox(db, {
+  const id = yield* write('insertOutbox', {
     ticketId: e.ticket?.id ?? null,
     template: e.mail.template,
     recipients: [e.mail.to],
@@ -46,7 +50,7 @@ export function enqueueMail(db: Db, config: Config, e: Enqueue): { id: number; m
     references,
     locale: e.mail.locale,
   });
-  if (e.ticket) registerMessageId(db, messageId, e.ticket.id, e.at);
+  if (e.ticket) yield* write('registerMessageId', messageId, e.ticket.id, e.at);
   return { id, messageId };
 }
 

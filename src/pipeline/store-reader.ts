@@ -6,8 +6,6 @@ import { getValue } from '../store/key-value';
 import { outboxByMessageIds, sentToSince, ticketAcknowledged, suppressedUntil } from '../store/outbox';
 import { spamCounts, spamStore } from '../store/spam';
 import type { Db, Store } from '../store/open';
-import * as pg from '../store/pg/reads';
-import type { PgDb } from '../store/pg/reads';
 import { categoryExamples, categoryExamplesSignature, contactLocale, hasEventSince, isParticipant, openTicketCounts, ticketByRef, ticketInfo, ticketParticipants } from '../store/tickets';
 import { categoryModelCache } from './category-model';
 
@@ -29,7 +27,8 @@ export function messageIdSecret(config: Config, db: Db): string {
   return secretOf(config, () => getValue(db, 'message_id_secret'));
 }
 
-function secretOf(config: Config, stored: () => string | null): string {
+/** config's Message-ID secret, else the stored one; a store without one was not migrated. */
+export function secretOf(config: Config, stored: () => string | null): string {
   const secret = config.notifications.secret ?? stored();
   if (!secret) throw new Error('no Message-ID secret: the store was not migrated');
   return secret;
@@ -70,44 +69,6 @@ function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
 }
 
 export const roundRobinKey = (group: string) => `round_robin:${group}`;
-
-/**
- * The same reader on the PostgreSQL store (docs/CLUSTER.md), on `db`: the connection of the
- * batch the message joins. Not used by the daemon yet; pipeline-reader.test.ts holds it to
- * SQLite's answers.
- */
-export function pgStoreReader(db: PgDb, config: Config): StoreReader {
-  return {
-    processedRaw: (sha256) => pg.processedRaw(db, sha256),
-    inboundMessage: (messageId, from) => pg.inboundMessage(db, messageId, from),
-    ticketsByMessageIds: (ids) => pg.ticketsByMessageIds(db, ids),
-    ticketByRef: (ref) => pg.ticketByRef(db, ref),
-    isParticipant: (ticketId, address) => pg.isParticipant(db, ticketId, address),
-    openTicketCounts: (assignees) => pg.openTicketCounts(db, assignees),
-    roundRobinLast: (group) => pg.getValue(db, roundRobinKey(group)),
-    spamCounts: (tokens) => pg.spamCounts(db, tokens),
-    spamTotals: () => pg.spamTotals(db),
-    messageIdSecret: async () => {
-      const stored = await pg.getValue(db, 'message_id_secret');
-      return secretOf(config, () => stored);
-    },
-    outboxByMessageIds: async (ids) => {
-      const row = await pg.outboxByMessageIds(db, ids);
-      return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null } : null;
-    },
-    ticketInfo: (id) => pg.ticketInfo(db, id),
-    acksSince: (address, since) => pg.sentToSince(db, 'ack', address, since),
-    ticketAcknowledged: (ticketId) => pg.ticketAcknowledged(db, ticketId),
-    messagesFromSince: (ticketId, address, since) => pg.messagesFromSince(db, ticketId, address, since),
-    hasEventSince: (ticketId, type, since) => pg.hasEventSince(db, ticketId, type, since),
-    suppressedUntil: (address, now) => pg.suppressedUntil(db, address, now),
-    contactLocale: (address) => pg.contactLocale(db, address),
-    participants: (ticketId) => pg.ticketParticipants(db, ticketId),
-    customerThread: async (ticketId) => pg.customerThread(db, ticketId, (await pg.ticketInfo(db, ticketId))?.customer ?? null),
-    lastCustomerMessage: (ticketId) => pg.lastCustomerMessage(db, ticketId),
-    recentNotes: (ticketId, limit) => pg.recentNotes(db, ticketId, limit),
-  };
-}
 
 /** The category predictor, trained from this store and retrained when its examples change. */
 export function categoryModelFor(store: Store) {

@@ -54,7 +54,7 @@ export async function copyToPostgres(store: Store, url: string, progress: (line:
       try {
         for (const table of deskTables()) {
           const rows = await copyTable(store, client, table);
-          const [ours, theirs] = [sqliteDigest(store, table), await pgDigest(client, table)];
+          const [ours, theirs] = [digestOf(sqliteRowLines(store, table)), digestOf(await pgRowLines(client, table))];
           if (ours !== theirs) throw new HelpdeskError('COPY_MISMATCH', `${table.name}: the rows read back from PostgreSQL differ from SQLite's (sha256 ${theirs.slice(0, 12)} vs ${ours.slice(0, 12)})`);
           if (table.identity) await client.query(`SELECT setval(pg_get_serial_sequence('${table.name}', 'id'), coalesce(max(id), 0) + 1, false) FROM ${table.name}`);
           report.tables.push({ name: table.name, rows, sha256: ours });
@@ -128,9 +128,14 @@ function sortedJson(v: unknown): unknown {
   return v;
 }
 
-function digestOf(rows: Iterable<Record<string, unknown>>, table: DeskTable): string {
+/** A table's rows as lines of canonical JSON (one per row), the form both stores are compared in. */
+function* lines(rows: Iterable<Record<string, unknown>>, table: DeskTable): Generator<string> {
+  for (const row of rows) yield JSON.stringify(table.columns.map((c) => canonical(row[c.name], c.kind)));
+}
+
+function digestOf(rows: Iterable<string>): string {
   const h = createHash('sha256');
-  for (const row of rows) h.update(`${JSON.stringify(table.columns.map((c) => canonical(row[c.name], c.kind)))}\n`);
+  for (const line of rows) h.update(`${line}\n`);
   return h.digest('hex');
 }
 
@@ -138,15 +143,17 @@ function digestOf(rows: Iterable<Record<string, unknown>>, table: DeskTable): st
 const orderBy = (table: DeskTable, pg: boolean) =>
   table.primaryKey.map((k) => (pg && table.columns.find((c) => c.name === k)?.kind === 'text' ? `"${k}" COLLATE "C"` : `"${k}"`)).join(', ');
 
-function sqliteDigest(store: Store, table: DeskTable): string {
+/** A SQLite table's rows, canonical, in primary-key order. */
+export function sqliteRowLines(store: Store, table: DeskTable): Iterable<string> {
   const names = table.columns.map((c) => `"${c.name}"`).join(', ');
-  return digestOf(store.sqlite.prepare(`SELECT ${names} FROM "${table.name}" ORDER BY ${orderBy(table, false)}`).iterate() as Iterable<Record<string, unknown>>, table);
+  return lines(store.sqlite.prepare(`SELECT ${names} FROM "${table.name}" ORDER BY ${orderBy(table, false)}`).iterate() as Iterable<Record<string, unknown>>, table);
 }
 
-async function pgDigest(client: Client, table: DeskTable): Promise<string> {
+/** A PostgreSQL table's rows, canonical, in primary-key order. */
+export async function pgRowLines(client: Pick<Client, 'query'>, table: DeskTable): Promise<string[]> {
   const names = table.columns.map((c) => `"${c.name}"`).join(', ');
   const r = await client.query<Record<string, unknown>>(`SELECT ${names} FROM "${table.name}" ORDER BY ${orderBy(table, true)}`);
-  return digestOf(r.rows, table);
+  return [...lines(r.rows, table)];
 }
 
 /** Every raw mail and attachment file (content-addressed: named by its sha256) into `blobs`, then checked by PostgreSQL's sha256(). */

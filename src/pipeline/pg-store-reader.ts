@@ -1,0 +1,43 @@
+import type { Config } from '../config/schema';
+import * as pg from '../store/pg/reads';
+import type { PgDb } from '../store/pg/reads';
+import { roundRobinKey, secretOf } from './store-reader';
+import type { StoreReader } from './types';
+
+/**
+ * The same reader on the PostgreSQL store (docs/CLUSTER.md), on `db`: the connection of the
+ * batch the message joins. Not used by the daemon yet; pipeline-reader.test.ts holds it to
+ * SQLite's answers.
+ */
+export function pgStoreReader(db: PgDb, config: Config): StoreReader {
+  return {
+    processedRaw: (sha256) => pg.processedRaw(db, sha256),
+    inboundMessage: (messageId, from) => pg.inboundMessage(db, messageId, from),
+    ticketsByMessageIds: (ids) => pg.ticketsByMessageIds(db, ids),
+    ticketByRef: (ref) => pg.ticketByRef(db, ref),
+    isParticipant: (ticketId, address) => pg.isParticipant(db, ticketId, address),
+    openTicketCounts: (assignees) => pg.openTicketCounts(db, assignees),
+    roundRobinLast: (group) => pg.getValue(db, roundRobinKey(group)),
+    spamCounts: (tokens) => pg.spamCounts(db, tokens),
+    spamTotals: () => pg.spamTotals(db),
+    messageIdSecret: async () => {
+      const stored = await pg.getValue(db, 'message_id_secret');
+      return secretOf(config, () => stored);
+    },
+    outboxByMessageIds: async (ids) => {
+      const row = await pg.outboxByMessageIds(db, ids);
+      return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null } : null;
+    },
+    ticketInfo: (id) => pg.ticketInfo(db, id),
+    acksSince: (address, since) => pg.sentToSince(db, 'ack', address, since),
+    ticketAcknowledged: (ticketId) => pg.ticketAcknowledged(db, ticketId),
+    messagesFromSince: (ticketId, address, since) => pg.messagesFromSince(db, ticketId, address, since),
+    hasEventSince: (ticketId, type, since) => pg.hasEventSince(db, ticketId, type, since),
+    suppressedUntil: (address, now) => pg.suppressedUntil(db, address, now),
+    contactLocale: (address) => pg.contactLocale(db, address),
+    participants: (ticketId) => pg.ticketParticipants(db, ticketId),
+    customerThread: async (ticketId) => pg.customerThread(db, ticketId, (await pg.ticketInfo(db, ticketId))?.customer ?? null),
+    lastCustomerMessage: (ticketId) => pg.lastCustomerMessage(db, ticketId),
+    recentNotes: (ticketId, limit) => pg.recentNotes(db, ticketId, limit),
+  };
+}

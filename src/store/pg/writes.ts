@@ -1,0 +1,107 @@
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { AsyncWrites } from '../writes';
+import * as r from './reads';
+import type { PgDb } from './reads';
+import * as s from './schema';
+
+/** Attachment rows per insert: far below PostgreSQL's 65,535 parameters, whatever a message carries. */
+const ATTACHMENT_ROWS = 1000;
+
+/**
+ * The PostgreSQL store's operations for the pipeline's writer (store/writes.ts), on `db`: the
+ * connection of the transaction the caller opened. Each does what its SQLite namesake in
+ * src/store does (pipeline-writes.test.ts applies the same mail to both stores and compares
+ * every table).
+ */
+export function pgWrites(db: PgDb): AsyncWrites {
+  const addEvent: AsyncWrites['addEvent'] = async (e) => {
+    await db.insert(s.events).values({ ticketId: e.ticketId, at: e.at, actor: e.actor, type: e.type, fromValue: e.from ?? null, toValue: e.to ?? null, reason: e.reason ?? null });
+  };
+  return {
+    processedRaw: (sha256) => r.processedRaw(db, sha256),
+    inboundMessage: (messageId, from) => r.inboundMessage(db, messageId, from),
+    insertInbound: async (row) => {
+      await db.insert(s.inbound).values(row);
+    },
+    upsertContact: async (address, name, at) => {
+      const rows = await db
+        .insert(s.contacts)
+        .values({ email: address.toLowerCase(), name: name || null, createdAt: at })
+        .onConflictDoUpdate({ target: s.contacts.email, set: { name: sql`coalesce(${s.contacts.name}, excluded.name)` } })
+        .returning({ id: s.contacts.id });
+      return rows[0].id;
+    },
+    createTicket: async (prefix, row) => {
+      // The id is drawn from the sequence first, so the row goes in with its ref at once
+      // (SQLite inserts it with a placeholder ref and then sets it).
+      const rows = await db.execute<{ id: number }>(sql`select nextval(pg_get_serial_sequence('tickets', 'id'))::int as id`);
+      const id = rows.rows[0].id;
+      await db.insert(s.tickets).values({ ...row, id, ref: `${prefix}-${id}` });
+      return { id, ref: `${prefix}-${id}` };
+    },
+    addEvent,
+    addParticipant: async (ticketId, contactId, role, at) => {
+      const rows = await db.insert(s.participants).values({ ticketId, contactId, role, addedAt: at }).onConflictDoNothing().returning({ ticketId: s.participants.ticketId });
+      return rows.length > 0;
+    },
+    setValue: async (key, value) => {
+      await db.insert(s.keyValue).values({ key, value }).onConflictDoUpdate({ target: s.keyValue.key, set: { value } });
+    },
+    getValue: (key) => r.getValue(db, key),
+    touchTicket: async (ticketId, at) => {
+      await db.update(s.tickets).set({ updatedAt: at }).where(eq(s.tickets.id, ticketId));
+    },
+    insertMessage: async (row) => (await db.insert(s.messages).values(row).returning({ id: s.messages.id }))[0].id,
+    registerMessageId: async (messageId, ticketId, at) => {
+      await db.insert(s.messageIds).values({ messageId, ticketId, createdAt: at }).onConflictDoNothing();
+    },
+    insertAttachments: async (rows) => {
+      for (let i = 0; i < rows.length; i += ATTACHMENT_ROWS) await db.insert(s.attachments).values(rows.slice(i, i + ATTACHMENT_ROWS));
+    },
+    markBounced: async (id, status, diagnostic, at) => {
+      await db.update(s.outbox).set({ status: 'bounced', bounceStatus: status, lastError: diagnostic, bouncedAt: at, nextAttemptAt: null }).where(eq(s.outbox.id, id));
+    },
+    suppress: async (address, reason, until, at) => {
+      await db.insert(s.suppressions).values({ address, reason, until, createdAt: at }).onConflictDoUpdate({ target: s.suppressions.address, set: { reason, until, createdAt: at } });
+    },
+    applyChange: async (ticketId, change, actor, at, reason) => {
+      const also = Object.fromEntries(Object.entries(change.also).filter(([, v]) => v !== undefined));
+      await db
+        .update(s.tickets)
+        .set({ [change.field]: change.to, ...also, updatedAt: at })
+        .where(eq(s.tickets.id, ticketId));
+      await addEvent({ ticketId, at, actor, type: `${change.field}_changed`, from: change.from, to: change.to, reason });
+      const why = change.dueReason ?? `${change.field} changed to ${change.to}`;
+      if (change.also.dueAt !== undefined) await addEvent({ ticketId, at, actor: 'system', type: 'due_changed', from: 'resolution', to: new Date(change.also.dueAt).toISOString(), reason: why });
+      if (typeof change.also.firstResponseDueAt === 'number') await addEvent({ ticketId, at, actor: 'system', type: 'due_changed', from: 'first_response', to: new Date(change.also.firstResponseDueAt).toISOString(), reason: why });
+    },
+    ticketInfo: (id) => r.ticketInfo(db, id),
+    setFirstResponse: async (ticketId, at) => {
+      await db
+        .update(s.tickets)
+        .set({ firstResponseAt: at })
+        .where(and(eq(s.tickets.id, ticketId), isNull(s.tickets.firstResponseAt)));
+    },
+    setRating: async (ticketId, score, comment, at) => {
+      await db.update(s.tickets).set({ rating: score, ratingComment: comment, ratedAt: at }).where(eq(s.tickets.id, ticketId));
+    },
+    setSpamVerdict: async (ticketId, verdict) => {
+      await db.update(s.tickets).set({ spamVerdict: verdict }).where(eq(s.tickets.id, ticketId));
+    },
+    setContactLocale: async (address, locale, opts = {}) => {
+      const email = eq(s.contacts.email, address.toLowerCase());
+      await db
+        .update(s.contacts)
+        .set({ locale })
+        .where(opts.replace ? email : and(email, isNull(s.contacts.locale)));
+    },
+    mergeTicket: async (fromId, intoId, at) => {
+      await db.update(s.messages).set({ ticketId: intoId }).where(eq(s.messages.ticketId, fromId));
+      await db.update(s.messageIds).set({ ticketId: intoId }).where(eq(s.messageIds.ticketId, fromId));
+      await db.execute(sql`insert into participants (ticket_id, contact_id, role, added_at) select ${intoId}, contact_id, role, added_at from participants where ticket_id = ${fromId} on conflict do nothing`);
+      await db.update(s.tickets).set({ status: 'closed', closedAt: at, mergedInto: intoId, updatedAt: at }).where(eq(s.tickets.id, fromId));
+      await db.update(s.tickets).set({ updatedAt: at }).where(eq(s.tickets.id, intoId));
+    },
+    insertOutbox: async (row) => (await db.insert(s.outbox).values(row).returning({ id: s.outbox.id }))[0].id,
+  };
+}
