@@ -23,7 +23,7 @@ export function apply(draft: Draft, store: Store, config: Config): IngestResult 
 /** Where each attachment of the message was kept, or why it was not. */
 export type KeptFiles = { path: string | null; omittedReason: string | null }[];
 
-/** Writes the attachment bodies over the size limit's bar (content-addressed files), before the transaction. */
+/** Writes the attachment bodies within limits.maxAttachmentSize (content-addressed files), before the transaction; larger ones are recorded as omitted. */
 export function saveAttachments(draft: Draft, blobs: Blobs, config: Config): KeptFiles {
   if (draft.stop || !draft.mail) return [];
   const limit = config.limits.maxAttachmentSize;
