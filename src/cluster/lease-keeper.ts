@@ -37,8 +37,8 @@ export interface LeaseKeeper {
  * dead daemon's lease runs out at most 2/3 TTL after its death and is taken at the next
  * round of another daemon, at most 1/6 TTL later: within 5/6 of the TTL.
  */
-export const leaseMsOf = (ttlMs: number) => Math.round((ttlMs * 2) / 3);
-export const tickMsOf = (ttlMs: number) => Math.round(ttlMs / 6);
+const leaseMsOf = (ttlMs: number) => Math.round((ttlMs * 2) / 3);
+const tickMsOf = (ttlMs: number) => Math.round(ttlMs / 6);
 
 /**
  * Keeps this daemon's share of the mailboxes: each daemon alive holds at most

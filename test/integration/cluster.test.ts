@@ -5,9 +5,11 @@ import { Client, Pool } from 'pg';
 import { claimJobTick, tickOf } from '../../src/cluster/job-ticks';
 import { acquireLease, holdsLease, listLeases, releaseLease, renewLease } from '../../src/cluster/leases';
 import { sendOneClaimed } from '../../src/cluster/outbox-claim';
+import { sleep } from '../../src/lib/backoff';
 import { applyPgMigrations } from '../../src/store/pg/migrate';
 import { usePostgres } from '../harness/postgres';
 import { startSmtpSink } from '../harness/smtp-sink';
+import { waitFor } from '../helpers/cli';
 import { seededRandom, testSeed } from '../helpers/random';
 
 /**
@@ -33,18 +35,6 @@ async function freshDb(name: string): Promise<{ url: string; pool: Pool }> {
   const pool = new Pool({ connectionString: url, max: 20 });
   pools.push(pool);
   return { url, pool };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(25);
-  }
 }
 
 function child(args: string[]): { proc: ChildProcess; out: () => string; exited: Promise<void> } {
@@ -175,17 +165,20 @@ test('a sender killed after the server took a mail but before recording it: anot
   try {
     await enqueue(pool, 1, 'kill');
     const victim = child(['send', url, String(sink.port)]);
-    await until('the victim sent', async () => /SENT \d+/.test(victim.out()));
+    await waitFor(async () => /SENT \d+/.test(victim.out()), 15_000, 'the victim sent');
     // While it holds the row, nobody else can claim it.
     expect(await sendOneClaimed(pool, Date.now(), () => Promise.reject(new Error('must not be claimed')))).toBe(false);
     victim.proc.kill('SIGKILL');
     await victim.exited;
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true });
-    const claimed = await until('the row is free again', () =>
-      sendOneClaimed(pool, Date.now(), async (row) => {
-        await transport.sendMail({ from: 'support@example.test', to: row.recipients, subject: row.subject, text: 'hello', messageId: row.messageId });
-        return { sent: true, at: Date.now(), subject: row.subject };
-      }),
+    const claimed = await waitFor(
+      () =>
+        sendOneClaimed(pool, Date.now(), async (row) => {
+          await transport.sendMail({ from: 'support@example.test', to: row.recipients, subject: row.subject, text: 'hello', messageId: row.messageId });
+          return { sent: true, at: Date.now(), subject: row.subject };
+        }),
+      15_000,
+      'the row to be free again',
     );
     transport.close();
     expect(claimed).toBe(true);
@@ -211,17 +204,17 @@ test('three daemons share nine mailboxes; one joining takes its share, one SIGKI
     return { held: rows.rows.length, by };
   };
   const daemons: ReturnType<typeof child>[] = [];
-  const memberOf = async (d: ReturnType<typeof child>) => until('the daemon said who it is', async () => /MEMBER (\S+)/.exec(d.out())?.[1]);
+  const memberOf = async (d: ReturnType<typeof child>) => waitFor(async () => /MEMBER (\S+)/.exec(d.out())?.[1], 15_000, 'the daemon said who it is');
   try {
     daemons.push(child(['keep', url, String(ttl), ...mailboxes]));
     const first = await memberOf(daemons[0]);
-    await until('the first daemon holds all nine', async () => (await holders()).by.get(first)?.length === 9);
+    await waitFor(async () => (await holders()).by.get(first)?.length === 9, 15_000, 'the first daemon holds all nine');
     daemons.push(child(['keep', url, String(ttl), ...mailboxes]), child(['keep', url, String(ttl), ...mailboxes]));
     const names = [first, await memberOf(daemons[1]), await memberOf(daemons[2])];
-    await until('three each', async () => {
+    await waitFor(async () => {
       const h = await holders();
       return h.held === 9 && names.every((n) => h.by.get(n)?.length === 3);
-    });
+    }, 15_000, 'three mailboxes each');
     expect(daemons[0].out()).toMatch(/STOP box\d handover/);
 
     const victimIndex = Math.floor(random() * 3);
@@ -237,13 +230,13 @@ test('three daemons share nine mailboxes; one joining takes its share, one SIGKI
     daemons[victimIndex].proc.kill('SIGKILL');
     await daemons[victimIndex].exited;
     const survivors = names.filter((n) => n !== victim);
-    await until(
-      'the survivors hold all nine',
+    await waitFor(
       async () => {
         const h = await holders();
         return h.held === 9 && survivors.every((n) => (h.by.get(n)?.length ?? 0) >= 4);
       },
       ttl * 3,
+      'the survivors to hold all nine',
     );
     const takeover = Date.now() - killedAt;
     process.stdout.write(`cluster takeover: ${orphaned.length} mailboxes taken over ${takeover} ms after SIGKILL (leaseTtl ${ttl} ms)\n`);

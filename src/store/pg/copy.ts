@@ -180,7 +180,7 @@ async function copyBlobs(dataDir: string, client: Client): Promise<{ files: numb
 }
 
 /** The URL without its password, for messages. */
-export function redact(url: string): string {
+function redact(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
