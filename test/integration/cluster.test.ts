@@ -3,9 +3,12 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { Client, Pool } from 'pg';
 import { claimJobTick, tickOf } from '../../src/cluster/job-ticks';
+import { leaseKeeper } from '../../src/cluster/lease-keeper';
 import { acquireLease, holdsLease, listLeases, releaseLease, renewLease } from '../../src/cluster/leases';
+import { thisMember } from '../../src/cluster/members';
 import { sendOneClaimed } from '../../src/cluster/outbox-claim';
 import { sleep } from '../../src/lib/backoff';
+import { silentLogger } from '../../src/lib/log';
 import { applyPgMigrations } from '../../src/store/pg/migrate';
 import { usePostgres } from '../harness/postgres';
 import { startSmtpSink } from '../harness/smtp-sink';
@@ -113,6 +116,35 @@ test('a scheduled tick is run by exactly one of several daemons', async () => {
   expect(await claimJobTick(pool, 'digest', base, 'd2')).toBe(true);
   const rows = await pool.query('select count(*)::int as n from job_runs');
   expect(rows.rows[0].n).toBe(21);
+  // A claim eight days later forgets that job's claims older than a week, and only that job's.
+  expect(await claimJobTick(pool, 'sla-check', base + 8 * 86_400_000, 'd1')).toBe(true);
+  const left = await pool.query<{ job: string; n: number }>('select job, count(*)::int as n from job_runs group by job order by job');
+  expect(left.rows).toEqual([
+    { job: 'digest', n: 1 },
+    { job: 'sla-check', n: 1 },
+  ]);
+});
+
+test('a daemon hands over a mailbox no longer configured, and on shutdown stops its mailboxes, releases their leases and leaves', async () => {
+  const { pool } = await freshDb('keeper');
+  const said: string[] = [];
+  let mailboxes = ['box-a', 'box-b'];
+  const member = thisMember();
+  const keeper = leaseKeeper({ db: pool, member, mailboxes: () => mailboxes, ttlMs: 30_000, start: (m) => void said.push(`start ${m}`), stop: (m, why) => void said.push(`stop ${m} ${why}`), log: silentLogger() });
+  const live = async () => (await listLeases(pool)).filter((l) => l.expiresAt > l.now).map((l) => `${l.mailbox} ${l.holder === member.holder ? 'ours' : l.holder}`);
+  await keeper.tick();
+  expect(said.sort()).toEqual(['start box-a', 'start box-b']);
+  expect(await live()).toEqual(['box-a ours', 'box-b ours']);
+  mailboxes = ['box-a'];
+  await keeper.tick();
+  expect(said.at(-1)).toBe('stop box-b handover');
+  expect(await live()).toEqual(['box-a ours']);
+  // A member gone for two days is forgotten when another leaves.
+  await pool.query("insert into cluster_members (holder, host, pid, started_at, seen_at) values ('gone:1:x', 'gone', 1, 0, (extract(epoch from now()) * 1000)::bigint - 2 * 86400000)");
+  await keeper.stop();
+  expect(said.at(-1)).toBe('stop box-a shutdown');
+  expect(await live()).toEqual([]);
+  expect((await pool.query('select count(*)::int as n from cluster_members')).rows[0].n).toBe(0);
 });
 
 async function enqueue(pool: Pool, n: number, prefix: string): Promise<void> {
@@ -157,6 +189,24 @@ test('three senders share one outbox: every row is sent exactly once', async () 
   } finally {
     await sink.close();
   }
+});
+
+test('a sender records a temporary failure for later, a permanent one for good, and a send that throws leaves the row as it was', async () => {
+  const { pool } = await freshDb('outbox_outcomes');
+  await enqueue(pool, 3, 'outcome');
+  const row = async (id: number) => (await pool.query('select status, attempts, last_error, next_attempt_at from outbox where id = $1', [id])).rows[0] as Record<string, unknown>;
+  const ids: number[] = [];
+  expect(await sendOneClaimed(pool, 1000, async (r) => (ids.push(r.id), { sent: false, error: '451 try later', retryAt: 5000 }))).toBe(true);
+  expect(await row(ids[0])).toEqual({ status: 'pending', attempts: 1, last_error: '451 try later', next_attempt_at: '5000' });
+  expect(await sendOneClaimed(pool, 1000, async (r) => (ids.push(r.id), { sent: false, error: '550 no such user', retryAt: null }))).toBe(true);
+  expect(await row(ids[1])).toEqual({ status: 'failed', attempts: 1, last_error: '550 no such user', next_attempt_at: null });
+  await expect(sendOneClaimed(pool, 1000, async (r) => (ids.push(r.id), Promise.reject(new Error('template exploded'))))).rejects.toThrow('template exploded');
+  expect(await row(ids[2])).toEqual({ status: 'pending', attempts: 0, last_error: null, next_attempt_at: '0' });
+  // The retried row is not due before its time; the one that threw is due again.
+  const next: number[] = [];
+  expect(await sendOneClaimed(pool, 1000, async (r) => (next.push(r.id), { sent: true, at: 1000, subject: r.subject }))).toBe(true);
+  expect(next).toEqual([ids[2]]);
+  expect(await sendOneClaimed(pool, 1000, async () => ({ sent: true, at: 1000, subject: '' }))).toBe(false);
 });
 
 test('a sender killed after the server took a mail but before recording it: another sends it again, with the same Message-ID', async () => {
