@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { getValue } from '../../src/store/key-value';
+import { applyPgMigrations } from '../../src/store/pg/migrate';
 import { ticketByRef } from '../../src/store/tickets';
 import { usePostgres } from '../harness/postgres';
 import { runCliAsync } from '../helpers/cli';
@@ -73,7 +74,7 @@ test('a desk copied into PostgreSQL: every row with its id, the secret, the chec
   expect(again.stderr).toMatch(/already holds a desk \(contacts has \d+ rows\)/);
 });
 
-test('a damaged file in the data folder: the copy is refused and PostgreSQL keeps nothing; an unreachable server is a temporary failure', async () => {
+test('a damaged file in the data folder, or rows that do not read back the same: the copy is refused and PostgreSQL keeps nothing; an unreachable server is a temporary failure', async () => {
   const d = await busyDesk(fx);
   const dataDir = d.dataDir;
   const raw = d.store.sqlite.prepare("select raw_path from messages where kind = 'customer' limit 1").pluck().get() as string;
@@ -92,6 +93,22 @@ test('a damaged file in the data folder: the copy is refused and PostgreSQL keep
     for (const t of ['tickets', 'messages', 'blobs']) expect(await count(c, t)).toBe(0);
   } finally {
     await c.end();
+  }
+
+  // Rows that do not read back as SQLite has them (here a trigger in the target alters every
+  // ticket's subject as it is stored) are refused too, and nothing stays.
+  const altered = await pg().createDatabase('migrate_altered');
+  const a = await pgClient(altered);
+  try {
+    await applyPgMigrations(a);
+    await a.query("create function alter_subject() returns trigger language plpgsql as $$ begin new.subject := new.subject || ' (altered)'; return new; end $$");
+    await a.query('create trigger alter_subject before insert on tickets for each row execute function alter_subject()');
+    const refused = await runCliAsync(['--data', dataDir, 'migrate-store', '--to', altered]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/tickets: the rows read back from PostgreSQL differ from SQLite's .*; nothing was copied/);
+    for (const t of ['contacts', 'tickets', 'messages']) expect(await count(a, t)).toBe(0);
+  } finally {
+    await a.end();
   }
 
   const down = await runCliAsync(['--data', dataDir, 'migrate-store', '--to', `postgres://helpdesk:secret@127.0.0.1:${pg().port + 1}/nowhere`]);
