@@ -353,9 +353,9 @@ export interface StageContext {
   dnsResolver?: DnsResolver;
   /**
    * The desk's canned answers (`#answer`), kept by the caller (the daemon's composition root
-   * re-reads them when their files change): the stage reads no files. None: `#answer` is refused.
+   * re-reads them when their files change): the stage reads no files.
    */
-  answers?: () => AnswerBook;
+  answers: () => AnswerBook;
 }
 
 /** One step of the pipeline (STYLE 1): reads the draft, returns what it adds. */

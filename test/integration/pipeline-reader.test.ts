@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { Pool } from 'pg';
+import { answersFor } from '../../src/knowledge/answers';
 import { silentLogger } from '../../src/lib/log';
 import { runStages } from '../../src/pipeline/run';
 import { pgStoreReader } from '../../src/pipeline/pg-store-reader';
@@ -61,7 +62,7 @@ test('every stage decides the same on SQLite and on the desk copied into Postgre
     const run = (bytes: Buffer, store: StoreReader): Promise<Draft> =>
       runStages(
         { raw: { bytes, source: 'probe', position: null, mailbox: 'support' }, rawSha256: sha256Hex(bytes), rawPath: '', receivedAt: d.clock.now },
-        { config: d.config, store, now: () => d.clock.now, log: silentLogger(), categoryModel: null },
+        { config: d.config, store, now: () => d.clock.now, log: silentLogger(), categoryModel: null, answers: () => answersFor(d.config) },
       );
     const seen = new Set<string>();
     for (const [i, bytes] of probes.entries()) {

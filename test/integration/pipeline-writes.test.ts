@@ -3,6 +3,7 @@ import path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { Client } from 'pg';
 import { sha256Hex } from '../../src/lib/hash';
+import { answersFor } from '../../src/knowledge/answers';
 import { silentLogger } from '../../src/lib/log';
 import { saveAttachments } from '../../src/pipeline/apply';
 import { applyOnPostgres } from '../../src/pipeline/pg-apply';
@@ -63,7 +64,7 @@ test('the same mail leaves the same rows in PostgreSQL as in SQLite', async () =
       const onSqlite = await d.ingest(bytes);
       const rawPath = d.store.blobs.saveRaw(bytes, sha256Hex(bytes)); // content-addressed: the same file
       await client.query('BEGIN');
-      const draft = await runStages({ raw: { bytes, source: 'test', position: null, mailbox: 'support' }, rawSha256: sha256Hex(bytes), rawPath, receivedAt: d.clock.now }, { config: d.config, store: reader, now: () => d.clock.now, log: silentLogger(), categoryModel: null });
+      const draft = await runStages({ raw: { bytes, source: 'test', position: null, mailbox: 'support' }, rawSha256: sha256Hex(bytes), rawPath, receivedAt: d.clock.now }, { config: d.config, store: reader, now: () => d.clock.now, log: silentLogger(), categoryModel: null, answers: () => answersFor(d.config) });
       const onPg = await applyOnPostgres(draft, db, d.config, saveAttachments(draft, d.store.blobs, d.config));
       await client.query('COMMIT');
       expect({ mail: i, result: onPg }).toEqual({ mail: i, result: onSqlite });

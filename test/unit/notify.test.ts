@@ -8,6 +8,7 @@ import type { Classification } from '../../src/pipeline/stages/classify';
 import type { Draft, InboundMail, NewTicketDecision, NotifyDecision, StoreReader, TicketInfo, TicketUpdate } from '../../src/pipeline/types';
 import type { Config } from '../../src/config/schema';
 import { removeTempDirs, writeConfigDir } from '../helpers/env';
+import { noAnswers } from '../helpers/no-answers';
 
 afterAll(removeTempDirs);
 
@@ -97,7 +98,7 @@ async function run(over: { mail?: Partial<InboundMail>; classification?: Classif
     assignment: { assignee: (over.ticket ?? newTicket).assignee, reason: 'rule', roundRobin: null, notifyUnassigned: over.unassignedTo ?? [] },
     update: over.update ? { ...blankUpdate, ...over.update } : undefined,
   };
-  const result = (await notify.run(draft, { config: over.config ?? config, store: store(over.knobs), now: () => 0, log: silentLogger() })) as Partial<Draft>;
+  const result = (await notify.run(draft, { config: over.config ?? config, store: store(over.knobs), now: () => 0, log: silentLogger(), answers: noAnswers })) as Partial<Draft>;
   if (!result.notify) throw new Error('no decision');
   return result.notify;
 }

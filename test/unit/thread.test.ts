@@ -3,6 +3,7 @@ import { findTag, thread } from '../../src/pipeline/stages/thread';
 import { bodyMarker, ourMessageId, signedToken } from '../../src/pipeline/our-message-id';
 import type { Draft, InboundMail, StageContext, StoreReader, TicketHandle } from '../../src/pipeline/types';
 import { silentLogger } from '../../src/lib/log';
+import { noAnswers } from '../helpers/no-answers';
 
 describe('findTag', () => {
   it.each([
@@ -54,7 +55,7 @@ const config = { helpdesk: { ticketPrefix: 'HD', address: 'support@example.test'
 async function run(mail: Partial<InboundMail>, store: StoreReader, agentClaim: Draft['agentClaim'] = null) {
   const full: InboundMail = { messageId: '<n@x>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'c@x.test', name: '' }, to: [], cc: [], replyTo: [], subject: '', text: '', html: null, date: null, headers: [], attachments: [], ...mail };
   const draft = { mail: full, agentClaim } as Draft;
-  const ctx: StageContext = { config, store, now: () => 0, log: silentLogger() };
+  const ctx: StageContext = { config, store, now: () => 0, log: silentLogger(), answers: noAnswers };
   return ((await thread.run(draft, ctx)) as Partial<Draft>).thread;
 }
 

@@ -202,8 +202,7 @@ async function withAnswers(cmds: ReplyCommand[], written: string, ctx: StageCont
   const inText = [...written.matchAll(/^[ \t]*#answer\b[ \t]*(.*?)[ \t]*$/gim)];
   const atTop = cmds.filter((c) => c.name === 'answer');
   if (inText.length === 0 && atTop.length === 0) return { text: written, names: [], errors: [] };
-  const book = ctx.answers?.();
-  if (!book) return { text: written, names: [], errors: [...atTop.map((c) => c.line), ...inText.map((m) => m[0].trim())].map((line) => `${line}: canned answers are not available here`) };
+  const book = ctx.answers();
   const customer = info.customer ? ((await ctx.store.participants(info.id)).find((p) => p.email === info.customer) ?? null) : null;
   // A `#lang` in the same reply already holds for the answers in it.
   const langNow = cmds.find((c) => c.name === 'lang' && (LOCALES as readonly string[]).includes(c.arg.trim().toLowerCase()))?.arg.trim().toLowerCase();
