@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Db } from './open';
+import { fromCustomerSide } from './customer-side';
 import { inJsonList, insertRows, prepared } from './prepared';
 import { attachments, messageIds, messages, outbox, tickets } from './schema';
 
@@ -83,22 +84,8 @@ export function messagesFromSince(db: Db, ticketId: number, address: string, sin
 }
 
 /** Message-IDs the customer has seen on a ticket: their own messages and what we sent them, oldest first. */
-/**
- * Mail on the customer's side of a ticket: from the customer, or from someone the customer
- * (or a trusted agent) copied in. A stranger's mail kept on the ticket (one who knew a
- * Message-ID, or wrote in an agent's name without the agent's signature) is not: the relay
- * must never answer it, thread on it or quote it (issue #19).
- */
-const fromCustomerSide = (ticketId: number) =>
-  and(
-    eq(messages.ticketId, ticketId),
-    eq(messages.direction, 'in'),
-    eq(messages.kind, 'customer'),
-    sql`lower(${messages.fromAddress}) in (select c.email from participants p join contacts c on c.id = p.contact_id where p.ticket_id = ${ticketId} and p.role in ('customer', 'cc'))`,
-  );
-
 export function customerThread(db: Db, ticketId: number, customer: string | null): string[] {
-  const inbound = db.select({ id: messages.messageId, at: messages.createdAt }).from(messages).where(fromCustomerSide(ticketId)).all();
+  const inbound = db.select({ id: messages.messageId, at: messages.createdAt }).from(messages).where(fromCustomerSide(messages, ticketId)).all();
   const sent = customer
     ? db
         .select({ id: outbox.messageId, at: outbox.createdAt })
@@ -114,7 +101,7 @@ export function lastCustomerMessage(db: Db, ticketId: number) {
     db
       .select({ from: messages.fromAddress, fromName: messages.fromName, subject: messages.subject, text: messages.text, messageId: messages.messageId, references: messages.references })
       .from(messages)
-      .where(fromCustomerSide(ticketId))
+      .where(fromCustomerSide(messages, ticketId))
       .orderBy(desc(messages.id))
       .limit(1)
       .get() ?? null

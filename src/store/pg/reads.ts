@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { fromCustomerSide } from '../customer-side';
 import { PROCESSED } from '../inbound';
 import { plusRange } from '../outbox';
 import type { TokenCounts } from '../../spam/model';
@@ -160,17 +161,8 @@ export const ticketParticipants = (db: PgDb, ticketId: number) =>
     .where(eq(s.participants.ticketId, ticketId))
     .orderBy(asc(s.participants.addedAt), asc(s.contacts.id));
 
-/** As store/messages.ts: mail from the customer or from someone copied in, never a stranger's. */
-const fromCustomerSide = (ticketId: number) =>
-  and(
-    eq(s.messages.ticketId, ticketId),
-    eq(s.messages.direction, 'in'),
-    eq(s.messages.kind, 'customer'),
-    sql`lower(${s.messages.fromAddress}) in (select c.email from participants p join contacts c on c.id = p.contact_id where p.ticket_id = ${ticketId} and p.role in ('customer', 'cc'))`,
-  );
-
 export async function customerThread(db: PgDb, ticketId: number, customer: string | null): Promise<string[]> {
-  const inbound = await db.select({ id: s.messages.messageId, at: s.messages.createdAt }).from(s.messages).where(fromCustomerSide(ticketId)).orderBy(asc(s.messages.id));
+  const inbound = await db.select({ id: s.messages.messageId, at: s.messages.createdAt }).from(s.messages).where(fromCustomerSide(s.messages, ticketId)).orderBy(asc(s.messages.id));
   const sent = customer
     ? await db
         .select({ id: s.outbox.messageId, at: s.outbox.createdAt })
@@ -186,7 +178,7 @@ export const lastCustomerMessage = (db: PgDb, ticketId: number) =>
     db
       .select({ from: s.messages.fromAddress, fromName: s.messages.fromName, subject: s.messages.subject, text: s.messages.text, messageId: s.messages.messageId, references: s.messages.references })
       .from(s.messages)
-      .where(fromCustomerSide(ticketId))
+      .where(fromCustomerSide(s.messages, ticketId))
       .orderBy(desc(s.messages.id))
       .limit(1),
   );
