@@ -97,8 +97,11 @@ export function outboxByMessageIds(db: Db, ids: string[]): { id: number; recipie
       .where(inJsonList(outbox.messageId, 'ids'))
       .prepare(),
   );
-  const rows = query.all({ ids: JSON.stringify(ids.slice(0, 500)) });
-  // The caller lists the most likely id first.
+  return firstByMessageId(ids, query.all({ ids: JSON.stringify(ids.slice(0, 500)) }));
+}
+
+/** The row of the first of `ids` that has one: the caller lists the most likely id first. */
+export function firstByMessageId<T extends { messageId: string }>(ids: string[], rows: T[]): T | null {
   for (const id of ids) {
     const row = rows.find((r) => r.messageId === id);
     if (row) return row;

@@ -26,7 +26,8 @@ export function createTicket(db: Db, prefix: string, row: NewTicketRow): TicketR
   return setRef.get({ ref: `${prefix}-${id}`, id }) as TicketRow;
 }
 
-const OPEN_STATUSES = ['new', 'open', 'pending'];
+/** Statuses of a ticket still being worked on (capacity, least_open). */
+export const OPEN_STATUSES = ['new', 'open', 'pending'];
 
 /** Open tickets per assignee, for capacity checks and the least_open strategy. */
 export function openTicketCounts(db: Db, assignees: string[]): Map<string, number> {

@@ -2,7 +2,8 @@ import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { fromCustomerSide } from '../customer-side';
 import { PROCESSED } from '../inbound';
-import { plusRange } from '../outbox';
+import { firstByMessageId, plusRange } from '../outbox';
+import { OPEN_STATUSES } from '../tickets';
 import type { TokenCounts } from '../../spam/model';
 import * as s from './schema';
 
@@ -52,8 +53,6 @@ export async function isParticipant(db: PgDb, ticketId: number, address: string)
   return row !== null;
 }
 
-const OPEN_STATUSES = ['new', 'open', 'pending'];
-
 export async function openTicketCounts(db: PgDb, assignees: string[]): Promise<Map<string, number>> {
   const counts = new Map(assignees.map((a) => [a, 0]));
   if (assignees.length === 0) return counts;
@@ -91,12 +90,7 @@ export async function outboxByMessageIds(db: PgDb, ids: string[]) {
     .from(s.outbox)
     .leftJoin(s.tickets, eq(s.tickets.id, s.outbox.ticketId))
     .where(inArray(s.outbox.messageId, ids.slice(0, 500)));
-  // The caller lists the most likely id first.
-  for (const id of ids) {
-    const row = rows.find((r) => r.messageId === id);
-    if (row) return row;
-  }
-  return null;
+  return firstByMessageId(ids, rows);
 }
 
 export const ticketInfo = (db: PgDb, id: number) =>
