@@ -90,13 +90,19 @@ export function applyChange(
         .set({ [change.field]: change.to, ...also, updatedAt: at })
         .where(eq(tickets.id, ticketId))
         .run();
-      addEvent(tx, { ticketId, at, actor, type: `${change.field}_changed`, from: change.from, to: change.to, reason });
-      const why = change.dueReason ?? `${change.field} changed to ${change.to}`;
-      if (change.also.dueAt !== undefined) addEvent(tx, { ticketId, at, actor: 'system', type: 'due_changed', from: 'resolution', to: new Date(change.also.dueAt).toISOString(), reason: why });
-      if (typeof change.also.firstResponseDueAt === 'number') addEvent(tx, { ticketId, at, actor: 'system', type: 'due_changed', from: 'first_response', to: new Date(change.also.firstResponseDueAt).toISOString(), reason: why });
+      for (const e of changeEvents(ticketId, change, actor, at, reason)) addEvent(tx, e);
     },
     { behavior: 'immediate' },
   );
+}
+
+/** The history a change writes: the field's change, and a `due_changed` per SLA clock it moved. */
+export function changeEvents(ticketId: number, change: TicketChange, actor: string, at: number, reason: string | null): EventInput[] {
+  const events: EventInput[] = [{ ticketId, at, actor, type: `${change.field}_changed`, from: change.from, to: change.to, reason }];
+  const why = change.dueReason ?? `${change.field} changed to ${change.to}`;
+  if (change.also.dueAt !== undefined) events.push({ ticketId, at, actor: 'system', type: 'due_changed', from: 'resolution', to: new Date(change.also.dueAt).toISOString(), reason: why });
+  if (typeof change.also.firstResponseDueAt === 'number') events.push({ ticketId, at, actor: 'system', type: 'due_changed', from: 'first_response', to: new Date(change.also.firstResponseDueAt).toISOString(), reason: why });
+  return events;
 }
 
 export function touchTicket(db: Db, ticketId: number, at: number): void {

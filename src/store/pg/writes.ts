@@ -1,4 +1,5 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
+import { changeEvents } from '../tickets';
 import type { AsyncWrites } from '../writes';
 import * as r from './reads';
 import type { PgDb } from './reads';
@@ -70,10 +71,7 @@ export function pgWrites(db: PgDb): AsyncWrites {
         .update(s.tickets)
         .set({ [change.field]: change.to, ...also, updatedAt: at })
         .where(eq(s.tickets.id, ticketId));
-      await addEvent({ ticketId, at, actor, type: `${change.field}_changed`, from: change.from, to: change.to, reason });
-      const why = change.dueReason ?? `${change.field} changed to ${change.to}`;
-      if (change.also.dueAt !== undefined) await addEvent({ ticketId, at, actor: 'system', type: 'due_changed', from: 'resolution', to: new Date(change.also.dueAt).toISOString(), reason: why });
-      if (typeof change.also.firstResponseDueAt === 'number') await addEvent({ ticketId, at, actor: 'system', type: 'due_changed', from: 'first_response', to: new Date(change.also.firstResponseDueAt).toISOString(), reason: why });
+      for (const e of changeEvents(ticketId, change, actor, at, reason)) await addEvent(e);
     },
     ticketInfo: (id) => r.ticketInfo(db, id),
     setFirstResponse: async (ticketId, at) => {
