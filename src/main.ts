@@ -14,6 +14,7 @@ import { loadTemplates, templatesDir } from './mail-out/templates';
 import { makeTransport } from './mail-out/transport';
 import type { Source } from './mail-in/source';
 import { createIntake } from './intake/intake';
+import { sqliteIntakeStore } from './intake/intake-store';
 import { mailboxStateStore } from './store/mailbox-state';
 import { openStore, type Store } from './store/open';
 
@@ -46,7 +47,7 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
   const transport = makeTransport(config.outgoing, where.dataDir);
   const outbox = outboxWorker({ store, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
   // The canned answers of `#answer`, re-read when their files change (at most once a second, on use).
-  const intake = createIntake({ store, config: live.current, log, onDurable: () => outbox.wake(), answers: () => answersFor(live.current()) });
+  const intake = createIntake({ store: sqliteIntakeStore(store), config: live.current, log, onDurable: () => outbox.wake(), answers: () => answersFor(live.current()) });
   const alert = (incident: { mailbox: string; since: number; error: string }) => {
     void store
       .turn(() => enqueueMailboxAlert(store, live.current(), incident, Date.now()))

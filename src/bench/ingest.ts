@@ -12,6 +12,7 @@ import { loadConfig } from '../config/load';
 import { silentLogger } from '../lib/log';
 import { packageRoot } from '../lib/package-root';
 import { createIntake } from '../intake/intake';
+import { sqliteIntakeStore } from '../intake/intake-store';
 import { parseAhead, type ParseAhead } from '../pipeline/parse-ahead';
 import { openStore, type Store } from '../store/open';
 import { loadCorpus, out, pct, percentile, rate } from './common';
@@ -98,7 +99,7 @@ async function pipelineRate(messages: Buffer[], seed: number, data: string, earl
     if (seed > 0) seedStore(store, seed);
     // Built as `helpdesk ingest` and the daemon build it: results count once acknowledged,
     // which the intake does only after their batch is durable.
-    const intake = createIntake({ store, config: () => config, log: silentLogger(), parseAhead: early });
+    const intake = createIntake({ store: sqliteIntakeStore(store), config: () => config, log: silentLogger(), parseAhead: early });
     let acknowledged = 0;
     const deliveries = messages.map((bytes, i) => ({ raw: { bytes, source: 'bench', position: String(i), mailbox: 'bench' }, ack: () => void acknowledged++ }));
     const r = await rate(messages.length, async () => {

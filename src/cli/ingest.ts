@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { createIntake, type Delivery } from '../intake/intake';
+import { sqliteIntakeStore } from '../intake/intake-store';
 import { messagesFromPaths } from '../mail-in/files';
 import type { IngestResult, RawMessage } from '../pipeline/types';
 import { locations, openAll } from './common';
@@ -20,7 +21,7 @@ export function registerIngest(program: Command, log: Logger): void {
       if (missing.length > 0) throw new CliExit(EXIT.USAGE, `no such file or directory: ${missing.join(', ')}`);
       // An MTA pipe must never lose mail: a config or store problem is a temporary failure.
       const { config, store } = openAll(locations(cmd), EXIT.TEMPFAIL);
-      const intake = createIntake({ store, config: () => config, log });
+      const intake = createIntake({ store: sqliteIntakeStore(store), config: () => config, log });
       const progress = fileProgress('ingest', inputs);
       try {
         // The intake calls a line's ack, and it is printed, only once its message is durable.

@@ -1,14 +1,14 @@
+import type { Lease } from '../cluster/leases';
 import type { AnswerBook } from '../knowledge/answers';
 import type { Config } from '../config/schema';
 import { asError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { CategoryPredictor } from '../pipeline/category-model';
 import { parseAhead, parsingAhead, type ParseAhead } from '../pipeline/parse-ahead';
-import { ingest } from '../pipeline/run';
-import { categoryModelFor } from '../pipeline/store-reader';
+import { ingestInto } from '../pipeline/run';
 import type { DnsResolver } from '../pipeline/trust';
 import type { IngestResult, RawMessage } from '../pipeline/types';
-import type { Store } from '../store/open';
+import type { IntakeBatch, IntakeStore } from './intake-store';
 
 /**
  * A message offered by a source, with what the source does once the message is durable: move
@@ -47,14 +47,20 @@ export interface Intake {
 export interface PassHooks {
   /** After the acks of each durable batch have been called (IMAP sends its flag or move commands then). */
   afterAcks?(): void | Promise<void>;
+  /**
+   * The lease of the mailbox the deliveries come from (PostgreSQL, several daemons): each
+   * batch commits only while it is held, else nothing of it is acknowledged.
+   */
+  lease?: Lease;
 }
 
 export interface IntakeOptions {
-  store: Store;
+  /** Where messages are written: `sqliteIntakeStore(store)`, or PostgreSQL's (pg-intake-store.ts). */
+  store: IntakeStore;
   /** The config in force (the daemon's changes when the files do; each message uses the one of its time). */
   config: () => Config;
   log: Logger;
-  /** Default: the store's own (store-reader.ts). */
+  /** Default: the store's own. */
   categoryModel?: () => CategoryPredictor | null;
   dnsResolver?: DnsResolver;
   /** The canned answers in force (the composition root keeps them); default: ingest's. */
@@ -93,13 +99,13 @@ export function createIntake(options: IntakeOptions): Intake {
   const now = options.now ?? Date.now;
   const maxMessages = options.batchMessages ?? 50;
   const maxMs = options.batchMs ?? 250;
-  const categories = options.categoryModel ?? categoryModelFor(store).current;
+  const categories = options.categoryModel ?? (() => store.categoryModel());
   const given = options.parseAhead;
   const ownWorker = given === undefined || given === true;
   const early: ParseAhead | undefined = typeof given === 'object' ? given : ownWorker ? parseAhead({ log: log.child({ component: 'parse-ahead' }), maxBytes: options.config().limits.maxMessageSize }) : undefined;
 
-  const ingestOne = (raw: RawMessage, batch: ReturnType<Store['openBatch']>) =>
-    ingest(raw, { config: options.config(), store, log, categoryModel: categories, parseAhead: early, dnsResolver: options.dnsResolver, answers: options.answers, now, batch });
+  const ingestOne = (raw: RawMessage, batch: IntakeBatch) =>
+    ingestInto(batch.target, raw, { config: options.config(), log, categoryModel: categories, parseAhead: early, dnsResolver: options.dnsResolver, answers: options.answers, now });
 
   return {
     run: (deliveries, hooks = {}) => pass(deliveries, hooks),
@@ -126,7 +132,7 @@ export function createIntake(options: IntakeOptions): Intake {
         next = null;
         if (first.done) break;
         const outcome = await store.turn(async () => {
-          const batch = store.openBatch();
+          const batch = store.openBatch(hooks.lease);
           const opened = now();
           const done: Array<{ delivery: Delivery; result: IngestResult }> = [];
           let stop: Error | null = null;

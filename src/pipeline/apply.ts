@@ -1,6 +1,5 @@
 import { rawSize } from './stages/size-limit';
 import type { Config } from '../config/schema';
-import type { Blobs } from '../store/blobs';
 import type { Store } from '../store/open';
 import { runPlan, sqliteWrites, write, type Plan } from '../store/writes';
 import { enqueuePlan } from './enqueue';
@@ -16,21 +15,23 @@ import type { Draft, IngestResult } from './types';
  * is one plan (applyPlan) for every store; SQLite runs it synchronously inside its transaction.
  */
 export function apply(draft: Draft, store: Store, config: Config): IngestResult {
-  const files = saveAttachments(draft, store.blobs, config);
+  const files = keepAttachments(draft, config, (a) => store.blobs.saveAttachment(a.content, a.sha256));
   return store.db.transaction((tx) => runPlan(applyPlan(draft, config, files), sqliteWrites(tx)), { behavior: 'immediate' });
 }
 
 /** Where each attachment of the message was kept, or why it was not. */
 export type KeptFiles = { path: string | null; omittedReason: string | null }[];
 
-/** Writes the attachment bodies within limits.maxAttachmentSize (content-addressed files), before the transaction; larger ones are recorded as omitted. */
-export function saveAttachments(draft: Draft, blobs: Blobs, config: Config): KeptFiles {
+/**
+ * Keeps the attachment bodies within limits.maxAttachmentSize with `keep` (which returns where
+ * it kept one); larger ones are recorded as omitted. SQLite writes the files before its
+ * transaction (content-addressed, so a crash leaves at most an unreferenced file).
+ */
+export function keepAttachments(draft: Draft, config: Config, keep: (a: { content: Buffer; sha256: string }) => string): KeptFiles {
   if (draft.stop || !draft.mail) return [];
   const limit = config.limits.maxAttachmentSize;
   return draft.mail.attachments.map((a) =>
-    a.size > limit
-      ? { path: null, omittedReason: `attachment is ${a.size} bytes, over limits.maxAttachmentSize (${limit} bytes)` }
-      : { path: blobs.saveAttachment(a.content, a.sha256), omittedReason: null },
+    a.size > limit ? { path: null, omittedReason: `attachment is ${a.size} bytes, over limits.maxAttachmentSize (${limit} bytes)` } : { path: keep(a), omittedReason: null },
   );
 }
 

@@ -1,15 +1,24 @@
 import type { Config } from '../config/schema';
+import { blobPath } from '../store/blobs';
+import { keepBlobs } from '../store/pg/blobs';
 import type { PgDb } from '../store/pg/reads';
 import { pgWrites } from '../store/pg/writes';
 import { runPlanAsync } from '../store/writes';
-import { applyPlan, type KeptFiles } from './apply';
+import { applyPlan, keepAttachments } from './apply';
 import type { Draft, IngestResult } from './types';
 
 /**
- * apply on the PostgreSQL store (docs/CLUSTER.md): the same plan, run on `db`, in the
- * transaction the caller opened. Not used by the daemon yet; pipeline-writes.test.ts holds it
- * to SQLite's rows.
+ * apply on the PostgreSQL store (docs/CLUSTER.md): the attachment bodies into `blobs`, then
+ * the same plan as SQLite's, run on `db`, all in the transaction the caller opened.
+ * pipeline-writes.test.ts holds it to SQLite's rows.
  */
-export function applyOnPostgres(draft: Draft, db: PgDb, config: Config, files: KeptFiles): Promise<IngestResult> {
+export async function applyOnPostgres(draft: Draft, db: PgDb, config: Config): Promise<IngestResult> {
+  const bodies = new Map<string, { path: string; sha256: string; content: Buffer }>();
+  const files = keepAttachments(draft, config, (a) => {
+    const path = blobPath('attachments', a.sha256);
+    bodies.set(path, { path, sha256: a.sha256, content: a.content });
+    return path;
+  });
+  await keepBlobs(db, [...bodies.values()]);
   return runPlanAsync(applyPlan(draft, config, files), pgWrites(db));
 }

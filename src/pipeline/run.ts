@@ -1,18 +1,14 @@
 import type { Config } from '../config/schema';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
-import { sha256Hex } from '../lib/hash';
 import type { Logger } from '../lib/log';
 import type { Batch } from '../store/group-commit';
 import type { Store } from '../store/open';
-import { learnCorrection } from '../spam/correct';
 import { shouldLearn } from '../spam/learn-policy';
-import { ticketInfo } from '../store/tickets';
 import { answersFor, type AnswerBook } from '../knowledge/answers';
-import { apply } from './apply';
+import { sqliteTarget, type IngestTarget } from './ingest-target';
 import type { CategoryPredictor } from './category-model';
 import type { ParseAhead } from './parse-ahead';
 import { stages } from './stages';
-import { storeReader } from './store-reader';
 import type { DnsResolver } from './trust';
 import type { Draft, IngestResult, RawMessage, StageContext } from './types';
 
@@ -36,43 +32,36 @@ export interface IngestDeps {
   answers?: () => AnswerBook;
 }
 
+/** Ingests one raw message into the SQLite store (see ingestInto). */
+export function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestResult> {
+  return ingestInto(sqliteTarget(deps.store, deps.batch), raw, deps);
+}
+
+/** What ingesting needs beside the store it writes to. */
+export type IngestOptions = Omit<IngestDeps, 'store' | 'batch'>;
+
 /**
- * Ingests one raw message: keeps the raw bytes, runs the stages in order, applies the result
- * in one transaction. Every message gets an outcome: a stage that throws makes the message
- * `quarantined` with the stage and the reason, and the next message goes on normally.
+ * Ingests one raw message into `target`: keeps the raw bytes, runs the stages in order, applies
+ * the result in one transaction. Every message gets an outcome: a stage that throws makes the
+ * message `quarantined` with the stage and the reason, and the next message goes on normally.
  * Throws only StoreUnavailableError (transient: the caller must offer the message again).
  */
-export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestResult> {
+export async function ingestInto(target: IngestTarget, raw: RawMessage, deps: IngestOptions): Promise<IngestResult> {
   const started = process.hrtime.bigint();
   const now = deps.now ?? Date.now;
-  let rawSha256: string;
-  let rawPath: string;
-  try {
-    if (raw.oversized) ({ sha256: rawSha256, relative: rawPath } = await deps.store.blobs.keepRawFile(raw.oversized.file));
-    else {
-      rawSha256 = sha256Hex(raw.bytes);
-      rawPath = deps.store.blobs.saveRaw(raw.bytes, rawSha256);
-    }
-  } catch (err) {
-    throw new StoreUnavailableError(`cannot keep the raw message: ${errorMessage(err)}`, err);
-  }
+  const { sha256: rawSha256, path: rawPath } = await target.keepRaw(raw);
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
-  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: storeReader(deps.store, deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver, answers: deps.answers ?? (() => answersFor(deps.config)) });
+  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: target.reader(deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver, answers: deps.answers ?? (() => answersFor(deps.config)) });
 
   let result: IngestResult;
   try {
-    deps.batch?.join();
-  } catch (err) {
-    throw new StoreUnavailableError(`cannot write in the batch transaction: ${errorMessage(err)}`, err);
-  }
-  try {
-    result = apply(draft, deps.store, deps.config);
+    result = await target.apply(draft, deps.config);
   } catch (err) {
     if (isStoreFailure(err)) throw new StoreUnavailableError(`cannot write the store: ${errorMessage(err)}`, err);
     log.error({ err }, 'apply failed; quarantining message');
     const reason = `apply: ${errorMessage(err)}`;
     try {
-      result = apply({ ...draft, stop: { outcome: 'quarantined', reason, ticket: null } }, deps.store, deps.config);
+      result = await target.apply({ ...draft, stop: { outcome: 'quarantined', reason, ticket: null } }, deps.config);
     } catch (err2) {
       throw new StoreUnavailableError(`cannot record the quarantined message: ${errorMessage(err2)}`, err2);
     }
@@ -81,11 +70,11 @@ export async function ingest(raw: RawMessage, deps: IngestDeps): Promise<IngestR
   // an agent answering the customer says the ticket is ham, learnt when the filter was not
   // already sure of it (spam/learn-policy.ts), so easy ham does not drown the model.
   const u = draft.update?.errors.length === 0 ? draft.update : null;
-  const answered = u?.relay && !u.spamLabel ? (ticketInfo(deps.store.db, u.ticket.id)?.spamScore ?? null) : null;
+  const answered = u?.relay && !u.spamLabel ? await target.spamScore(u.ticket.id) : null;
   const label = u?.spamLabel ?? (answered !== null && shouldLearn('ham', answered) ? 'ham' : null);
   if (label && result.outcome === 'appended' && u) {
     try {
-      const learnt = await learnCorrection(deps.store, u.ticket.id, label);
+      const learnt = await target.learnCorrection(u.ticket.id, label, now());
       log.info({ ticket: u.ticket.ref, label, learnt, why: u.spamLabel ? `#${u.spamLabel === 'ham' ? 'notspam' : 'spam'}` : `answered by an agent; the filter scored it ${answered}` }, 'spam filter taught by staff');
     } catch (err) {
       log.error({ err, ticket: u.ticket.ref }, 'could not learn the agent\'s spam correction');

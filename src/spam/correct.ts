@@ -8,20 +8,25 @@ import { spamKey } from './learn-files';
 import { spamInput } from './spam-input';
 import { tokenize } from './tokenize';
 
+/** What learning raw message bytes stores: the message's key (its sha256) and its tokens. */
+export function lessonOf(bytes: Buffer): { key: string; tokens: string[] } {
+  return { key: spamKey(bytes), tokens: [...tokenize(spamInput(bytes))] };
+}
+
 /** Learns raw message bytes as spam or ham (relearning one learnt the other way). */
 function learnBytes(store: Store, bytes: Buffer, label: SpamLabel, at: number) {
-  const tokens = [...tokenize(spamInput(bytes))];
-  return spamStore(store).learn(spamKey(bytes), label, tokens, at);
+  const { key, tokens } = lessonOf(bytes);
+  return spamStore(store).learn(key, label, tokens, at);
 }
 
 /**
  * Staff corrected a verdict (a ticket marked spam, or taken out of spam): the ticket's first
  * inbound message is learnt that way; one learnt the other way before is unlearnt first.
  */
-export async function learnCorrection(store: Store, ticketId: number, label: SpamLabel): Promise<'learnt' | 'relearnt' | 'already' | 'no message'> {
+export async function learnCorrection(store: Store, ticketId: number, label: SpamLabel, at = Date.now()): Promise<'learnt' | 'relearnt' | 'already' | 'no message'> {
   const rawPath = firstInboundRawPath(store.db, ticketId);
   if (!rawPath) return 'no message';
-  return learnBytes(store, store.blobs.read(rawPath), label, Date.now());
+  return learnBytes(store, store.blobs.read(rawPath), label, at);
 }
 
 /**

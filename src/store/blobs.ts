@@ -34,6 +34,14 @@ export interface Blobs extends BatchFiles {
   read(relative: string): Buffer;
 }
 
+/**
+ * Where a blob is kept, relative to the data dir; PostgreSQL's `blobs` table keys its rows by
+ * the same path, so the rows that name a blob read the same in both stores.
+ */
+export function blobPath(kind: (typeof KINDS)[number], sha256: string): string {
+  return path.posix.join(kind, sha256.slice(0, 2), kind === 'raw' ? `${sha256}.eml` : sha256);
+}
+
 /** A file being written in the background. */
 interface Write {
   bytes: Buffer;
@@ -48,9 +56,9 @@ export function blobFiles(dataDir: string): Blobs {
   const writing = new Map<string, Write>();
   let failure: Error | null = null;
 
-  const save = (kind: string, name: string, bytes: Buffer): string => {
-    if (!/^[0-9a-f]{64}(\.eml)?$/.test(name)) throw new Error(`refusing to store a blob named ${JSON.stringify(name)}`);
-    const relative = path.join(kind, name.slice(0, 2), name);
+  const save = (kind: (typeof KINDS)[number], sha256: string, bytes: Buffer): string => {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`refusing to store a blob named ${JSON.stringify(sha256)}`);
+    const relative = blobPath(kind, sha256);
     const target = path.join(dataDir, relative);
     // The same content saved again while its first write is under way: that write serves both.
     if (writing.has(target)) return relative;
@@ -69,13 +77,13 @@ export function blobFiles(dataDir: string): Blobs {
   };
 
   return {
-    saveRaw: (bytes, sha256) => save('raw', `${sha256}.eml`, bytes),
+    saveRaw: (bytes, sha256) => save('raw', sha256, bytes),
     saveAttachment: (content, sha256) => save('attachments', sha256, content),
     async keepRawFile(file) {
       const tmp = path.join(dataDir, 'raw', `.incoming.${process.pid}.${++tmpCounter}.tmp`);
       try {
         const sha256 = await copyHashing(file, tmp);
-        const relative = path.join('raw', sha256.slice(0, 2), `${sha256}.eml`);
+        const relative = blobPath('raw', sha256);
         renameSync(tmp, path.join(dataDir, relative));
         fsyncFolders(path.dirname(path.join(dataDir, relative)), undefined);
         return { relative, sha256 };

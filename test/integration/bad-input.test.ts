@@ -6,6 +6,7 @@ import { spamInput } from '../../src/spam/spam-input';
 import { showTicket } from '../../src/store/tickets';
 import { listInbound } from '../../src/store/inbound';
 import { createIntake } from '../../src/intake/intake';
+import { sqliteIntakeStore } from '../../src/intake/intake-store';
 import { silentLogger } from '../../src/lib/log';
 import { messagesFromPaths } from '../../src/mail-in/files';
 import { maildirSource } from '../../src/mail-in/maildir';
@@ -171,7 +172,7 @@ describe('a file over limits.maxMessageSize', () => {
     writeFileSync(path.join(dir, 'new', '1.huge'), big);
     writeFileSync(path.join(dir, 'new', '2.small'), buildMail({ messageId: '<after-huge@x.test>' }));
     const reads = jest.spyOn(fs, 'readFileSync');
-    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false });
+    const intake = createIntake({ store: sqliteIntakeStore(desk.store), config: () => desk.config, log: silentLogger(), parseAhead: false });
     const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
     try {
       await source.start(intake);

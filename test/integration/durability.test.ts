@@ -12,6 +12,7 @@ import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates
 import { makeTransport } from '../../src/mail-out/transport';
 import { maildirSource } from '../../src/mail-in/maildir';
 import { createIntake } from '../../src/intake/intake';
+import { sqliteIntakeStore } from '../../src/intake/intake-store';
 import { ingest } from '../../src/pipeline/run';
 import { getValue } from '../../src/store/key-value';
 import { mailboxStateStore } from '../../src/store/mailbox-state';
@@ -144,7 +145,7 @@ describe('the intake', () => {
   it('commits a batch that the source keeps waiting, then acknowledges it, before the next message comes', async () => {
     const desk = openTestDesk();
     const other = new Database(path.join(desk.dataDir, 'helpdesk.sqlite'), { readonly: true });
-    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, batchMs: 100 });
+    const intake = createIntake({ store: sqliteIntakeStore(desk.store), config: () => desk.config, log: silentLogger(), parseAhead: false, batchMs: 100 });
     const acks: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -170,7 +171,7 @@ describe('the intake', () => {
 
   it('lets other writers in between batches, and none of them commits or sees a batch in hand', async () => {
     const desk = openTestDesk();
-    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, batchMessages: 2 });
+    const intake = createIntake({ store: sqliteIntakeStore(desk.store), config: () => desk.config, log: silentLogger(), parseAhead: false, batchMessages: 2 });
     const acks: string[] = [];
     const seen: Array<{ inTransaction: boolean; tickets: number }> = [];
     async function* source() {
@@ -209,7 +210,7 @@ describe('sources acknowledge only what is durable, and retry until the store wo
     const desk = openTestDesk();
     const dir = maildirWith(n, prefix);
     const state = mailboxStateStore(desk.store.db);
-    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, ...intakeOptions });
+    const intake = createIntake({ store: sqliteIntakeStore(desk.store), config: () => desk.config, log: silentLogger(), parseAhead: false, ...intakeOptions });
     const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state, log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
     const close = async () => {
       await source.stop();
@@ -274,7 +275,7 @@ describe('sources acknowledge only what is durable, and retry until the store wo
       return now;
     });
     const worker = outboxWorker({ store: desk.store, config: () => desk.config, templates: loadTemplates(defaultTemplatesDir(), () => desk.config), transport: makeTransport(desk.config.outgoing, desk.dataDir), log: silentLogger(), pollMs: 3_600_000 });
-    const intake = createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, onDurable: () => worker.wake() });
+    const intake = createIntake({ store: sqliteIntakeStore(desk.store), config: () => desk.config, log: silentLogger(), parseAhead: false, onDurable: () => worker.wake() });
     const drains: Array<Promise<number>> = [];
     const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
     // The worker drains while the intake's batch is open: right as each message is kept.
@@ -347,7 +348,7 @@ describe('sources acknowledge only what is durable, and retry until the store wo
     const desk = openTestDesk();
     const mailbox = config.mailboxes[0];
     if (!mailbox.imap) throw new Error('test config has no IMAP mailbox');
-    const intake = createIntake({ store: desk.store, config: () => config, log: silentLogger(), parseAhead: false, ...intakeOptions });
+    const intake = createIntake({ store: sqliteIntakeStore(desk.store), config: () => config, log: silentLogger(), parseAhead: false, ...intakeOptions });
     const source = imapSource({ mailbox: { ...mailbox, imap: mailbox.imap }, state: mailboxStateStore(desk.store.db), log: silentLogger(), alertAfterMs: 3_600_000, batchSize: 2 });
     return {
       seed,

@@ -4,6 +4,7 @@ import fs, { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { createIntake, type Delivery, type Intake } from '../../src/intake/intake';
+import { sqliteIntakeStore } from '../../src/intake/intake-store';
 import { silentLogger } from '../../src/lib/log';
 import { messagesFromPaths } from '../../src/mail-in/files';
 import { imapSource } from '../../src/mail-in/imap';
@@ -129,7 +130,7 @@ describe('fault injection: acknowledged ⇔ durable, nothing lost, nothing twice
     const messages = corpus(kind);
     const acked = new Map<string, number>();
     const violations: string[] = [];
-    const intake = checkedIntake(desk, createIntake({ store: desk.store, config: () => desk.config, log: silentLogger(), parseAhead: false, batchMessages: 5 }), acked, violations);
+    const intake = checkedIntake(desk, createIntake({ store: sqliteIntakeStore(desk.store), config: () => desk.config, log: silentLogger(), parseAhead: false, batchMessages: 5 }), acked, violations);
     const faults = injectFaults(desk, random);
     try {
       if (kind === 'maildir') await maildirRun(desk, intake, messages);

@@ -1,30 +1,21 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { Client } from 'pg';
-import { sha256Hex } from '../../src/lib/hash';
-import { answersFor } from '../../src/knowledge/answers';
-import { silentLogger } from '../../src/lib/log';
-import { saveAttachments } from '../../src/pipeline/apply';
-import { applyOnPostgres } from '../../src/pipeline/pg-apply';
-import { runStages } from '../../src/pipeline/run';
-import { pgStoreReader } from '../../src/pipeline/pg-store-reader';
 import { getValue } from '../../src/store/key-value';
-import { applyPgMigrations } from '../../src/store/pg/migrate';
 import { pgRowLines, sqliteRowLines } from '../../src/store/pg/copy';
-import * as pgSchema from '../../src/store/pg/schema';
 import { deskTables } from '../../src/store/pg/tables';
 import { usePostgres } from '../harness/postgres';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
 import { buildMail } from '../helpers/mail';
+import { ingestAlone, pgIntakeDesk } from '../helpers/pg-intake';
 import { smtpDesks } from '../helpers/smtp-desk';
 
 /**
  * Issue #25: the pipeline's writer (apply, one plan for both stores: store/writes.ts) leaves the
  * same rows in PostgreSQL as in SQLite. The same mail goes into an empty SQLite desk (the
- * daemon's own path: stages and apply) and into an empty PostgreSQL database (the stages on
- * its reader, apply on its writes, one transaction per message); then every table is compared
- * row by row. The nonce in the Message-IDs we generate is random by design, so it is masked.
+ * daemon's own path: stages and apply) and through the intake into an empty PostgreSQL
+ * database (intake/pg-intake-store.ts: raw mail and attachments in `blobs`, the stages on its
+ * reader, apply on its writes, each mail its own batch); then every table is compared row by
+ * row, and every attachment kept compared with SQLite's file. The nonce in the Message-IDs we generate is random by design, so it is masked.
  */
 const pg = usePostgres();
 const fx = smtpDesks();
@@ -34,14 +25,10 @@ const ourToken = /(HD-\d+)\.[0-9a-f]{12}\.[0-9a-f]+/g;
 
 test('the same mail leaves the same rows in PostgreSQL as in SQLite', async () => {
   const d = fx.open();
-  const client = new Client({ connectionString: await pg().createDatabase('writes') });
-  await client.connect();
+  const url = await pg().createDatabase('writes');
+  const desk = await pgIntakeDesk(url, () => d.config, { now: () => d.clock.now, secret: getValue(d.store.db, 'message_id_secret') ?? undefined });
+  const client = desk.admin;
   try {
-    await applyPgMigrations(client);
-    // Both stores sign with the same secret.
-    await client.query("update key_value set value = $1 where key = 'message_id_secret'", [getValue(d.store.db, 'message_id_secret')]);
-    const db = drizzle(client, { schema: pgSchema });
-    const reader = pgStoreReader(db, d.config);
     const ack = () => d.store.sqlite.prepare("select message_id from messages where ticket_id = 1 and direction = 'in' order by id limit 1").pluck().get() as string;
     const mails: (() => Buffer)[] = [
       () => buildMail({ messageId: '<p1@customer.test>', subject: 'The printer jams', cc: 'Dan <dan@customer.test>', body: 'Our printers jam every morning.' }),
@@ -56,17 +43,14 @@ test('the same mail leaves the same rows in PostgreSQL as in SQLite', async () =
       () => buildMail({ messageId: '<p6b@x.test>', from: 'Ana <ana@example.test>', subject: 'Re: [HD-1] The printer jams', body: '#cc dan@customer.test\n#note\nDan is on it already.' }),
       () => buildMail({ messageId: '<p7@x.test>', from: 'Ana <ana@example.test>', subject: 'Re: [HD-2]', body: '#merge HD-1' }),
       () => buildMail({ messageId: '<p8@x.test>', from: 'Ana <ana@example.test>', subject: 'Re: [HD-1] The printer jams', body: '#nosuchcommand' }),
+      () => buildMail({ messageId: '<p10@x.test>', from: 'Ana <ana@example.test>', subject: 'Re: [HD-3]', body: '#spam' }),
       () => buildMail({ messageId: '<p9@customer.test>', subject: 'Re: [HD-1] The printer jams', body: 'Thanks!\n#close' }),
       () => buildMail({ messageId: '<p1@customer.test>', subject: 'The printer jams', body: 'Same Message-ID, other bytes.' }),
     ];
     for (const [i, make] of mails.entries()) {
       const bytes = make();
       const onSqlite = await d.ingest(bytes);
-      const rawPath = d.store.blobs.saveRaw(bytes, sha256Hex(bytes)); // content-addressed: the same file
-      await client.query('BEGIN');
-      const draft = await runStages({ raw: { bytes, source: 'test', position: null, mailbox: 'support' }, rawSha256: sha256Hex(bytes), rawPath, receivedAt: d.clock.now }, { config: d.config, store: reader, now: () => d.clock.now, log: silentLogger(), categoryModel: null, answers: () => answersFor(d.config) });
-      const onPg = await applyOnPostgres(draft, db, d.config, saveAttachments(draft, d.store.blobs, d.config));
-      await client.query('COMMIT');
+      const onPg = await ingestAlone(desk.intake, { bytes, source: 'test', position: null, mailbox: 'support' });
       expect({ mail: i, result: onPg }).toEqual({ mail: i, result: onSqlite });
       d.clock.now += 60_000;
     }
@@ -78,9 +62,16 @@ test('the same mail leaves the same rows in PostgreSQL as in SQLite', async () =
     }
     const outcomes = d.store.sqlite.prepare('select outcome, count(*) as n from inbound group by outcome').all();
     expect(outcomes).toEqual(expect.arrayContaining([expect.objectContaining({ outcome: 'created' }), expect.objectContaining({ outcome: 'appended' }), expect.objectContaining({ outcome: 'duplicate' })]));
+    // The agent's #spam taught the filter on both stores (the tables compared above), from the raw mail each keeps.
+    expect(d.store.sqlite.prepare('select label from spam_learned').pluck().all()).toEqual(['spam']);
+    // Every attachment kept is in PostgreSQL's blobs, with the bytes of SQLite's file.
+    const kept = await client.query<{ path: string; content: Buffer }>('select a.path, b.content from attachments a left join blobs b on b.path = a.path where a.path is not null');
+    expect(kept.rows.length).toBeGreaterThan(0);
+    for (const row of kept.rows) expect({ path: row.path, same: row.content?.equals(d.store.blobs.read(row.path)) }).toEqual({ path: row.path, same: true });
     const events = d.store.sqlite.prepare('select distinct type from events').pluck().all();
     expect(events).toEqual(expect.arrayContaining(['created', 'assigned', 'note_added', 'priority_changed', 'participant_added', 'severity_changed', 'due_changed', 'merged_into', 'merged_from', 'commands_rejected', 'linked', 'time_spent']));
+    expect(desk.poolErrors).toEqual([]);
   } finally {
-    await client.end();
+    await desk.close();
   }
 }, 60_000);

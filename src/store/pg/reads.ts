@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { fromCustomerSide } from '../customer-side';
 import { PROCESSED } from '../inbound';
@@ -184,3 +184,7 @@ export const recentNotes = (db: PgDb, ticketId: number, limit: number) =>
     .where(and(eq(s.messages.ticketId, ticketId), eq(s.messages.kind, 'internal_note')))
     .orderBy(desc(s.messages.id))
     .limit(limit);
+
+/** The raw mail of a ticket's first inbound message (what a staff correction teaches the spam filter). */
+export const firstInboundRawPath = async (db: PgDb, ticketId: number) =>
+  (await one(db.select({ rawPath: s.messages.rawPath }).from(s.messages).where(and(eq(s.messages.ticketId, ticketId), eq(s.messages.direction, 'in'), isNotNull(s.messages.rawPath))).orderBy(asc(s.messages.id)).limit(1)))?.rawPath ?? null;

@@ -5,6 +5,11 @@ import * as r from './reads';
 import type { PgDb } from './reads';
 import * as s from './schema';
 
+/** A transaction-level advisory lock on `key` (released at COMMIT or ROLLBACK). */
+async function dedupLock(db: PgDb, key: string): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`);
+}
+
 /** Attachment rows per insert: far below PostgreSQL's 65,535 parameters, whatever a message carries. */
 const ATTACHMENT_ROWS = 1000;
 
@@ -19,8 +24,18 @@ export function pgWrites(db: PgDb): AsyncWrites {
     await db.insert(s.events).values({ ticketId: e.ticketId, at: e.at, actor: e.actor, type: e.type, fromValue: e.from ?? null, toValue: e.to ?? null, reason: e.reason ?? null });
   };
   return {
-    processedRaw: (sha256) => r.processedRaw(db, sha256),
-    inboundMessage: (messageId, from) => r.inboundMessage(db, messageId, from),
+    // apply re-checks dedup in its transaction. SQLite's writers take turns (BEGIN IMMEDIATE);
+    // PostgreSQL's batches run side by side, so the re-check first takes a lock on what it
+    // looks for, held until the batch ends: a second batch with the same mail (delivered to
+    // two mailboxes) waits, then sees the first one's rows and records a duplicate.
+    processedRaw: async (sha256) => {
+      await dedupLock(db, `raw:${sha256}`);
+      return r.processedRaw(db, sha256);
+    },
+    inboundMessage: async (messageId, from) => {
+      await dedupLock(db, `message-id:${messageId}`);
+      return r.inboundMessage(db, messageId, from);
+    },
     insertInbound: async (row) => {
       await db.insert(s.inbound).values(row);
     },

@@ -1,0 +1,201 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Pool, PoolClient } from 'pg';
+import { holdsLease, type Lease } from '../cluster/leases';
+import { StoreUnavailableError, errorMessage } from '../lib/errors';
+import { sha256Hex } from '../lib/hash';
+import type { Logger } from '../lib/log';
+import type { IngestTarget } from '../pipeline/ingest-target';
+import { applyOnPostgres } from '../pipeline/pg-apply';
+import { pgStoreReader } from '../pipeline/pg-store-reader';
+import type { StoreReader } from '../pipeline/types';
+import { lessonOf } from '../spam/correct';
+import { blobPath } from '../store/blobs';
+import { keepBlobs, keepRawFile, readBlob } from '../store/pg/blobs';
+import { isPgStoreFailure } from '../store/pg/failures';
+import { firstInboundRawPath, ticketInfo, type PgDb } from '../store/pg/reads';
+import * as schema from '../store/pg/schema';
+import { pgSpamLearn } from '../store/pg/spam';
+import type { SpamLabel } from '../store/spam';
+import type { IntakeBatch, IntakeStore } from './intake-store';
+
+/**
+ * The intake's batches on PostgreSQL (docs/CLUSTER.md). A batch is one transaction on one
+ * connection of the pool, opened by its first message. Each message is a savepoint: its raw
+ * bytes go into `blobs` first (kept even when the message is quarantined), then the stages read
+ * through that connection (a batch sees its own rows) and apply writes the message, its
+ * attachments and its notifications; a message whose writing fails is rolled back to its
+ * savepoint and recorded as quarantined, its neighbours untouched. COMMIT comes after the
+ * fence: the batch commits only while the lease of its mailbox is held.
+ *
+ * Batches need no turn: each has its own connection, and two batches that could write the same
+ * message (one mail delivered to two mailboxes) are ordered by apply's dedup lock
+ * (store/pg/writes.ts). The category predictor is not trained from PostgreSQL yet: tickets get
+ * the rules' categories only.
+ */
+export function pgIntakeStore(pool: Pool, log: Logger): IntakeStore {
+  return {
+    turn: (fn) => fn(),
+    openBatch: (lease) => pgBatch(pool, lease ?? null, log),
+    categoryModel: () => null,
+  };
+}
+
+function pgBatch(pool: Pool, lease: Lease | null, log: Logger): IntakeBatch {
+  let client: PoolClient | null = null;
+  let db: PgDb | null = null;
+  /** The connection reported an error of its own: whatever it was doing is lost. */
+  let lost: Error | null = null;
+  let ended = false;
+  /** A message's savepoint is open (from keepRaw until its apply succeeds). */
+  let inMessage = false;
+  /** A read of the stages failed: the transaction is aborted until rolled back to the message's savepoint. */
+  let readFailed = false;
+  const onError = (err: Error) => {
+    lost = err;
+    log.error({ err }, 'the connection of an intake batch failed; the batch is lost and its messages will be offered again');
+  };
+
+  /** `err` as the caller must see it: a store failure becomes StoreUnavailableError. */
+  const classify = (err: unknown, doing: string): unknown => (err instanceof StoreUnavailableError || isPgStoreFailure(err, lost !== null) ? new StoreUnavailableError(`${doing}: ${errorMessage(err)}`, err) : err);
+  /** Runs a step whose every failure is the store's. */
+  const storeStep = async <T>(doing: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`${doing}: ${errorMessage(err)}`, err);
+    }
+  };
+  const query = (text: string) => storeStep(text, async () => void (await connection().query(text)));
+  const connection = (): PoolClient => {
+    if (!client) throw new Error('the batch has not begun');
+    return client;
+  };
+  const database = (): PgDb => {
+    if (!db) throw new Error('the batch has not begun');
+    return db;
+  };
+
+  const begin = async () => {
+    if (ended) throw new StoreUnavailableError('the batch has ended');
+    if (lost) throw new StoreUnavailableError(`the batch's connection failed: ${lost.message}`, lost);
+    if (client) return;
+    const c = await storeStep('cannot reach PostgreSQL', () => pool.connect());
+    c.on('error', onError);
+    client = c;
+    db = drizzle(c, { schema });
+    await query('BEGIN');
+  };
+
+  /** Gives the connection back (destroyed when it failed or its state is unknown). */
+  const end = (broken: boolean) => {
+    ended = true;
+    const c = client;
+    client = null;
+    db = null;
+    if (!c) return;
+    c.removeListener('error', onError);
+    c.release(broken || lost !== null);
+  };
+
+  const target: IngestTarget = {
+    async keepRaw(raw) {
+      await begin();
+      const kept = await storeStep('cannot keep the raw message', async () => {
+        if (raw.oversized) return keepRawFile(database(), raw.oversized.file);
+        const sha256 = sha256Hex(raw.bytes);
+        const path = blobPath('raw', sha256);
+        await keepBlobs(database(), [{ path, sha256, content: raw.bytes }]);
+        return { sha256, path };
+      });
+      await query('SAVEPOINT message');
+      inMessage = true;
+      readFailed = false;
+      return kept;
+    },
+    reader(config) {
+      return watched(pgStoreReader(database(), config), (err) => {
+        const seen = classify(err, 'store failed while the stages read');
+        if (!(seen instanceof StoreUnavailableError)) readFailed = true;
+        return seen;
+      });
+    },
+    async apply(draft, config) {
+      if (!inMessage) throw new Error('apply without the message\'s savepoint (keepRaw first)');
+      if (readFailed) {
+        await query('ROLLBACK TO SAVEPOINT message');
+        readFailed = false;
+      }
+      try {
+        const result = await applyOnPostgres(draft, database(), config);
+        await query('RELEASE SAVEPOINT message');
+        inMessage = false;
+        return result;
+      } catch (err) {
+        const seen = classify(err, 'cannot write the store');
+        if (seen instanceof StoreUnavailableError) throw seen;
+        // The message's writes are undone and its savepoint kept for the quarantine record.
+        await query('ROLLBACK TO SAVEPOINT message');
+        throw err;
+      }
+    },
+    spamScore: (ticketId) => storeStep('cannot read the ticket', async () => (await ticketInfo(database(), ticketId))?.spamScore ?? null),
+    async learnCorrection(ticketId, label, at) {
+      await query('SAVEPOINT lesson');
+      try {
+        const db = database();
+        const rawPath = await firstInboundRawPath(db, ticketId);
+        const bytes = rawPath ? await readBlob(db, rawPath) : null;
+        const learnt = bytes ? await learn(db, bytes, label, at) : 'no message';
+        await query('RELEASE SAVEPOINT lesson');
+        return learnt;
+      } catch (err) {
+        const seen = classify(err, 'cannot teach the spam filter');
+        if (seen instanceof StoreUnavailableError) throw seen;
+        await query('ROLLBACK TO SAVEPOINT lesson');
+        await query('RELEASE SAVEPOINT lesson');
+        throw err;
+      }
+    },
+  };
+
+  return {
+    target,
+    async commit() {
+      if (ended) throw new Error('the batch has ended');
+      if (!client) return void (ended = true);
+      try {
+        // A message the store failed on (it is offered again) is undone; the ones before it stay.
+        if (inMessage) await connection().query('ROLLBACK TO SAVEPOINT message');
+        if (lease && !(await holdsLease(connection(), lease))) {
+          throw new StoreUnavailableError(`the lease of mailbox ${lease.mailbox} (generation ${lease.generation}) was lost: another daemon reads it now`);
+        }
+        // COMMIT of a transaction PostgreSQL has aborted answers ROLLBACK, not an error.
+        const done = await connection().query('COMMIT');
+        if (done.command !== 'COMMIT') throw new StoreUnavailableError(`PostgreSQL rolled the batch back (${done.command})`);
+      } catch (err) {
+        // ROLLBACK of what is left; the connection is destroyed whatever happens to it.
+        await client?.query('ROLLBACK').catch(() => undefined);
+        end(true);
+        throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`cannot commit the batch: ${errorMessage(err)}`, err);
+      }
+      end(false);
+    },
+  };
+}
+
+async function learn(db: PgDb, bytes: Buffer, label: SpamLabel, at: number) {
+  const { key, tokens } = lessonOf(bytes);
+  return pgSpamLearn(db, key, label, tokens, at);
+}
+
+/** The reader with each failure passed through `onError`, whose result is thrown instead. */
+function watched(reader: StoreReader, onError: (err: unknown) => unknown): StoreReader {
+  const entries = Object.entries(reader).map(([name, fn]) => [
+    name,
+    (...args: unknown[]) =>
+      (fn as (...a: unknown[]) => Promise<unknown>)(...args).catch((err: unknown) => {
+        throw onError(err);
+      }),
+  ]);
+  return Object.fromEntries(entries) as unknown as StoreReader;
+}
