@@ -11,7 +11,7 @@ import type { StoreReader } from '../pipeline/types';
 import { lessonOf } from '../spam/correct';
 import { blobPath } from '../store/blobs';
 import { keepBlobs, keepRawFile, readBlob } from '../store/pg/blobs';
-import { isPgStoreFailure } from '../store/pg/failures';
+import { driverError, isPgStoreFailure } from '../store/pg/failures';
 import { firstInboundRawPath, ticketInfo, type PgDb } from '../store/pg/reads';
 import * as schema from '../store/pg/schema';
 import { pgSpamLearn } from '../store/pg/spam';
@@ -55,14 +55,21 @@ function pgBatch(pool: Pool, lease: Lease | null, log: Logger): IntakeBatch {
     log.error({ err }, 'the connection of an intake batch failed; the batch is lost and its messages will be offered again');
   };
 
-  /** `err` as the caller must see it: a store failure becomes StoreUnavailableError. */
-  const classify = (err: unknown, doing: string): unknown => (err instanceof StoreUnavailableError || isPgStoreFailure(err, lost !== null) ? new StoreUnavailableError(`${doing}: ${errorMessage(err)}`, err) : err);
+  /**
+   * `err` as the caller must see it: a store failure becomes StoreUnavailableError, any other
+   * error of PostgreSQL's is its own (whose message says what was refused, without the query).
+   */
+  const classify = (err: unknown, doing: string): unknown => {
+    if (err instanceof StoreUnavailableError) return err;
+    const cause = driverError(err);
+    return isPgStoreFailure(err, lost !== null) ? new StoreUnavailableError(`${doing}: ${errorMessage(cause)}`, cause) : cause;
+  };
   /** Runs a step whose every failure is the store's. */
   const storeStep = async <T>(doing: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (err) {
-      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`${doing}: ${errorMessage(err)}`, err);
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`${doing}: ${errorMessage(driverError(err))}`, driverError(err));
     }
   };
   const query = (text: string) => storeStep(text, async () => void (await connection().query(text)));
@@ -135,7 +142,7 @@ function pgBatch(pool: Pool, lease: Lease | null, log: Logger): IntakeBatch {
         if (seen instanceof StoreUnavailableError) throw seen;
         // The message's writes are undone and its savepoint kept for the quarantine record.
         await query('ROLLBACK TO SAVEPOINT message');
-        throw err;
+        throw seen;
       }
     },
     spamScore: (ticketId) => storeStep('cannot read the ticket', async () => (await ticketInfo(database(), ticketId))?.spamScore ?? null),
@@ -153,7 +160,7 @@ function pgBatch(pool: Pool, lease: Lease | null, log: Logger): IntakeBatch {
         if (seen instanceof StoreUnavailableError) throw seen;
         await query('ROLLBACK TO SAVEPOINT lesson');
         await query('RELEASE SAVEPOINT lesson');
-        throw err;
+        throw seen;
       }
     },
   };

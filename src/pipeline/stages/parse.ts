@@ -83,7 +83,7 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
   const { text, files } = extractUuencoded(bodyText(parsed, tangled) || brokenMultipartText(body, parsed));
   const uuFiles = files.map((f) => ({ filename: f.name, contentType: guessType(f.name), contentDisposition: 'attachment', content: f.content }));
   const parts = [...parsed.attachments, ...uuFiles].map((a) => ({ ...a, filename: cjkFilename(a.filename, guessed) }));
-  return {
+  return withoutNul({
     messageId: messageId ?? `<${rawSha256}@helpdesk.invalid>`,
     messageIdSynthetic: messageId === null,
     inReplyTo: firstMessageId(parsed.inReplyTo),
@@ -104,7 +104,19 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
     date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
     headers: [...parsed.headerLines.map((h) => ({ name: h.key, value: headerValue(h.line) })), ...guessed.map((value) => ({ name: ASSUMED_FIELD.toLowerCase(), value }))],
     attachments: parts.map(toAttachment),
-  };
+  });
+}
+
+/**
+ * Every text of the mail without U+0000 (attachment bytes untouched). It is never meaningful in
+ * mail text, an encoded-word or a base64 text part can still carry one, and PostgreSQL's text
+ * and jsonb cannot hold it: such a mail would be refused by that store.
+ */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '') : value) as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
+  return value;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { DrizzleQueryError } from 'drizzle-orm';
+
 /**
  * Whether a PostgreSQL error says the store failed rather than the message: the connection is
  * gone, the server is shutting down or out of disk or memory, a deadlock or serialization
@@ -9,7 +11,7 @@
  */
 export function isPgStoreFailure(err: unknown, connectionLost: boolean): boolean {
   if (connectionLost) return true;
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = (driverError(err) as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
   // A system error of the socket (ECONNRESET, EPIPE, ETIMEDOUT...).
   if (/^E[A-Z]+$/.test(code)) return true;
@@ -18,4 +20,12 @@ export function isPgStoreFailure(err: unknown, connectionLost: boolean): boolean
   // too many connections), 57 operator intervention (shutdown, cancel), 58 system error (I/O),
   // XX internal error.
   return /^(08|25|40|53|57|58|XX)[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * The driver's own error inside drizzle's: drizzle's message repeats the query and every
+ * parameter (mail text), the driver's says what PostgreSQL refused and carries its SQLSTATE.
+ */
+export function driverError(err: unknown): unknown {
+  return err instanceof DrizzleQueryError && err.cause ? err.cause : err;
 }
