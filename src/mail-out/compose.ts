@@ -52,6 +52,6 @@ export function composeMessage(row: OutboxEntry, rendered: Rendered, config: Con
 }
 
 /** The attachments of a row's data; rows written before there were any carry none. */
-function carried(row: OutboxEntry): OutboxAttachment[] {
+export function carried(row: OutboxEntry): OutboxAttachment[] {
   return Array.isArray(row.data.attachments) ? (row.data.attachments as OutboxAttachment[]) : [];
 }

@@ -1,15 +1,13 @@
 import type { Config } from '../config/schema';
 import { backoffDelay, sleep } from '../lib/backoff';
-import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Store } from '../store/open';
 import { dueOutbox, markFailed, markRetry, markSent, nextOutboxDue, type OutboxEntry } from '../store/outbox';
 import { addEvent } from '../store/tickets';
-import { suggestionsFor, type SuggestedArticles, type SuggestRequest } from '../knowledge/suggest';
-import type { TemplateName } from '../pipeline/types';
-import { composeMessage } from './compose';
+import { suggestionsFor } from '../knowledge/suggest';
+import { attemptEvents, deliver, type Attempt, type DeliverDeps } from './deliver';
 import type { Templates } from './templates';
-import { sendFailure, type Transport } from './transport';
+import type { Transport } from './transport';
 
 export interface OutboxWorkerOptions {
   store: Store;
@@ -31,130 +29,121 @@ export interface OutboxWorker {
 }
 
 /**
- * Renders and sends outbox rows (docs/ARCHITECTURE.md). A row is marked sent only after the
- * server accepted it, so a crash in between sends it again with the same Message-ID (at least
- * once, recognisably the same). Temporary failures (connection errors, 4xx) are retried with
- * exponential backoff until `outgoing.retryFor`; permanent ones (5xx, a template that cannot
- * render) are recorded on the row with the server's answer and as an event on the ticket.
+ * Sends the SQLite store's outbox rows (docs/ARCHITECTURE.md; each row rendered and sent by
+ * deliver.ts). A row is marked sent only after the server accepted it, so a crash in between
+ * sends it again with the same Message-ID (at least once, recognisably the same). What became
+ * of a row is recorded on it, failures for good also as an event on the ticket.
  */
 export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
-  const { store, log } = options;
+  const { store } = options;
   const now = options.now ?? Date.now;
-  const pollMs = options.pollMs ?? 5_000;
-  const stopper = new AbortController();
-  let wakeUp: AbortController = new AbortController();
-  let running: Promise<number> | null = null;
-  // Set by wake(): a row may have been committed after the drain's query; look again.
-  let woken = false;
+  const deps = (): DeliverDeps => ({
+    config: options.config(),
+    templates: options.templates,
+    transport: options.transport,
+    log: options.log,
+    now,
+    files: async () => (relative) => store.blobs.read(relative),
+    suggest: (request, ticketId) => suggestionsFor(store, options.config(), request, ticketId),
+  });
 
   // Every write takes the store's write turn (store/write-turn.ts): never inside the intake's batch.
-  const failPermanently = async (row: OutboxEntry, message: string) => {
+  const record = async (row: OutboxEntry, attempt: Attempt) => {
+    if (attempt.sent) {
+      // Sent: a store that cannot record it now (disk full) fails the drain; the worker keeps
+      // trying to record it and does not send it again meanwhile (after a restart it would: at
+      // least once, with the same Message-ID).
+      sentNotRecorded.set(row.id, { row, attempt });
+      return recordSent();
+    }
+    const retryAt = attempt.retryAt;
     await store.turn(() =>
       store.db.transaction((tx) => {
-        markFailed(tx, row.id, message);
-        if (row.ticketId !== null) addEvent(tx, { ticketId: row.ticketId, at: now(), actor: 'system', type: 'delivery_failed', to: row.recipients.join(', '), reason: `${row.template}: ${message}` });
+        if (retryAt !== null) markRetry(tx, row.id, attempt.error, retryAt);
+        else markFailed(tx, row.id, attempt.error);
+        for (const e of attemptEvents(row, attempt, now())) addEvent(tx, e);
       }),
     );
-    log.error({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, error: message }, 'notification failed permanently');
-  };
-
-  const sendOne = async (row: OutboxEntry) => {
-    const config = options.config();
-    // Suggestions are looked up now, after the message's batch was committed; they never stop a notification.
-    let data = row.data;
-    let suggested: SuggestedArticles | null = null;
-    const request = row.data.suggest as SuggestRequest | null | undefined;
-    if (request) {
-      try {
-        const found = suggestionsFor(store, config, request, row.ticketId);
-        data = { ...row.data, ...found.data };
-        suggested = found.suggested;
-      } catch (err) {
-        log.warn({ outbox: row.id, ticket: row.ref, err }, 'suggestions could not be looked up; the notification goes without them');
-      }
-    }
-    let message;
-    try {
-      message = composeMessage(row, options.templates.render(row.template as TemplateName, row.locale, data), config, (relative) => store.blobs.read(relative));
-    } catch (err) {
-      await failPermanently(row, `cannot render template ${row.template}: ${errorMessage(err)}`);
-      return;
-    }
-    let info: { response?: string };
-    try {
-      info = await options.transport.send(message, `${String(row.id).padStart(6, '0')}-${row.ref ?? 'system'}-${row.template}`);
-    } catch (err) {
-      const failure = sendFailure(err);
-      const age = now() - row.createdAt;
-      if (failure.permanent) await failPermanently(row, failure.message);
-      else if (age >= config.outgoing.retryFor) await failPermanently(row, `gave up after ${row.attempts + 1} attempts over ${Math.round(age / 60000)} minutes: ${failure.message}`);
-      else {
-        const next = now() + backoffDelay(row.attempts, 15_000, 3_600_000);
-        await store.turn(() => markRetry(store.db, row.id, failure.message, next));
-        log.warn({ outbox: row.id, ticket: row.ref, attempt: row.attempts + 1, retryAt: new Date(next).toISOString(), error: failure.message }, 'notification not sent; will retry');
-      }
-      return;
-    }
-    log.info({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, messageId: row.messageId, response: info.response }, 'notification sent');
-    // Sent: a store that cannot record it now (disk full) fails the drain; the worker keeps
-    // trying to record it and does not send it again meanwhile (after a restart it would: at
-    // least once, with the same Message-ID).
-    sentNotRecorded.set(row.id, { at: now(), subject: message.subject ?? row.subject, ticketId: row.ticketId, suggested });
-    await recordSent();
   };
 
   /** Rows the server accepted whose `sent` could not be written yet. */
-  const sentNotRecorded = new Map<number, { at: number; subject: string; ticketId: number | null; suggested: SuggestedArticles | null }>();
+  const sentNotRecorded = new Map<number, { row: OutboxEntry; attempt: Attempt & { sent: true } }>();
   const recordSent = async () => {
-    for (const [id, sent] of sentNotRecorded) {
+    for (const [id, { row, attempt }] of sentNotRecorded) {
       await store.turn(() =>
         store.db.transaction((tx) => {
-          markSent(tx, id, sent.at, sent.subject);
-          // The articles the mail carried, for the report (knowledge use).
-          const s = sent.suggested;
-          if (s && s.articles.length > 0 && sent.ticketId !== null) {
-            addEvent(tx, { ticketId: sent.ticketId, at: sent.at, actor: 'system', type: s.audience === 'customer' ? 'articles_offered' : 'articles_suggested', to: s.articles.join(' '), reason: s.tickets.length > 0 ? `similar solved tickets: ${s.tickets.join(', ')}` : null });
-          }
+          markSent(tx, id, attempt.at, attempt.subject);
+          for (const e of attemptEvents(row, attempt, attempt.at)) addEvent(tx, e);
         }),
       );
       sentNotRecorded.delete(id);
     }
   };
 
-  const drainOnce = async (): Promise<number> => {
-    let count = 0;
-    for (;;) {
-      if (stopper.signal.aborted) return count;
-      // Read in the turn: outside it, the rows of a batch still open would be seen, and could be
-      // rolled back after they were sent. A row committed but not yet durable (a batch whose
-      // fsync failed) could vanish in a power cut together with the message that asked for it,
-      // which would then be ingested again and mailed twice: the worker's own barrier first.
-      await recordSent();
-      const rows = await store.turn(async () => {
-        const due = dueOutbox(store.db, now());
-        if (due.length > 0) await store.durable();
-        return due;
-      });
-      if (rows.length === 0) return count;
-      for (const row of rows) {
-        if (stopper.signal.aborted) return count;
-        if (sentNotRecorded.has(row.id)) continue;
-        await sendOne(row);
-        count++;
+  return workerLoop({
+    log: options.log,
+    now,
+    pollMs: options.pollMs,
+    transport: options.transport,
+    async drainOnce(stopped) {
+      let count = 0;
+      for (;;) {
+        if (stopped()) return count;
+        // Read in the turn: outside it, the rows of a batch still open would be seen, and could be
+        // rolled back after they were sent. A row committed but not yet durable (a batch whose
+        // fsync failed) could vanish in a power cut together with the message that asked for it,
+        // which would then be ingested again and mailed twice: the worker's own barrier first.
+        await recordSent();
+        const rows = await store.turn(async () => {
+          const due = dueOutbox(store.db, now());
+          if (due.length > 0) await store.durable();
+          return due;
+        });
+        if (rows.length === 0) return count;
+        for (const row of rows) {
+          if (stopped()) return count;
+          if (sentNotRecorded.has(row.id)) continue;
+          await record(row, await deliver(row, deps()));
+          count++;
+        }
       }
-    }
-  };
-  // One drain at a time: a row is never sent twice concurrently by this process.
+    },
+    nextDue: () => store.turn(() => nextOutboxDue(store.db)),
+  });
+}
+
+export interface WorkerLoopOptions {
+  log: Logger;
+  now: () => number;
+  pollMs?: number;
+  transport: Transport;
+  /** Sends every row due, until none is or `stopped()`; resolves to how many were attempted. */
+  drainOnce(stopped: () => boolean): Promise<number>;
+  /** When the next row is due (null: none is waiting). */
+  nextDue(): Promise<number | null>;
+}
+
+/**
+ * The worker's life for any store: drain, then sleep until the next row is due (at most
+ * `pollMs`, 5 s), woken early by wake(); one drain at a time, so this process never sends a row
+ * twice at once. A drain that fails (the store is full or unreachable) is tried again later,
+ * each time waiting longer, up to a minute.
+ */
+export function workerLoop(o: WorkerLoopOptions): OutboxWorker {
+  const pollMs = o.pollMs ?? 5_000;
+  const stopper = new AbortController();
+  let wakeUp: AbortController = new AbortController();
+  let running: Promise<number> | null = null;
+  // Set by wake(): a row may have been committed after the drain's query; look again.
+  let woken = false;
   const drain = (): Promise<number> => {
-    running ??= drainOnce().finally(() => {
+    running ??= o.drainOnce(() => stopper.signal.aborted).finally(() => {
       running = null;
     });
     return running;
   };
 
   const loop = (async () => {
-    // Consecutive drains that failed (the store is full or unreadable): each waits longer, up
-    // to a minute, instead of failing again every few milliseconds.
     let failures = 0;
     while (!stopper.signal.aborted) {
       woken = false;
@@ -162,11 +151,11 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       try {
         await drain();
         failures = 0;
-        const due = await store.turn(() => nextOutboxDue(store.db));
-        wait = Math.max(50, Math.min(pollMs, due === null ? pollMs : due - now()));
+        const due = await o.nextDue();
+        wait = Math.max(50, Math.min(pollMs, due === null ? pollMs : due - o.now()));
       } catch (err) {
         wait = backoffDelay(failures++, 1000, 60_000);
-        log.error({ err, retryInMs: wait }, 'outbox worker error; will retry');
+        o.log.error({ err, retryInMs: wait }, 'outbox worker error; will retry');
       }
       // A fresh controller per wait, aborted by wake() or stop(); no AbortSignal.any, whose
       // dependants a long-lived signal would collect for the months the daemon runs.
@@ -189,7 +178,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       wakeUp.abort();
       await loop;
       await running;
-      options.transport.close();
+      o.transport.close();
     },
   };
 }
