@@ -8,7 +8,7 @@ const nodemailer = require('nodemailer');
 const dist = path.resolve(__dirname, '../../dist');
 const { leaseKeeper } = require(path.join(dist, 'cluster/lease-keeper'));
 const { thisMember } = require(path.join(dist, 'cluster/members'));
-const { sendOneClaimed } = require(path.join(dist, 'cluster/outbox-claim'));
+const { sendOneClaimed } = require(path.join(dist, 'mail-out/pg-outbox-worker'));
 const { silentLogger } = require(path.join(dist, 'lib/log'));
 
 const [mode, url, arg, ...rest] = process.argv.slice(2);
@@ -33,6 +33,6 @@ if (mode === 'keep') {
     await transport.sendMail({ from: 'support@example.test', to: row.recipients, subject: row.subject, text: 'hello', messageId: row.messageId });
     process.stdout.write(`SENT ${row.id}\n`);
     await new Promise(() => undefined); // killed here: sent, never recorded
-    return { sent: true, at: Date.now(), subject: row.subject };
+    return { sent: true, at: Date.now(), subject: row.subject, suggested: null };
   });
 }

@@ -72,3 +72,51 @@ export function buildDsn(originalMessageId: string, recipient: string, status = 
     ].join('\r\n'),
   );
 }
+
+/** A multipart mail as a client sends it: text and html, the html showing an inline image by cid, and a PDF. */
+export function buildMailWithFiles(spec: { from: string; subject: string; inReplyTo?: string; references?: string[]; messageId: string; text: string; pdf: Buffer; png: Buffer }): Buffer {
+  const b64 = (buf: Buffer) => buf.toString('base64').replace(/.{76}/g, '$&\r\n');
+  return Buffer.from(
+    [
+      `From: ${spec.from}`,
+      'To: support@example.test',
+      `Subject: ${spec.subject}`,
+      `Message-ID: ${spec.messageId}`,
+      ...(spec.inReplyTo ? [`In-Reply-To: ${spec.inReplyTo}`, `References: ${(spec.references ?? []).join(' ')}`] : []),
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="MIX"',
+      '',
+      '--MIX',
+      'Content-Type: multipart/related; boundary="REL"',
+      '',
+      '--REL',
+      'Content-Type: multipart/alternative; boundary="ALT"',
+      '',
+      '--ALT',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      spec.text,
+      '--ALT',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      `<p>${spec.text}</p><img src="cid:shot@client.test">`,
+      '--ALT--',
+      '--REL',
+      'Content-Type: image/png; name="screenshot.png"',
+      'Content-Transfer-Encoding: base64',
+      'Content-ID: <shot@client.test>',
+      'Content-Disposition: inline; filename="screenshot.png"',
+      '',
+      b64(spec.png),
+      '--REL--',
+      '--MIX',
+      'Content-Type: application/pdf; name="invoice.pdf"',
+      'Content-Transfer-Encoding: base64',
+      'Content-Disposition: attachment; filename="invoice.pdf"',
+      '',
+      b64(spec.pdf),
+      '--MIX--',
+      '',
+    ].join('\r\n'),
+  );
+}

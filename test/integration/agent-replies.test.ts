@@ -7,7 +7,7 @@ import { spamInput } from '../../src/spam/spam-input';
 import { tokenize } from '../../src/spam/tokenize';
 import { planChange } from '../../src/pipeline/changes';
 import { applyStaffChange } from '../../src/pipeline/staff-change';
-import { buildMail } from '../helpers/mail';
+import { buildMail, buildMailWithFiles } from '../helpers/mail';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
 import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
 
@@ -495,54 +495,6 @@ describe('agent forwards', () => {
   });
 });
 
-/** A multipart mail as a client sends it: text and html, the html showing an inline image by cid, and a PDF. */
-function withFiles(spec: { from: string; subject: string; inReplyTo?: string; references?: string[]; messageId: string; text: string; pdf: Buffer; png: Buffer }): Buffer {
-  const b64 = (buf: Buffer) => buf.toString('base64').replace(/.{76}/g, '$&\r\n');
-  return Buffer.from(
-    [
-      `From: ${spec.from}`,
-      'To: support@example.test',
-      `Subject: ${spec.subject}`,
-      `Message-ID: ${spec.messageId}`,
-      ...(spec.inReplyTo ? [`In-Reply-To: ${spec.inReplyTo}`, `References: ${(spec.references ?? []).join(' ')}`] : []),
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="MIX"',
-      '',
-      '--MIX',
-      'Content-Type: multipart/related; boundary="REL"',
-      '',
-      '--REL',
-      'Content-Type: multipart/alternative; boundary="ALT"',
-      '',
-      '--ALT',
-      'Content-Type: text/plain; charset=utf-8',
-      '',
-      spec.text,
-      '--ALT',
-      'Content-Type: text/html; charset=utf-8',
-      '',
-      `<p>${spec.text}</p><img src="cid:shot@client.test">`,
-      '--ALT--',
-      '--REL',
-      'Content-Type: image/png; name="screenshot.png"',
-      'Content-Transfer-Encoding: base64',
-      'Content-ID: <shot@client.test>',
-      'Content-Disposition: inline; filename="screenshot.png"',
-      '',
-      b64(spec.png),
-      '--REL--',
-      '--MIX',
-      'Content-Type: application/pdf; name="invoice.pdf"',
-      'Content-Transfer-Encoding: base64',
-      'Content-Disposition: attachment; filename="invoice.pdf"',
-      '',
-      b64(spec.pdf),
-      '--MIX--',
-      '',
-    ].join('\r\n'),
-  );
-}
-
 describe('attachments travel both ways', () => {
   const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(30_000)]);
   const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(5_000)]);
@@ -551,7 +503,7 @@ describe('attachments travel both ways', () => {
   it('the agent’s files reach the customer byte for byte, the inline image with its Content-ID; the customer’s reach the agent', async () => {
     const d = desk();
     // The customer's screenshot and invoice go to the assigned agent.
-    await d.ingest(withFiles({ from: CARLA, subject: 'Printer broken', messageId: '<cf@customer.test>', text: 'See the error.', pdf, png }));
+    await d.ingest(buildMailWithFiles({ from: CARLA, subject: 'Printer broken', messageId: '<cf@customer.test>', text: 'See the error.', pdf, png }));
     await d.send();
     const assigned = last('ana@example.test');
     expect(files(assigned).sort((a, b) => String(a.filename).localeCompare(String(b.filename)))).toEqual([
@@ -562,7 +514,7 @@ describe('attachments travel both ways', () => {
     expect(assigned.parsed.html).toContain('<img src="cid:shot@client.test" alt="screenshot.png"');
 
     // Ana answers with files of her own: the relay carries them.
-    await d.ingest(withFiles({ from: ANA, subject: `Re: ${assigned.parsed.subject}`, messageId: '<af@example.test>', inReplyTo: idOf(assigned), references: [idOf(assigned)], text: 'Here is the corrected invoice.', pdf, png }));
+    await d.ingest(buildMailWithFiles({ from: ANA, subject: `Re: ${assigned.parsed.subject}`, messageId: '<af@example.test>', inReplyTo: idOf(assigned), references: [idOf(assigned)], text: 'Here is the corrected invoice.', pdf, png }));
     await d.send();
     const relay = last('carla@customer.test');
     expect(relay.parsed.text?.startsWith('Here is the corrected invoice.')).toBe(true);
@@ -576,7 +528,7 @@ describe('attachments travel both ways', () => {
 
   it('lists what is over notifications.attachToAgents instead of attaching it', async () => {
     const d = fx.open({ extra: 'notifications: { attachToAgents: 10KB }\n' });
-    await d.ingest(withFiles({ from: CARLA, subject: 'Printer broken', messageId: '<cl@customer.test>', text: 'See the error.', pdf, png }));
+    await d.ingest(buildMailWithFiles({ from: CARLA, subject: 'Printer broken', messageId: '<cl@customer.test>', text: 'See the error.', pdf, png }));
     await d.send();
     const assigned = last('ana@example.test');
     expect(files(assigned).map((f) => f.filename)).toEqual(['screenshot.png']);

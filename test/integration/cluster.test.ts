@@ -6,7 +6,7 @@ import { claimJobTick, tickOf } from '../../src/cluster/job-ticks';
 import { leaseKeeper } from '../../src/cluster/lease-keeper';
 import { acquireLease, holdsLease, listLeases, releaseLease, renewLease } from '../../src/cluster/leases';
 import { thisMember } from '../../src/cluster/members';
-import { sendOneClaimed } from '../../src/cluster/outbox-claim';
+import { sendOneClaimed } from '../../src/mail-out/pg-outbox-worker';
 import { sleep } from '../../src/lib/backoff';
 import { silentLogger } from '../../src/lib/log';
 import { applyPgMigrations } from '../../src/store/pg/migrate';
@@ -174,7 +174,7 @@ test('three senders share one outbox: every row is sent exactly once', async () 
             await sleep(Math.floor(random() * 15));
             await transport.sendMail({ from: 'support@example.test', to: row.recipients, subject: row.subject, text: 'hello', messageId: row.messageId });
             bySender[sender]++;
-            return { sent: true, at: Date.now(), subject: row.subject };
+            return { sent: true, at: Date.now(), subject: row.subject, suggested: null };
           })
         );
       }),
@@ -204,9 +204,9 @@ test('a sender records a temporary failure for later, a permanent one for good, 
   expect(await row(ids[2])).toEqual({ status: 'pending', attempts: 0, last_error: null, next_attempt_at: '0' });
   // The retried row is not due before its time; the one that threw is due again.
   const next: number[] = [];
-  expect(await sendOneClaimed(pool, 1000, async (r) => (next.push(r.id), { sent: true, at: 1000, subject: r.subject }))).toBe(true);
+  expect(await sendOneClaimed(pool, 1000, async (r) => (next.push(r.id), { sent: true, at: 1000, subject: r.subject, suggested: null }))).toBe(true);
   expect(next).toEqual([ids[2]]);
-  expect(await sendOneClaimed(pool, 1000, async () => ({ sent: true, at: 1000, subject: '' }))).toBe(false);
+  expect(await sendOneClaimed(pool, 1000, async () => ({ sent: true, at: 1000, subject: '', suggested: null }))).toBe(false);
 });
 
 test('a sender killed after the server took a mail but before recording it: another sends it again, with the same Message-ID', async () => {
@@ -225,7 +225,7 @@ test('a sender killed after the server took a mail but before recording it: anot
       () =>
         sendOneClaimed(pool, Date.now(), async (row) => {
           await transport.sendMail({ from: 'support@example.test', to: row.recipients, subject: row.subject, text: 'hello', messageId: row.messageId });
-          return { sent: true, at: Date.now(), subject: row.subject };
+          return { sent: true, at: Date.now(), subject: row.subject, suggested: null };
         }),
       15_000,
       'the row to be free again',

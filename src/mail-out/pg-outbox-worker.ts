@@ -1,0 +1,126 @@
+import { and, asc, eq, getTableColumns, lte, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Pool } from 'pg';
+import type { Config } from '../config/schema';
+import type { Logger } from '../lib/log';
+import type { OutboxEntry } from '../store/outbox';
+import { readBlob } from '../store/pg/blobs';
+import type { PgDb } from '../store/pg/reads';
+import * as s from '../store/pg/schema';
+import { pgWrites } from '../store/pg/writes';
+import { attemptEvents, deliver, type Attempt } from './deliver';
+import { workerLoop, type OutboxWorker } from './outbox-worker';
+import type { Templates } from './templates';
+import type { Transport } from './transport';
+
+export interface PgOutboxWorkerOptions {
+  pool: Pool;
+  config: () => Config;
+  templates: Templates;
+  transport: Transport;
+  log: Logger;
+  now?: () => number;
+  pollMs?: number;
+}
+
+/**
+ * The outbox worker on PostgreSQL (docs/CLUSTER.md): the same delivery (deliver.ts) and loop
+ * as SQLite's, each row claimed by sendOneClaimed, so several daemons send from one outbox and
+ * each mail goes once. The files a row carries are read from `blobs`. Suggestions in notices
+ * are not looked up on PostgreSQL yet (their word counts are SQLite's FTS5 vocabulary): notices
+ * go without them.
+ */
+export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
+  const now = options.now ?? Date.now;
+  const db = drizzle(options.pool, { schema: s });
+  return workerLoop({
+    log: options.log,
+    now,
+    pollMs: options.pollMs,
+    transport: options.transport,
+    async drainOnce(stopped) {
+      let count = 0;
+      while (!stopped()) {
+        const claimed = await sendOneClaimed(options.pool, now(), (row) =>
+          deliver(row, { config: options.config(), templates: options.templates, transport: options.transport, log: options.log, now, files: (paths) => blobsOf(db, paths) }),
+        );
+        if (!claimed) break;
+        count++;
+      }
+      return count;
+    },
+    async nextDue() {
+      const [row] = await db.select({ at: sql<string | null>`min(${s.outbox.nextAttemptAt})` }).from(s.outbox).where(eq(s.outbox.status, 'pending'));
+      return row?.at == null ? null : Number(row.at);
+    },
+  });
+}
+
+/** The files a row carries, read before it is composed; a path with no blob fails the row (as a missing file does on SQLite). */
+async function blobsOf(db: PgDb, paths: string[]): Promise<(path: string) => Buffer> {
+  const found = new Map<string, Buffer>();
+  for (const p of new Set(paths)) {
+    const bytes = await readBlob(db, p);
+    if (bytes) found.set(p, bytes);
+  }
+  return (p) => {
+    const bytes = found.get(p);
+    if (!bytes) throw new Error(`${p} is not in the store's blobs`);
+    return bytes;
+  };
+}
+
+/**
+ * Several daemons send from one outbox (issue #25), each mail once: a sender claims the
+ * oldest due row with `FOR UPDATE SKIP LOCKED` (as graphile-worker claims jobs), so the
+ * others pass over it, sends it while it holds the row lock, and records what happened (the
+ * row's status, the ticket's event: deliver.ts attemptEvents) in the same transaction.
+ * A sender that dies mid-send loses its connection, PostgreSQL drops the lock and rolls the
+ * claim back, and another sender sends the row again with the same Message-ID: at least once,
+ * recognisably the same, as with one daemon. No claim column is needed, and none is left
+ * behind by a crash.
+ *
+ * Resolves to false when no row is due (or every due row is being sent by someone else).
+ * A `send` that throws rolls the claim back and the error goes to the caller.
+ */
+export async function sendOneClaimed(pool: Pool, now: number, send: (row: OutboxEntry) => Promise<Attempt>): Promise<boolean> {
+  const client = await pool.connect();
+  const db = drizzle(client, { schema: s });
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const [row] = await db
+      .select({ ...getTableColumns(s.outbox), ref: s.tickets.ref })
+      .from(s.outbox)
+      .leftJoin(s.tickets, eq(s.tickets.id, s.outbox.ticketId))
+      .where(and(eq(s.outbox.status, 'pending'), lte(s.outbox.nextAttemptAt, now)))
+      .orderBy(asc(s.outbox.nextAttemptAt), asc(s.outbox.id))
+      .limit(1)
+      .for('update', { of: s.outbox, skipLocked: true });
+    if (!row) {
+      await client.query('COMMIT');
+      return false;
+    }
+    let attempt: Attempt;
+    try {
+      attempt = await send(row);
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    }
+    const attempts = sql`${s.outbox.attempts} + 1`;
+    if (attempt.sent) await db.update(s.outbox).set({ status: 'sent', sentAt: attempt.at, subject: attempt.subject, attempts, lastError: null }).where(eq(s.outbox.id, row.id));
+    else if (attempt.retryAt !== null) await db.update(s.outbox).set({ attempts, lastError: attempt.error, nextAttemptAt: attempt.retryAt }).where(eq(s.outbox.id, row.id));
+    else await db.update(s.outbox).set({ status: 'failed', attempts, lastError: attempt.error, nextAttemptAt: null }).where(eq(s.outbox.id, row.id));
+    const writes = pgWrites(db);
+    for (const e of attemptEvents(row, attempt, now)) await writes.addEvent(e);
+    await client.query('COMMIT');
+    return true;
+  } catch (err) {
+    broken = true;
+    throw err;
+  } finally {
+    // A connection that failed mid-transaction is not given back to the pool as if it were clean.
+    client.release(broken);
+  }
+}
