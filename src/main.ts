@@ -1,12 +1,11 @@
 import { answersFor } from './knowledge/answers';
 import path from 'node:path';
-import { inDataDir, movedDataPath, type Locations } from './locations';
+import { movedDataPath, type Locations } from './locations';
 import { ConfigError, loadConfig } from './config/load';
 import { watchConfig, type LiveConfig } from './config/watch';
 import type { Logger } from './lib/log';
-import { imapSource } from './mail-in/imap';
 import { learnJunkMessage, learnMovedOutOfJunk } from './spam/correct';
-import { maildirSource } from './mail-in/maildir';
+import { sourceFor } from './mail-in/sources';
 import { startScheduler, type Scheduler } from './jobs/scheduler';
 import { enqueueMailboxAlert } from './mail-out/alerts';
 import { outboxWorker, type OutboxWorker } from './mail-out/outbox-worker';
@@ -28,11 +27,21 @@ export interface Daemon {
 }
 
 /**
+ * The daemon the configuration asks for: on the SQLite file in --data, or, with
+ * `store.postgres`, one of several sharing a PostgreSQL (cluster-main.ts, loaded only then).
+ */
+export async function startConfiguredDaemon(where: Locations, log: Logger): Promise<{ stop(): Promise<void> }> {
+  const config = loadConfig(where.configDir);
+  if (!config.store.postgres) return startDaemon(where, log, config);
+  const { startClusterDaemon } = await import('./cluster-main');
+  return startClusterDaemon(where, config, log);
+}
+
+/**
  * The composition root (STYLE 4): builds config, store, the one intake and one source per
  * mailbox feeding it. Nothing below this file reads globals.
  */
-export async function startDaemon(where: Locations, log: Logger): Promise<Daemon> {
-  const config = loadConfig(where.configDir);
+export async function startDaemon(where: Locations, log: Logger, config = loadConfig(where.configDir)): Promise<Daemon> {
   // A desk upgraded from when relative paths followed the working directory: refuse to start
   // rather than watch an empty Maildir while the mail waits in the old one.
   const moved = [
@@ -58,27 +67,20 @@ export async function startDaemon(where: Locations, log: Logger): Promise<Daemon
       .catch((err: unknown) => log.error({ err, mailbox: incident.mailbox }, 'cannot queue the unhealthy-mailbox alert'));
   };
   const state = mailboxStateStore(store.db);
-  const sources: Source[] = [];
-  for (const mailbox of config.mailboxes) {
-    const mlog = log.child({ mailbox: mailbox.id });
-    if (mailbox.imap) {
-      sources.push(
-        imapSource({
-          mailbox: { ...mailbox, imap: mailbox.imap },
-          state,
-          log: mlog,
-          alertAfterMs: config.health.alertAfter,
-          onUnhealthy: alert,
-          learnJunk: config.jobs.junkLearning.enabled ? (bytes) => store.turn(() => learnJunkMessage(store, bytes, Date.now())) : undefined,
-          onDuplicate: config.jobs.junkLearning.enabled ? (bytes, source, position) => store.turn(() => learnMovedOutOfJunk(store, bytes, source, position, Date.now())) : undefined,
-          junkScanEveryMs: mailbox.junkScanInterval,
-          maxMessageSize: config.limits.maxMessageSize,
-        }),
-      );
-    } else if (mailbox.maildir) {
-      sources.push(maildirSource({ id: mailbox.id, dir: inDataDir(where.dataDir, mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state, log: mlog, maxMessageSize: config.limits.maxMessageSize }));
-    }
-  }
+  const junk = config.jobs.junkLearning.enabled;
+  const sources = config.mailboxes
+    .map((mailbox) =>
+      sourceFor(mailbox, {
+        config,
+        dataDir: where.dataDir,
+        state,
+        log,
+        onUnhealthy: alert,
+        learnJunk: junk ? (bytes) => store.turn(() => learnJunkMessage(store, bytes, Date.now())) : undefined,
+        onDuplicate: junk ? (bytes, source, position) => store.turn(() => learnMovedOutOfJunk(store, bytes, source, position, Date.now())) : undefined,
+      }),
+    )
+    .filter((s): s is Source => s !== null);
   log.info({ config: where.configDir, data: where.dataDir, mailboxes: sources.map((s) => s.id), outgoing: transport.describe }, 'helpdesk starting');
   // One failing source never stops the others: each start is awaited on its own.
   await Promise.all(sources.map((s) => s.start(intake).catch((err) => log.error({ err, mailbox: s.id }, 'source failed to start'))));

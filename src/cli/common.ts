@@ -30,6 +30,8 @@ export function configAt(where: Locations, failCode: number = EXIT.CONFIG, opts:
 /** Loads config and opens the store, turning failures into the given exit code. */
 export function openAll(where: Locations, failCode: number = EXIT.CONFIG, opts: { readOnly?: boolean } = {}): { config: Config; store: Store } {
   const config = configAt(where, failCode, opts);
+  // A desk on PostgreSQL has no SQLite file to show: an empty one would be opened and shown.
+  if (config.store.postgres) throw new CliExit(failCode, 'this command works on the SQLite store only, and this desk is on PostgreSQL (store.postgres in helpdesk.yaml); docs/CLUSTER.md lists the commands that run there');
   try {
     return { config, store: openStore(where.dataDir) };
   } catch (err) {

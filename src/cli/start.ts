@@ -20,8 +20,8 @@ export function registerStart(program: Command, log: Logger): void {
       try {
         // The daemon's modules (IMAP, SMTP, templates, jobs) load only for `start`: every other
         // command, an MTA's pipe into `helpdesk ingest` above all, starts without them.
-        const { startDaemon } = await import('../main');
-        daemon = await startDaemon(where, log);
+        const { startConfiguredDaemon } = await import('../main');
+        daemon = await startConfiguredDaemon(where, log);
       } catch (err) {
         if (err instanceof ConfigError) throw new CliExit(EXIT.CONFIG, `invalid configuration:\n${err.message}`);
         throw err;

@@ -71,6 +71,8 @@ export function loadConfig(dir: string, env: Env = process.env, options: LoadOpt
     replies: main.replies,
     jobs: main.jobs,
     health: main.health,
+    store: main.store,
+    cluster: main.cluster,
     limits: main.limits,
     defaults: main.defaults,
     sla: main.sla,

@@ -247,6 +247,19 @@ export const helpdeskFileSchema = z.strictObject({
       alertAfter: duration.default(parseDuration('10m') as number),
     })
     .prefault({}),
+  /** Where the desk is kept: absent, the SQLite file in --data (docs/CLUSTER.md). */
+  store: z
+    .strictObject({
+      /** Several daemons on one PostgreSQL: `url` is a connection URL (use `${VAR}` for the password). */
+      postgres: z.strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a URL such as postgres://helpdesk@db.example.com/helpdesk') }).optional(),
+    })
+    .prefault({}),
+  cluster: z
+    .strictObject({
+      /** A daemon that dies has its mailboxes taken over by another within this time (PostgreSQL only). */
+      leaseTtl: duration.refine((ms) => ms >= 3000, 'expected at least 3s').default(parseDuration('30s') as number),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       maxMessageSize: size.default(25 * 1024 * 1024),
@@ -512,6 +525,8 @@ export interface Config {
   replies: HelpdeskFile['replies'];
   jobs: HelpdeskFile['jobs'];
   health: HelpdeskFile['health'];
+  store: HelpdeskFile['store'];
+  cluster: HelpdeskFile['cluster'];
   limits: HelpdeskFile['limits'];
   defaults: HelpdeskFile['defaults'];
   sla: HelpdeskFile['sla'];

@@ -7,13 +7,13 @@ import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
 import type { IngestResult, RawMessage } from '../pipeline/types';
-import { bestEffort, type MailboxStateStore } from '../store/mailbox-state';
+import { bestEffort, type SourceState } from '../store/mailbox-state';
 import { imapFlowConnector, type ImapConnection, type ImapConnector } from './imap-connection';
 import type { Source } from './source';
 
 export interface ImapSourceOptions {
   mailbox: MailboxConfig & { imap: ImapConfig };
-  state: MailboxStateStore;
+  state: SourceState;
   log: Logger;
   /** A mailbox without a successful check for this long is an incident (logged once). */
   alertAfterMs: number;
@@ -153,7 +153,7 @@ export function imapSource(options: ImapSourceOptions): Source {
     if (mailbox.ack === 'move') needed.add(folderFor('processed'));
     for (const folder of needed) await conn.createFolder(folder);
     const { uidValidity } = await conn.select(mailbox.folders.inbox);
-    const saved = options.state.get(id);
+    const saved = await options.state.get(id);
     position = { uidValidity, lastUid: saved?.lastUid ?? 0 };
     if (saved?.uidValidity && saved.uidValidity !== uidValidity) {
       // The folder was recreated or renumbered: UIDs mean nothing any more. Rescan it all;
@@ -161,7 +161,7 @@ export function imapSource(options: ImapSourceOptions): Source {
       log.warn({ before: saved.uidValidity, now: uidValidity }, 'UIDVALIDITY changed; rescanning the folder');
       position.lastUid = 0;
     }
-    options.state.savePosition(id, uidValidity, position.lastUid);
+    await options.state.savePosition(id, uidValidity, position.lastUid);
     log.info({ host: mailbox.imap.host, folder: mailbox.folders.inbox, uidValidity, lastUid: position.lastUid }, 'imap mailbox opened');
   };
 
@@ -266,7 +266,7 @@ export function imapSource(options: ImapSourceOptions): Source {
     const done = [...buckets.processed, ...buckets.junk, ...buckets.quarantine];
     if (done.length > 0) {
       at.lastUid = Math.max(at.lastUid, ...done);
-      options.state.savePosition(id, at.uidValidity, at.lastUid);
+      await options.state.savePosition(id, at.uidValidity, at.lastUid);
     }
   };
 
@@ -283,7 +283,7 @@ export function imapSource(options: ImapSourceOptions): Source {
     const key = `${id}#junk`;
     const { uidValidity } = await c.select(folderFor('junk'));
     try {
-      const saved = options.state.get(key);
+      const saved = await options.state.get(key);
       let lastUid = saved?.uidValidity === uidValidity ? saved.lastUid : 0;
       const found = await c.search(lastUid);
       for (let i = 0; i < found.length && !stopping(); i += batchSize) {
@@ -291,9 +291,9 @@ export function imapSource(options: ImapSourceOptions): Source {
           log.info({ folder: folderFor('junk'), uid: msg.uid, learnt: await learn(msg.source) }, 'junk folder message');
           lastUid = Math.max(lastUid, msg.uid);
         }
-        options.state.savePosition(key, uidValidity, lastUid);
+        await options.state.savePosition(key, uidValidity, lastUid);
       }
-      if (!saved || saved.uidValidity !== uidValidity) options.state.savePosition(key, uidValidity, lastUid);
+      if (!saved || saved.uidValidity !== uidValidity) await options.state.savePosition(key, uidValidity, lastUid);
     } finally {
       await c.select(mailbox.folders.inbox);
     }

@@ -5,14 +5,14 @@ import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
 import type { RawMessage } from '../pipeline/types';
-import { bestEffort, type MailboxStateStore } from '../store/mailbox-state';
+import { bestEffort, type SourceState } from '../store/mailbox-state';
 import type { Source } from './source';
 
 export interface MaildirSourceOptions {
   id: string;
   dir: string;
   pollIntervalMs: number;
-  state: MailboxStateStore;
+  state: SourceState;
   log: Logger;
   /** limits.maxMessageSize: a bigger file is quarantined without being read into memory. */
   maxMessageSize: number;

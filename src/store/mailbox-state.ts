@@ -6,8 +6,23 @@ import { mailboxState } from './schema';
 
 export type MailboxStateRow = typeof mailboxState.$inferSelect;
 
+/**
+ * What a source (src/mail-in) keeps of its mailbox: where it stands, and how its last checks
+ * went. SQLite's answers at once (MailboxStateStore); PostgreSQL's over the network
+ * (store/pg/mailbox-state.ts), so a source awaits what it reads and the positions it saves.
+ */
+export interface SourceState {
+  get(mailbox: string): MailboxStateRow | null | Promise<MailboxStateRow | null>;
+  /** Records the position (UIDVALIDITY and last acknowledged UID). */
+  savePosition(mailbox: string, uidValidity: string | null, lastUid: number): void | Promise<void>;
+  /** A check completed: the mailbox was read and `backlog` messages were waiting. */
+  recordCheck(mailbox: string, backlog: number, at: number): void | Promise<void>;
+  recordState(mailbox: string, state: string, at: number): void | Promise<void>;
+  recordError(mailbox: string, error: string, at: number): void | Promise<void>;
+}
+
 /** Where a source stands in its mailbox, and how its last checks went (`helpdesk status`). */
-export interface MailboxStateStore {
+export interface MailboxStateStore extends SourceState {
   get(mailbox: string): MailboxStateRow | null;
   /** Records the position (UIDVALIDITY and last acknowledged UID). */
   savePosition(mailbox: string, uidValidity: string | null, lastUid: number): void;
@@ -46,20 +61,23 @@ export function mailboxStateStore(db: Db): MailboxStateStore {
  * retrying whatever its status rows can record. Positions are not among them: a position
  * that cannot be saved must fail the caller.
  */
-export function bestEffort(state: MailboxStateStore, log: Logger): MailboxStateStore {
+export function bestEffort(state: SourceState, log: Logger): SourceState {
+  const failed = (what: string) => (err: unknown) => log.warn({ err: errorMessage(err), what }, 'cannot record the mailbox status');
   const attempt =
-    <A extends unknown[]>(what: string, fn: (...args: A) => void) =>
-    (...args: A) => {
+    <A extends unknown[]>(what: string, fn: (...args: A) => void | Promise<void>) =>
+    (...args: A): void => {
       try {
-        fn(...args);
+        const done = fn(...args);
+        if (done) done.catch(failed(what));
       } catch (err) {
-        log.warn({ err: errorMessage(err), what }, 'cannot record the mailbox status');
+        failed(what)(err);
       }
     };
   return {
-    ...state,
-    recordCheck: attempt('check', state.recordCheck),
-    recordState: attempt('state', state.recordState),
-    recordError: attempt('error', state.recordError),
+    get: (mailbox) => state.get(mailbox),
+    savePosition: (mailbox, uidValidity, lastUid) => state.savePosition(mailbox, uidValidity, lastUid),
+    recordCheck: attempt('check', (m: string, backlog: number, at: number) => state.recordCheck(m, backlog, at)),
+    recordState: attempt('state', (m: string, current: string, at: number) => state.recordState(m, current, at)),
+    recordError: attempt('error', (m: string, error: string, at: number) => state.recordError(m, error, at)),
   };
 }

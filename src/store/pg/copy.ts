@@ -6,6 +6,7 @@ import { HelpdeskError } from '../../lib/errors';
 import type { Store } from '../open';
 import { applyPgMigrations } from './migrate';
 import { deskTables, type DeskTable, type Kind } from './tables';
+import { withoutPassword } from './url';
 
 /** What `helpdesk migrate-store` copied, table by table, and how it was checked. */
 export interface CopyReport {
@@ -36,7 +37,7 @@ export async function copyToPostgres(store: Store, url: string, progress: (line:
   try {
     await client.connect();
   } catch (err) {
-    throw new HelpdeskError('PG_UNREACHABLE', `cannot connect to ${redact(url)}: ${(err as Error).message}`);
+    throw new HelpdeskError('PG_UNREACHABLE', `cannot connect to ${withoutPassword(url)}: ${(err as Error).message}`);
   }
   try {
     await applyPgMigrations(client);
@@ -44,7 +45,7 @@ export async function copyToPostgres(store: Store, url: string, progress: (line:
     try {
       for (const table of IN_USE) {
         const r = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
-        if (Number(r.rows[0].n) > 0) throw new HelpdeskError('PG_NOT_EMPTY', `${redact(url)} already holds a desk (${table} has ${r.rows[0].n} rows): migrate-store copies into an empty database only`);
+        if (Number(r.rows[0].n) > 0) throw new HelpdeskError('PG_NOT_EMPTY', `${withoutPassword(url)} already holds a desk (${table} has ${r.rows[0].n} rows): migrate-store copies into an empty database only`);
       }
       // The migration generated a Message-ID secret; the desk's own replaces it.
       await client.query('DELETE FROM key_value');
@@ -179,13 +180,3 @@ async function copyBlobs(dataDir: string, client: Client): Promise<{ files: numb
   return { files, bytes };
 }
 
-/** The URL without its password, for messages. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(an invalid URL)';
-  }
-}

@@ -1,0 +1,151 @@
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import { listLeases } from '../../src/cluster/leases';
+import { usePostgres } from '../harness/postgres';
+import { header, startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
+import { runCliAsync, spawnCli, waitFor } from '../helpers/cli';
+import { tempDir, writeConfigDir } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
+import { seededRandom, testSeed } from '../helpers/random';
+import { AGENTS, RULES } from '../helpers/smtp-desk';
+
+/**
+ * Issue #25, the cluster test: three daemons (the built `helpdesk start`, each its own process
+ * and data folder) share one PostgreSQL and six Maildir mailboxes. A backlog arrives; one
+ * daemon is SIGKILLed while its mailboxes are being drained (seeded: which daemon, how far in).
+ * Its mailboxes are taken over within `cluster.leaseTtl`, every message is processed once, and
+ * every notification reaches the SMTP server (at least once, the same Message-ID: a sender
+ * killed between the server's answer and its commit sends again).
+ */
+const clients: Client[] = [];
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.end()));
+});
+const pg = usePostgres();
+
+const MAILBOXES = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'];
+const PER_MAILBOX = 60;
+const TTL_MS = 4000;
+
+test('three daemons on one PostgreSQL: one killed mid-drain, its mailboxes taken over within the lease TTL, every message processed once', async () => {
+  const seed = testSeed();
+  process.stdout.write(`pg daemons: seed ${seed}; HD_SEED=${seed} replays it\n`);
+  const random = seededRandom(seed);
+  const url = await pg().createDatabase('pg_daemons');
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  clients.push(db);
+  const sink: SmtpSink = await startSmtpSink();
+  const root = tempDir('hd-pg-daemons-');
+  const dirs = Object.fromEntries(MAILBOXES.map((m) => [m, path.join(root, 'maildirs', m)]));
+  for (const dir of Object.values(dirs)) for (const sub of ['new', 'cur', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true });
+  const configDir = writeConfigDir({
+    'helpdesk.yaml': `helpdesk: { name: Support, address: support@example.test, ticketPrefix: HD }
+store: { postgres: { url: "${url}" } }
+cluster: { leaseTtl: ${TTL_MS / 1000}s }
+mailboxes:
+${MAILBOXES.map((m) => `  - { id: ${m}, maildir: "${dirs[m]}", pollInterval: 1s }`).join('\n')}
+outgoing: { smtp: { host: 127.0.0.1, port: ${sink.port}, secure: false } }
+jobs: { backup: { enabled: false } }
+`,
+    'agents.yaml': AGENTS,
+    'rules.yaml': RULES,
+  });
+  const daemons = [0, 1, 2].map((i) => {
+    const d = spawnCli(['start', '--config', configDir, '--data', path.join(root, `data${i}`)], { env: { HELPDESK_LOG_LEVEL: 'warn' } });
+    d.child.stdout?.resume();
+    return d;
+  });
+  const logs = () => daemons.map((d, i) => `--- daemon ${i}\n${d.stderr().slice(-3000)}`).join('\n');
+  try {
+    const holders = async (): Promise<Map<string, string>> => {
+      // Before the first daemon has migrated the database, nobody holds anything.
+      if (!(await db.query("select to_regclass('mailbox_leases') as t")).rows[0].t) return new Map();
+      const now = Number((await db.query<{ now: string }>('select (extract(epoch from clock_timestamp()) * 1000)::bigint as now')).rows[0].now);
+      return new Map((await listLeases(db)).filter((l) => l.expiresAt > now).map((l) => [l.mailbox, l.holder]));
+    };
+    // Each daemon takes its fair share, two mailboxes.
+    await waitFor(async () => {
+      const held = await holders();
+      const counts = [...held.values()].reduce((m, h) => m.set(h, (m.get(h) ?? 0) + 1), new Map<string, number>());
+      return held.size === 6 && counts.size === 3 && [...counts.values()].every((n) => n === 2);
+    }, 30_000, 'fair shares').catch((err: Error) => {
+      throw new Error(`${err.message}\n${logs()}`);
+    });
+
+    // The backlog arrives: written to tmp/, then moved into new/ as an MTA delivers.
+    let n = 0;
+    for (const m of MAILBOXES) {
+      for (let i = 0; i < PER_MAILBOX; i++) {
+        const name = `${Date.now()}.${n++}.test`;
+        writeFileSync(path.join(dirs[m], 'tmp', name), buildMail({ from: `Customer ${m}-${i} <c-${m}-${i}@customer.test>`, subject: `Question ${i} to ${m}`, messageId: `<${m}-${i}@customer.test>`, body: `Hello from ${m}, message ${i}.` }));
+        renameSync(path.join(dirs[m], 'tmp', name), path.join(dirs[m], 'new', name));
+      }
+    }
+
+    // The victim: a seeded daemon, killed once a seeded part of its mailboxes' mail is in.
+    const held = await holders();
+    const victimHolder = [...new Set(held.values())].sort()[Math.floor(random() * 3)];
+    const victimMailboxes = [...held].filter(([, h]) => h === victimHolder).map(([m]) => m);
+    const pid = Number(victimHolder.split(':')[1]);
+    const victim = daemons.find((d) => d.child.pid === pid);
+    if (!victim) throw new Error(`no daemon with pid ${pid}`);
+    const threshold = 5 + Math.floor(random() * (PER_MAILBOX / 2));
+    const inVictims = async () =>
+      Number((await db.query<{ n: string }>(`select count(*) as n from inbound where ${victimMailboxes.map((m) => `source = 'maildir:${m}'`).join(' or ')}`)).rows[0].n);
+    await waitFor(async () => (await inVictims()) >= threshold, 60_000, 'the victim draining').catch((err: Error) => {
+      throw new Error(`${err.message}\n${logs()}`);
+    });
+    const left = victimMailboxes.reduce((sum, m) => sum + readdirSync(path.join(dirs[m], 'new')).length, 0);
+    victim.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await victim.exited;
+    await waitFor(async () => {
+      const now = await holders();
+      return victimMailboxes.every((m) => now.has(m) && now.get(m) !== victimHolder);
+    }, 3 * TTL_MS, 'takeover');
+    const takeoverMs = Date.now() - killedAt;
+    process.stdout.write(`pg daemons: killed ${victimHolder} (mailboxes ${victimMailboxes.join(', ')}) after ${threshold}+ of its messages, ${left} files still waiting; taken over in ${takeoverMs} ms (leaseTtl ${TTL_MS} ms)\n`);
+    expect(left).toBeGreaterThan(0);
+    expect(takeoverMs).toBeLessThanOrEqual(TTL_MS);
+
+    // Everything drains: every file acknowledged (moved to cur/), every row sent.
+    const total = MAILBOXES.length * PER_MAILBOX;
+    await waitFor(() => MAILBOXES.every((m) => readdirSync(path.join(dirs[m], 'new')).length === 0 && readdirSync(path.join(dirs[m], 'cur')).length === PER_MAILBOX), 120_000, 'every file acknowledged').catch((err: Error) => {
+      throw new Error(`${err.message}\n${logs()}`);
+    });
+    await waitFor(async () => Number((await db.query<{ n: string }>("select count(*) as n from outbox where status = 'pending'")).rows[0].n) === 0, 60_000, 'the outbox drained');
+
+    // Processed once: one customer message and one ticket per mail; a file offered again
+    // (the victim's batch in flight) is recorded as a duplicate, never as a second message.
+    const count = async (q: string) => Number((await db.query<{ n: string }>(q)).rows[0].n);
+    expect(await count("select count(*) as n from messages where direction = 'in'")).toBe(total);
+    expect(await count("select count(distinct message_id) as n from messages where direction = 'in'")).toBe(total);
+    expect(await count('select count(*) as n from tickets')).toBe(total);
+    expect(await count("select count(*) as n from inbound where outcome = 'created'")).toBe(total);
+    expect(await count("select count(*) as n from inbound where outcome not in ('created', 'duplicate')")).toBe(0);
+    // Every notification sent: an acknowledgement and Ana's notice per ticket, each received.
+    const rows = (await db.query<{ message_id: string; status: string }>('select message_id, status from outbox')).rows;
+    expect(rows.length).toBe(2 * total);
+    expect(rows.filter((r) => r.status !== 'sent')).toEqual([]);
+    const received = sink.messages.map((m) => header(m, 'message-id') as string);
+    const seen = new Set(received);
+    expect(rows.filter((r) => !seen.has(r.message_id))).toEqual([]);
+    // At least once, recognisably the same: a mail sent again has a Message-ID of a row, and
+    // only a sender killed between the server's answer and its commit sends again.
+    expect(received.length - seen.size).toBeLessThanOrEqual(1);
+
+    // The status shows who holds what.
+    const status = await runCliAsync(['status', '--json', '--config', configDir, '--data', path.join(root, 'data0')]);
+    const report = JSON.parse(status.stdout) as Array<{ mailbox: string; holder: string | null; leaseAgeSeconds: number | null }>;
+    const now = await holders();
+    expect(report.map((r) => [r.mailbox, r.holder])).toEqual(MAILBOXES.map((m) => [m, now.get(m) ?? null]));
+  } finally {
+    for (const d of daemons) if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGTERM');
+    await Promise.all(daemons.map((d) => d.exited));
+    await sink.close();
+  }
+  // The survivors stopped cleanly on SIGTERM, releasing their leases.
+  expect(daemons.map((d) => d.child.exitCode).filter((c) => c !== null)).toEqual([0, 0]);
+}, 240_000);
