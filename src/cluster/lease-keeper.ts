@@ -54,11 +54,35 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
   let running: Promise<void> | null = null;
   let stopped = false;
 
-  const giveUp = async (mailbox: string, why: 'lost' | 'handover' | 'shutdown') => {
+  /**
+   * Mailboxes whose source is stopping (it finishes the batch in hand): their leases are still
+   * renewed, so that batch can commit, and released once the source has stopped.
+   */
+  const stopping = new Map<string, Lease>();
+  /** Sources being stopped; the rounds go on meanwhile. */
+  const stops = new Set<Promise<void>>();
+
+  /**
+   * Stops reading a mailbox without holding up the rounds: a source may take seconds to finish
+   * its batch, and the renewals of every other lease must not wait for it (they did: a daemon
+   * handing several mailboxes over let its other leases run out, and the takeovers cascaded).
+   */
+  const giveUp = (mailbox: string, why: 'lost' | 'handover' | 'shutdown') => {
     const lease = held.get(mailbox);
     held.delete(mailbox);
-    await o.stop(mailbox, why);
-    if (lease && why !== 'lost') await releaseLease(o.db, lease);
+    if (lease && why !== 'lost') stopping.set(mailbox, lease);
+    const stop = (async () => {
+      try {
+        await o.stop(mailbox, why);
+      } finally {
+        const last = stopping.get(mailbox);
+        stopping.delete(mailbox);
+        if (last) await releaseLease(o.db, last);
+      }
+    })()
+      .catch((err: unknown) => log.error({ mailbox, error: errorMessage(err) }, 'stopping a mailbox failed; its lease runs out by itself'))
+      .finally(() => stops.delete(stop));
+    stops.add(stop);
   };
 
   async function round(): Promise<void> {
@@ -68,22 +92,26 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
       if (renewed) held.set(mailbox, renewed);
       else {
         log.warn({ mailbox, generation: lease.generation }, 'mailbox lease lost: another daemon holds it now');
-        await giveUp(mailbox, 'lost');
+        giveUp(mailbox, 'lost');
       }
     }
+    for (const [mailbox, lease] of [...stopping]) {
+      const renewed = await renewLease(o.db, lease, leaseMs);
+      if (renewed && stopping.has(mailbox)) stopping.set(mailbox, renewed);
+    }
     const names = o.mailboxes();
-    for (const mailbox of [...held.keys()]) if (!names.includes(mailbox)) await giveUp(mailbox, 'handover');
+    for (const mailbox of [...held.keys()]) if (!names.includes(mailbox)) giveUp(mailbox, 'handover');
     const fair = Math.ceil(names.length / (await liveMembers(o.db, leaseMs)));
     while (held.size > fair) {
       const newest = [...held.keys()].pop() as string;
       log.info({ mailbox: newest, fair }, 'handing a mailbox over to a less busy daemon');
-      await giveUp(newest, 'handover');
+      giveUp(newest, 'handover');
     }
     if (held.size >= fair || names.length === 0) return;
     const first = createHash('sha256').update(o.member.holder).digest().readUInt32BE(0) % names.length;
     for (let i = 0; i < names.length && held.size < fair; i++) {
       const mailbox = names[(first + i) % names.length];
-      if (held.has(mailbox)) continue;
+      if (held.has(mailbox) || stopping.has(mailbox)) continue;
       const lease = await acquireLease(o.db, mailbox, o.member.holder, leaseMs);
       if (!lease) continue;
       held.set(mailbox, lease);
@@ -121,7 +149,8 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
       stopped = true;
       if (timer) clearTimeout(timer);
       while (running) await running.catch(() => undefined);
-      for (const mailbox of [...held.keys()]) await giveUp(mailbox, 'shutdown');
+      for (const mailbox of [...held.keys()]) giveUp(mailbox, 'shutdown');
+      while (stops.size > 0) await Promise.all([...stops]);
       await leave(o.db, o.member);
     },
     held: () => [...held.values()],

@@ -10,6 +10,7 @@ import { pgStoreReader } from '../pipeline/pg-store-reader';
 import type { StoreReader } from '../pipeline/types';
 import { lessonOf } from '../spam/correct';
 import { blobPath } from '../store/blobs';
+import { writeTurn } from '../store/write-turn';
 import { keepBlobs, keepRawFile, readBlob } from '../store/pg/blobs';
 import { driverError, isPgStoreFailure } from '../store/pg/failures';
 import { firstInboundRawPath, ticketInfo, type PgDb } from '../store/pg/reads';
@@ -27,14 +28,24 @@ import type { IntakeBatch, IntakeStore } from './intake-store';
  * savepoint and recorded as quarantined, its neighbours untouched. COMMIT comes after the
  * fence: the batch commits only while the lease of its mailbox is held.
  *
- * Batches need no turn: each has its own connection, and two batches that could write the same
- * message (one mail delivered to two mailboxes) are ordered by apply's dedup lock
- * (store/pg/writes.ts). The category predictor is not trained from PostgreSQL yet: tickets get
+ * Each batch has its own connection, so several run at once (BATCHES_AT_ONCE); two batches
+ * that could write the same message (one mail delivered to two mailboxes) are ordered by
+ * apply's dedup lock (store/pg/writes.ts). The category predictor is not trained from PostgreSQL yet: tickets get
  * the rules' categories only.
  */
+/**
+ * Batches open at once in one daemon. Each message is mostly this process's CPU (parsing, the
+ * stages) with round trips in between: two batches keep the CPU busy through each other's
+ * round trips. Thirty (one per mailbox) made every batch thirty times slower, held thirty
+ * connections, and delayed the lease renewals on the same event loop until leases ran out
+ * (bench:cluster).
+ */
+const BATCHES_AT_ONCE = 2;
+
 export function pgIntakeStore(pool: Pool, log: Logger): IntakeStore {
+  const turns = writeTurn(undefined, BATCHES_AT_ONCE);
   return {
-    turn: (fn) => fn(),
+    turn: (fn) => turns.run(fn),
     openBatch: (lease) => pgBatch(pool, lease ?? null, log),
     categoryModel: () => null,
   };

@@ -57,6 +57,7 @@ export async function ingestInto(target: IngestTarget, raw: RawMessage, deps: In
   try {
     result = await target.apply(draft, deps.config);
   } catch (err) {
+    if (err instanceof StoreUnavailableError) throw err;
     if (isStoreFailure(err)) throw new StoreUnavailableError(`cannot write the store: ${errorMessage(err)}`, err);
     log.error({ err }, 'apply failed; quarantining message');
     const reason = `apply: ${errorMessage(err)}`;

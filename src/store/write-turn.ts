@@ -13,25 +13,37 @@ export interface WriteTurn {
   readonly held: boolean;
 }
 
-/** `beforeEach`: awaited before each turn is given (the daemon lets another process write first). */
-export function writeTurn(beforeEach?: () => Promise<void>): WriteTurn {
-  let tail: Promise<void> = Promise.resolve();
+/**
+ * `beforeEach`: awaited before each turn is given (the daemon lets another process write first).
+ * `slots`: how many turns may be held at once (1: SQLite's one connection; PostgreSQL's
+ * batches each have their own, and a few at a time keep the event loop responsive).
+ */
+export function writeTurn(beforeEach?: () => Promise<void>, slots = 1): WriteTurn {
   let holders = 0;
+  /** Those waiting for a turn, first come first served. */
+  const waiting: Array<() => void> = [];
+  const take = (): Promise<void> => {
+    if (holders < slots && waiting.length === 0) {
+      holders++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const give = () => {
+    // Handed straight to the next in line: the number held stays the same.
+    const next = waiting.shift();
+    if (next) next();
+    else holders--;
+  };
   return {
-    run<T>(fn: () => T | Promise<T>): Promise<T> {
-      const previous = tail;
-      let release!: () => void;
-      tail = new Promise<void>((resolve) => (release = resolve));
-      return previous.then(async () => {
-        holders++;
-        try {
-          await beforeEach?.();
-          return await fn();
-        } finally {
-          holders--;
-          release();
-        }
-      });
+    async run<T>(fn: () => T | Promise<T>): Promise<T> {
+      await take();
+      try {
+        await beforeEach?.();
+        return await fn();
+      } finally {
+        give();
+      }
     },
     get held() {
       return holders > 0;

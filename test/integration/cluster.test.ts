@@ -10,7 +10,7 @@ import { sendOneClaimed } from '../../src/mail-out/pg-outbox-worker';
 import { sleep } from '../../src/lib/backoff';
 import { silentLogger } from '../../src/lib/log';
 import { applyPgMigrations } from '../../src/store/pg/migrate';
-import { usePostgres } from '../harness/postgres';
+import { usePostgres } from '../harness/use-postgres';
 import { startSmtpSink } from '../harness/smtp-sink';
 import { waitFor } from '../helpers/cli';
 import { seededRandom, testSeed } from '../helpers/random';
@@ -138,13 +138,38 @@ test('a daemon hands over a mailbox no longer configured, and on shutdown stops 
   mailboxes = ['box-a'];
   await keeper.tick();
   expect(said.at(-1)).toBe('stop box-b handover');
-  expect(await live()).toEqual(['box-a ours']);
+  // Released once its source has stopped, beside the rounds.
+  await waitFor(async () => (await live()).join() === 'box-a ours', 5000, 'box-b released');
   // A member gone for two days is forgotten when another leaves.
   await pool.query("insert into cluster_members (holder, host, pid, started_at, seen_at) values ('gone:1:x', 'gone', 1, 0, (extract(epoch from now()) * 1000)::bigint - 2 * 86400000)");
   await keeper.stop();
   expect(said.at(-1)).toBe('stop box-a shutdown');
   expect(await live()).toEqual([]);
   expect((await pool.query('select count(*)::int as n from cluster_members')).rows[0].n).toBe(0);
+});
+
+test('a source slow to stop holds up no renewal: the other leases stay, and its own until it has stopped', async () => {
+  const { pool } = await freshDb('slow_stop');
+  let mailboxes = ['box-a', 'box-b'];
+  let stopped!: () => void;
+  const slow = new Promise<void>((resolve) => (stopped = resolve));
+  const member = thisMember();
+  // leaseTtl 1.5 s: a lease runs 1 s unless renewed.
+  const keeper = leaseKeeper({ db: pool, member, mailboxes: () => mailboxes, ttlMs: 1500, start: () => undefined, stop: (m) => (m === 'box-b' ? slow : undefined), log: silentLogger() });
+  const ours = async () => (await listLeases(pool)).filter((l) => l.expiresAt > l.now && l.holder === member.holder).map((l) => l.mailbox);
+  keeper.start();
+  try {
+    await waitFor(async () => (await ours()).length === 2, 5000, 'both leases');
+    // box-b is handed over; its source needs three lease lengths to finish its batch.
+    mailboxes = ['box-a'];
+    await sleep(3000);
+    expect(await ours()).toEqual(['box-a', 'box-b']);
+    stopped();
+    await waitFor(async () => (await ours()).join() === 'box-a', 5000, 'box-b released once stopped');
+  } finally {
+    stopped();
+    await keeper.stop();
+  }
 });
 
 async function enqueue(pool: Pool, n: number, prefix: string): Promise<void> {

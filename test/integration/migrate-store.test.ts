@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { getValue } from '../../src/store/key-value';
 import { applyPgMigrations } from '../../src/store/pg/migrate';
 import { ticketByRef } from '../../src/store/tickets';
-import { usePostgres } from '../harness/postgres';
+import { usePostgres } from '../harness/use-postgres';
 import { runCliAsync } from '../helpers/cli';
 import { busyDesk } from '../helpers/busy-desk';
 import { smtpDesks } from '../helpers/smtp-desk';

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { listLeases } from '../../src/cluster/leases';
-import { usePostgres } from '../harness/postgres';
+import { usePostgres } from '../harness/use-postgres';
 import { header, startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
 import { runCliAsync, spawnCli, waitFor } from '../helpers/cli';
 import { tempDir, writeConfigDir } from '../helpers/env';

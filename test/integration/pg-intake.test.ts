@@ -6,7 +6,7 @@ import { acquireLease } from '../../src/cluster/leases';
 import { sleep } from '../../src/lib/backoff';
 import type { RawMessage } from '../../src/pipeline/types';
 import { getValue } from '../../src/store/key-value';
-import { usePostgres } from '../harness/postgres';
+import { usePostgres } from '../harness/use-postgres';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
 import { buildMail } from '../helpers/mail';
 import { passOver, pgIntakeDesk } from '../helpers/pg-intake';

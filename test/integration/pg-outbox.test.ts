@@ -4,7 +4,7 @@ import { pgOutboxWorker } from '../../src/mail-out/pg-outbox-worker';
 import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
 import { makeTransport } from '../../src/mail-out/transport';
 import { getValue } from '../../src/store/key-value';
-import { usePostgres } from '../harness/postgres';
+import { usePostgres } from '../harness/use-postgres';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
 import { buildMail, buildMailWithFiles } from '../helpers/mail';
 import { ingestAlone, pgIntakeDesk } from '../helpers/pg-intake';

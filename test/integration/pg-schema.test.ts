@@ -10,7 +10,7 @@ import * as pgSchema from '../../src/store/pg/schema';
 import { kindOf } from '../../src/store/pg/tables';
 import { openStore } from '../../src/store/open';
 import * as sqliteSchema from '../../src/store/schema';
-import { usePostgres } from '../harness/postgres';
+import { usePostgres } from '../harness/use-postgres';
 
 /**
  * Issue #25: the SQLite and the PostgreSQL store must keep the same data model. Both migration

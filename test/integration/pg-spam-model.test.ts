@@ -11,7 +11,7 @@ import * as pgSchema from '../../src/store/pg/schema';
 import { pgSpamLearn } from '../../src/store/pg/spam';
 import { deskTables } from '../../src/store/pg/tables';
 import { spamStore, type SpamLabel } from '../../src/store/spam';
-import { usePostgres } from '../harness/postgres';
+import { usePostgres } from '../harness/use-postgres';
 import { FIXTURES, removeTempDirs, tempDir } from '../helpers/env';
 
 /**

@@ -12,7 +12,7 @@ import { sha256Hex } from '../../src/lib/hash';
 import { listOutbox } from '../../src/store/outbox';
 import { copyToPostgres } from '../../src/store/pg/copy';
 import * as pgSchema from '../../src/store/pg/schema';
-import { usePostgres } from '../harness/postgres';
+import { usePostgres } from '../harness/use-postgres';
 import { busyDesk } from '../helpers/busy-desk';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
 import { buildDsn, buildMail } from '../helpers/mail';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { getValue } from '../../src/store/key-value';
 import { pgRowLines, sqliteRowLines } from '../../src/store/pg/copy';
 import { deskTables } from '../../src/store/pg/tables';
-import { usePostgres } from '../harness/postgres';
+import { usePostgres } from '../harness/use-postgres';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
 import { buildMail } from '../helpers/mail';
 import { ingestAlone, pgIntakeDesk } from '../helpers/pg-intake';

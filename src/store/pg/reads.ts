@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { fromCustomerSide } from '../customer-side';
 import { PROCESSED } from '../inbound';
 import { firstByMessageId, plusRange } from '../outbox';
@@ -14,6 +15,13 @@ import * as s from './schema';
  * joins, so the batch's own rows are seen, as on SQLite.
  */
 export type PgDb = NodePgDatabase<typeof s>;
+
+/**
+ * `column = any($1)`: a whole list as one array parameter. drizzle's inArray makes each value
+ * its own parameter and inspects each several times while building the query: for a message's
+ * few hundred spam tokens that cost 20 ms per message, more than all its queries took.
+ */
+const anyOf = (column: AnyPgColumn, list: readonly string[]) => sql`${column} = any(${sql.param([...list])}::text[])`;
 
 const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] ?? null;
 const count = sql<number>`count(*)`.mapWith(Number);
@@ -34,7 +42,7 @@ export const inboundMessage = (db: PgDb, messageId: string, from: string | null)
 export async function ticketsByMessageIds(db: PgDb, ids: string[]): Promise<Map<string, { id: number; ref: string }>> {
   const found = new Map<string, { id: number; ref: string }>();
   if (ids.length === 0) return found;
-  const rows = await db.select({ messageId: s.messageIds.messageId, id: s.tickets.id, ref: s.tickets.ref }).from(s.messageIds).innerJoin(s.tickets, eq(s.tickets.id, s.messageIds.ticketId)).where(inArray(s.messageIds.messageId, ids));
+  const rows = await db.select({ messageId: s.messageIds.messageId, id: s.tickets.id, ref: s.tickets.ref }).from(s.messageIds).innerJoin(s.tickets, eq(s.tickets.id, s.messageIds.ticketId)).where(anyOf(s.messageIds.messageId, ids));
   for (const r of rows) found.set(r.messageId, { id: r.id, ref: r.ref });
   return found;
 }
@@ -59,7 +67,7 @@ export async function openTicketCounts(db: PgDb, assignees: string[]): Promise<M
   const rows = await db
     .select({ assignee: s.tickets.assignee, n: count })
     .from(s.tickets)
-    .where(and(inArray(s.tickets.assignee, assignees), inArray(s.tickets.status, OPEN_STATUSES)))
+    .where(and(anyOf(s.tickets.assignee, assignees), inArray(s.tickets.status, OPEN_STATUSES)))
     .groupBy(s.tickets.assignee);
   for (const r of rows) if (r.assignee) counts.set(r.assignee, r.n);
   return counts;
@@ -71,7 +79,7 @@ export const getValue = async (db: PgDb, key: string) => (await one(db.select({ 
 export async function spamCounts(db: PgDb, tokens: string[]): Promise<Map<string, TokenCounts>> {
   const out = new Map<string, TokenCounts>();
   if (tokens.length === 0) return out;
-  const rows = await db.select().from(s.spamTokens).where(inArray(s.spamTokens.token, tokens));
+  const rows = await db.select().from(s.spamTokens).where(anyOf(s.spamTokens.token, tokens));
   for (const r of rows) out.set(r.token, { spam: r.spamCount, ham: r.hamCount });
   return out;
 }
@@ -89,7 +97,7 @@ export async function outboxByMessageIds(db: PgDb, ids: string[]) {
     .select({ id: s.outbox.id, recipients: s.outbox.recipients, ticketId: s.outbox.ticketId, ref: s.tickets.ref, messageId: s.outbox.messageId })
     .from(s.outbox)
     .leftJoin(s.tickets, eq(s.tickets.id, s.outbox.ticketId))
-    .where(inArray(s.outbox.messageId, ids.slice(0, 500)));
+    .where(anyOf(s.outbox.messageId, ids.slice(0, 500)));
   return firstByMessageId(ids, rows);
 }
 
