@@ -2,17 +2,21 @@ import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { listLeases } from '../../src/cluster/leases';
+import { count as imapCount, testClient } from '../harness/imap-client';
+import { dynUser } from '../harness/dovecot';
+import { useDovecot } from '../harness/use-dovecot';
 import { usePostgres } from '../harness/use-postgres';
 import { header, startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
 import { runCliAsync, spawnCli, waitFor } from '../helpers/cli';
 import { tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 import { seededRandom, testSeed } from '../helpers/random';
+import { imapMailboxYaml } from '../helpers/daemon';
 import { AGENTS, RULES } from '../helpers/smtp-desk';
 
 /**
  * Issue #25, the cluster test: three daemons (the built `helpdesk start`, each its own process
- * and data folder) share one PostgreSQL and six Maildir mailboxes. A backlog arrives; one
+ * and data folder) share one PostgreSQL, three Dovecot mailboxes and three Maildirs. A backlog arrives; one
  * daemon is SIGKILLed while its mailboxes are being drained (seeded: which daemon, how far in).
  * Its mailboxes are taken over within `cluster.leaseTtl`, every message is processed once, and
  * every notification reaches the SMTP server (at least once, the same Message-ID: a sender
@@ -23,8 +27,11 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.end()));
 });
 const pg = usePostgres();
+const dovecot = useDovecot();
 
 const MAILBOXES = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'];
+/** Read over IMAP from Dovecot; the others are Maildirs. */
+const IMAP = new Set(['m1', 'm2', 'm3']);
 const PER_MAILBOX = 60;
 const TTL_MS = 4000;
 
@@ -38,14 +45,16 @@ test('three daemons on one PostgreSQL: one killed mid-drain, its mailboxes taken
   clients.push(db);
   const sink: SmtpSink = await startSmtpSink();
   const root = tempDir('hd-pg-daemons-');
-  const dirs = Object.fromEntries(MAILBOXES.map((m) => [m, path.join(root, 'maildirs', m)]));
+  const dirs = Object.fromEntries(MAILBOXES.filter((m) => !IMAP.has(m)).map((m) => [m, path.join(root, 'maildirs', m)]));
   for (const dir of Object.values(dirs)) for (const sub of ['new', 'cur', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true });
+  const users = Object.fromEntries([...IMAP].map((m) => [m, dynUser(`cluster-${m}`)]));
+  const imap = Object.fromEntries(await Promise.all([...IMAP].map(async (m) => [m, await testClient(dovecot(), users[m])] as const)));
   const configDir = writeConfigDir({
     'helpdesk.yaml': `helpdesk: { name: Support, address: support@example.test, ticketPrefix: HD }
 store: { postgres: { url: "${url}" } }
 cluster: { leaseTtl: ${TTL_MS / 1000}s }
 mailboxes:
-${MAILBOXES.map((m) => `  - { id: ${m}, maildir: "${dirs[m]}", pollInterval: 1s }`).join('\n')}
+${MAILBOXES.map((m) => (IMAP.has(m) ? imapMailboxYaml({ id: m, port: dovecot().imapPort, user: users[m], poll: '1s' }).trimEnd() : `  - { id: ${m}, maildir: "${dirs[m]}", pollInterval: 1s }`)).join('\n')}
 outgoing: { smtp: { host: 127.0.0.1, port: ${sink.port}, secure: false } }
 jobs: { backup: { enabled: false } }
 `,
@@ -74,12 +83,19 @@ jobs: { backup: { enabled: false } }
       throw new Error(`${err.message}\n${logs()}`);
     });
 
-    // The backlog arrives: written to tmp/, then moved into new/ as an MTA delivers.
+    // The backlog arrives: APPENDed to the IMAP inboxes; written to tmp/ and moved into new/
+    // as an MTA delivers to a Maildir.
     let n = 0;
-    for (const m of MAILBOXES) {
+    const mail = (m: string, i: number) => buildMail({ from: `Customer ${m}-${i} <c-${m}-${i}@customer.test>`, subject: `Question ${i} to ${m}`, messageId: `<${m}-${i}@customer.test>`, body: `Hello from ${m}, message ${i}.` });
+    await Promise.all(
+      [...IMAP].map(async (m) => {
+        for (let i = 0; i < PER_MAILBOX; i++) await imap[m].append('INBOX', mail(m, i));
+      }),
+    );
+    for (const m of Object.keys(dirs)) {
       for (let i = 0; i < PER_MAILBOX; i++) {
         const name = `${Date.now()}.${n++}.test`;
-        writeFileSync(path.join(dirs[m], 'tmp', name), buildMail({ from: `Customer ${m}-${i} <c-${m}-${i}@customer.test>`, subject: `Question ${i} to ${m}`, messageId: `<${m}-${i}@customer.test>`, body: `Hello from ${m}, message ${i}.` }));
+        writeFileSync(path.join(dirs[m], 'tmp', name), mail(m, i));
         renameSync(path.join(dirs[m], 'tmp', name), path.join(dirs[m], 'new', name));
       }
     }
@@ -92,12 +108,14 @@ jobs: { backup: { enabled: false } }
     const victim = daemons.find((d) => d.child.pid === pid);
     if (!victim) throw new Error(`no daemon with pid ${pid}`);
     const threshold = 5 + Math.floor(random() * (PER_MAILBOX / 2));
-    const inVictims = async () =>
-      Number((await db.query<{ n: string }>(`select count(*) as n from inbound where ${victimMailboxes.map((m) => `source = 'maildir:${m}'`).join(' or ')}`)).rows[0].n);
+    const sources = victimMailboxes.map((m) => (IMAP.has(m) ? `imap:${m}` : `maildir:${m}`));
+    const inVictims = async () => Number((await db.query<{ n: string }>('select count(*) as n from inbound where source = any($1)', [sources])).rows[0].n);
     await waitFor(async () => (await inVictims()) >= threshold, 60_000, 'the victim draining').catch((err: Error) => {
       throw new Error(`${err.message}\n${logs()}`);
     });
-    const left = victimMailboxes.reduce((sum, m) => sum + readdirSync(path.join(dirs[m], 'new')).length, 0);
+    const waiting = async (m: string) => (IMAP.has(m) ? imapCount(imap[m], 'INBOX') : readdirSync(path.join(dirs[m], 'new')).length);
+    let left = 0;
+    for (const m of victimMailboxes) left += await waiting(m);
     victim.child.kill('SIGKILL');
     const killedAt = Date.now();
     await victim.exited;
@@ -110,9 +128,10 @@ jobs: { backup: { enabled: false } }
     expect(left).toBeGreaterThan(0);
     expect(takeoverMs).toBeLessThanOrEqual(TTL_MS);
 
-    // Everything drains: every file acknowledged (moved to cur/), every row sent.
+    // Everything drains: every message acknowledged (moved to Processed, or to cur/), every row sent.
     const total = MAILBOXES.length * PER_MAILBOX;
-    await waitFor(() => MAILBOXES.every((m) => readdirSync(path.join(dirs[m], 'new')).length === 0 && readdirSync(path.join(dirs[m], 'cur')).length === PER_MAILBOX), 120_000, 'every file acknowledged').catch((err: Error) => {
+    const done = async (m: string) => (IMAP.has(m) ? (await imapCount(imap[m], 'INBOX')) === 0 && (await imapCount(imap[m], 'Processed')) === PER_MAILBOX : readdirSync(path.join(dirs[m], 'new')).length === 0 && readdirSync(path.join(dirs[m], 'cur')).length === PER_MAILBOX);
+    await waitFor(async () => (await Promise.all(MAILBOXES.map(done))).every(Boolean), 120_000, 'every message acknowledged').catch((err: Error) => {
       throw new Error(`${err.message}\n${logs()}`);
     });
     await waitFor(async () => Number((await db.query<{ n: string }>("select count(*) as n from outbox where status = 'pending'")).rows[0].n) === 0, 60_000, 'the outbox drained');
@@ -145,6 +164,7 @@ jobs: { backup: { enabled: false } }
     for (const d of daemons) if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGTERM');
     await Promise.all(daemons.map((d) => d.exited));
     await sink.close();
+    for (const c of Object.values(imap)) await c.logout();
   }
   // The survivors stopped cleanly on SIGTERM, releasing their leases.
   expect(daemons.map((d) => d.child.exitCode).filter((c) => c !== null)).toEqual([0, 0]);
