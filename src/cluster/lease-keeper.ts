@@ -55,10 +55,11 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
   let stopped = false;
 
   /**
-   * Mailboxes whose source is stopping (it finishes the batch in hand): their leases are still
-   * renewed, so that batch can commit, and released once the source has stopped.
+   * Mailboxes whose source is stopping (it finishes the batch in hand): not taken again until
+   * it has; their leases (none when lost) are still renewed, so that batch can commit, and
+   * released once the source has stopped.
    */
-  const stopping = new Map<string, Lease>();
+  const stopping = new Map<string, Lease | null>();
   /** Sources being stopped; the rounds go on meanwhile. */
   const stops = new Set<Promise<void>>();
 
@@ -70,7 +71,7 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
   const giveUp = (mailbox: string, why: 'lost' | 'handover' | 'shutdown') => {
     const lease = held.get(mailbox);
     held.delete(mailbox);
-    if (lease && why !== 'lost') stopping.set(mailbox, lease);
+    stopping.set(mailbox, lease && why !== 'lost' ? lease : null);
     const stop = (async () => {
       try {
         await o.stop(mailbox, why);
@@ -96,6 +97,7 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
       }
     }
     for (const [mailbox, lease] of [...stopping]) {
+      if (!lease) continue;
       const renewed = await renewLease(o.db, lease, leaseMs);
       if (renewed && stopping.has(mailbox)) stopping.set(mailbox, renewed);
     }

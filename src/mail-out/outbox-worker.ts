@@ -9,8 +9,8 @@ import { attemptEvents, deliver, type Attempt, type DeliverDeps } from './delive
 import type { Templates } from './templates';
 import type { Transport } from './transport';
 
-export interface OutboxWorkerOptions {
-  store: Store;
+/** What an outbox worker needs whatever its store. */
+export interface WorkerOptions {
   config: () => Config;
   templates: Templates;
   transport: Transport;
@@ -18,6 +18,10 @@ export interface OutboxWorkerOptions {
   now?: () => number;
   /** How often the queue is looked at when nobody wakes the worker. */
   pollMs?: number;
+}
+
+export interface OutboxWorkerOptions extends WorkerOptions {
+  store: Store;
 }
 
 export interface OutboxWorker {
@@ -80,11 +84,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   };
 
-  return workerLoop({
-    log: options.log,
-    now,
-    pollMs: options.pollMs,
-    transport: options.transport,
+  return workerLoop(options, {
     async drainOnce(stopped) {
       let count = 0;
       for (;;) {
@@ -112,11 +112,8 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   });
 }
 
-export interface WorkerLoopOptions {
-  log: Logger;
-  now: () => number;
-  pollMs?: number;
-  transport: Transport;
+/** How a worker finds and sends its store's rows. */
+export interface WorkerStore {
   /** Sends every row due, until none is or `stopped()`; resolves to how many were attempted. */
   drainOnce(stopped: () => boolean): Promise<number>;
   /** When the next row is due (null: none is waiting). */
@@ -129,15 +126,16 @@ export interface WorkerLoopOptions {
  * twice at once. A drain that fails (the store is full or unreachable) is tried again later,
  * each time waiting longer, up to a minute.
  */
-export function workerLoop(o: WorkerLoopOptions): OutboxWorker {
+export function workerLoop(o: WorkerOptions, store: WorkerStore): OutboxWorker {
   const pollMs = o.pollMs ?? 5_000;
+  const now = o.now ?? Date.now;
   const stopper = new AbortController();
   let wakeUp: AbortController = new AbortController();
   let running: Promise<number> | null = null;
   // Set by wake(): a row may have been committed after the drain's query; look again.
   let woken = false;
   const drain = (): Promise<number> => {
-    running ??= o.drainOnce(() => stopper.signal.aborted).finally(() => {
+    running ??= store.drainOnce(() => stopper.signal.aborted).finally(() => {
       running = null;
     });
     return running;
@@ -151,8 +149,8 @@ export function workerLoop(o: WorkerLoopOptions): OutboxWorker {
       try {
         await drain();
         failures = 0;
-        const due = await o.nextDue();
-        wait = Math.max(50, Math.min(pollMs, due === null ? pollMs : due - o.now()));
+        const due = await store.nextDue();
+        wait = Math.max(50, Math.min(pollMs, due === null ? pollMs : due - now()));
       } catch (err) {
         wait = backoffDelay(failures++, 1000, 60_000);
         o.log.error({ err, retryInMs: wait }, 'outbox worker error; will retry');

@@ -1,26 +1,16 @@
 import { and, asc, eq, getTableColumns, lte, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
-import type { Config } from '../config/schema';
-import type { Logger } from '../lib/log';
 import type { OutboxEntry } from '../store/outbox';
 import { readBlob } from '../store/pg/blobs';
 import type { PgDb } from '../store/pg/reads';
 import * as s from '../store/pg/schema';
 import { pgWrites } from '../store/pg/writes';
 import { attemptEvents, deliver, type Attempt } from './deliver';
-import { workerLoop, type OutboxWorker } from './outbox-worker';
-import type { Templates } from './templates';
-import type { Transport } from './transport';
+import { workerLoop, type OutboxWorker, type WorkerOptions } from './outbox-worker';
 
-export interface PgOutboxWorkerOptions {
+export interface PgOutboxWorkerOptions extends WorkerOptions {
   pool: Pool;
-  config: () => Config;
-  templates: Templates;
-  transport: Transport;
-  log: Logger;
-  now?: () => number;
-  pollMs?: number;
 }
 
 /**
@@ -33,11 +23,7 @@ export interface PgOutboxWorkerOptions {
 export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
   const now = options.now ?? Date.now;
   const db = drizzle(options.pool, { schema: s });
-  return workerLoop({
-    log: options.log,
-    now,
-    pollMs: options.pollMs,
-    transport: options.transport,
+  return workerLoop(options, {
     async drainOnce(stopped) {
       let count = 0;
       while (!stopped()) {
