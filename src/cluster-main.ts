@@ -1,12 +1,11 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { leaseKeeper, type LeaseKeeper } from './cluster/lease-keeper';
 import type { Config } from './config/schema';
 import { watchConfig, type LiveConfig } from './config/watch';
 import { createIntake, type Intake } from './intake/intake';
 import { pgIntakeStore } from './intake/pg-intake-store';
 import { answersFor } from './knowledge/answers';
-import { StoreUnavailableError, errorMessage } from './lib/errors';
 import type { Logger } from './lib/log';
 import type { Locations } from './locations';
 import type { Source } from './mail-in/source';
@@ -16,7 +15,7 @@ import { pgOutboxWorker } from './mail-out/pg-outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
 import { makeTransport } from './mail-out/transport';
 import { pgMailboxState } from './store/pg/mailbox-state';
-import { applyPgMigrations } from './store/pg/migrate';
+import { openPgPool } from './store/pg/pool';
 import * as schema from './store/pg/schema';
 import { withoutPassword } from './store/pg/url';
 import type { Lease } from './cluster/leases';
@@ -41,20 +40,8 @@ const NOT_YET = 'scheduled jobs (SLA checks, escalation, auto-close, digest, bac
  */
 export async function startClusterDaemon(where: Locations, config: Config, log: Logger): Promise<ClusterDaemon> {
   const url = (config.store.postgres as { url: string }).url;
-  // A connection per mailbox's open batch, and a few for leases, the outbox and state.
-  const pool = new Pool({ connectionString: url, max: config.mailboxes.length + 5 });
-  pool.on('error', (err) => log.warn({ err: errorMessage(err) }, 'an idle PostgreSQL connection failed; the pool opens another when needed'));
-  try {
-    const client = await pool.connect();
-    try {
-      await applyPgMigrations(client);
-    } finally {
-      client.release();
-    }
-  } catch (err) {
-    await pool.end();
-    throw new StoreUnavailableError(`cannot open the store at ${withoutPassword(url)}: ${errorMessage(err)}`, err);
-  }
+  // Connections for the open batches, the lease keeper, the outbox and the sources' state.
+  const pool = await openPgPool(url, log, config.mailboxes.length + 5);
   const live = watchConfig(where.configDir, config, log);
   const templates = loadTemplates(templatesDir(config), live.current, { log: log.child({ component: 'templates' }), watch: true });
   const transport = makeTransport(config.outgoing, where.dataDir);

@@ -3,10 +3,12 @@ import { existsSync } from 'node:fs';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { createIntake, type Delivery } from '../intake/intake';
-import { sqliteIntakeStore } from '../intake/intake-store';
+import { sqliteIntakeStore, type IntakeStore } from '../intake/intake-store';
 import { messagesFromPaths } from '../mail-in/files';
 import type { IngestResult, RawMessage } from '../pipeline/types';
-import { locations, openAll } from './common';
+import type { Config } from '../config/schema';
+import type { Locations } from '../locations';
+import { configAt, locations, openAll } from './common';
 import { fileProgress, type FileProgress } from './progress';
 import { CliExit, EXIT } from './exit-codes';
 
@@ -20,8 +22,10 @@ export function registerIngest(program: Command, log: Logger): void {
       const missing = inputs.filter((p) => p !== '-' && !existsSync(p));
       if (missing.length > 0) throw new CliExit(EXIT.USAGE, `no such file or directory: ${missing.join(', ')}`);
       // An MTA pipe must never lose mail: a config or store problem is a temporary failure.
-      const { config, store } = openAll(locations(cmd), EXIT.TEMPFAIL);
-      const intake = createIntake({ store: sqliteIntakeStore(store), config: () => config, log });
+      const where = locations(cmd);
+      const config = configAt(where, EXIT.TEMPFAIL);
+      const store = await intakeStoreFor(where, config, log);
+      const intake = createIntake({ store: store.intake, config: () => config, log });
       const progress = fileProgress('ingest', inputs);
       try {
         // The intake calls a line's ack, and it is printed, only once its message is durable.
@@ -30,9 +34,22 @@ export function registerIngest(program: Command, log: Logger): void {
       } finally {
         progress.stop();
         await intake.close();
-        store.close();
+        await store.close();
       }
     });
+}
+
+/** Where the messages go: the SQLite store in --data, or the desk's PostgreSQL (its client loaded only then). */
+async function intakeStoreFor(where: Locations, config: Config, log: Logger): Promise<{ intake: IntakeStore; close(): Promise<void> | void }> {
+  if (!config.store.postgres) {
+    const { store } = openAll(where, EXIT.TEMPFAIL);
+    return { intake: sqliteIntakeStore(store), close: () => store.close() };
+  }
+  const [{ openPgPool }, { pgIntakeStore }] = await Promise.all([import('../store/pg/pool'), import('../intake/pg-intake-store')]);
+  const pool = await openPgPool(config.store.postgres.url, log, 2).catch((err: unknown) => {
+    throw new CliExit(EXIT.TEMPFAIL, errorMessage(err));
+  });
+  return { intake: pgIntakeStore(pool, log), close: () => pool.end() };
 }
 
 async function* deliveries(raws: AsyncIterable<RawMessage>, progress: FileProgress, json: boolean): AsyncGenerator<Delivery> {

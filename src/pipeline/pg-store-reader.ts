@@ -6,7 +6,7 @@ import type { StoreReader } from './types';
 
 /**
  * The same reader on the PostgreSQL store (docs/CLUSTER.md), on `db`: the connection of the
- * batch the message joins. Not used by the daemon yet; pipeline-reader.test.ts holds it to
+ * batch the message joins (intake/pg-intake-store.ts). pipeline-reader.test.ts holds it to
  * SQLite's answers.
  */
 export function pgStoreReader(db: PgDb, config: Config): StoreReader {

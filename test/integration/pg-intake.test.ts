@@ -2,16 +2,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import { acquireLease } from '../../src/cluster/leases';
 import { sleep } from '../../src/lib/backoff';
 import type { RawMessage } from '../../src/pipeline/types';
 import { getValue } from '../../src/store/key-value';
 import { usePostgres } from '../harness/use-postgres';
+import { runCliAsync } from '../helpers/cli';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
+import { tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 import { passOver, pgIntakeDesk } from '../helpers/pg-intake';
 import { seededRandom, testSeed } from '../helpers/random';
-import { smtpDesks } from '../helpers/smtp-desk';
+import { AGENTS, smtpDesks } from '../helpers/smtp-desk';
 
 /**
  * Issue #25: the intake's batches on PostgreSQL (intake/pg-intake-store.ts) keep the intake's
@@ -157,3 +160,28 @@ test('one mail in two mailboxes at once: two batches side by side create it once
   expect([a.acked[0].result.outcome, b.acked[0].result.outcome]).toEqual(['created', 'duplicate']);
   expect(await count(d, 'tickets')).toBe(1);
 }, 30_000);
+
+test('helpdesk ingest pipes mail into a desk on PostgreSQL; an unreachable one is a temporary failure; a command that knows only SQLite refuses it', async () => {
+  const url = await pg().createDatabase('pg_intake_cli');
+  const desk = (storeUrl: string) =>
+    writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test }\nstore: { postgres: { url: "${storeUrl}" } }\n`, 'agents.yaml': AGENTS });
+  const data = tempDir('hd-pg-cli-');
+  const piped = await runCliAsync(['ingest', '--json', '-', '--config', desk(url), '--data', data], { input: buildMail({ messageId: '<piped@customer.test>', subject: 'Piped in' }) });
+  expect({ code: piped.code, stderr: piped.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(JSON.parse(piped.stdout)).toMatchObject({ outcome: 'created', ticket: 'HD-1' });
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    expect((await c.query('select subject from tickets')).rows).toEqual([{ subject: 'Piped in' }]);
+  } finally {
+    await c.end();
+  }
+  // Nobody listens on port 1: the MTA keeps the mail and tries again (75); the password is not printed.
+  const down = await runCliAsync(['ingest', '-', '--config', desk('postgres://helpdesk:s3cret@127.0.0.1:1/helpdesk'), '--data', data], { input: buildMail({ subject: 'Later' }) });
+  expect(down.code).toBe(75);
+  expect(down.stderr).toContain('cannot open the store at postgres://helpdesk:***@127.0.0.1:1/helpdesk');
+  expect(down.stderr).not.toContain('s3cret');
+  const list = await runCliAsync(['tickets', 'list', '--config', desk(url), '--data', data]);
+  expect(list.code).toBe(78);
+  expect(list.stderr).toContain('this desk is on PostgreSQL');
+}, 60_000);
