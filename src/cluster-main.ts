@@ -15,7 +15,7 @@ import { pgOutboxWorker } from './mail-out/pg-outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
 import { makeTransport } from './mail-out/transport';
 import { pgMailboxState } from './store/pg/mailbox-state';
-import { openPgPool } from './store/pg/pool';
+import { openPgPool, pgTimeouts } from './store/pg/pool';
 import * as schema from './store/pg/schema';
 import { withoutPassword } from './store/pg/url';
 import type { Lease } from './cluster/leases';
@@ -41,7 +41,7 @@ const NOT_YET = 'scheduled jobs (SLA checks, escalation, auto-close, digest, bac
 export async function startClusterDaemon(where: Locations, config: Config, log: Logger): Promise<ClusterDaemon> {
   const url = (config.store.postgres as { url: string }).url;
   // Connections for the open batches, the lease keeper, the outbox and the sources' state.
-  const pool = await openPgPool(url, log, config.mailboxes.length + 5);
+  const pool = await openPgPool(url, log, config.mailboxes.length + 5, pgTimeouts(config.limits.processingTime));
   const live = watchConfig(where.configDir, config, log);
   const templates = loadTemplates(templatesDir(config), live.current, { log: log.child({ component: 'templates' }), watch: true });
   const transport = makeTransport(config.outgoing, where.dataDir);

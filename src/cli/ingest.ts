@@ -45,8 +45,8 @@ async function intakeStoreFor(where: Locations, config: Config, log: Logger): Pr
     const { store } = openAll(where, EXIT.TEMPFAIL);
     return { intake: sqliteIntakeStore(store), close: () => store.close() };
   }
-  const [{ openPgPool }, { pgIntakeStore }] = await Promise.all([import('../store/pg/pool'), import('../intake/pg-intake-store')]);
-  const pool = await openPgPool(config.store.postgres.url, log, 2).catch((err: unknown) => {
+  const [{ openPgPool, pgTimeouts }, { pgIntakeStore }] = await Promise.all([import('../store/pg/pool'), import('../intake/pg-intake-store')]);
+  const pool = await openPgPool(config.store.postgres.url, log, 2, pgTimeouts(config.limits.processingTime)).catch((err: unknown) => {
     throw new CliExit(EXIT.TEMPFAIL, errorMessage(err));
   });
   return { intake: pgIntakeStore(pool, log), close: () => pool.end() };

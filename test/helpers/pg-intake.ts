@@ -1,27 +1,24 @@
-import { Client, Pool } from 'pg';
+import { Client } from 'pg';
 import type { Config } from '../../src/config/schema';
 import { answersFor } from '../../src/knowledge/answers';
 import { createIntake, type Delivery, type Intake, type PassHooks } from '../../src/intake/intake';
 import { pgIntakeStore } from '../../src/intake/pg-intake-store';
 import { silentLogger } from '../../src/lib/log';
 import type { IngestResult, RawMessage } from '../../src/pipeline/types';
-import { applyPgMigrations } from '../../src/store/pg/migrate';
+import { openPgPool, pgTimeouts, type PgTimeouts } from '../../src/store/pg/pool';
 
 /** A migrated PostgreSQL database, a pool on it and an intake writing into it, as the daemon would have. */
-export async function pgIntakeDesk(url: string, config: () => Config, options: { now?: () => number; secret?: string; batchMessages?: number; batchMs?: number } = {}) {
+export async function pgIntakeDesk(url: string, config: () => Config, options: { now?: () => number; secret?: string; batchMessages?: number; batchMs?: number; timeouts?: PgTimeouts } = {}) {
+  // Migrated as the daemon's pool does it.
+  const pool = await openPgPool(url, silentLogger(), 4, options.timeouts ?? pgTimeouts(config().limits.processingTime));
   const admin = new Client({ connectionString: url });
   await admin.connect();
-  await applyPgMigrations(admin);
   if (options.secret) await admin.query("update key_value set value = $1 where key = 'message_id_secret'", [options.secret]);
-  const pool = new Pool({ connectionString: url, max: 4 });
-  const poolErrors: Error[] = [];
-  pool.on('error', (err) => poolErrors.push(err));
   const intake = createIntake({ store: pgIntakeStore(pool, silentLogger()), config, log: silentLogger(), now: options.now, parseAhead: false, answers: () => answersFor(config()), batchMessages: options.batchMessages, batchMs: options.batchMs });
   return {
     admin,
     pool,
     intake,
-    poolErrors,
     async close() {
       await intake.close();
       await pool.end();

@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { acquireLease } from '../../src/cluster/leases';
 import { sleep } from '../../src/lib/backoff';
 import type { RawMessage } from '../../src/pipeline/types';
+import type { PgTimeouts } from '../../src/store/pg/pool';
 import { getValue } from '../../src/store/key-value';
 import { usePostgres } from '../harness/use-postgres';
 import { runCliAsync } from '../helpers/cli';
@@ -30,7 +31,7 @@ afterAll(async () => {
 const pg = usePostgres();
 const fx = smtpDesks();
 
-async function desk(name: string, options: { batchMessages?: number; batchMs?: number } = {}) {
+async function desk(name: string, options: { batchMessages?: number; batchMs?: number; timeouts?: PgTimeouts } = {}) {
   const d = fx.open();
   const desk = await pgIntakeDesk(await pg().createDatabase(name), () => d.config, { secret: getValue(d.store.db, 'message_id_secret') ?? undefined, ...options });
   desks.push(desk);
@@ -185,3 +186,25 @@ test('helpdesk ingest pipes mail into a desk on PostgreSQL; an unreachable one i
   expect(list.code).toBe(78);
   expect(list.stderr).toContain('this desk is on PostgreSQL');
 }, 60_000);
+
+test('a batch waiting on a lock a frozen daemon holds gives up instead of stalling; once the server ends the frozen transaction, the mail goes through', async () => {
+  const d = await desk('pg_intake_frozen', { timeouts: { lockMs: 500, idleInTransactionMs: 2000 } });
+  const mail = (to: string) => Buffer.concat([Buffer.from(`Delivered-To: ${to}\r\n`), buildMail({ messageId: '<frozen@customer.test>', subject: 'Held up', body: 'Hello' })]);
+  // A daemon frozen mid-batch: its transaction holds the dedup lock of this Message-ID, and it never commits.
+  const frozen = await d.pool.connect();
+  const frozenEnded = new Promise<void>((resolve) => frozen.on('error', () => resolve()));
+  await frozen.query('BEGIN');
+  await frozen.query("select pg_advisory_xact_lock(hashtextextended('message-id:<frozen@customer.test>', 0))");
+  const started = Date.now();
+  const held = await passOver(d.intake, [{ bytes: mail('sales@example.test'), source: 'sales', position: null, mailbox: 'sales' }]);
+  expect(held.acked).toEqual([]);
+  expect(held.failure?.name).toBe('StoreUnavailableError');
+  expect(held.failure?.message).toMatch(/lock timeout/);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  // The server ends the frozen transaction after idleInTransactionMs; offered again, the mail is stored.
+  await frozenEnded;
+  frozen.release(true);
+  const again = await passOver(d.intake, [{ bytes: mail('sales@example.test'), source: 'sales', position: null, mailbox: 'sales' }]);
+  expect(again.failure).toBeNull();
+  expect(again.acked.map((a) => a.result.outcome)).toEqual(['created']);
+}, 30_000);

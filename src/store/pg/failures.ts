@@ -3,7 +3,7 @@ import { DrizzleQueryError } from 'drizzle-orm';
 /**
  * Whether a PostgreSQL error says the store failed rather than the message: the connection is
  * gone, the server is shutting down or out of disk or memory, a deadlock or serialization
- * failure between two batches. Such a batch is lost as a whole and its messages are offered
+ * failure between two batches, a lock not granted in time. Such a batch is lost as a whole and its messages are offered
  * again; any other error (a value PostgreSQL refuses, a broken constraint) is about the
  * message, which is then quarantined with the reason. `connectionLost`: the client reported
  * an error of its own (its socket closed), after which its queries fail with errors that carry
@@ -18,8 +18,8 @@ export function isPgStoreFailure(err: unknown, connectionLost: boolean): boolean
   // SQLSTATE classes: 08 connection exception, 25 invalid transaction state, 40 transaction
   // rollback (deadlock, serialization), 53 insufficient resources (disk full, out of memory,
   // too many connections), 57 operator intervention (shutdown, cancel), 58 system error (I/O),
-  // XX internal error.
-  return /^(08|25|40|53|57|58|XX)[0-9A-Z]{3}$/.test(code);
+  // XX internal error; and 55P03, a lock not granted within lock_timeout (store/pg/pool.ts).
+  return code === '55P03' || /^(08|25|40|53|57|58|XX)[0-9A-Z]{3}$/.test(code);
 }
 
 /**

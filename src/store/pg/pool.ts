@@ -5,13 +5,34 @@ import { applyPgMigrations } from './migrate';
 import { withoutPassword } from './url';
 
 /**
+ * How long a statement waits for a lock, and how long a transaction may sit idle, before
+ * PostgreSQL gives up on it. A daemon frozen mid-batch (a GC pause, a suspended VM) keeps its
+ * transaction and its locks open; without these, another daemon's batch waiting for one of
+ * those locks (the same mail in two mailboxes) would wait for as long as the frozen one sleeps.
+ */
+export interface PgTimeouts {
+  /** A batch waiting longer for a lock fails and its mail is offered again. */
+  lockMs: number;
+  /** A transaction idle longer is ended by the server, its locks released. */
+  idleInTransactionMs: number;
+}
+
+/**
+ * The timeouts for a desk: an idle batch is normally a message being parsed (at most
+ * limits.processingTime) or a source waiting for the next message (the batch's 250 ms).
+ */
+export function pgTimeouts(processingTimeMs: number): PgTimeouts {
+  return { lockMs: 30_000, idleInTransactionMs: processingTimeMs + 60_000 };
+}
+
+/**
  * A pool on the desk's PostgreSQL, its migrations applied (several processes starting at once:
  * one migrates, the others wait). An idle connection that fails is logged and replaced, never
  * an unhandled error. Unreachable: StoreUnavailableError (a temporary failure), the password
  * never in the message. Whoever opens it ends it.
  */
-export async function openPgPool(url: string, log: Logger, max: number): Promise<Pool> {
-  const pool = new Pool({ connectionString: url, max });
+export async function openPgPool(url: string, log: Logger, max: number, timeouts: PgTimeouts): Promise<Pool> {
+  const pool = new Pool({ connectionString: url, max, lock_timeout: timeouts.lockMs, idle_in_transaction_session_timeout: timeouts.idleInTransactionMs });
   pool.on('error', (err) => log.warn({ err: errorMessage(err) }, 'an idle PostgreSQL connection failed; the pool opens another when needed'));
   try {
     const client = await pool.connect();
