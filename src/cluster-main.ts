@@ -5,6 +5,7 @@ import type { Config } from './config/schema';
 import { watchConfig, type LiveConfig } from './config/watch';
 import { createIntake, type Intake } from './intake/intake';
 import { pgIntakeStore } from './intake/pg-intake-store';
+import { startClusterScheduler } from './jobs/cluster-scheduler';
 import { answersFor } from './knowledge/answers';
 import type { Logger } from './lib/log';
 import type { Locations } from './locations';
@@ -30,7 +31,7 @@ export interface ClusterDaemon {
 }
 
 /** What does not run on PostgreSQL yet (docs/CLUSTER.md), said once at start. */
-const NOT_YET = 'scheduled jobs (SLA checks, escalation, auto-close, digest, backup), junk-folder learning, unhealthy-mailbox alerts by mail, category prediction, suggestions in notices';
+const NOT_YET = 'scheduled jobs other than auto-close (SLA checks, escalation, digest, backup), junk-folder learning, unhealthy-mailbox alerts by mail, category prediction, suggestions in notices';
 
 /**
  * The composition root of a daemon on PostgreSQL (`store.postgres`, docs/CLUSTER.md): one of
@@ -71,6 +72,7 @@ export async function startClusterDaemon(where: Locations, config: Config, log: 
     },
   });
   leases.start();
+  const jobs = startClusterScheduler({ pool, config: live.current, log: log.child({ component: 'jobs' }), holder: member.holder, onEnqueued: () => outbox.wake() });
   log.info({ config: where.configDir, data: where.dataDir, store: withoutPassword(url), holder: member.holder, mailboxes: config.mailboxes.map((m) => m.id), outgoing: transport.describe }, 'helpdesk starting on PostgreSQL');
   log.warn({ notYet: NOT_YET }, 'not run by a daemon on PostgreSQL yet (docs/CLUSTER.md)');
   let stopped: Promise<void> | null = null;
@@ -85,6 +87,7 @@ export async function startClusterDaemon(where: Locations, config: Config, log: 
         templates.close();
         // Stops every source (each finishes its batch), releases the leases: others take them at once.
         await leases.stop();
+        await jobs.stop();
         await intake.close();
         await outbox.stop();
         await pool.end();

@@ -10,7 +10,7 @@ export interface FieldChange extends TicketChange {
   field: (typeof EDITABLE)[number];
 }
 
-type TicketView = Pick<TicketRow, 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'dueAt' | 'firstResponseDueAt' | 'firstResponseAt' | 'pausedAt' | 'slaLevel'>;
+export type TicketView = Pick<TicketRow, 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'dueAt' | 'firstResponseDueAt' | 'firstResponseAt' | 'pausedAt' | 'slaLevel'>;
 
 /**
  * Validates a staff change (`helpdesk tickets set`, later agent commands) and works out

@@ -196,3 +196,10 @@ export const recentNotes = (db: PgDb, ticketId: number, limit: number) =>
 /** The raw mail of a ticket's first inbound message (what a staff correction teaches the spam filter). */
 export const firstInboundRawPath = async (db: PgDb, ticketId: number) =>
   (await one(db.select({ rawPath: s.messages.rawPath }).from(s.messages).where(and(eq(s.messages.ticketId, ticketId), eq(s.messages.direction, 'in'), isNotNull(s.messages.rawPath))).orderBy(asc(s.messages.id)).limit(1)))?.rawPath ?? null;
+
+/** Tickets resolved before `before` (auto-close). */
+export const resolvedBefore = (db: PgDb, before: number) =>
+  db
+    .select()
+    .from(s.tickets)
+    .where(and(eq(s.tickets.status, 'resolved'), sql`${s.tickets.resolvedAt} < ${before}`));

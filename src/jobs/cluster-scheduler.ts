@@ -1,0 +1,84 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Pool } from 'pg';
+import { claimJobTick, tickOf } from '../cluster/job-ticks';
+import type { Config } from '../config/schema';
+import { errorMessage } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import { resolvedBefore, type PgDb } from '../store/pg/reads';
+import * as schema from '../store/pg/schema';
+import { pgWrites } from '../store/pg/writes';
+import { runPlanAsync } from '../store/writes';
+import { autoClosePlan } from './auto-close';
+import type { JobName, JobOutcome } from './scheduler';
+
+/** The jobs that run on PostgreSQL so far (docs/CLUSTER.md), each in one transaction. */
+const ON_POSTGRES: Partial<Record<JobName, (db: PgDb, config: Config, now: number) => Promise<JobOutcome>>> = {
+  autoClose: async (db, config, now) => runPlanAsync(autoClosePlan(await resolvedBefore(db, now - config.jobs.autoClose.after), config, now), pgWrites(db)),
+};
+
+export interface ClusterScheduler {
+  /** The tick of `name` scheduled at `at`: run here when this daemon claims it first, else 'skipped'. */
+  tick(name: JobName, at: number): Promise<JobOutcome | 'skipped'>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The scheduled jobs of a daemon on PostgreSQL: every daemon's cron fires, and the one that
+ * claims the tick (cluster/job-ticks.ts) runs the job, so each tick runs once across the
+ * cluster. No catch-up at start (which daemon's start would it be?): a tick missed while every
+ * daemon was down is made up by the next one, as auto-close's cut-off is a date, not a run.
+ */
+export function startClusterScheduler(o: { pool: Pool; config: () => Config; log: Logger; holder: string; now?: () => number; onEnqueued?: () => void }): ClusterScheduler {
+  const now = o.now ?? Date.now;
+  const tasks: ScheduledTask[] = [];
+  const running = new Set<Promise<unknown>>();
+
+  const tick = async (name: JobName, at: number): Promise<JobOutcome | 'skipped'> => {
+    const job = ON_POSTGRES[name];
+    if (!job || !(await claimJobTick(o.pool, name, tickOf(at), o.holder))) return 'skipped';
+    const started = now();
+    const client = await o.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const outcome = await job(drizzle(client, { schema }), o.config(), started);
+      await client.query('COMMIT');
+      o.log.info({ job: name, ms: now() - started, ...outcome }, 'job finished');
+      o.onEnqueued?.();
+      return outcome;
+    } catch (err) {
+      broken = true;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  const initial = o.config();
+  for (const name of Object.keys(ON_POSTGRES) as JobName[]) {
+    const settings = initial.jobs[name];
+    if (!settings.enabled) continue;
+    tasks.push(
+      cron.schedule(
+        settings.schedule,
+        () => {
+          const run = tick(name, now())
+            .catch((err: unknown) => o.log.error({ job: name, error: errorMessage(err) }, 'job failed'))
+            .finally(() => running.delete(run));
+          running.add(run);
+        },
+        { timezone: initial.helpdesk.timezone, name },
+      ),
+    );
+  }
+
+  return {
+    tick,
+    async stop() {
+      for (const t of tasks) await t.stop();
+      await Promise.allSettled([...running]);
+    },
+  };
+}
