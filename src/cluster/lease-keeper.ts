@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sleep } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { acquireLease, releaseLease, renewLease, type Lease, type Queryable } from './leases';
@@ -86,6 +87,15 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
     stops.add(stop);
   };
 
+  /** Renews the leases of the mailboxes whose sources are finishing their batch. */
+  async function renewStopping(): Promise<void> {
+    for (const [mailbox, lease] of [...stopping]) {
+      if (!lease) continue;
+      const renewed = await renewLease(o.db, lease, leaseMs);
+      if (renewed && stopping.has(mailbox)) stopping.set(mailbox, renewed);
+    }
+  }
+
   async function round(): Promise<void> {
     await heartbeat(o.db, o.member);
     for (const [mailbox, lease] of [...held]) {
@@ -96,11 +106,7 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
         giveUp(mailbox, 'lost');
       }
     }
-    for (const [mailbox, lease] of [...stopping]) {
-      if (!lease) continue;
-      const renewed = await renewLease(o.db, lease, leaseMs);
-      if (renewed && stopping.has(mailbox)) stopping.set(mailbox, renewed);
-    }
+    await renewStopping();
     const names = o.mailboxes();
     for (const mailbox of [...held.keys()]) if (!names.includes(mailbox)) giveUp(mailbox, 'handover');
     const fair = Math.ceil(names.length / (await liveMembers(o.db, leaseMs)));
@@ -152,7 +158,11 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
       if (timer) clearTimeout(timer);
       while (running) await running.catch(() => undefined);
       for (const mailbox of [...held.keys()]) giveUp(mailbox, 'shutdown');
-      while (stops.size > 0) await Promise.all([...stops]);
+      // The sources finish their batches under leases still renewed (no rounds run any more).
+      while (stops.size > 0) {
+        await Promise.race([Promise.all([...stops]), sleep(tickMsOf(o.ttlMs))]);
+        await renewStopping().catch((err: unknown) => log.error({ error: errorMessage(err) }, 'renewing the leases of stopping mailboxes failed'));
+      }
       await leave(o.db, o.member);
     },
     held: () => [...held.values()],

@@ -172,6 +172,20 @@ test('a source slow to stop holds up no renewal: the other leases stay, and its 
   }
 });
 
+test('on shutdown, a source slow to finish its batch keeps its lease until it has stopped', async () => {
+  const { pool } = await freshDb('slow_shutdown');
+  const member = thisMember();
+  const keeper = leaseKeeper({ db: pool, member, mailboxes: () => ['box-a'], ttlMs: 1500, start: () => undefined, stop: () => sleep(3000), log: silentLogger() });
+  const ours = async () => (await listLeases(pool)).filter((l) => l.expiresAt > l.now && l.holder === member.holder).map((l) => l.mailbox);
+  await keeper.tick();
+  const stopping = keeper.stop();
+  await sleep(2000);
+  // Twice the lease's length into the stop: still held, so the batch in hand can commit.
+  expect(await ours()).toEqual(['box-a']);
+  await stopping;
+  expect(await ours()).toEqual([]);
+});
+
 async function enqueue(pool: Pool, n: number, prefix: string): Promise<void> {
   for (let i = 0; i < n; i++) {
     await pool.query(
