@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sleep } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
-import { acquireLease, releaseLease, renewLease, type Lease, type Queryable } from './leases';
+import { acquireLease, releaseLease, renewLeases, type Lease, type Queryable } from './leases';
 import { heartbeat, leave, liveMembers, type Member } from './members';
 
 export interface LeaseKeeperOptions {
@@ -89,18 +89,16 @@ export function leaseKeeper(o: LeaseKeeperOptions): LeaseKeeper {
 
   /** Renews the leases of the mailboxes whose sources are finishing their batch. */
   async function renewStopping(): Promise<void> {
-    for (const [mailbox, lease] of [...stopping]) {
-      if (!lease) continue;
-      const renewed = await renewLease(o.db, lease, leaseMs);
-      if (renewed && stopping.has(mailbox)) stopping.set(mailbox, renewed);
-    }
+    const renewed = await renewLeases(o.db, [...stopping.values()].filter((l): l is Lease => l !== null), leaseMs);
+    for (const [mailbox, lease] of renewed) if (stopping.has(mailbox)) stopping.set(mailbox, lease);
   }
 
   async function round(): Promise<void> {
     await heartbeat(o.db, o.member);
+    const renewed = await renewLeases(o.db, [...held.values()], leaseMs);
     for (const [mailbox, lease] of [...held]) {
-      const renewed = await renewLease(o.db, lease, leaseMs);
-      if (renewed) held.set(mailbox, renewed);
+      const now = renewed.get(mailbox);
+      if (now) held.set(mailbox, now);
       else {
         log.warn({ mailbox, generation: lease.generation }, 'mailbox lease lost: another daemon holds it now');
         giveUp(mailbox, 'lost');
