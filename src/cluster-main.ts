@@ -39,8 +39,8 @@ const NOT_YET = 'scheduled jobs other than auto-close (SLA checks, escalation, d
  * each source it starts writes through the intake under that mailbox's lease (a batch commits
  * only while the lease is held), and the outbox worker claims rows that any daemon enqueued.
  */
-export async function startClusterDaemon(where: Locations, config: Config, log: Logger): Promise<ClusterDaemon> {
-  const url = (config.store.postgres as { url: string }).url;
+/** `url`: the configuration's `store.postgres.url`. */
+export async function startClusterDaemon(where: Locations, config: Config, url: string, log: Logger): Promise<ClusterDaemon> {
   // Connections for the open batches, the lease keeper, the outbox and the sources' state.
   const pool = await openPgPool(url, log, config.mailboxes.length + 5, pgTimeouts(config.limits.processingTime));
   const live = watchConfig(where.configDir, config, log);

@@ -34,7 +34,7 @@ export async function startConfiguredDaemon(where: Locations, log: Logger): Prom
   const config = loadConfig(where.configDir);
   if (!config.store.postgres) return startDaemon(where, log, config);
   const { startClusterDaemon } = await import('./cluster-main');
-  return startClusterDaemon(where, config, log);
+  return startClusterDaemon(where, config, config.store.postgres.url, log);
 }
 
 /**
