@@ -31,7 +31,7 @@ export interface ClusterDaemon {
 }
 
 /** What does not run on PostgreSQL yet (docs/CLUSTER.md), said once at start. */
-const NOT_YET = 'scheduled jobs other than auto-close (SLA checks, escalation, digest, backup), junk-folder learning, unhealthy-mailbox alerts by mail, category prediction, suggestions in notices';
+const NOT_YET = 'the backup job (use PostgreSQL\'s own backups), junk-folder learning, unhealthy-mailbox alerts by mail, category prediction, suggestions in notices';
 
 /**
  * The composition root of a daemon on PostgreSQL (`store.postgres`, docs/CLUSTER.md): one of

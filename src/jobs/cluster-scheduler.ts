@@ -5,16 +5,29 @@ import { claimJobTick, tickOf } from '../cluster/job-ticks';
 import type { Config } from '../config/schema';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
-import { resolvedBefore, type PgDb } from '../store/pg/reads';
+import { digestFigures, resolvedBefore, slaCandidates, type PgDb } from '../store/pg/reads';
 import * as schema from '../store/pg/schema';
 import { pgWrites } from '../store/pg/writes';
 import { runPlanAsync } from '../store/writes';
 import { autoClosePlan } from './auto-close';
+import { DIGEST_DAY, digestPlan } from './digest';
 import type { JobName, JobOutcome } from './scheduler';
+import { SLA_CLOCKS, slaNoticePlan, slaTally } from './sla-check';
 
-/** The jobs that run on PostgreSQL so far (docs/CLUSTER.md), each in one transaction. */
+/**
+ * The jobs that run on PostgreSQL (docs/CLUSTER.md), each in one transaction: the plans
+ * SQLite runs, on PostgreSQL's reads and writes. Backup is PostgreSQL's own (pg_dump, WAL).
+ */
 const ON_POSTGRES: Partial<Record<JobName, (db: PgDb, config: Config, now: number) => Promise<JobOutcome>>> = {
   autoClose: async (db, config, now) => runPlanAsync(autoClosePlan(await resolvedBefore(db, now - config.jobs.autoClose.after), config, now), pgWrites(db)),
+  slaCheck: async (db, config, now) => {
+    const tally = slaTally();
+    for (const clock of SLA_CLOCKS) {
+      for (const t of await slaCandidates(db, now, config.jobs.slaCheck.warnAt, clock)) tally.add(await runPlanAsync(slaNoticePlan(config, t, clock, now), pgWrites(db)));
+    }
+    return tally.outcome();
+  },
+  digest: async (db, config, now) => runPlanAsync(digestPlan(await digestFigures(db, now, now - DIGEST_DAY), config, now), pgWrites(db)),
 };
 
 export interface ClusterScheduler {
@@ -27,7 +40,8 @@ export interface ClusterScheduler {
  * The scheduled jobs of a daemon on PostgreSQL: every daemon's cron fires, and the one that
  * claims the tick (cluster/job-ticks.ts) runs the job, so each tick runs once across the
  * cluster. No catch-up at start (which daemon's start would it be?): a tick missed while every
- * daemon was down is made up by the next one, as auto-close's cut-off is a date, not a run.
+ * daemon was down is made up by the next one for auto-close and the SLA check, whose cut-offs
+ * are dates, not runs; a digest whose time passed while every daemon was down is not sent.
  */
 export function startClusterScheduler(o: { pool: Pool; config: () => Config; log: Logger; holder: string; now?: () => number; onEnqueued?: () => void }): ClusterScheduler {
   const now = o.now ?? Date.now;

@@ -1,10 +1,13 @@
 import type { Config } from '../config/schema';
-import { planChange, type FieldChange } from '../pipeline/changes';
+import { planChange, type FieldChange, type TicketView } from '../pipeline/changes';
 import { queueOrAdmins } from '../pipeline/stages/notify';
-import type { Db } from '../store/open';
-import { addEvent, applyChange, hasEvent, ticketByRef, type SlaClock, type TicketRow } from '../store/tickets';
+import type { SlaClock, TicketRow } from '../store/tickets';
+import { write, type Plan } from '../store/writes';
 
 type Escalation = Config['escalation'][number];
+
+/** What an SLA notice knows of its ticket: a row of either store. */
+export type SlaTicket = TicketView & Pick<TicketRow, 'id' | 'ref' | 'subject'>;
 
 /** Whether an escalation's `when` holds for a clock's warning or breach on this ticket. */
 export function escalationApplies(e: Escalation, kind: 'warning' | 'breach', clock: SlaClock, t: Pick<TicketRow, 'severity' | 'queue'>): boolean {
@@ -19,15 +22,16 @@ export function escalationApplies(e: Escalation, kind: 'warning' | 'breach', clo
 /**
  * Applies the escalations that match a warning or breach (rules.yaml `escalation`), each
  * once per ticket and clock (an `escalated` event, written in the caller's transaction with
- * the field changes). Returns who else is to be told: the `notify` targets, after the changes
- * (the new assignee, the new queue), without those in `told`.
+ * the field changes), as a plan of store operations (store/writes.ts). Returns who else is to
+ * be told: the `notify` targets, after the changes (the new assignee, the new queue), without
+ * those in `told`.
  */
-export function escalate(tx: Db, config: Config, ticket: TicketRow, kind: 'warning' | 'breach', clock: SlaClock, now: number, told: string[]): { name: string; notify: string[] }[] {
+export function* escalatePlan(config: Config, ticket: SlaTicket, kind: 'warning' | 'breach', clock: SlaClock, now: number, told: string[]): Plan<{ name: string; notify: string[] }[]> {
   const out: { name: string; notify: string[] }[] = [];
   for (const e of config.escalation.filter((x) => escalationApplies(x, kind, clock, ticket))) {
     const key = `${e.name} ${kind} ${clock}`;
-    if (hasEvent(tx, ticket.id, 'escalated', key)) continue;
-    const current = ticketByRef(tx, ticket.ref) ?? ticket;
+    if (yield* write('hasEvent', ticket.id, 'escalated', key)) continue;
+    const current: TicketView = (yield* write('ticketInfo', ticket.id)) ?? ticket;
     const changes: FieldChange[] = [];
     // One change per field, from the ticket as it is: a later part of `then` replaces an earlier
     // one (`assign: {group}` after `queue:`), and a change back to the current value is none.
@@ -47,14 +51,14 @@ export function escalate(tx: Db, config: Config, ticket: TicketRow, kind: 'warni
       if (current.assignee !== null) plan('assignee', 'none');
     }
     const why = `escalation "${e.name}" (${kind}: ${clock.replace('_', ' ')})`;
-    for (const c of changes) applyChange(tx, ticket.id, c, 'system', now, why);
-    const after = ticketByRef(tx, ticket.ref) ?? current;
+    for (const c of changes) yield* write('applyChange', ticket.id, c, 'system', now, why);
+    const after: TicketView = (yield* write('ticketInfo', ticket.id)) ?? current;
     const admins = config.agents.filter((a) => a.admin).map((a) => a.email);
     const targets = e.then.notify.flatMap((n) => (n === 'assignee' ? (after.assignee ? [after.assignee] : []) : n === 'queue' ? queueOrAdmins(config, after.queue) : admins));
     const notify = [...new Set(targets)].filter((a) => !told.includes(a));
     told.push(...notify);
     const did = [...changes.map((c) => `${c.field} ${c.to ?? 'none'}`), notify.length > 0 ? `told ${notify.join(', ')}` : null].filter(Boolean).join('; ');
-    addEvent(tx, { ticketId: ticket.id, at: now, actor: 'system', type: 'escalated', to: key, reason: `${why}: ${did || 'nothing to change'}` });
+    yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'escalated', to: key, reason: `${why}: ${did || 'nothing to change'}` });
     out.push({ name: e.name, notify });
   }
   return out;

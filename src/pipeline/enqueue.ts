@@ -3,7 +3,7 @@ import type { Db } from '../store/open';
 import { runPlan, sqliteWrites, write, type Plan } from '../store/writes';
 import { bodyMarker, ourMessageId, signedToken } from './our-message-id';
 import { ticketSubject } from './reply-subject';
-import { messageIdSecret } from './store-reader';
+import { secretOf } from './store-reader';
 import type { PlannedMail, TemplateName, TicketHandle } from './types';
 
 export interface Enqueue {
@@ -54,18 +54,34 @@ export function* enqueuePlan(config: Config, e: Enqueue): Plan<{ id: number; mes
   return { id, messageId };
 }
 
+/** The key of the HMAC in our Message-IDs, read in the plan's transaction (store-reader.ts messageIdSecret). */
+export function* secretPlan(config: Config): Plan<string> {
+  const stored = config.notifications.secret ? null : yield* write('getValue', 'message_id_secret');
+  return secretOf(config, () => stored);
+}
+
+export interface AdminMail {
+  template: TemplateName;
+  subject: string;
+  reason: string;
+  data: Record<string, unknown>;
+}
+
 /**
  * One mail about no ticket to every admin (alerts, the digest), in one transaction; the
  * templates see `helpdesk`, `recipient` and `data`. Returns how many admins were written to.
  */
-export function enqueueForAdmins(db: Db, config: Config, m: { template: TemplateName; subject: string; reason: string; data: Record<string, unknown> }, at: number): number {
+export function enqueueForAdmins(db: Db, config: Config, m: AdminMail, at: number): number {
+  return db.transaction((tx) => runPlan(enqueueForAdminsPlan(config, m, at), sqliteWrites(tx)));
+}
+
+/** enqueueForAdmins as a plan, for any store (store/writes.ts). */
+export function* enqueueForAdminsPlan(config: Config, m: AdminMail, at: number): Plan<number> {
   const admins = config.agents.filter((a) => a.admin);
-  db.transaction((tx) => {
-    const secret = messageIdSecret(config, tx);
-    for (const admin of admins) {
-      const data = { helpdesk: { name: config.helpdesk.name, address: config.helpdesk.address }, recipient: { address: admin.email, name: admin.name }, ...m.data };
-      enqueueMail(tx, config, { mail: { template: m.template, to: admin.email, locale: config.helpdesk.locale, reason: m.reason, subject: m.subject, data }, ticket: null, inReplyTo: null, references: [], secret, at });
-    }
-  });
+  const secret = yield* secretPlan(config);
+  for (const admin of admins) {
+    const data = { helpdesk: { name: config.helpdesk.name, address: config.helpdesk.address }, recipient: { address: admin.email, name: admin.name }, ...m.data };
+    yield* enqueuePlan(config, { mail: { template: m.template, to: admin.email, locale: config.helpdesk.locale, reason: m.reason, subject: m.subject, data }, ticket: null, inReplyTo: null, references: [], secret, at });
+  }
   return admins.length;
 }

@@ -413,7 +413,7 @@ export function slaCandidates(db: Db, now: number, warnAt: number, clock: SlaClo
         sql`${tickets.createdAt} + ${warnAt} * (${due} - ${tickets.createdAt}) <= ${now}`,
       ),
     )
-    .orderBy(asc(due))
+    .orderBy(asc(due), asc(tickets.id))
     .all();
 }
 

@@ -1,12 +1,12 @@
 import { insertInbound, processedRaw, type NewInboundRow } from './inbound';
 import { getValue, setValue } from './key-value';
-import { inboundMessage, insertAttachments, insertMessage, registerMessageId, type NewAttachmentRow, type NewMessageRow } from './messages';
+import { inboundMessage, insertAttachments, insertMessage, lastCustomerMessage, registerMessageId, type NewAttachmentRow, type NewMessageRow } from './messages';
 import type { Db } from './open';
 import { insertOutbox, markBounced, suppress, type NewOutboxRow } from './outbox';
-import { addEvent, addParticipant, applyChange, createTicket, mergeTicket, setContactLocale, setFirstResponse, setRating, setSpamVerdict, ticketInfo, touchTicket, upsertContact, type EventInput, type NewTicketRow, type TicketChange } from './tickets';
+import { addEvent, addParticipant, applyChange, createTicket, hasEvent, mergeTicket, setContactLocale, setFirstResponse, setRating, setSpamVerdict, ticketInfo, touchTicket, upsertContact, type EventInput, type NewTicketRow, type TicketChange } from './tickets';
 
 /**
- * What the pipeline's writer (pipeline/apply.ts) does to a store, one operation at a time.
+ * What the pipeline's writer (pipeline/apply.ts) and the scheduled jobs do to a store, one operation at a time.
  * apply is written once, as a plan that yields these operations (`Plan`); each store runs the
  * plan in its own transaction: SQLite synchronously (`runPlan`), so nothing else on the
  * event loop can write into its transaction, PostgreSQL asynchronously (`runPlanAsync`, on the
@@ -31,6 +31,10 @@ export interface Writes {
   suppress(address: string, reason: string, until: number, at: number): void;
   applyChange(ticketId: number, change: TicketChange, actor: string, at: number, reason: string | null): void;
   ticketInfo(id: number): ReturnType<typeof ticketInfo>;
+  /** Whether the ticket has an event of this type with this value (a notice or escalation already done). */
+  hasEvent(ticketId: number, type: string, to: string): boolean;
+  /** The customer's latest message on the ticket: what a notice quotes and answers. */
+  lastCustomerMessage(ticketId: number): ReturnType<typeof lastCustomerMessage>;
   setFirstResponse(ticketId: number, at: number): void;
   setRating(ticketId: number, score: number, comment: string | null, at: number): void;
   setSpamVerdict(ticketId: number, verdict: string): void;
@@ -92,6 +96,8 @@ export function sqliteWrites(db: Db): Writes {
     suppress: (address, reason, until, at) => suppress(db, address, reason, until, at),
     applyChange: (ticketId, change, actor, at, reason) => applyChange(db, ticketId, change, actor, at, reason),
     ticketInfo: (id) => ticketInfo(db, id),
+    hasEvent: (ticketId, type, to) => hasEvent(db, ticketId, type, to),
+    lastCustomerMessage: (ticketId) => lastCustomerMessage(db, ticketId),
     setFirstResponse: (ticketId, at) => setFirstResponse(db, ticketId, at),
     setRating: (ticketId, score, comment, at) => setRating(db, ticketId, score, comment, at),
     setSpamVerdict: (ticketId, verdict) => setSpamVerdict(db, ticketId, verdict),

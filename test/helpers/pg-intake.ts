@@ -5,7 +5,10 @@ import { createIntake, type Delivery, type Intake, type PassHooks } from '../../
 import { pgIntakeStore } from '../../src/intake/pg-intake-store';
 import { silentLogger } from '../../src/lib/log';
 import type { IngestResult, RawMessage } from '../../src/pipeline/types';
+import type { Store } from '../../src/store/open';
+import { pgRowLines, sqliteRowLines } from '../../src/store/pg/copy';
 import { openPgPool, pgTimeouts, type PgTimeouts } from '../../src/store/pg/pool';
+import { deskTables } from '../../src/store/pg/tables';
 
 /** A migrated PostgreSQL database, a pool on it and an intake writing into it, as the daemon would have. */
 export async function pgIntakeDesk(url: string, config: () => Config, options: { now?: () => number; secret?: string; batchMessages?: number; batchMs?: number; timeouts?: PgTimeouts } = {}) {
@@ -43,4 +46,19 @@ export async function ingestAlone(intake: Intake, raw: RawMessage): Promise<Inge
   if (failure) throw failure;
   if (acked.length !== 1) throw new Error('the message was not acknowledged');
   return acked[0].result;
+}
+
+/** `HD-3.<nonce>.<hmac>` in our Message-IDs and body markers: random per enqueue, so masked when stores are compared. */
+const OUR_TOKEN = /(HD-\d+)\.[0-9a-f]{12}\.[0-9a-f]+/g;
+
+/**
+ * Every desk table's rows in SQLite and in PostgreSQL, as `{table, rows}` pairs to compare:
+ * our Message-IDs' nonces masked, then sorted (a table keyed by our Message-IDs is ordered by
+ * their nonces).
+ */
+export async function rowsOfBoth(store: Store, client: Client): Promise<Array<{ table: string; sqlite: string[]; postgres: string[] }>> {
+  const mask = (lines: Iterable<string>) => [...lines].map((l) => l.replace(OUR_TOKEN, '$1.<nonce>')).sort();
+  const out: Array<{ table: string; sqlite: string[]; postgres: string[] }> = [];
+  for (const table of deskTables()) out.push({ table: table.name, sqlite: mask(sqliteRowLines(store, table)), postgres: mask(await pgRowLines(client, table)) });
+  return out;
 }

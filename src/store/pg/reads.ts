@@ -4,7 +4,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { fromCustomerSide } from '../customer-side';
 import { PROCESSED } from '../inbound';
 import { firstByMessageId, plusRange } from '../outbox';
-import { OPEN_STATUSES } from '../tickets';
+import { OPEN_STATUSES, type DigestQueue, type SlaClock } from '../tickets';
 import type { TokenCounts } from '../../spam/model';
 import * as s from './schema';
 
@@ -150,6 +150,9 @@ export const messagesFromSince = async (db: PgDb, ticketId: number, address: str
 export const hasEventSince = async (db: PgDb, ticketId: number, type: string, since: number) =>
   (await one(db.select({ id: s.events.id }).from(s.events).where(and(eq(s.events.ticketId, ticketId), eq(s.events.type, type), gt(s.events.at, since))).limit(1))) !== null;
 
+export const hasEvent = async (db: PgDb, ticketId: number, type: string, to: string) =>
+  (await one(db.select({ id: s.events.id }).from(s.events).where(and(eq(s.events.ticketId, ticketId), eq(s.events.type, type), eq(s.events.toValue, to))).limit(1))) !== null;
+
 export const suppressedUntil = async (db: PgDb, address: string, now: number) =>
   (await one(db.select({ until: s.suppressions.until }).from(s.suppressions).where(and(eq(s.suppressions.address, address), gt(s.suppressions.until, now)))))?.until ?? null;
 
@@ -203,3 +206,39 @@ export const resolvedBefore = (db: PgDb, before: number) =>
     .select()
     .from(s.tickets)
     .where(and(eq(s.tickets.status, 'resolved'), sql`${s.tickets.resolvedAt} < ${before}`));
+
+/** As store/tickets.ts slaCandidates: open tickets past `warnAt` of a clock's time, the earliest due first. */
+export function slaCandidates(db: PgDb, now: number, warnAt: number, clock: SlaClock) {
+  const due = clock === 'first_response' ? s.tickets.firstResponseDueAt : s.tickets.dueAt;
+  return db
+    .select()
+    .from(s.tickets)
+    .where(
+      and(
+        inArray(s.tickets.status, OPEN_STATUSES),
+        isNull(s.tickets.pausedAt),
+        clock === 'first_response' ? isNull(s.tickets.firstResponseAt) : undefined,
+        isNotNull(due),
+        sql`${s.tickets.createdAt} + ${warnAt}::double precision * (${due} - ${s.tickets.createdAt}) <= ${now}`,
+      ),
+    )
+    .orderBy(asc(due), asc(s.tickets.id));
+}
+
+/** As store/tickets.ts digestFigures: per queue, open, overdue, unassigned, and created since `since`. */
+export function digestFigures(db: PgDb, now: number, since: number): Promise<DigestQueue[]> {
+  const open = sql`${s.tickets.status} in ('new', 'open', 'pending')`;
+  const sum = (when: ReturnType<typeof sql>) => sql<number>`sum(case when ${when} then 1 else 0 end)`.mapWith(Number);
+  return db
+    .select({
+      queue: s.tickets.queue,
+      open: sum(open),
+      overdue: sum(sql`${open} and ${s.tickets.pausedAt} is null and ${s.tickets.dueAt} < ${now}`),
+      unassigned: sum(sql`${open} and ${s.tickets.assignee} is null`),
+      created: sum(sql`${s.tickets.createdAt} >= ${since} and ${s.tickets.status} <> 'spam'`),
+    })
+    .from(s.tickets)
+    .groupBy(s.tickets.queue)
+    // SQLite puts the null queue first, and compares text by bytes.
+    .orderBy(sql`${s.tickets.queue} collate "C" asc nulls first`);
+}

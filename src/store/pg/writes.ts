@@ -89,6 +89,8 @@ export function pgWrites(db: PgDb): AsyncWrites {
       for (const e of changeEvents(ticketId, change, actor, at, reason)) await addEvent(e);
     },
     ticketInfo: (id) => r.ticketInfo(db, id),
+    hasEvent: (ticketId, type, to) => r.hasEvent(db, ticketId, type, to),
+    lastCustomerMessage: (ticketId) => r.lastCustomerMessage(db, ticketId),
     setFirstResponse: async (ticketId, at) => {
       await db
         .update(s.tickets)
