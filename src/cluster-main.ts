@@ -11,6 +11,7 @@ import type { Logger } from './lib/log';
 import type { Locations } from './locations';
 import type { Source } from './mail-in/source';
 import { sourceFor } from './mail-in/sources';
+import { alertAdmins, mailboxAlertPlan } from './mail-out/alerts';
 import type { OutboxWorker } from './mail-out/outbox-worker';
 import { pgOutboxWorker } from './mail-out/pg-outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
@@ -18,6 +19,9 @@ import { makeTransport } from './mail-out/transport';
 import { pgMailboxState } from './store/pg/mailbox-state';
 import { openPgPool, pgTimeouts } from './store/pg/pool';
 import * as schema from './store/pg/schema';
+import { inPgTransaction } from './store/pg/transaction';
+import { pgWrites } from './store/pg/writes';
+import { runPlanAsync } from './store/writes';
 import { withoutPassword } from './store/pg/url';
 import type { Lease } from './cluster/leases';
 import { thisMember } from './cluster/members';
@@ -31,7 +35,7 @@ export interface ClusterDaemon {
 }
 
 /** What does not run on PostgreSQL yet (docs/CLUSTER.md), said once at start. */
-const NOT_YET = 'the backup job (use PostgreSQL\'s own backups), junk-folder learning, unhealthy-mailbox alerts by mail, category prediction, suggestions in notices';
+const NOT_YET = 'the backup job (use PostgreSQL\'s own backups), junk-folder learning, category prediction, suggestions in notices';
 
 /**
  * The composition root of a daemon on PostgreSQL (`store.postgres`, docs/CLUSTER.md): one of
@@ -49,6 +53,8 @@ export async function startClusterDaemon(where: Locations, config: Config, url: 
   const outbox = pgOutboxWorker({ pool, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
   const intake = createIntake({ store: pgIntakeStore(pool, log.child({ component: 'intake' })), config: live.current, log, onDurable: () => outbox.wake(), answers: () => answersFor(live.current()) });
   const state = pgMailboxState(drizzle(pool, { schema }));
+  // From the source of the mailbox's current holder: a mailbox taken over counts its failures afresh.
+  const alert = alertAdmins((incident) => inPgTransaction(pool, (db) => runPlanAsync(mailboxAlertPlan(live.current(), incident, Date.now()), pgWrites(db))), log, () => outbox.wake());
   const reading = new Map<string, Source>();
   const member = thisMember();
   const leases = leaseKeeper({
@@ -59,7 +65,7 @@ export async function startClusterDaemon(where: Locations, config: Config, url: 
     log: log.child({ component: 'cluster' }),
     start(id, lease) {
       const mailbox = live.current().mailboxes.find((m) => m.id === id);
-      const source = mailbox ? sourceFor(mailbox, { config: live.current(), dataDir: where.dataDir, state, log }) : null;
+      const source = mailbox ? sourceFor(mailbox, { config: live.current(), dataDir: where.dataDir, state, log, onUnhealthy: alert }) : null;
       if (!source) return;
       reading.set(id, source);
       // Not awaited: the first pass over a backlog must not hold up the keeper's renewals.

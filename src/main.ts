@@ -7,7 +7,7 @@ import type { Logger } from './lib/log';
 import { learnJunkMessage, learnMovedOutOfJunk } from './spam/correct';
 import { sourceFor } from './mail-in/sources';
 import { startScheduler, type Scheduler } from './jobs/scheduler';
-import { enqueueMailboxAlert } from './mail-out/alerts';
+import { alertAdmins, enqueueMailboxAlert } from './mail-out/alerts';
 import { outboxWorker, type OutboxWorker } from './mail-out/outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
 import { makeTransport } from './mail-out/transport';
@@ -57,15 +57,7 @@ export async function startDaemon(where: Locations, log: Logger, config = loadCo
   const outbox = outboxWorker({ store, config: live.current, templates, transport, log: log.child({ component: 'outbox' }) });
   // The canned answers of `#answer`, re-read when their files change (at most once a second, on use).
   const intake = createIntake({ store: sqliteIntakeStore(store), config: live.current, log, onDurable: () => outbox.wake(), answers: () => answersFor(live.current()) });
-  const alert = (incident: { mailbox: string; since: number; error: string }) => {
-    void store
-      .turn(() => enqueueMailboxAlert(store, live.current(), incident, Date.now()))
-      .then((n) => {
-        log.info({ mailbox: incident.mailbox, admins: n }, 'unhealthy-mailbox alert queued');
-        outbox.wake();
-      })
-      .catch((err: unknown) => log.error({ err, mailbox: incident.mailbox }, 'cannot queue the unhealthy-mailbox alert'));
-  };
+  const alert = alertAdmins((incident) => store.turn(() => enqueueMailboxAlert(store, live.current(), incident, Date.now())), log, () => outbox.wake());
   const state = mailboxStateStore(store.db);
   const junk = config.jobs.junkLearning.enabled;
   const sources = config.mailboxes

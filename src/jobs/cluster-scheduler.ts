@@ -1,4 +1,3 @@
-import { drizzle } from 'drizzle-orm/node-postgres';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Pool } from 'pg';
 import { claimJobTick, tickOf } from '../cluster/job-ticks';
@@ -6,7 +5,7 @@ import type { Config } from '../config/schema';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { digestFigures, resolvedBefore, slaCandidates, type PgDb } from '../store/pg/reads';
-import * as schema from '../store/pg/schema';
+import { inPgTransaction } from '../store/pg/transaction';
 import { pgWrites } from '../store/pg/writes';
 import { runPlanAsync } from '../store/writes';
 import { autoClosePlan } from './auto-close';
@@ -52,22 +51,10 @@ export function startClusterScheduler(o: { pool: Pool; config: () => Config; log
     const job = ON_POSTGRES[name];
     if (!job || !(await claimJobTick(o.pool, name, tickOf(at), o.holder))) return 'skipped';
     const started = now();
-    const client = await o.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const outcome = await job(drizzle(client, { schema }), o.config(), started);
-      await client.query('COMMIT');
-      o.log.info({ job: name, ms: now() - started, ...outcome }, 'job finished');
-      o.onEnqueued?.();
-      return outcome;
-    } catch (err) {
-      broken = true;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    const outcome = await inPgTransaction(o.pool, (db) => job(db, o.config(), started));
+    o.log.info({ job: name, ms: now() - started, ...outcome }, 'job finished');
+    o.onEnqueued?.();
+    return outcome;
   };
 
   const initial = o.config();

@@ -5,6 +5,7 @@ import type { OutboxEntry } from '../store/outbox';
 import { readBlob } from '../store/pg/blobs';
 import type { PgDb } from '../store/pg/reads';
 import * as s from '../store/pg/schema';
+import { inPgTransaction } from '../store/pg/transaction';
 import { pgWrites } from '../store/pg/writes';
 import { attemptEvents, deliver, type Attempt } from './deliver';
 import { workerLoop, type OutboxWorker, type WorkerOptions } from './outbox-worker';
@@ -70,11 +71,7 @@ async function blobsOf(db: PgDb, paths: string[]): Promise<(path: string) => Buf
  * A `send` that throws rolls the claim back and the error goes to the caller.
  */
 export async function sendOneClaimed(pool: Pool, now: number, send: (row: OutboxEntry) => Promise<Attempt>): Promise<boolean> {
-  const client = await pool.connect();
-  const db = drizzle(client, { schema: s });
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return inPgTransaction(pool, async (db) => {
     const [row] = await db
       .select({ ...getTableColumns(s.outbox), ref: s.tickets.ref })
       .from(s.outbox)
@@ -83,30 +80,14 @@ export async function sendOneClaimed(pool: Pool, now: number, send: (row: Outbox
       .orderBy(asc(s.outbox.nextAttemptAt), asc(s.outbox.id))
       .limit(1)
       .for('update', { of: s.outbox, skipLocked: true });
-    if (!row) {
-      await client.query('COMMIT');
-      return false;
-    }
-    let attempt: Attempt;
-    try {
-      attempt = await send(row);
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    }
+    if (!row) return false;
+    const attempt = await send(row);
     const attempts = sql`${s.outbox.attempts} + 1`;
     if (attempt.sent) await db.update(s.outbox).set({ status: 'sent', sentAt: attempt.at, subject: attempt.subject, attempts, lastError: null }).where(eq(s.outbox.id, row.id));
     else if (attempt.retryAt !== null) await db.update(s.outbox).set({ attempts, lastError: attempt.error, nextAttemptAt: attempt.retryAt }).where(eq(s.outbox.id, row.id));
     else await db.update(s.outbox).set({ status: 'failed', attempts, lastError: attempt.error, nextAttemptAt: null }).where(eq(s.outbox.id, row.id));
     const writes = pgWrites(db);
     for (const e of attemptEvents(row, attempt, now)) await writes.addEvent(e);
-    await client.query('COMMIT');
     return true;
-  } catch (err) {
-    broken = true;
-    throw err;
-  } finally {
-    // A connection that failed mid-transaction is not given back to the pool as if it were clean.
-    client.release(broken);
-  }
+  });
 }

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import type { Logger } from '../../src/lib/log';
 import { startDaemon, type Daemon } from '../../src/main';
 import { tempDir, writeConfigDir } from './env';
 
@@ -9,8 +10,8 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
-/** The daemon in this process, on a fresh data dir, with its log lines collected. */
-export async function startTestDaemon(helpdeskYaml: string): Promise<{ daemon: Daemon; logs: LogLine[]; dataDir: string; configDir: string }> {
+/** A logger whose lines are collected in `logs`, parsed. */
+export function collectingLogger(): { log: Logger; logs: LogLine[] } {
   const logs: LogLine[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -18,7 +19,12 @@ export async function startTestDaemon(helpdeskYaml: string): Promise<{ daemon: D
       done();
     },
   });
-  const log = pino({ level: 'debug' }, sink);
+  return { log: pino({ level: 'debug' }, sink), logs };
+}
+
+/** The daemon in this process, on a fresh data dir, with its log lines collected. */
+export async function startTestDaemon(helpdeskYaml: string): Promise<{ daemon: Daemon; logs: LogLine[]; dataDir: string; configDir: string }> {
+  const { log, logs } = collectingLogger();
   const configDir = writeConfigDir({ 'helpdesk.yaml': helpdeskYaml });
   const dataDir = tempDir('hd-daemon-');
   const daemon = await startDaemon({ configDir, dataDir }, log);

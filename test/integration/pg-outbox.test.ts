@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import { Client } from 'pg';
 import { silentLogger } from '../../src/lib/log';
+import { startConfiguredDaemon } from '../../src/main';
 import { pgOutboxWorker } from '../../src/mail-out/pg-outbox-worker';
 import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
 import { makeTransport } from '../../src/mail-out/transport';
 import { getValue } from '../../src/store/key-value';
+import { freePort } from '../harness/dovecot';
 import { usePostgres } from '../harness/use-postgres';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
+import { waitFor } from '../helpers/cli';
+import { collectingLogger } from '../helpers/daemon';
+import { tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail, buildMailWithFiles } from '../helpers/mail';
 import { ingestAlone, pgIntakeDesk } from '../helpers/pg-intake';
 import { smtpDesks } from '../helpers/smtp-desk';
@@ -74,4 +83,36 @@ test('notices and an agent reply reach their readers with their files, each once
   expect(new Set(ids).size).toBe(ids.length);
   const failed = await desk.admin.query<{ type: string; reason: string }>("select type, reason from events where type = 'delivery_failed'");
   expect(failed.rows).toEqual([{ type: 'delivery_failed', reason: expect.stringMatching(/^ack: .*550 5\.1\.1 no such user/) }]);
+}, 60_000);
+
+test('a daemon on PostgreSQL mails the admins once when a mailbox it holds cannot be read', async () => {
+  const url = await pg().createDatabase('pg_alert');
+  const { log, logs } = collectingLogger();
+  const dataDir = tempDir('hd-pg-alert-');
+  // Nothing listens on this port: every connection is refused.
+  const port = await freePort();
+  const configDir = writeConfigDir({
+    'helpdesk.yaml': `helpdesk: { address: support@example.test }\nstore: { postgres: { url: "${url}" } }\ncluster: { leaseTtl: 3s }\nhealth: { alertAfter: 1s }\nmailboxes:\n  - id: broken\n    imap: { host: 127.0.0.1, port: ${port}, secure: false, user: support@example.test, pass: test }\n`,
+  });
+  const daemon = await startConfiguredDaemon({ configDir, dataDir }, log);
+  try {
+    // Written by the PostgreSQL outbox and the embedded default transport (files in --data).
+    const outbox = path.join(dataDir, 'outbox');
+    const alerts = await waitFor(() => existsSync(outbox) && readdirSync(outbox).filter((f) => f.includes('mailbox_unhealthy')), 20_000, 'alert mail');
+    expect(alerts).toHaveLength(1);
+    const alert = await simpleParser(readFileSync(path.join(outbox, alerts[0])));
+    expect(alert.subject).toBe('Mailbox broken cannot be read');
+    expect(alert.text).toContain('ECONNREFUSED');
+    expect(logs.filter((l) => l.msg === 'unhealthy-mailbox alert queued')).toEqual([expect.objectContaining({ mailbox: 'broken', admins: 1 })]);
+  } finally {
+    await daemon.stop();
+  }
+  const check = new Client({ connectionString: url });
+  await check.connect();
+  try {
+    const rows = await check.query<{ template: string; status: string }>('select template, status from outbox');
+    expect(rows.rows).toEqual([{ template: 'mailbox_unhealthy', status: 'sent' }]);
+  } finally {
+    await check.end();
+  }
 }, 60_000);
