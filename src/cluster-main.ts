@@ -16,6 +16,8 @@ import type { OutboxWorker } from './mail-out/outbox-worker';
 import { pgOutboxWorker } from './mail-out/pg-outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
 import { makeTransport } from './mail-out/transport';
+import { learnJunkMessage, learnMovedOutOfJunk } from './spam/junk-folder';
+import { pgJunkStore } from './store/pg/junk';
 import { pgMailboxState } from './store/pg/mailbox-state';
 import { openPgPool, pgTimeouts } from './store/pg/pool';
 import * as schema from './store/pg/schema';
@@ -35,7 +37,7 @@ export interface ClusterDaemon {
 }
 
 /** What does not run on PostgreSQL yet (docs/CLUSTER.md), said once at start. */
-const NOT_YET = 'the backup job (use PostgreSQL\'s own backups), junk-folder learning, category prediction, suggestions in notices';
+const NOT_YET = 'the backup job (use PostgreSQL\'s own backups), category prediction, suggestions in notices';
 
 /**
  * The composition root of a daemon on PostgreSQL (`store.postgres`, docs/CLUSTER.md): one of
@@ -55,6 +57,13 @@ export async function startClusterDaemon(where: Locations, config: Config, url: 
   const state = pgMailboxState(drizzle(pool, { schema }));
   // From the source of the mailbox's current holder: a mailbox taken over counts its failures afresh.
   const alert = alertAdmins((incident) => inPgTransaction(pool, (db) => runPlanAsync(mailboxAlertPlan(live.current(), incident, Date.now()), pgWrites(db))), log, () => outbox.wake());
+  // Staff's moves into and out of the junk folder, each learnt in a transaction of its own.
+  const junkLearning = config.jobs.junkLearning.enabled
+    ? {
+        learnJunk: (bytes: Buffer) => inPgTransaction(pool, (db) => learnJunkMessage(pgJunkStore(db), bytes, Date.now())),
+        onDuplicate: (bytes: Buffer, source: string, position: string) => inPgTransaction(pool, (db) => learnMovedOutOfJunk(pgJunkStore(db), bytes, source, position, Date.now())),
+      }
+    : {};
   const reading = new Map<string, Source>();
   const member = thisMember();
   const leases = leaseKeeper({
@@ -65,7 +74,7 @@ export async function startClusterDaemon(where: Locations, config: Config, url: 
     log: log.child({ component: 'cluster' }),
     start(id, lease) {
       const mailbox = live.current().mailboxes.find((m) => m.id === id);
-      const source = mailbox ? sourceFor(mailbox, { config: live.current(), dataDir: where.dataDir, state, log, onUnhealthy: alert }) : null;
+      const source = mailbox ? sourceFor(mailbox, { config: live.current(), dataDir: where.dataDir, state, log, onUnhealthy: alert, ...junkLearning }) : null;
       if (!source) return;
       reading.set(id, source);
       // Not awaited: the first pass over a backlog must not hold up the keeper's renewals.

@@ -4,7 +4,7 @@ import { movedDataPath, type Locations } from './locations';
 import { ConfigError, loadConfig } from './config/load';
 import { watchConfig, type LiveConfig } from './config/watch';
 import type { Logger } from './lib/log';
-import { learnJunkMessage, learnMovedOutOfJunk } from './spam/correct';
+import { learnJunkMessage, learnMovedOutOfJunk, sqliteJunkStore } from './spam/junk-folder';
 import { sourceFor } from './mail-in/sources';
 import { startScheduler, type Scheduler } from './jobs/scheduler';
 import { alertAdmins, enqueueMailboxAlert } from './mail-out/alerts';
@@ -68,8 +68,8 @@ export async function startDaemon(where: Locations, log: Logger, config = loadCo
         state,
         log,
         onUnhealthy: alert,
-        learnJunk: junk ? (bytes) => store.turn(() => learnJunkMessage(store, bytes, Date.now())) : undefined,
-        onDuplicate: junk ? (bytes, source, position) => store.turn(() => learnMovedOutOfJunk(store, bytes, source, position, Date.now())) : undefined,
+        learnJunk: junk ? (bytes) => store.turn(() => learnJunkMessage(sqliteJunkStore(store), bytes, Date.now())) : undefined,
+        onDuplicate: junk ? (bytes, source, position) => store.turn(() => learnMovedOutOfJunk(sqliteJunkStore(store), bytes, source, position, Date.now())) : undefined,
       }),
     )
     .filter((s): s is Source => s !== null);

@@ -1,9 +1,6 @@
-import { sha256Hex } from '../lib/hash';
-import { seenBeforeAt, ticketOfRaw } from '../store/inbound';
 import { firstInboundRawPath } from '../store/messages';
 import type { Store } from '../store/open';
 import { spamStore, type SpamLabel } from '../store/spam';
-import { applyChange } from '../store/tickets';
 import { spamKey } from './learn-files';
 import { spamInput } from './spam-input';
 import { tokenize } from './tokenize';
@@ -27,32 +24,4 @@ export async function learnCorrection(store: Store, ticketId: number, label: Spa
   const rawPath = firstInboundRawPath(store.db, ticketId);
   if (!rawPath) return 'no message';
   return learnBytes(store, store.blobs.read(rawPath), label, at);
-}
-
-/**
- * A message found in the IMAP junk folder. One we put there (our own spam verdict) teaches
- * nothing new; one staff moved there is learnt as spam and its ticket, if any, marked spam.
- */
-export async function learnJunkMessage(store: Store, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict'> {
-  const ticket = ticketOfRaw(store.db, sha256Hex(bytes));
-  if (ticket && ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
-  const result = await learnBytes(store, bytes, 'spam', at);
-  if (ticket && ticket.status !== 'spam') {
-    applyChange(store.db, ticket.id, { field: 'status', from: ticket.status, to: 'spam', also: {} }, 'junk-folder', at, 'moved to the junk folder by staff');
-  }
-  return result;
-}
-
-/**
- * A message seen again in the inbox. When its ticket is marked spam and it is not a plain
- * re-delivery of the same mailbox position (a crash before the acknowledgement), staff moved
- * it out of the junk folder: it is learnt as ham and the ticket reopened as `new`.
- */
-export async function learnMovedOutOfJunk(store: Store, bytes: Buffer, source: string, position: string | null, at: number): Promise<'relearnt' | 'learnt' | 'already' | null> {
-  const sha = sha256Hex(bytes);
-  const ticket = ticketOfRaw(store.db, sha);
-  if (!ticket || ticket.status !== 'spam' || seenBeforeAt(store.db, sha, source, position)) return null;
-  const result = await learnBytes(store, bytes, 'ham', at);
-  applyChange(store.db, ticket.id, { field: 'status', from: 'spam', to: 'new', also: {} }, 'junk-folder', at, 'moved out of the junk folder by staff');
-  return result;
 }

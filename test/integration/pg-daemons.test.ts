@@ -11,7 +11,8 @@ import { runCliAsync, spawnCli, waitFor } from '../helpers/cli';
 import { tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 import { seededRandom, testSeed } from '../helpers/random';
-import { imapMailboxYaml } from '../helpers/daemon';
+import { startConfiguredDaemon } from '../../src/main';
+import { collectingLogger, imapMailboxYaml } from '../helpers/daemon';
 import { AGENTS, RULES } from '../helpers/smtp-desk';
 
 /**
@@ -169,3 +170,44 @@ jobs: { backup: { enabled: false } }
   // The survivors stopped cleanly on SIGTERM, releasing their leases.
   expect(daemons.map((d) => d.child.exitCode).filter((c) => c !== null)).toEqual([0, 0]);
 }, 240_000);
+
+test('a daemon on PostgreSQL learns what staff move into the junk folder as spam, and out of it as ham', async () => {
+  const url = await pg().createDatabase('pg_junk');
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  clients.push(db);
+  const user = dynUser('cluster-junk');
+  const seed = await testClient(dovecot(), user);
+  await seed.append('INBOX', buildMail({ messageId: '<junk@c.test>', subject: 'Cheap watches' }));
+  const configDir = writeConfigDir({
+    'helpdesk.yaml': `helpdesk: { address: support@example.test }\nstore: { postgres: { url: "${url}" } }\ncluster: { leaseTtl: 3s }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' })}`,
+  });
+  const { log, logs } = collectingLogger();
+  const daemon = await startConfiguredDaemon({ configDir, dataDir: tempDir('hd-pg-junk-') }, log);
+  const ticket = async () => (await db.query<{ status: string }>('select status from tickets')).rows.map((r) => r.status);
+  const learnt = async () => (await db.query<{ label: string }>('select label from spam_learned')).rows.map((r) => r.label);
+  const lastEvent = async () => (await db.query<{ actor: string; from_value: string; to_value: string; reason: string }>("select actor, from_value, to_value, reason from events where type = 'status_changed' order by id desc limit 1")).rows[0];
+  try {
+    await waitFor(async () => (await imapCount(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
+    expect(await ticket()).toEqual(['new']);
+    const lock = await seed.getMailboxLock('Processed');
+    await seed.messageMove('1:*', 'Junk');
+    lock.release();
+    await waitFor(async () => (await ticket())[0] === 'spam' || undefined, 15_000, 'ticket marked spam');
+    expect(await learnt()).toEqual(['spam']);
+    expect(await lastEvent()).toEqual({ actor: 'junk-folder', from_value: 'new', to_value: 'spam', reason: 'moved to the junk folder by staff' });
+    expect(logs.some((l) => l.msg === 'junk folder message' && l.learnt === 'learnt')).toBe(true);
+
+    // Staff move it back to the inbox: ham again, the ticket reopened.
+    const junk = await seed.getMailboxLock('Junk');
+    await seed.messageMove('1:*', 'INBOX');
+    junk.release();
+    await waitFor(async () => (await ticket())[0] === 'new' || undefined, 15_000, 'ticket reopened');
+    expect(await learnt()).toEqual(['ham']);
+    expect(await lastEvent()).toEqual({ actor: 'junk-folder', from_value: 'spam', to_value: 'new', reason: 'moved out of the junk folder by staff' });
+    expect(await ticket()).toHaveLength(1);
+  } finally {
+    await daemon.stop();
+    await seed.logout();
+  }
+}, 60_000);

@@ -29,6 +29,29 @@ const count = sql<number>`count(*)`.mapWith(Number);
 export const processedRaw = (db: PgDb, sha256: string) =>
   one(db.select({ ticketRef: s.tickets.ref }).from(s.inbound).leftJoin(s.tickets, eq(s.tickets.id, s.inbound.ticketId)).where(and(eq(s.inbound.rawSha256, sha256), inArray(s.inbound.outcome, PROCESSED))).limit(1));
 
+/** As store/inbound.ts ticketOfRaw: the ticket these raw bytes made or joined. */
+export const ticketOfRaw = (db: PgDb, sha256: string) =>
+  one(
+    db
+      .select({ id: s.tickets.id, status: s.tickets.status, spamVerdict: s.tickets.spamVerdict })
+      .from(s.inbound)
+      .innerJoin(s.tickets, eq(s.tickets.id, s.inbound.ticketId))
+      .where(and(eq(s.inbound.rawSha256, sha256), inArray(s.inbound.outcome, PROCESSED)))
+      .orderBy(asc(s.inbound.id))
+      .limit(1),
+  );
+
+/** As store/inbound.ts seenBeforeAt: an earlier row of these bytes at this source position (the latest is the copy handled now). */
+export async function seenBeforeAt(db: PgDb, sha256: string, source: string, position: string | null): Promise<boolean> {
+  const rows = await db
+    .select({ id: s.inbound.id })
+    .from(s.inbound)
+    .where(and(eq(s.inbound.rawSha256, sha256), eq(s.inbound.source, source), position === null ? isNull(s.inbound.position) : eq(s.inbound.position, position)))
+    .orderBy(asc(s.inbound.id))
+    .limit(2);
+  return rows.length > 1;
+}
+
 export const inboundMessage = (db: PgDb, messageId: string, from: string | null) =>
   one(
     db

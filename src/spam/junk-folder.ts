@@ -1,0 +1,56 @@
+import { sha256Hex } from '../lib/hash';
+import { seenBeforeAt, ticketOfRaw } from '../store/inbound';
+import type { Store } from '../store/open';
+import { spamStore, type SpamLabel } from '../store/spam';
+import { applyChange, type TicketChange } from '../store/tickets';
+import { lessonOf } from './correct';
+
+/** What junk-folder learning reads and writes, on either store (the SQLite file, or one PostgreSQL transaction). */
+export interface JunkStore {
+  /** The ticket these raw bytes made or joined, if any. */
+  ticketOfRaw(sha256: string): Promise<{ id: number; status: string; spamVerdict: string | null } | null>;
+  /** Whether these bytes were handled before at this same source position (a re-delivery). */
+  seenBeforeAt(sha256: string, source: string, position: string | null): Promise<boolean>;
+  learn(key: string, label: SpamLabel, tokens: string[], at: number): Promise<'learnt' | 'relearnt' | 'already'>;
+  applyChange(ticketId: number, change: TicketChange, actor: string, at: number, reason: string): Promise<void>;
+}
+
+/** The SQLite store's answers (call inside its write turn). */
+export function sqliteJunkStore(store: Store): JunkStore {
+  return {
+    ticketOfRaw: async (sha) => ticketOfRaw(store.db, sha),
+    seenBeforeAt: async (sha, source, position) => seenBeforeAt(store.db, sha, source, position),
+    learn: async (key, label, tokens, at) => spamStore(store).learn(key, label, tokens, at),
+    applyChange: async (ticketId, change, actor, at, reason) => applyChange(store.db, ticketId, change, actor, at, reason),
+  };
+}
+
+/**
+ * A message found in the IMAP junk folder. One we put there (our own spam verdict) teaches
+ * nothing new; one staff moved there is learnt as spam and its ticket, if any, marked spam.
+ */
+export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict'> {
+  const ticket = await store.ticketOfRaw(sha256Hex(bytes));
+  if (ticket && ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
+  const { key, tokens } = lessonOf(bytes);
+  const result = await store.learn(key, 'spam', tokens, at);
+  if (ticket && ticket.status !== 'spam') {
+    await store.applyChange(ticket.id, { field: 'status', from: ticket.status, to: 'spam', also: {} }, 'junk-folder', at, 'moved to the junk folder by staff');
+  }
+  return result;
+}
+
+/**
+ * A message seen again in the inbox. When its ticket is marked spam and it is not a plain
+ * re-delivery of the same mailbox position (a crash before the acknowledgement), staff moved
+ * it out of the junk folder: it is learnt as ham and the ticket reopened as `new`.
+ */
+export async function learnMovedOutOfJunk(store: JunkStore, bytes: Buffer, source: string, position: string | null, at: number): Promise<'relearnt' | 'learnt' | 'already' | null> {
+  const sha = sha256Hex(bytes);
+  const ticket = await store.ticketOfRaw(sha);
+  if (!ticket || ticket.status !== 'spam' || (await store.seenBeforeAt(sha, source, position))) return null;
+  const { key, tokens } = lessonOf(bytes);
+  const result = await store.learn(key, 'ham', tokens, at);
+  await store.applyChange(ticket.id, { field: 'status', from: 'spam', to: 'new', also: {} }, 'junk-folder', at, 'moved out of the junk folder by staff');
+  return result;
+}

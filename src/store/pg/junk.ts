@@ -1,0 +1,15 @@
+import type { JunkStore } from '../../spam/junk-folder';
+import * as r from './reads';
+import type { PgDb } from './reads';
+import { pgSpamLearn } from './spam';
+import { pgWrites } from './writes';
+
+/** Junk-folder learning's reads and writes on PostgreSQL, in the caller's transaction (`db`). */
+export function pgJunkStore(db: PgDb): JunkStore {
+  return {
+    ticketOfRaw: (sha) => r.ticketOfRaw(db, sha),
+    seenBeforeAt: (sha, source, position) => r.seenBeforeAt(db, sha, source, position),
+    learn: (key, label, tokens, at) => pgSpamLearn(db, key, label, tokens, at),
+    applyChange: (ticketId, change, actor, at, reason) => pgWrites(db).applyChange(ticketId, change, actor, at, reason),
+  };
+}
