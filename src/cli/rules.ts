@@ -28,7 +28,7 @@ export function registerRules(program: Command, log: Logger): void {
         const now = Date.now;
         const draft = await runStages(
           { raw: { bytes, source: file, position: null, mailbox: null }, rawSha256: sha256Hex(bytes), rawPath: '', receivedAt: now() },
-          { config, store: storeReader(store, config), now, log, categoryModel: categoryModelFor(store).current(), answers: () => answersFor(config) },
+          { config, store: storeReader(store, config), now, log, categoryModel: await categoryModelFor(store).current(), answers: () => answersFor(config) },
         );
         const decision = explain(draft);
         if (opts.json) return out(JSON.stringify(decision, null, 2));

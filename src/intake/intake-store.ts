@@ -17,7 +17,7 @@ export interface IntakeStore {
    */
   openBatch(lease?: Lease): IntakeBatch;
   /** The category predictor trained from the store, when there is one. */
-  categoryModel(): CategoryPredictor | null;
+  categoryModel(): Promise<CategoryPredictor | null>;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AnswerBook } from '../knowledge/answers';
 import type { Config } from '../config/schema';
 import { asError } from '../lib/errors';
 import type { Logger } from '../lib/log';
-import type { CategoryPredictor } from '../pipeline/category-model';
+import type { CategoryModelSource } from '../pipeline/category-model';
 import { parseAhead, parsingAhead, type ParseAhead } from '../pipeline/parse-ahead';
 import { ingestInto } from '../pipeline/run';
 import type { DnsResolver } from '../pipeline/trust';
@@ -61,7 +61,7 @@ export interface IntakeOptions {
   config: () => Config;
   log: Logger;
   /** Default: the store's own. */
-  categoryModel?: () => CategoryPredictor | null;
+  categoryModel?: CategoryModelSource;
   dnsResolver?: DnsResolver;
   /** The canned answers in force (the composition root keeps them); default: ingest's. */
   answers?: () => AnswerBook;

@@ -4,6 +4,7 @@ import { holdsLease, type Lease } from '../cluster/leases';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import { sha256Hex } from '../lib/hash';
 import type { Logger } from '../lib/log';
+import { categoryModelCache } from '../pipeline/category-model';
 import type { IngestTarget } from '../pipeline/ingest-target';
 import { applyOnPostgres } from '../pipeline/pg-apply';
 import { pgStoreReader } from '../pipeline/pg-store-reader';
@@ -13,7 +14,7 @@ import { blobPath } from '../store/blobs';
 import { writeTurn } from '../store/write-turn';
 import { keepBlobs, keepRawFile, readBlob } from '../store/pg/blobs';
 import { driverError, isPgStoreFailure } from '../store/pg/failures';
-import { firstInboundRawPath, ticketInfo, type PgDb } from '../store/pg/reads';
+import { categoryExamples, categoryExamplesSignature, firstInboundRawPath, ticketInfo, type PgDb } from '../store/pg/reads';
 import * as schema from '../store/pg/schema';
 import { pgSpamLearn } from '../store/pg/spam';
 import type { SpamLabel } from '../store/spam';
@@ -30,8 +31,7 @@ import type { IntakeBatch, IntakeStore } from './intake-store';
  *
  * Each batch has its own connection, so several run at once (BATCHES_AT_ONCE); two batches
  * that could write the same message (one mail delivered to two mailboxes) are ordered by
- * apply's dedup lock (store/pg/writes.ts). The category predictor is not trained from PostgreSQL yet: tickets get
- * the rules' categories only.
+ * apply's dedup lock (store/pg/writes.ts).
  */
 /**
  * Batches open at once in one daemon. Each message is mostly this process's CPU (parsing, the
@@ -42,12 +42,18 @@ import type { IntakeBatch, IntakeStore } from './intake-store';
  */
 const BATCHES_AT_ONCE = 2;
 
-export function pgIntakeStore(pool: Pool, log: Logger): IntakeStore {
+export function pgIntakeStore(pool: Pool, log: Logger, options: { categoryCheckEveryMs?: number } = {}): IntakeStore {
   const turns = writeTurn(undefined, BATCHES_AT_ONCE);
+  // Trained from the tickets every daemon wrote, read on the pool (not in a batch).
+  const reads = drizzle(pool, { schema });
+  const categories = categoryModelCache(
+    { signature: () => categoryExamplesSignature(reads), examples: () => categoryExamples(reads) },
+    { checkEveryMs: options.categoryCheckEveryMs, onError: (err) => log.warn({ err: errorMessage(err) }, 'the category predictor could not be checked; the last one stays') },
+  );
   return {
     turn: (fn) => turns.run(fn),
     openBatch: (lease) => pgBatch(pool, lease ?? null, log),
-    categoryModel: () => null,
+    categoryModel: () => categories.current(),
   };
 }
 

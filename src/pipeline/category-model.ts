@@ -32,25 +32,50 @@ export function trainCategoryModel(examples: { text: string; category: string }[
   };
 }
 
+/** Where the pipeline gets the current predictor: at once (a snapshot) or after a check of the store. */
+export type CategoryModelSource = () => CategoryPredictor | null | Promise<CategoryPredictor | null>;
+
+type Examples = { text: string; category: string }[];
+
 /**
  * Keeps a trained snapshot for the pipeline and retrains it when the training set changed
  * (a ticket categorised by a rule or recategorised by staff). Checks for changes at most
- * every `checkEveryMs`, so the hot path pays one small query now and then.
+ * every `checkEveryMs`, so the hot path pays one small query now and then; on PostgreSQL the
+ * queries are asynchronous and one check serves every message that asks meanwhile. A check
+ * that fails (the store unreachable) keeps the snapshot, reports the error to `onError`, and is
+ * tried again after `checkEveryMs`: a prediction is advice, never a reason to fail a message.
  */
-export function categoryModelCache(source: { signature(): string; examples(): { text: string; category: string }[] }, checkEveryMs = 30_000, now: () => number = Date.now) {
+export function categoryModelCache(
+  source: { signature(): string | Promise<string>; examples(): Examples | Promise<Examples> },
+  options: { checkEveryMs?: number; now?: () => number; onError?: (err: unknown) => void } = {},
+) {
+  const checkEveryMs = options.checkEveryMs ?? 30_000;
+  const now = options.now ?? Date.now;
   let model: CategoryPredictor | null = null;
   let signature = '';
   let checkedAt = -Infinity;
-  return {
-    current(): CategoryPredictor | null {
-      if (now() - checkedAt < checkEveryMs) return model;
-      checkedAt = now();
-      const next = source.signature();
+  let checking: Promise<CategoryPredictor | null> | null = null;
+  const check = async (): Promise<CategoryPredictor | null> => {
+    try {
+      const next = await source.signature();
       if (next !== signature) {
+        model = trainCategoryModel(await source.examples());
         signature = next;
-        model = trainCategoryModel(source.examples());
       }
-      return model;
+    } catch (err) {
+      options.onError?.(err);
+    }
+    return model;
+  };
+  return {
+    current(): Promise<CategoryPredictor | null> {
+      if (checking) return checking;
+      if (now() - checkedAt < checkEveryMs) return Promise.resolve(model);
+      checkedAt = now();
+      checking = check().finally(() => {
+        checking = null;
+      });
+      return checking;
     },
   };
 }

@@ -6,7 +6,7 @@ import type { Store } from '../store/open';
 import { shouldLearn } from '../spam/learn-policy';
 import { answersFor, type AnswerBook } from '../knowledge/answers';
 import { sqliteTarget, type IngestTarget } from './ingest-target';
-import type { CategoryPredictor } from './category-model';
+import type { CategoryModelSource } from './category-model';
 import type { ParseAhead } from './parse-ahead';
 import { stages } from './stages';
 import type { DnsResolver } from './trust';
@@ -18,7 +18,7 @@ export interface IngestDeps {
   log: Logger;
   now?: () => number;
   /** The category predictor in force (see category-model.ts); none: defaults only. */
-  categoryModel?: () => CategoryPredictor | null;
+  categoryModel?: CategoryModelSource;
   /**
    * The batch the message's rows join (the intake's, src/intake/): its owner commits it and
    * acknowledges the message only then. None: the message is its own transaction.
@@ -51,7 +51,7 @@ export async function ingestInto(target: IngestTarget, raw: RawMessage, deps: In
   const now = deps.now ?? Date.now;
   const { sha256: rawSha256, path: rawPath } = await target.keepRaw(raw);
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
-  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: target.reader(deps.config), now, log, categoryModel: deps.categoryModel?.() ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver, answers: deps.answers ?? (() => answersFor(deps.config)) });
+  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: target.reader(deps.config), now, log, categoryModel: (await deps.categoryModel?.()) ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver, answers: deps.answers ?? (() => answersFor(deps.config)) });
 
   let result: IngestResult;
   try {

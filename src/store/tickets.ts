@@ -43,7 +43,8 @@ export function openTicketCounts(db: Db, assignees: string[]): Map<string, numbe
   return counts;
 }
 
-const TRAINING_SOURCES = ['rule', 'staff'];
+/** Where a ticket's category came from when it may teach the category predictor. */
+export const TRAINING_SOURCES = ['rule', 'staff'];
 
 /** Tickets whose category a rule or a person chose, with their first message, newest first. */
 export function categoryExamples(db: Db, limit = 5000): { text: string; category: string }[] {

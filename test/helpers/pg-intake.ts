@@ -11,13 +11,13 @@ import { openPgPool, pgTimeouts, type PgTimeouts } from '../../src/store/pg/pool
 import { deskTables } from '../../src/store/pg/tables';
 
 /** A migrated PostgreSQL database, a pool on it and an intake writing into it, as the daemon would have. */
-export async function pgIntakeDesk(url: string, config: () => Config, options: { now?: () => number; secret?: string; batchMessages?: number; batchMs?: number; timeouts?: PgTimeouts } = {}) {
+export async function pgIntakeDesk(url: string, config: () => Config, options: { now?: () => number; secret?: string; batchMessages?: number; batchMs?: number; timeouts?: PgTimeouts; categoryCheckEveryMs?: number } = {}) {
   // Migrated as the daemon's pool does it.
   const pool = await openPgPool(url, silentLogger(), 4, options.timeouts ?? pgTimeouts(config().limits.processingTime));
   const admin = new Client({ connectionString: url });
   await admin.connect();
   if (options.secret) await admin.query("update key_value set value = $1 where key = 'message_id_secret'", [options.secret]);
-  const intake = createIntake({ store: pgIntakeStore(pool, silentLogger()), config, log: silentLogger(), now: options.now, parseAhead: false, answers: () => answersFor(config()), batchMessages: options.batchMessages, batchMs: options.batchMs });
+  const intake = createIntake({ store: pgIntakeStore(pool, silentLogger(), { categoryCheckEveryMs: options.categoryCheckEveryMs }), config, log: silentLogger(), now: options.now, parseAhead: false, answers: () => answersFor(config()), batchMessages: options.batchMessages, batchMs: options.batchMs });
   return {
     admin,
     pool,

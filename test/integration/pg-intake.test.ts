@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { acquireLease } from '../../src/cluster/leases';
+import { loadConfig } from '../../src/config/load';
 import { sleep } from '../../src/lib/backoff';
 import type { RawMessage } from '../../src/pipeline/types';
 import type { PgTimeouts } from '../../src/store/pg/pool';
@@ -13,7 +14,7 @@ import { runCliAsync } from '../helpers/cli';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
 import { tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
-import { passOver, pgIntakeDesk } from '../helpers/pg-intake';
+import { ingestAlone, passOver, pgIntakeDesk } from '../helpers/pg-intake';
 import { seededRandom, testSeed } from '../helpers/random';
 import { AGENTS, smtpDesks } from '../helpers/smtp-desk';
 
@@ -208,3 +209,37 @@ test('a batch waiting on a lock a frozen daemon holds gives up instead of stalli
   expect(again.failure).toBeNull();
   expect(again.acked.map((a) => a.result.outcome)).toEqual(['created']);
 }, 30_000);
+
+test('the category predictor learns from the tickets in PostgreSQL: rules\' categories, then staff\'s', async () => {
+  const HARDWARE = ['the printer is jammed again', 'printer toner empty', 'my laptop screen flickers', 'la impresora no imprime', 'monitor cable broken', 'keyboard keys stuck', 'printer paper tray broken', 'laptop battery dead'];
+  const SOFTWARE = ['cannot log in to the vpn', 'outlook crashes on start', 'password reset needed', 'excel macro error', 'vpn disconnects every hour', 'sap login fails', 'outlook calendar not syncing', 'contraseña caducada'];
+  const rules = 'rules:\n  - { name: hw, when: { subject: { any: [printer, laptop, impresora, monitor, keyboard] } }, then: { category: hardware } }\n  - { name: sw, when: { subject: { any: [vpn, outlook, password, excel, sap, contraseña] } }, then: { category: software } }\n';
+  const helpdesk = 'helpdesk: { address: support@example.test, ticketPrefix: HD }\nprediction: { minExamples: 10, minConfidence: 0.6 }\n';
+  let config = loadConfig(writeConfigDir({ 'helpdesk.yaml': helpdesk, 'rules.yaml': rules }), {});
+  // Checked before every message, so each one sees what the one before taught.
+  const pgDesk = await pgIntakeDesk(await pg().createDatabase('pg_category'), () => config, { categoryCheckEveryMs: 0 });
+  desks.push(pgDesk);
+  let n = 0;
+  const send = async (subject: string) => {
+    const r = await ingestAlone(pgDesk.intake, { bytes: buildMail({ subject, messageId: `<c${n++}@x.test>`, from: `c${n}@x.test`, body: subject }), source: 't', position: null, mailbox: null });
+    const row = await pgDesk.admin.query<{ category: string; category_source: string }>('select category, category_source from tickets where ref = $1', [r.ticket]);
+    const created = await pgDesk.admin.query<{ reason: string }>("select e.reason from events e join tickets t on t.id = e.ticket_id where t.ref = $1 and e.type = 'created'", [r.ticket]);
+    return { ref: r.ticket, ...row.rows[0], reason: created.rows[0]?.reason ?? '' };
+  };
+  for (const s of [...HARDWARE, ...SOFTWARE]) await send(s);
+  // Rules gone: what remains is what the tickets in PostgreSQL taught.
+  config = loadConfig(writeConfigDir({ 'helpdesk.yaml': helpdesk, 'rules.yaml': 'rules: []\n' }), {});
+  const t = await send('Printer jammed, toner everywhere');
+  expect(t).toMatchObject({ category: 'hardware', category_source: 'predicted', reason: expect.stringMatching(/category: predicted from 16 past tickets \(confidence 0\.\d+\)/) });
+  expect(await send('hello')).toMatchObject({ category: 'general' });
+
+  // An agent moves the printer tickets to a new category by mail; the model follows.
+  for (const ref of ['HD-1', 'HD-2', 'HD-4', 'HD-7']) {
+    const r = await ingestAlone(pgDesk.intake, { bytes: buildMail({ from: 'Ana <ana@example.test>', messageId: `<a${ref}@example.test>`, subject: `Re: [${ref}]`, body: '#category printing' }), source: 't', position: null, mailbox: null });
+    expect(r).toMatchObject({ outcome: 'appended', ticket: ref });
+  }
+  const moved = await pgDesk.admin.query<{ n: number }>("select count(*)::int as n from tickets where category = 'printing' and category_source = 'staff'");
+  expect(moved.rows[0].n).toBe(4);
+  config = loadConfig(writeConfigDir({ 'helpdesk.yaml': helpdesk.replace('minConfidence: 0.6', 'minConfidence: 0.45'), 'rules.yaml': 'rules: []\n' }), {});
+  expect(await send('printer out of toner')).toMatchObject({ category: 'printing', reason: expect.stringMatching(/predicted from 16 past tickets/) });
+}, 60_000);

@@ -4,7 +4,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { fromCustomerSide } from '../customer-side';
 import { PROCESSED } from '../inbound';
 import { firstByMessageId, plusRange } from '../outbox';
-import { OPEN_STATUSES, type DigestQueue, type SlaClock } from '../tickets';
+import { OPEN_STATUSES, TRAINING_SOURCES, type DigestQueue, type SlaClock } from '../tickets';
 import type { TokenCounts } from '../../spam/model';
 import * as s from './schema';
 
@@ -264,4 +264,23 @@ export function digestFigures(db: PgDb, now: number, since: number): Promise<Dig
     .groupBy(s.tickets.queue)
     // SQLite puts the null queue first, and compares text by bytes.
     .orderBy(sql`${s.tickets.queue} collate "C" asc nulls first`);
+}
+
+/** As store/tickets.ts categoryExamples: the newest tickets a rule or staff categorised, subject and first message. */
+export async function categoryExamples(db: PgDb, limit = 5000): Promise<{ text: string; category: string }[]> {
+  const first = sql<string | null>`(select ${s.messages.text} from ${s.messages} where ${s.messages.ticketId} = ${s.tickets.id} order by ${s.messages.id} limit 1)`;
+  const rows = await db
+    .select({ subject: s.tickets.subject, category: s.tickets.category, text: first })
+    .from(s.tickets)
+    .where(and(inArray(s.tickets.categorySource, TRAINING_SOURCES), isNotNull(s.tickets.category)))
+    .orderBy(desc(s.tickets.id))
+    .limit(limit);
+  return rows.map((r) => ({ text: `${r.subject}\n${r.text ?? ''}`, category: r.category as string }));
+}
+
+/** As store/tickets.ts categoryExamplesSignature: changes whenever the training set changed. */
+export async function categoryExamplesSignature(db: PgDb): Promise<string> {
+  const n = (await one(db.select({ n: count }).from(s.tickets).where(inArray(s.tickets.categorySource, TRAINING_SOURCES))))?.n ?? 0;
+  const last = (await one(db.select({ id: sql<number | null>`max(${s.events.id})`.mapWith(Number) }).from(s.events).where(eq(s.events.type, 'category_changed'))))?.id ?? 0;
+  return `${n}:${last}`;
 }
