@@ -37,7 +37,7 @@ export interface ClusterDaemon {
 }
 
 /** What does not run on PostgreSQL yet (docs/CLUSTER.md), said once at start. */
-const NOT_YET = 'the backup job (use PostgreSQL\'s own backups), suggestions in notices';
+const NOT_YET = 'the backup job (use PostgreSQL\'s own backups: pg_dump, WAL archiving)';
 
 /**
  * The composition root of a daemon on PostgreSQL (`store.postgres`, docs/CLUSTER.md): one of

@@ -1,6 +1,5 @@
 import type { Config } from '../config/schema';
-import { similarResolved, type SimilarTicket } from '../search/similar';
-import type { Store } from '../store/open';
+import type { SimilarTicket } from '../search/similar';
 import { replyText } from '../pipeline/reply-text';
 import { articleExcerpt, knowledgeBaseFor } from './kb';
 
@@ -30,6 +29,9 @@ export interface SuggestedArticles {
   tickets: string[];
 }
 
+/** The store's similar solved tickets (search/similar.ts on SQLite, search/pg-similar.ts on PostgreSQL). */
+export type SimilarLookup = (question: { subject: string; text: string }, excludeTicketId: number, limit: number) => SimilarTicket[] | Promise<SimilarTicket[]>;
+
 /** At most this many articles, and similar tickets, in one notification. */
 const SUGGESTED = 3;
 
@@ -42,7 +44,7 @@ export interface Suggestions {
  * The template data a request comes to — `suggestions` (agents; null when there is nothing)
  * or `articles` (customer) — and what to record.
  */
-export function suggestionsFor(store: Pick<Store, 'reader'>, config: Config, request: SuggestRequest, ticketId: number | null): { data: Record<string, unknown>; suggested: SuggestedArticles | null } {
+export async function suggestionsFor(similar: SimilarLookup, config: Config, request: SuggestRequest, ticketId: number | null): Promise<{ data: Record<string, unknown>; suggested: SuggestedArticles | null }> {
   const text = request.reply ? replyText(request.text) : request.text;
   const question = `${request.subject}\n${text}`;
   const kb = knowledgeBaseFor(config);
@@ -54,7 +56,7 @@ export function suggestionsFor(store: Pick<Store, 'reader'>, config: Config, req
     };
   }
   const articles = kb.search(question, { limit: SUGGESTED });
-  const tickets = similarResolved(store, { subject: request.subject, text }, ticketId ?? -1, SUGGESTED);
+  const tickets = await similar({ subject: request.subject, text }, ticketId ?? -1, SUGGESTED);
   if (articles.length === 0 && tickets.length === 0) return { data: { suggestions: null }, suggested: null };
   const suggestions: Suggestions = {
     articles: articles.map(({ article: a }) => ({ id: a.id, title: a.title, excerpt: articleExcerpt(a, 3), internal: a.audience === 'internal' })),

@@ -22,7 +22,7 @@ export interface DeliverDeps {
   /** The bytes of the files the row carries, by the path the row names (the store's blobs). */
   files(paths: string[]): Promise<(path: string) => Buffer>;
   /** Suggestions for a notice (knowledge/suggest.ts), where the store can look them up. */
-  suggest?(request: SuggestRequest, ticketId: number | null): { data: Record<string, unknown>; suggested: SuggestedArticles | null };
+  suggest?(request: SuggestRequest, ticketId: number | null): Promise<{ data: Record<string, unknown>; suggested: SuggestedArticles | null }>;
 }
 
 /**
@@ -40,7 +40,7 @@ export async function deliver(row: OutboxEntry, deps: DeliverDeps): Promise<Atte
   const request = row.data.suggest as SuggestRequest | null | undefined;
   if (request && deps.suggest) {
     try {
-      const found = deps.suggest(request, row.ticketId);
+      const found = await deps.suggest(request, row.ticketId);
       data = { ...row.data, ...found.data };
       suggested = found.suggested;
     } catch (err) {

@@ -5,6 +5,7 @@ import type { Store } from '../store/open';
 import { dueOutbox, markFailed, markRetry, markSent, nextOutboxDue, type OutboxEntry } from '../store/outbox';
 import { addEvent } from '../store/tickets';
 import { suggestionsFor } from '../knowledge/suggest';
+import { similarResolved } from '../search/similar';
 import { attemptEvents, deliver, type Attempt, type DeliverDeps } from './deliver';
 import type { Templates } from './templates';
 import type { Transport } from './transport';
@@ -48,7 +49,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     log: options.log,
     now,
     files: async () => (relative) => store.blobs.read(relative),
-    suggest: (request, ticketId) => suggestionsFor(store, options.config(), request, ticketId),
+    suggest: (request, ticketId) => suggestionsFor((question, exclude, limit) => similarResolved(store, question, exclude, limit), options.config(), request, ticketId),
   });
 
   // Every write takes the store's write turn (store/write-turn.ts): never inside the intake's batch.

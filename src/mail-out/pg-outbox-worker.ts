@@ -7,6 +7,8 @@ import type { PgDb } from '../store/pg/reads';
 import * as s from '../store/pg/schema';
 import { inPgTransaction } from '../store/pg/transaction';
 import { pgWrites } from '../store/pg/writes';
+import { suggestionsFor } from '../knowledge/suggest';
+import { pgSimilarResolved } from '../search/pg-similar';
 import { attemptEvents, deliver, type Attempt } from './deliver';
 import { workerLoop, type OutboxWorker, type WorkerOptions } from './outbox-worker';
 
@@ -17,9 +19,8 @@ export interface PgOutboxWorkerOptions extends WorkerOptions {
 /**
  * The outbox worker on PostgreSQL (docs/CLUSTER.md): the same delivery (deliver.ts) and loop
  * as SQLite's, each row claimed by sendOneClaimed, so several daemons send from one outbox and
- * each mail goes once. The files a row carries are read from `blobs`. Suggestions in notices
- * are not looked up on PostgreSQL yet (their word counts are SQLite's FTS5 vocabulary): notices
- * go without them.
+ * each mail goes once. The files a row carries are read from `blobs`; suggestions in notices
+ * are looked up in PostgreSQL's full-text index (search/pg-similar.ts).
  */
 export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
   const now = options.now ?? Date.now;
@@ -29,7 +30,15 @@ export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
       let count = 0;
       while (!stopped()) {
         const claimed = await sendOneClaimed(options.pool, now(), (row) =>
-          deliver(row, { config: options.config(), templates: options.templates, transport: options.transport, log: options.log, now, files: (paths) => blobsOf(db, paths) }),
+          deliver(row, {
+            config: options.config(),
+            templates: options.templates,
+            transport: options.transport,
+            log: options.log,
+            now,
+            files: (paths) => blobsOf(db, paths),
+            suggest: (request, ticketId) => suggestionsFor((question, exclude, limit) => pgSimilarResolved(db, question, exclude, limit), options.config(), request, ticketId),
+          }),
         );
         if (!claimed) break;
         count++;

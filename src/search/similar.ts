@@ -70,8 +70,8 @@ interface WordCounts {
 const perConnection = new WeakMap<object, WordCounts>();
 
 /** Counts are read again after this long: which words are rare changes slowly. */
-const COUNTS_FOR_MS = 10 * 60_000;
-const COUNTS_KEPT = 50_000;
+export const COUNTS_FOR_MS = 10 * 60_000;
+export const COUNTS_KEPT = 50_000;
 
 function wordCounts(client: Database.Database, now = Date.now()): WordCounts {
   let c = perConnection.get(client);
@@ -105,24 +105,33 @@ function rareWords(c: WordCounts, words: string[]): string | null {
   const unknown = [...byTerm.keys()].filter((t) => !c.known.has(t));
   // A word no message has yet is not remembered: the next message may bring it.
   if (unknown.length > 0) for (const r of c.counts.all(JSON.stringify(unknown)) as { term: string; doc: number }[]) c.known.set(r.term, r.doc);
-  const total = c.messages.get() as number;
-  const counted = [...byTerm.keys()].map((term) => ({ term, doc: c.known.get(term) ?? 0 })).filter((x) => x.doc > 0 && x.doc <= Math.max(FEW, total * COMMON_SHARE));
-  if (counted.length === 0) return null;
-  return counted
+  const rare = pickRare([...byTerm.keys()], (term) => c.known.get(term) ?? 0, c.messages.get() as number);
+  return rare.length === 0 ? null : rare.map((term) => ftsString(byTerm.get(term) as string)).join(' OR ');
+}
+
+/**
+ * Of `terms`, the ones fewest messages have (`messagesWith`), rarest first, at most RARE_WORDS;
+ * none that no message has, nor one in more than COMMON_SHARE of the `total` messages (or FEW
+ * in a young desk). Both stores choose a question's words this way.
+ */
+export function pickRare(terms: string[], messagesWith: (term: string) => number, total: number): string[] {
+  return terms
+    .map((term) => ({ term, doc: messagesWith(term) }))
+    .filter((x) => x.doc > 0 && x.doc <= Math.max(FEW, total * COMMON_SHARE))
     .sort((a, b) => a.doc - b.doc)
     .slice(0, RARE_WORDS)
-    .map((x) => ftsString(byTerm.get(x.term) as string))
-    .join(' OR ');
+    .map((x) => x.term);
 }
 
 const RARE_WORDS = 8;
 /** The best-ranked messages considered; FTS5 ranks only these (ORDER BY rank LIMIT) instead of every match. */
-const CANDIDATES = 300;
+export const CANDIDATES = 300;
 const COMMON_SHARE = 0.02;
 /** In a young desk every word is in a few messages: none that are in this many or fewer is too common. */
 const FEW = 20;
 
-function firstLines(text: string): string {
+/** The first lines of the reply that solved a ticket, as a notification shows them. */
+export function firstLines(text: string): string {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())

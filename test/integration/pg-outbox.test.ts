@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { Client } from 'pg';
@@ -14,7 +14,7 @@ import { usePostgres } from '../harness/use-postgres';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
 import { waitFor } from '../helpers/cli';
 import { collectingLogger } from '../helpers/daemon';
-import { tempDir, writeConfigDir } from '../helpers/env';
+import { FIXTURES, tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail, buildMailWithFiles } from '../helpers/mail';
 import { ingestAlone, pgIntakeDesk } from '../helpers/pg-intake';
 import { smtpDesks } from '../helpers/smtp-desk';
@@ -115,4 +115,35 @@ test('a daemon on PostgreSQL mails the admins once when a mailbox it holds canno
   } finally {
     await check.end();
   }
+}, 60_000);
+
+test('notices from PostgreSQL suggest the similar solved ticket with the reply that solved it, and articles; an unrelated question gets none', async () => {
+  const d = fx.open();
+  cpSync(path.join(FIXTURES, 'kb'), path.join(d.config.dir, 'kb'), { recursive: true });
+  const desk = await pgIntakeDesk(await pg().createDatabase('pg_suggest'), () => d.config, { secret: getValue(d.store.db, 'message_id_secret') ?? undefined });
+  closing.push(() => desk.close());
+  const worker = pgOutboxWorker({ pool: desk.pool, config: () => d.config, templates: loadTemplates(defaultTemplatesDir(), () => d.config), transport: makeTransport(d.config.outgoing, d.dataDir), log: silentLogger(), pollMs: 3_600_000 });
+  closing.unshift(() => worker.stop());
+  const raw = (bytes: Buffer) => ({ bytes, source: 'test', position: null, mailbox: 'support' });
+  const answer = (m: SinkMessage, body: string) => buildMail({ from: ANA, subject: `Re: ${m.parsed.subject}`, inReplyTo: header(m, 'message-id') as string, body });
+  await ingestAlone(desk.intake, raw(buildMail({ from: 'Bo <bo@other.test>', messageId: '<q1@other.test>', subject: 'apt-get dist-upgrade fails on Red Hat 8', body: 'apt-get dist-upgrade stops with unmet dependencies for openssh after I changed sources.list.' })));
+  await worker.drain();
+  await ingestAlone(desk.intake, raw(answer(lastMailTo(fx.sink, 'ana@example.test'), '#status resolved\nRun apt-get update first, then apt-get -f install to repair the half-installed openssh.\nAfter that dist-upgrade goes through.')));
+  await worker.drain();
+
+  await ingestAlone(desk.intake, raw(buildMail({ from: CARLA, messageId: '<q2@customer.test>', subject: 'openssh unmet dependencies', body: 'apt-get dist-upgrade says unmet dependencies for openssh. What now?' })));
+  await worker.drain();
+  const notice = lastMailTo(fx.sink, 'ana@example.test');
+  expect(notice.parsed.subject).toContain('[HD-2]');
+  expect(notice.parsed.text).toContain('Articles that may answer it:\n- Using apt-get on Red Hat systems (apt-rpm) [kb: linux/apt-rpm]');
+  expect(notice.parsed.text).toContain('Similar solved tickets:\n- HD-1 apt-get dist-upgrade fails on Red Hat 8\n> Run apt-get update first, then apt-get -f install to repair the half-installed openssh.\n> After that dist-upgrade goes through.');
+  const suggested = await desk.admin.query<{ to_value: string; reason: string }>("select e.to_value, e.reason from events e join tickets t on t.id = e.ticket_id where t.ref = 'HD-2' and e.type = 'articles_suggested'");
+  expect(suggested.rows).toEqual([{ to_value: expect.stringContaining('linux/apt-rpm'), reason: 'similar solved tickets: HD-1' }]);
+
+  await ingestAlone(desk.intake, raw(buildMail({ from: 'Dan <dan@customer.test>', messageId: '<q3@customer.test>', subject: 'Invoice', body: 'Hello, thanks.' })));
+  await worker.drain();
+  const unrelated = lastMailTo(fx.sink, 'ana@example.test');
+  expect(unrelated.parsed.subject).toContain('[HD-3]');
+  expect(unrelated.parsed.text).not.toContain('Similar solved tickets');
+  expect(unrelated.parsed.text).not.toContain('Articles that may answer it');
 }, 60_000);
