@@ -218,7 +218,12 @@ export function listTickets(db: Db, options: { status?: string; ref?: string; li
     .orderBy(desc(tickets.id))
     .limit(options.limit ?? -1)
     .all();
-  return rows.map(({ t, customer, messageCount }) => ({
+  return rows.map(ticketSummary);
+}
+
+/** A `tickets list` row from a ticket row, its customer's address and its number of messages (either store). */
+export function ticketSummary({ t, customer, messageCount }: { t: TicketRow; customer: string | null; messageCount: number }): TicketSummary {
+  return {
     ref: t.ref,
     subject: t.subject,
     status: t.status,
@@ -238,7 +243,7 @@ export function listTickets(db: Db, options: { status?: string; ref?: string; li
     contract: t.contract,
     slaLevel: t.slaLevel,
     spamVerdict: t.spamVerdict,
-  }));
+  };
 }
 
 /** A ticket's people in the order they joined: the customer, CC'd participants, agents. */
@@ -253,20 +258,41 @@ export function ticketParticipants(db: Db, ticketId: number): { email: string; n
 }
 
 /** `helpdesk tickets show` document: the ticket with participants, messages and events. */
-export function showTicket(db: Db, ref: string) {
+export function showTicket(db: Db, ref: string): TicketDocument | null {
   const row = ticketByRef(db, ref);
   if (!row) return null;
   const [summary] = listTickets(db, { ref: row.ref });
-  const people = ticketParticipants(db, row.id);
-  const msgs = db.select().from(messages).where(eq(messages.ticketId, row.id)).orderBy(asc(messages.id)).all();
   const atts = db
-    .select()
+    .select({ a: attachments })
     .from(attachments)
     .innerJoin(messages, eq(messages.id, attachments.messageId))
     .where(eq(messages.ticketId, row.id))
     .orderBy(asc(attachments.id))
     .all();
-  const evs = db.select().from(events).where(eq(events.ticketId, row.id)).orderBy(asc(events.id)).all();
+  return ticketDocument({
+    row,
+    summary,
+    people: ticketParticipants(db, row.id),
+    messages: db.select().from(messages).where(eq(messages.ticketId, row.id)).orderBy(asc(messages.id)).all(),
+    attachments: atts.map((x) => x.a),
+    events: db.select().from(events).where(eq(events.ticketId, row.id)).orderBy(asc(events.id)).all(),
+  });
+}
+
+/** What `tickets show` is made of, read from either store, each list in id order. */
+export interface TicketParts {
+  row: TicketRow;
+  summary: TicketSummary;
+  people: { email: string; name: string | null; role: string }[];
+  messages: Array<typeof messages.$inferSelect>;
+  attachments: Array<typeof attachments.$inferSelect>;
+  events: Array<typeof events.$inferSelect>;
+}
+
+export type TicketDocument = ReturnType<typeof ticketDocument>;
+
+/** The `tickets show` document from its parts (either store). */
+export function ticketDocument({ row, summary, people, messages: msgs, attachments: atts, events: evs }: TicketParts) {
   return {
     ...summary,
     firstResponseAt: iso(row.firstResponseAt),
@@ -292,8 +318,8 @@ export function showTicket(db: Db, ref: string) {
       text: m.text,
       rawPath: m.rawPath,
       attachments: atts
-        .filter((a) => a.attachments.messageId === m.id)
-        .map(({ attachments: a }) => ({
+        .filter((a) => a.messageId === m.id)
+        .map((a) => ({
           filename: a.filename,
           contentType: a.contentType,
           size: a.size,
@@ -304,10 +330,14 @@ export function showTicket(db: Db, ref: string) {
           omittedReason: a.omittedReason,
         })),
     })),
-    events: evs.map((e) => ({ at: iso(e.at), actor: e.actor, type: e.type, from: e.fromValue, to: e.toValue, reason: e.reason })),
+    events: evs.map(eventEntry),
   };
 }
 
+/** An event as `tickets show` lists it. */
+export function eventEntry(e: typeof events.$inferSelect) {
+  return { at: iso(e.at), actor: e.actor, type: e.type, from: e.fromValue, to: e.toValue, reason: e.reason };
+}
 
 /** What notifications need to know about a ticket: its fields and its customer's address. */
 export function ticketInfo(db: Db, id: number) {
