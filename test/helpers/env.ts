@@ -7,7 +7,11 @@ import { silentLogger } from '../../src/lib/log';
 import { ingest } from '../../src/pipeline/run';
 import type { DnsResolver } from '../../src/pipeline/trust';
 import type { IngestResult } from '../../src/pipeline/types';
+import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
+import { makeTransport } from '../../src/mail-out/transport';
+import { sqliteView, type DeskView } from '../../src/store/desk-view';
 import { openStore, type Store } from '../../src/store/open';
+import { lazyView, openPgTestDesk, TEST_STORE, type PgTestDesk } from './test-store';
 
 export const FIXTURES = path.resolve(__dirname, '../fixtures');
 
@@ -47,7 +51,10 @@ export function writeConfigDir(files: Partial<Record<'helpdesk.yaml' | 'agents.y
 /** A help desk on a real SQLite file in a temp dir, fed directly through the pipeline. */
 export interface TestDesk {
   config: Config;
+  /** The SQLite store; a test reading it directly runs on SQLite only (test-store.ts). */
   store: Store;
+  /** What the desk holds, from whichever store it runs on. */
+  view: DeskView;
   dataDir: string;
   ingest(bytes: Buffer | string, options?: { source?: string; mailbox?: string; now?: number; dnsResolver?: DnsResolver }): Promise<IngestResult>;
   close(): void;
@@ -56,16 +63,45 @@ export interface TestDesk {
 export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): TestDesk {
   const config = loadConfig(writeConfigDir(files));
   const dataDir = tempDir('hd-data-');
+  const bytesOf = (bytes: Buffer | string) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
+  if (TEST_STORE === 'postgres') {
+    // The time a call asks for, else the clock.
+    let at: number | undefined;
+    let opened: Promise<PgTestDesk> | null = null;
+    const transport = makeTransport(config.outgoing, dataDir);
+    const pg = () => (opened ??= openPgTestDesk({ dataDir, config: () => config, now: () => at ?? Date.now(), templates: loadTemplates(defaultTemplatesDir(), () => config), transport }));
+    return {
+      config,
+      get store(): Store {
+        throw new Error('this test reads the SQLite store directly: it runs on SQLite only');
+      },
+      view: lazyView(async () => (await pg()).view),
+      dataDir,
+      ingest: async (bytes, options = {}) => {
+        if (options.dnsResolver) throw new Error('a DNS resolver per message is not supported by the PostgreSQL test desk');
+        at = options.now;
+        try {
+          return await (await pg()).ingest({ bytes: bytesOf(bytes), source: options.source ?? 'test', position: null, mailbox: options.mailbox ?? 'support' });
+        } finally {
+          at = undefined;
+        }
+      },
+      close: () => {
+        if (opened) void opened.then((d) => d.close());
+      },
+    };
+  }
   const store = openStore(dataDir);
   return {
     config,
     store,
+    view: sqliteView(store),
     dataDir,
     // As the sources do, a result counts once a durability barrier covers it: the message's
     // raw and attachment files are on disk then (they are written in the background).
     ingest: async (bytes, options = {}) => {
       const result = await ingest(
-        { bytes: Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes), source: options.source ?? 'test', position: null, mailbox: options.mailbox ?? 'support' },
+        { bytes: bytesOf(bytes), source: options.source ?? 'test', position: null, mailbox: options.mailbox ?? 'support' },
         { config, store, log: silentLogger(), now: options.now === undefined ? undefined : () => options.now as number, dnsResolver: options.dnsResolver },
       );
       await store.durable();

@@ -1,14 +1,18 @@
 import { loadConfig } from '../../src/config/load';
 import type { Config } from '../../src/config/schema';
 import { silentLogger } from '../../src/lib/log';
-import { outboxWorker, type OutboxWorker } from '../../src/mail-out/outbox-worker';
+import { outboxWorker } from '../../src/mail-out/outbox-worker';
 import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
 import { makeTransport } from '../../src/mail-out/transport';
 import { ingest } from '../../src/pipeline/run';
+import { applyStaffChange } from '../../src/pipeline/staff-change';
 import type { DnsResolver } from '../../src/pipeline/trust';
+import { sqliteView, type DeskView } from '../../src/store/desk-view';
 import { openStore, type Store } from '../../src/store/open';
+import { spamStore } from '../../src/store/spam';
 import { removeTempDirs, tempDir, writeConfigDir } from './env';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
+import { lazyView, openPgTestDesk, TEST_STORE, type PgTestDesk, type StaffChange } from './test-store';
 
 /** A help desk fed directly through the pipeline, its outbox worker sending to a real SMTP server. */
 export const AGENTS = `trust: { mode: from-header }
@@ -23,13 +27,19 @@ export const RULES = `rules:
 
 export interface Desk {
   config: Config;
+  /** The SQLite store; a test reading it directly runs on SQLite only (test-store.ts). */
   store: Store;
-  worker: OutboxWorker;
+  /** What the desk holds, from whichever store it runs on. */
+  view: DeskView;
   clock: { now: number };
   dataDir: string;
   ingest(bytes: Buffer): ReturnType<typeof ingest>;
   /** Sends everything due, as the daemon's worker does. */
   send(): Promise<number>;
+  /** A change staff make outside mail (`helpdesk tickets set`). */
+  staffChange: StaffChange;
+  /** Teaches the spam filter a message's tokens, as `spam train` does. */
+  learnSpam: PgTestDesk['learnSpam'];
   close(): Promise<void>;
 }
 
@@ -48,19 +58,42 @@ ${extra}`,
   );
   // The same dataDir (and clock) again is the same help desk after a restart.
   const dataDir = files.dataDir ?? tempDir('hd-notify-');
-  const store = openStore(dataDir);
   const clock = files.clock ?? { now: Date.parse('2026-11-23T10:00:00Z') };
   const now = () => clock.now;
   const templates = loadTemplates(defaultTemplatesDir(), () => config);
-  const worker = outboxWorker({ store, config: () => config, templates, transport: makeTransport(config.outgoing, dataDir), log: silentLogger(), now, pollMs: 3_600_000 });
+  const transport = makeTransport(config.outgoing, dataDir);
+  if (TEST_STORE === 'postgres') {
+    let opened: Promise<PgTestDesk> | null = null;
+    const pg = () => (opened ??= openPgTestDesk({ dataDir, config: () => config, now, dnsResolver: files.dnsResolver, templates, transport }));
+    return {
+      config,
+      get store(): Store {
+        throw new Error('this test reads the SQLite store directly: it runs on SQLite only');
+      },
+      view: lazyView(async () => (await pg()).view),
+      clock,
+      dataDir,
+      ingest: async (bytes) => (await pg()).ingest({ bytes, source: 'test', position: null, mailbox: 'support' }),
+      send: async () => (await pg()).send(),
+      staffChange: async (...args) => (await pg()).staffChange(...args),
+      learnSpam: async (...args) => (await pg()).learnSpam(...args),
+      close: async () => {
+        if (opened) await (await opened).close();
+      },
+    };
+  }
+  const store = openStore(dataDir);
+  const worker = outboxWorker({ store, config: () => config, templates, transport, log: silentLogger(), now, pollMs: 3_600_000 });
   return {
     config,
     store,
-    worker,
+    view: sqliteView(store),
     clock,
     dataDir,
     ingest: (bytes) => ingest({ bytes, source: 'test', position: null, mailbox: 'support' }, { config, store, log: silentLogger(), now, dnsResolver: files.dnsResolver }),
     send: () => worker.drain(),
+    staffChange: (ticket, change, actor, at, reason) => applyStaffChange(store, config, ticket, change, actor, at, reason),
+    learnSpam: async (key, label, tokens, at) => spamStore(store).learn(key, label, tokens, at),
     close: async () => {
       await worker.stop();
       store.close();

@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
-import { events, messages, tickets } from '../../src/store/schema';
-import { contactLocale, listTickets, showTicket, ticketByRef } from '../../src/store/tickets';
-import { spamStore } from '../../src/store/spam';
 import { spamInput } from '../../src/spam/spam-input';
 import { tokenize } from '../../src/spam/tokenize';
 import { planChange } from '../../src/pipeline/changes';
-import { applyStaffChange } from '../../src/pipeline/staff-change';
 import { buildMail, buildMailWithFiles } from '../helpers/mail';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
 import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
@@ -40,7 +35,12 @@ async function startTicket(d: Desk): Promise<{ assigned: SinkMessage; ack: SinkM
   return { assigned: last('ana@example.test'), ack: last('carla@customer.test') };
 }
 
-const eventTypes = (d: Desk, ref = 'HD-1') => showTicket(d.store.db, ref)?.events.map((e) => e.type) ?? [];
+const eventTypes = async (d: Desk, ref = 'HD-1') => (await d.view.showTicket(ref))?.events.map((e) => e.type) ?? [];
+/** Every message of the desk of one kind, ticket by ticket in the order they were made. */
+const messagesOfKind = async (d: Desk, kind: string) => {
+  const all = await Promise.all((await d.view.listTickets()).reverse().map((t) => d.view.showTicket(t.ref)));
+  return all.flatMap((t) => t?.messages.filter((m) => m.kind === kind) ?? []);
+};
 
 describe('a full conversation by mail', () => {
   it('relays the agent’s new text from the support address, threaded; reopens, resolves and is rated', async () => {
@@ -60,10 +60,10 @@ describe('a full conversation by mail', () => {
     expect(header(relay, 'references')).toContain('<c1@customer.test>');
     expect(header(relay, 'references')).toContain(idOf(ack));
     expect(header(relay, 'auto-submitted')).toBeUndefined();
-    let t = ticketByRef(d.store.db, 'HD-1');
+    let t = (await d.view.ticketByRef('HD-1'));
     expect(t?.status).toBe('open');
     expect(t?.firstResponseAt).not.toBeNull();
-    const stored = d.store.db.select().from(messages).where(eq(messages.kind, 'agent_reply')).all();
+    const stored = (await messagesOfKind(d, 'agent_reply'));
     expect(stored.map((m) => m.text)).toEqual(['Please switch it off and on again.']);
 
     // Carla answers the relayed mail: it threads, Ana hears of it.
@@ -78,22 +78,22 @@ describe('a full conversation by mail', () => {
     const resolved = last('carla@customer.test');
     expect(resolved.parsed.text?.startsWith('A new fuser did it.')).toBe(true);
     expect(resolved.parsed.text).toContain('If it is not, just reply to this mail');
-    t = ticketByRef(d.store.db, 'HD-1');
+    t = (await d.view.ticketByRef('HD-1'));
     expect(t?.status).toBe('resolved');
     expect(t?.resolvedAt).not.toBeNull();
 
     // The customer rates: stored, and the ticket stays resolved.
     const before = fx.sink.messages.length;
     await d.ingest(replyTo(resolved, CARLA, '#rate 5 Quick and friendly'));
-    t = ticketByRef(d.store.db, 'HD-1');
+    t = (await d.view.ticketByRef('HD-1'));
     expect(t).toMatchObject({ status: 'resolved', rating: 5, ratingComment: 'Quick and friendly' });
     await d.send();
     expect(fx.sink.messages.slice(before).map((m) => m.to)).toEqual([['ana@example.test']]);
 
     // Any other reply reopens it.
     await d.ingest(replyTo(resolved, CARLA, 'It broke again this morning.'));
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
-    expect(eventTypes(d)).toEqual(expect.arrayContaining(['status_changed', 'rated']));
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('open');
+    expect((await eventTypes(d))).toEqual(expect.arrayContaining(['status_changed', 'rated']));
     // Ana is told the ticket as the reply left it: open again, not resolved.
     await d.send();
     expect(last('ana@example.test').parsed.text).toMatch(/Status: +open/);
@@ -113,8 +113,8 @@ describe('a full conversation by mail', () => {
     // Only thanks: stored, `thanked`, still resolved; Ana is told there is nothing to do.
     const before = fx.sink.messages.length;
     await d.ingest(replyTo(resolved, CARLA, 'Thanks, that worked!\n\nCarla'));
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('resolved');
-    expect(eventTypes(d)).toContain('thanked');
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('resolved');
+    expect((await eventTypes(d))).toContain('thanked');
     await d.send();
     expect(fx.sink.messages.slice(before).map((m) => m.to)).toEqual([['ana@example.test']]);
     const told = last('ana@example.test');
@@ -123,15 +123,15 @@ describe('a full conversation by mail', () => {
 
     // A rating by its label, with a comment; an unknown level is recorded as ignored, not guessed.
     await d.ingest(replyTo(resolved, CARLA, '#rate great, very quick'));
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ status: 'resolved', rating: 3, ratingComment: 'very quick' });
+    expect((await d.view.ticketByRef('HD-1'))).toMatchObject({ status: 'resolved', rating: 3, ratingComment: 'very quick' });
     await d.ingest(replyTo(resolved, CARLA, '#rate 5'));
-    const shown = showTicket(d.store.db, 'HD-1');
+    const shown = (await d.view.showTicket('HD-1'));
     expect(shown?.rating).toMatchObject({ score: 3, comment: 'very quick' });
     expect(shown?.events.at(-1)).toMatchObject({ type: 'command_ignored', reason: expect.stringContaining('names no rating level (1 bad, 2 so-so, 3 great)') });
 
     // Thanks with more to say reopens, as any other reply.
     await d.ingest(replyTo(resolved, CARLA, 'Thanks, but it jams again.'));
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('open');
   });
 
   it('tells the customer of a resolution made without a reply to them (commands only, or tickets set), once', async () => {
@@ -149,12 +149,12 @@ describe('a full conversation by mail', () => {
     expect(header(notice, 'in-reply-to')).toBe(idOf(ack));
     // The customer's answer to the notice threads and reopens the ticket.
     expect(await d.ingest(replyTo(notice, CARLA, 'It broke again.'))).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
-    const set = (status: string) => {
-      const t = ticketByRef(d.store.db, 'HD-1');
+    const set = async (status: string) => {
+      const t = await d.view.ticketByRef('HD-1');
       if (!t) throw new Error('no ticket');
-      return applyStaffChange(d.store, d.config, t, planChange(t, 'status', status, d.config, d.clock.now), 'cli:admin', d.clock.now, null);
+      return d.staffChange(t, planChange(t, 'status', status, d.config, d.clock.now), 'cli:admin', d.clock.now, null);
     };
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('open');
     // Resolved from the command line: told the same way. Closing it afterwards tells nothing new.
     expect(await set('resolved')).toEqual({ told: [{ template: 'status_changed', to: 'carla@customer.test' }], withheld: [] });
     expect(await set('closed')).toEqual({ told: [], withheld: [] });
@@ -170,7 +170,7 @@ describe('a full conversation by mail', () => {
     await d.ingest(replyTo(assigned, ANA, '#status resolved'));
     await d.send();
     expect(to('carla@customer.test')).toHaveLength(before);
-    expect(showTicket(d.store.db, 'HD-1')?.events.filter((e) => e.type === 'notification_withheld').map((e) => e.reason)).toEqual(['status_changed to carla@customer.test: notifications.statusChanged is off']);
+    expect((await d.view.showTicket('HD-1'))?.events.filter((e) => e.type === 'notification_withheld').map((e) => e.reason)).toEqual(['status_changed to carla@customer.test: notifications.statusChanged is off']);
   });
 
   it('keeps a #note from the customer and shows it to agents', async () => {
@@ -180,7 +180,7 @@ describe('a full conversation by mail', () => {
     await d.ingest(replyTo(assigned, ANA, '#note\nCustomer has the old model; replacement is on order.'));
     await d.send();
     expect(to('carla@customer.test')).toHaveLength(before);
-    expect(d.store.db.select().from(messages).where(eq(messages.kind, 'internal_note')).all().map((m) => m.text)).toEqual(['Customer has the old model; replacement is on order.']);
+    expect((await messagesOfKind(d, 'internal_note')).map((m) => m.text)).toEqual(['Customer has the old model; replacement is on order.']);
     // The next notification to an agent carries the note.
     await d.ingest(buildMail({ inReplyTo: '<c1@customer.test>', body: 'Any news?' }));
     await d.send();
@@ -202,14 +202,14 @@ describe('agent identity', () => {
     ];
     for (const headers of attempts) {
       await d.ingest(replyTo(assigned, ANA, '#status closed\n#note\nforged', { headers }));
-      expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('new');
+      expect((await d.view.ticketByRef('HD-1'))?.status).toBe('new');
     }
-    expect(eventTypes(d).filter((e) => e === 'trust_warning')).toHaveLength(3);
-    expect(d.store.db.select().from(messages).where(eq(messages.kind, 'internal_note')).all()).toEqual([]);
+    expect((await eventTypes(d)).filter((e) => e === 'trust_warning')).toHaveLength(3);
+    expect((await messagesOfKind(d, 'internal_note'))).toEqual([]);
 
     await d.ingest(replyTo(assigned, ANA, '#status pending\n#note\nwaiting for parts', { headers: { 'Authentication-Results': 'mx.example.test; spf=pass smtp.mailfrom=example.test; dkim=pass header.d=example.test' } }));
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('pending');
-    expect(d.store.db.select().from(messages).where(eq(messages.kind, 'internal_note')).all()).toHaveLength(1);
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('pending');
+    expect((await messagesOfKind(d, 'internal_note'))).toHaveLength(1);
   });
 });
 
@@ -231,7 +231,7 @@ describe('commands', () => {
     const { assigned } = await startTicket(d);
     const before = fx.sink.messages.length;
     await d.ingest(replyTo(assigned, ANA, line));
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject(fields);
+    expect((await d.view.ticketByRef('HD-1'))).toMatchObject(fields);
     await d.send();
     const sent = fx.sink.messages.slice(before);
     const toCarla = sent.filter((m) => m.to.includes('carla@customer.test'));
@@ -244,14 +244,15 @@ describe('commands', () => {
       expect(toCarla).toEqual([]);
     }
     // Stored as commands, not as a reply: reports count replies that reached someone.
-    expect(d.store.sqlite.prepare("select kind from messages where from_address = 'ana@example.test'").all()).toEqual([{ kind: 'agent_command' }]);
+    expect((await messagesOfKind(d, 'agent_command')).map((m) => m.from)).toEqual(['ana@example.test']);
+    expect((await d.view.showTicket('HD-1'))?.messages.filter((m) => m.from === 'ana@example.test').map((m) => m.kind)).toEqual(['agent_command']);
   });
 
   it('#assign me, #cc and #notspam; several commands apply together', async () => {
     const d = desk({ agents: AGENTS_TWO, rules: 'rules: []\n' });
     const { assigned } = await startTicket(d);
     await d.ingest(replyTo(assigned, 'Bob <bob@example.test>', '#assign me\n#priority low\n#cc Dan <dan@customer.test>\nWe are on it.'));
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ assignee: 'bob@example.test', priority: 'low', status: 'open' });
+    expect((await d.view.ticketByRef('HD-1'))).toMatchObject({ assignee: 'bob@example.test', priority: 'low', status: 'open' });
     await d.send();
     expect(last('dan@customer.test').parsed.text?.startsWith('We are on it.')).toBe(true);
     expect(last('carla@customer.test').parsed.text?.startsWith('We are on it.')).toBe(true);
@@ -262,14 +263,14 @@ describe('commands', () => {
     const { assigned } = await startTicket(d);
     const before = fx.sink.messages.length;
     await d.ingest(replyTo(assigned, ANA, '#priority high\n#status finished\n#frobnicate\nThis text must not reach the customer.'));
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ priority: 'medium', status: 'new' });
+    expect((await d.view.ticketByRef('HD-1'))).toMatchObject({ priority: 'medium', status: 'new' });
     await d.send();
     const sent = fx.sink.messages.slice(before);
     expect(sent.map((m) => m.to)).toEqual([['ana@example.test']]);
     expect(sent[0].parsed.text).toContain('#status finished: status must be one of new, open, pending, resolved, closed, spam');
     expect(sent[0].parsed.text).toContain('#frobnicate: unknown command #frobnicate');
     expect(sent[0].parsed.text).toContain('#assign <agent|group|me>');
-    expect(eventTypes(d)).toContain('commands_rejected');
+    expect((await eventTypes(d))).toContain('commands_rejected');
   });
 
   it('#answer puts a canned answer, in the customer’s language, into what they receive, around the agent’s words (issue #22)', async () => {
@@ -284,8 +285,8 @@ describe('commands', () => {
     expect(text).toContain('keep HD-1 in the subject');
     expect(text).not.toContain('#answer');
     // The stored reply is what the customer received; the history names the answers used.
-    expect(showTicket(d.store.db, 'HD-1')?.messages.find((m) => m.kind === 'agent_reply')?.text).toContain('Hold the Cancel button');
-    expect(showTicket(d.store.db, 'HD-1')?.events.filter((e) => e.type === 'answer_used').map((e) => e.to)).toEqual(['printer-reset', 'password-reset']);
+    expect((await d.view.showTicket('HD-1'))?.messages.find((m) => m.kind === 'agent_reply')?.text).toContain('Hold the Cancel button');
+    expect((await d.view.showTicket('HD-1'))?.events.filter((e) => e.type === 'answer_used').map((e) => e.to)).toEqual(['printer-reset', 'password-reset']);
     // In Spanish for a customer whose language is Spanish.
     await d.ingest(replyTo(assigned, ANA, '#lang es\n#answer Printer-Reset'));
     await d.send();
@@ -301,23 +302,23 @@ describe('commands', () => {
     const sent = fx.sink.messages.slice(before);
     expect(sent.map((m) => m.to)).toEqual([['ana@example.test']]);
     expect(sent[0].parsed.text).toContain('#answer printer-rest: no answer "printer-rest" (answers: password-reset, printer-reset)');
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('new');
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('new');
   });
 
   it('#lang sets the customer’s language: this relay and every later mail to them use it', async () => {
     const d = desk();
     const { assigned } = await startTicket(d);
-    expect(contactLocale(d.store.db, 'carla@customer.test')).toBe('en');
+    expect(await d.view.contactLocale('carla@customer.test')).toBe('en');
     await d.ingest(replyTo(assigned, ANA, '#lang es\nHola Carla, ¿puede reiniciar la impresora?'));
     await d.send();
     expect(last('carla@customer.test').parsed.text).toContain('Carla Customer escribió:');
-    expect(contactLocale(d.store.db, 'carla@customer.test')).toBe('es');
-    expect(showTicket(d.store.db, 'HD-1')?.events.find((e) => e.type === 'language_set')).toMatchObject({ to: 'es', actor: 'agent:ana@example.test' });
+    expect(await d.view.contactLocale('carla@customer.test')).toBe('es');
+    expect((await d.view.showTicket('HD-1'))?.events.find((e) => e.type === 'language_set')).toMatchObject({ to: 'es', actor: 'agent:ana@example.test' });
     // A language we have no templates for is a rejected command, listing the ones we have.
     await d.ingest(replyTo(assigned, ANA, '#lang fr\nBonjour.'));
     await d.send();
     expect(last('ana@example.test').parsed.text).toContain('#lang fr: #lang takes one of en, es, got "fr"');
-    expect(contactLocale(d.store.db, 'carla@customer.test')).toBe('es');
+    expect(await d.view.contactLocale('carla@customer.test')).toBe('es');
   });
 
   it('an unsure ticket is flagged to the agent; #notspam clears it, learns ham and sends the acknowledgement held back', async () => {
@@ -329,7 +330,7 @@ describe('commands', () => {
     const assigned = last('ana@example.test');
     expect(assigned.parsed.text).toMatch(/POSSIBLE SPAM: the spam filter is unsure about this ticket \(score 0\.\d\d\)\. The customer has not been acknowledged\./);
     expect(assigned.parsed.text).toContain('Reply #notspam if it is genuine');
-    expect(listTickets(d.store.db)[0]).toMatchObject({ ref: 'HD-1', spamVerdict: 'unsure' });
+    expect((await d.view.listTickets())[0]).toMatchObject({ ref: 'HD-1', spamVerdict: 'unsure' });
 
     await d.ingest(replyTo(assigned, ANA, '#notspam'));
     await d.send();
@@ -337,9 +338,9 @@ describe('commands', () => {
     expect(ack).toHaveLength(1);
     expect(ack[0].parsed.text).toContain('we have received your message and opened ticket HD-1');
     expect(header(ack[0], 'in-reply-to')).toBe('<u1@customer.test>');
-    expect(listTickets(d.store.db)[0].spamVerdict).toBe('ham');
-    expect(spamStore(d.store).totals()).toEqual({ spam: 0, ham: 1 });
-    expect(showTicket(d.store.db, 'HD-1')?.events.find((e) => e.type === 'spam_label')).toMatchObject({ from: 'unsure', to: 'ham' });
+    expect((await d.view.listTickets())[0].spamVerdict).toBe('ham');
+    expect((await d.view.spamTotals())).toEqual({ spam: 0, ham: 1 });
+    expect((await d.view.showTicket('HD-1'))?.events.find((e) => e.type === 'spam_label')).toMatchObject({ from: 'unsure', to: 'ham' });
     // Once acknowledged, never again; and the flag is gone from the next notice.
     await d.ingest(replyTo(assigned, ANA, '#notspam'));
     await d.ingest(replyTo(ack[0], CARLA, 'Any news?'));
@@ -355,21 +356,21 @@ describe('commands', () => {
     await d.send();
     const assigned = last('ana@example.test');
     await d.ingest(replyTo(assigned, ANA, 'I have corrected the address.'));
-    expect(spamStore(d.store).totals()).toEqual({ spam: 0, ham: 1 });
+    expect((await d.view.spamTotals())).toEqual({ spam: 0, ham: 1 });
     await d.ingest(replyTo(assigned, ANA, 'And sent a new invoice.'));
-    expect(spamStore(d.store).totals()).toEqual({ spam: 0, ham: 1 });
+    expect((await d.view.spamTotals())).toEqual({ spam: 0, ham: 1 });
 
     // A message the filter already scores as clear ham teaches nothing new when answered.
     const mail = buildMail({ messageId: '<l2@customer.test>', subject: 'Printer jammed', body: 'Hello, the printer on floor two jammed again this morning.' });
     const tokens = [...tokenize(spamInput(mail))];
-    for (let i = 0; i < 3; i++) spamStore(d.store).learn(`ham:${i}`, 'ham', tokens, 0);
-    spamStore(d.store).learn('spam:0', 'spam', ['viagra', 'casino', 'lottery'], 0);
+    for (let i = 0; i < 3; i++) await d.learnSpam(`ham:${i}`, 'ham', tokens, 0);
+    await d.learnSpam('spam:0', 'spam', ['viagra', 'casino', 'lottery'], 0);
     await d.ingest(mail);
     await d.send();
-    expect(ticketByRef(d.store.db, 'HD-2')?.spamScore).toBeLessThanOrEqual(0.1);
-    const before = spamStore(d.store).totals();
+    expect((await d.view.ticketByRef('HD-2'))?.spamScore).toBeLessThanOrEqual(0.1);
+    const before = await d.view.spamTotals();
     await d.ingest(replyTo(last('ana@example.test'), ANA, 'Fixed the jam.'));
-    expect(spamStore(d.store).totals()).toEqual(before);
+    expect((await d.view.spamTotals())).toEqual(before);
   });
 
   it('ignores commands in the quoted part and below the text', async () => {
@@ -377,7 +378,7 @@ describe('commands', () => {
     const { assigned } = await startTicket(d);
     const reply = replyTo(assigned, ANA, 'Looking into it.\n#status closed').toString().replace('> Printer', '> #status resolved\n> Printer');
     await d.ingest(Buffer.from(reply));
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('open');
     await d.send();
     expect(last('carla@customer.test').parsed.text).toContain('Looking into it.\n#status closed');
   });
@@ -389,9 +390,9 @@ describe('commands', () => {
     await d.send();
     const assigned2 = last('ana@example.test');
     await d.ingest(replyTo(assigned2, ANA, '#merge HD-1'));
-    expect(ticketByRef(d.store.db, 'HD-2')).toMatchObject({ status: 'closed' });
-    expect(showTicket(d.store.db, 'HD-2')?.events.filter((e) => e.type === 'status_changed').at(-1)).toMatchObject({ from: 'new', to: 'closed', reason: '#merge into HD-1' });
-    expect(showTicket(d.store.db, 'HD-1')?.messages.map((m) => m.subject)).toEqual(['Printer broken', 'Also the scanner', 'Re: [HD-2] Also the scanner']);
+    expect((await d.view.ticketByRef('HD-2'))).toMatchObject({ status: 'closed' });
+    expect((await d.view.showTicket('HD-2'))?.events.filter((e) => e.type === 'status_changed').at(-1)).toMatchObject({ from: 'new', to: 'closed', reason: '#merge into HD-1' });
+    expect((await d.view.showTicket('HD-1'))?.messages.map((m) => m.subject)).toEqual(['Printer broken', 'Also the scanner', 'Re: [HD-2] Also the scanner']);
     // A later reply to the merged ticket's mail lands in HD-1.
     expect(await d.ingest(buildMail({ inReplyTo: '<c2@customer.test>', body: 'and the fax' }))).toMatchObject({ ticket: 'HD-1' });
   });
@@ -401,7 +402,7 @@ describe('commands', () => {
     const { assigned } = await startTicket(d);
     await d.ingest(replyTo(assigned, ANA, '#time 1h 30m'));
     await d.ingest(replyTo(assigned, ANA, '#time soon'));
-    const events = showTicket(d.store.db, 'HD-1')?.events ?? [];
+    const events = (await d.view.showTicket('HD-1'))?.events ?? [];
     expect(events.filter((e) => e.type === 'time_spent').map((e) => e.to)).toEqual(['90']);
     expect(events.filter((e) => e.type === 'commands_rejected').map((e) => e.reason)).toEqual(['#time soon: #time needs a duration such as 30m or 1h30m, got "soon"']);
   });
@@ -410,16 +411,16 @@ describe('commands', () => {
     const d = desk();
     const { assigned } = await startTicket(d);
     await d.ingest(replyTo(assigned, ANA, '#spam'));
-    expect(spamStore(d.store).totals()).toEqual({ spam: 1, ham: 0 });
+    expect((await d.view.spamTotals())).toEqual({ spam: 1, ham: 0 });
     await d.ingest(replyTo(assigned, ANA, '#notspam'));
-    expect(spamStore(d.store).totals()).toEqual({ spam: 0, ham: 1 });
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('open');
+    expect((await d.view.spamTotals())).toEqual({ spam: 0, ham: 1 });
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('open');
     // Both are in the history with the status each moved: spam, then open again.
-    const history = (showTicket(d.store.db, 'HD-1')?.events ?? []).filter((e) => e.type === 'spam_label' || (e.type === 'status_changed' && (e.to === 'spam' || e.from === 'spam')));
+    const history = ((await d.view.showTicket('HD-1'))?.events ?? []).filter((e) => e.type === 'spam_label' || (e.type === 'status_changed' && (e.to === 'spam' || e.from === 'spam')));
     expect(history.map((e) => `${e.type} ${e.from ?? ''}→${e.to}`)).toEqual(['status_changed new→spam', 'spam_label ham→spam', 'status_changed spam→open', 'spam_label spam→ham']);
     // #notspam on a ticket that is not spam changes no status, and still says what it taught.
     await d.ingest(replyTo(assigned, ANA, '#notspam'));
-    expect(showTicket(d.store.db, 'HD-1')?.events.at(-1)).toMatchObject({ type: 'spam_label', to: 'ham', reason: '#notspam: learnt as ham' });
+    expect((await d.view.showTicket('HD-1'))?.events.at(-1)).toMatchObject({ type: 'spam_label', to: 'ham', reason: '#notspam: learnt as ham' });
   });
 });
 
@@ -428,19 +429,19 @@ describe('customers', () => {
     const d = desk();
     const { ack } = await startTicket(d);
     await d.ingest(replyTo(ack, CARLA, '#close\nAll good now, thanks.'));
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('closed');
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('closed');
     d.clock.now += 20 * 86_400_000;
     const r = await d.ingest(replyTo(ack, CARLA, 'The printer is broken again.'));
     expect(r).toMatchObject({ outcome: 'created', ticket: 'HD-2' });
     expect(r.reason).toMatch(/closed more than 14 days ago/);
-    expect(eventTypes(d, 'HD-2')).toContain('linked');
+    expect((await eventTypes(d, 'HD-2'))).toContain('linked');
   });
 
   it('a stranger cannot close someone else’s ticket', async () => {
     const d = desk();
     const { ack } = await startTicket(d);
     await d.ingest(replyTo(ack, 'Mallory <mallory@evil.test>', '#close'));
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).not.toBe('closed');
+    expect((await d.view.ticketByRef('HD-1'))?.status).not.toBe('closed');
   });
 });
 
@@ -453,11 +454,11 @@ describe('agent forwards', () => {
       body: 'Can someone take this?\n\n---------- Forwarded message ---------\nFrom: Frank Customer <frank@customer.test>\nDate: Mon, Nov 23, 2026 at 9:00 AM\nSubject: Invoice 2231 is wrong\nTo: Ana <ana@example.test>\n\nHello, invoice 2231 charges us twice.\n',
     });
     expect(await d.ingest(fwd)).toMatchObject({ outcome: 'created', ticket: 'HD-1' });
-    const t = showTicket(d.store.db, 'HD-1');
+    const t = (await d.view.showTicket('HD-1'));
     expect(t).toMatchObject({ customer: 'frank@customer.test', subject: 'Invoice 2231 is wrong' });
     expect(t?.messages[0]).toMatchObject({ from: 'frank@customer.test', kind: 'customer' });
     expect(t?.messages[0].text).toContain('invoice 2231 charges us twice');
-    expect(eventTypes(d)).toContain('forwarded');
+    expect((await eventTypes(d))).toContain('forwarded');
   });
 
   it('creates the ticket for the sender of a message attached as message/rfc822', async () => {
@@ -485,13 +486,13 @@ describe('agent forwards', () => {
       '',
     ].join('\r\n');
     await d.ingest(Buffer.from(outer));
-    const t = showTicket(d.store.db, 'HD-1');
+    const t = (await d.view.showTicket('HD-1'));
     expect(t).toMatchObject({ customer: 'grace@customer.test', subject: 'VPN down' });
     expect(t?.messages[0].text).toContain('The VPN refuses my password.');
     await d.send();
     expect(to('grace@customer.test')).toHaveLength(1); // the acknowledgement goes to the customer
-    expect(d.store.db.select().from(tickets).all()).toHaveLength(1);
-    expect(d.store.db.select().from(events).where(eq(events.type, 'forwarded')).all()).toHaveLength(1);
+    expect(await d.view.listTickets()).toHaveLength(1);
+    expect(await d.view.listEvents({ type: 'forwarded' })).toHaveLength(1);
   });
 });
 

@@ -3,8 +3,6 @@ import fs, { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } f
 import path from 'node:path';
 import { parseMail } from '../../src/pipeline/stages/parse';
 import { spamInput } from '../../src/spam/spam-input';
-import { showTicket } from '../../src/store/tickets';
-import { listInbound } from '../../src/store/inbound';
 import { createIntake } from '../../src/intake/intake';
 import { sqliteIntakeStore } from '../../src/intake/intake-store';
 import { silentLogger } from '../../src/lib/log';
@@ -12,6 +10,7 @@ import { messagesFromPaths } from '../../src/mail-in/files';
 import { maildirSource } from '../../src/mail-in/maildir';
 import { mailboxStateStore } from '../../src/store/mailbox-state';
 import { openTestDesk, removeTempDirs, tempDir, type TestDesk } from '../helpers/env';
+import { sqliteOnly } from '../helpers/test-store';
 import { buildMail } from '../helpers/mail';
 
 let desk: TestDesk;
@@ -34,7 +33,7 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
   it('quarantines an empty file, keeping a record', async () => {
     const r = await desk.ingest(Buffer.alloc(0));
     expect(r).toMatchObject({ outcome: 'quarantined', reason: 'empty message (0 bytes)' });
-    expect(listInbound(desk.store.db, { outcome: 'quarantined' })).toHaveLength(1);
+    expect((await desk.view.listInbound({ outcome: 'quarantined' }))).toHaveLength(1);
   });
 
   it('quarantines binary garbage as "not an email message", raw bytes kept', async () => {
@@ -42,8 +41,8 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
     const r = await desk.ingest(garbage);
     expect(r.outcome).toBe('quarantined');
     expect(r.reason).toMatch(/^parse: not an email message/);
-    const [row] = listInbound(desk.store.db, { outcome: 'quarantined' });
-    expect(readFileSync(path.join(desk.dataDir, row.rawPath as string)).equals(garbage)).toBe(true);
+    const [row] = (await desk.view.listInbound({ outcome: 'quarantined' }));
+    expect((await desk.view.readFile(row.rawPath as string))?.equals(garbage)).toBe(true);
   });
 
   it('never takes random bytes for mail (the Content-Type assumed for 8-bit bodies does not count as a header)', async () => {
@@ -69,14 +68,14 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
     const r = await desk.ingest(big);
     expect(r.outcome).toBe('quarantined');
     expect(r.reason).toMatch(/over limits\.maxMessageSize \(26214400 bytes\)/);
-    const [row] = listInbound(desk.store.db, { outcome: 'quarantined' });
-    expect(readFileSync(path.join(desk.dataDir, row.rawPath as string)).length).toBe(big.length);
+    const [row] = (await desk.view.listInbound({ outcome: 'quarantined' }));
+    expect((await desk.view.readFile(row.rawPath as string))?.length).toBe(big.length);
   });
 
   it('makes a ticket of a message with headers only', async () => {
     const r = await desk.ingest('From: a@customer.test\r\nTo: support@example.test\r\nSubject: no body\r\nMessage-ID: <hdr@x.test>\r\n');
     expect(r.outcome).toBe('created');
-    expect(showTicket(desk.store.db, r.ticket as string)?.messages[0].text).toBe('');
+    expect((await desk.view.showTicket(r.ticket as string))?.messages[0].text).toBe('');
   });
 
   it('keeps the text of a message with broken MIME boundaries', async () => {
@@ -96,13 +95,13 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
     ].join('\r\n');
     const r = await desk.ingest(raw);
     expect(r.outcome).toBe('created');
-    expect(showTicket(desk.store.db, r.ticket as string)?.messages[0].text).toContain('The text is still here.');
+    expect((await desk.view.showTicket(r.ticket as string))?.messages[0].text).toContain('The text is still here.');
   });
 
   it('decodes a message with raw 8-bit headers instead of rejecting it', async () => {
     const raw = Buffer.concat([Buffer.from('From: J\xfcrgen <j@customer.test>\r\nTo: support@example.test\r\nSubject: Gr\xfc\xdfe\r\nMessage-ID: <8@x.test>\r\n\r\nhallo\r\n', 'latin1')]);
     const r = await desk.ingest(raw);
-    const t = showTicket(desk.store.db, r.ticket as string);
+    const t = (await desk.view.showTicket(r.ticket as string));
     expect(t?.subject).toBe('Grüße');
     expect(t?.messages[0].fromName).toBe('Jürgen');
   });
@@ -134,7 +133,7 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
     ].join('\r\n');
     const r = await desk.ingest(raw);
     expect(r.outcome).toBe('created');
-    const atts = showTicket(desk.store.db, r.ticket as string)?.messages[0].attachments ?? [];
+    const atts = (await desk.view.showTicket(r.ticket as string))?.messages[0].attachments ?? [];
     expect(atts.map((a) => a.filename)).toEqual(['passwd', 'win.ini']);
     for (const f of filesUnder(desk.dataDir)) expect(f).toMatch(/^(helpdesk\.sqlite(-wal|-shm)?|raw\/[0-9a-f]{2}\/[0-9a-f]{64}\.eml|attachments\/[0-9a-f]{2}\/[0-9a-f]{64})$/);
     expect(existsSync(path.resolve(desk.dataDir, '../../etc/passwd.tmp'))).toBe(false);
@@ -145,7 +144,7 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
     desk = openTestDesk({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nlimits: { maxAttachmentSize: 10 }\n' });
     const raw = 'From: a@customer.test\r\nTo: support@example.test\r\nSubject: big\r\nMessage-ID: <att@x.test>\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="big.pdf"\r\n\r\n0123456789abcdef\r\n--B--\r\n';
     const r = await desk.ingest(raw);
-    const [att] = showTicket(desk.store.db, r.ticket as string)?.messages[0].attachments ?? [];
+    const [att] = (await desk.view.showTicket(r.ticket as string))?.messages[0].attachments ?? [];
     expect(att).toMatchObject({ filename: 'big.pdf', path: null, omittedReason: expect.stringMatching(/over limits\.maxAttachmentSize \(10 bytes\)/) });
   });
 
@@ -163,7 +162,8 @@ describe('bad input gets an outcome and a clear reason, and the next message sti
 });
 
 describe('a file over limits.maxMessageSize', () => {
-  it('is never read into memory: copied into the store as it streams, quarantined with the reason, and acknowledged', async () => {
+  // The SQLite intake store and its source state; PostgreSQL's chunked copy: pg-intake.test.ts.
+  sqliteOnly('is never read into memory: copied into the store as it streams, quarantined with the reason, and acknowledged', async () => {
     desk.close();
     desk = openTestDesk({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nlimits: { maxMessageSize: 1MB }\n' });
     const dir = tempDir('hd-maildir-');
@@ -178,11 +178,11 @@ describe('a file over limits.maxMessageSize', () => {
       await source.start(intake);
       expect(reads.mock.calls.map(([file]) => String(file)).filter((f) => f.endsWith('1.huge'))).toEqual([]);
       expect(readdirSync(path.join(dir, 'new'))).toEqual([]);
-      const [row] = listInbound(desk.store.db, { outcome: 'quarantined' });
+      const [row] = (await desk.view.listInbound({ outcome: 'quarantined' }));
       expect(row).toMatchObject({ position: '1.huge', size: big.length, rawSha256: createHash('sha256').update(big).digest('hex') });
       expect(row.reason).toMatch(/over limits\.maxMessageSize \(1048576 bytes\)/);
       expect(readFileSync(path.join(desk.dataDir, row.rawPath as string)).equals(big)).toBe(true);
-      expect(listInbound(desk.store.db, { outcome: 'created' })).toHaveLength(1); // the next message went on
+      expect((await desk.view.listInbound({ outcome: 'created' }))).toHaveLength(1); // the next message went on
     } finally {
       reads.mockRestore();
       await source.stop();

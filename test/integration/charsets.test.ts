@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseMail } from '../../src/pipeline/stages/parse';
 import { baseSubject } from '../../src/pipeline/reply-subject';
-import { showTicket } from '../../src/store/tickets';
 import { MAIL_CORPUS } from '../helpers/corpus';
 import { openTestDesk, removeTempDirs } from '../helpers/env';
 
@@ -111,7 +110,7 @@ describe('charsets and encodings decode to the right Unicode', () => {
     const raw = Buffer.from('From: a@customer.test\r\nTo: support@example.test\r\nSubject: odd\r\nMessage-ID: <odd@x.test>\r\nContent-Type: text/plain; charset="x-no-such-charset"\r\n\r\nHello there, plain ASCII survives.\r\n');
     const r = await desk.ingest(raw);
     expect(r.outcome).toBe('created');
-    expect(showTicket(desk.store.db, r.ticket as string)?.messages[0].text).toContain('Hello there, plain ASCII survives.');
+    expect((await desk.view.showTicket(r.ticket as string))?.messages[0].text).toContain('Hello there, plain ASCII survives.');
     desk.close();
   });
 

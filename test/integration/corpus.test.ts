@@ -2,7 +2,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseMail } from '../../src/pipeline/stages/parse';
 import type { InboundMail } from '../../src/pipeline/types';
-import { showTicket } from '../../src/store/tickets';
 import { corpusMails, MAIL_CORPUS, zammadExpected, type ZammadExpected } from '../helpers/corpus';
 import { openTestDesk, removeTempDirs } from '../helpers/env';
 
@@ -162,13 +161,13 @@ describe('a stored corpus message keeps what the tickets show', () => {
     const desk = openTestDesk();
     const raw = readFileSync(path.join(MAIL_CORPUS, 'zammad/mail102.box'));
     const r = await desk.ingest(raw);
-    const t = showTicket(desk.store.db, r.ticket as string);
+    const t = (await desk.view.showTicket(r.ticket as string));
     const atts = t?.messages[0].attachments ?? [];
     expect(atts.map((a) => a.filename)).toEqual(expect.arrayContaining(['documentation-todo.pdf']));
     for (const a of atts) {
       expect(a.path).toBe(path.join('attachments', a.sha256.slice(0, 2), a.sha256));
-      const onDisk = readFileSync(path.join(desk.dataDir, a.path as string));
-      expect(onDisk.length).toBe(a.size);
+      const kept = await desk.view.readFile(a.path as string);
+      expect(kept?.length).toBe(a.size);
     }
     desk.close();
   });

@@ -1,16 +1,12 @@
 /**
  * Issue #17: what a hostile sender tried on the shipped code, end to end through the pipeline
- * on a real SQLite file, with the outbox sent to a real SMTP server. Each test failed on the
+ * on a real SQLite file (or PostgreSQL: test-store.ts), with the outbox sent to a real SMTP server. Each test failed on the
  * code before its fix.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { dkimSign } from 'mailauth/lib/dkim/sign';
 import type { DnsResolver } from '../../src/pipeline/trust';
 import { planChange } from '../../src/pipeline/changes';
-import { applyStaffChange } from '../../src/pipeline/staff-change';
-import { outbox } from '../../src/store/schema';
-import { suppressedUntil } from '../../src/store/outbox';
-import { showTicket, ticketByRef } from '../../src/store/tickets';
 import { buildDsn, buildMail } from '../helpers/mail';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
 import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
@@ -24,9 +20,9 @@ const CARLA = 'carla@customer.test';
 const to = (address: string) => mailTo(fx.sink, address);
 const last = (address: string) => lastMailTo(fx.sink, address);
 const idOf = (m: SinkMessage) => header(m, 'message-id') as string;
-const ticket = (d: Desk, ref = 'HD-1') => showTicket(d.store.db, ref);
-const events = (d: Desk, ref = 'HD-1') => ticket(d, ref)?.events.map((e) => e.type) ?? [];
-const participants = (d: Desk, ref = 'HD-1') => ticket(d, ref)?.participants.map((p) => p.email) ?? [];
+const ticket = (d: Desk, ref = 'HD-1') => d.view.showTicket(ref);
+const events = async (d: Desk, ref = 'HD-1') => (await ticket(d, ref))?.events.map((e) => e.type) ?? [];
+const participants = async (d: Desk, ref = 'HD-1') => (await ticket(d, ref))?.participants.map((p) => p.email) ?? [];
 
 async function startTicket(d: Desk, spec: Parameters<typeof buildMail>[0] = {}): Promise<{ assigned: SinkMessage; ack: SinkMessage }> {
   await d.ingest(buildMail({ messageId: '<c1@customer.test>', subject: 'Printer broken', ...spec }));
@@ -48,8 +44,8 @@ describe('agent impersonation (item 1)', () => {
     const before = to(CARLA).length;
     await d.ingest(anaReply(assigned, '#status closed\n#priority low\nAll fixed, closing.', { 'Authentication-Results': value }));
     await d.send();
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ status: 'new', priority: 'medium' });
-    expect(events(d)).toContain('trust_warning');
+    expect((await d.view.ticketByRef('HD-1'))).toMatchObject({ status: 'new', priority: 'medium' });
+    expect((await events(d))).toContain('trust_warning');
     expect(to(CARLA).slice(before).map((m) => m.parsed.from?.value[0].name)).not.toContain('Ana via Support');
   });
 });
@@ -92,10 +88,10 @@ describe('trust.mode: dkim (item 1)', () => {
     ];
     for (const [what, raw] of attempts) {
       await d.ingest(raw);
-      expect([what, ticketByRef(d.store.db, 'HD-1')?.priority]).toEqual([what, 'medium']);
+      expect([what, (await d.view.ticketByRef('HD-1'))?.priority]).toEqual([what, 'medium']);
     }
-    expect(events(d).filter((e) => e === 'trust_warning')).toHaveLength(4);
-    const reasons = ticket(d)?.events.filter((e) => e.type === 'trust_warning').map((e) => e.reason) ?? [];
+    expect((await events(d)).filter((e) => e === 'trust_warning')).toHaveLength(4);
+    const reasons = (await ticket(d))?.events.filter((e) => e.type === 'trust_warning').map((e) => e.reason) ?? [];
     expect(reasons).toEqual([
       expect.stringContaining('the message has no DKIM signature'),
       expect.stringContaining('no passing DKIM signature of example.test (example.test: neutral (body hash did not verify)'),
@@ -105,7 +101,7 @@ describe('trust.mode: dkim (item 1)', () => {
 
     await d.ingest(await sign(anaReply(assigned, '#priority low\nPlease try the new driver.'), 'example.test', ours.privateKey));
     await d.send();
-    expect(ticketByRef(d.store.db, 'HD-1')?.priority).toBe('low');
+    expect((await d.view.ticketByRef('HD-1'))?.priority).toBe('low');
     expect(last(CARLA).parsed.from?.value[0]).toEqual({ address: 'support@example.test', name: 'Ana via Support' });
     expect(lookups).toContain('TXT s1._domainkey.example.test');
   });
@@ -118,9 +114,9 @@ describe('forged bounces (item 2)', () => {
     const at = d.clock.now;
     // Carla takes her acknowledgement's Message-ID and reports Ana's address as dead.
     await d.ingest(buildDsn(idOf(ack), 'ana@example.test', '5.1.1', '550 5.1.1 user unknown', 'Mail Delivery System <mailer-daemon@customer.test>'));
-    expect(suppressedUntil(d.store.db, 'ana@example.test', at)).toBeNull();
-    expect(participants(d)).not.toContain('mailer-daemon@customer.test');
-    expect(d.store.db.select({ status: outbox.status }).from(outbox).all().map((r) => r.status)).not.toContain('bounced');
+    expect(await d.view.suppressedUntil('ana@example.test', at)).toBeNull();
+    expect((await participants(d))).not.toContain('mailer-daemon@customer.test');
+    expect((await d.view.listOutbox({ limit: 1000 })).map((r) => r.status)).not.toContain('bounced');
 
     await d.ingest(anaReply(assigned, 'Try again please.'));
     await d.send();
@@ -129,8 +125,8 @@ describe('forged bounces (item 2)', () => {
 
     // A genuine report about the address the acknowledgement went to still works.
     await d.ingest(buildDsn(idOf(ack), CARLA, '5.1.1', '550 5.1.1 user unknown', 'Mail Delivery System <mailer-daemon@customer.test>'));
-    expect(suppressedUntil(d.store.db, CARLA, at)).not.toBeNull();
-    expect(participants(d)).not.toContain('mailer-daemon@customer.test');
+    expect(await d.view.suppressedUntil(CARLA, at)).not.toBeNull();
+    expect((await participants(d))).not.toContain('mailer-daemon@customer.test');
   });
 });
 
@@ -138,13 +134,13 @@ describe('subject tags (item 3)', () => {
   it('a spoofed agent address with a tag is a stranger: a new, linked ticket; the tagged one stays resolved', async () => {
     const d = fx.open({ files: { agents: AR_AGENTS } });
     await startTicket(d);
-    const t = ticketByRef(d.store.db, 'HD-1');
+    const t = (await d.view.ticketByRef('HD-1'));
     if (!t) throw new Error('no HD-1');
-    await applyStaffChange(d.store, d.config, t, planChange(t, 'status', 'resolved', d.config, d.clock.now), 'cli:admin', d.clock.now, null);
+    await d.staffChange(t, planChange(t, 'status', 'resolved', d.config, d.clock.now), 'cli:admin', d.clock.now, null);
     const r = await d.ingest(buildMail({ from: ANA, subject: 'Re: [HD-1] Printer broken', body: '#status closed\nspoofed' }));
     expect(r).toMatchObject({ outcome: 'created', ticket: 'HD-2', threadedBy: 'new' });
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('resolved');
-    expect(events(d)).toContain('linked');
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('resolved');
+    expect((await events(d))).toContain('linked');
   });
 });
 
@@ -154,25 +150,25 @@ describe('strangers in a conversation (item 4)', () => {
     const { assigned } = await startTicket(d);
     const r = await d.ingest(buildMail({ from: 'Mallory <mallory@evil.example>', subject: 'Re: Printer broken', inReplyTo: '<c1@customer.test>', body: 'I am in this conversation now.' }));
     expect(r).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
-    expect(participants(d)).not.toContain('mallory@evil.example');
+    expect((await participants(d))).not.toContain('mallory@evil.example');
 
     await d.ingest(anaReply(assigned, 'Please reinstall the driver.'));
     await d.send();
     expect(to('mallory@evil.example')).toEqual([]);
 
     await d.ingest(buildMail({ from: 'mallory@evil.example', subject: 'Re: Printer broken', inReplyTo: '<c1@customer.test>', body: '#close' }));
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).not.toBe('closed');
+    expect((await d.view.ticketByRef('HD-1'))?.status).not.toBe('closed');
 
     // The customer's own Cc does add someone, who then hears the agent's replies.
     // An automatic address in that Cc does not.
     await d.ingest(buildMail({ from: CARLA, cc: 'Dave <dave@customer.test>, noreply@customer.test', subject: 'Re: Printer broken', inReplyTo: '<c1@customer.test>', body: 'Adding my colleague.' }));
-    expect(participants(d)).toContain('dave@customer.test');
-    expect(participants(d)).not.toContain('noreply@customer.test');
+    expect((await participants(d))).toContain('dave@customer.test');
+    expect((await participants(d))).not.toContain('noreply@customer.test');
     // A trusted agent's Cc joins too.
     await d.ingest(buildMail({ from: ANA, cc: 'erin@customer.test', subject: 'Re: [HD-1] Printer broken', inReplyTo: idOf(assigned), references: [idOf(assigned)], body: 'Hello Dave.' }));
     await d.send();
     expect(to('dave@customer.test').length).toBeGreaterThan(0);
-    expect(participants(d)).toContain('erin@customer.test');
+    expect((await participants(d))).toContain('erin@customer.test');
   });
 });
 
@@ -183,7 +179,7 @@ describe('the relay answers what the customer saw (#19)', () => {
     const { assigned, ack } = await startTicket(d, { body: 'My printer prints blank pages.' });
     // Mallory writes as Ana, without Ana's signature: kept on the ticket as a stranger's mail.
     await d.ingest(buildMail({ from: ANA, messageId: '<spoof@evil.example>', subject: 'Re: [HD-1] Printer broken', inReplyTo: '<c1@customer.test>', body: 'Send your password to fix it.' }));
-    expect(events(d)).toContain('trust_warning');
+    expect((await events(d))).toContain('trust_warning');
     await d.ingest(anaReply(assigned, 'Please reinstall the driver.', verified));
     await d.send();
     const relay = last(CARLA);
@@ -201,13 +197,13 @@ describe('recipient caps (item 5)', () => {
     const d = fx.open();
     const many = Array.from({ length: 1000 }, (_, i) => `p${i}@crowd.example`).join(', ');
     const { assigned } = await startTicket(d, { to: `support@example.test, ${many}` });
-    expect(participants(d)).toHaveLength(20);
-    expect(ticket(d)?.events.find((e) => e.type === 'participants_limited')).toMatchObject({ to: '981', reason: expect.stringContaining('limits.maxParticipants (20)') });
+    expect((await participants(d))).toHaveLength(20);
+    expect((await ticket(d))?.events.find((e) => e.type === 'participants_limited')).toMatchObject({ to: '981', reason: expect.stringContaining('limits.maxParticipants (20)') });
     // The message keeps every address it was sent to.
-    expect(ticket(d)?.messages[0].to).toHaveLength(1001);
-    const before = d.store.db.select().from(outbox).all().length;
+    expect((await ticket(d))?.messages[0].to).toHaveLength(1001);
+    const before = (await d.view.listOutbox({ limit: 10_000 })).length;
     await d.ingest(anaReply(assigned, 'One answer for everyone.'));
-    expect(d.store.db.select().from(outbox).all().length - before).toBeLessThanOrEqual(20);
+    expect((await d.view.listOutbox({ limit: 10_000 })).length - before).toBeLessThanOrEqual(20);
   });
 });
 
@@ -220,10 +216,10 @@ describe('admin regexes (item 6)', () => {
     const d = fx.open({ files: { rules } });
     const r = await d.ingest(buildMail({ body: `${'a'.repeat(30)}!` }));
     expect(r).toMatchObject({ outcome: 'created' });
-    expect(ticketByRef(d.store.db, 'HD-1')?.priority).toBe('medium');
+    expect((await d.view.ticketByRef('HD-1'))?.priority).toBe('medium');
     // The rules still match what they should.
     await d.ingest(buildMail({ body: 'width=80' }));
-    expect(ticketByRef(d.store.db, 'HD-2')?.priority).toBe('low');
+    expect((await d.view.ticketByRef('HD-2'))?.priority).toBe('low');
   });
 });
 
@@ -233,7 +229,7 @@ describe('small ones (item 8)', () => {
     const blocks = Array.from({ length: 5000 }, (_, i) => `begin 644 f${i}.txt\n%:&5L;&\\\`\n\`\nend`).join('\n');
     const r = await d.ingest(buildMail({ body: `Files:\n${blocks}\n` }));
     expect(r).toMatchObject({ outcome: 'created' });
-    expect(ticket(d)?.messages[0].attachments).toHaveLength(5000);
+    expect((await ticket(d))?.messages[0].attachments).toHaveLength(5000);
   });
 
   it('plus-addresses share one acknowledgement budget', async () => {

@@ -1,4 +1,3 @@
-import { showTicket } from '../../src/store/tickets';
 import { openTestDesk, removeTempDirs, type TestDesk } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 
@@ -33,7 +32,7 @@ describe('threading', () => {
     expect(results.map((r) => r.outcome)).toEqual(['created', 'appended', 'appended', 'appended', 'appended']);
     expect(new Set(results.map((r) => r.ticket))).toEqual(new Set(['HD-1']));
     expect(results.map((r) => r.threadedBy)).toEqual(['new', 'references', 'references', 'references', 'references']);
-    const t = showTicket(desk.store.db, 'HD-1');
+    const t = (await desk.view.showTicket('HD-1'));
     expect(t?.messages.map((m) => m.kind)).toEqual(['customer', 'agent_reply', 'customer', 'agent_reply', 'customer']);
     expect(t?.messages.map((m) => m.threadedBy)).toEqual(['new', 'references', 'references', 'references', 'references']);
   });
@@ -70,11 +69,11 @@ describe('threading', () => {
     const r = await desk.ingest(buildMail({ from: 'mallory@evil.test', subject: 'Re: [HD-1] Printer broken', messageId: '<m@evil.test>' }));
     expect(r).toMatchObject({ outcome: 'created', ticket: 'HD-2', threadedBy: 'new' });
     expect(r.reason).toMatch(/not a participant of HD-1/);
-    const linkedFromNew = showTicket(desk.store.db, 'HD-2')?.events.find((e) => e.type === 'linked');
-    const linkedFromOld = showTicket(desk.store.db, 'HD-1')?.events.find((e) => e.type === 'linked');
+    const linkedFromNew = (await desk.view.showTicket('HD-2'))?.events.find((e) => e.type === 'linked');
+    const linkedFromOld = (await desk.view.showTicket('HD-1'))?.events.find((e) => e.type === 'linked');
     expect(linkedFromNew?.to).toBe('HD-1');
     expect(linkedFromOld?.to).toBe('HD-2');
-    expect(showTicket(desk.store.db, 'HD-1')?.messages).toHaveLength(1);
+    expect((await desk.view.showTicket('HD-1'))?.messages).toHaveLength(1);
   });
 
   it('records the same message ingested twice as duplicate, written once', async () => {
@@ -83,7 +82,7 @@ describe('threading', () => {
     const second = await desk.ingest(raw);
     expect(first.outcome).toBe('created');
     expect(second).toMatchObject({ outcome: 'duplicate', ticket: 'HD-1' });
-    expect(showTicket(desk.store.db, 'HD-1')?.messages).toHaveLength(1);
+    expect((await desk.view.showTicket('HD-1'))?.messages).toHaveLength(1);
   });
 
   it('makes one ticket of the same message delivered to two support addresses (two mailboxes)', async () => {
@@ -103,7 +102,7 @@ describe('threading', () => {
 
   it('adds CC addresses as participants, but not the support address or agents', async () => {
     await desk.ingest(buildMail({ to: 'support@example.test, ana@example.test', cc: 'Dan <dan@customer.test>, support@example.test' }));
-    const people = showTicket(desk.store.db, 'HD-1')?.participants;
+    const people = (await desk.view.showTicket('HD-1'))?.participants;
     expect(people).toEqual([
       { email: 'carla@customer.test', name: 'Carla Customer', role: 'customer' },
       { email: 'dan@customer.test', name: 'Dan', role: 'cc' },
@@ -114,13 +113,13 @@ describe('threading', () => {
     const raw = buildMail({ messageId: null });
     const first = await desk.ingest(raw);
     expect((await desk.ingest(raw)).outcome).toBe('duplicate');
-    const id = showTicket(desk.store.db, first.ticket as string)?.messages[0].messageId;
+    const id = (await desk.view.showTicket(first.ticket as string))?.messages[0].messageId;
     expect(id).toMatch(/^<[0-9a-f]{64}@helpdesk\.invalid>$/);
   });
 
   it('sets the SLA due date from the default severity target', async () => {
     const now = Date.UTC(2026, 10, 2, 10, 0, 0);
     await desk.ingest(buildMail({}), { now });
-    expect(showTicket(desk.store.db, 'HD-1')?.dueAt).toBe(new Date(now + 48 * 3600_000).toISOString());
+    expect((await desk.view.showTicket('HD-1'))?.dueAt).toBe(new Date(now + 48 * 3600_000).toISOString());
   });
 });
