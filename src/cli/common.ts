@@ -32,8 +32,13 @@ export function openAll(where: Locations, failCode: number = EXIT.CONFIG, opts: 
   const config = configAt(where, failCode, opts);
   // A desk on PostgreSQL has no SQLite file to show: an empty one would be opened and shown.
   if (config.store.postgres) throw new CliExit(failCode, 'this command works on the SQLite store only, and this desk is on PostgreSQL (store.postgres in helpdesk.yaml); docs/CLUSTER.md lists the commands that run there');
+  return { config, store: openSqlite(where, failCode) };
+}
+
+/** The SQLite store in --data; a failure to open it ends the command (a busy file: temporary). */
+export function openSqlite(where: Locations, failCode: number): Store {
   try {
-    return { config, store: openStore(where.dataDir) };
+    return openStore(where.dataDir);
   } catch (err) {
     throw new CliExit(err instanceof HelpdeskError && err.transient ? EXIT.TEMPFAIL : failCode, errorMessage(err));
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { listOutbox, outboxById, requeue, type OutboxEntry } from '../store/outbox';
-import { locations, openAll, out, positiveInt } from './common';
+import type { OutboxEntry } from '../store/outbox';
+import { locations, out, positiveInt } from './common';
+import { openCliDesk } from './desk';
 import { table, utcMinute } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
 
@@ -33,11 +34,11 @@ export function registerOutbox(program: Command): void {
     .option('--status <status>', `only rows with this status (${STATUSES.join(', ')})`)
     .option('--limit <n>', 'at most this many (default 100)', positiveInt('--limit'))
     .option('--json', 'a JSON array')
-    .action((opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
       if (opts.status && !STATUSES.includes(opts.status)) throw new CliExit(EXIT.USAGE, `--status must be one of ${STATUSES.join(', ')}`);
-      const { store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
+      const desk = await openCliDesk(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
-        const rows = listOutbox(store.db, { status: opts.status, limit: opts.limit }).map(view);
+        const rows = (await desk.view.listOutbox({ status: opts.status, limit: opts.limit })).map(view);
         if (opts.json) return out(JSON.stringify(rows));
         out(
           table(
@@ -46,22 +47,23 @@ export function registerOutbox(program: Command): void {
           ),
         );
       } finally {
-        store.close();
+        await desk.close();
       }
     });
   outbox
     .command('retry')
     .description('send a failed or bounced row again (same Message-ID); the running daemon picks it up within its poll interval')
     .argument('<id>', 'outbox row id (see `outbox list`)', positiveInt('the row id'))
-    .action((n: number, _opts: unknown, cmd: Command) => {
-      const { store } = openAll(locations(cmd));
+    .action(async (n: number, _opts: unknown, cmd: Command) => {
+      const desk = await openCliDesk(locations(cmd));
       try {
-        const row = outboxById(store.db, n);
-        if (!row) throw new CliExit(EXIT.NOT_FOUND, `no outbox row ${n}`);
-        if (!requeue(store.db, n, Date.now())) throw new CliExit(EXIT.USAGE, `outbox row ${n} is ${row.status}; only failed or bounced rows can be retried`);
+        const done = await desk.retryOutbox(n, Date.now());
+        if (!done) throw new CliExit(EXIT.NOT_FOUND, `no outbox row ${n}`);
+        const { row, requeued } = done;
+        if (!requeued) throw new CliExit(EXIT.USAGE, `outbox row ${n} is ${row.status}; only failed or bounced rows can be retried`);
         out(`outbox row ${n} (${row.template} to ${row.recipients.join(', ')}) queued again`);
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 }

@@ -2,11 +2,9 @@ import { DateTime } from 'luxon';
 import type { Command } from 'commander';
 import { EDITABLE, planChange } from '../pipeline/changes';
 import { ratingLabel } from '../pipeline/ratings';
-import { learnCorrection } from '../spam/correct';
-import { applyStaffChange } from '../pipeline/staff-change';
-import { listTickets, showTicket, ticketByRef } from '../store/tickets';
 import { STATUSES } from '../config/schema';
 import { locations, openAll, out, positiveInt } from './common';
+import { openCliDesk } from './desk';
 import { table, utcMinute } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
 import { FILTERS, SearchQueryError } from '../search/query';
@@ -34,18 +32,18 @@ export function registerTickets(program: Command): void {
     .option('--status <status>', `only tickets with this status (${STATUSES.join(', ')})`)
     .option('--limit <n>', 'at most this many', positiveInt('--limit'))
     .option('--json', 'a JSON array')
-    .action((filters: string | undefined, opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
+    .action(async (filters: string | undefined, opts: { status?: string; limit?: number; json?: boolean }, cmd: Command) => {
       if (opts.status && !(STATUSES as readonly string[]).includes(opts.status)) throw new CliExit(EXIT.USAGE, `--status must be one of ${STATUSES.join(', ')}, got "${opts.status}"`);
-      const { config, store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
+      const desk = await openCliDesk(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
-        const q = usage(() => ticketQuery(config, filters ?? ''));
+        const q = usage(() => ticketQuery(desk.config, filters ?? ''));
         if (q.match) throw new CliExit(EXIT.USAGE, `"${q.words.join(' ')}": tickets list takes filters only (${FILTERS.join(', ')}); to find words use: helpdesk tickets search '${filters}'`);
-        const rows = listTickets(store.db, { status: opts.status, limit: opts.limit, filters: q.filters });
+        const rows = await desk.view.listTickets({ status: opts.status, limit: opts.limit, filters: q.filters });
         if (opts.json) return out(JSON.stringify(rows));
         // SPAM: the filter's verdict as staff left it; `unsure` tickets await a #notspam or #spam.
         out(table(['REF', 'STATUS', 'PRIO', 'SPAM', 'CUSTOMER', 'MSGS', 'UPDATED (UTC)', 'SUBJECT'], rows.map((t) => [t.ref, t.status, t.priority, t.spamVerdict ?? '-', t.customer ?? '', String(t.messageCount), utcMinute(t.updatedAt), t.subject])));
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 
@@ -96,10 +94,11 @@ export function registerTickets(program: Command): void {
     .description('one ticket with its participants, messages and history')
     .argument('<ref>', 'ticket reference, e.g. HD-12')
     .option('--json', 'a JSON document')
-    .action((ref: string, opts: { json?: boolean }, cmd: Command) => {
-      const { config, store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
+    .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
+      const desk = await openCliDesk(locations(cmd), EXIT.CONFIG, { readOnly: true });
+      const config = desk.config;
       try {
-        const t = showTicket(store.db, ref);
+        const t = await desk.view.showTicket(ref);
         if (!t) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);
         if (opts.json) return out(JSON.stringify(t, null, 2));
         out(`${t.ref}  ${t.subject}`);
@@ -125,7 +124,7 @@ export function registerTickets(program: Command): void {
         out('history:');
         for (const e of t.events) out(`  ${e.at} ${e.actor} ${e.type}${e.to ? ` → ${e.to}` : ''}${e.reason ? ` (${e.reason})` : ''}`);
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 }
@@ -139,9 +138,10 @@ export function registerTicketSet(tickets: Command): void {
     .argument('<value>', 'the new value (assignee: agent address or name, or none)')
     .option('--reason <text>', 'why, for the history')
     .action(async (ref: string, field: string, value: string, opts: { reason?: string }, cmd: Command) => {
-      const { config, store } = openAll(locations(cmd));
+      const desk = await openCliDesk(locations(cmd));
+      const config = desk.config;
       try {
-        const t = ticketByRef(store.db, ref);
+        const t = await desk.view.ticketByRef(ref);
         if (!t) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);
         const now = Date.now();
         let change;
@@ -151,16 +151,16 @@ export function registerTicketSet(tickets: Command): void {
           throw new CliExit(EXIT.USAGE, (err as Error).message);
         }
         if (change.from === change.to) return out(`${t.ref}: ${field} is already ${change.to}`);
-        const { told } = await applyStaffChange(store, config, t, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
+        const { told } = await desk.staffChange(t, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
         // Marking a ticket spam, or taking it out of spam, teaches the filter.
         if (field === 'status' && (change.to === 'spam' || change.from === 'spam')) {
-          const learnt = await learnCorrection(store, t.id, change.to === 'spam' ? 'spam' : 'ham');
+          const learnt = await desk.learnCorrection(t.id, change.to === 'spam' ? 'spam' : 'ham', now);
           out(`${t.ref}: spam filter ${learnt === 'no message' ? 'had nothing to learn' : `${learnt} it as ${change.to === 'spam' ? 'spam' : 'ham'}`}`);
         }
         out(`${t.ref}: ${field} ${change.from ?? '-'} → ${change.to ?? '-'}${change.also.dueAt !== undefined ? ` (due ${new Date(change.also.dueAt).toISOString()})` : ''}`);
         for (const m of told) out(`${t.ref}: ${m.template} queued to ${m.to}`);
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 }

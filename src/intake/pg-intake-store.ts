@@ -9,15 +9,13 @@ import type { IngestTarget } from '../pipeline/ingest-target';
 import { applyOnPostgres } from '../pipeline/pg-apply';
 import { pgStoreReader } from '../pipeline/pg-store-reader';
 import type { StoreReader } from '../pipeline/types';
-import { lessonOf } from '../spam/correct';
 import { blobPath } from '../store/blobs';
 import { writeTurn } from '../store/write-turn';
-import { keepBlobs, keepRawFile, readBlob } from '../store/pg/blobs';
+import { keepBlobs, keepRawFile } from '../store/pg/blobs';
 import { driverError, isPgStoreFailure } from '../store/pg/failures';
-import { categoryExamples, categoryExamplesSignature, firstInboundRawPath, ticketInfo, type PgDb } from '../store/pg/reads';
+import { categoryExamples, categoryExamplesSignature, ticketInfo, type PgDb } from '../store/pg/reads';
 import * as schema from '../store/pg/schema';
-import { pgSpamLearn } from '../store/pg/spam';
-import type { SpamLabel } from '../store/spam';
+import { pgLearnCorrection } from '../store/pg/spam';
 import type { IntakeBatch, IntakeStore } from './intake-store';
 
 /**
@@ -166,10 +164,7 @@ function pgBatch(pool: Pool, lease: Lease | null, log: Logger): IntakeBatch {
     async learnCorrection(ticketId, label, at) {
       await query('SAVEPOINT lesson');
       try {
-        const db = database();
-        const rawPath = await firstInboundRawPath(db, ticketId);
-        const bytes = rawPath ? await readBlob(db, rawPath) : null;
-        const learnt = bytes ? await learn(db, bytes, label, at) : 'no message';
+        const learnt = await pgLearnCorrection(database(), ticketId, label, at);
         await query('RELEASE SAVEPOINT lesson');
         return learnt;
       } catch (err) {
@@ -205,11 +200,6 @@ function pgBatch(pool: Pool, lease: Lease | null, log: Logger): IntakeBatch {
       end(false);
     },
   };
-}
-
-async function learn(db: PgDb, bytes: Buffer, label: SpamLabel, at: number) {
-  const { key, tokens } = lessonOf(bytes);
-  return pgSpamLearn(db, key, label, tokens, at);
 }
 
 /** The reader with each failure passed through `onError`, whose result is thrown instead. */

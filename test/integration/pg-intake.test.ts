@@ -183,9 +183,63 @@ test('helpdesk ingest pipes mail into a desk on PostgreSQL; an unreachable one i
   expect(down.code).toBe(75);
   expect(down.stderr).toContain('cannot open the store at postgres://helpdesk:***@127.0.0.1:1/helpdesk');
   expect(down.stderr).not.toContain('s3cret');
-  const list = await runCliAsync(['tickets', 'list', '--config', desk(url), '--data', data]);
-  expect(list.code).toBe(78);
-  expect(list.stderr).toContain('this desk is on PostgreSQL');
+  // A command that knows only SQLite refuses the desk instead of showing an empty file.
+  const report = await runCliAsync(['report', '--config', desk(url), '--data', data]);
+  expect(report.code).toBe(78);
+  expect(report.stderr).toContain('this desk is on PostgreSQL');
+}, 60_000);
+
+test('staff commands on a desk on PostgreSQL: tickets list, show and set (with the spam lesson), outbox list and retry', async () => {
+  const url = await pg().createDatabase('pg_staff_cli');
+  const config = (storeUrl: string) =>
+    writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test, ticketPrefix: HD }\nstore: { postgres: { url: "${storeUrl}" } }\n`, 'agents.yaml': AGENTS, 'rules.yaml': 'rules: []\n' });
+  const dir = config(url);
+  const data = tempDir('hd-pg-staff-');
+  const cli = (...args: string[]) => runCliAsync([...args, '--config', dir, '--data', data]);
+  expect((await runCliAsync(['ingest', '-', '--config', dir, '--data', data], { input: buildMail({ messageId: '<staff@customer.test>', from: 'Carla <carla@customer.test>', subject: 'Cheap watches', body: 'Buy now.' }) })).code).toBe(0);
+
+  const list = await cli('tickets', 'list', '--json');
+  expect({ code: list.code, stderr: list.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ ref: 'HD-1', subject: 'Cheap watches', status: 'new', customer: 'carla@customer.test', messageCount: 1 })]);
+  expect(JSON.parse((await cli('tickets', 'list', 'customer:@customer.test status:new', '--json')).stdout)).toHaveLength(1);
+  expect(JSON.parse((await cli('tickets', 'list', 'customer:@elsewhere.test', '--json')).stdout)).toEqual([]);
+  const show = await cli('tickets', 'show', 'hd-1', '--json');
+  expect(JSON.parse(show.stdout)).toMatchObject({ ref: 'HD-1', messages: [{ subject: 'Cheap watches', from: 'carla@customer.test' }], events: expect.arrayContaining([expect.objectContaining({ type: 'created' })]) });
+  expect((await cli('tickets', 'show', 'HD-9')).code).toBe(1);
+
+  // Marked spam from the command line: the history says so and the filter learns the raw mail kept in PostgreSQL.
+  const spam = await cli('tickets', 'set', 'HD-1', 'status', 'spam', '--reason', 'watches again');
+  expect({ code: spam.code, stderr: spam.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(spam.stdout).toContain('HD-1: spam filter learnt it as spam');
+  expect(spam.stdout).toContain('HD-1: status new → spam');
+  const assign = await cli('tickets', 'set', 'HD-1', 'assignee', 'ana@example.test');
+  expect(assign.stdout).toContain('HD-1: assigned queued to ana@example.test');
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    expect((await c.query('select label from spam_learned')).rows).toEqual([{ label: 'spam' }]);
+    expect((await c.query("select status, assignee from tickets where ref = 'HD-1'")).rows).toEqual([{ status: 'spam', assignee: 'ana@example.test' }]);
+    expect((await c.query("select actor, reason from events where type = 'status_changed'")).rows).toEqual([{ actor: expect.stringMatching(/^cli:/), reason: 'watches again' }]);
+
+    const rows = JSON.parse((await cli('outbox', 'list', '--json')).stdout) as Array<{ id: number; template: string; status: string; to: string[] }>;
+    expect(rows.map((r) => [r.template, r.status, r.to])).toEqual(expect.arrayContaining([['assigned', 'pending', ['ana@example.test']]]));
+    const assigned = rows.find((r) => r.template === 'assigned') as { id: number };
+    const pending = await cli('outbox', 'retry', String(assigned.id));
+    expect(pending.code).toBe(64);
+    expect(pending.stderr).toContain('is pending; only failed or bounced rows can be retried');
+    await c.query("update outbox set status = 'failed', last_error = '550 no', next_attempt_at = null where id = $1", [assigned.id]);
+    const retried = await cli('outbox', 'retry', String(assigned.id));
+    expect({ code: retried.code, stdout: retried.stdout }).toEqual({ code: 0, stdout: `outbox row ${assigned.id} (assigned to ana@example.test) queued again\n` });
+    expect((await c.query('select status, last_error from outbox where id = $1', [assigned.id])).rows).toEqual([{ status: 'pending', last_error: null }]);
+    expect((await cli('outbox', 'retry', '999')).code).toBe(1);
+  } finally {
+    await c.end();
+  }
+  // Unreachable: a temporary failure, the password never printed.
+  const down = await runCliAsync(['tickets', 'list', '--config', config('postgres://helpdesk:s3cret@127.0.0.1:1/helpdesk'), '--data', data]);
+  expect(down.code).toBe(75);
+  expect(down.stderr).toContain('postgres://helpdesk:***@127.0.0.1:1/helpdesk');
+  expect(down.stderr).not.toContain('s3cret');
 }, 60_000);
 
 test('a batch waiting on a lock a frozen daemon holds gives up instead of stalling; once the server ends the frozen transaction, the mail goes through', async () => {

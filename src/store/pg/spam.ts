@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
+import { lessonOf } from '../../spam/correct';
 import type { SpamLabel } from '../spam';
-import type { PgDb } from './reads';
+import { readBlob } from './blobs';
+import { firstInboundRawPath, type PgDb } from './reads';
 
 /**
  * Learns a message as spam or ham on the PostgreSQL store, as the SQLite store's
@@ -38,4 +40,16 @@ async function count(db: PgDb, tokens: string[], label: SpamLabel, delta: 1 | -1
 
 async function addTotal(db: PgDb, key: string, delta: number): Promise<void> {
   await db.execute(sql`insert into key_value (key, value) values (${key}, ${String(delta)}) on conflict (key) do update set value = (key_value.value::bigint + excluded.value::bigint)::text`);
+}
+
+/**
+ * Staff corrected a verdict: the ticket's first inbound message (its raw mail in `blobs`) is
+ * learnt that way, as spam/correct.ts learnCorrection does on SQLite. In the caller's transaction.
+ */
+export async function pgLearnCorrection(db: PgDb, ticketId: number, label: SpamLabel, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'no message'> {
+  const rawPath = await firstInboundRawPath(db, ticketId);
+  const bytes = rawPath ? await readBlob(db, rawPath) : null;
+  if (!bytes) return 'no message';
+  const { key, tokens } = lessonOf(bytes);
+  return pgSpamLearn(db, key, label, tokens, at);
 }

@@ -1,0 +1,38 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Config } from '../config/schema';
+import { errorMessage } from '../lib/errors';
+import { silentLogger } from '../lib/log';
+import { pgApplyStaffChange } from '../pipeline/pg-staff-change';
+import { openPgPool, pgTimeouts } from '../store/pg/pool';
+import * as s from '../store/pg/schema';
+import { pgLearnCorrection } from '../store/pg/spam';
+import { inPgTransaction } from '../store/pg/transaction';
+import { pgView } from '../store/pg/views';
+import type { CliDesk } from './desk';
+import { CliExit, EXIT } from './exit-codes';
+
+/** A staff command's desk on PostgreSQL (cli/desk.ts): unreachable is a temporary failure, the password never shown. */
+export async function pgCliDesk(config: Config, url: string): Promise<CliDesk> {
+  const pool = await openPgPool(url, silentLogger(), 2, pgTimeouts(config.limits.processingTime)).catch((err: unknown) => {
+    throw new CliExit(EXIT.TEMPFAIL, errorMessage(err));
+  });
+  return {
+    config,
+    view: pgView(drizzle(pool, { schema: s })),
+    staffChange: (ticket, change, actor, at, reason) => pgApplyStaffChange(pool, config, ticket, change, actor, at, reason),
+    learnCorrection: (ticketId, label, at) => inPgTransaction(pool, (db) => pgLearnCorrection(db, ticketId, label, at)),
+    retryOutbox: (id, at) =>
+      inPgTransaction(pool, async (db) => {
+        const [found] = await db.select({ row: s.outbox, ref: s.tickets.ref }).from(s.outbox).leftJoin(s.tickets, eq(s.tickets.id, s.outbox.ticketId)).where(eq(s.outbox.id, id)).for('update', { of: s.outbox });
+        if (!found) return null;
+        const done = await db
+          .update(s.outbox)
+          .set({ status: 'pending', nextAttemptAt: at, lastError: null })
+          .where(and(eq(s.outbox.id, id), inArray(s.outbox.status, ['failed', 'bounced'])))
+          .returning({ id: s.outbox.id });
+        return { row: { ...found.row, ref: found.ref }, requeued: done.length > 0 };
+      }),
+    close: () => pool.end(),
+  };
+}

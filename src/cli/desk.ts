@@ -1,0 +1,45 @@
+import type { Config } from '../config/schema';
+import type { FieldChange } from '../pipeline/changes';
+import { applyStaffChange, type StaffChangeResult } from '../pipeline/staff-change';
+import { learnCorrection } from '../spam/correct';
+import { sqliteView, type DeskView } from '../store/desk-view';
+import { outboxById, requeue, type OutboxEntry } from '../store/outbox';
+import type { SpamLabel } from '../store/spam';
+import type { Locations } from '../locations';
+import { configAt, openSqlite } from './common';
+import { EXIT } from './exit-codes';
+
+/**
+ * The desk a staff command reads and changes, on whichever store helpdesk.yaml names: the
+ * SQLite file in --data, or PostgreSQL (its client loaded only then). The command closes it.
+ */
+export interface CliDesk {
+  config: Config;
+  view: DeskView;
+  staffChange(ticket: { id: number; ref: string }, change: FieldChange, actor: string, at: number, reason: string | null): Promise<StaffChangeResult>;
+  /** Staff marked a ticket spam or took it out of spam: its first message teaches the filter. */
+  learnCorrection(ticketId: number, label: SpamLabel, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'no message'>;
+  /** A failed or bounced outbox row queued again (same Message-ID): the row as it was, and whether it was requeued; null when there is no such row. */
+  retryOutbox(id: number, at: number): Promise<{ row: OutboxEntry; requeued: boolean } | null>;
+  close(): Promise<void>;
+}
+
+export async function openCliDesk(where: Locations, failCode: number = EXIT.CONFIG, opts: { readOnly?: boolean } = {}): Promise<CliDesk> {
+  const config = configAt(where, failCode, opts);
+  if (config.store.postgres) {
+    const { pgCliDesk } = await import('./desk-postgres');
+    return pgCliDesk(config, config.store.postgres.url);
+  }
+  const store = openSqlite(where, failCode);
+  return {
+    config,
+    view: sqliteView(store),
+    staffChange: (ticket, change, actor, at, reason) => applyStaffChange(store, config, ticket, change, actor, at, reason),
+    learnCorrection: (ticketId, label, at) => learnCorrection(store, ticketId, label, at),
+    retryOutbox: async (id, at) => {
+      const row = outboxById(store.db, id);
+      return row ? { row, requeued: requeue(store.db, id, at) } : null;
+    },
+    close: async () => store.close(),
+  };
+}
