@@ -1,6 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Config } from '../config/schema';
+import { runOnPostgres } from '../jobs/cluster-scheduler';
 import { errorMessage } from '../lib/errors';
 import { silentLogger } from '../lib/log';
 import { pgApplyStaffChange } from '../pipeline/pg-staff-change';
@@ -33,6 +34,12 @@ export async function pgCliDesk(config: Config, url: string): Promise<CliDesk> {
           .returning({ id: s.outbox.id });
         return { row: { ...found.row, ref: found.ref }, requeued: done.length > 0 };
       }),
+    runJob: async (name, log) => {
+      const started = Date.now();
+      const outcome = await runOnPostgres(pool, name, config, started);
+      if (outcome) log.info({ job: name, ms: Date.now() - started, ...outcome }, 'job finished');
+      return outcome;
+    },
     close: () => pool.end(),
   };
 }

@@ -5,6 +5,8 @@ import { learnCorrection } from '../spam/correct';
 import { sqliteView, type DeskView } from '../store/desk-view';
 import { outboxById, requeue, type OutboxEntry } from '../store/outbox';
 import type { SpamLabel } from '../store/spam';
+import { runJob, type JobName, type JobOutcome } from '../jobs/scheduler';
+import type { Logger } from '../lib/log';
 import type { Locations } from '../locations';
 import { configAt, openSqlite } from './common';
 import { EXIT } from './exit-codes';
@@ -21,6 +23,8 @@ export interface CliDesk {
   learnCorrection(ticketId: number, label: SpamLabel, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'no message'>;
   /** A failed or bounced outbox row queued again (same Message-ID): the row as it was, and whether it was requeued; null when there is no such row. */
   retryOutbox(id: number, at: number): Promise<{ row: OutboxEntry; requeued: boolean } | null>;
+  /** A scheduled job run now (`jobs run`); null when it does not run on this store. */
+  runJob(name: JobName, log: Logger): Promise<JobOutcome | null>;
   close(): Promise<void>;
 }
 
@@ -40,6 +44,7 @@ export async function openCliDesk(where: Locations, failCode: number = EXIT.CONF
       const row = outboxById(store.db, id);
       return row ? { row, requeued: requeue(store.db, id, at) } : null;
     },
+    runJob: (name, log) => runJob(name, store, config, log),
     close: async () => store.close(),
   };
 }

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { showTicket } from '../store/tickets';
-import type { Store } from '../store/open';
-import { locations, openAll, out, positiveInt } from './common';
+import type { TicketDocument } from '../store/tickets';
+import { locations, out, positiveInt } from './common';
+import { openCliDesk, type CliDesk } from './desk';
 import { CliExit, EXIT } from './exit-codes';
 
 /**
@@ -20,8 +20,8 @@ export function registerFiles(program: Command): void {
     .argument('<ref>', 'ticket reference, e.g. HD-12')
     .argument('[which]', 'an attachment’s number (as `tickets show` lists it) or file name; default all')
     .option('-o, --output <dir>', 'folder to write into (made if missing)', '.')
-    .action((ref: string, which: string | undefined, opts: { output: string }, cmd: Command) => {
-      withTicket(cmd, ref, (store, ticket) => {
+    .action((ref: string, which: string | undefined, opts: { output: string }, cmd: Command) =>
+      withTicket(cmd, ref, async (desk, ticket) => {
         const all = ticket.messages.flatMap((m) => m.attachments).map((a, i) => ({ ...a, n: i + 1 }));
         const chosen = which === undefined ? all : all.filter((a) => (/^\d+$/.test(which) ? a.n === Number(which) : a.filename === which));
         if (chosen.length === 0) throw new CliExit(EXIT.NOT_FOUND, which === undefined ? `${ref} has no attachments` : `${ref} has no attachment ${which}`);
@@ -32,13 +32,18 @@ export function registerFiles(program: Command): void {
             missing.push(`${a.n} ${a.filename}: not stored (${a.omittedReason ?? 'unknown reason'})`);
             continue;
           }
+          const bytes = await desk.view.readFile(a.path);
+          if (!bytes) {
+            missing.push(`${a.n} ${a.filename}: ${a.path} is missing from the store`);
+            continue;
+          }
           const target = freeName(opts.output, a.filename);
-          writeFileSync(target, store.blobs.read(a.path), { flag: 'wx' });
+          writeFileSync(target, bytes, { flag: 'wx' });
           out(target);
         }
         if (missing.length > 0) throw new CliExit(EXIT.NOT_FOUND, missing.join('\n'));
-      });
-    });
+      }),
+    );
 
   program
     .command('raw')
@@ -46,28 +51,27 @@ export function registerFiles(program: Command): void {
     .argument('<ref>', 'ticket reference, e.g. HD-12')
     .argument('<n>', 'message number', positiveInt('message number'))
     .option('-o, --output <file>', 'write into this file instead of stdout (never over an existing one)')
-    .action((ref: string, n: number, opts: { output?: string }, cmd: Command) => {
-      withTicket(cmd, ref, (store, ticket) => {
+    .action((ref: string, n: number, opts: { output?: string }, cmd: Command) =>
+      withTicket(cmd, ref, async (desk, ticket) => {
         const m = ticket.messages[n - 1]; // n ≥ 1: positiveInt checked it
         if (!m) throw new CliExit(EXIT.NOT_FOUND, `${ref} has no message ${n} (it has ${ticket.messages.length})`);
         if (!m.rawPath) throw new CliExit(EXIT.NOT_FOUND, `message ${n} of ${ref} was written by the help desk; it has no raw mail`);
-        const bytes = store.blobs.read(m.rawPath);
+        const bytes = await desk.view.readFile(m.rawPath);
+        if (!bytes) throw new CliExit(EXIT.NOT_FOUND, `message ${n} of ${ref}: ${m.rawPath} is missing from the store`);
         if (opts.output) writeFileSync(opts.output, bytes, { flag: 'wx' });
         else process.stdout.write(bytes);
-      });
-    });
+      }),
+    );
 }
 
-type Ticket = NonNullable<ReturnType<typeof showTicket>>;
-
-function withTicket(cmd: Command, ref: string, fn: (store: Store, ticket: Ticket) => void): void {
-  const { store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
+async function withTicket(cmd: Command, ref: string, fn: (desk: CliDesk, ticket: TicketDocument) => Promise<void>): Promise<void> {
+  const desk = await openCliDesk(locations(cmd), EXIT.CONFIG, { readOnly: true });
   try {
-    const ticket = showTicket(store.db, ref);
+    const ticket = await desk.view.showTicket(ref);
     if (!ticket) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);
-    fn(store, ticket);
+    await fn(desk, ticket);
   } finally {
-    store.close();
+    await desk.close();
   }
 }
 

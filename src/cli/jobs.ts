@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { Logger } from '../lib/log';
-import { JOBS, runJob, type JobName } from '../jobs/scheduler';
-import { locations, openAll, out } from './common';
+import { JOBS, type JobName } from '../jobs/scheduler';
+import { locations, out } from './common';
+import { openCliDesk } from './desk';
 import { CliExit, EXIT } from './exit-codes';
 
 export function registerJobs(program: Command, log: Logger): void {
@@ -13,12 +14,13 @@ export function registerJobs(program: Command, log: Logger): void {
     .option('--json', 'the outcome as JSON')
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       if (!(name in JOBS)) throw new CliExit(EXIT.USAGE, `unknown job ${name}; jobs: ${Object.keys(JOBS).join(', ')}`);
-      const { config, store } = openAll(locations(cmd));
+      const desk = await openCliDesk(locations(cmd));
       try {
-        const outcome = await runJob(name as JobName, store, config, log);
+        const outcome = await desk.runJob(name as JobName, log);
+        if (!outcome) throw new CliExit(EXIT.CONFIG, `${name} does not run on a desk on PostgreSQL: back it up with PostgreSQL's own tools (pg_dump, WAL archiving)`);
         out(opts.json ? JSON.stringify(outcome) : Object.entries(outcome).map(([k, v]) => `${k}: ${String(v)}`).join('\n'));
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 }

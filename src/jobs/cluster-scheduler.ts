@@ -29,6 +29,15 @@ const ON_POSTGRES: Partial<Record<JobName, (db: PgDb, config: Config, now: numbe
   digest: async (db, config, now) => runPlanAsync(digestPlan(await digestFigures(db, now, now - DIGEST_DAY), config, now), pgWrites(db)),
 };
 
+/**
+ * Runs a job now on PostgreSQL, in one transaction, without claiming a tick (`helpdesk jobs
+ * run`, as on SQLite). Null for a job that does not run there (backup).
+ */
+export async function runOnPostgres(pool: Pool, name: JobName, config: Config, now: number): Promise<JobOutcome | null> {
+  const job = ON_POSTGRES[name];
+  return job ? inPgTransaction(pool, (db) => job(db, config, now)) : null;
+}
+
 export interface ClusterScheduler {
   /** The tick of `name` scheduled at `at`: run here when this daemon claims it first, else 'skipped'. */
   tick(name: JobName, at: number): Promise<JobOutcome | 'skipped'>;
@@ -51,7 +60,7 @@ export function startClusterScheduler(o: { pool: Pool; config: () => Config; log
     const job = ON_POSTGRES[name];
     if (!job || !(await claimJobTick(o.pool, name, tickOf(at), o.holder))) return 'skipped';
     const started = now();
-    const outcome = await inPgTransaction(o.pool, (db) => job(db, o.config(), started));
+    const outcome = (await runOnPostgres(o.pool, name, o.config(), started)) as JobOutcome;
     o.log.info({ job: name, ms: now() - started, ...outcome }, 'job finished');
     o.onEnqueued?.();
     return outcome;

@@ -13,7 +13,7 @@ import { usePostgres } from '../harness/use-postgres';
 import { runCliAsync } from '../helpers/cli';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
 import { tempDir, writeConfigDir } from '../helpers/env';
-import { buildMail } from '../helpers/mail';
+import { buildMail, buildMailWithFiles } from '../helpers/mail';
 import { ingestAlone, passOver, pgIntakeDesk } from '../helpers/pg-intake';
 import { seededRandom, testSeed } from '../helpers/random';
 import { AGENTS, smtpDesks } from '../helpers/smtp-desk';
@@ -189,14 +189,15 @@ test('helpdesk ingest pipes mail into a desk on PostgreSQL; an unreachable one i
   expect(report.stderr).toContain('this desk is on PostgreSQL');
 }, 60_000);
 
-test('staff commands on a desk on PostgreSQL: tickets list, show and set (with the spam lesson), outbox list and retry', async () => {
+test('staff commands on a desk on PostgreSQL: tickets list, show and set (with the spam lesson), raw, attachments, jobs run, outbox list and retry', async () => {
   const url = await pg().createDatabase('pg_staff_cli');
   const config = (storeUrl: string) =>
     writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test, ticketPrefix: HD }\nstore: { postgres: { url: "${storeUrl}" } }\n`, 'agents.yaml': AGENTS, 'rules.yaml': 'rules: []\n' });
   const dir = config(url);
   const data = tempDir('hd-pg-staff-');
   const cli = (...args: string[]) => runCliAsync([...args, '--config', dir, '--data', data]);
-  expect((await runCliAsync(['ingest', '-', '--config', dir, '--data', data], { input: buildMail({ messageId: '<staff@customer.test>', from: 'Carla <carla@customer.test>', subject: 'Cheap watches', body: 'Buy now.' }) })).code).toBe(0);
+  const mail = buildMailWithFiles({ messageId: '<staff@customer.test>', from: 'Carla <carla@customer.test>', subject: 'Cheap watches', text: 'Buy now.', pdf: Buffer.from('%PDF-1.4 catalogue'), png: Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]) });
+  expect((await runCliAsync(['ingest', '-', '--config', dir, '--data', data], { input: mail })).code).toBe(0);
 
   const list = await cli('tickets', 'list', '--json');
   expect({ code: list.code, stderr: list.stderr }).toEqual({ code: 0, stderr: '' });
@@ -206,6 +207,18 @@ test('staff commands on a desk on PostgreSQL: tickets list, show and set (with t
   const show = await cli('tickets', 'show', 'hd-1', '--json');
   expect(JSON.parse(show.stdout)).toMatchObject({ ref: 'HD-1', messages: [{ subject: 'Cheap watches', from: 'carla@customer.test' }], events: expect.arrayContaining([expect.objectContaining({ type: 'created' })]) });
   expect((await cli('tickets', 'show', 'HD-9')).code).toBe(1);
+  // The raw mail and the files, back out of PostgreSQL's blobs byte for byte.
+  const raw = await runCliAsync(['raw', 'HD-1', '1', '-o', path.join(data, 'raw.eml'), '--config', dir, '--data', data]);
+  expect({ code: raw.code, stderr: raw.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(readFileSync(path.join(data, 'raw.eml')).equals(mail)).toBe(true);
+  const files = await cli('attachments', 'get', 'HD-1', '-o', path.join(data, 'files'));
+  expect(files.stdout.trim().split('\n').map((f) => path.basename(f)).sort()).toEqual(['invoice.pdf', 'screenshot.png']);
+  expect(readFileSync(path.join(data, 'files', 'invoice.pdf')).toString()).toBe('%PDF-1.4 catalogue');
+  // Scheduled jobs run now on PostgreSQL; backup is PostgreSQL's own.
+  expect(JSON.parse((await cli('jobs', 'run', 'slaCheck', '--json')).stdout)).toEqual({ warnings: 0, breaches: 0 });
+  const backup = await cli('jobs', 'run', 'backup');
+  expect(backup.code).toBe(78);
+  expect(backup.stderr).toContain("backup does not run on a desk on PostgreSQL");
 
   // Marked spam from the command line: the history says so and the filter learns the raw mail kept in PostgreSQL.
   const spam = await cli('tickets', 'set', 'HD-1', 'status', 'spam', '--reason', 'watches again');
