@@ -56,6 +56,8 @@ export interface InboundMail {
   subject: string;
   text: string;
   html: string | null;
+  /** The html's tags and layout attributes as sent, before sanitising (spam/markup.ts): for the spam filter. */
+  markup?: string[];
   date: Date | null;
   headers: Header[];
   attachments: InboundAttachment[];

@@ -6,6 +6,7 @@ import libqp from 'libqp';
 import { assertMail, firstMessageId, guessType, headerValue, mimeReady } from '../pipeline/stages/parse';
 import { extractUuencoded } from '../pipeline/uuencode';
 import type { Header, MailAddress } from '../pipeline/types';
+import { markupTokens } from './markup';
 import type { SpamInput } from './tokenize';
 
 /**
@@ -32,6 +33,7 @@ export function spamInput(bytes: Buffer): SpamInput {
     // As parseMail: the text; from the html (links left out) when there is no text at all.
     text: uu.text.trim() !== '' || html === null ? uu.text : htmlText(html, false),
     html,
+    markup: markupTokens(html),
     from: addresses('from')[0] ?? addresses('sender')[0] ?? addresses('reply-to')[0] ?? null,
     replyTo: addresses('reply-to'),
     headers,

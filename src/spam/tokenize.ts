@@ -9,7 +9,7 @@ const HEADER_WORD_FIELDS: Record<string, string> = { from: 'h:from:', 'reply-to'
 const RECEIVED_FROM = /^from\s+(\S+)(?:.*?\[(\d+\.\d+)\.)?/is;
 
 /** What the tokenizer reads of a message. */
-export type SpamInput = Pick<InboundMail, 'subject' | 'text' | 'html' | 'from' | 'replyTo' | 'headers' | 'date' | 'messageIdSynthetic'> & {
+export type SpamInput = Pick<InboundMail, 'subject' | 'text' | 'html' | 'markup' | 'from' | 'replyTo' | 'headers' | 'date' | 'messageIdSynthetic'> & {
   attachments: readonly { contentType: string }[];
 };
 
@@ -18,8 +18,10 @@ export type SpamInput = Pick<InboundMail, 'subject' | 'text' | 'html' | 'from' |
  * 3–20 characters; longer ones as a length class), the subject's words marked apart,
  * link host names and their registrable part, the sender's and Reply-To's domains,
  * attachment types, the relays of Received headers, a few telling headers, shape
- * features (all-caps subject, html only), pairs of adjacent words, and the words of From,
- * Reply-To and Received.
+ * features (all-caps subject, html only), pairs of adjacent words, the words of From,
+ * Reply-To and Received, and the html's tags and layout attributes as sent (markup.ts: on the
+ * validation split spam→ham 19 → 16 of 106 with less mail unsure, 7.5% → 6.9%; at bogofilter's
+ * unsure rate 13 → 8).
  * A token counts once per message.
  */
 export function tokenize(mail: SpamInput): Set<string> {
@@ -72,6 +74,7 @@ export function tokenize(mail: SpamInput): Set<string> {
     const field = HEADER_WORD_FIELDS[h.name];
     if (field) for (const m of h.value.toLowerCase().matchAll(HEADER_WORD)) if (m[0].length >= 3 && m[0].length <= 40) tokens.add(field + m[0]);
   }
+  for (const t of mail.markup ?? []) tokens.add(t);
   if (mail.html !== null && mail.text.trim() === '') tokens.add('shape:html-only');
   if (isShouting(mail.subject)) tokens.add('shape:subject-caps');
   if (!mail.date) tokens.add('shape:no-date');

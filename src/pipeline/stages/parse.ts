@@ -7,6 +7,7 @@ import mimeTypes from 'mime-types';
 import { isAscii } from 'node:buffer';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
+import { markupTokens } from '../../spam/markup';
 import { sha256Hex } from '../../lib/hash';
 import { detectCjk, isUtf8, markUndeclaredTextParts, MULTIBYTE, partCharsetDecoder, SEVEN_BIT } from '../charset-guess';
 import { extensionFor, sanitizeFilename } from '../filename';
@@ -101,6 +102,7 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
     subject: (parsed.subject ?? '').replace(/\r?\n[ \t]*/g, ' '),
     text,
     html,
+    markup: markupTokens(typeof parsed.html === 'string' ? parsed.html : null),
     date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date : null,
     headers: [...parsed.headerLines.map((h) => ({ name: h.key, value: headerValue(h.line) })), ...guessed.map((value) => ({ name: ASSUMED_FIELD.toLowerCase(), value }))],
     attachments: parts.map(toAttachment),
