@@ -33,7 +33,7 @@ export function markupTokens(html: string | null): string[] {
       if (VALUED.has(name)) {
         const value = a[2].replace(/^["']|["']$/g, '').trim().toLowerCase();
         // No control characters: a token is text every store keeps (PostgreSQL refuses U+0000).
-        if (value.length > 0 && value.length <= 24 && !/[\u0000-\u001f]/.test(value)) out.add(`html:${name}=${value}`);
+        if (value.length > 0 && value.length <= 24 && ![...value].some((c) => c < ' ')) out.add(`html:${name}=${value}`);
       }
     }
     if (out.size >= MAX_TOKENS) break;
