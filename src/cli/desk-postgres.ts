@@ -5,6 +5,7 @@ import { runOnPostgres } from '../jobs/cluster-scheduler';
 import { errorMessage } from '../lib/errors';
 import { silentLogger } from '../lib/log';
 import { pgApplyStaffChange } from '../pipeline/pg-staff-change';
+import { pgSearchTickets } from '../search/pg-tickets';
 import { openPgPool, pgTimeouts } from '../store/pg/pool';
 import * as s from '../store/pg/schema';
 import { pgLearnCorrection } from '../store/pg/spam';
@@ -40,6 +41,7 @@ export async function pgCliDesk(config: Config, url: string): Promise<CliDesk> {
       if (outcome) log.info({ job: name, ms: Date.now() - started, ...outcome }, 'job finished');
       return outcome;
     },
+    searchTickets: (query, limit) => pgSearchTickets(drizzle(pool, { schema: s }), config, query, limit),
     close: () => pool.end(),
   };
 }

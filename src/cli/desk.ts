@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema';
 import type { FieldChange } from '../pipeline/changes';
 import { applyStaffChange, type StaffChangeResult } from '../pipeline/staff-change';
+import { searchTickets, type TicketHit } from '../search/tickets';
 import { learnCorrection } from '../spam/correct';
 import { sqliteView, type DeskView } from '../store/desk-view';
 import { outboxById, requeue, type OutboxEntry } from '../store/outbox';
@@ -25,6 +26,8 @@ export interface CliDesk {
   retryOutbox(id: number, at: number): Promise<{ row: OutboxEntry; requeued: boolean } | null>;
   /** A scheduled job run now (`jobs run`); null when it does not run on this store. */
   runJob(name: JobName, log: Logger): Promise<JobOutcome | null>;
+  /** `tickets search`: tickets whose messages match the query's words, best first, with the filters. */
+  searchTickets(query: string, limit: number): Promise<TicketHit[]>;
   close(): Promise<void>;
 }
 
@@ -45,6 +48,7 @@ export async function openCliDesk(where: Locations, failCode: number = EXIT.CONF
       return row ? { row, requeued: requeue(store.db, id, at) } : null;
     },
     runJob: (name, log) => runJob(name, store, config, log),
+    searchTickets: async (query, limit) => searchTickets(store.db, config, query, limit),
     close: async () => store.close(),
   };
 }

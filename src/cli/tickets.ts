@@ -8,7 +8,7 @@ import { openCliDesk } from './desk';
 import { table, utcMinute } from '../lib/text-table';
 import { CliExit, EXIT } from './exit-codes';
 import { FILTERS, SearchQueryError } from '../search/query';
-import { searchTickets, ticketQuery } from '../search/tickets';
+import { ticketQuery } from '../search/tickets';
 import { checkSearchIndex, rebuildSearchIndex } from '../store/search';
 
 /** A bad query is a usage error (exit 64) with the parser's sentence. */
@@ -16,10 +16,17 @@ function usage<T>(run: () => T): T {
   try {
     return run();
   } catch (err) {
-    if (err instanceof SearchQueryError) throw new CliExit(EXIT.USAGE, err.message);
-    throw err;
+    throw asUsage(err);
   }
 }
+
+async function usageAsync<T>(run: () => Promise<T>): Promise<T> {
+  return run().catch((err: unknown) => {
+    throw asUsage(err);
+  });
+}
+
+const asUsage = (err: unknown): unknown => (err instanceof SearchQueryError ? new CliExit(EXIT.USAGE, err.message) : err);
 
 export function registerTickets(program: Command): void {
   const tickets = program.command('tickets').description('list, inspect and change tickets');
@@ -53,10 +60,10 @@ export function registerTickets(program: Command): void {
     .argument('<query>', `words ("a phrase", prefix*, -left-out) and filters (${FILTERS.join(', ')}), e.g. 'impresora status:open customer:@acme.example since:2026-11-01'`)
     .option('--limit <n>', 'at most this many (default 20)', positiveInt('--limit'))
     .option('--json', 'a JSON array, each ticket with its score and snippet')
-    .action((query: string, opts: { limit?: number; json?: boolean }, cmd: Command) => {
-      const { config, store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
+    .action(async (query: string, opts: { limit?: number; json?: boolean }, cmd: Command) => {
+      const desk = await openCliDesk(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
-        const hits = usage(() => searchTickets(store.db, config, query, opts.limit ?? 20));
+        const hits = await usageAsync(() => desk.searchTickets(query, opts.limit ?? 20));
         if (opts.json) return out(JSON.stringify(hits));
         if (hits.length === 0) return out('no ticket found');
         for (const t of hits) {
@@ -64,7 +71,7 @@ export function registerTickets(program: Command): void {
           if (t.snippet) out(`    ${t.snippet}`);
         }
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 

@@ -40,7 +40,18 @@ export interface SearchQuery {
   match: string | null;
   /** The words as written, for messages. */
   words: string[];
+  /** Each word or phrase to find (or, negated, to leave out), for a store that builds its own query (PostgreSQL). */
+  terms: SearchTerm[];
   filters: TicketFilters;
+}
+
+export interface SearchTerm {
+  /** A word or a phrase, as written; it has letters or digits. */
+  text: string;
+  /** `word*`: any word starting so. */
+  prefix: boolean;
+  /** `-word`: messages with it are left out. */
+  negated: boolean;
 }
 
 const CHOICES: Partial<Record<FilterName, readonly string[]>> = {
@@ -73,6 +84,7 @@ export function parseSearchQuery(query: string, timezone: string): SearchQuery {
   const positive: string[] = [];
   const negative: string[] = [];
   const words: string[] = [];
+  const terms: SearchTerm[] = [];
   for (const piece of pieces(query)) {
     const filter = /^([A-Za-z]+):(.*)$/s.exec(piece);
     if (filter) {
@@ -92,12 +104,13 @@ export function parseSearchQuery(query: string, timezone: string): SearchQuery {
     // Only letters and digits reach the index (unicode61): a piece without any is not a word.
     if (!/[\p{L}\p{N}]/u.test(text)) continue;
     words.push(text);
+    terms.push({ text, prefix, negated });
     const term = ftsString(text) + (prefix ? '*' : '');
     (negated ? negative : positive).push(term);
   }
   if (negative.length > 0 && positive.length === 0) throw new SearchQueryError('a search that leaves words out needs at least one word to find');
   const match = positive.length === 0 ? null : [positive.join(' '), ...negative.map((n) => `NOT ${n}`)].join(' ');
-  return { match, words, filters };
+  return { match, words, terms, filters };
 }
 
 function addFilter(filters: TicketFilters, key: FilterName, value: string, timezone: string): void {

@@ -20,7 +20,7 @@ export type DeskEvent = TicketDocument['events'][number] & { ref: string };
  * PostgreSQL's (store/pg/views.ts). Newest first, as the CLI lists them.
  */
 export interface DeskView {
-  listTickets(options?: { status?: string; limit?: number; filters?: TicketFilters }): Promise<TicketSummary[]>;
+  listTickets(options?: { status?: string; ref?: string; limit?: number; filters?: TicketFilters }): Promise<TicketSummary[]>;
   showTicket(ref: string): Promise<TicketDocument | null>;
   ticketByRef(ref: string): Promise<TicketRow | null>;
   listInbound(options?: { outcome?: string; limit?: number }): Promise<InboundEntry[]>;

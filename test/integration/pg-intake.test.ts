@@ -189,7 +189,7 @@ test('helpdesk ingest pipes mail into a desk on PostgreSQL; an unreachable one i
   expect(report.stderr).toContain('this desk is on PostgreSQL');
 }, 60_000);
 
-test('staff commands on a desk on PostgreSQL: tickets list, show and set (with the spam lesson), raw, attachments, jobs run, outbox list and retry', async () => {
+test('staff commands on a desk on PostgreSQL: tickets list, show, set (with the spam lesson) and search, raw, attachments, jobs run, outbox list and retry', async () => {
   const url = await pg().createDatabase('pg_staff_cli');
   const config = (storeUrl: string) =>
     writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test, ticketPrefix: HD }\nstore: { postgres: { url: "${storeUrl}" } }\n`, 'agents.yaml': AGENTS, 'rules.yaml': 'rules: []\n' });
@@ -248,6 +248,21 @@ test('staff commands on a desk on PostgreSQL: tickets list, show and set (with t
   } finally {
     await c.end();
   }
+  // Search: PostgreSQL's full-text index, the same query language; spam stays out unless asked for.
+  expect((await runCliAsync(['ingest', '-', '--config', dir, '--data', data], { input: buildMail({ messageId: '<toner@customer.test>', subject: 'Printer toner empty', body: 'The printer on floor two needs toner.' }) })).code).toBe(0);
+  const search = async (q: string) => JSON.parse((await cli('tickets', 'search', q, '--json')).stdout) as Array<{ ref: string; score: number; snippet: string }>;
+  const [hit] = await search('toner');
+  expect(hit).toMatchObject({ ref: 'HD-2', subject: 'Printer toner empty', snippet: expect.stringContaining('**toner**') });
+  expect(hit.score).toBeLessThan(0);
+  expect((await search('print*')).map((t) => t.ref)).toEqual(['HD-2']);
+  expect((await search('"floor two" toner')).map((t) => t.ref)).toEqual(['HD-2']);
+  expect(await search('toner -floor')).toEqual([]);
+  expect(await search('watches')).toEqual([]);
+  expect((await search('watches status:spam')).map((t) => t.ref)).toEqual(['HD-1']);
+  expect((await search('customer:@customer.test')).map((t) => t.ref)).toEqual(['HD-2', 'HD-1']); // filters only: newest first, as on SQLite
+  const typo = await cli('tickets', 'search', 'statu:open toner');
+  expect(typo.code).toBe(64);
+  expect(typo.stderr).toContain('did you mean status:?');
   // Unreachable: a temporary failure, the password never printed.
   const down = await runCliAsync(['tickets', 'list', '--config', config('postgres://helpdesk:s3cret@127.0.0.1:1/helpdesk'), '--data', data]);
   expect(down.code).toBe(75);

@@ -12,7 +12,7 @@ import * as s from './schema';
  */
 export function pgView(db: PgDb): DeskView {
   const byRef = async (ref: string): Promise<TicketRow | null> => (await db.select().from(s.tickets).where(eq(s.tickets.ref, ref.toUpperCase())).limit(1))[0] ?? null;
-  const list = async (options: Parameters<DeskView['listTickets']>[0] & { ref?: string } = {}) => {
+  const list: DeskView['listTickets'] = async (options = {}) => {
     const rows = await db
       .select({
         t: s.tickets,
