@@ -11,7 +11,7 @@ import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates
 import { makeTransport } from '../../src/mail-out/transport';
 import { sqliteView, type DeskView } from '../../src/store/desk-view';
 import { openStore, type Store } from '../../src/store/open';
-import { lazyView, openPgTestDesk, TEST_STORE, type PgTestDesk } from './test-store';
+import { lazyPgTestDesk, noSqliteStore, openPgTestDesk, TEST_STORE } from './test-store';
 
 export const FIXTURES = path.resolve(__dirname, '../fixtures');
 
@@ -67,15 +67,14 @@ export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): 
   if (TEST_STORE === 'postgres') {
     // The time a call asks for, else the clock.
     let at: number | undefined;
-    let opened: Promise<PgTestDesk> | null = null;
     const transport = makeTransport(config.outgoing, dataDir);
-    const pg = () => (opened ??= openPgTestDesk({ dataDir, config: () => config, now: () => at ?? Date.now(), templates: loadTemplates(defaultTemplatesDir(), () => config), transport }));
+    const { pg, view, close } = lazyPgTestDesk(() => openPgTestDesk({ dataDir, config: () => config, now: () => at ?? Date.now(), templates: loadTemplates(defaultTemplatesDir(), () => config), transport }));
     return {
       config,
       get store(): Store {
-        throw new Error('this test reads the SQLite store directly: it runs on SQLite only');
+        return noSqliteStore();
       },
-      view: lazyView(async () => (await pg()).view),
+      view,
       dataDir,
       ingest: async (bytes, options = {}) => {
         if (options.dnsResolver) throw new Error('a DNS resolver per message is not supported by the PostgreSQL test desk');
@@ -86,9 +85,7 @@ export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): 
           at = undefined;
         }
       },
-      close: () => {
-        if (opened) void opened.then((d) => d.close());
-      },
+      close: () => void close(),
     };
   }
   const store = openStore(dataDir);

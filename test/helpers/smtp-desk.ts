@@ -12,7 +12,7 @@ import { openStore, type Store } from '../../src/store/open';
 import { spamStore } from '../../src/store/spam';
 import { removeTempDirs, tempDir, writeConfigDir } from './env';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
-import { lazyView, openPgTestDesk, TEST_STORE, type PgTestDesk, type StaffChange } from './test-store';
+import { lazyPgTestDesk, noSqliteStore, openPgTestDesk, TEST_STORE, type PgTestDesk, type StaffChange } from './test-store';
 
 /** A help desk fed directly through the pipeline, its outbox worker sending to a real SMTP server. */
 export const AGENTS = `trust: { mode: from-header }
@@ -63,23 +63,20 @@ ${extra}`,
   const templates = loadTemplates(defaultTemplatesDir(), () => config);
   const transport = makeTransport(config.outgoing, dataDir);
   if (TEST_STORE === 'postgres') {
-    let opened: Promise<PgTestDesk> | null = null;
-    const pg = () => (opened ??= openPgTestDesk({ dataDir, config: () => config, now, dnsResolver: files.dnsResolver, templates, transport }));
+    const { pg, view, close } = lazyPgTestDesk(() => openPgTestDesk({ dataDir, config: () => config, now, dnsResolver: files.dnsResolver, templates, transport }));
     return {
       config,
       get store(): Store {
-        throw new Error('this test reads the SQLite store directly: it runs on SQLite only');
+        return noSqliteStore();
       },
-      view: lazyView(async () => (await pg()).view),
+      view,
       clock,
       dataDir,
       ingest: async (bytes) => (await pg()).ingest({ bytes, source: 'test', position: null, mailbox: 'support' }),
       send: async () => (await pg()).send(),
       staffChange: async (...args) => (await pg()).staffChange(...args),
       learnSpam: async (...args) => (await pg()).learnSpam(...args),
-      close: async () => {
-        if (opened) await (await opened).close();
-      },
+      close,
     };
   }
   const store = openStore(dataDir);

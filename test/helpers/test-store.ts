@@ -109,6 +109,24 @@ export async function openPgTestDesk(o: { dataDir: string; config: () => Config;
   };
 }
 
+/** A PostgreSQL test desk opened on first use (a test that never touches its desk starts no database). */
+export function lazyPgTestDesk(open: () => Promise<PgTestDesk>) {
+  let opened: Promise<PgTestDesk> | null = null;
+  const pg = () => (opened ??= open());
+  return {
+    pg,
+    view: lazyView(async () => (await pg()).view),
+    close: async () => {
+      if (opened) await (await opened).close();
+    },
+  };
+}
+
+/** What a test that reads the SQLite file directly gets on PostgreSQL: a clear error, not an empty file. */
+export function noSqliteStore(): never {
+  throw new Error('this test reads the SQLite store directly: it runs on SQLite only');
+}
+
 /** A DeskView whose store is opened on first use. */
 export function lazyView(open: () => Promise<DeskView>): DeskView {
   return {
