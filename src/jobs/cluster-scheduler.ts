@@ -57,10 +57,10 @@ export function startClusterScheduler(o: { pool: Pool; config: () => Config; log
   const running = new Set<Promise<unknown>>();
 
   const tick = async (name: JobName, at: number): Promise<JobOutcome | 'skipped'> => {
-    const job = ON_POSTGRES[name];
-    if (!job || !(await claimJobTick(o.pool, name, tickOf(at), o.holder))) return 'skipped';
+    if (!ON_POSTGRES[name] || !(await claimJobTick(o.pool, name, tickOf(at), o.holder))) return 'skipped';
     const started = now();
-    const outcome = (await runOnPostgres(o.pool, name, o.config(), started)) as JobOutcome;
+    const outcome = await runOnPostgres(o.pool, name, o.config(), started);
+    if (!outcome) return 'skipped';
     o.log.info({ job: name, ms: now() - started, ...outcome }, 'job finished');
     o.onEnqueued?.();
     return outcome;

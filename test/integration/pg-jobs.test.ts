@@ -1,6 +1,9 @@
+import { sql } from 'drizzle-orm';
+import { Pool } from 'pg';
 import { startClusterScheduler } from '../../src/jobs/cluster-scheduler';
 import { silentLogger } from '../../src/lib/log';
 import { getValue } from '../../src/store/key-value';
+import { inPgTransaction } from '../../src/store/pg/transaction';
 import { usePostgres } from '../harness/use-postgres';
 import { buildMail } from '../helpers/mail';
 import { digest } from '../../src/jobs/digest';
@@ -124,3 +127,28 @@ test('SLA warnings, breaches, escalations and the digest on PostgreSQL: each tic
   const escalated = await desk.admin.query<{ to_value: string }>("select to_value from events where type = 'escalated' order by id");
   expect(escalated.rows.map((r) => r.to_value)).toEqual(['late first answer breach first_response', 'late first answer breach first_response', 'critical breach to the leads breach resolution']);
 }, 60_000);
+
+test('inPgTransaction commits what resolves, rolls back what throws, and refuses a COMMIT that PostgreSQL answered with ROLLBACK', async () => {
+  const url = await pg().createDatabase('pg_transaction');
+  const pool = new Pool({ connectionString: url, max: 1 });
+  closing.push(() => pool.end());
+  await pool.query('create table t (n int primary key)');
+  expect(await inPgTransaction(pool, async (db) => (await db.execute(sql`insert into t values (1) returning n`)).rows[0])).toEqual({ n: 1 });
+  await expect(
+    inPgTransaction(pool, async (db) => {
+      await db.execute(sql`insert into t values (2)`);
+      throw new Error('changed my mind');
+    }),
+  ).rejects.toThrow('changed my mind');
+  // An error caught inside leaves the transaction aborted: its COMMIT is a ROLLBACK, and says so.
+  await expect(
+    inPgTransaction(pool, async (db) => {
+      await db.execute(sql`insert into t values (3)`);
+      await db.execute(sql`insert into t values (1)`).catch(() => undefined);
+      return 'looks fine';
+    }),
+  ).rejects.toThrow('PostgreSQL rolled the transaction back (ROLLBACK)');
+  expect((await pool.query('select n from t order by n')).rows).toEqual([{ n: 1 }]);
+  // The one connection of the pool is usable afterwards (given back clean, or replaced).
+  expect((await pool.query('select 1 as ok')).rows).toEqual([{ ok: 1 }]);
+}, 30_000);
