@@ -4,9 +4,12 @@ import type { Config } from '../config/schema';
 import { runOnPostgres } from '../jobs/cluster-scheduler';
 import { errorMessage } from '../lib/errors';
 import { silentLogger } from '../lib/log';
+import { categoryModelCache } from '../pipeline/category-model';
 import { pgApplyStaffChange } from '../pipeline/pg-staff-change';
+import { pgStoreReader } from '../pipeline/pg-store-reader';
 import { pgSearchTickets } from '../search/pg-tickets';
 import { openPgPool, pgTimeouts } from '../store/pg/pool';
+import { categoryExamples, categoryExamplesSignature } from '../store/pg/reads';
 import * as s from '../store/pg/schema';
 import { pgLearnCorrection } from '../store/pg/spam';
 import { inPgTransaction } from '../store/pg/transaction';
@@ -19,9 +22,10 @@ export async function pgCliDesk(config: Config, url: string): Promise<CliDesk> {
   const pool = await openPgPool(url, silentLogger(), 2, pgTimeouts(config.limits.processingTime)).catch((err: unknown) => {
     throw new CliExit(EXIT.TEMPFAIL, errorMessage(err));
   });
+  const db = drizzle(pool, { schema: s });
   return {
     config,
-    view: pgView(drizzle(pool, { schema: s })),
+    view: pgView(db),
     staffChange: (ticket, change, actor, at, reason) => pgApplyStaffChange(pool, config, ticket, change, actor, at, reason),
     learnCorrection: (ticketId, label, at) => inPgTransaction(pool, (db) => pgLearnCorrection(db, ticketId, label, at)),
     retryOutbox: (id, at) =>
@@ -41,7 +45,9 @@ export async function pgCliDesk(config: Config, url: string): Promise<CliDesk> {
       if (outcome) log.info({ job: name, ms: Date.now() - started, ...outcome }, 'job finished');
       return outcome;
     },
-    searchTickets: (query, limit) => pgSearchTickets(drizzle(pool, { schema: s }), config, query, limit),
+    searchTickets: (query, limit) => pgSearchTickets(db, config, query, limit),
+    reader: pgStoreReader(db, config),
+    categoryModel: () => categoryModelCache({ signature: () => categoryExamplesSignature(db), examples: () => categoryExamples(db) }).current(),
     close: () => pool.end(),
   };
 }

@@ -1,5 +1,8 @@
 import type { Config } from '../config/schema';
+import type { CategoryPredictor } from '../pipeline/category-model';
 import type { FieldChange } from '../pipeline/changes';
+import { categoryModelFor, storeReader } from '../pipeline/store-reader';
+import type { StoreReader } from '../pipeline/types';
 import { applyStaffChange, type StaffChangeResult } from '../pipeline/staff-change';
 import { searchTickets, type TicketHit } from '../search/tickets';
 import { learnCorrection } from '../spam/correct';
@@ -28,6 +31,10 @@ export interface CliDesk {
   runJob(name: JobName, log: Logger): Promise<JobOutcome | null>;
   /** `tickets search`: tickets whose messages match the query's words, best first, with the filters. */
   searchTickets(query: string, limit: number): Promise<TicketHit[]>;
+  /** What the pipeline's stages read, for `rules test` (nothing is written through it). */
+  reader: StoreReader;
+  /** The category predictor as the daemon would use it now. */
+  categoryModel(): Promise<CategoryPredictor | null>;
   close(): Promise<void>;
 }
 
@@ -49,6 +56,10 @@ export async function openCliDesk(where: Locations, failCode: number = EXIT.CONF
     },
     runJob: (name, log) => runJob(name, store, config, log),
     searchTickets: async (query, limit) => searchTickets(store.db, config, query, limit),
+    get reader() {
+      return storeReader(store, config);
+    },
+    categoryModel: () => categoryModelFor(store).current(),
     close: async () => store.close(),
   };
 }

@@ -4,9 +4,9 @@ import type { Logger } from '../lib/log';
 import { sha256Hex } from '../lib/hash';
 import { runStages } from '../pipeline/run';
 import { answersFor } from '../knowledge/answers';
-import { categoryModelFor, storeReader } from '../pipeline/store-reader';
 import type { Draft } from '../pipeline/types';
-import { locations, openAll, out } from './common';
+import { locations, out } from './common';
+import { openCliDesk } from './desk';
 import { CliExit, EXIT } from './exit-codes';
 
 export function registerRules(program: Command, log: Logger): void {
@@ -23,18 +23,19 @@ export function registerRules(program: Command, log: Logger): void {
       } catch (err) {
         throw new CliExit(EXIT.USAGE, `cannot read ${file}: ${(err as Error).message}`);
       }
-      const { config, store } = openAll(locations(cmd));
+      const desk = await openCliDesk(locations(cmd));
+      const config = desk.config;
       try {
         const now = Date.now;
         const draft = await runStages(
           { raw: { bytes, source: file, position: null, mailbox: null }, rawSha256: sha256Hex(bytes), rawPath: '', receivedAt: now() },
-          { config, store: storeReader(store, config), now, log, categoryModel: await categoryModelFor(store).current(), answers: () => answersFor(config) },
+          { config, store: desk.reader, now, log, categoryModel: await desk.categoryModel(), answers: () => answersFor(config) },
         );
         const decision = explain(draft);
         if (opts.json) return out(JSON.stringify(decision, null, 2));
         out(humanReadable(decision));
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 }

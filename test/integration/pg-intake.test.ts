@@ -189,7 +189,7 @@ test('helpdesk ingest pipes mail into a desk on PostgreSQL; an unreachable one i
   expect(report.stderr).toContain('this desk is on PostgreSQL');
 }, 60_000);
 
-test('staff commands on a desk on PostgreSQL: tickets list, show, set (with the spam lesson) and search, raw, attachments, jobs run, outbox list and retry', async () => {
+test('staff commands on a desk on PostgreSQL: tickets list, show, set (with the spam lesson) and search, raw, attachments, jobs run, rules test, outbox list and retry', async () => {
   const url = await pg().createDatabase('pg_staff_cli');
   const config = (storeUrl: string) =>
     writeConfigDir({ 'helpdesk.yaml': `helpdesk: { address: support@example.test, ticketPrefix: HD }\nstore: { postgres: { url: "${storeUrl}" } }\n`, 'agents.yaml': AGENTS, 'rules.yaml': 'rules: []\n' });
@@ -263,6 +263,13 @@ test('staff commands on a desk on PostgreSQL: tickets list, show, set (with the 
   const typo = await cli('tickets', 'search', 'statu:open toner');
   expect(typo.code).toBe(64);
   expect(typo.stderr).toContain('did you mean status:?');
+  // rules test reads the PostgreSQL desk: a reply to HD-2 threads into it there.
+  const probe = path.join(data, 'probe.eml');
+  writeFileSync(probe, buildMail({ messageId: '<probe@customer.test>', inReplyTo: '<toner@customer.test>', subject: 'Re: Printer toner empty', body: 'Still empty.' }));
+  const rules = await cli('rules', 'test', probe, '--json');
+  expect({ code: rules.code, stderr: rules.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(JSON.parse(rules.stdout)).toMatchObject({ outcome: { outcome: 'appended', ticket: 'HD-2' }, thread: { threadedBy: 'in-reply-to' } });
+  expect(JSON.parse((await cli('tickets', 'list', '--json')).stdout)).toHaveLength(2); // nothing written
   // Unreachable: a temporary failure, the password never printed.
   const down = await runCliAsync(['tickets', 'list', '--config', config('postgres://helpdesk:s3cret@127.0.0.1:1/helpdesk'), '--data', data]);
   expect(down.code).toBe(75);
