@@ -26,7 +26,7 @@ import { spamKey, tokenizedMessages } from '../spam/learn-files';
 import { spamInput } from '../spam/spam-input';
 import { tokenize } from '../spam/tokenize';
 import { openStore } from '../store/open';
-import { spamCounts, spamStore } from '../store/spam';
+import { spamCounts, spamStore, sqliteSpamModel } from '../store/spam';
 import { out } from './common';
 import { bestCutoffs } from './cutoffs';
 
@@ -121,7 +121,7 @@ async function main() {
     // The shipped defaults of config (helpdesk.yaml `spam:`), without the training minimum.
     const { hamCutoff, spamCutoff } = helpdeskFileSchema.parse({ helpdesk: { address: 'bench@example.test' } }).spam;
     const ours: Scores = { spam: [], ham: [] };
-    const r = await evaluate(store, { hamCutoff, spamCutoff, minTrained: 0 }, [split.testSpam], [split.testHam], (label, score) => ours[label].push(score));
+    const r = await evaluate(sqliteSpamModel(store), { hamCutoff, spamCutoff, minTrained: 0 }, [split.testSpam], [split.testHam], (label, score) => ours[label].push(score));
     const tested = r.spam.total + r.ham.total;
     const classifyRate = tested / (Number(process.hrtime.bigint() - t1) / 1e9);
     store.close();

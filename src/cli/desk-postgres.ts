@@ -9,9 +9,9 @@ import { pgApplyStaffChange } from '../pipeline/pg-staff-change';
 import { pgStoreReader } from '../pipeline/pg-store-reader';
 import { pgSearchTickets } from '../search/pg-tickets';
 import { openPgPool, pgTimeouts } from '../store/pg/pool';
-import { categoryExamples, categoryExamplesSignature } from '../store/pg/reads';
+import { categoryExamples, categoryExamplesSignature, spamCounts, spamTotals } from '../store/pg/reads';
 import * as s from '../store/pg/schema';
-import { pgLearnCorrection } from '../store/pg/spam';
+import { pgLearnCorrection, pgSpamLearn } from '../store/pg/spam';
 import { inPgTransaction } from '../store/pg/transaction';
 import { pgView } from '../store/pg/views';
 import type { CliDesk } from './desk';
@@ -48,6 +48,11 @@ export async function pgCliDesk(config: Config, url: string): Promise<CliDesk> {
     searchTickets: (query, limit) => pgSearchTickets(db, config, query, limit),
     reader: pgStoreReader(db, config),
     categoryModel: () => categoryModelCache({ signature: () => categoryExamplesSignature(db), examples: () => categoryExamples(db) }).current(),
+    spamModel: {
+      learn: (key, label, tokens, at) => inPgTransaction(pool, (tx) => pgSpamLearn(tx, key, label, tokens, at)),
+      totals: () => spamTotals(db),
+      counts: (tokens) => spamCounts(db, tokens),
+    },
     close: () => pool.end(),
   };
 }

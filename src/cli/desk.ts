@@ -8,7 +8,8 @@ import { searchTickets, type TicketHit } from '../search/tickets';
 import { learnCorrection } from '../spam/correct';
 import { sqliteView, type DeskView } from '../store/desk-view';
 import { outboxById, requeue, type OutboxEntry } from '../store/outbox';
-import type { SpamLabel } from '../store/spam';
+import { sqliteSpamModel, type SpamLabel } from '../store/spam';
+import type { SpamModel } from '../spam/model';
 import { runJob, type JobName, type JobOutcome } from '../jobs/scheduler';
 import type { Logger } from '../lib/log';
 import type { Locations } from '../locations';
@@ -35,6 +36,8 @@ export interface CliDesk {
   reader: StoreReader;
   /** The category predictor as the daemon would use it now. */
   categoryModel(): Promise<CategoryPredictor | null>;
+  /** The spam filter's model (`spam train`, `classify`, `eval`). */
+  spamModel: SpamModel;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export async function openCliDesk(where: Locations, failCode: number = EXIT.CONF
       return storeReader(store, config);
     },
     categoryModel: () => categoryModelFor(store).current(),
+    spamModel: sqliteSpamModel(store),
     close: async () => store.close(),
   };
 }

@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { classifyTokens } from '../spam/classify';
 import { tokenizedMessages } from '../spam/learn-files';
-import { spamCounts, spamStore, type SpamLabel } from '../store/spam';
-import { locations, openAll, out } from './common';
+import type { SpamModel } from '../spam/model';
+import type { SpamLabel } from '../store/spam';
+import { locations, out } from './common';
+import { openCliDesk } from './desk';
 import { fileProgress } from './progress';
 import { CliExit, EXIT } from './exit-codes';
 
@@ -26,9 +28,9 @@ export function registerSpam(program: Command): void {
     .action(async (opts: { spam: string[]; ham: string[]; json?: boolean }, cmd: Command) => {
       if (opts.spam.length + opts.ham.length === 0) throw new CliExit(EXIT.USAGE, 'give --spam PATH and/or --ham PATH');
       requirePaths([...opts.spam, ...opts.ham]);
-      const { store } = openAll(locations(cmd));
+      const desk = await openCliDesk(locations(cmd));
       try {
-        const model = spamStore(store);
+        const model = desk.spamModel;
         const summary = { learnt: 0, relearnt: 0, already: 0, unreadable: 0, totals: { spam: 0, ham: 0 } };
         for (const [label, paths] of [['spam', opts.spam], ['ham', opts.ham]] as [SpamLabel, string[]][]) {
           if (paths.length === 0) continue;
@@ -41,17 +43,17 @@ export function registerSpam(program: Command): void {
                 process.stderr.write(`helpdesk: ${m.raw.source}${m.raw.position ?? ''}: not learnt: ${m.error}\n`);
                 continue;
               }
-              summary[model.learn(m.key, label, m.tokens, Date.now())]++;
+              summary[await model.learn(m.key, label, m.tokens, Date.now())]++;
             }
           } finally {
             progress.stop();
           }
         }
-        summary.totals = model.totals();
+        summary.totals = await model.totals();
         if (opts.json) return out(JSON.stringify(summary));
         out(`learnt ${summary.learnt}, relearnt ${summary.relearnt}, already known ${summary.already}, unreadable ${summary.unreadable}; model holds ${summary.totals.spam} spam and ${summary.totals.ham} ham`);
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 
@@ -62,20 +64,20 @@ export function registerSpam(program: Command): void {
     .option('--json', 'one {"source", "verdict", "score"} per line')
     .action(async (files: string[], opts: { json?: boolean }, cmd: Command) => {
       requirePaths(files);
-      const { config, store } = openAll(locations(cmd));
+      const desk = await openCliDesk(locations(cmd));
       try {
-        const totals = spamStore(store).totals();
+        const totals = await desk.spamModel.totals();
         for await (const m of tokenizedMessages(files)) {
           const source = `${m.raw.source}${m.raw.position ?? ''}`;
           if ('error' in m) {
             out(opts.json ? JSON.stringify({ source, verdict: null, score: null, error: m.error }) : `${source}: unreadable (${m.error})`);
             continue;
           }
-          const d = classifyTokens(m.tokens, spamCounts(store, m.tokens), totals, config.spam);
+          const d = classifyTokens(m.tokens, await desk.spamModel.counts(m.tokens), totals, desk.config.spam);
           out(opts.json ? JSON.stringify({ source, verdict: d.verdict, score: d.score }) : `${source}: ${d.verdict} ${d.score.toFixed(4)} — ${d.reason}`);
         }
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 
@@ -88,15 +90,15 @@ export function registerSpam(program: Command): void {
     .action(async (opts: { spam: string[]; ham: string[]; json?: boolean }, cmd: Command) => {
       if (opts.spam.length === 0 || opts.ham.length === 0) throw new CliExit(EXIT.USAGE, 'give both --spam PATH and --ham PATH: rates need known spam and known ham');
       requirePaths([...opts.spam, ...opts.ham]);
-      const { config, store } = openAll(locations(cmd));
+      const desk = await openCliDesk(locations(cmd));
       try {
-        const result = await evaluate(store, config.spam, opts.spam, opts.ham);
+        const result = await evaluate(desk.spamModel, desk.config.spam, opts.spam, opts.ham);
         if (opts.json) return out(JSON.stringify(result));
         out(`ham: ${result.ham.total} — ${result.ham.asSpam} as spam (${pct(result.hamToSpamRate)}), ${result.ham.unsure} unsure`);
         out(`spam: ${result.spam.total} — ${result.spam.asHam} as ham (${pct(result.spamToHamRate)}), ${result.spam.unsure} unsure`);
         out(`unsure overall: ${pct(result.unsureRate)}`);
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 }
@@ -105,13 +107,13 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 /** `onScore` is told every readable message's score (bench:spam compares filters with them). */
 export async function evaluate(
-  store: Parameters<typeof spamStore>[0],
+  model: SpamModel,
   config: { hamCutoff: number; spamCutoff: number; minTrained: number },
   spamPaths: string[],
   hamPaths: string[],
   onScore?: (label: 'spam' | 'ham', score: number) => void,
 ) {
-  const totals = spamStore(store).totals();
+  const totals = await model.totals();
   const tally = async (paths: string[], label: 'spam' | 'ham') => {
     const t = { total: 0, asSpam: 0, asHam: 0, unsure: 0, unreadable: 0 };
     for await (const m of tokenizedMessages(paths)) {
@@ -120,7 +122,7 @@ export async function evaluate(
         continue;
       }
       t.total++;
-      const { verdict: v, score } = classifyTokens(m.tokens, spamCounts(store, m.tokens), totals, config);
+      const { verdict: v, score } = classifyTokens(m.tokens, await model.counts(m.tokens), totals, config);
       onScore?.(label, score);
       if (v === 'spam') t.asSpam++;
       else if (v === 'ham') t.asHam++;

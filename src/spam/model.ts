@@ -96,3 +96,13 @@ export function verdictOf(score: number, hamCutoff: number, spamCutoff: number):
   if (score <= hamCutoff) return 'ham';
   return 'unsure';
 }
+
+/**
+ * The spam model of a desk as the spam commands use it, on either store: SQLite's spamStore
+ * and spamCounts, or PostgreSQL's (each message learnt in a transaction of its own).
+ */
+export interface SpamModel {
+  learn(key: string, label: 'spam' | 'ham', tokens: string[], at: number): Promise<'learnt' | 'relearnt' | 'already'>;
+  totals(): Promise<{ spam: number; ham: number }>;
+  counts(tokens: string[]): Promise<Map<string, TokenCounts>>;
+}

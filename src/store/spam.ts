@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { TokenCounts } from '../spam/model';
+import type { SpamModel, TokenCounts } from '../spam/model';
 import type { Store } from './open';
 
 export type SpamLabel = 'spam' | 'ham';
@@ -147,4 +147,14 @@ export function spamCounts(store: Store, tokens: string[]): Map<string, TokenCou
     out.set(r.token, { spam: r.spam, ham: r.ham });
   }
   return out;
+}
+
+/** The SQLite store's model as the spam commands use it (spam/model.ts SpamModel). */
+export function sqliteSpamModel(store: Store): SpamModel {
+  const model = spamStore(store);
+  return {
+    learn: async (key, label, tokens, at) => model.learn(key, label, tokens, at),
+    totals: async () => model.totals(),
+    counts: async (tokens) => spamCounts(store, tokens),
+  };
 }

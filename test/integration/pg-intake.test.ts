@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -12,7 +12,7 @@ import { getValue } from '../../src/store/key-value';
 import { usePostgres } from '../harness/use-postgres';
 import { runCliAsync } from '../helpers/cli';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
-import { tempDir, writeConfigDir } from '../helpers/env';
+import { FIXTURES, tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail, buildMailWithFiles } from '../helpers/mail';
 import { ingestAlone, passOver, pgIntakeDesk } from '../helpers/pg-intake';
 import { seededRandom, testSeed } from '../helpers/random';
@@ -332,3 +332,43 @@ test('the category predictor learns from the tickets in PostgreSQL: rules\' cate
   config = loadConfig(writeConfigDir({ 'helpdesk.yaml': helpdesk.replace('minConfidence: 0.6', 'minConfidence: 0.45'), 'rules.yaml': 'rules: []\n' }), {});
   expect(await send('printer out of toner')).toMatchObject({ category: 'printing', reason: expect.stringMatching(/predicted from 16 past tickets/) });
 }, 60_000);
+
+test('spam train, classify and eval on a desk on PostgreSQL give what they give on SQLite', async () => {
+  const url = await pg().createDatabase('pg_spam_cli');
+  const spamDir = path.join(FIXTURES, 'spamassassin', 'train', 'spam');
+  const hamDir = path.join(FIXTURES, 'spamassassin', 'train', 'ham');
+  const testDir = path.join(FIXTURES, 'spamassassin', 'test');
+  const helpdesk = 'helpdesk: { address: support@example.test }\nspam: { minTrained: 10 }\n';
+  const stores = {
+    sqlite: { config: writeConfigDir({ 'helpdesk.yaml': helpdesk }), data: tempDir('hd-spam-sqlite-') },
+    postgres: { config: writeConfigDir({ 'helpdesk.yaml': `${helpdesk}store: { postgres: { url: "${url}" } }\n` }), data: tempDir('hd-spam-pg-') },
+  };
+  const run = async (where: { config: string; data: string }, ...args: string[]) => {
+    const r = await runCliAsync([...args, '--config', where.config, '--data', where.data]);
+    expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    return r.stdout;
+  };
+  const results = [];
+  for (const where of [stores.sqlite, stores.postgres]) {
+    const trained = JSON.parse(await run(where, 'spam', 'train', '--spam', spamDir, '--ham', hamDir, '--json'));
+    const again = JSON.parse(await run(where, 'spam', 'train', '--spam', path.join(spamDir, readdirSync(spamDir)[0]), '--json'));
+    const classified = (await run(where, 'spam', 'classify', path.join(testDir, 'spam'), path.join(testDir, 'ham'), '--json')).trim().split('\n').map((l) => JSON.parse(l));
+    const evaluated = JSON.parse(await run(where, 'spam', 'eval', '--spam', path.join(testDir, 'spam'), '--ham', path.join(testDir, 'ham'), '--json'));
+    results.push({ trained, again, classified, evaluated });
+  }
+  const [onSqlite, onPostgres] = results;
+  expect(onSqlite.trained).toMatchObject({ learnt: 160, totals: { spam: 80, ham: 80 } });
+  expect(onSqlite.again).toMatchObject({ already: 1 });
+  expect(onSqlite.classified.length).toBeGreaterThan(10);
+  expect(onPostgres).toEqual(onSqlite);
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    expect((await c.query('select label, count(*)::int as n from spam_learned group by label order by label')).rows).toEqual([
+      { label: 'ham', n: 80 },
+      { label: 'spam', n: 80 },
+    ]);
+  } finally {
+    await c.end();
+  }
+}, 120_000);
