@@ -259,7 +259,11 @@ test('staff commands on a desk on PostgreSQL: tickets list, show, set (with the 
   expect(await search('toner -floor')).toEqual([]);
   expect(await search('watches')).toEqual([]);
   expect((await search('watches status:spam')).map((t) => t.ref)).toEqual(['HD-1']);
-  expect((await search('customer:@customer.test')).map((t) => t.ref)).toEqual(['HD-2', 'HD-1']); // filters only: newest first, as on SQLite
+  expect((await search('customer:@customer.test')).map((t) => t.ref)).toEqual(['HD-2', 'HD-1']);
+  // The other filters in PostgreSQL's SQL: an agent by name, days on the desk's clock.
+  expect((await search('assignee:ana')).map((t) => t.ref)).toEqual(['HD-1']);
+  expect((await search('since:2000-01-01')).map((t) => t.ref)).toEqual(['HD-2', 'HD-1']);
+  expect(await search('until:2000-01-01')).toEqual([]); // filters only: newest first, as on SQLite
   const typo = await cli('tickets', 'search', 'statu:open toner');
   expect(typo.code).toBe(64);
   expect(typo.stderr).toContain('did you mean status:?');
