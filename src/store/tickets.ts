@@ -126,7 +126,19 @@ export function upsertContact(db: Db, address: string, name: string | null, at: 
       .returning({ id: contacts.id })
       .prepare(),
   );
-  return (query.get({ email: address.toLowerCase(), name: name || null, at }) as { id: number }).id;
+  const found = prepared(db, 'findContact', (d) =>
+    d
+      .select({ id: contacts.id, name: contacts.name })
+      .from(contacts)
+      .where(eq(contacts.email, sql.placeholder('email')))
+      .prepare(),
+  );
+  const email = address.toLowerCase();
+  // Read first, as on PostgreSQL (store/pg/writes.ts): a contact that needs no change is not
+  // written, so neither store spends an id on it and both number their contacts alike.
+  const known = found.get({ email }) as { id: number; name: string | null } | undefined;
+  if (known && (known.name !== null || !name)) return known.id;
+  return (query.get({ email, name: name || null, at }) as { id: number }).id;
 }
 
 export function isParticipant(db: Db, ticketId: number, address: string): boolean {

@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { blobPath } from '../blobs';
+import { pgPrepared } from './prepared';
 import type { PgDb } from './reads';
 import * as s from './schema';
 
@@ -14,6 +15,19 @@ import * as s from './schema';
 export async function keepBlobs(db: PgDb, blobs: Array<{ path: string; sha256: string; content: Buffer }>): Promise<void> {
   if (blobs.length === 0) return;
   // Content-addressed: a path already kept holds the same bytes.
+  if (blobs.length === 1) {
+    // The common case (a mail without attachments), prepared: store/pg/prepared.ts.
+    const keep = pgPrepared(db, 'keep_blob', (d, name) =>
+      d
+        .insert(s.blobs)
+        .values({ path: sql.placeholder('path'), sha256: sql.placeholder('sha256'), size: sql.placeholder('size'), content: sql.placeholder('content') })
+        .onConflictDoNothing()
+        .prepare(name),
+    );
+    const [b] = blobs;
+    await keep.execute({ path: b.path, sha256: b.sha256, size: b.content.length, content: b.content });
+    return;
+  }
   await db
     .insert(s.blobs)
     .values(blobs.map((b) => ({ path: b.path, sha256: b.sha256, size: b.content.length, content: b.content })))

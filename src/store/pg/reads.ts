@@ -6,6 +6,7 @@ import { PROCESSED } from '../inbound';
 import { firstByMessageId, plusRange } from '../outbox';
 import { OPEN_STATUSES, TRAINING_SOURCES, type DigestQueue, type SlaClock } from '../tickets';
 import type { TokenCounts } from '../../spam/model';
+import { anyOfPlaceholder, pgPrepared } from './prepared';
 import * as s from './schema';
 
 /**
@@ -27,7 +28,17 @@ const one = async <T>(rows: Promise<T[]>): Promise<T | null> => (await rows)[0] 
 const count = sql<number>`count(*)`.mapWith(Number);
 
 export const processedRaw = (db: PgDb, sha256: string) =>
-  one(db.select({ ticketRef: s.tickets.ref }).from(s.inbound).leftJoin(s.tickets, eq(s.tickets.id, s.inbound.ticketId)).where(and(eq(s.inbound.rawSha256, sha256), inArray(s.inbound.outcome, PROCESSED))).limit(1));
+  one(
+    pgPrepared(db, 'processed_raw', (d, name) =>
+      d
+        .select({ ticketRef: s.tickets.ref })
+        .from(s.inbound)
+        .leftJoin(s.tickets, eq(s.tickets.id, s.inbound.ticketId))
+        .where(and(eq(s.inbound.rawSha256, sql.placeholder('sha256')), inArray(s.inbound.outcome, PROCESSED)))
+        .limit(1)
+        .prepare(name),
+    ).execute({ sha256 }),
+  );
 
 /** As store/inbound.ts ticketOfRaw: the ticket these raw bytes made or joined. */
 export const ticketOfRaw = (db: PgDb, sha256: string) =>
@@ -54,18 +65,28 @@ export async function seenBeforeAt(db: PgDb, sha256: string, source: string, pos
 
 export const inboundMessage = (db: PgDb, messageId: string, from: string | null) =>
   one(
-    db
-      .select({ ticketRef: s.tickets.ref })
-      .from(s.messages)
-      .innerJoin(s.tickets, eq(s.tickets.id, s.messages.ticketId))
-      .where(and(eq(s.messages.messageId, messageId), eq(s.messages.direction, 'in'), from === null ? isNull(s.messages.fromAddress) : eq(s.messages.fromAddress, from)))
-      .limit(1),
+    pgPrepared(db, from === null ? 'inbound_message_anonymous' : 'inbound_message', (d, name) =>
+      d
+        .select({ ticketRef: s.tickets.ref })
+        .from(s.messages)
+        .innerJoin(s.tickets, eq(s.tickets.id, s.messages.ticketId))
+        .where(and(eq(s.messages.messageId, sql.placeholder('messageId')), eq(s.messages.direction, 'in'), from === null ? isNull(s.messages.fromAddress) : eq(s.messages.fromAddress, sql.placeholder('from'))))
+        .limit(1)
+        .prepare(name),
+    ).execute({ messageId, from }),
   );
 
 export async function ticketsByMessageIds(db: PgDb, ids: string[]): Promise<Map<string, { id: number; ref: string }>> {
   const found = new Map<string, { id: number; ref: string }>();
   if (ids.length === 0) return found;
-  const rows = await db.select({ messageId: s.messageIds.messageId, id: s.tickets.id, ref: s.tickets.ref }).from(s.messageIds).innerJoin(s.tickets, eq(s.tickets.id, s.messageIds.ticketId)).where(anyOf(s.messageIds.messageId, ids));
+  const rows = await pgPrepared(db, 'tickets_by_message_ids', (d, name) =>
+    d
+      .select({ messageId: s.messageIds.messageId, id: s.tickets.id, ref: s.tickets.ref })
+      .from(s.messageIds)
+      .innerJoin(s.tickets, eq(s.tickets.id, s.messageIds.ticketId))
+      .where(anyOfPlaceholder(s.messageIds.messageId, 'ids'))
+      .prepare(name),
+  ).execute({ ids });
   for (const r of rows) found.set(r.messageId, { id: r.id, ref: r.ref });
   return found;
 }
@@ -96,20 +117,21 @@ export async function openTicketCounts(db: PgDb, assignees: string[]): Promise<M
   return counts;
 }
 
-export const getValue = async (db: PgDb, key: string) => (await one(db.select({ value: s.keyValue.value }).from(s.keyValue).where(eq(s.keyValue.key, key))))?.value ?? null;
+export const getValue = async (db: PgDb, key: string) =>
+  (await one(pgPrepared(db, 'get_value', (d, name) => d.select({ value: s.keyValue.value }).from(s.keyValue).where(eq(s.keyValue.key, sql.placeholder('key'))).prepare(name)).execute({ key })))?.value ?? null;
 
 /** The spam model's counts of these tokens. Not cached yet (SQLite's store keeps the model in memory per generation). */
 export async function spamCounts(db: PgDb, tokens: string[]): Promise<Map<string, TokenCounts>> {
   const out = new Map<string, TokenCounts>();
   if (tokens.length === 0) return out;
-  const rows = await db.select().from(s.spamTokens).where(anyOf(s.spamTokens.token, tokens));
+  const rows = await pgPrepared(db, 'spam_counts', (d, name) => d.select().from(s.spamTokens).where(anyOfPlaceholder(s.spamTokens.token, 'tokens')).prepare(name)).execute({ tokens });
   for (const r of rows) out.set(r.token, { spam: r.spamCount, ham: r.hamCount });
   return out;
 }
 
 export async function spamTotals(db: PgDb): Promise<{ spam: number; ham: number }> {
   const t = { spam: 0, ham: 0 };
-  const rows = await db.select().from(s.keyValue).where(inArray(s.keyValue.key, ['spam:learnt:spam', 'spam:learnt:ham']));
+  const rows = await pgPrepared(db, 'spam_totals', (d, name) => d.select().from(s.keyValue).where(inArray(s.keyValue.key, ['spam:learnt:spam', 'spam:learnt:ham'])).prepare(name)).execute();
   for (const r of rows) t[r.key === 'spam:learnt:spam' ? 'spam' : 'ham'] = Number(r.value);
   return t;
 }
@@ -126,7 +148,8 @@ export async function outboxByMessageIds(db: PgDb, ids: string[]) {
 
 export const ticketInfo = (db: PgDb, id: number) =>
   one(
-    db
+    pgPrepared(db, 'ticket_info', (d, name) =>
+    d
       .select({
         id: s.tickets.id,
         ref: s.tickets.ref,
@@ -152,7 +175,9 @@ export const ticketInfo = (db: PgDb, id: number) =>
       })
       .from(s.tickets)
       .leftJoin(s.contacts, eq(s.contacts.id, s.tickets.customerId))
-      .where(eq(s.tickets.id, id)),
+      .where(eq(s.tickets.id, sql.placeholder('id')))
+      .prepare(name),
+    ).execute({ id }),
   );
 
 /** As store/outbox.ts sentToSince: a mailbox's plus-addressed forms share its budget. */
@@ -179,15 +204,19 @@ export const hasEvent = async (db: PgDb, ticketId: number, type: string, to: str
 export const suppressedUntil = async (db: PgDb, address: string, now: number) =>
   (await one(db.select({ until: s.suppressions.until }).from(s.suppressions).where(and(eq(s.suppressions.address, address), gt(s.suppressions.until, now)))))?.until ?? null;
 
-export const contactLocale = async (db: PgDb, address: string) => (await one(db.select({ locale: s.contacts.locale }).from(s.contacts).where(eq(s.contacts.email, address.toLowerCase()))))?.locale ?? null;
+export const contactLocale = async (db: PgDb, address: string) =>
+  (await one(pgPrepared(db, 'contact_locale', (d, name) => d.select({ locale: s.contacts.locale }).from(s.contacts).where(eq(s.contacts.email, sql.placeholder('email'))).prepare(name)).execute({ email: address.toLowerCase() })))?.locale ?? null;
 
 export const ticketParticipants = (db: PgDb, ticketId: number) =>
-  db
-    .select({ email: s.contacts.email, name: s.contacts.name, role: s.participants.role })
-    .from(s.participants)
-    .innerJoin(s.contacts, eq(s.contacts.id, s.participants.contactId))
-    .where(eq(s.participants.ticketId, ticketId))
-    .orderBy(asc(s.participants.addedAt), asc(s.contacts.id));
+  pgPrepared(db, 'ticket_participants', (d, name) =>
+    d
+      .select({ email: s.contacts.email, name: s.contacts.name, role: s.participants.role })
+      .from(s.participants)
+      .innerJoin(s.contacts, eq(s.contacts.id, s.participants.contactId))
+      .where(eq(s.participants.ticketId, sql.placeholder('ticketId')))
+      .orderBy(asc(s.participants.addedAt), asc(s.contacts.id))
+      .prepare(name),
+  ).execute({ ticketId });
 
 export async function customerThread(db: PgDb, ticketId: number, customer: string | null): Promise<string[]> {
   const inbound = await db.select({ id: s.messages.messageId, at: s.messages.createdAt }).from(s.messages).where(fromCustomerSide(s.messages, ticketId)).orderBy(asc(s.messages.id));
