@@ -4,7 +4,8 @@ import { zonedTime } from '../lib/local-time';
 import { computeReport } from '../report/figures';
 import { reportHtml } from '../report/html';
 import { reportText } from '../report/text';
-import { locations, openAll, out } from './common';
+import { locations, out } from './common';
+import { openCliDesk } from './desk';
 import { CliExit, EXIT } from './exit-codes';
 
 /** Midnight (in the help desk's time zone) starting a YYYY-MM-DD day. */
@@ -24,15 +25,16 @@ export function registerReport(program: Command): void {
     .option('--until <date>', 'last day, included (YYYY-MM-DD); default today')
     .option('--json', 'all figures as one JSON document')
     .option('--html <file>', 'also write a self-contained html page with charts')
-    .action((opts: { since?: string; until?: string; json?: boolean; html?: string }, cmd: Command) => {
-      const { config, store } = openAll(locations(cmd), EXIT.CONFIG, { readOnly: true });
+    .action(async (opts: { since?: string; until?: string; json?: boolean; html?: string }, cmd: Command) => {
+      const desk = await openCliDesk(locations(cmd), EXIT.CONFIG, { readOnly: true });
       try {
+        const { config } = desk;
         const tz = config.helpdesk.timezone;
         const now = Date.now();
         const until = opts.until ? dayStart(opts.until, tz, '--until') + 86_400_000 : now;
         const since = opts.since ? dayStart(opts.since, tz, '--since') : until - 30 * 86_400_000;
         if (since >= until) throw new CliExit(EXIT.USAGE, '--since must be before --until');
-        const report = computeReport(store, config, since, until, now);
+        const report = computeReport(await desk.view.reportRows(since, until), config, since, until, now);
         if (opts.html) {
           try {
             writeFileSync(opts.html, reportHtml(report, `${config.helpdesk.name} — help desk report`));
@@ -42,7 +44,7 @@ export function registerReport(program: Command): void {
         }
         out(opts.json ? JSON.stringify(report, null, 2) : reportText(report));
       } finally {
-        store.close();
+        await desk.close();
       }
     });
 }

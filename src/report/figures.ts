@@ -2,8 +2,7 @@ import type { Config } from '../config/schema';
 import { localDateString } from '../lib/local-time';
 import { contractOn } from '../pipeline/customers';
 import { countedTime } from '../pipeline/sla';
-import type { Store } from '../store/open';
-import { reportEvents, reportMergedTickets, reportMessages, reportTickets, ticketsWithAgentReply, type ReportTicket } from '../store/reports';
+import type { ReportEvent, ReportRows, ReportTicket } from '../store/reports';
 
 /** A duration statistic in minutes; null when there was nothing to measure. */
 export interface TimeStat {
@@ -67,14 +66,14 @@ const OPEN = ['new', 'open', 'pending'];
  * `helpdesk.timezone`. Tickets count in the period they were created in (response and
  * resolution times, SLA) or in which the event happened (resolved, closed per day).
  */
-export function computeReport(store: Store, config: Config, since: number, until: number, now: number): Report {
+export function computeReport(rows: ReportRows, config: Config, since: number, until: number, now: number): Report {
   const tz = config.helpdesk.timezone;
   const hours = config.helpdesk.businessHours;
   const elapsed = (from: number, to: number) => countedTime(from, to, config);
-  const all = reportTickets(store.db);
+  const all = rows.tickets;
   const inPeriod = (at: number | null) => at !== null && at >= since && at < until;
   const created = all.filter((t) => inPeriod(t.createdAt) && t.status !== 'spam');
-  const evs = reportEvents(store.db, since, until);
+  const evs = rows.events;
 
   const days = new Map<string, { opened: number; resolved: number; closed: number }>();
   for (let t = since; t < until; t += 86_400_000 / 2) days.set(localDateString(t, tz), { opened: 0, resolved: 0, closed: 0 });
@@ -86,7 +85,7 @@ export function computeReport(store: Store, config: Config, since: number, until
   for (const t of created) day(t.createdAt).opened++;
   // A ticket counts once per period: resolved twice (reopened in between) is one resolved
   // ticket, on the day of its last resolution; one merged into another was not closed as work.
-  const merged = reportMergedTickets(store.db);
+  const merged = rows.merged;
   const lastResolved = lastEventPerTicket(evs.filter((e) => e.type === 'status_changed' && e.to === 'resolved'));
   const lastClosed = lastEventPerTicket(evs.filter((e) => e.type === 'status_changed' && e.to === 'closed' && !merged.has(e.ticketId)));
   for (const e of lastResolved) day(e.at).resolved++;
@@ -95,9 +94,9 @@ export function computeReport(store: Store, config: Config, since: number, until
   const open = all.filter((t) => OPEN.includes(t.status));
   const by = (key: keyof ReportTicket) => count(open.map((t) => String(t[key] ?? '-')));
 
-  const { perTicket, replies } = reportMessages(store.db, since, until);
+  const replies = rows.replies;
   const closed = all.filter((t) => t.status === 'closed' && inPeriod(t.closedAt) && !merged.has(t.id));
-  const perTicketCount = new Map(perTicket.map((r) => [r.ticketId, r.n]));
+  const perTicketCount = new Map(rows.messagesPerTicket.map((r) => [r.ticketId, r.n]));
 
   // Per clock and severity: met when done by the due time; missed when done later, or not
   // done and past due while running (a pending ticket's clock stands still: neither yet).
@@ -154,7 +153,7 @@ export function computeReport(store: Store, config: Config, since: number, until
     },
     agents: [...agents.values()].sort((a, b) => a.agent.localeCompare(b.agent)),
     ...perOrganisation(all, created, evs, config, merged, now),
-    knowledge: knowledgeUse(store, all, evs, merged),
+    knowledge: knowledgeUse(rows.agentReplied, all, evs, merged),
   };
 }
 
@@ -163,9 +162,8 @@ export function computeReport(store: Store, config: Config, since: number, until
  * customer was followed by a resolution without an agent reply: the ticket is resolved or
  * closed now (not merged, not spam) and no agent ever replied on it.
  */
-function knowledgeUse(store: Store, all: ReportTicket[], evs: ReturnType<typeof reportEvents>, merged: Set<number>): Report['knowledge'] {
+function knowledgeUse(replied: Set<number>, all: ReportTicket[], evs: ReportEvent[], merged: Set<number>): Report['knowledge'] {
   const status = new Map(all.map((t) => [t.id, t.status]));
-  const replied = ticketsWithAgentReply(store.db);
   const selfSolved = (ticketId: number) => ['resolved', 'closed'].includes(status.get(ticketId) ?? '') && !merged.has(ticketId) && !replied.has(ticketId);
   const articles = new Map<string, Report['knowledge']['articles'][number]>();
   const article = (id: string) => {
@@ -199,7 +197,7 @@ function knowledgeUse(store: Store, all: ReportTicket[], evs: ReturnType<typeof 
  * period per organisation, `#time` hours against the hours its current contract includes,
  * hours per month, and the list of breaches.
  */
-function perOrganisation(all: ReportTicket[], created: ReportTicket[], evs: ReturnType<typeof reportEvents>, config: Config, merged: Set<number>, now: number): Pick<Report, 'organisations' | 'hoursByMonth' | 'breaches'> {
+function perOrganisation(all: ReportTicket[], created: ReportTicket[], evs: ReportEvent[], config: Config, merged: Set<number>, now: number): Pick<Report, 'organisations' | 'hoursByMonth' | 'breaches'> {
   const byId = new Map(all.map((t) => [t.id, t]));
   const orgs = new Map<string, Report['organisations'][number]>();
   const org = (name: string) => {

@@ -5,6 +5,7 @@ import type { Store } from './open';
 import { listOutbox, suppressedUntil, type OutboxEntry } from './outbox';
 import { asc, eq } from 'drizzle-orm';
 import { events, tickets, type inbound } from './schema';
+import { sqliteReportRows, type ReportRows } from './reports';
 import { spamStore } from './spam';
 import { contactLocale, eventEntry, listTickets, showTicket, ticketByRef, type TicketDocument, type TicketRow, type TicketSummary } from './tickets';
 import type { TicketFilters } from '../search/query';
@@ -35,6 +36,8 @@ export interface DeskView {
   contactLocale(address: string): Promise<string | null>;
   /** A raw mail or attachment kept, by the path its row names; null when the store has none. */
   readFile(storePath: string): Promise<Buffer | null>;
+  /** What `helpdesk report` computes its figures from, for the period [since, until). */
+  reportRows(since: number, until: number): Promise<ReportRows>;
 }
 
 export function sqliteView(store: Store): DeskView {
@@ -55,6 +58,7 @@ export function sqliteView(store: Store): DeskView {
         .map(({ ref, e }) => ({ ref, ...eventEntry(e) })),
     suppressedUntil: async (address, now) => suppressedUntil(store.db, address, now),
     spamTotals: async () => spamStore(store).totals(),
+    reportRows: async (since, until) => sqliteReportRows(store.db, since, until),
     contactLocale: async (address) => contactLocale(store.db, address),
     // From the disk, not from a write still in memory: what is read is what was kept.
     readFile: async (storePath) => readFile(path.join(store.dataDir, storePath)).catch((err: NodeJS.ErrnoException) => {

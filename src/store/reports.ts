@@ -2,14 +2,50 @@ import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from './open';
 import { events, messages, tickets } from './schema';
 
-/** The rows the report is computed from (src/report/figures.ts); one query per table. */
+/**
+ * The rows the report is computed from (src/report/figures.ts), read from SQLite here and from
+ * PostgreSQL by store/pg/reports.ts: the figures are computed in one place from either.
+ */
+export interface ReportRows {
+  tickets: ReportTicket[];
+  /** Events of the kinds the report counts, in [since, until). */
+  events: ReportEvent[];
+  /** Tickets merged into another (closed by `#merge`, their messages moved): not closed work. */
+  merged: Set<number>;
+  /** Per ticket: messages exchanged (customer and agent replies). */
+  messagesPerTicket: Array<{ ticketId: number; n: number }>;
+  /** Agent replies per agent in [since, until). */
+  replies: Array<{ from: string | null; n: number }>;
+  /** Tickets with at least one agent reply relayed to the customer. */
+  agentReplied: Set<number>;
+}
+
+export interface ReportEvent {
+  ticketId: number;
+  at: number;
+  actor: string;
+  type: string;
+  from: string | null;
+  to: string | null;
+}
+
+/** The event types the report reads. */
+export const REPORT_EVENT_TYPES = ['status_changed', 'time_spent', 'sla_breach', 'answer_used', 'articles_suggested', 'articles_offered'];
+
+/** The kinds of message counted as exchanged on a ticket. */
+export const EXCHANGED_KINDS = ['customer', 'agent_reply'];
+
+export function sqliteReportRows(db: Db, since: number, until: number): ReportRows {
+  const { perTicket, replies } = reportMessages(db, since, until);
+  return { tickets: reportTickets(db), events: reportEvents(db, since, until), merged: reportMergedTickets(db), messagesPerTicket: perTicket, replies, agentReplied: ticketsWithAgentReply(db) };
+}
 
 export type ReportTicket = Pick<
   typeof tickets.$inferSelect,
   'id' | 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'firstResponseAt' | 'resolvedAt' | 'closedAt' | 'dueAt' | 'firstResponseDueAt' | 'pausedAt' | 'organisation' | 'contract' | 'ref' | 'spamVerdict' | 'rating' | 'ratedAt'
 >;
 
-export function reportTickets(db: Db): ReportTicket[] {
+function reportTickets(db: Db): ReportTicket[] {
   return db
     .select({
       id: tickets.id,
@@ -37,17 +73,15 @@ export function reportTickets(db: Db): ReportTicket[] {
     .all();
 }
 
-/** Events of the kinds the report counts, in [since, until). */
-export function reportEvents(db: Db, since: number, until: number) {
+function reportEvents(db: Db, since: number, until: number): ReportEvent[] {
   return db
     .select({ ticketId: events.ticketId, at: events.at, actor: events.actor, type: events.type, from: events.fromValue, to: events.toValue })
     .from(events)
-    .where(and(gte(events.at, since), lt(events.at, until), inArray(events.type, ['status_changed', 'time_spent', 'sla_breach', 'answer_used', 'articles_suggested', 'articles_offered'])))
+    .where(and(gte(events.at, since), lt(events.at, until), inArray(events.type, REPORT_EVENT_TYPES)))
     .all();
 }
 
-/** Tickets merged into another (closed by `#merge`, their messages moved): not closed work. */
-export function reportMergedTickets(db: Db): Set<number> {
+function reportMergedTickets(db: Db): Set<number> {
   return new Set(
     db
       .select({ ticketId: events.ticketId })
@@ -58,12 +92,11 @@ export function reportMergedTickets(db: Db): Set<number> {
   );
 }
 
-/** Per ticket: messages exchanged (customer and agent replies), and agent replies per agent in [since, until). */
-export function reportMessages(db: Db, since: number, until: number) {
+function reportMessages(db: Db, since: number, until: number) {
   const perTicket = db
     .select({ ticketId: messages.ticketId, n: sql<number>`count(*)` })
     .from(messages)
-    .where(inArray(messages.kind, ['customer', 'agent_reply']))
+    .where(inArray(messages.kind, EXCHANGED_KINDS))
     .groupBy(messages.ticketId)
     .all();
   const replies = db
@@ -75,8 +108,7 @@ export function reportMessages(db: Db, since: number, until: number) {
   return { perTicket, replies };
 }
 
-/** Tickets with at least one agent reply relayed to the customer. */
-export function ticketsWithAgentReply(db: Db): Set<number> {
+function ticketsWithAgentReply(db: Db): Set<number> {
   return new Set(
     db
       .selectDistinct({ ticketId: messages.ticketId })

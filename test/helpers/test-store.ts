@@ -44,7 +44,7 @@ if (TEST_STORE === 'postgres') {
 }
 
 /** A migrated database for the desk in `dataDir`: a copy of a template migrated once per test file. */
-async function deskDatabase(dataDir: string): Promise<string> {
+export async function testDatabaseUrl(dataDir: string): Promise<string> {
   const known = byDataDir.get(dataDir);
   if (known) return known;
   server ??= startPostgres();
@@ -90,7 +90,7 @@ export type StaffChange = (ticket: { id: number; ref: string }, change: FieldCha
 
 /** The PostgreSQL side of a test desk: its intake, outbox worker and views, as a daemon on PostgreSQL has them. */
 export async function openPgTestDesk(o: { dataDir: string; config: () => Config; now?: () => number; dnsResolver?: DnsResolver; templates: Templates; transport: Transport }): Promise<PgTestDesk> {
-  const url = await deskDatabase(o.dataDir);
+  const url = await testDatabaseUrl(o.dataDir);
   const pool = await openPgPool(url, silentLogger(), 4, pgTimeouts(o.config().limits.processingTime));
   const intake = createIntake({ store: pgIntakeStore(pool, silentLogger(), { categoryCheckEveryMs: 0 }), config: o.config, log: silentLogger(), now: o.now, parseAhead: false, dnsResolver: o.dnsResolver, answers: () => answersFor(o.config()) });
   const worker = pgOutboxWorker({ pool, config: o.config, templates: o.templates, transport: o.transport, log: silentLogger(), now: o.now, pollMs: 3_600_000 });
@@ -140,6 +140,7 @@ export function lazyView(open: () => Promise<DeskView>): DeskView {
     spamTotals: async () => (await open()).spamTotals(),
     contactLocale: async (address) => (await open()).contactLocale(address),
     readFile: async (storePath) => (await open()).readFile(storePath),
+    reportRows: async (since, until) => (await open()).reportRows(since, until),
   };
 }
 

@@ -183,10 +183,10 @@ test('helpdesk ingest pipes mail into a desk on PostgreSQL; an unreachable one i
   expect(down.code).toBe(75);
   expect(down.stderr).toContain('cannot open the store at postgres://helpdesk:***@127.0.0.1:1/helpdesk');
   expect(down.stderr).not.toContain('s3cret');
-  // A command that knows only SQLite refuses the desk instead of showing an empty file.
-  const report = await runCliAsync(['report', '--config', desk(url), '--data', data]);
-  expect(report.code).toBe(78);
-  expect(report.stderr).toContain('this desk is on PostgreSQL');
+  // A command that knows only SQLite refuses the desk instead of working on an empty file.
+  const reindex = await runCliAsync(['tickets', 'reindex', '--config', desk(url), '--data', data]);
+  expect(reindex.code).toBe(78);
+  expect(reindex.stderr).toContain('this desk is on PostgreSQL');
 }, 60_000);
 
 test('staff commands on a desk on PostgreSQL: tickets list, show, set (with the spam lesson) and search, raw, attachments, jobs run, rules test, outbox list and retry', async () => {

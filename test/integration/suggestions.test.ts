@@ -73,8 +73,7 @@ describe('suggestions where agents work (issue #22)', () => {
     expect(last('ana@example.test').parsed.text).toContain('Printer fleet: vendor escalation contacts [kb: linux/printer-internal, internal]');
   });
 
-  // The report reads SQLite (`report` on PostgreSQL is not built yet: docs/CLUSTER.md).
-  sqliteOnly('the report counts the answers used, the articles suggested and offered, and the offers followed by a resolution without an agent reply', async () => {
+  it('the report counts the answers used, the articles suggested and offered, and the offers followed by a resolution without an agent reply', async () => {
     const d = await deskWithHistory('notifications: { suggestArticles: true }');
     await d.ingest(buildMail({ from: 'Lucía <lucia@cliente.test>', messageId: '<q6@cliente.test>', subject: 'La impresora no imprime', body: 'La impresora no imprime, hay un atasco de papel.' }));
     await d.send();
@@ -83,7 +82,8 @@ describe('suggestions where agents work (issue #22)', () => {
     await d.ingest(buildMail({ from: 'Max <max@acme.test>', messageId: '<q7@acme.test>', subject: 'No sound', body: 'The ALSA sound driver module does not load and alsamixer shows no card.' }));
     await d.send();
     await d.ingest(answer(last('ana@example.test'), '#status resolved\n#answer printer-reset'));
-    const r = computeReport(d.store, d.config, Date.parse('2026-11-01T00:00:00Z'), Date.parse('2026-12-01T00:00:00Z'), d.clock.now);
+    const [since, until] = [Date.parse('2026-11-01T00:00:00Z'), Date.parse('2026-12-01T00:00:00Z')];
+    const r = computeReport(await d.view.reportRows(since, until), d.config, since, until, d.clock.now);
     expect(r.knowledge.answers).toEqual([{ name: 'printer-reset', uses: 1 }]);
     // HD-1 (the history) was offered the apt article too, and solved by Ana's reply.
     expect(r.knowledge.offered).toEqual({ tickets: 3, solvedWithoutAgentReply: 1, share: 1 / 3 });
