@@ -9,7 +9,7 @@ import { pgApplyStaffChange } from '../pipeline/pg-staff-change';
 import { pgStoreReader } from '../pipeline/pg-store-reader';
 import { pgSearchTickets } from '../search/pg-tickets';
 import { openPgPool, pgTimeouts } from '../store/pg/pool';
-import { categoryExamples, categoryExamplesSignature, spamCounts, spamTotals } from '../store/pg/reads';
+import { categorySource, spamCounts, spamTotals } from '../store/pg/reads';
 import * as s from '../store/pg/schema';
 import { pgLearnCorrection, pgSpamLearn } from '../store/pg/spam';
 import { inPgTransaction } from '../store/pg/transaction';
@@ -47,7 +47,7 @@ export async function pgCliDesk(config: Config, url: string): Promise<CliDesk> {
     },
     searchTickets: (query, limit) => pgSearchTickets(db, config, query, limit),
     reader: pgStoreReader(db, config),
-    categoryModel: () => categoryModelCache({ signature: () => categoryExamplesSignature(db), examples: () => categoryExamples(db) }).current(),
+    categoryModel: () => categoryModelCache(categorySource(db)).current(),
     spamModel: {
       learn: (key, label, tokens, at) => inPgTransaction(pool, (tx) => pgSpamLearn(tx, key, label, tokens, at)),
       totals: () => spamTotals(db),

@@ -13,7 +13,7 @@ import { blobPath } from '../store/blobs';
 import { writeTurn } from '../store/write-turn';
 import { keepBlobs, keepRawFile } from '../store/pg/blobs';
 import { driverError, isPgStoreFailure } from '../store/pg/failures';
-import { categoryExamples, categoryExamplesSignature, ticketInfo, type PgDb } from '../store/pg/reads';
+import { categorySource, ticketInfo, type PgDb } from '../store/pg/reads';
 import * as schema from '../store/pg/schema';
 import { pgLearnCorrection } from '../store/pg/spam';
 import type { IntakeBatch, IntakeStore } from './intake-store';
@@ -45,7 +45,7 @@ export function pgIntakeStore(pool: Pool, log: Logger, options: { categoryCheckE
   // Trained from the tickets every daemon wrote, read on the pool (not in a batch).
   const reads = drizzle(pool, { schema });
   const categories = categoryModelCache(
-    { signature: () => categoryExamplesSignature(reads), examples: () => categoryExamples(reads) },
+    categorySource(reads),
     { checkEveryMs: options.categoryCheckEveryMs, onError: (err) => log.warn({ err: errorMessage(err) }, 'the category predictor could not be checked; the last one stays') },
   );
   return {

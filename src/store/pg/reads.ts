@@ -313,3 +313,6 @@ export async function categoryExamplesSignature(db: PgDb): Promise<string> {
   const last = (await one(db.select({ id: sql<number | null>`max(${s.events.id})`.mapWith(Number) }).from(s.events).where(eq(s.events.type, 'category_changed'))))?.id ?? 0;
   return `${n}:${last}`;
 }
+
+/** What the category predictor is trained from (pipeline/category-model.ts), on `db`. */
+export const categorySource = (db: PgDb) => ({ signature: () => categoryExamplesSignature(db), examples: () => categoryExamples(db) });
