@@ -1,7 +1,13 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Logger } from '../../src/lib/log';
-import { startDaemon, type Daemon } from '../../src/main';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { Pool } from 'pg';
+import { startConfiguredDaemon, startDaemon, type Daemon } from '../../src/main';
+import { sqliteView, type DeskView } from '../../src/store/desk-view';
+import * as schema from '../../src/store/pg/schema';
+import { pgView } from '../../src/store/pg/views';
+import { noSqliteStore, TEST_STORE, testDatabaseUrl } from './test-store';
 import { tempDir, writeConfigDir } from './env';
 
 export interface LogLine {
@@ -22,13 +28,47 @@ export function collectingLogger(): { log: Logger; logs: LogLine[] } {
   return { log: pino({ level: 'debug' }, sink), logs };
 }
 
-/** The daemon in this process, on a fresh data dir, with its log lines collected. */
-export async function startTestDaemon(helpdeskYaml: string): Promise<{ daemon: Daemon; logs: LogLine[]; dataDir: string; configDir: string }> {
+export interface TestDaemon {
+  /** The SQLite daemon's parts (its store, sources, outbox); a test reading them runs on SQLite only. */
+  daemon: Daemon;
+  /** What staff read of the desk, from whichever store the daemon runs on. */
+  view: DeskView;
+  logs: LogLine[];
+  dataDir: string;
+  configDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The daemon in this process, on a fresh data dir, with its log lines collected: on SQLite, or
+ * with HELPDESK_TEST_STORE=postgres on a PostgreSQL database of its own (the daemon of
+ * cluster-main.ts, as `helpdesk start` runs it for `store.postgres`).
+ */
+export async function startTestDaemon(helpdeskYaml: string): Promise<TestDaemon> {
   const { log, logs } = collectingLogger();
-  const configDir = writeConfigDir({ 'helpdesk.yaml': helpdeskYaml });
   const dataDir = tempDir('hd-daemon-');
+  if (TEST_STORE === 'postgres') {
+    const url = await testDatabaseUrl(dataDir);
+    const configDir = writeConfigDir({ 'helpdesk.yaml': `${helpdeskYaml.trimEnd()}\nstore: { postgres: { url: "${url}" } }\n` });
+    const running = await startConfiguredDaemon({ configDir, dataDir }, log);
+    const pool = new Pool({ connectionString: url, max: 2 });
+    return {
+      get daemon(): Daemon {
+        return noSqliteStore();
+      },
+      view: pgView(drizzle(pool, { schema })),
+      logs,
+      dataDir,
+      configDir,
+      async stop() {
+        await running.stop();
+        await pool.end();
+      },
+    };
+  }
+  const configDir = writeConfigDir({ 'helpdesk.yaml': helpdeskYaml });
   const daemon = await startDaemon({ configDir, dataDir }, log);
-  return { daemon, logs, dataDir, configDir };
+  return { daemon, view: sqliteView(daemon.store), logs, dataDir, configDir, stop: () => daemon.stop() };
 }
 
 export function imapMailboxYaml(m: { id: string; port: number; user: string; pass?: string; ack?: string; inbox?: string; poll?: string; extra?: string }): string {

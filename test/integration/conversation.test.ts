@@ -1,4 +1,3 @@
-import { showTicket, ticketByRef } from '../../src/store/tickets';
 import { testClient } from '../harness/imap-client';
 import { dynUser, startDovecot, type Dovecot } from '../harness/dovecot';
 import { header, startSmtpSink, type SinkMessage, type SmtpSink } from '../harness/smtp-sink';
@@ -36,7 +35,7 @@ describe('a whole conversation through Dovecot and an SMTP server', () => {
   it('customer → acknowledgement → agent notified → agent reply relayed → customer reply → resolved → rated', async () => {
     const user = dynUser();
     const seed = await testClient(dv, user);
-    const { daemon } = await startTestDaemon(
+    const desk = await startTestDaemon(
       `helpdesk: { address: support@example.test }\noutgoing: { smtp: { host: 127.0.0.1, port: ${sink.port}, secure: false } }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dv.imapPort, user })}`,
     );
     const mailTo = (address: string, n: number) => waitFor(() => sink.messages.filter((m) => m.to.includes(address))[n - 1], 15_000, `mail ${n} to ${address}`);
@@ -64,17 +63,17 @@ describe('a whole conversation through Dovecot and an SMTP server', () => {
       await seed.append('INBOX', replyTo(told, 'Ana <ana@example.test>', '#status resolved\nReplaced the fuser.'));
       const resolved = await mailTo('carla@customer.test', 3);
       expect(resolved.parsed.text).toContain('Replaced the fuser.');
-      await waitFor(() => ticketByRef(daemon.store.db, 'HD-1')?.status === 'resolved', 15_000, 'resolved');
+      await waitFor(async () => (await desk.view.ticketByRef('HD-1'))?.status === 'resolved', 15_000, 'resolved');
 
       await seed.append('INBOX', replyTo(resolved, 'Carla Customer <carla@customer.test>', '#rate 5 great'));
-      await waitFor(() => ticketByRef(daemon.store.db, 'HD-1')?.rating === 5, 15_000, 'rated');
-      const t = showTicket(daemon.store.db, 'HD-1');
+      await waitFor(async () => (await desk.view.ticketByRef('HD-1'))?.rating === 5, 15_000, 'rated');
+      const t = await desk.view.showTicket('HD-1');
       expect(t?.status).toBe('resolved');
       expect(t?.assignee).toBe('ana@example.test');
       expect(t?.messages.map((m) => `${m.kind} ${m.threadedBy}`)).toEqual(['customer new', 'agent_reply references', 'customer references', 'agent_reply references', 'customer references']);
       expect(sink.messages.filter((m) => m.to.includes('carla@customer.test'))).toHaveLength(3);
     } finally {
-      await daemon.stop();
+      await desk.stop();
       await seed.logout();
     }
   }, 90_000);

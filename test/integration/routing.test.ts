@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { jsonSchemas } from '../../src/config/json-schema';
 import path from 'node:path';
-import { listTickets } from '../../src/store/tickets';
 import { runCli, waitFor } from '../helpers/cli';
 import { startTestDaemon } from '../helpers/daemon';
 import { removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
@@ -14,32 +13,33 @@ const rule = (category: string) => `rules:\n  - { name: all to ${category}, when
 describe('live config reload', () => {
   it('keeps routing with the last good rules while rules.yaml is broken, and applies the fix to the next message', async () => {
     const maildir = tempDir('hd-md-');
-    const { daemon, logs, configDir } = await startTestDaemon(`helpdesk: { address: support@example.test }\nmailboxes:\n  - { id: local, maildir: ${maildir}, pollInterval: 1h }\n`);
+    const desk = await startTestDaemon(`helpdesk: { address: support@example.test }\nmailboxes:\n  - { id: local, maildir: ${maildir}, pollInterval: 1h }\n`);
     const deliver = (n: number) => {
       mkdirSync(path.join(maildir, 'new'), { recursive: true });
       writeFileSync(path.join(maildir, 'new', `${n}.msg`), buildMail({ messageId: `<r${n}@c.test>`, from: `c${n}@c.test` }));
     };
-    const categories = () => listTickets(daemon.store.db).reverse().map((t) => t.category);
+    const { logs, configDir } = desk;
+    const categories = async () => (await desk.view.listTickets()).reverse().map((t) => t.category);
     try {
       writeFileSync(path.join(configDir, 'rules.yaml'), rule('first'));
       await waitFor(() => logs.some((l) => l.msg === 'config reloaded') || undefined, 5000, 'first reload');
       deliver(1);
-      await waitFor(() => categories().length === 1 || undefined, 5000, 'ticket 1');
+      await waitFor(async () => (await categories()).length === 1 || undefined, 5000, 'ticket 1');
 
       writeFileSync(path.join(configDir, 'rules.yaml'), 'rules:\n  - { name: broken, when: { subjet: x }, then: {} }\n');
       const rejected = await waitFor(() => logs.find((l) => l.msg.startsWith('config change rejected')), 5000, 'rejection logged');
       expect(rejected.msg).toMatch(/rules\.yaml:2:\d+: rule 1 "broken": when: unknown key\(s\) 'subjet'/);
       deliver(2);
-      await waitFor(() => categories().length === 2 || undefined, 5000, 'ticket 2');
+      await waitFor(async () => (await categories()).length === 2 || undefined, 5000, 'ticket 2');
 
       const reloads = logs.filter((l) => l.msg === 'config reloaded').length;
       writeFileSync(path.join(configDir, 'rules.yaml'), rule('second'));
       await waitFor(() => logs.filter((l) => l.msg === 'config reloaded').length > reloads || undefined, 5000, 'fixed reload');
       deliver(3);
-      await waitFor(() => categories().length === 3 || undefined, 5000, 'ticket 3');
-      expect(categories()).toEqual(['first', 'first', 'second']);
+      await waitFor(async () => (await categories()).length === 3 || undefined, 5000, 'ticket 3');
+      expect(await categories()).toEqual(['first', 'first', 'second']);
     } finally {
-      await daemon.stop();
+      await desk.stop();
     }
   });
 });
