@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { listInbound } from './inbound';
+import { mailboxStateStore, type MailboxStateRow } from './mailbox-state';
 import type { Store } from './open';
 import { listOutbox, suppressedUntil, type OutboxEntry } from './outbox';
 import { asc, eq } from 'drizzle-orm';
@@ -36,6 +37,8 @@ export interface DeskView {
   contactLocale(address: string): Promise<string | null>;
   /** A raw mail or attachment kept, by the path its row names; null when the store has none. */
   readFile(storePath: string): Promise<Buffer | null>;
+  /** Where a mailbox's source stands (position, state, last error), as `helpdesk status` shows it. */
+  mailboxState(mailbox: string): Promise<MailboxStateRow | null>;
   /** What `helpdesk report` computes its figures from, for the period [since, until). */
   reportRows(since: number, until: number): Promise<ReportRows>;
 }
@@ -59,6 +62,7 @@ export function sqliteView(store: Store): DeskView {
     suppressedUntil: async (address, now) => suppressedUntil(store.db, address, now),
     spamTotals: async () => spamStore(store).totals(),
     reportRows: async (since, until) => sqliteReportRows(store.db, since, until),
+    mailboxState: async (mailbox) => mailboxStateStore(store.db).get(mailbox),
     contactLocale: async (address) => contactLocale(store.db, address),
     // From the disk, not from a write still in memory: what is read is what was kept.
     readFile: async (storePath) => readFile(path.join(store.dataDir, storePath)).catch((err: NodeJS.ErrnoException) => {

@@ -45,13 +45,21 @@ export interface TestDaemon {
  * cluster-main.ts, as `helpdesk start` runs it for `store.postgres`).
  */
 export async function startTestDaemon(helpdeskYaml: string): Promise<TestDaemon> {
-  const { log, logs } = collectingLogger();
   const dataDir = tempDir('hd-daemon-');
+  const store = TEST_STORE === 'postgres' ? `store: { postgres: { url: "${await testDatabaseUrl(dataDir)}" } }\n` : '';
+  return startAt(writeConfigDir({ 'helpdesk.yaml': `${helpdeskYaml.trimEnd()}\n${store}` }), dataDir);
+}
+
+/** A daemon started again on a stopped one's configuration and data (and database): a restart. */
+export function restartTestDaemon(stopped: TestDaemon): Promise<TestDaemon> {
+  return startAt(stopped.configDir, stopped.dataDir);
+}
+
+async function startAt(configDir: string, dataDir: string): Promise<TestDaemon> {
+  const { log, logs } = collectingLogger();
   if (TEST_STORE === 'postgres') {
-    const url = await testDatabaseUrl(dataDir);
-    const configDir = writeConfigDir({ 'helpdesk.yaml': `${helpdeskYaml.trimEnd()}\nstore: { postgres: { url: "${url}" } }\n` });
     const running = await startConfiguredDaemon({ configDir, dataDir }, log);
-    const pool = new Pool({ connectionString: url, max: 2 });
+    const pool = new Pool({ connectionString: await testDatabaseUrl(dataDir), max: 2 });
     return {
       get daemon(): Daemon {
         return noSqliteStore();
@@ -66,7 +74,6 @@ export async function startTestDaemon(helpdeskYaml: string): Promise<TestDaemon>
       },
     };
   }
-  const configDir = writeConfigDir({ 'helpdesk.yaml': helpdeskYaml });
   const daemon = await startDaemon({ configDir, dataDir }, log);
   return { daemon, view: sqliteView(daemon.store), logs, dataDir, configDir, stop: () => daemon.stop() };
 }

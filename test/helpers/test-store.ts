@@ -141,6 +141,7 @@ export function lazyView(open: () => Promise<DeskView>): DeskView {
     contactLocale: async (address) => (await open()).contactLocale(address),
     readFile: async (storePath) => (await open()).readFile(storePath),
     reportRows: async (since, until) => (await open()).reportRows(since, until),
+    mailboxState: async (mailbox) => (await open()).mailboxState(mailbox),
   };
 }
 

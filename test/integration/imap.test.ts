@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
-import { startDaemon } from '../../src/main';
-import { mailboxStateStore } from '../../src/store/mailbox-state';
-import { listInbound } from '../../src/store/inbound';
-import { listTickets, showTicket } from '../../src/store/tickets';
 import { count, testClient } from '../harness/imap-client';
 import { dynUser, startDovecot } from '../harness/dovecot';
 import { useDovecot } from '../harness/use-dovecot';
 import { waitFor } from '../helpers/cli';
-import { imapMailboxYaml, startTestDaemon } from '../helpers/daemon';
+import { imapMailboxYaml, restartTestDaemon, startTestDaemon } from '../helpers/daemon';
 import { removeTempDirs } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 
@@ -24,20 +19,20 @@ describe('IMAP source against a real Dovecot', () => {
     const user = dynUser();
     const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', buildMail({ messageId: '<first@c.test>', subject: 'Printer' }));
-    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
+    const { view, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
     try {
-      await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'first ticket');
-      await waitFor(() => mailboxStateStore(daemon.store.db).get('support')?.state === 'idle' || undefined, 5000, 'idle');
+      await waitFor(async () => (await view.listTickets()).length === 1, 15_000, 'first ticket');
+      await waitFor(async () => (await view.mailboxState('support'))?.state === 'idle' || undefined, 5000, 'idle');
       await new Promise((r) => setTimeout(r, 1000));
       // The reply arrives while the daemon idles; pollInterval is an hour, so only IDLE can see it.
       await seed.append('INBOX', buildMail({ messageId: '<second@c.test>', inReplyTo: '<first@c.test>', subject: 'Re: Printer' }));
-      await waitFor(() => showTicket(daemon.store.db, 'HD-1')?.messages.length === 2, 15_000, 'reply threaded');
+      await waitFor(async () => (await view.showTicket('HD-1'))?.messages.length === 2, 15_000, 'reply threaded');
       await waitFor(async () => (await count(seed, 'Processed')) === 2 || undefined, 15_000, 'both moved');
       expect(await count(seed, 'INBOX')).toBe(0);
       expect(await count(seed, 'Processed')).toBe(2);
-      expect(showTicket(daemon.store.db, 'HD-1')?.messages.map((m) => m.threadedBy)).toEqual(['new', 'in-reply-to']);
+      expect((await view.showTicket('HD-1'))?.messages.map((m) => m.threadedBy)).toEqual(['new', 'in-reply-to']);
     } finally {
-      await daemon.stop();
+      await stop();
       await seed.logout();
     }
   });
@@ -48,15 +43,15 @@ describe('IMAP source against a real Dovecot', () => {
     const big = Buffer.concat([buildMail({ messageId: '<big@c.test>' }), Buffer.alloc(3 * 1024 * 1024, 'A'), Buffer.from('\r\n')]);
     await seed.append('INBOX', big);
     await seed.append('INBOX', buildMail({ messageId: '<small@c.test>', from: 'small@c.test' }));
-    const { daemon } = await startTestDaemon(`helpdesk: { address: support@example.test }\nlimits: { maxMessageSize: 1MB }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user })}`);
+    const { view, stop } = await startTestDaemon(`helpdesk: { address: support@example.test }\nlimits: { maxMessageSize: 1MB }\nmailboxes:\n${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user })}`);
     try {
       await waitFor(async () => (await count(seed, 'Quarantine')) === 1 && (await count(seed, 'Processed')) === 1 || undefined, 20_000, 'both acknowledged');
-      const [row] = listInbound(daemon.store.db, { outcome: 'quarantined' });
+      const [row] = (await view.listInbound({ outcome: 'quarantined' }));
       expect(row.reason).toMatch(/over limits\.maxMessageSize \(1048576 bytes\)/);
-      expect(readFileSync(path.join(daemon.store.dataDir, row.rawPath as string)).equals(big)).toBe(true);
-      expect(listTickets(daemon.store.db)).toHaveLength(1);
+      expect((await view.readFile(row.rawPath as string))?.equals(big)).toBe(true);
+      expect(await view.listTickets()).toHaveLength(1);
     } finally {
-      await daemon.stop();
+      await stop();
       await seed.logout();
     }
   });
@@ -64,17 +59,17 @@ describe('IMAP source against a real Dovecot', () => {
   it('sees each message of a series that arrives while the previous one is acknowledged (no lost wake-up)', async () => {
     const user = dynUser();
     const seed = await testClient(dovecot(), user);
-    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
+    const { view, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
     try {
-      await waitFor(() => mailboxStateStore(daemon.store.db).get('support')?.state === 'idle' || undefined, 10_000, 'idle');
+      await waitFor(async () => (await view.mailboxState('support'))?.state === 'idle' || undefined, 10_000, 'idle');
       // Each message arrives the moment the previous one is committed, i.e. while the daemon
       // is still acknowledging it: the EXISTS then comes with the answer to a command.
       for (let i = 0; i < 30; i++) {
         await seed.append('INBOX', buildMail({ messageId: `<series-${i}@c.test>`, from: `s${i}@c.test` }));
-        await waitFor(() => listTickets(daemon.store.db).length === i + 1 || undefined, 5_000, `ticket ${i + 1}`);
+        await waitFor(async () => (await view.listTickets()).length === i + 1 || undefined, 5_000, `ticket ${i + 1}`);
       }
     } finally {
-      await daemon.stop();
+      await stop();
       await seed.logout();
     }
   });
@@ -85,24 +80,24 @@ describe('IMAP source against a real Dovecot', () => {
     const seed = await testClient(own, user);
     await seed.append('INBOX', buildMail({ messageId: '<before@c.test>', subject: 'before' }));
     await seed.logout();
-    const { daemon, logs } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: own.imapPort, user, poll: '2s' }));
+    const { view, logs, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: own.imapPort, user, poll: '2s' }));
     try {
-      await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'first ticket');
+      await waitFor(async () => (await view.listTickets()).length === 1, 15_000, 'first ticket');
       await own.restart();
       // Delivered while the daemon's connection was down: dropped straight into the Maildir.
       const newDir = path.join(own.dir, 'mail', 'dyn.example.test', user.split('@')[0], 'Maildir', 'new');
       mkdirSync(newDir, { recursive: true });
       for (let i = 0; i < 3; i++) writeFileSync(path.join(newDir, `${Date.now()}.${i}.test`), buildMail({ messageId: `<during-${i}@c.test>`, subject: `during ${i}`, from: `p${i}@c.test` }));
-      await waitFor(() => listTickets(daemon.store.db).length === 4, 30_000, 'tickets after restart');
+      await waitFor(async () => (await view.listTickets()).length === 4, 30_000, 'tickets after restart');
       expect(logs.some((l) => l.msg === 'imap session failed; reconnecting')).toBe(true);
-      const inbound = listInbound(daemon.store.db, { limit: 100 });
+      const inbound = (await view.listInbound({ limit: 100 }));
       expect(inbound.filter((r) => r.outcome === 'created')).toHaveLength(4);
       const check = await testClient(own, user);
       await waitFor(async () => (await count(check, 'Processed')) === 4 || undefined, 15_000, 'all acknowledged');
       expect(await count(check, 'INBOX')).toBe(0);
       await check.logout();
     } finally {
-      await daemon.stop();
+      await stop();
       await own.stop();
     }
   });
@@ -115,20 +110,20 @@ describe('IMAP source against a real Dovecot', () => {
     for (const m of mails) await seed.append('Support', m);
     const yaml = header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, ack: 'flag', inbox: 'Support' });
     const first = await startTestDaemon(yaml);
-    await waitFor(() => listTickets(first.daemon.store.db).length === 3, 15_000, 'three tickets');
-    const before = mailboxStateStore(first.daemon.store.db).get('support')?.uidValidity;
-    await first.daemon.stop();
+    await waitFor(async () => (await first.view.listTickets()).length === 3, 15_000, 'three tickets');
+    const before = (await first.view.mailboxState('support'))?.uidValidity;
+    await first.stop();
 
     await seed.mailboxDelete('Support');
     await new Promise((r) => setTimeout(r, 1100)); // UIDVALIDITY is time-based
     await seed.mailboxCreate('Support');
     for (const m of mails) await seed.append('Support', m);
 
-    const again = await startDaemon({ configDir: first.configDir, dataDir: first.dataDir }, pino({ level: 'silent' }));
+    const again = await restartTestDaemon(first);
     try {
-      await waitFor(() => listInbound(again.store.db, { outcome: 'duplicate' }).length === 3, 15_000, 'three duplicates');
-      expect(mailboxStateStore(again.store.db).get('support')?.uidValidity).not.toBe(before);
-      expect(listTickets(again.store.db)).toHaveLength(3);
+      await waitFor(async () => (await again.view.listInbound({ outcome: 'duplicate' })).length === 3, 15_000, 'three duplicates');
+      expect((await again.view.mailboxState('support'))?.uidValidity).not.toBe(before);
+      expect(await again.view.listTickets()).toHaveLength(3);
     } finally {
       await again.stop();
       await seed.logout();
@@ -140,16 +135,16 @@ describe('IMAP source against a real Dovecot', () => {
     const seed = await testClient(dovecot(), good);
     await seed.append('INBOX', buildMail({ messageId: '<g@c.test>' }));
     const yaml = header + imapMailboxYaml({ id: 'bad', port: dovecot().imapPort, user: 'support@example.test', pass: 'wrong' }) + imapMailboxYaml({ id: 'good', port: dovecot().imapPort, user: good });
-    const { daemon, logs } = await startTestDaemon(yaml);
+    const { view, logs, stop } = await startTestDaemon(yaml);
     try {
-      await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'good mailbox ticket');
+      await waitFor(async () => (await view.listTickets()).length === 1, 15_000, 'good mailbox ticket');
       await waitFor(() => logs.filter((l) => l.mailbox === 'bad' && l.msg === 'imap session failed; reconnecting').length >= 2 || undefined, 20_000, 'retries of the bad mailbox');
-      const bad = mailboxStateStore(daemon.store.db).get('bad');
+      const bad = (await view.mailboxState('bad'));
       expect(bad?.lastError).toMatch(/authentication failed for support@example.test at 127\.0\.0\.1/);
       expect(bad?.state).toBe('failing');
-      expect(mailboxStateStore(daemon.store.db).get('good')?.lastCheckAt).toBeTruthy();
+      expect((await view.mailboxState('good'))?.lastCheckAt).toBeTruthy();
     } finally {
-      await daemon.stop();
+      await stop();
       await seed.logout();
     }
   }, 40_000);
@@ -159,15 +154,15 @@ describe('IMAP source against a real Dovecot', () => {
     const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', randomBytes(2000));
     await seed.append('INBOX', buildMail({ messageId: '<after@c.test>' }));
-    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
+    const { view, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
     try {
-      await waitFor(() => listTickets(daemon.store.db).length === 1, 15_000, 'ticket after the bad one');
+      await waitFor(async () => (await view.listTickets()).length === 1, 15_000, 'ticket after the bad one');
       await waitFor(async () => (await count(seed, 'Quarantine')) === 1 || undefined, 15_000, 'moved to Quarantine');
-      expect(listInbound(daemon.store.db, { outcome: 'quarantined' })[0].reason).toMatch(/not an email message/);
+      expect((await view.listInbound({ outcome: 'quarantined' }))[0].reason).toMatch(/not an email message/);
       // The good message is acknowledged right after its commit, maybe a moment later.
       await waitFor(async () => (await count(seed, 'INBOX')) === 0 || undefined, 15_000, 'inbox empty');
     } finally {
-      await daemon.stop();
+      await stop();
       await seed.logout();
     }
   });
@@ -176,29 +171,28 @@ describe('IMAP source against a real Dovecot', () => {
     const user = dynUser();
     const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', buildMail({ messageId: '<junk@c.test>', subject: 'Cheap watches' }));
-    const { daemon, logs } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+    const { view, logs, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
     try {
       await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
-      expect(listTickets(daemon.store.db)[0].status).toBe('new');
+      expect((await view.listTickets())[0].status).toBe('new');
       const lock = await seed.getMailboxLock('Processed');
       await seed.messageMove('1:*', 'Junk');
       lock.release();
-      await waitFor(() => listTickets(daemon.store.db)[0].status === 'spam' || undefined, 15_000, 'ticket marked spam');
-      const learnt = daemon.store.sqlite.prepare('select label from spam_learned').all();
-      expect(learnt).toEqual([{ label: 'spam' }]);
-      expect(showTicket(daemon.store.db, 'HD-1')?.events.at(-1)).toMatchObject({ actor: 'junk-folder', type: 'status_changed', from: 'new', to: 'spam', reason: 'moved to the junk folder by staff' });
+      await waitFor(async () => (await view.listTickets())[0].status === 'spam' || undefined, 15_000, 'ticket marked spam');
+      expect(await view.spamTotals()).toEqual({ spam: 1, ham: 0 });
+      expect((await view.showTicket('HD-1'))?.events.at(-1)).toMatchObject({ actor: 'junk-folder', type: 'status_changed', from: 'new', to: 'spam', reason: 'moved to the junk folder by staff' });
       expect(logs.some((l) => l.msg === 'junk folder message' && l.learnt === 'learnt')).toBe(true);
 
       // Staff change their mind and move it back to the inbox: ham again, ticket reopened.
       const junk = await seed.getMailboxLock('Junk');
       await seed.messageMove('1:*', 'INBOX');
       junk.release();
-      await waitFor(() => listTickets(daemon.store.db)[0].status === 'new' || undefined, 15_000, 'ticket reopened');
-      expect(daemon.store.sqlite.prepare('select label from spam_learned').all()).toEqual([{ label: 'ham' }]);
-      expect(showTicket(daemon.store.db, 'HD-1')?.events.at(-1)).toMatchObject({ actor: 'junk-folder', from: 'spam', to: 'new', reason: 'moved out of the junk folder by staff' });
-      expect(listTickets(daemon.store.db)).toHaveLength(1);
+      await waitFor(async () => (await view.listTickets())[0].status === 'new' || undefined, 15_000, 'ticket reopened');
+      expect(await view.spamTotals()).toEqual({ spam: 0, ham: 1 });
+      expect((await view.showTicket('HD-1'))?.events.at(-1)).toMatchObject({ actor: 'junk-folder', from: 'spam', to: 'new', reason: 'moved out of the junk folder by staff' });
+      expect(await view.listTickets()).toHaveLength(1);
     } finally {
-      await daemon.stop();
+      await stop();
       await seed.logout();
     }
   });
@@ -207,7 +201,7 @@ describe('IMAP source against a real Dovecot', () => {
     const user = dynUser();
     const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', buildMail({ messageId: '<nojunk@c.test>', subject: 'Cheap watches' }));
-    const { daemon, logs } = await startTestDaemon(`jobs: { junkLearning: { enabled: false } }\n${header}${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' })}`);
+    const { view, logs, stop } = await startTestDaemon(`jobs: { junkLearning: { enabled: false } }\n${header}${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' })}`);
     try {
       await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
       const lock = await seed.getMailboxLock('Processed');
@@ -215,11 +209,11 @@ describe('IMAP source against a real Dovecot', () => {
       lock.release();
       // With learning on, the 1 s junk scan learns it within a couple of seconds (test above).
       await new Promise((r) => setTimeout(r, 4000));
-      expect(listTickets(daemon.store.db)[0].status).toBe('new');
-      expect(daemon.store.sqlite.prepare('select count(*) as n from spam_learned').get()).toEqual({ n: 0 });
+      expect((await view.listTickets())[0].status).toBe('new');
+      expect(await view.spamTotals()).toEqual({ spam: 0, ham: 0 });
       expect(logs.some((l) => l.msg === 'junk folder message')).toBe(false);
     } finally {
-      await daemon.stop();
+      await stop();
       await seed.logout();
     }
   });
@@ -228,14 +222,14 @@ describe('IMAP source against a real Dovecot', () => {
     const user = dynUser();
     const seed = await testClient(dovecot(), user);
     await seed.append('INBOX', buildMail({}));
-    const { daemon } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, ack: 'flag' }));
+    const { view, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, ack: 'flag' }));
     try {
-      await waitFor(() => (mailboxStateStore(daemon.store.db).get('support')?.lastUid ?? 0) >= 1 || undefined, 15_000, 'position saved');
-      await waitFor(() => mailboxStateStore(daemon.store.db).get('support')?.state === 'idle' || undefined, 15_000, 'idle');
-      const st = mailboxStateStore(daemon.store.db).get('support');
+      await waitFor(async () => ((await view.mailboxState('support'))?.lastUid ?? 0) >= 1 || undefined, 15_000, 'position saved');
+      await waitFor(async () => (await view.mailboxState('support'))?.state === 'idle' || undefined, 15_000, 'idle');
+      const st = await view.mailboxState('support');
       expect(st).toMatchObject({ lastUid: 1, backlog: 0, state: 'idle' });
     } finally {
-      await daemon.stop();
+      await stop();
       await seed.logout();
     }
   });

@@ -4,6 +4,7 @@ import type { DeskView } from '../desk-view';
 import { eventEntry, ticketDocument, ticketSummary, type TicketRow } from '../tickets';
 import { readBlob } from './blobs';
 import { contactLocale, spamTotals, suppressedUntil, type PgDb } from './reads';
+import { pgMailboxState } from './mailbox-state';
 import { pgReportRows } from './reports';
 import * as s from './schema';
 
@@ -78,6 +79,7 @@ export function pgView(db: PgDb): DeskView {
     },
     suppressedUntil: (address, now) => suppressedUntil(db, address, now),
     spamTotals: () => spamTotals(db),
+    mailboxState: async (mailbox) => pgMailboxState(db).get(mailbox),
     reportRows: (since, until) => db.transaction((tx) => pgReportRows(tx, since, until), { isolationLevel: 'repeatable read', accessMode: 'read only' }),
     contactLocale: (address) => contactLocale(db, address),
     readFile: (storePath) => readBlob(db, storePath),
