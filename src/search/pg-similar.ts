@@ -26,7 +26,7 @@ export async function pgSimilarResolved(db: PgDb, question: { subject: string; t
   const unknown = words.filter((w) => !known.has(w));
   if (unknown.length > 0) {
     const rows = await db.execute<{ word: string; doc: number }>(
-      sql`select w as word, (select count(*) from messages m where m.search @@ plainto_tsquery('english', w))::int as doc from unnest(${sql.param(unknown)}::text[]) as w`,
+      sql`select w as word, (select count(*) from messages m where m.search @@ plainto_tsquery('helpdesk_search', w))::int as doc from unnest(${sql.param(unknown)}::text[]) as w`,
     );
     // A word no message has yet is not remembered: the next message may bring it.
     for (const r of rows.rows) if (r.doc > 0) known.set(r.word, r.doc);
@@ -37,7 +37,7 @@ export async function pgSimilarResolved(db: PgDb, question: { subject: string; t
   // websearch syntax: the words joined by `or`, whatever they contain.
   const query = rare.join(' or ');
   const rows = await db.execute<{ id: number; ref: string; subject: string; score: number; reply: string | null }>(sql`
-    with q as (select websearch_to_tsquery('english', ${query}) as q),
+    with q as (select websearch_to_tsquery('helpdesk_search', ${query}) as q),
     matched as materialized (
       select m.ticket_id, ts_rank('{0, 0, 0.25, 1}', m.search, q.q) as score
       from messages m, q

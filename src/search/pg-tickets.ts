@@ -9,8 +9,9 @@ import { ticketQuery, type TicketHit } from './tickets';
 /**
  * `helpdesk tickets search` on PostgreSQL (search/tickets.ts searchTickets on SQLite): the
  * same query language, matched against `messages.search` (subject, text, sender; English
- * stemming) one message at a time, best first. The score is minus ts_rank, so that lower is
- * better on both stores (SQLite's is bm25); a snippet is ts_headline of the best message.
+ * stemming, accents ignored: the `helpdesk_search` configuration of migration 0004) one
+ * message at a time, best first. The score is minus ts_rank, so that lower is better on both
+ * stores (SQLite's is bm25); a snippet is ts_headline of the best message.
  */
 export async function pgSearchTickets(db: PgDb, config: Config, query: string, limit: number): Promise<TicketHit[]> {
   const q = ticketQuery(config, query);
@@ -35,7 +36,7 @@ export async function pgSearchTickets(db: PgDb, config: Config, query: string, l
   for (const h of hits.rows) {
     const [t] = await view.listTickets({ ref: h.ref });
     const best = await db.execute<{ snippet: string }>(sql`
-      select ts_headline('english', m.subject || ' ' || m.text, ${tsquery}, 'StartSel=**, StopSel=**, MaxWords=16, MinWords=6') as snippet
+      select ts_headline('helpdesk_search', m.subject || ' ' || m.text, ${tsquery}, 'StartSel=**, StopSel=**, MaxWords=16, MinWords=6') as snippet
       from ${s.messages} m where m.ticket_id = ${h.id} and m.search @@ ${tsquery}
       order by ts_rank(m.search, ${tsquery}) desc, m.id limit 1`);
     if (t) out.push({ ...t, score: -Math.round(Number(h.score) * 1000) / 1000, snippet: best.rows[0]?.snippet.replace(/\s+/g, ' ').trim() ?? null });
@@ -51,11 +52,12 @@ export async function pgSearchTickets(db: PgDb, config: Config, query: string, l
  */
 function termsQuery(terms: SearchTerm[]): SQL {
   const one = (t: SearchTerm): SQL => {
-    if (!t.prefix) return sql`phraseto_tsquery('english', ${t.text})`;
+    if (!t.prefix) return sql`phraseto_tsquery('helpdesk_search', ${t.text})`;
     const words = t.text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
     const last = words.pop() as string;
-    const prefix = sql`to_tsquery('simple', ${`${last}:*`})`;
-    return words.length === 0 ? prefix : sql`(phraseto_tsquery('english', ${words.join(' ')}) <-> ${prefix})`;
+    // Unaccented as the index is (migration 0004): "impresió*" finds "impresión".
+    const prefix = sql`to_tsquery('simple', unaccent(${last}) || ':*')`;
+    return words.length === 0 ? prefix : sql`(phraseto_tsquery('helpdesk_search', ${words.join(' ')}) <-> ${prefix})`;
   };
   const parts = terms.map((t) => (t.negated ? sql`!!${one(t)}` : one(t)));
   return sql`(${sql.join(parts, sql` && `)})`;

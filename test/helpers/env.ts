@@ -11,6 +11,7 @@ import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates
 import { makeTransport } from '../../src/mail-out/transport';
 import { sqliteView, type DeskView } from '../../src/store/desk-view';
 import { openStore, type Store } from '../../src/store/open';
+import { searchTickets, type TicketHit } from '../../src/search/tickets';
 import { lazyPgTestDesk, noSqliteStore, openPgTestDesk, TEST_STORE } from './test-store';
 
 export const FIXTURES = path.resolve(__dirname, '../fixtures');
@@ -57,6 +58,8 @@ export interface TestDesk {
   view: DeskView;
   dataDir: string;
   ingest(bytes: Buffer | string, options?: { source?: string; mailbox?: string; now?: number; dnsResolver?: DnsResolver }): Promise<IngestResult>;
+  /** `helpdesk tickets search` on the desk's store. */
+  search(query: string, limit?: number): Promise<TicketHit[]>;
   close(): void;
 }
 
@@ -76,6 +79,7 @@ export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): 
       },
       view,
       dataDir,
+      search: async (query, limit = 20) => (await pg()).search(query, limit),
       ingest: async (bytes, options = {}) => {
         if (options.dnsResolver) throw new Error('a DNS resolver per message is not supported by the PostgreSQL test desk');
         at = options.now;
@@ -94,6 +98,7 @@ export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): 
     store,
     view: sqliteView(store),
     dataDir,
+    search: async (query, limit = 20) => searchTickets(store.db, config, query, limit),
     // As the sources do, a result counts once a durability barrier covers it: the message's
     // raw and attachment files are on disk then (they are written in the background).
     ingest: async (bytes, options = {}) => {

@@ -20,6 +20,8 @@ import * as schema from '../../src/store/pg/schema';
 import { pgSpamLearn } from '../../src/store/pg/spam';
 import { inPgTransaction } from '../../src/store/pg/transaction';
 import { pgView } from '../../src/store/pg/views';
+import { pgSearchTickets } from '../../src/search/pg-tickets';
+import type { TicketHit } from '../../src/search/tickets';
 import type { SpamLabel } from '../../src/store/spam';
 import { startPostgres, type Postgres } from '../harness/postgres';
 import { ingestAlone } from './pg-intake';
@@ -80,6 +82,8 @@ export interface PgTestDesk {
   ingest(raw: RawMessage): Promise<IngestResult>;
   send(): Promise<number>;
   staffChange: StaffChange;
+  /** `helpdesk tickets search` on the desk's store. */
+  search(query: string, limit: number): Promise<TicketHit[]>;
   /** Teaches the spam filter a message's tokens, as `spam train` does. */
   learnSpam(key: string, label: SpamLabel, tokens: string[], at: number): Promise<unknown>;
   close(): Promise<void>;
@@ -97,6 +101,7 @@ export async function openPgTestDesk(o: { dataDir: string; config: () => Config;
   return {
     intake,
     view: pgView(drizzle(pool, { schema })),
+    search: (query, limit) => pgSearchTickets(drizzle(pool, { schema }), o.config(), query, limit),
     ingest: (raw) => ingestAlone(intake, raw),
     send: () => worker.drain(),
     staffChange: (ticket, change, actor, at, reason) => pgApplyStaffChange(pool, o.config(), ticket, change, actor, at, reason),
