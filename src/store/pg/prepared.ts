@@ -55,13 +55,13 @@ export const anyOfPlaceholder = (column: PgColumn, name: string): SQL => sql`${c
  * tables whose defaults are plain values (an SQL default could not be sent as a parameter).
  */
 export function pgInsertRows(db: PgDb, key: string, table: PgTable, options: { returningId: boolean; withId?: boolean }) {
-  const columns = Object.entries(getTableColumns(table)).filter(([name]) => options.withId || name !== 'id');
-  for (const [name, column] of columns) if (is(column.default, SQL)) throw new Error(`pgInsertRows: ${key}.${name} has an SQL default`);
-  const query = pgPrepared(db, `insert_${key}`, (d, name) => {
+  const { query, columns } = pgPrepared(db, `insert_${key}`, (d, name) => {
+    const columns = Object.entries(getTableColumns(table)).filter(([column]) => options.withId || column !== 'id');
+    for (const [column, c] of columns) if (is(c.default, SQL)) throw new Error(`pgInsertRows: ${key}.${column} has an SQL default`);
     const values = Object.fromEntries(columns.map(([column]) => [column, sql.placeholder(column)]));
     // drizzle's insert types cannot follow a table chosen at run time; the row shape is checked by the callers.
     const insert = d.insert(table).values(values as never);
-    return options.returningId ? insert.returning({ id: (table as unknown as { id: PgColumn }).id }).prepare(name) : insert.prepare(name);
+    return { query: options.returningId ? insert.returning({ id: (table as unknown as { id: PgColumn }).id }).prepare(name) : insert.prepare(name), columns };
   });
   const fill = (row: Record<string, unknown>) => Object.fromEntries(columns.map(([name, column]) => [name, row[name] !== undefined ? row[name] : (column.default ?? null)]));
   return {

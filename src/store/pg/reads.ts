@@ -149,34 +149,34 @@ export async function outboxByMessageIds(db: PgDb, ids: string[]) {
 export const ticketInfo = (db: PgDb, id: number) =>
   one(
     pgPrepared(db, 'ticket_info', (d, name) =>
-    d
-      .select({
-        id: s.tickets.id,
-        ref: s.tickets.ref,
-        subject: s.tickets.subject,
-        status: s.tickets.status,
-        priority: s.tickets.priority,
-        severity: s.tickets.severity,
-        category: s.tickets.category,
-        queue: s.tickets.queue,
-        assignee: s.tickets.assignee,
-        customer: s.contacts.email,
-        dueAt: s.tickets.dueAt,
-        firstResponseDueAt: s.tickets.firstResponseDueAt,
-        pausedAt: s.tickets.pausedAt,
-        organisation: s.tickets.organisation,
-        contract: s.tickets.contract,
-        slaLevel: s.tickets.slaLevel,
-        createdAt: s.tickets.createdAt,
-        closedAt: s.tickets.closedAt,
-        firstResponseAt: s.tickets.firstResponseAt,
-        spamVerdict: s.tickets.spamVerdict,
-        spamScore: s.tickets.spamScore,
-      })
-      .from(s.tickets)
-      .leftJoin(s.contacts, eq(s.contacts.id, s.tickets.customerId))
-      .where(eq(s.tickets.id, sql.placeholder('id')))
-      .prepare(name),
+      d
+        .select({
+          id: s.tickets.id,
+          ref: s.tickets.ref,
+          subject: s.tickets.subject,
+          status: s.tickets.status,
+          priority: s.tickets.priority,
+          severity: s.tickets.severity,
+          category: s.tickets.category,
+          queue: s.tickets.queue,
+          assignee: s.tickets.assignee,
+          customer: s.contacts.email,
+          dueAt: s.tickets.dueAt,
+          firstResponseDueAt: s.tickets.firstResponseDueAt,
+          pausedAt: s.tickets.pausedAt,
+          organisation: s.tickets.organisation,
+          contract: s.tickets.contract,
+          slaLevel: s.tickets.slaLevel,
+          createdAt: s.tickets.createdAt,
+          closedAt: s.tickets.closedAt,
+          firstResponseAt: s.tickets.firstResponseAt,
+          spamVerdict: s.tickets.spamVerdict,
+          spamScore: s.tickets.spamScore,
+        })
+        .from(s.tickets)
+        .leftJoin(s.contacts, eq(s.contacts.id, s.tickets.customerId))
+        .where(eq(s.tickets.id, sql.placeholder('id')))
+        .prepare(name),
     ).execute({ id }),
   );
 
