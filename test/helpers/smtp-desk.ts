@@ -5,6 +5,7 @@ import { outboxWorker } from '../../src/mail-out/outbox-worker';
 import { defaultTemplatesDir, loadTemplates } from '../../src/mail-out/templates';
 import { makeTransport } from '../../src/mail-out/transport';
 import { ingest } from '../../src/pipeline/run';
+import { JOBS } from '../../src/jobs/scheduler';
 import { applyStaffChange } from '../../src/pipeline/staff-change';
 import type { DnsResolver } from '../../src/pipeline/trust';
 import { sqliteView, type DeskView } from '../../src/store/desk-view';
@@ -40,6 +41,8 @@ export interface Desk {
   staffChange: StaffChange;
   /** Teaches the spam filter a message's tokens, as `spam train` does. */
   learnSpam: PgTestDesk['learnSpam'];
+  /** A scheduled job's run at `at` on the desk's store (the job alone: no scheduler, no record of the run). */
+  runJob: PgTestDesk['runJob'];
   close(): Promise<void>;
 }
 
@@ -76,6 +79,7 @@ ${extra}`,
       send: async () => (await pg()).send(),
       staffChange: async (...args) => (await pg()).staffChange(...args),
       learnSpam: async (...args) => (await pg()).learnSpam(...args),
+      runJob: async (...args) => (await pg()).runJob(...args),
       close,
     };
   }
@@ -91,6 +95,7 @@ ${extra}`,
     send: () => worker.drain(),
     staffChange: (ticket, change, actor, at, reason) => applyStaffChange(store, config, ticket, change, actor, at, reason),
     learnSpam: async (key, label, tokens, at) => spamStore(store).learn(key, label, tokens, at),
+    runJob: async (name, at) => JOBS[name].run(store, config, at),
     close: async () => {
       await worker.stop();
       store.close();

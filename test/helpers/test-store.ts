@@ -21,6 +21,8 @@ import { pgSpamLearn } from '../../src/store/pg/spam';
 import { inPgTransaction } from '../../src/store/pg/transaction';
 import { pgView } from '../../src/store/pg/views';
 import { pgSearchTickets } from '../../src/search/pg-tickets';
+import { runOnPostgres } from '../../src/jobs/cluster-scheduler';
+import type { JobName, JobOutcome } from '../../src/jobs/scheduler';
 import type { TicketHit } from '../../src/search/tickets';
 import type { SpamLabel } from '../../src/store/spam';
 import { startPostgres, type Postgres } from '../harness/postgres';
@@ -84,6 +86,8 @@ export interface PgTestDesk {
   staffChange: StaffChange;
   /** `helpdesk tickets search` on the desk's store. */
   search(query: string, limit: number): Promise<TicketHit[]>;
+  /** A scheduled job's run at `at`, as the daemon's scheduler runs it on this store. */
+  runJob(name: JobName, at: number): Promise<JobOutcome | null>;
   /** Teaches the spam filter a message's tokens, as `spam train` does. */
   learnSpam(key: string, label: SpamLabel, tokens: string[], at: number): Promise<unknown>;
   close(): Promise<void>;
@@ -102,6 +106,7 @@ export async function openPgTestDesk(o: { dataDir: string; config: () => Config;
     intake,
     view: pgView(drizzle(pool, { schema })),
     search: (query, limit) => pgSearchTickets(drizzle(pool, { schema }), o.config(), query, limit),
+    runJob: (name, at) => runOnPostgres(pool, name, o.config(), at),
     ingest: (raw) => ingestAlone(intake, raw),
     send: () => worker.drain(),
     staffChange: (ticket, change, actor, at, reason) => pgApplyStaffChange(pool, o.config(), ticket, change, actor, at, reason),

@@ -1,21 +1,15 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { eq } from 'drizzle-orm';
 import { silentLogger } from '../../src/lib/log';
 import { backup, backupDir } from '../../src/jobs/backup';
-import { autoClose } from '../../src/jobs/auto-close';
-import { digest } from '../../src/jobs/digest';
-import { slaCheck } from '../../src/jobs/sla-check';
 import { startScheduler } from '../../src/jobs/scheduler';
 import { planChange } from '../../src/pipeline/changes';
-import { events } from '../../src/store/schema';
-import { listOutbox } from '../../src/store/outbox';
-import { applyChange, ticketByRef } from '../../src/store/tickets';
 import { runCli } from '../helpers/cli';
 import { tempDir, writeConfigDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 import { smtpDesks, type Desk } from '../helpers/smtp-desk';
+import { sqliteOnly, TEST_STORE } from '../helpers/test-store';
 
 const AGENTS = `trust: { mode: from-header }
 agents:
@@ -33,6 +27,9 @@ const fx = smtpDesks({ files: { agents: AGENTS, rules: RULES } });
 const desk = (files: { dataDir?: string; clock?: { now: number }; locale?: string } = {}, extra = 'sla: { medium: 4h }\n'): Desk => fx.open({ files, extra });
 const closeDesk = (d: Desk) => fx.close(d);
 
+/** A ticket's events (or every ticket's), from whichever store the desk is on. */
+const eventsOf = async (d: Desk, ref?: string) => (await d.view.listEvents()).filter((e) => !ref || e.ref === ref);
+
 const templatesTo = (address: string) => fx.sink.messages.filter((m) => m.to.includes(address)).map((m) => m.parsed.subject ?? '');
 
 describe('SLA warning and breach', () => {
@@ -44,37 +41,40 @@ describe('SLA warning and breach', () => {
     fx.sink.messages.length = 0;
 
     d.clock.now = created + 2 * HOUR; // 50% of 4 h: nothing yet
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
     d.clock.now = created + 3 * HOUR + 60_000; // past 75%
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
     await d.send();
     expect(fx.sink.messages.map((m) => m.to)).toEqual([['bob@example.test']]);
     expect(fx.sink.messages[0].parsed.text).toContain('must be resolved by');
 
-    // The daemon restarts: the scheduler's catch-up run at start finds nothing new to send.
+    // The daemon restarts: the next check finds nothing new to send (on SQLite the scheduler's
+    // catch-up run at start; a daemon on PostgreSQL has no catch-up, its next tick does it).
     const { dataDir, clock } = d;
     await closeDesk(d);
     d = desk({ dataDir, clock });
-    const logs: string[] = [];
-    const log = silentLogger();
-    log.info = ((obj: { job?: string; warnings?: number }, msg?: string) => logs.push(`${obj.job} ${msg} ${obj.warnings ?? ''}`)) as typeof log.info;
-    const scheduler = startScheduler(d.store, () => d.config, log, { now: () => d.clock.now });
-    await scheduler.started;
-    expect(logs).toContain('slaCheck job finished 0');
-    expect(await scheduler.run('slaCheck')).toEqual({ warnings: 0, breaches: 0 });
-    await scheduler.stop();
+    if (TEST_STORE === 'sqlite') {
+      const logs: string[] = [];
+      const log = silentLogger();
+      log.info = ((obj: { job?: string; warnings?: number }, msg?: string) => logs.push(`${obj.job} ${msg} ${obj.warnings ?? ''}`)) as typeof log.info;
+      const scheduler = startScheduler(d.store, () => d.config, log, { now: () => d.clock.now });
+      await scheduler.started;
+      expect(logs).toContain('slaCheck job finished 0');
+      expect(await scheduler.run('slaCheck')).toEqual({ warnings: 0, breaches: 0 });
+      await scheduler.stop();
+    }
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
 
     d.clock.now = created + 4 * HOUR + 60_000;
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
-    expect(slaCheck(d.store, d.config, d.clock.now + HOUR)).toEqual({ warnings: 0, breaches: 0 });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    expect(await d.runJob('slaCheck', d.clock.now + HOUR)).toEqual({ warnings: 0, breaches: 0 });
     await d.send();
     // The breach escalates to the queue's admin as well as the assignee.
     expect(templatesTo('bob@example.test')).toHaveLength(2);
     expect(templatesTo('ana@example.test')).toHaveLength(1);
     expect(fx.sink.messages.at(-1)?.parsed.text).toContain('missed its SLA for resolution');
-    const ticket = ticketByRef(d.store.db, 'HD-1');
-    const types = d.store.db.select().from(events).where(eq(events.ticketId, ticket?.id ?? 0)).all().map((e) => e.type);
+    const types = (await eventsOf(d, 'HD-1')).map((e) => e.type);
     expect(types.filter((t) => t.startsWith('sla_'))).toEqual(['sla_warning', 'sla_breach']);
   });
 
@@ -82,32 +82,31 @@ describe('SLA warning and breach', () => {
     const d = desk();
     await d.ingest(buildMail({}));
     d.clock.now += 3.5 * HOUR;
-    expect(slaCheck(d.store, d.config, d.clock.now).warnings).toBe(1);
-    const t = ticketByRef(d.store.db, 'HD-1');
+    expect((await d.runJob('slaCheck', d.clock.now))?.warnings).toBe(1);
+    const t = await d.view.ticketByRef('HD-1');
     if (!t) throw new Error('no ticket');
-    applyChange(d.store.db, t.id, planChange(t, 'severity', 'critical', d.config, d.clock.now), 'agent:ana@example.test', d.clock.now, null);
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
+    await d.staffChange(t, planChange(t, 'severity', 'critical', d.config, d.clock.now), 'agent:ana@example.test', d.clock.now, null);
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
   });
 
   it('an answered critical ticket that is not resolved breaches its resolution clock; both breaches are recorded, in the thread', async () => {
     const d = desk({}, 'sla: { critical: 4h, firstResponse: { critical: 1h } }\n');
     const created = d.clock.now;
     await d.ingest(buildMail({ messageId: '<down@customer.test>', subject: 'Server down' }));
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ severity: 'critical', dueAt: created + 4 * HOUR, firstResponseDueAt: created + HOUR });
+    expect(await d.view.ticketByRef('HD-1')).toMatchObject({ severity: 'critical', dueAt: created + 4 * HOUR, firstResponseDueAt: created + HOUR });
     d.clock.now = created + 50 * 60_000; // past 75% of the hour to answer
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
     d.clock.now = created + HOUR + 60_000; // the first response is late
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
     d.clock.now = created + 90 * 60_000;
     await d.ingest(buildMail({ from: 'Bob <bob@example.test>', inReplyTo: '<down@customer.test>', body: 'Looking at it.' }));
     d.clock.now = created + 3.5 * HOUR; // answered; past 75% of the 4 h to resolve
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
     d.clock.now = created + 4 * HOUR + 60_000; // answered, never resolved
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
-    expect(slaCheck(d.store, d.config, d.clock.now + HOUR)).toEqual({ warnings: 0, breaches: 0 });
-    const ticket = ticketByRef(d.store.db, 'HD-1');
-    const recorded = d.store.db.select().from(events).where(eq(events.ticketId, ticket?.id ?? 0)).all().filter((e) => e.type.startsWith('sla_')).map((e) => `${e.type} ${e.toValue}`);
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    expect(await d.runJob('slaCheck', d.clock.now + HOUR)).toEqual({ warnings: 0, breaches: 0 });
+    const recorded = (await eventsOf(d, 'HD-1')).filter((e) => e.type.startsWith('sla_')).map((e) => `${e.type} ${e.to}`);
     expect(recorded.sort()).toEqual(['sla_breach first_response:critical', 'sla_breach resolution:critical', 'sla_warning first_response:critical', 'sla_warning resolution:critical']);
     fx.sink.messages.length = 0;
     await d.send();
@@ -120,20 +119,20 @@ describe('SLA warning and breach', () => {
     const created = d.clock.now;
     await d.ingest(buildMail({ messageId: '<q@customer.test>' }));
     await d.ingest(buildMail({ from: 'Bob <bob@example.test>', inReplyTo: '<q@customer.test>', body: '#status pending\nWhich printer model is it?' }));
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ status: 'pending', pausedAt: created, dueAt: created + 4 * HOUR });
+    expect(await d.view.ticketByRef('HD-1')).toMatchObject({ status: 'pending', pausedAt: created, dueAt: created + 4 * HOUR });
     d.clock.now = created + 10 * HOUR; // waiting on the customer: no warning, no breach
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 0 });
     await d.ingest(buildMail({ from: 'carla@customer.test', inReplyTo: '<q@customer.test>', body: 'An HP 4250.' }));
-    const resumed = ticketByRef(d.store.db, 'HD-1');
+    const resumed = await d.view.ticketByRef('HD-1');
     expect(resumed).toMatchObject({ status: 'open', pausedAt: null, dueAt: created + 14 * HOUR });
-    const moved = d.store.db.select().from(events).where(eq(events.type, 'due_changed')).all();
-    expect(moved).toMatchObject([{ fromValue: 'resolution', toValue: new Date(created + 14 * HOUR).toISOString(), reason: expect.stringContaining('the SLA clocks stood still for 600 min') }]);
+    const moved = (await eventsOf(d)).filter((e) => e.type === 'due_changed');
+    expect(moved).toMatchObject([{ from: 'resolution', to: new Date(created + 14 * HOUR).toISOString(), reason: expect.stringContaining('the SLA clocks stood still for 600 min') }]);
     d.clock.now = created + 13 * HOUR; // 75% of the moved 14 h has passed
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
-    const t = ticketByRef(d.store.db, 'HD-1');
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    const t = await d.view.ticketByRef('HD-1');
     if (!t) throw new Error('no ticket');
-    applyChange(d.store.db, t.id, planChange(t, 'status', 'resolved', d.config, d.clock.now), 'agent:bob@example.test', d.clock.now, null);
-    expect(slaCheck(d.store, d.config, created + 100 * HOUR)).toEqual({ warnings: 0, breaches: 0 });
+    await d.staffChange(t, planChange(t, 'status', 'resolved', d.config, d.clock.now), 'agent:bob@example.test', d.clock.now, null);
+    expect(await d.runJob('slaCheck', created + 100 * HOUR)).toEqual({ warnings: 0, breaches: 0 });
   });
 });
 
@@ -153,10 +152,9 @@ describe('escalation (rules.yaml escalation)', () => {
     const created = d.clock.now;
     await d.ingest(buildMail({ messageId: '<both@customer.test>', subject: 'Server down' }));
     d.clock.now = created + 4 * HOUR + 60_000;
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
-    const t = ticketByRef(d.store.db, 'HD-1');
-    expect(t).toMatchObject({ queue: 'software', assignee: null });
-    const evs = d.store.db.select().from(events).where(eq(events.ticketId, t?.id ?? 0)).all();
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    expect(await d.view.ticketByRef('HD-1')).toMatchObject({ queue: 'software', assignee: null });
+    const evs = await eventsOf(d, 'HD-1');
     expect(evs.filter((e) => e.type === 'queue_changed')).toEqual([]);
     expect(evs.find((e) => e.type === 'escalated')?.reason).toContain('assignee none');
   });
@@ -167,20 +165,19 @@ describe('escalation (rules.yaml escalation)', () => {
     const d = fx.open({ files: { rules: ESCALATING, agents }, extra: 'sla: { critical: 4h }\n' });
     const created = d.clock.now;
     await d.ingest(buildMail({ messageId: '<esc@customer.test>', subject: 'Server down' }));
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ severity: 'critical', assignee: 'bob@example.test', priority: 'medium' });
+    expect(await d.view.ticketByRef('HD-1')).toMatchObject({ severity: 'critical', assignee: 'bob@example.test', priority: 'medium' });
     d.clock.now = created + 3.5 * HOUR; // a warning: no escalation matches it
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ priority: 'medium', assignee: 'bob@example.test' });
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 1, breaches: 0 });
+    expect(await d.view.ticketByRef('HD-1')).toMatchObject({ priority: 'medium', assignee: 'bob@example.test' });
     await d.send();
     fx.sink.messages.length = 0;
     d.clock.now = created + 4 * HOUR + 60_000;
-    expect(slaCheck(d.store, d.config, d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
-    expect(slaCheck(d.store, d.config, d.clock.now + HOUR)).toEqual({ warnings: 0, breaches: 0 });
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ priority: 'high', queue: 'software', assignee: null });
-    const t = ticketByRef(d.store.db, 'HD-1');
-    const evs = d.store.db.select().from(events).where(eq(events.ticketId, t?.id ?? 0)).all();
-    expect(evs.filter((e) => e.type === 'escalated')).toMatchObject([{ toValue: 'critical breach to the leads breach resolution', reason: expect.stringContaining('priority high; assignee none') }]);
-    expect(evs.filter((e) => e.type === 'priority_changed')).toMatchObject([{ actor: 'system', toValue: 'high', reason: 'escalation "critical breach to the leads" (breach: resolution)' }]);
+    expect(await d.runJob('slaCheck', d.clock.now)).toEqual({ warnings: 0, breaches: 1 });
+    expect(await d.runJob('slaCheck', d.clock.now + HOUR)).toEqual({ warnings: 0, breaches: 0 });
+    expect(await d.view.ticketByRef('HD-1')).toMatchObject({ priority: 'high', queue: 'software', assignee: null });
+    const evs = await eventsOf(d, 'HD-1');
+    expect(evs.filter((e) => e.type === 'escalated')).toMatchObject([{ to: 'critical breach to the leads breach resolution', reason: expect.stringContaining('priority high; assignee none') }]);
+    expect(evs.filter((e) => e.type === 'priority_changed')).toMatchObject([{ actor: 'system', to: 'high', reason: 'escalation "critical breach to the leads" (breach: resolution)' }]);
     await d.send();
     // The breach goes to the assignee (at the time) and the queue's admin; the escalation adds the rest of the queue.
     const told = fx.sink.messages.map((m) => m.to[0]).sort();
@@ -215,9 +212,9 @@ organisations:
     const d = fx.open({ files: { customers: CUSTOMERS, rules: RULES_EXPIRED }, extra: 'sla: { critical: 4h }\n' });
     const created = d.clock.now;
     await d.ingest(buildMail({ from: 'Ana <ana@mail.acme.test>', subject: 'Server down' }));
-    expect(ticketByRef(d.store.db, 'HD-1')).toMatchObject({ organisation: 'Acme', contract: 'Acme Gold', slaLevel: 'gold', severity: 'critical', priority: 'high', dueAt: created + 2 * HOUR, firstResponseDueAt: created + 30 * 60_000 });
+    expect(await d.view.ticketByRef('HD-1')).toMatchObject({ organisation: 'Acme', contract: 'Acme Gold', slaLevel: 'gold', severity: 'critical', priority: 'high', dueAt: created + 2 * HOUR, firstResponseDueAt: created + 30 * 60_000 });
     await d.ingest(buildMail({ from: 'Olga <olga@old.test>', subject: 'Server down' }));
-    expect(ticketByRef(d.store.db, 'HD-2')).toMatchObject({ organisation: 'Old Co', contract: 'Old Gold', slaLevel: null, priority: 'medium', dueAt: created + 4 * HOUR, firstResponseDueAt: null, tags: ['expired-contract'] });
+    expect(await d.view.ticketByRef('HD-2')).toMatchObject({ organisation: 'Old Co', contract: 'Old Gold', slaLevel: null, priority: 'medium', dueAt: created + 4 * HOUR, firstResponseDueAt: null, tags: ['expired-contract'] });
     fx.sink.messages.length = 0;
     await d.send();
     const assigned = fx.sink.messages.filter((m) => m.to.includes('bob@example.test')).map((m) => m.parsed.text ?? '');
@@ -232,15 +229,15 @@ describe('auto-close, digest and backup', () => {
     await d.ingest(buildMail({ subject: 'one' }));
     await d.ingest(buildMail({ subject: 'two' }));
     for (const ref of ['HD-1', 'HD-2']) {
-      const t = ticketByRef(d.store.db, ref);
+      const t = await d.view.ticketByRef(ref);
       if (!t) throw new Error('no ticket');
-      applyChange(d.store.db, t.id, planChange(t, 'status', 'resolved', d.config, d.clock.now + (ref === 'HD-2' ? 2 * 86_400_000 : 0)), 'agent:bob@example.test', d.clock.now, null);
+      await d.staffChange(t, planChange(t, 'status', 'resolved', d.config, d.clock.now + (ref === 'HD-2' ? 2 * 86_400_000 : 0)), 'agent:bob@example.test', d.clock.now, null);
     }
-    expect(autoClose(d.store, d.config, d.clock.now + 8 * 86_400_000)).toEqual({ closed: 1 });
-    expect(ticketByRef(d.store.db, 'HD-1')?.status).toBe('closed');
-    expect(ticketByRef(d.store.db, 'HD-2')?.status).toBe('resolved');
-    const closing = d.store.db.select().from(events).where(eq(events.toValue, 'closed')).all();
-    expect(closing).toMatchObject([{ actor: 'system', type: 'status_changed', fromValue: 'resolved', reason: expect.stringContaining('jobs.autoClose') }]);
+    expect(await d.runJob('autoClose', d.clock.now + 8 * 86_400_000)).toEqual({ closed: 1 });
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('closed');
+    expect((await d.view.ticketByRef('HD-2'))?.status).toBe('resolved');
+    const closing = (await eventsOf(d)).filter((e) => e.to === 'closed');
+    expect(closing).toMatchObject([{ actor: 'system', type: 'status_changed', from: 'resolved', reason: expect.stringContaining('jobs.autoClose') }]);
   });
 
   it('mails the admins a digest by queue', async () => {
@@ -248,7 +245,7 @@ describe('auto-close, digest and backup', () => {
     await d.ingest(buildMail({ subject: 'one' }));
     await d.ingest(buildMail({ subject: 'two' }));
     d.clock.now += 5 * HOUR;
-    expect(digest(d.store, d.config, d.clock.now)).toMatchObject({ admins: 1, open: 2, overdue: 2, created: 2 });
+    expect(await d.runJob('digest', d.clock.now)).toMatchObject({ admins: 1, open: 2, overdue: 2, created: 2 });
     await d.send();
     const mail = fx.sink.messages.filter((m) => m.to.includes('ana@example.test')).at(-1);
     expect(mail?.parsed.subject).toBe('Daily digest: 2 open, 2 overdue');
@@ -258,16 +255,16 @@ describe('auto-close, digest and backup', () => {
   it('keeps on the outbox row the subject the digest went out with, in the language of the admins', async () => {
     const d = desk({ locale: 'es' });
     await d.ingest(buildMail({ subject: 'one' }));
-    digest(d.store, d.config, d.clock.now);
-    const row = () => listOutbox(d.store.db).find((r) => r.template === 'digest');
-    expect(row()?.subject).toBe('Daily digest: 1 open, 0 overdue'); // queued: the fallback
+    await d.runJob('digest', d.clock.now);
+    const row = async () => (await d.view.listOutbox()).find((r) => r.template === 'digest');
+    expect((await row())?.subject).toBe('Daily digest: 1 open, 0 overdue'); // queued: the fallback
     await d.send();
     const mail = fx.sink.messages.filter((m) => m.to.includes('ana@example.test')).at(-1);
     expect(mail?.parsed.subject).toBe('Resumen diario: 1 abiertos, 0 vencidos');
-    expect(row()).toMatchObject({ status: 'sent', subject: 'Resumen diario: 1 abiertos, 0 vencidos' });
+    expect(await row()).toMatchObject({ status: 'sent', subject: 'Resumen diario: 1 abiertos, 0 vencidos' });
   });
 
-  it('backs up the live database: the copy opens and holds the same tickets; old copies are pruned', async () => {
+  sqliteOnly('backs up the live database: the copy opens and holds the same tickets; old copies are pruned', async () => {
     const d = desk({}, 'jobs: { backup: { keep: 2 } }\n');
     for (let i = 0; i < 3; i++) await d.ingest(buildMail({ subject: `t${i}` }));
     let last = '';
@@ -300,8 +297,9 @@ describe('helpdesk jobs run', () => {
   });
 });
 
+// The SQLite daemon's scheduler; the cluster's (one run per tick across daemons) is pg-jobs.test.ts's.
 describe('scheduler', () => {
-  it('never runs a job twice at once, and runs time-critical jobs once at start', async () => {
+  sqliteOnly('never runs a job twice at once, and runs time-critical jobs once at start', async () => {
     const d = desk();
     const logs: string[] = [];
     const log = silentLogger();
@@ -317,7 +315,7 @@ describe('scheduler', () => {
     expect(logs).toContain('backup job still running; this run is skipped');
   });
 
-  it('neither schedules nor catches up a disabled job', async () => {
+  sqliteOnly('neither schedules nor catches up a disabled job', async () => {
     const d = desk({}, 'jobs: { slaCheck: { enabled: false }, backup: { enabled: false } }\n');
     const logs: string[] = [];
     const log = silentLogger();
