@@ -12,7 +12,8 @@ import { makeTransport } from '../../src/mail-out/transport';
 import { sqliteView, type DeskView } from '../../src/store/desk-view';
 import { openStore, type Store } from '../../src/store/open';
 import { searchTickets, type TicketHit } from '../../src/search/tickets';
-import { lazyPgTestDesk, noSqliteStore, openPgTestDesk, TEST_STORE } from './test-store';
+import { applyStaffChange } from '../../src/pipeline/staff-change';
+import { lazyPgTestDesk, noSqliteStore, openPgTestDesk, TEST_STORE, type StaffChange } from './test-store';
 
 export const FIXTURES = path.resolve(__dirname, '../fixtures');
 
@@ -60,12 +61,15 @@ export interface TestDesk {
   ingest(bytes: Buffer | string, options?: { source?: string; mailbox?: string; now?: number; dnsResolver?: DnsResolver }): Promise<IngestResult>;
   /** `helpdesk tickets search` on the desk's store. */
   search(query: string, limit?: number): Promise<TicketHit[]>;
+  /** A change staff make outside mail (`helpdesk tickets set`). */
+  staffChange: StaffChange;
   close(): void;
 }
 
-export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): TestDesk {
+/** `dataDir` again is the same desk after a restart (on PostgreSQL, the same database). */
+export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}, options: { dataDir?: string } = {}): TestDesk {
   const config = loadConfig(writeConfigDir(files));
-  const dataDir = tempDir('hd-data-');
+  const dataDir = options.dataDir ?? tempDir('hd-data-');
   const bytesOf = (bytes: Buffer | string) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
   if (TEST_STORE === 'postgres') {
     // The time a call asks for, else the clock.
@@ -80,6 +84,7 @@ export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): 
       view,
       dataDir,
       search: async (query, limit = 20) => (await pg()).search(query, limit),
+      staffChange: async (...args) => (await pg()).staffChange(...args),
       ingest: async (bytes, options = {}) => {
         if (options.dnsResolver) throw new Error('a DNS resolver per message is not supported by the PostgreSQL test desk');
         at = options.now;
@@ -99,6 +104,7 @@ export function openTestDesk(files: Parameters<typeof writeConfigDir>[0] = {}): 
     view: sqliteView(store),
     dataDir,
     search: async (query, limit = 20) => searchTickets(store.db, config, query, limit),
+    staffChange: (ticket, change, actor, at, reason) => applyStaffChange(store, config, ticket, change, actor, at, reason),
     // As the sources do, a result counts once a durability barrier covers it: the message's
     // raw and attachment files are on disk then (they are written in the background).
     ingest: async (bytes, options = {}) => {
