@@ -117,8 +117,19 @@ export async function openTicketCounts(db: PgDb, assignees: string[]): Promise<M
   return counts;
 }
 
-export const getValue = async (db: PgDb, key: string) =>
-  (await one(pgPrepared(db, 'get_value', (d, name) => d.select({ value: s.keyValue.value }).from(s.keyValue).where(eq(s.keyValue.key, sql.placeholder('key'))).prepare(name)).execute({ key })))?.value ?? null;
+/**
+ * Values that never change once stored, read once per connection: the Message-ID secret
+ * (migration 0001 sets it; nothing writes it again). Every message read it about twice.
+ */
+const WRITTEN_ONCE = new Set(['message_id_secret']);
+
+export async function getValue(db: PgDb, key: string): Promise<string | null> {
+  const known = WRITTEN_ONCE.has(key) ? pgPrepared(db, `value_${key}`, () => ({ value: null as string | null })) : null;
+  if (known?.value) return known.value;
+  const value = (await one(pgPrepared(db, 'get_value', (d, name) => d.select({ value: s.keyValue.value }).from(s.keyValue).where(eq(s.keyValue.key, sql.placeholder('key'))).prepare(name)).execute({ key })))?.value ?? null;
+  if (known) known.value = value;
+  return value;
+}
 
 /** The spam model's counts of these tokens. Not cached yet (SQLite's store keeps the model in memory per generation). */
 export async function spamCounts(db: PgDb, tokens: string[]): Promise<Map<string, TokenCounts>> {
