@@ -45,32 +45,15 @@ export type ReportTicket = Pick<
   'id' | 'status' | 'priority' | 'severity' | 'category' | 'queue' | 'assignee' | 'createdAt' | 'firstResponseAt' | 'resolvedAt' | 'closedAt' | 'dueAt' | 'firstResponseDueAt' | 'pausedAt' | 'organisation' | 'contract' | 'ref' | 'spamVerdict' | 'rating' | 'ratedAt'
 >;
 
+/** The ticket columns the report reads, picked from either store's tickets table (same names). */
+const REPORT_TICKET_COLUMNS = ['id', 'status', 'priority', 'severity', 'category', 'queue', 'assignee', 'createdAt', 'firstResponseAt', 'resolvedAt', 'closedAt', 'dueAt', 'firstResponseDueAt', 'pausedAt', 'organisation', 'contract', 'ref', 'spamVerdict', 'rating', 'ratedAt'] as const satisfies ReadonlyArray<keyof ReportTicket>;
+
+export function reportTicketColumns<T extends Record<(typeof REPORT_TICKET_COLUMNS)[number], unknown>>(table: T): Pick<T, (typeof REPORT_TICKET_COLUMNS)[number]> {
+  return Object.fromEntries(REPORT_TICKET_COLUMNS.map((k) => [k, table[k]])) as Pick<T, (typeof REPORT_TICKET_COLUMNS)[number]>;
+}
+
 function reportTickets(db: Db): ReportTicket[] {
-  return db
-    .select({
-      id: tickets.id,
-      status: tickets.status,
-      priority: tickets.priority,
-      severity: tickets.severity,
-      category: tickets.category,
-      queue: tickets.queue,
-      assignee: tickets.assignee,
-      createdAt: tickets.createdAt,
-      firstResponseAt: tickets.firstResponseAt,
-      resolvedAt: tickets.resolvedAt,
-      closedAt: tickets.closedAt,
-      dueAt: tickets.dueAt,
-      firstResponseDueAt: tickets.firstResponseDueAt,
-      pausedAt: tickets.pausedAt,
-      organisation: tickets.organisation,
-      contract: tickets.contract,
-      ref: tickets.ref,
-      spamVerdict: tickets.spamVerdict,
-      rating: tickets.rating,
-      ratedAt: tickets.ratedAt,
-    })
-    .from(tickets)
-    .all();
+  return db.select(reportTicketColumns(tickets)).from(tickets).all();
 }
 
 function reportEvents(db: Db, since: number, until: number): ReportEvent[] {

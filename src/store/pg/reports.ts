@@ -1,5 +1,5 @@
 import { and, eq, gte, inArray, lt, sql } from 'drizzle-orm';
-import { EXCHANGED_KINDS, REPORT_EVENT_TYPES, type ReportRows } from '../reports';
+import { EXCHANGED_KINDS, REPORT_EVENT_TYPES, reportTicketColumns, type ReportRows } from '../reports';
 import type { PgDb } from './reads';
 import * as s from './schema';
 
@@ -11,31 +11,7 @@ const count = sql<number>`count(*)`.mapWith(Number);
  * comes from one snapshot while daemons go on writing) or the pool.
  */
 export async function pgReportRows(db: Pick<PgDb, 'select' | 'selectDistinct'>, since: number, until: number): Promise<ReportRows> {
-  const t = s.tickets;
-  const tickets = await db
-    .select({
-      id: t.id,
-      status: t.status,
-      priority: t.priority,
-      severity: t.severity,
-      category: t.category,
-      queue: t.queue,
-      assignee: t.assignee,
-      createdAt: t.createdAt,
-      firstResponseAt: t.firstResponseAt,
-      resolvedAt: t.resolvedAt,
-      closedAt: t.closedAt,
-      dueAt: t.dueAt,
-      firstResponseDueAt: t.firstResponseDueAt,
-      pausedAt: t.pausedAt,
-      organisation: t.organisation,
-      contract: t.contract,
-      ref: t.ref,
-      spamVerdict: t.spamVerdict,
-      rating: t.rating,
-      ratedAt: t.ratedAt,
-    })
-    .from(t);
+  const tickets = await db.select(reportTicketColumns(s.tickets)).from(s.tickets);
   const e = s.events;
   const events = await db
     .select({ ticketId: e.ticketId, at: e.at, actor: e.actor, type: e.type, from: e.fromValue, to: e.toValue })
