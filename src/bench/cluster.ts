@@ -5,9 +5,11 @@
  * and data folder, on loopback. The mail is the corpus' real messages, each given its own
  * Message-ID and sender so every one is a new ticket.
  *
- *   npm run bench:cluster -- [--per-mailbox 1000] [corpus dir]
+ *   npm run bench:cluster -- [--per-mailbox 1000] [--statements] [corpus dir]
  *
  * Default 100 messages per mailbox (3,000 in all); the issue's 30,000 is `--per-mailbox 1000`.
+ * `--statements` also prints, after the one-daemon run, the statements PostgreSQL ran per message
+ * (pg_stat_statements): where the round trips of a message go.
  */
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,18 +36,22 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const at = args.indexOf('--per-mailbox');
   const perMailbox = at >= 0 ? Number(args.splice(at, 2)[1]) : 100;
+  const statements = args.includes('--statements');
+  if (statements) args.splice(args.indexOf('--statements'), 1);
   const corpusDir = args[0] ?? path.join(packageRoot(), '..', 'shared', 'corpus');
   const corpus = loadCorpus(corpusDir);
   const total = perMailbox * MAILBOXES.length;
   out(`bench:cluster: ${MAILBOXES.length} Maildir mailboxes × ${perMailbox} messages = ${total} (from ${corpus.length} corpus files), leaseTtl ${TTL_MS / 1000}s, ${os.cpus().length} cores`);
   const work = mkdtempSync(path.join(os.tmpdir(), 'hd-bench-cluster-'));
-  const pg = await startPostgres();
+  const pg = await startPostgres(statements ? { settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } } : {});
   try {
     const sqliteRate = (await drain('sqlite', 1, null)).rate;
     out(`one daemon on SQLite:      ${sqliteRate.toFixed(0)} msg/s  (baseline)`);
     for (const n of [1, 2, 3]) {
-      const { rate: r, deadlocks } = await drain(`pg${n}`, n, await pg.createDatabase(`bench${n}`));
+      const url = await pg.createDatabase(`bench${n}`);
+      const { rate: r, deadlocks } = await drain(`pg${n}`, n, url);
       out(`${n} daemon${n > 1 ? 's' : ' '} on PostgreSQL:  ${r.toFixed(0)} msg/s  (${Math.round((100 * r) / sqliteRate)}% of SQLite's; ${deadlocks} batches retried after a deadlock)`);
+      if (statements && n === 1) await printStatements(url, total);
     }
     const takeover = await killOne(await pg.createDatabase('bench_kill'));
     out(`takeover after a SIGKILL:  ${takeover} ms  (leaseTtl ${TTL_MS} ms; bound 5/6 of it: ${Math.round((TTL_MS * 5) / 6)} ms)`);
@@ -135,6 +141,26 @@ jobs: { backup: { enabled: false } }
     } finally {
       await Promise.all(daemons.map((d) => (d.child.kill('SIGTERM'), d.exited)));
     }
+  }
+}
+
+/** The statements of the one-daemon run by calls per message, with their mean time (pg_stat_statements). */
+async function printStatements(url: string, messages: number): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('create extension if not exists pg_stat_statements');
+    const rows = await c.query<{ calls: string; mean: number; query: string }>(
+      `select calls, mean_exec_time as mean, left(regexp_replace(query, '\\s+', ' ', 'g'), 100) as query from pg_stat_statements
+       where dbid = (select oid from pg_database where datname = current_database()) and query not like 'SELECT $2 FROM ONLY %'
+       order by calls desc limit 25`,
+    );
+    // Foreign-key checks (SELECT … FROM ONLY … FOR KEY SHARE) are left out: PostgreSQL runs them, not the daemon.
+    const perMessage = rows.rows.reduce((sum, r) => sum + Number(r.calls), 0) / messages;
+    out(`  statements the daemon sent per message (the 25 most frequent): ${perMessage.toFixed(1)}; per message, mean time, statement:`);
+    for (const r of rows.rows) out(`  ${(Number(r.calls) / messages).toFixed(2).padStart(6)}  ${r.mean.toFixed(3).padStart(7)} ms  ${r.query}`);
+  } finally {
+    await c.end();
   }
 }
 

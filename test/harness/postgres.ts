@@ -43,7 +43,8 @@ function runAs(): { uid: number; gid: number } | null {
   return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
 }
 
-export async function startPostgres(): Promise<Postgres> {
+/** `settings`: more server settings (`-c name=value`), e.g. to load pg_stat_statements for a benchmark. */
+export async function startPostgres(options: { settings?: Record<string, string> } = {}): Promise<Postgres> {
   const bin = binDir();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pgt-'));
   const data = path.join(dir, 'data');
@@ -58,7 +59,7 @@ export async function startPostgres(): Promise<Postgres> {
   const init = spawnSync(path.join(bin, 'initdb'), ['-D', data, '-U', USER, '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'], opts);
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout || init.error?.message}`);
   const port = await freePort();
-  const args = ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', socket, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
+  const args = ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', socket, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200', ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   const server: ChildProcess = spawn(path.join(bin, 'postgres'), args, { ...(as ?? {}), stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   server.stderr?.on('data', (b: Buffer) => {
