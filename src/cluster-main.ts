@@ -47,7 +47,7 @@ const NOT_YET = 'the backup job (use PostgreSQL\'s own backups: pg_dump, WAL arc
  */
 /** `url`: the configuration's `store.postgres.url`. */
 export async function startClusterDaemon(where: Locations, config: Config, url: string, log: Logger): Promise<ClusterDaemon> {
-  // Connections for the open batches, the lease keeper, the outbox and the sources' state.
+  // Connections for the open batches (and their new contacts), the lease keeper, the outbox and the sources' state.
   const pool = await openPgPool(url, log, config.mailboxes.length + 5, pgTimeouts(config.limits.processingTime));
   const live = watchConfig(where.configDir, config, log);
   const templates = loadTemplates(templatesDir(config), live.current, { log: log.child({ component: 'templates' }), watch: true });

@@ -46,7 +46,8 @@ async function intakeStoreFor(where: Locations, config: Config, log: Logger): Pr
     return { intake: sqliteIntakeStore(store), close: () => store.close() };
   }
   const [{ openPgPool, pgTimeouts }, { pgIntakeStore }] = await Promise.all([import('../store/pg/pool'), import('../intake/pg-intake-store')]);
-  const pool = await openPgPool(config.store.postgres.url, log, 2, pgTimeouts(config.limits.processingTime)).catch((err: unknown) => {
+  // The batch's connection, its new contacts' (written outside it) and the category predictor's reads.
+  const pool = await openPgPool(config.store.postgres.url, log, 3, pgTimeouts(config.limits.processingTime)).catch((err: unknown) => {
     throw new CliExit(EXIT.TEMPFAIL, errorMessage(err));
   });
   return { intake: pgIntakeStore(pool, log), close: () => pool.end() };

@@ -50,12 +50,13 @@ export function pgIntakeStore(pool: Pool, log: Logger, options: { categoryCheckE
   );
   return {
     turn: (fn) => turns.run(fn),
-    openBatch: (lease) => pgBatch(pool, lease ?? null, log),
+    openBatch: (lease) => pgBatch(pool, reads, lease ?? null, log),
     categoryModel: () => categories.current(),
   };
 }
 
-function pgBatch(pool: Pool, lease: Lease | null, log: Logger): IntakeBatch {
+/** `onPool`: statements outside the batch's transaction (new contacts, store/pg/writes.ts). */
+function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): IntakeBatch {
   let client: PoolClient | null = null;
   let db: PgDb | null = null;
   /** The connection reported an error of its own: whatever it was doing is lost. */
@@ -148,7 +149,7 @@ function pgBatch(pool: Pool, lease: Lease | null, log: Logger): IntakeBatch {
         readFailed = false;
       }
       try {
-        const result = await applyOnPostgres(draft, database(), config);
+        const result = await applyOnPostgres(draft, database(), config, { contactsOn: onPool });
         await query('RELEASE SAVEPOINT message');
         inMessage = false;
         return result;

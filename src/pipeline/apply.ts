@@ -57,14 +57,7 @@ export function* applyPlan(draft: Draft, config: Config, files: KeptFiles): Plan
     return { source: draft.raw.source, outcome: 'duplicate' as const, ticket: earlier.ticketRef, threadedBy: null, reason };
   }
 
-  // Every contact the message names, upserted in address order: two batches naming the same
-  // people in another order then lock their rows in one order on PostgreSQL, never in a cycle
-  // (bench:cluster saw contact-upsert deadlocks before). Stable: the sender's name goes first.
-  const named = [...(sender ? [{ address: sender, name: mail.from?.name ?? null }] : []), ...actor.participants.map((p) => ({ address: p.address, name: p.name ?? null }))];
-  const contactIds = new Map<string, number>();
-  for (const c of [...named].sort((a, b) => compareAddresses(a.address, b.address))) contactIds.set(c.address.toLowerCase(), yield* write('upsertContact', c.address, c.name, now));
-  const contactId = (address: string): number => contactIds.get(address.toLowerCase()) as number;
-  const senderId = sender ? contactId(sender) : null;
+  const senderId = sender ? yield* write('upsertContact', sender, mail.from?.name ?? null, now) : null;
   const who = actor.role === 'agent' ? `agent:${actor.address}` : (sender ?? 'unknown');
   let ticket = thread.ticket;
   if (!ticket) {
@@ -110,7 +103,8 @@ export function* applyPlan(draft: Draft, config: Config, files: KeptFiles): Plan
   }
 
   for (const p of actor.participants) {
-    if (yield* write('addParticipant', ticket.id, contactId(p.address), 'cc', now)) {
+    const contactId = yield* write('upsertContact', p.address, p.name, now);
+    if (yield* write('addParticipant', ticket.id, contactId, 'cc', now)) {
       yield* write('addEvent', { ticketId: ticket.id, at: now, actor: who, type: 'participant_added', to: p.address, reason: 'addressed on an inbound message' });
     }
   }
@@ -259,11 +253,4 @@ function messageKind(draft: Draft): string {
       if (draft.actor?.role === 'agent') return draft.update && !draft.update.relay ? 'agent_command' : 'agent_reply';
       return 'customer';
   }
-}
-
-/** Addresses in one fixed order (case-folded, by code unit), the order their contacts are locked in. */
-function compareAddresses(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -9,10 +9,11 @@ import type { Draft, IngestResult } from './types';
 
 /**
  * apply on the PostgreSQL store (docs/CLUSTER.md): the attachment bodies into `blobs`, then
- * the same plan as SQLite's, run on `db`, all in the transaction the caller opened.
+ * the same plan as SQLite's, run on `db`, all in the transaction the caller opened but new
+ * contacts, which go where `options.contactsOn` says (store/pg/writes.ts).
  * pipeline-writes.test.ts holds it to SQLite's rows.
  */
-export async function applyOnPostgres(draft: Draft, db: PgDb, config: Config): Promise<IngestResult> {
+export async function applyOnPostgres(draft: Draft, db: PgDb, config: Config, options: { contactsOn?: PgDb } = {}): Promise<IngestResult> {
   const bodies = new Map<string, { path: string; sha256: string; content: Buffer }>();
   const files = keepAttachments(draft, config, (a) => {
     const path = blobPath('attachments', a.sha256);
@@ -20,5 +21,5 @@ export async function applyOnPostgres(draft: Draft, db: PgDb, config: Config): P
     return path;
   });
   await keepBlobs(db, [...bodies.values()]);
-  return runPlanAsync(applyPlan(draft, config, files), pgWrites(db));
+  return runPlanAsync(applyPlan(draft, config, files), pgWrites(db, options));
 }

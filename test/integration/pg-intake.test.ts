@@ -163,6 +163,34 @@ test('one mail in two mailboxes at once: two batches side by side create it once
   expect(await count(d, 'tickets')).toBe(1);
 }, 30_000);
 
+test('two batches naming the same new people in another order never deadlock: each new contact is written outside the batch', async () => {
+  const d = await desk('pg_intake_contacts', { batchMessages: 100, batchMs: 10_000 });
+  const from = (who: string, n: string) => buildMail({ from: `${who}@new.test`, messageId: `<${who}.${n}@new.test>`, subject: `From ${who} (${n})`, body: 'Hello' });
+  // Batch one writes x then y; batch two writes y then x, each waiting until the other has written its first.
+  let oneWrote!: () => void;
+  let twoWrote!: () => void;
+  const oneFirst = new Promise<void>((resolve) => (oneWrote = resolve));
+  const twoFirst = new Promise<void>((resolve) => (twoWrote = resolve));
+  async function* one() {
+    yield { bytes: from('x', 'one'), source: 'one', position: null, mailbox: 'support' } as RawMessage;
+    oneWrote();
+    await twoFirst;
+    yield { bytes: from('y', 'one'), source: 'one', position: null, mailbox: 'support' } as RawMessage;
+  }
+  async function* two() {
+    await oneFirst;
+    yield { bytes: from('y', 'two'), source: 'two', position: null, mailbox: 'sales' } as RawMessage;
+    twoWrote();
+    // Batch one is now writing y's second mail, while this batch holds its own open.
+    await sleep(300);
+    yield { bytes: from('x', 'two'), source: 'two', position: null, mailbox: 'sales' } as RawMessage;
+  }
+  const [a, b] = await Promise.all([passOver(d.intake, one()), passOver(d.intake, two())]);
+  expect([a.failure?.message ?? null, b.failure?.message ?? null]).toEqual([null, null]);
+  expect([...a.acked, ...b.acked].map((m) => m.result.outcome)).toEqual(['created', 'created', 'created', 'created']);
+  expect((await d.admin.query("select email from contacts where email like '%@new.test' order by email")).rows.map((r) => r.email)).toEqual(['x@new.test', 'y@new.test']);
+}, 30_000);
+
 test('helpdesk ingest pipes mail into a desk on PostgreSQL; an unreachable one is a temporary failure; a command that knows only SQLite refuses it', async () => {
   const url = await pg().createDatabase('pg_intake_cli');
   const desk = (storeUrl: string) =>

@@ -19,8 +19,17 @@ const ATTACHMENT_ROWS = 1000;
  * connection of the transaction the caller opened. Each does what its SQLite namesake in
  * src/store does (pipeline-writes.test.ts applies the same mail to both stores and compares
  * every table).
+ *
+ * `contactsOn`: where contacts are written (added, named, their locale set), when not in `db`'s
+ * transaction. The intake's batches pass the pool: a contact written in a batch stays locked
+ * until that batch commits, and two batches each writing the other's next sender deadlock
+ * (bench:cluster saw it with new addresses spread over many mailboxes). Written outside, each
+ * write commits at once and the batch only reads the row. A batch that then rolls back leaves
+ * the contact as written: an address book entry without tickets, or its first-seen locale, as
+ * the same mail offered again writes them.
  */
-export function pgWrites(db: PgDb): AsyncWrites {
+export function pgWrites(db: PgDb, options: { contactsOn?: PgDb } = {}): AsyncWrites {
+  const contacts = options.contactsOn ?? db;
   const addEvent: AsyncWrites['addEvent'] = (e) => pgInsertRows(db, 'events', s.events, { returningId: false }).run({ ticketId: e.ticketId, at: e.at, actor: e.actor, type: e.type, fromValue: e.from ?? null, toValue: e.to ?? null, reason: e.reason ?? null });
   return {
     // apply re-checks dedup in its transaction. SQLite's writers take turns (BEGIN IMMEDIATE);
@@ -44,7 +53,7 @@ export function pgWrites(db: PgDb): AsyncWrites {
       const email = address.toLowerCase();
       const given = name || null;
       const rows = await pgRun<{ id: number }>(
-        db,
+        contacts,
         'upsert_contact',
         `with found as (
            select id from contacts where email = $1 and (name is not null or $2::text is null)
@@ -144,7 +153,7 @@ export function pgWrites(db: PgDb): AsyncWrites {
     },
     setContactLocale: async (address, locale, opts = {}) => {
       const email = eq(s.contacts.email, address.toLowerCase());
-      await db
+      await contacts
         .update(s.contacts)
         .set({ locale })
         .where(opts.replace ? email : and(email, isNull(s.contacts.locale)));
