@@ -11,6 +11,7 @@ import { pgStoreReader } from '../pipeline/pg-store-reader';
 import type { StoreReader } from '../pipeline/types';
 import { blobPath } from '../store/blobs';
 import { writeTurn } from '../store/write-turn';
+import { beginOn } from '../store/pg/transaction';
 import { keepBlobs, keepRawFile } from '../store/pg/blobs';
 import { driverError, isPgStoreFailure } from '../store/pg/failures';
 import { categorySource, ticketInfo, type PgDb } from '../store/pg/reads';
@@ -102,11 +103,8 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
     if (ended) throw new StoreUnavailableError('the batch has ended');
     if (lost) throw new StoreUnavailableError(`the batch's connection failed: ${lost.message}`, lost);
     if (client) return;
-    const c = await storeStep('cannot reach PostgreSQL', () => pool.connect());
-    c.on('error', onError);
-    client = c;
-    db = drizzle(c, { schema });
-    await query('BEGIN');
+    client = await beginOn(pool, onError);
+    db = drizzle(client, { schema });
   };
 
   /** Gives the connection back (destroyed when it failed or its state is unknown). */

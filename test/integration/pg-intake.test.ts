@@ -9,6 +9,8 @@ import { sleep } from '../../src/lib/backoff';
 import type { RawMessage } from '../../src/pipeline/types';
 import type { PgTimeouts } from '../../src/store/pg/pool';
 import { getValue } from '../../src/store/key-value';
+import { inPgTransaction } from '../../src/store/pg/transaction';
+import { sql } from 'drizzle-orm';
 import { usePostgres } from '../harness/use-postgres';
 import { runCliAsync } from '../helpers/cli';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
@@ -115,6 +117,35 @@ test('a batch whose connection is killed is acknowledged to no one; offered agai
   }
   for (const table of ['tickets', 'messages', 'attachments', 'outbox']) expect({ table, rows: await count(d, table) }).toEqual({ table, rows: await count(reference, table) });
 }, 60_000);
+
+test('a pass right after PostgreSQL ended every connection (a restart, a fail-over) goes through: a dead connection from the pool is replaced', async () => {
+  const d = await desk('pg_intake_restarted');
+  const mail = (n: number): RawMessage => ({ bytes: buildMail({ messageId: `<restart.${n}@customer.test>`, subject: `Mail ${n}`, body: 'Hello' }), source: 'support', position: String(n), mailbox: 'support' });
+  for (let round = 0; round < 5; round++) {
+    // The pool holds idle connections, as a daemon's does between batches.
+    expect((await passOver(d.intake, [mail(2 * round)])).failure).toBeNull();
+    expect(d.pool.idleCount).toBeGreaterThan(0);
+    await d.admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    // At once: the pool has not yet seen that its idle connections are gone.
+    const after = await passOver(d.intake, [mail(2 * round + 1)]);
+    expect({ round, failure: after.failure?.message ?? null }).toEqual({ round, failure: null });
+  }
+  expect(await count(d, 'tickets')).toBe(10);
+}, 30_000);
+
+test('a transaction whose connection dies while no statement runs (the outbox sending a mail) fails with an error, never an uncaught one', async () => {
+  const d = await desk('pg_intake_tx_dies');
+  const attempt = inPgTransaction(d.pool, async (db) => {
+    const pid = (await db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`)).rows[0].pid;
+    await d.admin.query('select pg_terminate_backend($1)', [pid]);
+    // No statement running while the server ends the connection, as while the outbox sends.
+    await sleep(300);
+    await db.execute(sql`select 1`);
+  });
+  await expect(attempt).rejects.toThrow();
+  // The pool goes on.
+  expect((await d.pool.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+});
 
 test('a batch of a daemon that lost its mailbox lease does not commit; the next holder processes the mail once', async () => {
   const d = await desk('pg_intake_fence', { batchMessages: 100, batchMs: 10_000 });

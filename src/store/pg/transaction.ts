@@ -1,20 +1,64 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { StoreUnavailableError, errorMessage } from '../../lib/errors';
+import { driverError } from './failures';
 import type { PgDb } from './reads';
 import * as schema from './schema';
 
 /**
- * Runs `fn` in one transaction on a connection of its own from `pool`: COMMIT when it
- * resolves, ROLLBACK when it throws (the error goes on to the caller). A COMMIT that
+ * How many connections a transaction tries before it gives up: after PostgreSQL restarted (or
+ * an administrator ended every connection), the pool's idle connections are gone, but the pool
+ * learns it only when their sockets' news arrives and may hand one out first. The first
+ * attempt takes a round trip, by which the others' news has arrived and the pool dropped them.
+ */
+const BEGIN_ATTEMPTS = 3;
+
+/**
+ * A connection of `pool` in a transaction (BEGIN succeeded); a dead one is destroyed and
+ * another tried (BEGIN_ATTEMPTS). `onError` listens to the connection from then on: a
+ * connection the pool handed out has no listener of the pool's, and an error it reports while
+ * no statement runs (the server ended it while the outbox sends a mail) would otherwise be an
+ * uncaught error that ends the process. The caller removes `onError` before it releases the
+ * connection. Unreachable, or no connection took BEGIN: StoreUnavailableError.
+ */
+export async function beginOn(pool: Pool, onError: (err: Error) => void): Promise<PoolClient> {
+  for (let attempt = 1; ; attempt++) {
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw new StoreUnavailableError(`cannot reach PostgreSQL: ${errorMessage(driverError(err))}`, driverError(err));
+    }
+    // A socket error while BEGIN runs fails BEGIN too: nothing more to do with it (the listener
+    // stays on a destroyed connection, whatever it still reports).
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    try {
+      await client.query('BEGIN');
+    } catch (err) {
+      client.release(true);
+      if (attempt >= BEGIN_ATTEMPTS) throw new StoreUnavailableError(`cannot begin a transaction: ${errorMessage(driverError(err))}`, driverError(err));
+      continue;
+    }
+    client.removeListener('error', ignore);
+    client.on('error', onError);
+    return client;
+  }
+}
+
+/**
+ * Runs `fn` in one transaction on a connection of its own from `pool` (beginOn): COMMIT when
+ * it resolves, ROLLBACK when it throws (the error goes on to the caller). A COMMIT that
  * PostgreSQL answers with ROLLBACK (the transaction was aborted by an error `fn` caught) is an
  * error, not a success. The connection goes back to the pool only when it is known clean;
  * one that failed mid-transaction is closed.
  */
 export async function inPgTransaction<T>(pool: Pool, fn: (db: PgDb) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  // The connection's own error fails its next statement: nothing more to do with it here.
+  const failed = () => undefined;
+  const client = await beginOn(pool, failed);
   let clean = false;
   try {
-    await client.query('BEGIN');
     let result: T;
     try {
       result = await fn(drizzle(client, { schema }));
@@ -30,6 +74,7 @@ export async function inPgTransaction<T>(pool: Pool, fn: (db: PgDb) => Promise<T
     clean = true;
     return result;
   } finally {
+    if (clean) client.removeListener('error', failed);
     client.release(!clean);
   }
 }
