@@ -9,8 +9,11 @@ import { sleep } from '../../src/lib/backoff';
 import type { RawMessage } from '../../src/pipeline/types';
 import type { PgTimeouts } from '../../src/store/pg/pool';
 import { getValue } from '../../src/store/key-value';
+import { getValue as pgGetValue } from '../../src/store/pg/reads';
 import { inPgTransaction } from '../../src/store/pg/transaction';
 import { sql } from 'drizzle-orm';
+import * as pgSchema from '../../src/store/pg/schema';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import { usePostgres } from '../harness/use-postgres';
 import { runCliAsync } from '../helpers/cli';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
@@ -221,6 +224,26 @@ test('two batches naming the same new people in another order never deadlock: ea
   expect([...a.acked, ...b.acked].map((m) => m.result.outcome)).toEqual(['created', 'created', 'created', 'created']);
   expect((await d.admin.query("select email from contacts where email like '%@new.test' order by email")).rows.map((r) => r.email)).toEqual(['x@new.test', 'y@new.test']);
 }, 30_000);
+
+test('the Message-ID secret is read once per connection (it never changes); every other value is read each time', async () => {
+  const d = await desk('pg_intake_values');
+  const [one, two] = [await d.pool.connect(), await d.pool.connect()];
+  try {
+    const [onOne, onTwo] = [drizzle(one, { schema: pgSchema }), drizzle(two, { schema: pgSchema })];
+    const secret = await pgGetValue(onOne, 'message_id_secret');
+    expect(secret).toMatch(/^[0-9a-f]{32,}$/);
+    await d.admin.query("insert into key_value (key, value) values ('round_robin:first', 'ann')");
+    expect(await pgGetValue(onOne, 'round_robin:first')).toBe('ann');
+    // Changed behind the daemon's back: the secret stays what this connection read, other values follow.
+    await d.admin.query("update key_value set value = 'changed' where key in ('message_id_secret', 'round_robin:first')");
+    expect(await pgGetValue(onOne, 'message_id_secret')).toBe(secret);
+    expect(await pgGetValue(onOne, 'round_robin:first')).toBe('changed');
+    expect(await pgGetValue(onTwo, 'message_id_secret')).toBe('changed');
+  } finally {
+    one.release();
+    two.release();
+  }
+});
 
 test('helpdesk ingest pipes mail into a desk on PostgreSQL; an unreachable one is a temporary failure; a command that knows only SQLite refuses it', async () => {
   const url = await pg().createDatabase('pg_intake_cli');

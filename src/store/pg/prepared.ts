@@ -20,8 +20,12 @@ import type { PgDb } from './reads';
  */
 const caches = new WeakMap<object, Map<string, unknown>>();
 
-/** The connection (or pool) under `db`. `$client` is on what drizzle() returns, not on the NodePgDatabase type the store passes around. */
-const clientOf = (db: PgDb) => (db as PgDb & { $client: Pick<Pool, 'query'> }).$client;
+/**
+ * The connection (or pool) under `db`, the key of what is kept per connection. `$client` is on
+ * what drizzle() returns, not on the NodePgDatabase type the store passes around.
+ */
+export const pgConnectionOf = (db: PgDb) => (db as PgDb & { $client: Pick<Pool, 'query'> }).$client;
+const clientOf = pgConnectionOf;
 
 export function pgPrepared<T>(db: PgDb, key: string, build: (db: PgDb, name: string) => T): T {
   const client = clientOf(db);

@@ -6,7 +6,7 @@ import { PROCESSED } from '../inbound';
 import { firstByMessageId, plusRange } from '../outbox';
 import { OPEN_STATUSES, TRAINING_SOURCES, type DigestQueue, type SlaClock } from '../tickets';
 import type { TokenCounts } from '../../spam/model';
-import { anyOfPlaceholder, pgPrepared } from './prepared';
+import { anyOfPlaceholder, pgConnectionOf, pgPrepared } from './prepared';
 import * as s from './schema';
 
 /**
@@ -122,12 +122,15 @@ export async function openTicketCounts(db: PgDb, assignees: string[]): Promise<M
  * (migration 0001 sets it; nothing writes it again). Every message read it about twice.
  */
 const WRITTEN_ONCE = new Set(['message_id_secret']);
+const writtenOnce = new WeakMap<object, Map<string, string>>();
 
 export async function getValue(db: PgDb, key: string): Promise<string | null> {
-  const known = WRITTEN_ONCE.has(key) ? pgPrepared(db, `value_${key}`, () => ({ value: null as string | null })) : null;
-  if (known?.value) return known.value;
+  const known = WRITTEN_ONCE.has(key) ? writtenOnce.get(pgConnectionOf(db)) : undefined;
+  const cached = known?.get(key);
+  if (cached !== undefined) return cached;
   const value = (await one(pgPrepared(db, 'get_value', (d, name) => d.select({ value: s.keyValue.value }).from(s.keyValue).where(eq(s.keyValue.key, sql.placeholder('key'))).prepare(name)).execute({ key })))?.value ?? null;
-  if (known) known.value = value;
+  // Not stored yet (a database the migrations have not reached): read again next time.
+  if (value !== null && WRITTEN_ONCE.has(key)) writtenOnce.set(pgConnectionOf(db), (known ?? new Map()).set(key, value));
   return value;
 }
 
