@@ -13,25 +13,17 @@ import * as s from './schema';
  * Written in the transaction of the rows that name them: no row names a blob that is not there.
  */
 export async function keepBlobs(db: PgDb, blobs: Array<{ path: string; sha256: string; content: Buffer }>): Promise<void> {
-  if (blobs.length === 0) return;
-  // Content-addressed: a path already kept holds the same bytes.
-  if (blobs.length === 1) {
-    // The common case (a mail without attachments), prepared: store/pg/prepared.ts.
-    const keep = pgPrepared(db, 'keep_blob', (d, name) =>
-      d
-        .insert(s.blobs)
-        .values({ path: sql.placeholder('path'), sha256: sql.placeholder('sha256'), size: sql.placeholder('size'), content: sql.placeholder('content') })
-        .onConflictDoNothing()
-        .prepare(name),
-    );
-    const [b] = blobs;
-    await keep.execute({ path: b.path, sha256: b.sha256, size: b.content.length, content: b.content });
-    return;
-  }
-  await db
-    .insert(s.blobs)
-    .values(blobs.map((b) => ({ path: b.path, sha256: b.sha256, size: b.content.length, content: b.content })))
-    .onConflictDoNothing();
+  // One prepared insert (store/pg/prepared.ts) per blob: most mail has one (its raw bytes) or a
+  // few, and a statement never carries more than one body, however many a message has.
+  const keep = pgPrepared(db, 'keep_blob', (d, name) =>
+    d
+      .insert(s.blobs)
+      .values({ path: sql.placeholder('path'), sha256: sql.placeholder('sha256'), size: sql.placeholder('size'), content: sql.placeholder('content') })
+      // Content-addressed: a path already kept holds the same bytes.
+      .onConflictDoNothing()
+      .prepare(name),
+  );
+  for (const b of blobs) await keep.execute({ path: b.path, sha256: b.sha256, size: b.content.length, content: b.content });
 }
 
 /** The bytes kept under `path`, or null. */
