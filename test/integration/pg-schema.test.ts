@@ -5,7 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { sleep } from '../../src/lib/backoff';
+import { silentLogger } from '../../src/lib/log';
 import { applyPgMigrations, PG_MIGRATIONS } from '../../src/store/pg/migrate';
+import { openPgPool } from '../../src/store/pg/pool';
 import * as pgSchema from '../../src/store/pg/schema';
 import { kindOf } from '../../src/store/pg/tables';
 import { openStore } from '../../src/store/open';
@@ -168,5 +171,30 @@ test('several daemons migrating a fresh PostgreSQL at once: one migrates, the ot
     expect(secret.rows[0].value).toMatch(/^[0-9a-f]{64}$/);
   } finally {
     await Promise.all(clients.map((c) => c.end()));
+  }
+});
+
+test('a daemon starting while another migrates waits for it, however long the migration takes (not lock_timeout)', async () => {
+  const url = await pg().createDatabase('schema_long');
+  const migrating = new Client({ connectionString: url });
+  await migrating.connect();
+  try {
+    // Another daemon's long migration (migration 0004 rebuilds the search index of every message): its lock, held.
+    await migrating.query('BEGIN');
+    await migrating.query("SELECT pg_advisory_xact_lock(hashtext('helpdesk:migrate'))");
+    // This daemon's connections give up on a lock after 200 ms (store/pg/pool.ts): not on this one.
+    const opening = openPgPool(url, silentLogger(), 1, { lockMs: 200, idleInTransactionMs: 60_000 });
+    const outcome = await Promise.race([opening.then(() => 'opened', (err: Error) => `failed: ${err.message}`), sleep(1500).then(() => 'waiting')]);
+    expect(outcome).toBe('waiting');
+    await migrating.query('COMMIT');
+    const pool = await opening;
+    try {
+      const applied = await pool.query<{ n: string }>('select count(*) as n from "__drizzle_migrations"');
+      expect(Number(applied.rows[0].n)).toBe(readMigrationFiles({ migrationsFolder: PG_MIGRATIONS }).length);
+    } finally {
+      await pool.end();
+    }
+  } finally {
+    await migrating.end();
   }
 });

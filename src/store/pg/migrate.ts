@@ -20,6 +20,10 @@ export async function applyPgMigrations(client: ClientBase, folder = PG_MIGRATIO
   const migrations = readMigrationFiles({ migrationsFolder: folder });
   await client.query('BEGIN');
   try {
+    // No lock_timeout here (the pool's connections have one, store/pg/pool.ts): a daemon waits
+    // for another's migration however long it takes (0004 rebuilds the search index of every
+    // message), and the migration waits for the tables it alters.
+    await client.query('SET LOCAL lock_timeout = 0');
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [MIGRATION_LOCK]);
     await client.query(CREATE_JOURNAL);
     const r = await client.query<{ last: string | null }>('SELECT max(created_at) AS last FROM "__drizzle_migrations"');
