@@ -34,6 +34,9 @@ const BLOB_KINDS = ['raw', 'attachments'];
  */
 export async function copyToPostgres(store: Store, url: string, progress: (line: string) => void = () => undefined): Promise<CopyReport> {
   const client = new Client({ connectionString: url });
+  // The connection's own error (the server ended it between two statements) fails the next
+  // statement, which says so; unheard, it would be an uncaught error and a stack trace.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (err) {
