@@ -215,3 +215,74 @@ test('a daemon on PostgreSQL learns what staff move into the junk folder as spam
     await seed.logout();
   }
 }, 60_000);
+
+test('PostgreSQL ends every connection of a draining daemon again and again (restarts, fail-overs): it keeps running and every message is processed once', async () => {
+  const seed = testSeed();
+  process.stdout.write(`pg daemons, connections ended: seed ${seed}; HD_SEED=${seed} replays it\n`);
+  const random = seededRandom(seed);
+  const url = await pg().createDatabase('pg_ended');
+  const db = new Client({ connectionString: url });
+  await db.connect();
+  clients.push(db);
+  const sink: SmtpSink = await startSmtpSink();
+  const root = tempDir('hd-pg-ended-');
+  const boxes = ['e1', 'e2'];
+  const per = 80;
+  const dir = (m: string) => path.join(root, 'maildirs', m);
+  for (const m of boxes) for (const sub of ['new', 'cur', 'tmp']) mkdirSync(path.join(dir(m), sub), { recursive: true });
+  for (const m of boxes) {
+    for (let i = 0; i < per; i++) {
+      const name = `${Date.now()}.${m}.${i}.test`;
+      writeFileSync(path.join(dir(m), 'tmp', name), buildMail({ from: `c-${m}-${i}@customer.test`, subject: `Question ${i} to ${m}`, messageId: `<ended-${m}-${i}@customer.test>`, body: 'Hello' }));
+      renameSync(path.join(dir(m), 'tmp', name), path.join(dir(m), 'new', name));
+    }
+  }
+  const configDir = writeConfigDir({
+    'helpdesk.yaml': `helpdesk: { name: Support, address: support@example.test, ticketPrefix: HD }
+store: { postgres: { url: "${url}" } }
+cluster: { leaseTtl: ${TTL_MS / 1000}s }
+mailboxes:
+${boxes.map((m) => `  - { id: ${m}, maildir: "${dir(m)}", pollInterval: 1s }`).join('\n')}
+outgoing: { smtp: { host: 127.0.0.1, port: ${sink.port}, secure: false } }
+jobs: { backup: { enabled: false } }
+`,
+    'agents.yaml': AGENTS,
+    'rules.yaml': RULES,
+  });
+  const daemon = spawnCli(['start', '--config', configDir, '--data', path.join(root, 'data')], { env: { HELPDESK_LOG_LEVEL: 'warn' } });
+  daemon.child.stdout?.resume();
+  const count = async (q: string) => Number((await db.query<{ n: string }>(q)).rows[0].n);
+  const inbound = () => count("select count(*) as n from inbound where to_regclass('inbound') is not null").catch(() => 0);
+  try {
+    // Three times, once a seeded share of the mail is in: every connection of the daemon ended at once.
+    const ENDINGS = 3;
+    for (let e = 1; e <= ENDINGS; e++) {
+      const at = Math.floor(((e - 1 + random()) / ENDINGS) * boxes.length * per * 0.8);
+      await waitFor(async () => (await inbound()) >= at, 60_000, `${at} messages in`).catch((err: Error) => {
+        throw new Error(`${err.message}\n${daemon.stderr().slice(-3000)}`);
+      });
+      const ended = await db.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+      process.stdout.write(`pg daemons, connections ended: ${ended.rowCount} connections at ${at}+ messages in\n`);
+    }
+    const done = (m: string) => readdirSync(path.join(dir(m), 'new')).length === 0 && readdirSync(path.join(dir(m), 'cur')).length === per;
+    await waitFor(() => boxes.every(done), 120_000, 'every message acknowledged').catch((err: Error) => {
+      throw new Error(`${err.message}\n${daemon.stderr().slice(-3000)}`);
+    });
+    await waitFor(async () => (await count("select count(*) as n from outbox where status = 'pending'")) === 0, 120_000, 'the outbox drained');
+    expect(daemon.child.exitCode).toBeNull();
+    const total = boxes.length * per;
+    expect(await count("select count(*) as n from messages where direction = 'in'")).toBe(total);
+    expect(await count('select count(*) as n from tickets')).toBe(total);
+    expect(await count("select count(*) as n from inbound where outcome not in ('created', 'duplicate')")).toBe(0);
+    const rows = (await db.query<{ message_id: string; status: string }>('select message_id, status from outbox')).rows;
+    expect(rows.length).toBe(2 * total);
+    expect(rows.filter((r) => r.status !== 'sent')).toEqual([]);
+    const received = new Set(sink.messages.map((m) => header(m, 'message-id') as string));
+    expect(rows.filter((r) => !received.has(r.message_id))).toEqual([]);
+  } finally {
+    if (daemon.child.exitCode === null) daemon.child.kill('SIGTERM');
+    await daemon.exited;
+    await sink.close();
+  }
+  expect(daemon.child.exitCode).toBe(0);
+}, 180_000);
