@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { listLeases } from '../../src/cluster/leases';
+import { sleep } from '../../src/lib/backoff';
 import { count as imapCount, testClient } from '../harness/imap-client';
 import { dynUser } from '../harness/dovecot';
 import { useDovecot } from '../harness/use-dovecot';
@@ -216,7 +217,7 @@ test('a daemon on PostgreSQL learns what staff move into the junk folder as spam
   }
 }, 60_000);
 
-test('PostgreSQL ends every connection of a draining daemon again and again (restarts, fail-overs): it keeps running and every message is processed once', async () => {
+test('PostgreSQL ends every connection of a draining daemon again and again (restarts, fail-overs, an outage longer than a lease): it keeps running and every message is processed once', async () => {
   const seed = testSeed();
   process.stdout.write(`pg daemons, connections ended: seed ${seed}; HD_SEED=${seed} replays it\n`);
   const random = seededRandom(seed);
@@ -224,10 +225,15 @@ test('PostgreSQL ends every connection of a draining daemon again and again (res
   const db = new Client({ connectionString: url });
   await db.connect();
   clients.push(db);
+  const ours = (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0].pid;
+  // On another database: one may not refuse connections to the database one is connected to.
+  const admin = new Client({ connectionString: url.replace(/\/pg_ended$/, '/postgres') });
+  await admin.connect();
+  clients.push(admin);
   const sink: SmtpSink = await startSmtpSink();
   const root = tempDir('hd-pg-ended-');
   const boxes = ['e1', 'e2'];
-  const per = 80;
+  const per = 40;
   const dir = (m: string) => path.join(root, 'maildirs', m);
   for (const m of boxes) for (const sub of ['new', 'cur', 'tmp']) mkdirSync(path.join(dir(m), sub), { recursive: true });
   for (const m of boxes) {
@@ -256,19 +262,31 @@ jobs: { backup: { enabled: false } }
   try {
     // Three times, once a seeded share of the mail is in: every connection of the daemon ended at once.
     const ENDINGS = 3;
+    const OUTAGE_MS = 1.5 * TTL_MS;
+    let back = 0;
     for (let e = 1; e <= ENDINGS; e++) {
-      const at = Math.floor(((e - 1 + random()) / ENDINGS) * boxes.length * per * 0.8);
+      const at = Math.max(5, Math.floor(((e - 1 + random()) / ENDINGS) * boxes.length * per * 0.8));
       await waitFor(async () => (await inbound()) >= at, 60_000, `${at} messages in`).catch((err: Error) => {
         throw new Error(`${err.message}\n${daemon.stderr().slice(-3000)}`);
       });
-      const ended = await db.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
-      process.stdout.write(`pg daemons, connections ended: ${ended.rowCount} connections at ${at}+ messages in\n`);
+      // The last time the database stays away longer than a lease (an outage): new connections refused.
+      const outage = e === ENDINGS;
+      if (outage) await admin.query('alter database pg_ended allow_connections false');
+      const ended = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = 'pg_ended' and pid <> $1", [ours]);
+      process.stdout.write(`pg daemons, connections ended: ${ended.rowCount} connections at ${at}+ messages in${outage ? `, then none accepted for ${OUTAGE_MS} ms` : ''}\n`);
+      if (outage) {
+        await sleep(OUTAGE_MS);
+        await admin.query('alter database pg_ended allow_connections true');
+        back = Date.now();
+      }
     }
     const done = (m: string) => readdirSync(path.join(dir(m), 'new')).length === 0 && readdirSync(path.join(dir(m), 'cur')).length === per;
     await waitFor(() => boxes.every(done), 120_000, 'every message acknowledged').catch((err: Error) => {
       throw new Error(`${err.message}\n${daemon.stderr().slice(-3000)}`);
     });
+    const acknowledged = Date.now() - back;
     await waitFor(async () => (await count("select count(*) as n from outbox where status = 'pending'")) === 0, 120_000, 'the outbox drained');
+    process.stdout.write(`pg daemons, connections ended: after the outage, every message acknowledged in ${acknowledged} ms, the outbox drained in ${Date.now() - back} ms\n`);
     expect(daemon.child.exitCode).toBeNull();
     const total = boxes.length * per;
     expect(await count("select count(*) as n from messages where direction = 'in'")).toBe(total);
