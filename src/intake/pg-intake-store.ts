@@ -115,7 +115,10 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
     db = null;
     if (!c) return;
     c.removeListener('error', onError);
-    c.release(broken || lost !== null);
+    const destroy = broken || lost !== null;
+    // A destroyed connection may still report its socket's end (ECONNRESET): heard, not thrown.
+    if (destroy) c.on('error', () => undefined);
+    c.release(destroy);
   };
 
   const target: IngestTarget = {
