@@ -19,7 +19,9 @@ import { CliExit, EXIT } from './exit-codes';
 
 /** A staff command's desk on PostgreSQL (cli/desk.ts): unreachable is a temporary failure, the password never shown. */
 export async function pgCliDesk(config: Config, url: string): Promise<CliDesk> {
-  const pool = await openPgPool(url, silentLogger(), 2, pgTimeouts(config.limits.processingTime)).catch((err: unknown) => {
+  // A staff command may read a large desk in one statement (the report's rows): a statement
+  // waits longer than a daemon's before it counts as a stalled network.
+  const pool = await openPgPool(url, silentLogger(), 2, pgTimeouts(config.limits.processingTime, { queryMs: 15 * 60_000 })).catch((err: unknown) => {
     throw new CliExit(EXIT.TEMPFAIL, errorMessage(err));
   });
   const db = drizzle(pool, { schema: s });

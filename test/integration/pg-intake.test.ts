@@ -14,6 +14,7 @@ import { inPgTransaction } from '../../src/store/pg/transaction';
 import { sql } from 'drizzle-orm';
 import * as pgSchema from '../../src/store/pg/schema';
 import { drizzle } from 'drizzle-orm/node-postgres';
+import { startTcpProxy } from '../harness/tcp-proxy';
 import { usePostgres } from '../harness/use-postgres';
 import { runCliAsync } from '../helpers/cli';
 import { corpusMails, MAIL_CORPUS } from '../helpers/corpus';
@@ -149,6 +150,35 @@ test('a transaction whose connection dies while no statement runs (the outbox se
   // The pool goes on.
   expect((await d.pool.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
 });
+
+test('a network that holds every packet (a partition) fails the batch after the query timeout instead of stalling it; healed, the mail goes through once', async () => {
+  const url = await pg().createDatabase('pg_intake_partition');
+  const proxy = await startTcpProxy(Number(new URL(url).port));
+  const d0 = fx.open();
+  const d = await pgIntakeDesk(url.replace(`:${new URL(url).port}/`, `:${proxy.port}/`), () => d0.config, { timeouts: { lockMs: 30_000, idleInTransactionMs: 60_000, queryMs: 1500 } });
+  desks.push({ close: async () => (await d.close(), await proxy.close()) });
+  const mail = (n: number): RawMessage => ({ bytes: buildMail({ messageId: `<partition.${n}@customer.test>`, subject: `Mail ${n}`, body: 'Hello' }), source: 'support', position: String(n), mailbox: 'support' });
+  expect((await passOver(d.intake, [mail(1)])).failure).toBeNull();
+  let frozen = false;
+  async function* offered() {
+    yield mail(2);
+    // The network stops answering while the batch holds its second message.
+    proxy.freeze();
+    frozen = true;
+    yield mail(3);
+  }
+  const started = Date.now();
+  const stalled = await passOver(d.intake, offered());
+  expect(frozen).toBe(true);
+  expect(stalled.failure?.name).toBe('StoreUnavailableError');
+  expect(stalled.acked).toEqual([]);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  proxy.thaw();
+  const again = await passOver(d.intake, [mail(2), mail(3)]);
+  expect(again.failure).toBeNull();
+  expect(again.acked.map((a) => a.result.outcome)).toEqual(['created', 'created']);
+  expect(await count(d, 'tickets')).toBe(3);
+}, 30_000);
 
 test('a batch of a daemon that lost its mailbox lease does not commit; the next holder processes the mail once', async () => {
   const d = await desk('pg_intake_fence', { batchMessages: 100, batchMs: 10_000 });
@@ -364,7 +394,7 @@ test('staff commands on a desk on PostgreSQL: tickets list, show, set (with the 
 }, 60_000);
 
 test('a batch waiting on a lock a frozen daemon holds gives up instead of stalling; once the server ends the frozen transaction, the mail goes through', async () => {
-  const d = await desk('pg_intake_frozen', { timeouts: { lockMs: 500, idleInTransactionMs: 2000 } });
+  const d = await desk('pg_intake_frozen', { timeouts: { lockMs: 500, idleInTransactionMs: 2000, queryMs: 120_000 } });
   const mail = (to: string) => Buffer.concat([Buffer.from(`Delivered-To: ${to}\r\n`), buildMail({ messageId: '<frozen@customer.test>', subject: 'Held up', body: 'Hello' })]);
   // A daemon frozen mid-batch: its transaction holds the dedup lock of this Message-ID, and it never commits.
   const frozen = await d.pool.connect();

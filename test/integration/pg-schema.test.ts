@@ -183,7 +183,7 @@ test('a daemon starting while another migrates waits for it, however long the mi
     await migrating.query('BEGIN');
     await migrating.query("SELECT pg_advisory_xact_lock(hashtext('helpdesk:migrate'))");
     // This daemon's connections give up on a lock after 200 ms (store/pg/pool.ts): not on this one.
-    const opening = openPgPool(url, silentLogger(), 1, { lockMs: 200, idleInTransactionMs: 60_000 });
+    const opening = openPgPool(url, silentLogger(), 1, { lockMs: 200, idleInTransactionMs: 60_000, queryMs: 120_000 });
     const outcome = await Promise.race([opening.then(() => 'opened', (err: Error) => `failed: ${err.message}`), sleep(1500).then(() => 'waiting')]);
     expect(outcome).toBe('waiting');
     await migrating.query('COMMIT');

@@ -11,6 +11,8 @@ import { DrizzleQueryError } from 'drizzle-orm';
  */
 export function isPgStoreFailure(err: unknown, connectionLost: boolean): boolean {
   if (connectionLost) return true;
+  // No answer within the pool's query timeout (store/pg/pool.ts): the network, not the message.
+  if (driverError(err) instanceof Error && (driverError(err) as Error).message === 'Query read timeout') return true;
   const code = (driverError(err) as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
   // A system error of the socket (ECONNRESET, EPIPE, ETIMEDOUT...).

@@ -1,4 +1,4 @@
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { StoreUnavailableError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import { applyPgMigrations } from './migrate';
@@ -15,14 +15,25 @@ export interface PgTimeouts {
   lockMs: number;
   /** A transaction idle longer is ended by the server, its locks released. */
   idleInTransactionMs: number;
+  /**
+   * A statement whose answer takes longer fails here, and so does a connection not made in
+   * CONNECT_MS: the server's own timeouts cannot help when the network between holds every
+   * packet (a partition), and a batch would wait on its statement for as long.
+   */
+  queryMs: number;
 }
+
+/** How long opening a connection may take (a partition: the handshake never answered). */
+const CONNECT_MS = 10_000;
 
 /**
  * The timeouts for a desk: an idle batch is normally a message being parsed (at most
  * limits.processingTime) or a source waiting for the next message (the batch's 250 ms).
  */
-export function pgTimeouts(processingTimeMs: number): PgTimeouts {
-  return { lockMs: 30_000, idleInTransactionMs: processingTimeMs + 60_000 };
+export function pgTimeouts(processingTimeMs: number, options: { queryMs?: number } = {}): PgTimeouts {
+  // The daemon's longest statements (a message of limits.maxMessageSize into blobs, a lock
+  // waited for until lockMs) take seconds: two minutes is a stalled network, not work.
+  return { lockMs: 30_000, idleInTransactionMs: processingTimeMs + 60_000, queryMs: options.queryMs ?? 120_000 };
 }
 
 /**
@@ -32,18 +43,21 @@ export function pgTimeouts(processingTimeMs: number): PgTimeouts {
  * never in the message. Whoever opens it ends it.
  */
 export async function openPgPool(url: string, log: Logger, max: number, timeouts: PgTimeouts): Promise<Pool> {
-  const pool = new Pool({ connectionString: url, max, lock_timeout: timeouts.lockMs, idle_in_transaction_session_timeout: timeouts.idleInTransactionMs });
+  const settings = { connectionString: url, lock_timeout: timeouts.lockMs, idle_in_transaction_session_timeout: timeouts.idleInTransactionMs, connectionTimeoutMillis: CONNECT_MS, keepAlive: true };
+  const pool = new Pool({ ...settings, max, query_timeout: timeouts.queryMs });
   pool.on('error', (err) => log.warn({ err: errorMessage(err) }, 'an idle PostgreSQL connection failed; the pool opens another when needed'));
+  // Migrated on a connection of its own, without the pool's query timeout: a migration may
+  // rebuild a large table for minutes (0004), and a daemon waits for another's.
+  const migrating = new Client(settings);
+  migrating.on('error', () => undefined);
   try {
-    const client = await pool.connect();
-    try {
-      await applyPgMigrations(client);
-    } finally {
-      client.release();
-    }
+    await migrating.connect();
+    await applyPgMigrations(migrating);
     return pool;
   } catch (err) {
     await pool.end();
     throw new StoreUnavailableError(`cannot open the store at ${withoutPassword(url)}: ${errorMessage(err)}`, err);
+  } finally {
+    await migrating.end().catch(() => undefined);
   }
 }
