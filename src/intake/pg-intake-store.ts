@@ -13,7 +13,7 @@ import { blobPath } from '../store/blobs';
 import { writeTurn } from '../store/write-turn';
 import { beginOn } from '../store/pg/transaction';
 import { keepBlobs, keepRawFile } from '../store/pg/blobs';
-import { driverError, isPgStoreFailure } from '../store/pg/failures';
+import { driverError, isPgStoreFailure, isQueryTimeout } from '../store/pg/failures';
 import { categorySource, ticketInfo, type PgDb } from '../store/pg/reads';
 import * as schema from '../store/pg/schema';
 import { pgLearnCorrection } from '../store/pg/spam';
@@ -60,7 +60,7 @@ export function pgIntakeStore(pool: Pool, log: Logger, options: { categoryCheckE
 function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): IntakeBatch {
   let client: PoolClient | null = null;
   let db: PgDb | null = null;
-  /** The connection reported an error of its own: whatever it was doing is lost. */
+  /** The connection reported an error of its own, or left a statement unanswered: whatever it was doing is lost. */
   let lost: Error | null = null;
   let ended = false;
   /** A message's savepoint is open (from keepRaw until its apply succeeds). */
@@ -79,6 +79,7 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
   const classify = (err: unknown, doing: string): unknown => {
     if (err instanceof StoreUnavailableError) return err;
     const cause = driverError(err);
+    if (isQueryTimeout(err)) lost ??= cause as Error;
     return isPgStoreFailure(err, lost !== null) ? new StoreUnavailableError(`${doing}: ${errorMessage(cause)}`, cause) : cause;
   };
   /** Runs a step whose every failure is the store's. */
@@ -86,6 +87,7 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
     try {
       return await fn();
     } catch (err) {
+      if (isQueryTimeout(err)) lost ??= driverError(err) as Error;
       throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`${doing}: ${errorMessage(driverError(err))}`, driverError(err));
     }
   };
@@ -184,6 +186,12 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
     async commit() {
       if (ended) throw new Error('the batch has ended');
       if (!client) return void (ended = true);
+      if (lost) {
+        // Nothing more can be asked of the connection (its error, or a statement never answered).
+        const cause = lost;
+        end(true);
+        throw new StoreUnavailableError(`the batch's connection failed: ${cause.message}`, cause);
+      }
       try {
         // A message the store failed on (it is offered again) is undone; the ones before it stay.
         if (inMessage) await connection().query('ROLLBACK TO SAVEPOINT message');

@@ -11,8 +11,7 @@ import { DrizzleQueryError } from 'drizzle-orm';
  */
 export function isPgStoreFailure(err: unknown, connectionLost: boolean): boolean {
   if (connectionLost) return true;
-  // No answer within the pool's query timeout (store/pg/pool.ts): the network, not the message.
-  if (driverError(err) instanceof Error && (driverError(err) as Error).message === 'Query read timeout') return true;
+  if (isQueryTimeout(err)) return true;
   const code = (driverError(err) as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
   // A system error of the socket (ECONNRESET, EPIPE, ETIMEDOUT...).
@@ -22,6 +21,15 @@ export function isPgStoreFailure(err: unknown, connectionLost: boolean): boolean
   // too many connections), 57 operator intervention (shutdown, cancel), 58 system error (I/O),
   // XX internal error; and 55P03, a lock not granted within lock_timeout (store/pg/pool.ts).
   return code === '55P03' || /^(08|25|40|53|57|58|XX)[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * No answer within the pool's query timeout (store/pg/pool.ts): the network, not the message.
+ * The connection's state is unknown after it (the answer may still come): it is not used again.
+ */
+export function isQueryTimeout(err: unknown): boolean {
+  const cause = driverError(err);
+  return cause instanceof Error && cause.message === 'Query read timeout';
 }
 
 /**

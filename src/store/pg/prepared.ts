@@ -25,10 +25,9 @@ const caches = new WeakMap<object, Map<string, unknown>>();
  * what drizzle() returns, not on the NodePgDatabase type the store passes around.
  */
 export const pgConnectionOf = (db: PgDb) => (db as PgDb & { $client: Pick<Pool, 'query'> }).$client;
-const clientOf = pgConnectionOf;
 
 export function pgPrepared<T>(db: PgDb, key: string, build: (db: PgDb, name: string) => T): T {
-  const client = clientOf(db);
+  const client = pgConnectionOf(db);
   let cache = caches.get(client);
   if (!cache) {
     cache = new Map();
@@ -47,7 +46,7 @@ export function pgPrepared<T>(db: PgDb, key: string, build: (db: PgDb, name: str
  * what drizzle's builders do not express (a function call without a table, a CTE).
  */
 export async function pgRun<R extends QueryResultRow>(db: PgDb, key: string, text: string, values: unknown[]): Promise<R[]> {
-  return (await clientOf(db).query<R>({ name: `hd_${key}`, text, values })).rows;
+  return (await pgConnectionOf(db).query<R>({ name: `hd_${key}`, text, values })).rows;
 }
 
 /** `column = any(placeholder)`: a list of any length as one array parameter of a prepared query. */
