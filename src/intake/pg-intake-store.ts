@@ -11,7 +11,7 @@ import { pgStoreReader } from '../pipeline/pg-store-reader';
 import type { StoreReader } from '../pipeline/types';
 import { blobPath } from '../store/blobs';
 import { writeTurn } from '../store/write-turn';
-import { beginOn } from '../store/pg/transaction';
+import { beginOn, releaseConnection } from '../store/pg/transaction';
 import { keepBlobs, keepRawFile } from '../store/pg/blobs';
 import { driverError, isPgStoreFailure, isQueryTimeout } from '../store/pg/failures';
 import { categorySource, ticketInfo, type PgDb } from '../store/pg/reads';
@@ -76,10 +76,14 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
    * `err` as the caller must see it: a store failure becomes StoreUnavailableError, any other
    * error of PostgreSQL's is its own (whose message says what was refused, without the query).
    */
+  /** A statement never answered (the pool's query timeout) leaves the connection unusable, as its own error does. */
+  const noteTimeout = (err: unknown) => {
+    if (isQueryTimeout(err)) lost ??= driverError(err) as Error;
+  };
   const classify = (err: unknown, doing: string): unknown => {
     if (err instanceof StoreUnavailableError) return err;
     const cause = driverError(err);
-    if (isQueryTimeout(err)) lost ??= cause as Error;
+    noteTimeout(err);
     return isPgStoreFailure(err, lost !== null) ? new StoreUnavailableError(`${doing}: ${errorMessage(cause)}`, cause) : cause;
   };
   /** Runs a step whose every failure is the store's. */
@@ -87,7 +91,7 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
     try {
       return await fn();
     } catch (err) {
-      if (isQueryTimeout(err)) lost ??= driverError(err) as Error;
+      noteTimeout(err);
       throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`${doing}: ${errorMessage(driverError(err))}`, driverError(err));
     }
   };
@@ -116,11 +120,7 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
     client = null;
     db = null;
     if (!c) return;
-    c.removeListener('error', onError);
-    const destroy = broken || lost !== null;
-    // A destroyed connection may still report its socket's end (ECONNRESET): heard, not thrown.
-    if (destroy) c.on('error', () => undefined);
-    c.release(destroy);
+    releaseConnection(c, onError, broken || lost !== null);
   };
 
   const target: IngestTarget = {

@@ -18,8 +18,8 @@ const BEGIN_ATTEMPTS = 3;
  * another tried (BEGIN_ATTEMPTS). `onError` listens to the connection from then on: a
  * connection the pool handed out has no listener of the pool's, and an error it reports while
  * no statement runs (the server ended it while the outbox sends a mail) would otherwise be an
- * uncaught error that ends the process. The caller removes `onError` before it releases the
- * connection. Unreachable, or no connection took BEGIN: StoreUnavailableError.
+ * uncaught error that ends the process. The caller gives it back with releaseConnection.
+ * Unreachable, or no connection took BEGIN: StoreUnavailableError.
  */
 export async function beginOn(pool: Pool, onError: (err: Error) => void): Promise<PoolClient> {
   for (let attempt = 1; ; attempt++) {
@@ -44,6 +44,17 @@ export async function beginOn(pool: Pool, onError: (err: Error) => void): Promis
     client.on('error', onError);
     return client;
   }
+}
+
+/**
+ * Gives back a connection beginOn handed out, `onError` removed; `destroy` when its state is
+ * unknown (it failed, or a statement on it was never answered). A destroyed connection may
+ * still report its socket's end (ECONNRESET): it keeps a listener that ignores it.
+ */
+export function releaseConnection(client: PoolClient, onError: (err: Error) => void, destroy: boolean): void {
+  client.removeListener('error', onError);
+  if (destroy) client.on('error', () => undefined);
+  client.release(destroy);
 }
 
 /**
@@ -74,7 +85,6 @@ export async function inPgTransaction<T>(pool: Pool, fn: (db: PgDb) => Promise<T
     clean = true;
     return result;
   } finally {
-    if (clean) client.removeListener('error', failed);
-    client.release(!clean);
+    releaseConnection(client, failed, !clean);
   }
 }
