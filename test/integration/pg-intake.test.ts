@@ -151,7 +151,7 @@ test('a transaction whose connection dies while no statement runs (the outbox se
   expect((await d.pool.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
 });
 
-test('a network that holds every packet (a partition) fails the batch after one query timeout instead of stalling it; healed, the mail goes through once', async () => {
+test('a network that holds every packet (a partition) fails a batch, or any transaction, after one query timeout instead of stalling it; healed, the mail goes through once', async () => {
   const url = await pg().createDatabase('pg_intake_partition');
   const proxy = await startTcpProxy(Number(new URL(url).port));
   const d0 = fx.open();
@@ -175,6 +175,16 @@ test('a network that holds every packet (a partition) fails the batch after one 
   expect(stalled.acked).toEqual([]);
   // One timeout, not one per statement queued behind the unanswered one (ROLLBACK TO SAVEPOINT, ROLLBACK).
   expect(Date.now() - started).toBeLessThan(2 * QUERY_MS);
+  // Any other transaction (the outbox's, a staff change) gives its connection up after one timeout too.
+  proxy.thaw();
+  const txStarted = Date.now();
+  const tx = inPgTransaction(d.pool, async (db) => {
+    await db.execute(sql`select 1`);
+    proxy.freeze();
+    await db.execute(sql`select 2`);
+  });
+  await expect(tx).rejects.toThrow();
+  expect(Date.now() - txStarted).toBeLessThan(2 * QUERY_MS);
   proxy.thaw();
   const again = await passOver(d.intake, [mail(2), mail(3)]);
   expect(again.failure).toBeNull();

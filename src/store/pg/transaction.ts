@@ -1,7 +1,7 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Pool, PoolClient } from 'pg';
 import { StoreUnavailableError, errorMessage } from '../../lib/errors';
-import { driverError } from './failures';
+import { driverError, isQueryTimeout } from './failures';
 import type { PgDb } from './reads';
 import * as schema from './schema';
 
@@ -62,7 +62,8 @@ export function releaseConnection(client: PoolClient, onError: (err: Error) => v
  * it resolves, ROLLBACK when it throws (the error goes on to the caller). A COMMIT that
  * PostgreSQL answers with ROLLBACK (the transaction was aborted by an error `fn` caught) is an
  * error, not a success. The connection goes back to the pool only when it is known clean;
- * one that failed mid-transaction is closed.
+ * one that failed mid-transaction, or left a statement unanswered (the pool's query timeout:
+ * a ROLLBACK would only queue behind it), is closed.
  */
 export async function inPgTransaction<T>(pool: Pool, fn: (db: PgDb) => Promise<T>): Promise<T> {
   // The connection's own error fails its next statement: nothing more to do with it here.
@@ -74,10 +75,12 @@ export async function inPgTransaction<T>(pool: Pool, fn: (db: PgDb) => Promise<T
     try {
       result = await fn(drizzle(client, { schema }));
     } catch (err) {
-      clean = await client.query('ROLLBACK').then(
-        () => true,
-        () => false,
-      );
+      if (!isQueryTimeout(err)) {
+        clean = await client.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        );
+      }
       throw err;
     }
     const done = await client.query('COMMIT');
