@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { classifyTokens } from '../spam/classify';
+import { classifyTokens, formatScore } from '../spam/classify';
 import { tokenizedMessages } from '../spam/learn-files';
 import type { SpamModel } from '../spam/model';
 import type { SpamLabel } from '../store/spam';
@@ -74,7 +74,7 @@ export function registerSpam(program: Command): void {
             continue;
           }
           const d = classifyTokens(m.tokens, await desk.spamModel.counts(m.tokens), totals, desk.config.spam);
-          out(opts.json ? JSON.stringify({ source, verdict: d.verdict, score: d.score }) : `${source}: ${d.verdict} ${d.score.toFixed(4)} — ${d.reason}`);
+          out(opts.json ? JSON.stringify({ source, verdict: d.verdict, score: d.score }) : `${source}: ${d.verdict} ${formatScore(d.score)} — ${d.reason}`);
         }
       } finally {
         await desk.close();

@@ -23,14 +23,18 @@ export function classifyTokens(tokens: Iterable<string>, counts: Map<string, Tok
     if (c) probabilities.set(t, tokenProbability(c, totals, DEFAULT_SETTINGS));
   }
   const { score, clues } = combine(probabilities);
-  const rounded = Math.round(score * 10000) / 10000;
   if (totals.spam < config.minTrained || totals.ham < config.minTrained) {
-    return { verdict: 'ham', score: rounded, reason: `untrained (${totals.spam} spam and ${totals.ham} ham learnt; needs ${config.minTrained} of each)` };
+    return { verdict: 'ham', score, reason: `untrained (${totals.spam} spam and ${totals.ham} ham learnt; needs ${config.minTrained} of each)` };
   }
   const verdict = verdictOf(score, config.hamCutoff, config.spamCutoff);
   const top = clues
     .slice(0, 5)
     .map((c) => `${c.token} ${c.probability.toFixed(2)}`)
     .join(', ');
-  return { verdict, score: rounded, reason: `score ${rounded.toFixed(4)} (ham <= ${config.hamCutoff}, spam >= ${config.spamCutoff}); strongest clues: ${top || 'none'}` };
+  return { verdict, score, reason: `score ${formatScore(score)} (ham <= ${config.hamCutoff}, spam >= ${config.spamCutoff}); strongest clues: ${top || 'none'}` };
+}
+
+/** A score for people: four decimals, or two significant digits when it is below 0.0001 (a desk may set a cutoff down there). */
+export function formatScore(score: number): string {
+  return score > 0 && score < 0.0001 ? score.toExponential(1) : score.toFixed(4);
 }

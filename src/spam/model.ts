@@ -50,14 +50,48 @@ export function tokenProbability(c: TokenCounts, totals: ModelTotals, s: SpamSet
 
 /** Upper tail of the chi-square distribution with `v` (even) degrees of freedom. */
 export function chi2Q(x2: number, v: number): number {
+  return Math.exp(chi2Tails(x2, v).logQ);
+}
+
+/**
+ * Both tails of the chi-square distribution with `v` (even) degrees of freedom, as natural
+ * logarithms: logQ of the upper (P(X ≥ x2)) and logP of the lower. With v = 2k and m = x2/2,
+ * Q is the chance that a Poisson(m) count is below k; the smaller tail is summed term by term
+ * in log space and the other is 1 minus it, so neither rounds to exactly 0 or 1 while a double
+ * can tell it apart. Without this a message with a few hundred hammy words scored 0 exactly,
+ * as did every ham: the score could not rank them (see combine).
+ */
+export function chi2Tails(x2: number, v: number): { logQ: number; logP: number } {
   const m = x2 / 2;
-  let term = Math.exp(-m);
-  let sum = term;
-  for (let i = 1; i < v / 2; i++) {
-    term *= m / i;
-    sum += term;
+  const k = v / 2;
+  if (m <= 0) return { logQ: 0, logP: -Infinity };
+  const logM = Math.log(m);
+  // ln(e^-m m^i / i!) for the Poisson(m) terms.
+  let logTerm = -m;
+  if (m < k) {
+    // The lower tail is the small one: terms i ≥ k, falling since i > m.
+    for (let i = 1; i <= k; i++) logTerm += logM - Math.log(i);
+    let logSum = logTerm;
+    for (let i = k + 1; ; i++) {
+      logTerm += logM - Math.log(i);
+      if (logTerm < logSum - 40) break;
+      logSum = logAdd(logSum, logTerm);
+    }
+    return { logP: logSum, logQ: Math.log1p(-Math.exp(logSum)) };
   }
-  return Math.min(sum, 1);
+  // The upper tail is the small one (or both near half): terms 0..k-1, rising since i < m.
+  let logSum = logTerm;
+  for (let i = 1; i < k; i++) {
+    logTerm += logM - Math.log(i);
+    logSum = logAdd(logSum, logTerm);
+  }
+  return { logQ: logSum, logP: Math.log1p(-Math.exp(logSum)) };
+}
+
+/** ln(e^a + e^b) without leaving the log domain. */
+function logAdd(a: number, b: number): number {
+  const hi = Math.max(a, b);
+  return hi === -Infinity ? hi : hi + Math.log(Math.exp(a - hi) + Math.exp(b - hi));
 }
 
 export interface Clue {
@@ -84,9 +118,15 @@ export function combine(probabilities: Map<string, number>, s: SpamSettings = DE
     lnSpam += Math.log(1 - p);
   }
   const n = clues.length;
-  const S = 1 - chi2Q(-2 * lnSpam, 2 * n);
-  const H = 1 - chi2Q(-2 * lnHam, 2 * n);
-  return { score: (S - H + 1) / 2, clues };
+  // S = P(chi² ≤ −2·Σln(1−p)) is the evidence for spam, H likewise for ham, and the score
+  // (1 + S − H) / 2 equals (S + (1 − H)) / 2: a sum of two small numbers near 0, so it is
+  // computed that way and keeps its order down to the smallest double (bogofilter's scores
+  // do too), instead of 1 + S − H rounding to exactly 0 for most ham and much spam alike.
+  const spam = chi2Tails(-2 * lnSpam, 2 * n);
+  const ham = chi2Tails(-2 * lnHam, 2 * n);
+  const low = (Math.exp(spam.logP) + Math.exp(ham.logQ)) / 2;
+  const high = (Math.exp(spam.logQ) + Math.exp(ham.logP)) / 2;
+  return { score: low <= 0.5 ? low : 1 - high, clues };
 }
 
 export type Verdict = 'ham' | 'unsure' | 'spam';

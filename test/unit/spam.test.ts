@@ -1,5 +1,5 @@
 import { classifyTokens } from '../../src/spam/classify';
-import { chi2Q, combine, DEFAULT_SETTINGS, tokenProbability, verdictOf } from '../../src/spam/model';
+import { chi2Q, chi2Tails, combine, DEFAULT_SETTINGS, tokenProbability, verdictOf } from '../../src/spam/model';
 import { tokenize } from '../../src/spam/tokenize';
 import type { InboundMail } from '../../src/pipeline/types';
 
@@ -58,6 +58,26 @@ describe('Bayes model', () => {
     expect(chi2Q(0, 4)).toBe(1);
     expect(chi2Q(2, 2)).toBeCloseTo(Math.exp(-1), 12);
     expect(chi2Q(9.488, 4)).toBeCloseTo(0.05, 3);
+  });
+  it('gives both chi-square tails in logs without rounding either to 0 or 1', () => {
+    for (const [x2, v] of [[2, 2], [9.488, 4], [50, 20], [3, 40]]) {
+      const { logQ, logP } = chi2Tails(x2, v);
+      expect(Math.exp(logQ) + Math.exp(logP)).toBeCloseTo(1, 12);
+    }
+    // P(chi² with 300 degrees of freedom ≤ 10) and P(≥ 3000), far below what a double holds
+    // (references: the Poisson sums in Python with math.lgamma).
+    expect(chi2Tails(10, 300).logP).toBeCloseTo(-368.5707534781301, 9);
+    expect(chi2Tails(3000, 300).logQ).toBeCloseTo(-1010.2350943274378, 9);
+  });
+  it('keeps the order of messages that are all very hammy (a score of exactly 0 tells nothing)', () => {
+    const hammy = (p: number, n: number) => combine(new Map(Array.from({ length: n }, (_, i) => [`w${i}`, p]))).score;
+    const ham = hammy(0.01, 150);
+    const lessHam = hammy(0.05, 150);
+    expect(ham).toBeGreaterThan(0);
+    expect(lessHam).toBeGreaterThan(ham);
+    expect(lessHam).toBeLessThan(1e-6);
+    // The same near 1.
+    expect(hammy(0.99, 3)).toBeGreaterThan(hammy(0.95, 3));
   });
   it('combines strong spam clues to ~1, ham clues to ~0, mixed or no clues to 0.5', () => {
     expect(combine(new Map([['a', 0.99], ['b', 0.98], ['c', 0.97]])).score).toBeGreaterThan(0.95);
