@@ -21,12 +21,6 @@ export interface SpamSettings {
   minDeviation: number;
   /** At most this many of the most telling tokens are combined. */
   maxTokens: number;
-  /**
-   * Each class's share of messages with a token is estimated as if this many more messages of
-   * that class had shown the token at its share over all mail learnt: counts too small to
-   * differ by more than chance between a small class and a large one stay near neutral.
-   */
-  pooledPrior: number;
 }
 
 /**
@@ -41,32 +35,13 @@ export interface SpamSettings {
  * tokens. The earlier minDeviation 0.375 (bogofilter's min_dev) kept mildly telling tokens
  * out, which on older mail calmed newsletters but on newer mail left too little evidence to
  * separate; s 0.1 lets a token seen a few times count, as bogofilter's small robs does.
- *
- * pooledPrior 30 was chosen later on three rolling validation folds, all inside the same
- * older 70% (train on the oldest 55/70/85% of it, score the next 15%: 866 ham and 159 spam
- * scored in all). At the shipped cutoffs, summed over the folds: spam→ham 27 → 23, spam left
- * unsure 62 → 39, ham unsure 0 → 0, no ham called spam, ham's highest score 0.107 → 0.120.
- * Also tried there: 10 (no better at the cutoffs), 50 (spam→ham 20 but a ham unsure), 70 and
- * 100 (spam→ham 13 and 11, but 4 and 16 ham unsure: a customer held back). With cutoffs
- * picked knowing the answers per fold at the same unsure rate as bogofilter, 30 neither gains
- * nor loses beyond a spam or two of 159.
  */
-export const DEFAULT_SETTINGS: SpamSettings = { strength: 0.1, unknown: 0.5, minDeviation: 0.1, maxTokens: 150, pooledPrior: 30 };
+export const DEFAULT_SETTINGS: SpamSettings = { strength: 0.1, unknown: 0.5, minDeviation: 0.1, maxTokens: 150 };
 
-/**
- * f(w) = (s·x + n·p(w)) / (s + n), p(w) from the token's spam and ham ratios, each ratio
- * drawn towards the token's ratio over all mail by `pooledPrior` messages. A word in 3 of
- * 1,346 ham and none of 244 spam was near-certain ham (f 0.016) though 244 spam would show it
- * less than once by chance at ham's rate; with the prior of 30 it is 0.10. On the validation
- * folds (DEFAULT_SETTINGS) prose spam made of hundreds of such words scored as sure ham. The
- * price: a token seen only in one class is never surer than about prior / (the other class's
- * count + prior) allows (0.085 for any ham-only word with 244 spam learnt, 0.01 with 2,440).
- */
+/** f(w) = (s·x + n·p(w)) / (s + n), p(w) from the token's spam and ham ratios. */
 export function tokenProbability(c: TokenCounts, totals: ModelTotals, s: SpamSettings = DEFAULT_SETTINGS): number {
-  const pooled = (c.spam + c.ham) / Math.max(1, totals.spam + totals.ham);
-  const ratio = (count: number, total: number) => (total > 0 ? (count + s.pooledPrior * pooled) / (total + s.pooledPrior) : 0);
-  const spamRatio = ratio(c.spam, totals.spam);
-  const hamRatio = ratio(c.ham, totals.ham);
+  const spamRatio = totals.spam > 0 ? c.spam / totals.spam : 0;
+  const hamRatio = totals.ham > 0 ? c.ham / totals.ham : 0;
   const n = c.spam + c.ham;
   if (spamRatio + hamRatio === 0) return s.unknown;
   const p = spamRatio / (spamRatio + hamRatio);

@@ -363,9 +363,8 @@ describe('commands', () => {
     // A message the filter already scores as clear ham teaches nothing new when answered.
     const mail = buildMail({ messageId: '<l2@customer.test>', subject: 'Printer jammed', body: 'Hello, the printer on floor two jammed again this morning.' });
     const tokens = [...tokenize(spamInput(mail))];
-    // Enough of each kind that its counts outweigh the model's prior (spam/model.ts pooledPrior).
-    for (let i = 0; i < 40; i++) await d.learnSpam(`ham:${i}`, 'ham', tokens, 0);
-    for (let i = 0; i < 40; i++) await d.learnSpam(`spam:${i}`, 'spam', ['viagra', 'casino', 'lottery'], 0);
+    for (let i = 0; i < 3; i++) await d.learnSpam(`ham:${i}`, 'ham', tokens, 0);
+    await d.learnSpam('spam:0', 'spam', ['viagra', 'casino', 'lottery'], 0);
     await d.ingest(mail);
     await d.send();
     expect((await d.view.ticketByRef('HD-2'))?.spamScore).toBeLessThanOrEqual(0.1);

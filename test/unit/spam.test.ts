@@ -49,24 +49,10 @@ describe('Bayes model', () => {
   const totals = { spam: 10, ham: 10 };
   it("computes Robinson's probability on a toy vocabulary", () => {
     // seen in 8 of 10 spam and 2 of 10 ham: p = 0.8; n = 10; f = (0.45·0.5 + 10·0.8) / 10.45
-    const s = { ...DEFAULT_SETTINGS, strength: 0.45, unknown: 0.5, pooledPrior: 0 };
+    const s = { ...DEFAULT_SETTINGS, strength: 0.45, unknown: 0.5 };
     expect(tokenProbability({ spam: 8, ham: 2 }, totals, s)).toBeCloseTo((0.225 + 8) / 10.45, 12);
     expect(tokenProbability({ spam: 0, ham: 0 }, totals, s)).toBe(0.5);
     expect(tokenProbability({ spam: 1, ham: 0 }, totals, s)).toBeCloseTo((0.225 + 1) / 1.45, 12);
-  });
-  it('draws each class towards the pooled rate, so that a few sightings in the larger class are not proof', () => {
-    const big = { spam: 244, ham: 1346 };
-    const s = { ...DEFAULT_SETTINGS, strength: 0.1, pooledPrior: 30 };
-    // 3 of 1,346 ham, none of 244 spam: ham rate 0.0022, spam's expected count 0.5; was 0.016.
-    const rare = tokenProbability({ spam: 0, ham: 3 }, big, s);
-    expect(rare).toBeCloseTo(0.0985, 3);
-    expect(tokenProbability({ spam: 0, ham: 3 }, big, { ...s, pooledPrior: 0 })).toBeLessThan(0.02);
-    // Seen only in ham, however often, a token is never surer than the small class allows
-    // (about prior / (spam learnt + prior)); more spam learnt lets it be surer.
-    expect(tokenProbability({ spam: 0, ham: 300 }, big, s)).toBeCloseTo(0.085, 3);
-    expect(tokenProbability({ spam: 0, ham: 300 }, { spam: 2440, ham: 1346 }, s)).toBeLessThan(0.01);
-    // A token at the same rate in both classes stays neutral whatever the class sizes.
-    expect(tokenProbability({ spam: 24, ham: 135 }, big, s)).toBeCloseTo(0.5, 2);
   });
   it('has a correct chi-square upper tail', () => {
     expect(chi2Q(0, 4)).toBe(1);
