@@ -1,5 +1,5 @@
 /**
- * `npm run bench:spam [-- --train-spam P --train-ham P --test-spam P --test-ham P]`
+ * `npm run bench:spam [-- --validate | --train-spam P --train-ham P --test-spam P --test-ham P]`
  * Measures the spam filter the way it will be judged: on mail newer than what it learnt from.
  *
  * Default protocol (the SpamAssassin corpus in ../shared/corpus): every message is placed in
@@ -11,6 +11,9 @@
  * spam/learn-policy.ts; bogofilter in its `-u` mode, with errors and unsure ones registered
  * right). bogofilter (when installed) runs both protocols in the same run. Printed for both:
  * ham→spam, spam→ham, unsure, messages/second, and spam→ham at equal unsure rates.
+ * --validate never reads the test part: three rolling folds inside the older 70% (learn its
+ * oldest 55/70/85%, score the next 15%) and the replay over the older 70% alone. Every
+ * setting of the filter is chosen there; the default run only reports.
  * Given --train-spam/--train-ham/--test-spam/--test-ham folders, only the split protocol runs, on them.
  * Asserts nothing.
  */
@@ -73,37 +76,71 @@ function corpusInTime(): Dated[] {
   return all.sort((a, b) => at(a) - at(b) || a.file.localeCompare(b.file));
 }
 
-/** Per class, the oldest 70% to train and the newest 30% to test. */
-function temporalSplit(work: string, inTime: Dated[]) {
-  const cut = (label: 'spam' | 'ham') => {
-    const files = inTime.filter((m) => m.label === label).map((m) => m.file);
-    const at = Math.floor(files.length * 0.7);
-    return [files.slice(0, at), files.slice(at)];
-  };
-  const [trainSpam, testSpam] = cut('spam');
-  const [trainHam, testHam] = cut('ham');
-  const day = (f: string) => new Date(inTime.find((m) => m.file === f)?.arrived ?? NaN).toISOString().slice(0, 10);
-  out(`temporal split: train spam ${trainSpam.length} (${day(trainSpam[0])} … ${day(trainSpam[trainSpam.length - 1])}), ham ${trainHam.length} (… ${day(trainHam[trainHam.length - 1])}); test spam ${testSpam.length} (from ${day(testSpam[0])}), ham ${testHam.length} (from ${day(testHam[0])})`);
+/** Per class, the files of `inTime` in arrival order. */
+const filesOf = (inTime: Dated[], label: 'spam' | 'ham') => inTime.filter((m) => m.label === label).map((m) => m.file);
+
+/** Per class, the oldest 70% (all that is ever learnt from or tuned on) and the newest 30% (the test part). */
+function olderAndNewer(inTime: Dated[]): { older: Dated[]; newer: Dated[] } {
+  const older: Dated[] = [];
+  const newer: Dated[] = [];
+  for (const label of ['spam', 'ham'] as const) {
+    const ofLabel = inTime.filter((m) => m.label === label);
+    const at = Math.floor(ofLabel.length * 0.7);
+    older.push(...ofLabel.slice(0, at));
+    newer.push(...ofLabel.slice(at));
+  }
+  const inOrder = new Map(inTime.map((m, i) => [m, i]));
+  const byTime = (a: Dated, b: Dated) => (inOrder.get(a) ?? 0) - (inOrder.get(b) ?? 0);
+  return { older: older.sort(byTime), newer: newer.sort(byTime) };
+}
+
+interface Split {
+  trainSpam: string;
+  trainHam: string;
+  testSpam: string;
+  testHam: string;
+}
+
+/** Links a split's four parts into folders under `dir`, so that both filters read exactly the same files. */
+function splitFolders(dir: string, train: Dated[], test: Dated[]): Split {
+  mkdirSync(dir);
   return {
-    trainSpam: folderOf(work, 'train-spam', trainSpam),
-    trainHam: folderOf(work, 'train-ham', trainHam),
-    testSpam: folderOf(work, 'test-spam', testSpam),
-    testHam: folderOf(work, 'test-ham', testHam),
+    trainSpam: folderOf(dir, 'train-spam', filesOf(train, 'spam')),
+    trainHam: folderOf(dir, 'train-ham', filesOf(train, 'ham')),
+    testSpam: folderOf(dir, 'test-spam', filesOf(test, 'spam')),
+    testHam: folderOf(dir, 'test-ham', filesOf(test, 'ham')),
   };
 }
 
-async function main() {
-  const work = mkdtempSync(path.join(os.tmpdir(), 'hd-bench-spam-'));
+const day = (inTime: Dated[], f: string | undefined) => new Date(inTime.find((m) => m.file === f)?.arrived ?? NaN).toISOString().slice(0, 10);
+
+/**
+ * Validation folds, all inside the older 70% (the test part is never read): per class, learn
+ * the oldest 55, 70 or 85% of it and score the next 15%, as time moves on in a desk.
+ */
+function validationFolds(work: string, older: Dated[]): { name: string; split: Split }[] {
+  return [0.55, 0.7, 0.85].map((cutAt, i) => {
+    const train: Dated[] = [];
+    const test: Dated[] = [];
+    for (const label of ['spam', 'ham'] as const) {
+      const ofLabel = older.filter((m) => m.label === label);
+      const cut = Math.floor(ofLabel.length * cutAt);
+      train.push(...ofLabel.slice(0, cut));
+      test.push(...ofLabel.slice(cut, Math.floor(ofLabel.length * (cutAt + 0.15))));
+    }
+    return { name: `fold ${i + 1} (learn the oldest ${cutAt * 100}% of the older part, score the next 15%)`, split: splitFolders(path.join(work, `fold-${i + 1}`), train, test) };
+  });
+}
+
+/** Learns the split's training part, scores its test part with both filters and prints the comparison. */
+async function runSplit(work: string, split: Split): Promise<void> {
+  const store = openStore(path.join(work, 'data'));
+  const model = spamStore(store);
+  let trained = 0;
+  const t0 = process.hrtime.bigint();
+  let ours: Scores;
+  let shipped: { hamAsSpam: number; unsure: number };
   try {
-    const given = arg('train-spam') !== undefined;
-    const inTime = given ? [] : corpusInTime();
-    const split = given
-      ? { trainSpam: arg('train-spam') as string, trainHam: arg('train-ham') as string, testSpam: arg('test-spam') as string, testHam: arg('test-ham') as string }
-      : temporalSplit(work, inTime);
-    const store = openStore(path.join(work, 'data'));
-    const model = spamStore(store);
-    let trained = 0;
-    const t0 = process.hrtime.bigint();
     for (const [label, dir] of [['spam', split.trainSpam], ['ham', split.trainHam]] as const) {
       for await (const m of tokenizedMessages([dir])) {
         if ('error' in m) continue;
@@ -118,22 +155,59 @@ async function main() {
     const loadMs = Number(process.hrtime.bigint() - tLoad) / 1e6;
     const modelTokens = store.sqlite.prepare('select count(*) as n from spam_tokens').get() as { n: number };
     const t1 = process.hrtime.bigint();
-    // The shipped defaults of config (helpdesk.yaml `spam:`), without the training minimum.
-    const { hamCutoff, spamCutoff } = helpdeskFileSchema.parse({ helpdesk: { address: 'bench@example.test' } }).spam;
-    const ours: Scores = { spam: [], ham: [] };
-    const r = await evaluate(sqliteSpamModel(store), { hamCutoff, spamCutoff, minTrained: 0 }, [split.testSpam], [split.testHam], (label, score) => ours[label].push(score));
+    ours = { spam: [], ham: [] };
+    const scores = ours;
+    const r = await evaluate(sqliteSpamModel(store), { ...shippedCutoffs(), minTrained: 0 }, [split.testSpam], [split.testHam], (label, score) => scores[label].push(score));
     const tested = r.spam.total + r.ham.total;
     const classifyRate = tested / (Number(process.hrtime.bigint() - t1) / 1e9);
-    store.close();
+    shipped = { hamAsSpam: r.ham.asSpam, unsure: r.spam.unsure + r.ham.unsure };
     out(`trained on ${trained} messages (${modelTokens.n} tokens, read into memory in ${loadMs.toFixed(0)} ms), tested on ${r.spam.total} spam and ${r.ham.total} ham`);
     out(`helpdesk:   ham→spam ${pct3(r.hamToSpamRate)} (${r.ham.asSpam}), spam→ham ${pct3(r.spamToHamRate)} (${r.spam.asHam}), unsure ${pct3(r.unsureRate)} (ham unsure ${pct3(r.ham.unsure / r.ham.total)}); train ${trainRate.toFixed(0)} msg/s, classify ${classifyRate.toFixed(0)} msg/s (parsing included)`);
-    const theirs = bogofilter(work, split);
-    if (theirs) sameUnsure(ours, { hamAsSpam: r.ham.asSpam, unsure: r.spam.unsure + r.ham.unsure }, theirs);
-    if (!given) {
-      out(`online replay: ${inTime.length} messages in arrival order, each learnt with its true label after it was classified`);
-      replayOurs(work, inTime, { hamCutoff, spamCutoff });
-      if (theirs) replayBogofilter(work, inTime);
+  } finally {
+    store.close();
+    rmSync(path.join(work, 'data'), { recursive: true, force: true });
+  }
+  const theirs = bogofilter(work, split);
+  if (theirs) sameUnsure(ours, shipped, theirs);
+}
+
+/** The shipped defaults of config (helpdesk.yaml `spam:`). */
+function shippedCutoffs(): { hamCutoff: number; spamCutoff: number } {
+  const { hamCutoff, spamCutoff } = helpdeskFileSchema.parse({ helpdesk: { address: 'bench@example.test' } }).spam;
+  return { hamCutoff, spamCutoff };
+}
+
+/** Both filters from empty, every message of `inTime` classified, then learnt with its true label. */
+function replayBoth(work: string, inTime: Dated[], what: string, bogofilterThere: boolean): void {
+  out(`online replay: ${inTime.length} messages${what} in arrival order, each learnt with its true label after it was classified`);
+  replayOurs(work, inTime, shippedCutoffs());
+  if (bogofilterThere) replayBogofilter(work, inTime);
+}
+
+async function main() {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'hd-bench-spam-'));
+  try {
+    if (arg('train-spam') !== undefined) {
+      await runSplit(work, { trainSpam: arg('train-spam') as string, trainHam: arg('train-ham') as string, testSpam: arg('test-spam') as string, testHam: arg('test-ham') as string });
+      return;
     }
+    const inTime = corpusInTime();
+    const { older, newer } = olderAndNewer(inTime);
+    const bogofilterThere = !spawnSync('bogofilter', ['-V']).error;
+    if (process.argv.includes('--validate')) {
+      out(`validation: only the older 70% per class (${older.length} messages, to ${day(inTime, older[older.length - 1].file)}); the test part is not read`);
+      for (const { name, split } of validationFolds(work, older)) {
+        out(name);
+        await runSplit(work, split);
+      }
+      replayBoth(work, older, ' of the older part', bogofilterThere);
+      return;
+    }
+    const train = (label: 'spam' | 'ham') => filesOf(older, label);
+    const test = (label: 'spam' | 'ham') => filesOf(newer, label);
+    out(`temporal split: train spam ${train('spam').length} (${day(inTime, train('spam')[0])} … ${day(inTime, train('spam').at(-1))}), ham ${train('ham').length} (… ${day(inTime, train('ham').at(-1))}); test spam ${test('spam').length} (from ${day(inTime, test('spam')[0])}), ham ${test('ham').length} (from ${day(inTime, test('ham')[0])})`);
+    await runSplit(work, splitFolders(path.join(work, 'split'), older, newer));
+    replayBoth(work, inTime, '', bogofilterThere);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -147,13 +221,12 @@ interface Scores {
 }
 
 /** bogofilter's test scores and what its shipped cutoffs made of them; null when not installed. */
-function bogofilter(work: string, split: { trainSpam: string; trainHam: string; testSpam: string; testHam: string }): (Scores & { hamAsSpam: number; unsure: number }) | null {
+function bogofilter(work: string, split: Split): (Scores & { hamAsSpam: number; unsure: number }) | null {
   if (spawnSync('bogofilter', ['-V']).error) {
     out('bogofilter: not installed (apt-get install bogofilter) — no comparison');
     return null;
   }
-  const db = path.join(work, 'bogo');
-  mkdirSync(db);
+  const db = mkdtempSync(path.join(work, 'bogo-'));
   const files = (dir: string) => readdirSync(dir).map((f) => path.join(dir, f));
   const t0 = process.hrtime.bigint();
   spawnSync('bogofilter', ['-d', db, '-s', '-B', ...files(split.trainSpam)], { maxBuffer: 1 << 26 });
