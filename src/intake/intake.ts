@@ -3,6 +3,7 @@ import type { AnswerBook } from '../knowledge/answers';
 import type { Config } from '../config/schema';
 import { asError } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import { raceTimer } from '../lib/race-timer';
 import type { CategoryModelSource } from '../pipeline/category-model';
 import { parseAhead, parsingAhead, type ParseAhead } from '../pipeline/parse-ahead';
 import { ingestInto } from '../pipeline/run';
@@ -193,18 +194,4 @@ export function createIntake(options: IntakeOptions): Intake {
 }
 
 /** The promise's value, or TIMED_OUT after `ms`; the promise is left running. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(TIMED_OUT), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
-}
+const within = <T>(promise: Promise<T>, ms: number) => raceTimer(promise, ms, (): typeof TIMED_OUT => TIMED_OUT);

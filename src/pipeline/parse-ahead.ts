@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
+import { raceTimer } from '../lib/race-timer';
 import type { ParseReply, ParseRequest } from './parse-worker';
 import type { InboundMail } from './types';
 
@@ -188,19 +189,13 @@ export async function parsedWithin(ahead: ParseAhead | undefined, bytes: Buffer,
   for (const attempt of attempts) {
     const work = attempt();
     if (!work) continue;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        work.abandon();
-        reject(new ParseTimeout(`took longer than limits.processingTime (${budgetMs} ms); abandoned`));
-      }, Math.max(0, deadline - Date.now()));
-    });
     try {
-      return await Promise.race([work.parsed, timeout]);
+      return await raceTimer(work.parsed, Math.max(0, deadline - Date.now()), () => {
+        work.abandon();
+        throw new ParseTimeout(`took longer than limits.processingTime (${budgetMs} ms); abandoned`);
+      });
     } catch (err) {
       if (!(err instanceof ParseWorkerGone)) throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
   return parseInline(bytes);

@@ -1,5 +1,6 @@
 import type { TrustConfig } from '../config/schema';
 import { errorMessage } from '../lib/errors';
+import { raceTimer } from '../lib/race-timer';
 import { authservIdOf, parseAuthResults } from './auth-results';
 import type { Header } from './types';
 
@@ -57,15 +58,13 @@ export function checkAuthResults(authservId: string, headers: Header[], domain: 
 const sameDomain = (value: string | undefined, domain: string) => value !== undefined && value.toLowerCase() === domain;
 
 async function checkDkim(raw: Buffer, domain: string, { resolver, timeoutMs = 10_000 }: DkimLookup): Promise<TrustVerdict> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
-    });
     // Loaded when first needed: requiring mailauth costs a quarter of a second, which every
     // CLI command (an MTA's pipe into `helpdesk ingest` above all) paid at start, used or not.
     const { dkimVerify } = await import('mailauth/lib/dkim/verify');
-    const verified = await Promise.race([dkimVerify(raw, resolver ? { resolver } : {}), timeout]);
+    const verified = await raceTimer(dkimVerify(raw, resolver ? { resolver } : {}), timeoutMs, () => {
+      throw new Error(`no answer within ${timeoutMs / 1000} s`);
+    });
     const signatures = verified.results.filter((r) => r.signingDomain);
     const pass = signatures.find((r) => r.status.result === 'pass' && r.signingDomain.toLowerCase() === domain);
     if (pass) return { trusted: true, reason: `DKIM signature of ${domain} verified (selector ${pass.selector ?? '?'})` };
@@ -74,7 +73,5 @@ async function checkDkim(raw: Buffer, domain: string, { resolver, timeoutMs = 10
     return { trusted: false, reason: `no passing DKIM signature of ${domain} (${seen})` };
   } catch (err) {
     return { trusted: false, reason: `DKIM verification failed: ${errorMessage(err)}` };
-  } finally {
-    clearTimeout(timer);
   }
 }
