@@ -156,7 +156,7 @@ test('a network that holds every packet (a partition) fails a batch, or any tran
   const proxy = await startTcpProxy(Number(new URL(url).port));
   const d0 = fx.open();
   const QUERY_MS = 1500;
-  const d = await pgIntakeDesk(url.replace(`:${new URL(url).port}/`, `:${proxy.port}/`), () => d0.config, { timeouts: { lockMs: 30_000, idleInTransactionMs: 60_000, queryMs: QUERY_MS } });
+  const d = await pgIntakeDesk(url.replace(`:${new URL(url).port}/`, `:${proxy.port}/`), () => d0.config, { timeouts: { lockMs: 30_000, idleInTransactionMs: 60_000, queryMs: QUERY_MS, connectMs: 10_000 } });
   desks.push({ close: async () => (await d.close(), await proxy.close()) });
   const mail = (n: number): RawMessage => ({ bytes: buildMail({ messageId: `<partition.${n}@customer.test>`, subject: `Mail ${n}`, body: 'Hello' }), source: 'support', position: String(n), mailbox: 'support' });
   expect((await passOver(d.intake, [mail(1)])).failure).toBeNull();
@@ -406,7 +406,7 @@ test('staff commands on a desk on PostgreSQL: tickets list, show, set (with the 
 }, 60_000);
 
 test('a batch waiting on a lock a frozen daemon holds gives up instead of stalling; once the server ends the frozen transaction, the mail goes through', async () => {
-  const d = await desk('pg_intake_frozen', { timeouts: { lockMs: 500, idleInTransactionMs: 2000, queryMs: 120_000 } });
+  const d = await desk('pg_intake_frozen', { timeouts: { lockMs: 500, idleInTransactionMs: 2000, queryMs: 120_000, connectMs: 10_000 } });
   const mail = (to: string) => Buffer.concat([Buffer.from(`Delivered-To: ${to}\r\n`), buildMail({ messageId: '<frozen@customer.test>', subject: 'Held up', body: 'Hello' })]);
   // A daemon frozen mid-batch: its transaction holds the dedup lock of this Message-ID, and it never commits.
   const frozen = await d.pool.connect();

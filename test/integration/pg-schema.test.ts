@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { sleep } from '../../src/lib/backoff';
+import { StoreUnavailableError } from '../../src/lib/errors';
 import { silentLogger } from '../../src/lib/log';
 import { applyPgMigrations, PG_MIGRATIONS } from '../../src/store/pg/migrate';
 import { openPgPool } from '../../src/store/pg/pool';
@@ -13,6 +14,7 @@ import * as pgSchema from '../../src/store/pg/schema';
 import { kindOf } from '../../src/store/pg/tables';
 import { openStore } from '../../src/store/open';
 import * as sqliteSchema from '../../src/store/schema';
+import { startTcpProxy } from '../harness/tcp-proxy';
 import { usePostgres } from '../harness/use-postgres';
 
 /**
@@ -174,6 +176,30 @@ test('several daemons migrating a fresh PostgreSQL at once: one migrates, the ot
   }
 });
 
+test('a store behind a network that answers nothing (a partition at start) fails to open after the connect timeout instead of hanging', async () => {
+  const url = await pg().createDatabase('schema_partition');
+  const proxy = await startTcpProxy(Number(new URL(url).port));
+  try {
+    proxy.freeze();
+    const through = url.replace(`:${new URL(url).port}/`, `:${proxy.port}/`);
+    const CONNECT_MS = 500;
+    const started = Date.now();
+    const opening = openPgPool(through, silentLogger(), 1, { lockMs: 30_000, idleInTransactionMs: 60_000, queryMs: 120_000, connectMs: CONNECT_MS });
+    const outcome = await Promise.race([
+      opening.then(
+        async (pool) => (await pool.end(), 'opened'),
+        (err: unknown) => err,
+      ),
+      sleep(8 * CONNECT_MS).then(() => 'hanging'),
+    ]);
+    expect(outcome).toBeInstanceOf(StoreUnavailableError);
+    expect(Date.now() - started).toBeLessThan(4 * CONNECT_MS);
+  } finally {
+    proxy.thaw();
+    await proxy.close();
+  }
+});
+
 test('a daemon starting while another migrates waits for it, however long the migration takes (not lock_timeout)', async () => {
   const url = await pg().createDatabase('schema_long');
   const migrating = new Client({ connectionString: url });
@@ -183,7 +209,7 @@ test('a daemon starting while another migrates waits for it, however long the mi
     await migrating.query('BEGIN');
     await migrating.query("SELECT pg_advisory_xact_lock(hashtext('helpdesk:migrate'))");
     // This daemon's connections give up on a lock after 200 ms (store/pg/pool.ts): not on this one.
-    const opening = openPgPool(url, silentLogger(), 1, { lockMs: 200, idleInTransactionMs: 60_000, queryMs: 120_000 });
+    const opening = openPgPool(url, silentLogger(), 1, { lockMs: 200, idleInTransactionMs: 60_000, queryMs: 120_000, connectMs: 10_000 });
     const outcome = await Promise.race([opening.then(() => 'opened', (err: Error) => `failed: ${err.message}`), sleep(1500).then(() => 'waiting')]);
     expect(outcome).toBe('waiting');
     await migrating.query('COMMIT');

@@ -16,15 +16,14 @@ export interface PgTimeouts {
   /** A transaction idle longer is ended by the server, its locks released. */
   idleInTransactionMs: number;
   /**
-   * A statement whose answer takes longer fails here, and so does a connection not made in
-   * CONNECT_MS: the server's own timeouts cannot help when the network between holds every
-   * packet (a partition), and a batch would wait on its statement for as long.
+   * A statement whose answer takes longer fails here: the server's own timeouts cannot help
+   * when the network between holds every packet (a partition), and a batch would wait on its
+   * statement for as long.
    */
   queryMs: number;
+  /** Opening a connection that takes longer fails (a partition: the handshake never answered). */
+  connectMs: number;
 }
-
-/** How long opening a connection may take (a partition: the handshake never answered). */
-const CONNECT_MS = 10_000;
 
 /**
  * The timeouts for a desk: an idle batch is normally a message being parsed (at most
@@ -33,7 +32,7 @@ const CONNECT_MS = 10_000;
 export function pgTimeouts(processingTimeMs: number, options: { queryMs?: number } = {}): PgTimeouts {
   // The daemon's longest statements (a message of limits.maxMessageSize into blobs, a lock
   // waited for until lockMs) take seconds: two minutes is a stalled network, not work.
-  return { lockMs: 30_000, idleInTransactionMs: processingTimeMs + 60_000, queryMs: options.queryMs ?? 120_000 };
+  return { lockMs: 30_000, idleInTransactionMs: processingTimeMs + 60_000, queryMs: options.queryMs ?? 120_000, connectMs: 10_000 };
 }
 
 /**
@@ -43,7 +42,7 @@ export function pgTimeouts(processingTimeMs: number, options: { queryMs?: number
  * never in the message. Whoever opens it ends it.
  */
 export async function openPgPool(url: string, log: Logger, max: number, timeouts: PgTimeouts): Promise<Pool> {
-  const settings = { connectionString: url, lock_timeout: timeouts.lockMs, idle_in_transaction_session_timeout: timeouts.idleInTransactionMs, connectionTimeoutMillis: CONNECT_MS, keepAlive: true };
+  const settings = { connectionString: url, lock_timeout: timeouts.lockMs, idle_in_transaction_session_timeout: timeouts.idleInTransactionMs, connectionTimeoutMillis: timeouts.connectMs, keepAlive: true };
   const pool = new Pool({ ...settings, max, query_timeout: timeouts.queryMs });
   pool.on('error', (err) => log.warn({ err: errorMessage(err) }, 'an idle PostgreSQL connection failed; the pool opens another when needed'));
   // Migrated on a connection of its own, without the pool's query timeout: a migration may
