@@ -79,6 +79,18 @@ describe('Bayes model', () => {
     // The same near 1.
     expect(hammy(0.99, 3)).toBeGreaterThan(hammy(0.95, 3));
   });
+  it('counts the evidence of many tokens as that of independentTokens: their average, not their number', () => {
+    const clues = (spec: Array<[number, number]>) => new Map(spec.flatMap(([p, n], j) => Array.from({ length: n }, (_, i) => [`t${j}.${i}`, p] as [string, number])));
+    // A long mail of 300 mildly hammy words (0.3) and 20 strong spam clues (0.99): counted as
+    // independent, the 300 words made it ham (0.006); averaged, it is far less sure (0.12).
+    const prose = clues([[0.3, 300], [0.99, 20]]);
+    expect(combine(prose).score).toBeGreaterThan(0.1);
+    expect(combine(prose, { ...DEFAULT_SETTINGS, independentTokens: Infinity }).score).toBeLessThan(0.01);
+    // The same evidence, ten times over, scores the same beyond independentTokens.
+    expect(combine(clues([[0.2, 40], [0.9, 10]])).score).toBeCloseTo(combine(clues([[0.2, 400], [0.9, 100]])).score, 12);
+    // Within it, nothing changes: Fisher's method as before.
+    expect(combine(clues([[0.2, 10], [0.9, 5]])).score).toBe(combine(clues([[0.2, 10], [0.9, 5]]), { ...DEFAULT_SETTINGS, independentTokens: Infinity }).score);
+  });
   it('combines strong spam clues to ~1, ham clues to ~0, mixed or no clues to 0.5', () => {
     expect(combine(new Map([['a', 0.99], ['b', 0.98], ['c', 0.97]])).score).toBeGreaterThan(0.95);
     expect(combine(new Map([['a', 0.01], ['b', 0.02], ['c', 0.03]])).score).toBeLessThan(0.05);
