@@ -69,6 +69,21 @@ describe('Bayes model', () => {
     expect(chi2Tails(10, 300).logP).toBeCloseTo(-368.5707534781301, 9);
     expect(chi2Tails(3000, 300).logQ).toBeCloseTo(-1010.2350943274378, 9);
   });
+  it('gives tails that are finite, sum to 1 and move the right way, for any evidence a message can bring (seeded)', () => {
+    let seed = 20261204;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const wrong: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      const v = 2 * (1 + Math.floor(random() * 30));
+      const x2 = random() * 40 * v;
+      const { logQ, logP } = chi2Tails(x2, v);
+      const sum = Math.exp(logQ) + Math.exp(logP);
+      // More evidence: a smaller upper tail.
+      const further = chi2Tails(x2 * 1.01 + 0.01, v).logQ;
+      if (Number.isNaN(logQ) || Number.isNaN(logP) || logQ > 0 || logP > 0 || Math.abs(sum - 1) > 1e-9 || further > logQ) wrong.push(`x2 ${x2} v ${v}: logQ ${logQ} logP ${logP}`);
+    }
+    expect(wrong).toEqual([]);
+  });
   it('keeps the order of messages that are all very hammy (a score of exactly 0 tells nothing)', () => {
     const hammy = (p: number, n: number) => combine(new Map(Array.from({ length: n }, (_, i) => [`w${i}`, p]))).score;
     const ham = hammy(0.01, 150);
