@@ -1,8 +1,8 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { Client } from 'pg';
 import { listLeases } from '../cluster/leases';
 import { errorMessage } from '../lib/errors';
 import type { MailboxStateRow } from '../store/mailbox-state';
+import { pgClient } from '../store/pg/client';
 import { pgMailboxState } from '../store/pg/mailbox-state';
 import * as schema from '../store/pg/schema';
 import { withoutPassword } from '../store/pg/url';
@@ -13,10 +13,7 @@ import { CliExit, EXIT } from './exit-codes';
  * lease since when (the database's clock). An unreachable database is a temporary failure.
  */
 export async function clusterStatus(url: string): Promise<{ rows: MailboxStateRow[]; leases: Map<string, { holder: string; ageMs: number; expired: boolean }> }> {
-  const client = new Client({ connectionString: url });
-  // The connection's own error (the server ended it between two statements) fails the next
-  // statement, which says so; unheard, it would be an uncaught error and a stack trace.
-  client.on('error', () => undefined);
+  const client = pgClient(url);
   try {
     await client.connect();
   } catch (err) {

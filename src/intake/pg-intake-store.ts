@@ -72,14 +72,14 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
     log.error({ err }, 'the connection of an intake batch failed; the batch is lost and its messages will be offered again');
   };
 
-  /**
-   * `err` as the caller must see it: a store failure becomes StoreUnavailableError, any other
-   * error of PostgreSQL's is its own (whose message says what was refused, without the query).
-   */
   /** A statement never answered (the pool's query timeout) leaves the connection unusable, as its own error does. */
   const noteTimeout = (err: unknown) => {
     if (isQueryTimeout(err)) lost ??= driverError(err) as Error;
   };
+  /**
+   * `err` as the caller must see it: a store failure becomes StoreUnavailableError, any other
+   * error of PostgreSQL's is its own (whose message says what was refused, without the query).
+   */
   const classify = (err: unknown, doing: string): unknown => {
     if (err instanceof StoreUnavailableError) return err;
     const cause = driverError(err);

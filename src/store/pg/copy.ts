@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { HelpdeskError } from '../../lib/errors';
 import type { Store } from '../open';
+import { pgClient } from './client';
 import { applyPgMigrations } from './migrate';
 import { deskTables, type DeskTable, type Kind } from './tables';
 import { withoutPassword } from './url';
@@ -33,10 +34,7 @@ const BLOB_KINDS = ['raw', 'attachments'];
  * blob, PostgreSQL's own sha256() of the stored bytes against the name the file is stored by.
  */
 export async function copyToPostgres(store: Store, url: string, progress: (line: string) => void = () => undefined): Promise<CopyReport> {
-  const client = new Client({ connectionString: url });
-  // The connection's own error (the server ended it between two statements) fails the next
-  // statement, which says so; unheard, it would be an uncaught error and a stack trace.
-  client.on('error', () => undefined);
+  const client = pgClient(url);
   try {
     await client.connect();
   } catch (err) {

@@ -1,6 +1,7 @@
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { StoreUnavailableError, errorMessage } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
+import { pgClient } from './client';
 import { applyPgMigrations } from './migrate';
 import { withoutPassword } from './url';
 
@@ -47,8 +48,7 @@ export async function openPgPool(url: string, log: Logger, max: number, timeouts
   pool.on('error', (err) => log.warn({ err: errorMessage(err) }, 'an idle PostgreSQL connection failed; the pool opens another when needed'));
   // Migrated on a connection of its own, without the pool's query timeout: a migration may
   // rebuild a large table for minutes (0004), and a daemon waits for another's.
-  const migrating = new Client(settings);
-  migrating.on('error', () => undefined);
+  const migrating = pgClient(settings);
   try {
     await migrating.connect();
     await applyPgMigrations(migrating);
@@ -60,3 +60,4 @@ export async function openPgPool(url: string, log: Logger, max: number, timeouts
     await migrating.end().catch(() => undefined);
   }
 }
+
