@@ -52,8 +52,8 @@ export interface SpamSettings {
  * messages) helped the folds at the shipped cutoffs, but with few spam learnt it kept ham's
  * words from counting as ham: 35 ham called spam in the replay.
  *
- * Kept from there: every token at least minDeviation away counts (maxTokens 1000, more than a
- * message has; was the 150 most telling), with the evidence of more than 30 scaled to 30
+ * Kept from there: every token at least minDeviation away counts (maxTokens 1000, more than
+ * almost any message has; was the 150 most telling), with the evidence of more than 30 scaled to 30
  * (independentTokens; was unscaled). Prose spam is hundreds of ordinary words each mildly
  * hammy; counted as independent they summed to sure ham, as did every long ham. Summed over
  * the folds (159 spam, 866 ham scored), with cutoffs picked per fold at 2, 4, 6, 8, 10 and 15%
@@ -75,11 +75,6 @@ export function tokenProbability(c: TokenCounts, totals: ModelTotals, s: SpamSet
   if (spamRatio + hamRatio === 0) return s.unknown;
   const p = spamRatio / (spamRatio + hamRatio);
   return (s.strength * s.unknown + n * p) / (s.strength + n);
-}
-
-/** Upper tail of the chi-square distribution with `v` (even) degrees of freedom. */
-export function chi2Q(x2: number, v: number): number {
-  return Math.exp(chi2Tails(x2, v).logQ);
 }
 
 /**

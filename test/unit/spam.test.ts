@@ -1,5 +1,5 @@
-import { classifyTokens } from '../../src/spam/classify';
-import { chi2Q, chi2Tails, combine, DEFAULT_SETTINGS, tokenProbability, verdictOf } from '../../src/spam/model';
+import { classifyTokens, formatScore } from '../../src/spam/classify';
+import { chi2Tails, combine, DEFAULT_SETTINGS, tokenProbability, verdictOf } from '../../src/spam/model';
 import { tokenize } from '../../src/spam/tokenize';
 import type { InboundMail } from '../../src/pipeline/types';
 
@@ -55,6 +55,7 @@ describe('Bayes model', () => {
     expect(tokenProbability({ spam: 1, ham: 0 }, totals, s)).toBeCloseTo((0.225 + 1) / 1.45, 12);
   });
   it('has a correct chi-square upper tail', () => {
+    const chi2Q = (x2: number, v: number) => Math.exp(chi2Tails(x2, v).logQ);
     expect(chi2Q(0, 4)).toBe(1);
     expect(chi2Q(2, 2)).toBeCloseTo(Math.exp(-1), 12);
     expect(chi2Q(9.488, 4)).toBeCloseTo(0.05, 3);
@@ -111,6 +112,9 @@ describe('Bayes model', () => {
     expect(combine(new Map([['a', 0.01], ['b', 0.02], ['c', 0.03]])).score).toBeLessThan(0.05);
     expect(combine(new Map([['a', 0.99], ['b', 0.01]])).score).toBeCloseTo(0.5, 6);
     expect(combine(new Map([['a', 0.55]])).score).toBe(0.5);
+  });
+  it('shows a score with four decimals, or in exponent form below 0.0001', () => {
+    expect([0.5, 0.99996, 0.0001, 0, 3.04e-14].map(formatScore)).toEqual(['0.5000', '1.0000', '0.0001', '0.0000', '3.0e-14']);
   });
   it('thresholds give the three verdicts', () => {
     expect([0.1, 0.2, 0.5, 0.9, 0.95].map((s) => verdictOf(s, 0.2, 0.9))).toEqual(['ham', 'ham', 'unsure', 'spam', 'spam']);
