@@ -178,10 +178,10 @@ function shippedCutoffs(): { hamCutoff: number; spamCutoff: number } {
 }
 
 /** Both filters from empty, every message of `inTime` classified, then learnt with its true label. */
-function replayBoth(work: string, inTime: Dated[], what: string, bogofilterThere: boolean): void {
+function replayBoth(work: string, inTime: Dated[], what: string): void {
   out(`online replay: ${inTime.length} messages${what} in arrival order, each learnt with its true label after it was classified`);
   replayOurs(work, inTime, shippedCutoffs());
-  if (bogofilterThere) replayBogofilter(work, inTime);
+  if (BOGOFILTER_INSTALLED) replayBogofilter(work, inTime);
 }
 
 async function main() {
@@ -193,21 +193,20 @@ async function main() {
     }
     const inTime = corpusInTime();
     const { older, newer } = olderAndNewer(inTime);
-    const bogofilterThere = !spawnSync('bogofilter', ['-V']).error;
     if (process.argv.includes('--validate')) {
       out(`validation: only the older 70% per class (${older.length} messages, to ${day(inTime, older[older.length - 1].file)}); the test part is not read`);
       for (const { name, split } of validationFolds(work, older)) {
         out(name);
         await runSplit(work, split);
       }
-      replayBoth(work, older, ' of the older part', bogofilterThere);
+      replayBoth(work, older, ' of the older part');
       return;
     }
     const train = (label: 'spam' | 'ham') => filesOf(older, label);
     const test = (label: 'spam' | 'ham') => filesOf(newer, label);
     out(`temporal split: train spam ${train('spam').length} (${day(inTime, train('spam')[0])} … ${day(inTime, train('spam').at(-1))}), ham ${train('ham').length} (… ${day(inTime, train('ham').at(-1))}); test spam ${test('spam').length} (from ${day(inTime, test('spam')[0])}), ham ${test('ham').length} (from ${day(inTime, test('ham')[0])})`);
     await runSplit(work, splitFolders(path.join(work, 'split'), older, newer));
-    replayBoth(work, inTime, '', bogofilterThere);
+    replayBoth(work, inTime, '');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -220,9 +219,11 @@ interface Scores {
   ham: number[];
 }
 
+const BOGOFILTER_INSTALLED = !spawnSync('bogofilter', ['-V']).error;
+
 /** bogofilter's test scores and what its shipped cutoffs made of them; null when not installed. */
 function bogofilter(work: string, split: Split): (Scores & { hamAsSpam: number; unsure: number }) | null {
-  if (spawnSync('bogofilter', ['-V']).error) {
+  if (!BOGOFILTER_INSTALLED) {
     out('bogofilter: not installed (apt-get install bogofilter) — no comparison');
     return null;
   }
