@@ -64,6 +64,14 @@ export interface SpamSettings {
  * 60 and 100 (ham called spam in the replay), Robinson's geometric mean instead of Fisher's
  * (the same ranking, but its scale moves with the model's size: ham's highest 0.32, 0.40, 0.42
  * as the folds learn more, so no cutoff could be shipped).
+ *
+ * Tried once the drift folds were added to --validate (learn the oldest 40%/25%, score months
+ * later), and left out: per-class effective sizes for the two tails (bogofilter's sp-esf /
+ * ns-esf; 20 or 45 for either tail ranked the same as 30 for both); each class's share of a
+ * token smoothed by pseudo-counts instead of Robinson's s (α 0.02–0.2: the drift folds' spam→ham
+ * at the shipped cutoffs 43/57 → 31/36, but the larger split's ham unsure 0.17% → 1–4.7%, and in
+ * the replay, with few spam learnt, absence from spam stopped being evidence: 108–1,909 ham
+ * called spam; α in proportion to each class's size: within noise).
  */
 export const DEFAULT_SETTINGS: SpamSettings = { strength: 0.1, unknown: 0.5, minDeviation: 0.1, maxTokens: 1000, independentTokens: 30 };
 
