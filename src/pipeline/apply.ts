@@ -112,6 +112,10 @@ export function* applyPlan(draft: Draft, config: Config, files: KeptFiles): Plan
     const n = actor.participantsNotAdded.length;
     yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_limited', to: String(n), reason: `${n} addressed people not made participants: limits.maxParticipants (${config.limits.maxParticipants}) reached; they stay on the message (${actor.participantsNotAdded.slice(0, 5).join(', ')}${n > 5 ? ', …' : ''})` });
   }
+  if (actor.participantsUnusable.length > 0) {
+    const n = actor.participantsUnusable.length;
+    yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_unusable', to: String(n), reason: `${n} addressed entries are not mail addresses and were not made participants; they stay on the message (${actor.participantsUnusable.slice(0, 5).map((a) => JSON.stringify(a)).join(', ')}${n > 5 ? ', …' : ''})` });
+  }
   if (actor.trustWarning) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'trust_warning', reason: actor.trustWarning });
 
   const messageRowId = yield* write('insertMessage', {

@@ -100,6 +100,8 @@ export interface ActorDecision {
   participants: MailAddress[];
   /** Addresses that would have become participants but for limits.maxParticipants (kept on the message). */
   participantsNotAdded: string[];
+  /** To/Cc entries that are not mail addresses (`<>`, `<@>`, a bare word), kept on the message only. */
+  participantsUnusable: string[];
 }
 
 export interface NewTicketDecision {

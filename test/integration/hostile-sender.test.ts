@@ -207,6 +207,19 @@ describe('recipient caps (item 5)', () => {
   });
 });
 
+describe('addresses that are not mail addresses', () => {
+  it('a Cc of `<>`, `<@>` and `"x@y"@` makes no participant (the reply would go to nobody); an event names them', async () => {
+    const d = fx.open();
+    const { assigned } = await startTicket(d, { to: 'support@example.test, undisclosed-recipients:;', headers: { Cc: '"a" <>, <@>, "x@y"@, a, dan@customer.test' } });
+    expect((await participants(d)).sort()).toEqual([CARLA, 'dan@customer.test']);
+    expect((await ticket(d))?.events.find((e) => e.type === 'participants_unusable')).toMatchObject({ to: '3', reason: expect.stringContaining('not mail addresses') });
+    await d.ingest(anaReply(assigned, 'Answer for both.'));
+    await d.send();
+    const relayed = (await d.view.listOutbox({ limit: 100 })).filter((r) => r.template === 'agent_reply');
+    expect(relayed.flatMap((r) => r.recipients).sort()).toEqual([CARLA, 'dan@customer.test']);
+  });
+});
+
 describe('admin regexes (item 6)', () => {
   it('a pattern that backtracks forever under V8 routes a hostile body at once', async () => {
     const rules = `rules:

@@ -1,3 +1,4 @@
+import { isMailAddress } from '../../lib/mail-address';
 import { isAgentAddress, isOwnAddress } from '../agents';
 import { isAutomaticAddress } from '../automatic-senders';
 import type { ActorDecision, Draft, MailAddress, Stage, StageContext } from '../types';
@@ -34,9 +35,9 @@ export const actor: Stage = {
   },
 };
 
-async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boolean): Promise<Pick<ActorDecision, 'participants' | 'participantsNotAdded'>> {
+async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boolean): Promise<Pick<ActorDecision, 'participants' | 'participantsNotAdded' | 'participantsUnusable'>> {
   const mail = draft.mail;
-  const none = { participants: [], participantsNotAdded: [] };
+  const none = { participants: [], participantsNotAdded: [], participantsUnusable: [] };
   if (!mail || draft.classification?.kind !== 'normal') return none;
   const ticket = draft.thread?.ticket ?? null;
   const sender = mail.from?.address ?? null;
@@ -45,12 +46,19 @@ async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boo
 
   const existing = new Set(ticket ? (await ctx.store.participants(ticket.id)).map((p) => p.email) : sender ? [sender] : []);
   const wanted = new Map<string, MailAddress>();
+  const unusable = new Set<string>();
   for (const a of [...mail.to, ...mail.cc]) {
     if (existing.has(a.address) || a.address === sender || wanted.has(a.address)) continue;
+    // `<>`, `<@>`, a bare word: kept on the message, but mail to it goes nowhere and a
+    // server refuses it, so it is no one to relay replies to.
+    if (!isMailAddress(a.address)) {
+      unusable.add(a.address);
+      continue;
+    }
     if (isOwnAddress(ctx.config, a.address) || isAgentAddress(ctx.config, a.address) || isAutomaticAddress(a.address)) continue;
     wanted.set(a.address, a);
   }
   const room = Math.max(0, ctx.config.limits.maxParticipants - existing.size);
   const all = [...wanted.values()];
-  return { participants: all.slice(0, room), participantsNotAdded: all.slice(room).map((a) => a.address) };
+  return { participants: all.slice(0, room), participantsNotAdded: all.slice(room).map((a) => a.address), participantsUnusable: [...unusable] };
 }
