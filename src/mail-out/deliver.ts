@@ -3,9 +3,11 @@ import { backoffDelay } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { SuggestedArticles, SuggestRequest } from '../knowledge/suggest';
+import { replyUndeliveredPlan } from '../pipeline/reply-undelivered';
 import type { TemplateName } from '../pipeline/types';
 import type { OutboxEntry } from '../store/outbox';
 import type { EventInput } from '../store/tickets';
+import { write, type Plan } from '../store/writes';
 import { carried, composeMessage } from './compose';
 import type { Templates } from './templates';
 import { sendFailure, type Transport } from './transport';
@@ -77,8 +79,15 @@ export async function deliver(row: OutboxEntry, deps: DeliverDeps): Promise<Atte
 /**
  * The ticket's history of an attempt, written with the row's new status: a notification that
  * failed for good, or the articles a sent one carried (the report's knowledge use).
+ * A relayed reply that failed for good is also told to the agent who wrote it
+ * (pipeline/reply-undelivered.ts). Written with the row's new status, in its transaction.
  */
-export function attemptEvents(row: Pick<OutboxEntry, 'ticketId' | 'recipients' | 'template'>, attempt: Attempt, now: number): EventInput[] {
+export function* attemptPlan(config: Config | null, row: OutboxEntry, attempt: Attempt, now: number): Plan<void> {
+  for (const e of attemptEvents(row, attempt, now)) yield* write('addEvent', e);
+  if (config && !attempt.sent && attempt.retryAt === null) yield* replyUndeliveredPlan(config, row, attempt.error, now);
+}
+
+function attemptEvents(row: Pick<OutboxEntry, 'ticketId' | 'recipients' | 'template'>, attempt: Attempt, now: number): EventInput[] {
   if (row.ticketId === null) return [];
   if (!attempt.sent) return attempt.retryAt === null ? [{ ticketId: row.ticketId, at: now, actor: 'system', type: 'delivery_failed', to: row.recipients.join(', '), reason: `${row.template}: ${attempt.error}` }] : [];
   const s = attempt.suggested;

@@ -3,10 +3,10 @@ import { backoffDelay, sleep } from '../lib/backoff';
 import type { Logger } from '../lib/log';
 import type { Store } from '../store/open';
 import { dueOutbox, markFailed, markRetry, markSent, nextOutboxDue, type OutboxEntry } from '../store/outbox';
-import { addEvent } from '../store/tickets';
+import { runPlan, sqliteWrites } from '../store/writes';
 import { suggestionsFor } from '../knowledge/suggest';
 import { similarResolved } from '../search/similar';
-import { attemptEvents, deliver, type Attempt, type DeliverDeps } from './deliver';
+import { attemptPlan, deliver, type Attempt, type DeliverDeps } from './deliver';
 import type { Templates } from './templates';
 import type { Transport } from './transport';
 
@@ -66,7 +66,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       store.db.transaction((tx) => {
         if (retryAt !== null) markRetry(tx, row.id, attempt.error, retryAt);
         else markFailed(tx, row.id, attempt.error);
-        for (const e of attemptEvents(row, attempt, now())) addEvent(tx, e);
+        runPlan(attemptPlan(options.config(), row, attempt, now()), sqliteWrites(tx));
       }),
     );
   };
@@ -78,7 +78,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       await store.turn(() =>
         store.db.transaction((tx) => {
           markSent(tx, id, attempt.at, attempt.subject);
-          for (const e of attemptEvents(row, attempt, attempt.at)) addEvent(tx, e);
+          runPlan(attemptPlan(options.config(), row, attempt, attempt.at), sqliteWrites(tx));
         }),
       );
       sentNotRecorded.delete(id);

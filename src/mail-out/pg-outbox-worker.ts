@@ -7,9 +7,11 @@ import type { PgDb } from '../store/pg/reads';
 import * as s from '../store/pg/schema';
 import { inPgTransaction } from '../store/pg/transaction';
 import { pgWrites } from '../store/pg/writes';
+import { runPlanAsync } from '../store/writes';
+import type { Config } from '../config/schema';
 import { suggestionsFor } from '../knowledge/suggest';
 import { pgSimilarResolved } from '../search/pg-similar';
-import { attemptEvents, deliver, type Attempt } from './deliver';
+import { attemptPlan, deliver, type Attempt } from './deliver';
 import { workerLoop, type OutboxWorker, type WorkerOptions } from './outbox-worker';
 
 export interface PgOutboxWorkerOptions extends WorkerOptions {
@@ -39,6 +41,7 @@ export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
             files: (paths) => blobsOf(db, paths),
             suggest: (request, ticketId) => suggestionsFor((question, exclude, limit) => pgSimilarResolved(db, question, exclude, limit), options.config(), request, ticketId),
           }),
+          options.config(),
         );
         if (!claimed) break;
         count++;
@@ -76,10 +79,12 @@ async function blobsOf(db: PgDb, paths: string[]): Promise<(path: string) => Buf
  * recognisably the same, as with one daemon. No claim column is needed, and none is left
  * behind by a crash.
  *
+ * `config` (the daemon's) lets a relayed reply that failed for good be told to its agent;
+ * without it (the claiming tests) only the ticket's event is written.
  * Resolves to false when no row is due (or every due row is being sent by someone else).
  * A `send` that throws rolls the claim back and the error goes to the caller.
  */
-export async function sendOneClaimed(pool: Pool, now: number, send: (row: OutboxEntry) => Promise<Attempt>): Promise<boolean> {
+export async function sendOneClaimed(pool: Pool, now: number, send: (row: OutboxEntry) => Promise<Attempt>, config: Config | null = null): Promise<boolean> {
   return inPgTransaction(pool, async (db) => {
     const [row] = await db
       .select({ ...getTableColumns(s.outbox), ref: s.tickets.ref })
@@ -95,8 +100,7 @@ export async function sendOneClaimed(pool: Pool, now: number, send: (row: Outbox
     if (attempt.sent) await db.update(s.outbox).set({ status: 'sent', sentAt: attempt.at, subject: attempt.subject, attempts, lastError: null }).where(eq(s.outbox.id, row.id));
     else if (attempt.retryAt !== null) await db.update(s.outbox).set({ attempts, lastError: attempt.error, nextAttemptAt: attempt.retryAt }).where(eq(s.outbox.id, row.id));
     else await db.update(s.outbox).set({ status: 'failed', attempts, lastError: attempt.error, nextAttemptAt: null }).where(eq(s.outbox.id, row.id));
-    const writes = pgWrites(db);
-    for (const e of attemptEvents(row, attempt, now)) await writes.addEvent(e);
+    await runPlanAsync(attemptPlan(config, row, attempt, now), pgWrites(db));
     return true;
   });
 }

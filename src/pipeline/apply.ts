@@ -2,6 +2,7 @@ import { rawSize } from './stages/size-limit';
 import type { Config } from '../config/schema';
 import type { Store } from '../store/open';
 import { runPlan, sqliteWrites, write, type Plan } from '../store/writes';
+import { replyUndeliveredPlan } from './reply-undelivered';
 import { enqueuePlan } from './enqueue';
 import { attachmentsFor } from './mail-attachments';
 import { roundRobinKey, secretOf } from './store-reader';
@@ -190,8 +191,14 @@ function* recordBounce(draft: Draft, config: Config, ticketId: number | null): P
   if (ticketId !== null) yield* write('addEvent', { ticketId, at: now, actor: 'system', type: 'bounced', to: recipient, reason: b.reason });
   // Only a report that names the address our message went to silences it (the bounce stage
   // refused one that names another); a report naming nobody marks the row and no more.
-  if (b.report.hard && b.report.recipient === recipient.toLowerCase()) {
+  const aboutRecipient = b.report.recipient === recipient.toLowerCase();
+  if (b.report.hard && aboutRecipient) {
     yield* write('suppress', recipient, `hard bounce ${b.report.status}: ${b.report.diagnostic ?? ''}`.trim(), now + config.notifications.suppressAfterHardBounce, now);
+  }
+  // Any permanent failure (5.x.x, a policy refusal too) of a relayed reply: its agent is told.
+  if (aboutRecipient && b.report.status?.startsWith('5.')) {
+    const o = b.outbox;
+    yield* replyUndeliveredPlan(config, { id: o.id, ticketId: o.ticket?.id ?? null, ref: o.ticket?.ref ?? null, template: o.template, recipients: [recipient], data: o.data }, `bounced, ${b.report.status}${b.report.diagnostic ? `: ${b.report.diagnostic}` : ''}`, now);
   }
 }
 

@@ -163,7 +163,7 @@ export interface AssignDecision {
 export type Outcome = 'created' | 'appended' | 'duplicate' | 'quarantined' | 'ignored';
 
 /** The templates the help desk sends (templates/<locale>/<name>.{text,html}.hbs). */
-export const TEMPLATES = ['ack', 'assigned', 'customer_replied', 'agent_reply', 'status_changed', 'assignee_changed', 'sla_warning', 'sla_breach', 'unassigned', 'mailbox_unhealthy', 'command_error', 'digest'] as const;
+export const TEMPLATES = ['ack', 'assigned', 'customer_replied', 'agent_reply', 'status_changed', 'assignee_changed', 'sla_warning', 'sla_breach', 'unassigned', 'mailbox_unhealthy', 'command_error', 'reply_undelivered', 'digest'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
 
 /** One mail to send, decided by the notify stage; apply turns it into an outbox row. */
@@ -246,8 +246,17 @@ export interface BounceReport {
 export interface BounceDecision {
   report: BounceReport;
   /** Our outbox row the bounce is about, when it was matched. */
-  outbox: { id: number; recipient: string; ticket: TicketHandle | null } | null;
+  outbox: BouncedOutbox | null;
   reason: string;
+}
+
+/** The outbox row a bounce reports on: its recipient, ticket, and what it was (a relayed reply is told to its agent). */
+export interface BouncedOutbox {
+  id: number;
+  recipient: string;
+  ticket: TicketHandle | null;
+  template: string;
+  data: Record<string, unknown>;
 }
 
 /** What the pipeline knows about one message so far; each stage adds its part. */
@@ -300,7 +309,7 @@ export interface StoreReader {
   /** The key of the HMAC in our Message-IDs (config, else the one generated in the store). */
   messageIdSecret(): Promise<string>;
   /** Our outbox row that had one of these Message-IDs, if any. */
-  outboxByMessageIds(ids: string[]): Promise<{ id: number; recipient: string; ticket: TicketHandle | null } | null>;
+  outboxByMessageIds(ids: string[]): Promise<BouncedOutbox | null>;
   /** What notifications need to know about an existing ticket. */
   ticketInfo(id: number): Promise<TicketInfo | null>;
   /** Acknowledgements enqueued to this address since `since`. */

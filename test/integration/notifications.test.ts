@@ -147,6 +147,58 @@ describe('delivery', () => {
 });
 
 
+describe('a relayed reply that does not arrive', () => {
+  /** Carla's ticket, then Ana's answer to the notice she was sent; resolves to the relay's outbox row. */
+  async function answered(d: Desk, customer: string) {
+    await d.ingest(buildMail({ from: customer, messageId: '<c1@customer.test>' }));
+    await d.send();
+    const [assigned] = mailTo(fx.sink, 'ana@example.test');
+    const id = header(assigned, 'message-id') as string;
+    await d.ingest(buildMail({ from: 'Ana <ana@example.test>', subject: `Re: ${assigned.parsed.subject}`, inReplyTo: id, references: [id], body: 'Restart the spooler, then print again.' }));
+    await d.send();
+    return (await d.view.listOutbox()).find((r) => r.template === 'agent_reply');
+  }
+
+  it('refused by the server for good: the agent who wrote it is told by mail, with the server’s words and the reply', async () => {
+    fx.sink.rejectRecipient = (a) => (a === 'gone@customer.test' ? '5.1.1 <gone@customer.test>: Recipient address rejected: User unknown' : undefined);
+    const d = desk();
+    // The acknowledgement to the same address fails too: our own notice failing tells nobody.
+    const relay = await answered(d, 'gone@customer.test');
+    expect(relay).toMatchObject({ status: 'failed' });
+    await d.send();
+    const told = mailTo(fx.sink, 'ana@example.test').filter((m) => /did not reach/.test(m.parsed.text ?? ''));
+    expect(told).toHaveLength(1);
+    expect(told[0].parsed.subject).toBe('[HD-1] Printer broken');
+    expect(told[0].parsed.text).toContain('gone@customer.test');
+    expect(told[0].parsed.text).toContain('User unknown');
+    expect(told[0].parsed.text).toContain('Restart the spooler');
+    expect((await d.view.listEvents({ type: 'reply_undelivered' })).map((e) => e.to)).toEqual(['ana@example.test']);
+    expect((await d.view.listOutbox()).filter((r) => r.template === 'reply_undelivered')).toHaveLength(1);
+  });
+
+  it('bounced for good later (5.x.x): the agent is told; a bounce of an acknowledgement or a soft one tells nobody', async () => {
+    const d = desk();
+    const relay = await answered(d, 'carla@customer.test');
+    expect(relay?.status).toBe('sent');
+    const ack = (await d.view.listOutbox()).find((r) => r.template === 'ack');
+    await d.ingest(buildDsn(ack?.messageId as string, 'carla@customer.test', '5.1.1', '550 5.1.1 <carla@customer.test>: mailbox full forever'));
+    await d.send();
+    expect((await d.view.listOutbox()).filter((r) => r.template === 'reply_undelivered')).toHaveLength(0);
+    await d.ingest(buildDsn(relay?.messageId as string, 'carla@customer.test', '5.1.1', '550 5.1.1 <carla@customer.test>: User unknown'));
+    await d.send();
+    const told = mailTo(fx.sink, 'ana@example.test').filter((m) => /did not reach/.test(m.parsed.text ?? ''));
+    expect(told).toHaveLength(1);
+    expect(told[0].parsed.text).toMatch(/bounced, 5\.1\.1.*User unknown/);
+    // A policy refusal (5.7.1) is as final; a soft bounce (4.x.x: still trying) is no failure yet.
+    await d.ingest(buildDsn(relay?.messageId as string, 'carla@customer.test', '5.7.1', '550 5.7.1 rejected by policy'));
+    await d.send();
+    expect((await d.view.listOutbox()).filter((r) => r.template === 'reply_undelivered')).toHaveLength(2);
+    await d.ingest(buildDsn(relay?.messageId as string, 'carla@customer.test', '4.2.2', '452 4.2.2 over quota'));
+    await d.send();
+    expect((await d.view.listOutbox()).filter((r) => r.template === 'reply_undelivered')).toHaveLength(2);
+  });
+});
+
 describe('bounces', () => {
   it('matches a DSN to the outbox row: bounced, an event, a suppression, no ticket and no mail', async () => {
     const d = desk();

@@ -163,7 +163,7 @@ class Planner {
     for (const to of people) {
       // A `#lang` in this very reply already counts for the customer it names.
       const locale = (u.locale && to === info.customer ? u.locale : null) ?? (await store.contactLocale(to)) ?? config.helpdesk.locale;
-      await this.add('agent_reply', to, locale, `${agent?.name ?? this.sender} replied`, info, { message: quoted, thread, relayed: true, extra: { reply: { text: u.text }, agentName: agent?.name ?? null, change, rating: ratingInvitation(config, change, locale) } });
+      await this.add('agent_reply', to, locale, `${agent?.name ?? this.sender} replied`, info, { message: quoted, thread, relayed: true, extra: { reply: { text: u.text }, agentName: agent?.name ?? null, agentAddress: this.sender, change, rating: ratingInvitation(config, change, locale) } });
     }
   }
 
