@@ -77,10 +77,10 @@ export async function deliver(row: OutboxEntry, deps: DeliverDeps): Promise<Atte
 }
 
 /**
- * The ticket's history of an attempt, written with the row's new status: a notification that
- * failed for good, or the articles a sent one carried (the report's knowledge use).
- * A relayed reply that failed for good is also told to the agent who wrote it
- * (pipeline/reply-undelivered.ts). Written with the row's new status, in its transaction.
+ * The ticket's history of an attempt, written with the row's new status in its transaction: a
+ * notification that failed for good, or the articles a sent one carried (the report's
+ * knowledge use). A relayed reply that failed for good is also told to the agent who wrote it
+ * (pipeline/reply-undelivered.ts).
  */
 export function* attemptPlan(config: Config | null, row: OutboxEntry, attempt: Attempt, now: number): Plan<void> {
   for (const e of attemptEvents(row, attempt, now)) yield* write('addEvent', e);

@@ -14,8 +14,8 @@ export interface UndeliveredRow {
 }
 
 /**
- * An agent's reply that never reached the customer (the server refused it for good, or it
- * bounced hard) is told to the agent who wrote it, by mail: they answer from their own
+ * An agent's reply that never reached the customer (the server refused it for good, or a
+ * 5.x.x bounce names its recipient) is told to the agent who wrote it, by mail: they answer from their own
  * mail client and would otherwise believe the customer has the answer. Only relayed replies:
  * our own notices failing say nothing more (no mail about mail about mail), and the notice
  * goes only to an address that is an agent's today. Written in the transaction that records
