@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema';
 import * as pg from '../store/pg/reads';
 import type { PgDb } from '../store/pg/reads';
+import { followMerges } from './merged-tickets';
 import { roundRobinKey, secretOf } from './store-reader';
 import type { StoreReader } from './types';
 
@@ -14,7 +15,7 @@ export function pgStoreReader(db: PgDb, config: Config): StoreReader {
     processedRaw: (sha256) => pg.processedRaw(db, sha256),
     inboundMessage: (messageId, from) => pg.inboundMessage(db, messageId, from),
     ticketsByMessageIds: (ids) => pg.ticketsByMessageIds(db, ids),
-    ticketByRef: (ref) => pg.ticketByRef(db, ref),
+    ticketByRef: async (ref) => followMerges(await pg.ticketByRef(db, ref), (id) => pg.ticketMergeLink(db, id)),
     isParticipant: (ticketId, address) => pg.isParticipant(db, ticketId, address),
     openTicketCounts: (assignees) => pg.openTicketCounts(db, assignees),
     roundRobinLast: (group) => pg.getValue(db, roundRobinKey(group)),

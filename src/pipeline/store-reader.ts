@@ -6,7 +6,8 @@ import { getValue } from '../store/key-value';
 import { outboxByMessageIds, sentToSince, ticketAcknowledged, suppressedUntil } from '../store/outbox';
 import { spamCounts, spamStore } from '../store/spam';
 import type { Db, Store } from '../store/open';
-import { categoryExamples, categoryExamplesSignature, contactLocale, hasEventSince, isParticipant, openTicketCounts, ticketByRef, ticketInfo, ticketParticipants } from '../store/tickets';
+import { categoryExamples, categoryExamplesSignature, contactLocale, hasEventSince, isParticipant, openTicketCounts, ticketByRef, ticketInfo, ticketMergeLink, ticketParticipants } from '../store/tickets';
+import { followMerges } from './merged-tickets';
 import { categoryModelCache } from './category-model';
 
 /** The read-only view of the store that pipeline stages receive (one per open store). */
@@ -41,10 +42,7 @@ function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
     processedRaw: async (sha256) => processedRaw(db, sha256),
     inboundMessage: async (messageId, from) => inboundMessage(db, messageId, from),
     ticketsByMessageIds: async (ids) => ticketsByMessageIds(db, ids),
-    ticketByRef: async (ref) => {
-      const t = ticketByRef(db, ref);
-      return t ? { id: t.id, ref: t.ref } : null;
-    },
+    ticketByRef: async (ref) => followMerges(ticketByRef(db, ref), async (id) => ticketMergeLink(db, id)),
     isParticipant: async (ticketId, address) => isParticipant(db, ticketId, address),
     openTicketCounts: async (assignees) => openTicketCounts(db, assignees),
     roundRobinLast: async (group) => getValue(db, roundRobinKey(group)),

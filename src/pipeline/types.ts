@@ -297,7 +297,8 @@ export interface StoreReader {
   inboundMessage(messageId: string, from: string | null): Promise<{ ticketRef: string } | null>;
   /** For each known Message-ID, its ticket. */
   ticketsByMessageIds(ids: string[]): Promise<Map<string, TicketHandle>>;
-  ticketByRef(ref: string): Promise<TicketHandle | null>;
+  /** The ticket a ref lives in now, merges followed (merged-tickets.ts); `mergedFrom` is the ref asked for when it was merged. */
+  ticketByRef(ref: string): Promise<(TicketHandle & { mergedFrom?: string }) | null>;
   isParticipant(ticketId: number, address: string): Promise<boolean>;
   /** Open (new, open, pending) tickets per assignee address. */
   openTicketCounts(assignees: string[]): Promise<Map<string, number>>;

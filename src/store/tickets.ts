@@ -12,6 +12,11 @@ export function ticketByRef(db: Db, ref: string): TicketRow | null {
   return db.select().from(tickets).where(eq(tickets.ref, ref.toUpperCase())).get() ?? null;
 }
 
+/** A ticket's ref and the ticket it was merged into (pipeline/merged-tickets.ts). */
+export function ticketMergeLink(db: Db, id: number): { id: number; ref: string; mergedInto: number | null } | null {
+  return db.select({ id: tickets.id, ref: tickets.ref, mergedInto: tickets.mergedInto }).from(tickets).where(eq(tickets.id, id)).get() ?? null;
+}
+
 /** Inserts a ticket and gives it its public ref, `<prefix>-<id>`. */
 export function createTicket(db: Db, prefix: string, row: NewTicketRow): TicketRow {
   const id = insertRows(db, 'tickets', tickets, true).id({ ...row, ref: `pending-${process.pid}-${Date.now()}-${Math.random()}` });

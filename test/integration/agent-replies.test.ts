@@ -397,6 +397,27 @@ describe('commands', () => {
     expect(await d.ingest(buildMail({ inReplyTo: '<c2@customer.test>', body: 'and the fax' }))).toMatchObject({ ticket: 'HD-1' });
   });
 
+  it('#merge into a ticket merged before lands where it lives now; one that would close both is refused; a tag of a merged ticket follows it', async () => {
+    const d = desk();
+    for (const [i, from] of [[1, 'carla@customer.test'], [2, 'dan@customer.test'], [3, 'erin@customer.test']] as const) {
+      await d.ingest(buildMail({ from, messageId: `<m${i}@customer.test>`, subject: `Problem ${i}` }));
+    }
+    const command = (ref: string, body: string) => d.ingest(buildMail({ from: ANA, subject: `Re: [${ref}] Problem`, body }));
+    await command('HD-1', '#merge HD-2');
+    // HD-1 lives in HD-2 now: HD-3 goes there, not into the closed HD-1.
+    await command('HD-3', '#merge HD-1');
+    expect((await d.view.showTicket('HD-2'))?.messages.map((m) => m.subject)).toEqual(expect.arrayContaining(['Problem 1', 'Problem 2', 'Problem 3']));
+    expect((await d.view.showTicket('HD-1'))?.messages).toHaveLength(0);
+    // HD-2 into HD-1 would leave both closed, each merged into the other.
+    await command('HD-2', '#merge HD-1');
+    expect(await d.view.ticketByRef('HD-2')).toMatchObject({ status: 'new', mergedInto: null });
+    expect((await d.view.showTicket('HD-2'))?.events.filter((e) => e.type === 'commands_rejected').map((e) => e.reason)).toEqual(['#merge HD-1: #merge: HD-1 was merged into HD-2 already']);
+    // Carla's next mail, with the tag of her merged ticket, joins the conversation where it went on.
+    const r = await d.ingest(buildMail({ from: 'carla@customer.test', subject: '[HD-1] any news?', body: 'Still broken.' }));
+    expect(r).toMatchObject({ outcome: 'appended', ticket: 'HD-2', threadedBy: 'tag' });
+    expect(r.reason).toContain('(HD-1 was merged into HD-2)');
+  });
+
   it('#time records the time spent, for the reports', async () => {
     const d = desk();
     const { assigned } = await startTicket(d);

@@ -104,7 +104,9 @@ async function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fu
         case 'merge': {
           const target = await ctx.store.ticketByRef(c.arg.replace(/^\[|\]$/g, '').toUpperCase());
           if (!target) throw new Error(`#merge: no ticket ${c.arg}`);
-          if (target.id === info.id) throw new Error(`#merge: ${info.ref} cannot be merged into itself`);
+          // A ticket merged before is followed to where it lives now (merged-tickets.ts): one
+          // merged into this very ticket would make both closed husks of each other.
+          if (target.id === info.id) throw new Error(target.mergedFrom ? `#merge: ${target.mergedFrom} was merged into ${info.ref} already` : `#merge: ${info.ref} cannot be merged into itself`);
           u.merge = target;
           break;
         }

@@ -53,20 +53,20 @@ async function findThread(draft: Draft, ctx: StageContext): Promise<ThreadDecisi
   for (const [id, by] of [...[...mail.references].reverse().map((id) => [id, 'references'] as const), ...(mail.inReplyTo ? [[mail.inReplyTo, 'in-reply-to'] as const] : [])]) {
     const ref = refFromMessageId(secret, prefix, address, id);
     const ticket = ref ? await ctx.store.ticketByRef(ref) : null;
-    if (ticket) return { ticket, threadedBy: by, reason: `${by === 'references' ? 'References' : 'In-Reply-To'} ${id} is signed by us for ${ticket.ref}`, linkTo: null };
+    if (ticket) return { ticket, threadedBy: by, reason: `${by === 'references' ? 'References' : 'In-Reply-To'} ${id} is signed by us for ${ref}${merged(ticket)}`, linkTo: null };
   }
   const marked = refFromBody(secret, prefix, mail.text);
   const markedTicket = marked ? await ctx.store.ticketByRef(marked) : null;
-  if (markedTicket) return { ticket: markedTicket, threadedBy: 'tag', reason: `signed reference marker of ${markedTicket.ref} in the body`, linkTo: null };
+  if (markedTicket) return { ticket: markedTicket, threadedBy: 'tag', reason: `signed reference marker of ${marked} in the body${merged(markedTicket)}`, linkTo: null };
 
   const tagged = findTag(mail.subject, ctx.config.helpdesk.ticketPrefix);
   if (tagged) {
     const ticket = await ctx.store.ticketByRef(tagged);
     if (ticket) {
       const sender = mail.from?.address ?? null;
-      if (sender && draft.agentClaim?.trusted) return { ticket, threadedBy: 'tag', reason: `subject tag [${ticket.ref}] from agent ${sender}`, linkTo: null };
+      if (sender && draft.agentClaim?.trusted) return { ticket, threadedBy: 'tag', reason: `subject tag [${tagged}] from agent ${sender}${merged(ticket)}`, linkTo: null };
       if (sender && (await ctx.store.isParticipant(ticket.id, sender))) {
-        return { ticket, threadedBy: 'tag', reason: `subject tag [${ticket.ref}] from a participant`, linkTo: null };
+        return { ticket, threadedBy: 'tag', reason: `subject tag [${tagged}] from a participant${merged(ticket)}`, linkTo: null };
       }
       return {
         ticket: null,
@@ -89,4 +89,9 @@ export function findTag(subject: string, prefix: string): string | null {
 /** A `[PREFIX-123]` tag (also `[prefix 123]`, `[PREFIX#123]`); group 1 is the number. */
 export function tagRegex(prefix: string): RegExp {
   return new RegExp(`\\[\\s*${escapeRegex(prefix)}[-#\\s]?(\\d{1,12})\\s*\\]`, 'i');
+}
+
+/** How a reason says that the ticket named was followed to the one it was merged into. */
+function merged(ticket: { ref: string; mergedFrom?: string }): string {
+  return ticket.mergedFrom ? ` (${ticket.mergedFrom} was merged into ${ticket.ref})` : '';
 }

@@ -91,7 +91,10 @@ export async function ticketsByMessageIds(db: PgDb, ids: string[]): Promise<Map<
   return found;
 }
 
-export const ticketByRef = (db: PgDb, ref: string) => one(db.select({ id: s.tickets.id, ref: s.tickets.ref }).from(s.tickets).where(eq(s.tickets.ref, ref.toUpperCase())));
+export const ticketByRef = (db: PgDb, ref: string) => one(db.select({ id: s.tickets.id, ref: s.tickets.ref, mergedInto: s.tickets.mergedInto }).from(s.tickets).where(eq(s.tickets.ref, ref.toUpperCase())));
+
+/** A ticket's ref and the ticket it was merged into (pipeline/merged-tickets.ts). */
+export const ticketMergeLink = (db: PgDb, id: number) => one(db.select({ id: s.tickets.id, ref: s.tickets.ref, mergedInto: s.tickets.mergedInto }).from(s.tickets).where(eq(s.tickets.id, id)));
 
 export async function isParticipant(db: PgDb, ticketId: number, address: string): Promise<boolean> {
   const row = await one(
