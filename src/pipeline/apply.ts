@@ -195,8 +195,10 @@ function* recordBounce(draft: Draft, config: Config, ticketId: number | null): P
   if (b.report.hard && aboutRecipient) {
     yield* write('suppress', recipient, `hard bounce ${b.report.status}: ${b.report.diagnostic ?? ''}`.trim(), now + config.notifications.suppressAfterHardBounce, now);
   }
-  // Any permanent failure (5.x.x, a policy refusal too) of a relayed reply: its agent is told.
-  if (aboutRecipient && b.report.status?.startsWith('5.')) {
+  // Any permanent failure (5.x.x, a policy refusal too) of a relayed reply: its agent is told,
+  // once per reply (the customer, who knows its Message-ID, could write a report again and
+  // again); a "delayed" report (4.x.x) before the failure does not count.
+  if (aboutRecipient && b.report.status?.startsWith('5.') && !b.outbox.bounceStatus?.startsWith('5.')) {
     const o = b.outbox;
     yield* replyUndeliveredPlan(config, { id: o.id, ticketId: o.ticket?.id ?? null, ref: o.ticket?.ref ?? null, template: o.template, recipients: [recipient], data: o.data }, `bounced, ${b.report.status}${b.report.diagnostic ? `: ${b.report.diagnostic}` : ''}`, now);
   }

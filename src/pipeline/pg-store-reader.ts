@@ -27,7 +27,7 @@ export function pgStoreReader(db: PgDb, config: Config): StoreReader {
     },
     outboxByMessageIds: async (ids) => {
       const row = await pg.outboxByMessageIds(db, ids);
-      return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null, template: row.template, data: row.data } : null;
+      return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null, template: row.template, data: row.data, bounceStatus: row.bounceStatus } : null;
     },
     ticketInfo: (id) => pg.ticketInfo(db, id),
     acksSince: (address, since) => pg.sentToSince(db, 'ack', address, since),

@@ -50,7 +50,7 @@ function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
     spamTotals: async () => spam.totals(),
     outboxByMessageIds: async (ids) => {
       const row = outboxByMessageIds(db, ids);
-      return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null, template: row.template, data: row.data } : null;
+      return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null, template: row.template, data: row.data, bounceStatus: row.bounceStatus } : null;
     },
     ticketInfo: async (id) => ticketInfo(db, id),
     acksSince: async (address, since) => sentToSince(db, 'ack', address, since),

@@ -257,6 +257,8 @@ export interface BouncedOutbox {
   ticket: TicketHandle | null;
   template: string;
   data: Record<string, unknown>;
+  /** The status of the last report matched to it before this one (null: none was). */
+  bounceStatus: string | null;
 }
 
 /** What the pipeline knows about one message so far; each stage adds its part. */

@@ -86,12 +86,12 @@ export function requeue(db: Db, id: number, now: number): boolean {
 }
 
 /** The row that was sent with one of these Message-IDs. */
-export function outboxByMessageIds(db: Db, ids: string[]): { id: number; recipients: string[]; ticketId: number | null; ref: string | null; template: string; data: Record<string, unknown> } | null {
+export function outboxByMessageIds(db: Db, ids: string[]): { id: number; recipients: string[]; ticketId: number | null; ref: string | null; template: string; data: Record<string, unknown>; bounceStatus: string | null } | null {
   if (ids.length === 0) return null;
   // Asked for every reply (is it a bounce of ours?): prepared once.
   const query = prepared(db, 'outboxByMessageIds', (d) =>
     d
-      .select({ id: outbox.id, recipients: outbox.recipients, ticketId: outbox.ticketId, ref: tickets.ref, messageId: outbox.messageId, template: outbox.template, data: outbox.data })
+      .select({ id: outbox.id, recipients: outbox.recipients, ticketId: outbox.ticketId, ref: tickets.ref, messageId: outbox.messageId, template: outbox.template, data: outbox.data, bounceStatus: outbox.bounceStatus })
       .from(outbox)
       .leftJoin(tickets, eq(tickets.id, outbox.ticketId))
       .where(inJsonList(outbox.messageId, 'ids'))

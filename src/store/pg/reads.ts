@@ -156,7 +156,7 @@ export async function spamTotals(db: PgDb): Promise<{ spam: number; ham: number 
 export async function outboxByMessageIds(db: PgDb, ids: string[]) {
   if (ids.length === 0) return null;
   const rows = await db
-    .select({ id: s.outbox.id, recipients: s.outbox.recipients, ticketId: s.outbox.ticketId, ref: s.tickets.ref, messageId: s.outbox.messageId, template: s.outbox.template, data: s.outbox.data })
+    .select({ id: s.outbox.id, recipients: s.outbox.recipients, ticketId: s.outbox.ticketId, ref: s.tickets.ref, messageId: s.outbox.messageId, template: s.outbox.template, data: s.outbox.data, bounceStatus: s.outbox.bounceStatus })
     .from(s.outbox)
     .leftJoin(s.tickets, eq(s.tickets.id, s.outbox.ticketId))
     .where(anyOf(s.outbox.messageId, ids.slice(0, 500)));
