@@ -67,8 +67,9 @@ export function bestEffort(state: SourceState, log: Logger): SourceState {
     <A extends unknown[]>(what: string, fn: (...args: A) => void | Promise<void>) =>
     (...args: A): void => {
       try {
-        const done = fn(...args);
-        if (done) done.catch(failed(what));
+        const done: unknown = fn(...args);
+        // SQLite's write returns its result, PostgreSQL's a promise: only a promise can fail later.
+        if (done instanceof Promise) done.catch(failed(what));
       } catch (err) {
         failed(what)(err);
       }

@@ -21,9 +21,14 @@ describe('bestEffort mailbox bookkeeping', () => {
       expect(() => state.recordError('inbox', 'disk full', 1)).not.toThrow();
       expect(() => state.savePosition('inbox', '1', 42)).toThrow(/readonly|query_only|attempt to write/i);
       store.sqlite.pragma('query_only = OFF');
+      // Writes that succeed say nothing (SQLite's run() returns its result, not a promise).
+      state.recordCheck('inbox', 0, 2);
+      state.recordState('inbox', 'idle', 2);
+      state.recordError('inbox', 'fine again', 2);
       await new Promise<void>((resolve) => setImmediate(resolve)); // the stream hands its lines on
       const warned = lines.map((l) => JSON.parse(l) as { msg: string; what: string }).filter((l) => l.msg === 'cannot record the mailbox status');
       expect(warned.map((l) => l.what)).toEqual(['check', 'state', 'error']);
+      expect(mailboxStateStore(store.db).get('inbox')).toMatchObject({ state: 'idle', backlog: 0, lastError: 'fine again' });
     } finally {
       store.close();
     }
