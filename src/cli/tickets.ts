@@ -150,6 +150,12 @@ export function registerTicketSet(tickets: Command): void {
       try {
         const t = await desk.view.ticketByRef(ref);
         if (!t) throw new CliExit(EXIT.NOT_FOUND, `no ticket ${ref}`);
+        // A merged ticket is a closed husk whose messages live on in another: reopening or
+        // reassigning it would put nobody's conversation in front of anyone.
+        if (t.mergedInto !== null) {
+          const into = (await desk.view.showTicket(t.ref))?.events.filter((e) => e.type === 'merged_into').at(-1)?.to ?? 'another ticket';
+          throw new CliExit(EXIT.USAGE, `${t.ref} was merged into ${into}; change ${into} instead`);
+        }
         const now = Date.now();
         let change;
         try {

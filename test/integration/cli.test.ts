@@ -332,6 +332,17 @@ describe('helpdesk tickets set', () => {
     expect(runCli([...args, 'tickets', 'set', 'HD-1', 'assignee', 'zoe@x.test']).stderr).toMatch(/unknown agent zoe@x.test/);
     expect(runCli([...args, 'tickets', 'set', 'HD-9', 'priority', 'high']).code).toBe(1);
   });
+
+  it('refuses to change a ticket merged into another (an empty husk) and names the ticket to change', () => {
+    const { args } = setup();
+    runCli([...args, 'ingest', '-'], { input: buildMail({ subject: 'Printer broken' }) });
+    runCli([...args, 'ingest', '-'], { input: buildMail({ subject: 'Printer still broken' }) });
+    runCli([...args, 'ingest', '-'], { input: buildMail({ from: 'Ana <ana@example.test>', subject: 'Re: [HD-2] Printer still broken', body: '#merge HD-1' }) });
+    const r = runCli([...args, 'tickets', 'set', 'HD-2', 'status', 'open']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('HD-2 was merged into HD-1');
+    expect(JSON.parse(runCli([...args, 'tickets', 'show', 'HD-2', '--json']).stdout).status).toBe('closed');
+  });
 });
 
 describe('files back out of the store', () => {
