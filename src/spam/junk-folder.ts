@@ -2,17 +2,20 @@ import { sha256Hex } from '../lib/hash';
 import { seenBeforeAt, ticketOfRaw } from '../store/inbound';
 import type { Store } from '../store/open';
 import { spamStore, type SpamLabel } from '../store/spam';
-import { applyChange, type TicketChange } from '../store/tickets';
+import { addEvent, applyChange, type EventInput, type TicketChange } from '../store/tickets';
 import { lessonOf } from './correct';
 
 /** What junk-folder learning reads and writes, on either store (the SQLite file, or one PostgreSQL transaction). */
 export interface JunkStore {
-  /** The ticket these raw bytes made or joined, if any. */
-  ticketOfRaw(sha256: string): Promise<{ id: number; status: string; spamVerdict: string | null } | null>;
+  /** The ticket these raw bytes made (`created`) or joined (`appended`), if any. */
+  ticketOfRaw(sha256: string): Promise<{ id: number; status: string; spamVerdict: string | null; outcome: string } | null>;
   /** Whether these bytes were handled before at this same source position (a re-delivery). */
   seenBeforeAt(sha256: string, source: string, position: string | null): Promise<boolean>;
   learn(key: string, label: SpamLabel, tokens: string[], at: number): Promise<'learnt' | 'relearnt' | 'already'>;
   applyChange(ticketId: number, change: TicketChange, actor: string, at: number, reason: string): Promise<void>;
+  addEvent(e: EventInput): Promise<void>;
+  /** How a message (by its spam key) is learnt now, if it is. */
+  learntAs(key: string): Promise<SpamLabel | null>;
 }
 
 /** The SQLite store's answers (call inside its write turn). */
@@ -22,12 +25,18 @@ export function sqliteJunkStore(store: Store): JunkStore {
     seenBeforeAt: async (sha, source, position) => seenBeforeAt(store.db, sha, source, position),
     learn: async (key, label, tokens, at) => spamStore(store).learn(key, label, tokens, at),
     applyChange: async (ticketId, change, actor, at, reason) => applyChange(store.db, ticketId, change, actor, at, reason),
+    addEvent: async (e) => addEvent(store.db, e),
+    learntAs: async (key) => store.sqlite.prepare<[string], { label: SpamLabel }>('select label from spam_learned where key = ?').get(key)?.label ?? null,
   };
 }
 
 /**
  * A message found in the IMAP junk folder. One we put there (our own spam verdict) teaches
- * nothing new; one staff moved there is learnt as spam and its ticket, if any, marked spam.
+ * nothing new; one staff moved there is learnt as spam and, when it is the message that
+ * started its ticket, the ticket is marked spam. A later message of a ticket (a reply in a
+ * conversation, perhaps a stranger's who knew a Message-ID) is learnt as spam and noted on
+ * the ticket, which stays as it is: one message moved to the junk folder does not silence a
+ * customer's whole conversation (`#spam` or `tickets set … spam` does that on purpose).
  */
 export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict'> {
   const ticket = await store.ticketOfRaw(sha256Hex(bytes));
@@ -35,7 +44,8 @@ export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: numb
   const { key, tokens } = lessonOf(bytes);
   const result = await store.learn(key, 'spam', tokens, at);
   if (ticket && ticket.status !== 'spam') {
-    await store.applyChange(ticket.id, { field: 'status', from: ticket.status, to: 'spam', also: {} }, 'junk-folder', at, 'moved to the junk folder by staff');
+    if (ticket.outcome === 'created') await store.applyChange(ticket.id, { field: 'status', from: ticket.status, to: 'spam', also: {} }, 'junk-folder', at, 'moved to the junk folder by staff');
+    else if (result !== 'already') await store.addEvent({ ticketId: ticket.id, at, actor: 'junk-folder', type: 'junk_learnt', to: 'spam', reason: `a later message of this ticket was moved to the junk folder by staff: learnt as spam; the ticket stays ${ticket.status}` });
   }
   return result;
 }
@@ -48,8 +58,16 @@ export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: numb
 export async function learnMovedOutOfJunk(store: JunkStore, bytes: Buffer, source: string, position: string | null, at: number): Promise<'relearnt' | 'learnt' | 'already' | null> {
   const sha = sha256Hex(bytes);
   const ticket = await store.ticketOfRaw(sha);
-  if (!ticket || ticket.status !== 'spam' || (await store.seenBeforeAt(sha, source, position))) return null;
+  if (!ticket || (await store.seenBeforeAt(sha, source, position))) return null;
   const { key, tokens } = lessonOf(bytes);
+  if (ticket.outcome !== 'created' && ticket.status !== 'spam') {
+    // A later message taken back out of the junk folder: only its lesson is undone.
+    if ((await store.learntAs(key)) !== 'spam') return null;
+    const relearnt = await store.learn(key, 'ham', tokens, at);
+    await store.addEvent({ ticketId: ticket.id, at, actor: 'junk-folder', type: 'junk_learnt', to: 'ham', reason: 'a message of this ticket was moved out of the junk folder by staff: learnt as ham' });
+    return relearnt;
+  }
+  if (ticket.status !== 'spam') return null;
   const result = await store.learn(key, 'ham', tokens, at);
   await store.applyChange(ticket.id, { field: 'status', from: 'spam', to: 'new', also: {} }, 'junk-folder', at, 'moved out of the junk folder by staff');
   return result;

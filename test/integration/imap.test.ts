@@ -197,6 +197,34 @@ describe('IMAP source against a real Dovecot', () => {
     }
   });
 
+  it('a later message of a ticket moved into the junk folder is learnt as spam but leaves the customer’s ticket as it is; moved back, ham again', async () => {
+    const user = dynUser();
+    const seed = await testClient(dovecot(), user);
+    await seed.append('INBOX', buildMail({ messageId: '<first@c.test>', subject: 'Invoice question' }));
+    await seed.append('INBOX', buildMail({ messageId: '<later@c.test>', inReplyTo: '<first@c.test>', subject: 'Re: Invoice question', body: 'Cheap watches, click here' }));
+    const { view, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+    try {
+      await waitFor(async () => (await count(seed, 'Processed')) === 2 || undefined, 15_000, 'processed');
+      const lock = await seed.getMailboxLock('Processed');
+      await seed.messageMove({ header: { 'message-id': '<later@c.test>' } }, 'Junk');
+      lock.release();
+      await waitFor(async () => (await view.spamTotals()).spam === 1 || undefined, 15_000, 'learnt as spam');
+      expect((await view.listTickets())[0].status).toBe('new');
+      await waitFor(async () => (await view.showTicket('HD-1'))?.events.some((e) => e.type === 'junk_learnt' && e.to === 'spam') || undefined, 5_000, 'noted on the ticket');
+
+      const junk = await seed.getMailboxLock('Junk');
+      await seed.messageMove('1:*', 'INBOX');
+      junk.release();
+      await waitFor(async () => (await view.spamTotals()).ham === 1 || undefined, 15_000, 'learnt as ham');
+      expect(await view.spamTotals()).toEqual({ spam: 0, ham: 1 });
+      expect((await view.showTicket('HD-1'))?.events.filter((e) => e.type === 'junk_learnt').map((e) => e.to)).toEqual(['spam', 'ham']);
+      expect((await view.listTickets()).map((t) => t.status)).toEqual(['new']);
+    } finally {
+      await stop();
+      await seed.logout();
+    }
+  });
+
   it('learns nothing from the junk folder when jobs.junkLearning is off', async () => {
     const user = dynUser();
     const seed = await testClient(dovecot(), user);

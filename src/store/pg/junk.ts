@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm';
 import type { JunkStore } from '../../spam/junk-folder';
+import type { SpamLabel } from '../spam';
 import * as r from './reads';
 import type { PgDb } from './reads';
 import { pgSpamLearn } from './spam';
@@ -11,5 +13,7 @@ export function pgJunkStore(db: PgDb): JunkStore {
     seenBeforeAt: (sha, source, position) => r.seenBeforeAt(db, sha, source, position),
     learn: (key, label, tokens, at) => pgSpamLearn(db, key, label, tokens, at),
     applyChange: (ticketId, change, actor, at, reason) => pgWrites(db).applyChange(ticketId, change, actor, at, reason),
+    addEvent: (e) => pgWrites(db).addEvent(e),
+    learntAs: async (key) => (await db.execute<{ label: SpamLabel }>(sql`select label from spam_learned where key = ${key}`)).rows[0]?.label ?? null,
   };
 }
