@@ -21,8 +21,12 @@ export interface UndeliveredRow {
  * goes only to an address that is an agent's today. Written in the transaction that records
  * the failure; `ticket_id` and its subject as the reply had them.
  */
-export function* replyUndeliveredPlan(config: Config, row: UndeliveredRow, why: string, at: number): Plan<void> {
+/** A server's or a report's words are shown as they came, up to this many characters (a report's sender chooses them). */
+const MAX_WHY = 1000;
+
+export function* replyUndeliveredPlan(config: Config, row: UndeliveredRow, reported: string, at: number): Plan<void> {
   if (row.template !== 'agent_reply' || row.ticketId === null || row.ref === null) return;
+  const why = reported.length > MAX_WHY ? `${reported.slice(0, MAX_WHY)}…` : reported;
   const author = typeof row.data.agentAddress === 'string' ? findAgent(config, row.data.agentAddress) : null;
   if (!author) return;
   const ticket = (row.data.ticket ?? {}) as { subject?: unknown };
