@@ -188,11 +188,13 @@ describe('a relayed reply that does not arrive', () => {
     await d.ingest(buildDsn(relay?.messageId as string, 'carla@customer.test', '4.4.1', '421 4.4.1 connection timed out'));
     await d.send();
     expect((await d.view.listOutbox()).filter((r) => r.template === 'reply_undelivered')).toHaveLength(0);
-    await d.ingest(buildDsn(relay?.messageId as string, 'carla@customer.test', '5.1.1', '550 5.1.1 <carla@customer.test>: User unknown'));
+    // The report's words as its sender wrote them, up to 1,000 characters.
+    await d.ingest(buildDsn(relay?.messageId as string, 'carla@customer.test', '5.1.1', `550 5.1.1 <carla@customer.test>: User unknown ${'x'.repeat(3000)}`));
     await d.send();
     const told = mailTo(fx.sink, 'ana@example.test').filter((m) => /did not reach/.test(m.parsed.text ?? ''));
     expect(told).toHaveLength(1);
-    expect(told[0].parsed.text).toMatch(/bounced, 5\.1\.1.*User unknown/);
+    expect(told[0].parsed.text).toMatch(/bounced, 5\.1\.1.*User unknown x+…/);
+    expect(told[0].parsed.text).not.toContain('x'.repeat(1000));
     // Told once per reply: more reports of the same mail (anyone who has its Message-ID can write one) tell nobody.
     await d.ingest(buildDsn(relay?.messageId as string, 'carla@customer.test', '5.7.1', '550 5.7.1 rejected by policy'));
     await d.send();
