@@ -1,5 +1,5 @@
 import { sha256Hex } from '../lib/hash';
-import { seenBeforeAt, ticketOfRaw } from '../store/inbound';
+import { processedRaw, seenBeforeAt, ticketOfRaw } from '../store/inbound';
 import type { Store } from '../store/open';
 import { spamStore, type SpamLabel } from '../store/spam';
 import { addEvent, applyChange, type EventInput, type TicketChange } from '../store/tickets';
@@ -9,6 +9,8 @@ import { lessonOf } from './correct';
 export interface JunkStore {
   /** The ticket these raw bytes made (`created`) or joined (`appended`), if any. */
   ticketOfRaw(sha256: string): Promise<{ id: number; status: string; spamVerdict: string | null; outcome: string } | null>;
+  /** Whether the desk read these bytes (from any mailbox) and processed them. */
+  readByDesk(sha256: string): Promise<boolean>;
   /** Whether these bytes were handled before at this same source position (a re-delivery). */
   seenBeforeAt(sha256: string, source: string, position: string | null): Promise<boolean>;
   learn(key: string, label: SpamLabel, tokens: string[], at: number): Promise<'learnt' | 'relearnt' | 'already'>;
@@ -22,6 +24,7 @@ export interface JunkStore {
 export function sqliteJunkStore(store: Store): JunkStore {
   return {
     ticketOfRaw: async (sha) => ticketOfRaw(store.db, sha),
+    readByDesk: async (sha) => processedRaw(store.db, sha) !== null,
     seenBeforeAt: async (sha, source, position) => seenBeforeAt(store.db, sha, source, position),
     learn: async (key, label, tokens, at) => spamStore(store).learn(key, label, tokens, at),
     applyChange: async (ticketId, change, actor, at, reason) => applyChange(store.db, ticketId, change, actor, at, reason),
@@ -31,15 +34,20 @@ export function sqliteJunkStore(store: Store): JunkStore {
 }
 
 /**
- * A message found in the IMAP junk folder. One we put there (our own spam verdict) teaches
- * nothing new; one staff moved there is learnt as spam and, when it is the message that
+ * A message found in the IMAP junk folder. One the desk never read was filed there by
+ * someone else (the mail server's own spam filter, a mail client's) before the desk could: no
+ * staff decision, so nothing is learnt (`helpdesk spam train` learns such a folder on
+ * purpose). One we put there (our own spam verdict) teaches nothing new; one staff moved there
+ * is learnt as spam and, when it is the message that
  * started its ticket, the ticket is marked spam. A later message of a ticket (a reply in a
  * conversation, perhaps a stranger's who knew a Message-ID) is learnt as spam and noted on
  * the ticket, which stays as it is: one message moved to the junk folder does not silence a
  * customer's whole conversation (`#spam` or `tickets set … spam` does that on purpose).
  */
-export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict'> {
-  const ticket = await store.ticketOfRaw(sha256Hex(bytes));
+export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict' | 'never read by the desk'> {
+  const sha = sha256Hex(bytes);
+  if (!(await store.readByDesk(sha))) return 'never read by the desk';
+  const ticket = await store.ticketOfRaw(sha);
   if (ticket && ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
   const { key, tokens } = lessonOf(bytes);
   const result = await store.learn(key, 'spam', tokens, at);

@@ -225,6 +225,28 @@ describe('IMAP source against a real Dovecot', () => {
     }
   });
 
+  it('learns nothing from mail the mail server filed into the junk folder before the desk read it (no staff decision)', async () => {
+    const user = dynUser();
+    const seed = await testClient(dovecot(), user);
+    await seed.mailboxCreate('Junk').catch(() => undefined);
+    await seed.append('Junk', buildMail({ messageId: '<filed@c.test>', subject: 'Invoice question', body: 'A customer the server’s filter misjudged.' }));
+    await seed.append('INBOX', buildMail({ messageId: '<read@c.test>', subject: 'Cheap watches' }));
+    const { view, logs, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+    try {
+      await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
+      await waitFor(async () => logs.some((l) => l.msg === 'junk folder message' && l.learnt === 'never read by the desk') || undefined, 15_000, 'junk folder looked at');
+      expect(await view.spamTotals()).toEqual({ spam: 0, ham: 0 });
+      // What staff move there after the desk read it is still learnt.
+      const lock = await seed.getMailboxLock('Processed');
+      await seed.messageMove('1:*', 'Junk');
+      lock.release();
+      await waitFor(async () => (await view.spamTotals()).spam === 1 || undefined, 15_000, 'learnt as spam');
+    } finally {
+      await stop();
+      await seed.logout();
+    }
+  });
+
   it('learns nothing from the junk folder when jobs.junkLearning is off', async () => {
     const user = dynUser();
     const seed = await testClient(dovecot(), user);

@@ -10,6 +10,7 @@ import { pgWrites } from './writes';
 export function pgJunkStore(db: PgDb): JunkStore {
   return {
     ticketOfRaw: (sha) => r.ticketOfRaw(db, sha),
+    readByDesk: async (sha) => (await r.processedRaw(db, sha)) !== null,
     seenBeforeAt: (sha, source, position) => r.seenBeforeAt(db, sha, source, position),
     learn: (key, label, tokens, at) => pgSpamLearn(db, key, label, tokens, at),
     applyChange: (ticketId, change, actor, at, reason) => pgWrites(db).applyChange(ticketId, change, actor, at, reason),
