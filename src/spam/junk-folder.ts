@@ -29,7 +29,7 @@ export function sqliteJunkStore(store: Store): JunkStore {
     learn: async (key, label, tokens, at) => spamStore(store).learn(key, label, tokens, at),
     applyChange: async (ticketId, change, actor, at, reason) => applyChange(store.db, ticketId, change, actor, at, reason),
     addEvent: async (e) => addEvent(store.db, e),
-    learntAs: async (key) => store.sqlite.prepare<[string], { label: SpamLabel }>('select label from spam_learned where key = ?').get(key)?.label ?? null,
+    learntAs: async (key) => spamStore(store).learntAs(key),
   };
 }
 
@@ -37,12 +37,12 @@ export function sqliteJunkStore(store: Store): JunkStore {
  * A message found in the IMAP junk folder. One the desk never read was filed there by
  * someone else (the mail server's own spam filter, a mail client's) before the desk could: no
  * staff decision, so nothing is learnt (`helpdesk spam train` learns such a folder on
- * purpose). One we put there (our own spam verdict) teaches nothing new; one staff moved there
- * is learnt as spam and, when it is the message that
- * started its ticket, the ticket is marked spam. A later message of a ticket (a reply in a
- * conversation, perhaps a stranger's who knew a Message-ID) is learnt as spam and noted on
- * the ticket, which stays as it is: one message moved to the junk folder does not silence a
- * customer's whole conversation (`#spam` or `tickets set … spam` does that on purpose).
+ * purpose). One we put there (our own spam verdict) teaches nothing new. One staff moved there
+ * is learnt as spam and, when it is the message that started its ticket, the ticket is marked
+ * spam; a later message of a ticket (a reply in a conversation, perhaps a stranger's who knew
+ * a Message-ID) is learnt as spam and noted on the ticket, which stays as it is: one message
+ * moved to the junk folder does not silence a customer's whole conversation (`#spam` or
+ * `tickets set … spam` does that on purpose).
  */
 export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict' | 'never read by the desk'> {
   const sha = sha256Hex(bytes);

@@ -30,6 +30,8 @@ export function spamStore(store: Store) {
   };
 
   return {
+    /** How a message is learnt now, if it is. */
+    learntAs: (key: string): SpamLabel | null => findLearned.get(key)?.label ?? null,
     /** Learns a message as spam or ham; one learnt the other way is unlearnt first. */
     learn: db.transaction((key: string, label: SpamLabel, tokens: string[], at: number): 'learnt' | 'relearnt' | 'already' => {
       const before = findLearned.get(key);

@@ -1,9 +1,7 @@
-import { sql } from 'drizzle-orm';
 import type { JunkStore } from '../../spam/junk-folder';
-import type { SpamLabel } from '../spam';
 import * as r from './reads';
 import type { PgDb } from './reads';
-import { pgSpamLearn } from './spam';
+import { pgLearntAs, pgSpamLearn } from './spam';
 import { pgWrites } from './writes';
 
 /** Junk-folder learning's reads and writes on PostgreSQL, in the caller's transaction (`db`). */
@@ -15,6 +13,6 @@ export function pgJunkStore(db: PgDb): JunkStore {
     learn: (key, label, tokens, at) => pgSpamLearn(db, key, label, tokens, at),
     applyChange: (ticketId, change, actor, at, reason) => pgWrites(db).applyChange(ticketId, change, actor, at, reason),
     addEvent: (e) => pgWrites(db).addEvent(e),
-    learntAs: async (key) => (await db.execute<{ label: SpamLabel }>(sql`select label from spam_learned where key = ${key}`)).rows[0]?.label ?? null,
+    learntAs: (key) => pgLearntAs(db, key),
   };
 }

@@ -12,6 +12,11 @@ import { firstInboundRawPath, type PgDb } from './reads';
  * statement is a round trip. Run it in a transaction (the caller's, or one per call).
  * spam-model.test.ts learns the same sequence on both stores and compares the tables.
  */
+/** How a message is learnt now, if it is (store/spam.ts learntAs). */
+export async function pgLearntAs(db: PgDb, key: string): Promise<SpamLabel | null> {
+  return (await db.execute<{ label: SpamLabel }>(sql`select label from spam_learned where key = ${key}`)).rows[0]?.label ?? null;
+}
+
 export async function pgSpamLearn(db: PgDb, key: string, label: SpamLabel, tokens: string[], at: number): Promise<'learnt' | 'relearnt' | 'already'> {
   const before = (await db.execute<{ label: SpamLabel; tokens: string[] }>(sql`select label, tokens from spam_learned where key = ${key} for update`)).rows[0];
   if (before?.label === label) return 'already';
