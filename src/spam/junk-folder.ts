@@ -4,6 +4,7 @@ import type { Store } from '../store/open';
 import { spamStore, type SpamLabel } from '../store/spam';
 import { addEvent, applyChange, type EventInput, type TicketChange } from '../store/tickets';
 import { lessonOf } from './correct';
+import { spamKey } from './learn-files';
 
 /** What junk-folder learning reads and writes, on either store (the SQLite file, or one PostgreSQL transaction). */
 export interface JunkStore {
@@ -61,22 +62,24 @@ export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: numb
 /**
  * A message seen again in the inbox. When its ticket is marked spam and it is not a plain
  * re-delivery of the same mailbox position (a crash before the acknowledgement), staff moved
- * it out of the junk folder: it is learnt as ham and the ticket reopened as `new`.
+ * it out of the junk folder: it is learnt as ham and the ticket reopened as `new`. A later
+ * message of a ticket that the junk folder taught as spam is learnt as ham again, and its
+ * ticket left as it is.
  */
 export async function learnMovedOutOfJunk(store: JunkStore, bytes: Buffer, source: string, position: string | null, at: number): Promise<'relearnt' | 'learnt' | 'already' | null> {
   const sha = sha256Hex(bytes);
   const ticket = await store.ticketOfRaw(sha);
   if (!ticket || (await store.seenBeforeAt(sha, source, position))) return null;
+  // Asked for every duplicate: decided before the message is tokenized.
+  const laterMessage = ticket.outcome !== 'created' && ticket.status !== 'spam';
+  if (laterMessage ? (await store.learntAs(spamKey(bytes))) !== 'spam' : ticket.status !== 'spam') return null;
   const { key, tokens } = lessonOf(bytes);
-  if (ticket.outcome !== 'created' && ticket.status !== 'spam') {
-    // A later message taken back out of the junk folder: only its lesson is undone.
-    if ((await store.learntAs(key)) !== 'spam') return null;
-    const relearnt = await store.learn(key, 'ham', tokens, at);
-    await store.addEvent({ ticketId: ticket.id, at, actor: 'junk-folder', type: 'junk_learnt', to: 'ham', reason: 'a message of this ticket was moved out of the junk folder by staff: learnt as ham' });
-    return relearnt;
-  }
-  if (ticket.status !== 'spam') return null;
   const result = await store.learn(key, 'ham', tokens, at);
-  await store.applyChange(ticket.id, { field: 'status', from: 'spam', to: 'new', also: {} }, 'junk-folder', at, 'moved out of the junk folder by staff');
+  if (laterMessage) {
+    // A later message taken back out of the junk folder: only its lesson is undone.
+    await store.addEvent({ ticketId: ticket.id, at, actor: 'junk-folder', type: 'junk_learnt', to: 'ham', reason: 'a message of this ticket was moved out of the junk folder by staff: learnt as ham' });
+  } else {
+    await store.applyChange(ticket.id, { field: 'status', from: 'spam', to: 'new', also: {} }, 'junk-folder', at, 'moved out of the junk folder by staff');
+  }
   return result;
 }
