@@ -2,7 +2,7 @@ import type { Config } from '../config/schema';
 import * as pg from '../store/pg/reads';
 import type { PgDb } from '../store/pg/reads';
 import { followMerges } from './merged-tickets';
-import { roundRobinKey, secretOf } from './store-reader';
+import { bouncedOutbox, roundRobinKey, secretOf } from './store-reader';
 import type { StoreReader } from './types';
 
 /**
@@ -25,10 +25,7 @@ export function pgStoreReader(db: PgDb, config: Config): StoreReader {
       const stored = await pg.getValue(db, 'message_id_secret');
       return secretOf(config, () => stored);
     },
-    outboxByMessageIds: async (ids) => {
-      const row = await pg.outboxByMessageIds(db, ids);
-      return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null, template: row.template, data: row.data, bounceStatus: row.bounceStatus } : null;
-    },
+    outboxByMessageIds: async (ids) => bouncedOutbox(await pg.outboxByMessageIds(db, ids)),
     ticketInfo: (id) => pg.ticketInfo(db, id),
     acksSince: (address, since) => pg.sentToSince(db, 'ack', address, since),
     ticketAcknowledged: (ticketId) => pg.ticketAcknowledged(db, ticketId),

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema';
-import type { StoreReader } from './types';
+import type { BouncedOutbox, StoreReader } from './types';
 import { processedRaw } from '../store/inbound';
 import { customerThread, inboundMessage, lastCustomerMessage, messagesFromSince, recentNotes, ticketsByMessageIds } from '../store/messages';
 import { getValue } from '../store/key-value';
@@ -48,10 +48,7 @@ function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
     roundRobinLast: async (group) => getValue(db, roundRobinKey(group)),
     spamCounts: async (tokens) => spamCounts(store, tokens),
     spamTotals: async () => spam.totals(),
-    outboxByMessageIds: async (ids) => {
-      const row = outboxByMessageIds(db, ids);
-      return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null, template: row.template, data: row.data, bounceStatus: row.bounceStatus } : null;
-    },
+    outboxByMessageIds: async (ids) => bouncedOutbox(outboxByMessageIds(db, ids)),
     ticketInfo: async (id) => ticketInfo(db, id),
     acksSince: async (address, since) => sentToSince(db, 'ack', address, since),
     ticketAcknowledged: async (ticketId) => ticketAcknowledged(db, ticketId),
@@ -71,4 +68,9 @@ export const roundRobinKey = (group: string) => `round_robin:${group}`;
 /** The category predictor, trained from this store and retrained when its examples change. */
 export function categoryModelFor(store: Store) {
   return categoryModelCache({ signature: () => categoryExamplesSignature(store.db), examples: () => categoryExamples(store.db) });
+}
+
+/** The outbox row a bounce names, as the bounce stage reads it, from either store's row. */
+export function bouncedOutbox(row: { id: number; recipients: string[]; ticketId: number | null; ref: string | null; template: string; data: Record<string, unknown>; bounceStatus: string | null } | null): BouncedOutbox | null {
+  return row ? { id: row.id, recipient: row.recipients[0] ?? '', ticket: row.ticketId !== null && row.ref ? { id: row.ticketId, ref: row.ref } : null, template: row.template, data: row.data, bounceStatus: row.bounceStatus } : null;
 }
