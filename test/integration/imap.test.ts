@@ -14,6 +14,30 @@ afterAll(() => removeTempDirs());
 
 const header = 'helpdesk: { address: support@example.test }\nmailboxes:\n';
 
+type Seed = Awaited<ReturnType<typeof testClient>>;
+
+/**
+ * A daemon on a fresh Dovecot user whose junk folder it looks at every second, started once
+ * `place` has put the user's mail where the test wants it; `config` goes before the mailbox.
+ */
+async function junkDesk(place: (seed: Seed) => Promise<unknown>, config = '') {
+  const user = dynUser();
+  const seed = await testClient(dovecot(), user);
+  await place(seed);
+  const { view, logs, stop } = await startTestDaemon(config + header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+  return { seed, view, logs, stop };
+}
+
+/** Moves messages between folders as a staff member's mail client does, holding the folder's lock. */
+async function staffMove(seed: Seed, from: string, which: Parameters<Seed['messageMove']>[0], to: string) {
+  const lock = await seed.getMailboxLock(from);
+  try {
+    await seed.messageMove(which, to);
+  } finally {
+    lock.release();
+  }
+}
+
 describe('IMAP source against a real Dovecot', () => {
   it('turns an APPENDed message into a ticket, moves it to Processed, and threads a later reply (IDLE)', async () => {
     const user = dynUser();
@@ -168,25 +192,18 @@ describe('IMAP source against a real Dovecot', () => {
   });
 
   it('learns what staff move into the junk folder as spam (ticket spam), and out of it as ham (ticket reopened)', async () => {
-    const user = dynUser();
-    const seed = await testClient(dovecot(), user);
-    await seed.append('INBOX', buildMail({ messageId: '<junk@c.test>', subject: 'Cheap watches' }));
-    const { view, logs, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+    const { seed, view, logs, stop } = await junkDesk((seed) => seed.append('INBOX', buildMail({ messageId: '<junk@c.test>', subject: 'Cheap watches' })));
     try {
       await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
       expect((await view.listTickets())[0].status).toBe('new');
-      const lock = await seed.getMailboxLock('Processed');
-      await seed.messageMove('1:*', 'Junk');
-      lock.release();
+      await staffMove(seed, 'Processed', '1:*', 'Junk');
       await waitFor(async () => (await view.listTickets())[0].status === 'spam' || undefined, 15_000, 'ticket marked spam');
       expect(await view.spamTotals()).toEqual({ spam: 1, ham: 0 });
       expect((await view.showTicket('HD-1'))?.events.at(-1)).toMatchObject({ actor: 'junk-folder', type: 'status_changed', from: 'new', to: 'spam', reason: 'moved to the junk folder by staff' });
       expect(logs.some((l) => l.msg === 'junk folder message' && l.learnt === 'learnt')).toBe(true);
 
       // Staff change their mind and move it back to the inbox: ham again, ticket reopened.
-      const junk = await seed.getMailboxLock('Junk');
-      await seed.messageMove('1:*', 'INBOX');
-      junk.release();
+      await staffMove(seed, 'Junk', '1:*', 'INBOX');
       await waitFor(async () => (await view.listTickets())[0].status === 'new' || undefined, 15_000, 'ticket reopened');
       expect(await view.spamTotals()).toEqual({ spam: 0, ham: 1 });
       expect((await view.showTicket('HD-1'))?.events.at(-1)).toMatchObject({ actor: 'junk-folder', from: 'spam', to: 'new', reason: 'moved out of the junk folder by staff' });
@@ -198,23 +215,18 @@ describe('IMAP source against a real Dovecot', () => {
   });
 
   it('a later message of a ticket moved into the junk folder is learnt as spam but leaves the customer’s ticket as it is; moved back, ham again', async () => {
-    const user = dynUser();
-    const seed = await testClient(dovecot(), user);
-    await seed.append('INBOX', buildMail({ messageId: '<first@c.test>', subject: 'Invoice question' }));
-    await seed.append('INBOX', buildMail({ messageId: '<later@c.test>', inReplyTo: '<first@c.test>', subject: 'Re: Invoice question', body: 'Cheap watches, click here' }));
-    const { view, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+    const { seed, view, stop } = await junkDesk(async (seed) => {
+      await seed.append('INBOX', buildMail({ messageId: '<first@c.test>', subject: 'Invoice question' }));
+      await seed.append('INBOX', buildMail({ messageId: '<later@c.test>', inReplyTo: '<first@c.test>', subject: 'Re: Invoice question', body: 'Cheap watches, click here' }));
+    });
     try {
       await waitFor(async () => (await count(seed, 'Processed')) === 2 || undefined, 15_000, 'processed');
-      const lock = await seed.getMailboxLock('Processed');
-      await seed.messageMove({ header: { 'message-id': '<later@c.test>' } }, 'Junk');
-      lock.release();
+      await staffMove(seed, 'Processed', { header: { 'message-id': '<later@c.test>' } }, 'Junk');
       await waitFor(async () => (await view.spamTotals()).spam === 1 || undefined, 15_000, 'learnt as spam');
       expect((await view.listTickets())[0].status).toBe('new');
       await waitFor(async () => (await view.showTicket('HD-1'))?.events.some((e) => e.type === 'junk_learnt' && e.to === 'spam') || undefined, 5_000, 'noted on the ticket');
 
-      const junk = await seed.getMailboxLock('Junk');
-      await seed.messageMove('1:*', 'INBOX');
-      junk.release();
+      await staffMove(seed, 'Junk', '1:*', 'INBOX');
       await waitFor(async () => (await view.spamTotals()).ham === 1 || undefined, 15_000, 'learnt as ham');
       expect(await view.spamTotals()).toEqual({ spam: 0, ham: 1 });
       expect((await view.showTicket('HD-1'))?.events.filter((e) => e.type === 'junk_learnt').map((e) => e.to)).toEqual(['spam', 'ham']);
@@ -226,20 +238,17 @@ describe('IMAP source against a real Dovecot', () => {
   });
 
   it('learns nothing from mail the mail server filed into the junk folder before the desk read it (no staff decision)', async () => {
-    const user = dynUser();
-    const seed = await testClient(dovecot(), user);
-    await seed.mailboxCreate('Junk').catch(() => undefined);
-    await seed.append('Junk', buildMail({ messageId: '<filed@c.test>', subject: 'Invoice question', body: 'A customer the server’s filter misjudged.' }));
-    await seed.append('INBOX', buildMail({ messageId: '<read@c.test>', subject: 'Cheap watches' }));
-    const { view, logs, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+    const { seed, view, logs, stop } = await junkDesk(async (seed) => {
+      await seed.mailboxCreate('Junk').catch(() => undefined);
+      await seed.append('Junk', buildMail({ messageId: '<filed@c.test>', subject: 'Invoice question', body: 'A customer the server’s filter misjudged.' }));
+      await seed.append('INBOX', buildMail({ messageId: '<read@c.test>', subject: 'Cheap watches' }));
+    });
     try {
       await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
       await waitFor(async () => logs.some((l) => l.msg === 'junk folder message' && l.learnt === 'never read by the desk') || undefined, 15_000, 'junk folder looked at');
       expect(await view.spamTotals()).toEqual({ spam: 0, ham: 0 });
       // What staff move there after the desk read it is still learnt.
-      const lock = await seed.getMailboxLock('Processed');
-      await seed.messageMove('1:*', 'Junk');
-      lock.release();
+      await staffMove(seed, 'Processed', '1:*', 'Junk');
       await waitFor(async () => (await view.spamTotals()).spam === 1 || undefined, 15_000, 'learnt as spam');
     } finally {
       await stop();
@@ -248,15 +257,10 @@ describe('IMAP source against a real Dovecot', () => {
   });
 
   it('learns nothing from the junk folder when jobs.junkLearning is off', async () => {
-    const user = dynUser();
-    const seed = await testClient(dovecot(), user);
-    await seed.append('INBOX', buildMail({ messageId: '<nojunk@c.test>', subject: 'Cheap watches' }));
-    const { view, logs, stop } = await startTestDaemon(`jobs: { junkLearning: { enabled: false } }\n${header}${imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' })}`);
+    const { seed, view, logs, stop } = await junkDesk((seed) => seed.append('INBOX', buildMail({ messageId: '<nojunk@c.test>', subject: 'Cheap watches' })), 'jobs: { junkLearning: { enabled: false } }\n');
     try {
       await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
-      const lock = await seed.getMailboxLock('Processed');
-      await seed.messageMove('1:*', 'Junk');
-      lock.release();
+      await staffMove(seed, 'Processed', '1:*', 'Junk');
       // With learning on, the 1 s junk scan learns it within a couple of seconds (test above).
       await new Promise((r) => setTimeout(r, 4000));
       expect((await view.listTickets())[0].status).toBe('new');
