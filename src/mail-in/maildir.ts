@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
@@ -42,6 +42,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   let running: Promise<void> | null = null;
   let again = false;
   let failures = 0;
+  /** Entries of new/ that could not be offered, with why: each is reported once, not on every scan. */
+  const unreadable = new Map<string, string>();
 
   const schedule = (ms: number) => {
     if (stopping) return;
@@ -77,6 +79,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       return;
     }
     state.recordCheck(id, names.length, Date.now());
+    const present = new Set(names);
+    for (const name of unreadable.keys()) if (!present.has(name)) unreadable.delete(name);
     if (!intake) return;
     const pass = await intake.run(deliveries(names));
     // Backoff grows with failures in a row that got nothing through, not with a store that
@@ -111,18 +115,30 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       const at = { source: `maildir:${id}`, position: name, mailbox: id };
       let raw: RawMessage;
       try {
+        const entry = readEntry(file, options.maxMessageSize);
+        if ('notMail' in entry) {
+          report(name, `new/${name} is ${entry.notMail}, not a message file; left where it is`);
+          continue;
+        }
         // A file too big to be a message is never read into memory: the intake copies it into
         // the store as it streams by, and quarantines it.
-        const size = statSync(file).size;
-        raw = size > options.maxMessageSize ? { ...at, bytes: EMPTY, oversized: { file, size } } : { ...at, bytes: readFileSync(file) };
+        raw = 'bytes' in entry ? { ...at, bytes: entry.bytes } : { ...at, bytes: EMPTY, oversized: { file, size: entry.oversized } };
       } catch (err) {
-        // Gone already (another reader) or unreadable; the next scan tells which.
-        log.warn({ file, err: errorMessage(err) }, 'cannot read maildir message');
+        // Gone already (another reader) or unreadable (permissions): tried again on every scan.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(name, `cannot read new/${name}: ${errorMessage(err)}; tried again on every scan`);
         continue;
       }
       yield { raw, ack: () => moveToCur(name) };
     }
   }
+
+  /** Logs and records (for `helpdesk status`) why an entry of new/ was not offered, once per entry and reason. */
+  const report = (name: string, why: string) => {
+    if (unreadable.get(name) === why) return;
+    unreadable.set(name, why);
+    log.warn({ file: path.join(newDir, name) }, why);
+    state.recordError(id, why, Date.now());
+  };
 
   const moveToCur = (name: string) => {
     const flagged = name.includes(':2,') ? name : `${name}:2,S`;
@@ -154,4 +170,37 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       log.info('maildir source stopped');
     },
   };
+}
+
+/**
+ * What an entry of new/ holds: a message's bytes, the size of a file too big to read, or what
+ * else it is. Opened without following a symlink (a link could lead out of the Maildir, to
+ * /dev/zero or a secret) and without waiting for a writer (reading a FIFO would block the
+ * event loop, and with it every mailbox and job, until someone wrote to it); only a regular
+ * file is read. MTAs deliver nothing else.
+ */
+function readEntry(file: string, maxSize: number): { bytes: Buffer } | { oversized: number } | { notMail: string } {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return { notMail: 'a symbolic link' };
+    throw err;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return { notMail: kindOf(stats) };
+    if (stats.size > maxSize) return { oversized: stats.size };
+    return { bytes: readFileSync(fd) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a regular file';
 }

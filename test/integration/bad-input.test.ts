@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import fs, { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { parseMail } from '../../src/pipeline/stages/parse';
 import { spamInput } from '../../src/spam/spam-input';
@@ -12,6 +14,8 @@ import { mailboxStateStore } from '../../src/store/mailbox-state';
 import { openTestDesk, removeTempDirs, tempDir, type TestDesk } from '../helpers/env';
 import { sqliteOnly } from '../helpers/test-store';
 import { buildMail } from '../helpers/mail';
+import { waitFor } from '../helpers/cli';
+import { startTestDaemon } from '../helpers/daemon';
 
 let desk: TestDesk;
 beforeEach(() => {
@@ -176,7 +180,9 @@ describe('a file over limits.maxMessageSize', () => {
     const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
     try {
       await source.start(intake);
+      // Read by path nowhere, and by descriptor (as the source reads new/) only once: the small one.
       expect(reads.mock.calls.map(([file]) => String(file)).filter((f) => f.endsWith('1.huge'))).toEqual([]);
+      expect(reads.mock.calls.filter(([file]) => typeof file === 'number')).toHaveLength(1);
       expect(readdirSync(path.join(dir, 'new'))).toEqual([]);
       const [row] = (await desk.view.listInbound({ outcome: 'quarantined' }));
       expect(row).toMatchObject({ position: '1.huge', size: big.length, rawSha256: createHash('sha256').update(big).digest('hex') });
@@ -205,6 +211,43 @@ describe('a file over limits.maxMessageSize', () => {
       expect(reads.mock.calls.filter(([file]) => String(file).endsWith('a-big'))).toEqual([]);
     } finally {
       reads.mockRestore();
+    }
+  });
+});
+
+describe('an entry of a Maildir\'s new/ that is not a message file', () => {
+  it('(a FIFO, a directory, a symlink out of the Maildir) is left where it is, reported once, and holds up no mail', async () => {
+    const dir = tempDir('hd-maildir-');
+    const fresh = path.join(dir, 'new');
+    mkdirSync(fresh, { recursive: true });
+    const secret = path.join(tempDir('hd-outside-'), 'secret.eml');
+    writeFileSync(secret, buildMail({ messageId: '<outside@x.test>', subject: 'outside the maildir' }));
+    const fifo = path.join(fresh, '1.fifo');
+    execFileSync('mkfifo', [fifo]);
+    mkdirSync(path.join(fresh, '2.dir'));
+    symlinkSync(secret, path.join(fresh, '3.link'));
+    writeFileSync(path.join(fresh, '4.mail'), buildMail({ messageId: '<after-fifo@x.test>', subject: 'after the fifo' }));
+    // A daemon that opened the FIFO to read it would wait, every mailbox and job with it, for a
+    // writer: this one writes after 5 s, so that such a daemon fails below instead of hanging.
+    const writer = spawn('sh', ['-c', `sleep 5; echo x > '${fifo}'`], { stdio: 'ignore' });
+    const desk = await startTestDaemon(`helpdesk: { address: support@example.test }\nmailboxes:\n  - id: local\n    maildir: ${dir}\n`);
+    try {
+      await waitFor(async () => (await desk.view.ticketByRef('HD-1'))?.subject === 'after the fifo', 15_000, 'the mail after the fifo');
+      // A second scan (the watch sees the new file) reports nothing again.
+      writeFileSync(path.join(fresh, '5.mail'), buildMail({ messageId: '<second-scan@x.test>', subject: 'second scan' }));
+      await waitFor(async () => (await desk.view.ticketByRef('HD-2'))?.subject === 'second scan', 15_000, 'the second scan');
+      expect(readdirSync(fresh).sort()).toEqual(['1.fifo', '2.dir', '3.link']);
+      expect(await desk.view.ticketByRef('HD-3')).toBeNull();
+      expect(await desk.view.listInbound({ outcome: 'quarantined' })).toEqual([]);
+      const reported = desk.logs.filter((l) => l.level === 40 && /not a message file/.test(l.msg)).map((l) => l.msg);
+      expect(reported).toEqual([
+        'new/1.fifo is a FIFO, not a message file; left where it is',
+        'new/2.dir is a directory, not a message file; left where it is',
+        'new/3.link is a symbolic link, not a message file; left where it is',
+      ]);
+    } finally {
+      writer.kill();
+      await desk.stop();
     }
   });
 });
