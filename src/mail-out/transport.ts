@@ -1,8 +1,8 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { Config } from '../config/schema';
+import { writeAtomically } from '../lib/fsync';
 import { inDataDir } from '../locations';
 
 /** Where composed mail goes: an SMTP server, or (the embedded default) a folder of .eml files. */
@@ -40,11 +40,9 @@ export function makeTransport(outgoing: Config['outgoing'], dataDir: string): Tr
     describe: `directory ${dir}`,
     async send(message, name) {
       const info = await transporter.sendMail(message);
-      mkdirSync(dir, { recursive: true });
       const file = path.join(dir, `${name}.eml`);
-      const tmp = `${file}.tmp-${process.pid}`;
-      writeFileSync(tmp, info.message as Buffer);
-      renameSync(tmp, file);
+      // Recorded as sent once this returns: the file must survive a power cut by then.
+      writeAtomically(file, info.message as Buffer);
       return { response: `written to ${file}` };
     },
     close: () => transporter.close(),

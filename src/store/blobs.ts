@@ -1,5 +1,5 @@
-import { fsyncPath } from '../lib/fsync';
-import { close, fsync, mkdirSync, open, readdirSync, readFileSync, renameSync, rmSync, stat, unlink, write, writeFileSync } from 'node:fs';
+import { fsyncFolders, writeAtomically } from '../lib/fsync';
+import { close, fsync, mkdirSync, open, readdirSync, readFileSync, renameSync, rmSync, stat, unlink, write } from 'node:fs';
 import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -178,21 +178,6 @@ function call<T = void>(start: (cb: (err: NodeJS.ErrnoException | null, value: T
 
 let tmpCounter = 0;
 
-/** Writes `target` through a temp file and a rename, everything fsynced, making its folder if it is missing. */
-function writeAtomically(target: string, bytes: Buffer): void {
-  const created = mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = `${target}.${process.pid}.${++tmpCounter}.tmp`;
-  try {
-    writeFileSync(tmp, bytes);
-    fsyncPath(tmp);
-    renameSync(tmp, target);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  fsyncFolders(path.dirname(target), created);
-}
-
 const KINDS = ['raw', 'attachments'] as const;
 const FAN_OUT = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -216,17 +201,3 @@ function makeFanOut(dir: string): void {
   }
   fsyncFolders(dir, created);
 }
-
-/**
- * Makes the entries of `dir` durable, and `dir` itself with every folder mkdirSync made for it
- * (`created`: the first of them, as mkdirSync's recursive mode returns it) in the folder that
- * holds it.
- */
-function fsyncFolders(dir: string, created: string | undefined): void {
-  const top = created ? path.dirname(created) : dir;
-  for (let folder = dir; ; folder = path.dirname(folder)) {
-    fsyncPath(folder);
-    if (folder === top || folder === path.dirname(folder)) break;
-  }
-}
-

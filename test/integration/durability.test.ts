@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import fs, { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -24,7 +24,7 @@ import { useDovecot } from '../harness/use-dovecot';
 import { waitFor } from '../helpers/cli';
 import { imapMailboxYaml } from '../helpers/daemon';
 import { openTestDesk, removeTempDirs, tempDir, writeConfigDir } from '../helpers/env';
-import { failFsyncs, fillDatabase } from '../helpers/faults';
+import { errnoError, failFsyncs, fillDatabase } from '../helpers/faults';
 import { buildMail } from '../helpers/mail';
 
 /**
@@ -331,6 +331,40 @@ describe('sources acknowledge only what is durable, and retry until the store wo
       expect(names).toHaveLength(rows as number);
       expect(new Set(names).size).toBe(names.length);
     } finally {
+      await worker.stop();
+      desk.close();
+    }
+  });
+
+  it('the file outbox (the embedded default): no mail is recorded sent until its .eml file is fsynced; once fsync works each is written once', async () => {
+    const desk = openTestDesk();
+    await desk.ingest(buildMail({ messageId: '<fs@c.test>', from: 'fs@c.test' })); // queues the acknowledgement and the agent's notice
+    const sentRows = () => desk.store.sqlite.prepare("select count(*) from outbox where status = 'sent'").pluck().get() as number;
+    const rows = desk.store.sqlite.prepare('select count(*) from outbox').pluck().get() as number;
+    let failing = true;
+    let failed = 0;
+    const real = fs.fsyncSync.bind(fs);
+    jest.spyOn(fs, 'fsyncSync').mockImplementation((fd) => {
+      if (!failing) return real(fd);
+      failed++;
+      throw errnoError('EIO', 'i/o error, fsync');
+    });
+    const worker = outboxWorker({ store: desk.store, config: () => desk.config, templates: loadTemplates(defaultTemplatesDir(), () => desk.config), transport: makeTransport(desk.config.outgoing, desk.dataDir), log: silentLogger(), pollMs: 3_600_000 });
+    const outbox = path.join(desk.dataDir, 'outbox');
+    try {
+      await waitFor(() => desk.store.sqlite.prepare("select count(*) from outbox where last_error like '%EIO%'").pluck().get() === rows || undefined, 10_000, 'every row tried and failed');
+      expect(failed).toBeGreaterThanOrEqual(rows);
+      expect(sentRows()).toBe(0);
+      expect(readdirSync(outbox)).toEqual([]); // no temp file left behind, and nothing that is not durable
+      failing = false;
+      desk.store.sqlite.prepare('update outbox set next_attempt_at = 0').run();
+      worker.wake();
+      await waitFor(() => sentRows() === rows || undefined, 10_000, 'every row sent once fsync works');
+      const files = readdirSync(outbox);
+      expect(files).toHaveLength(rows);
+      for (const f of files) expect(readFileSync(path.join(outbox, f), 'utf8')).toMatch(/^Subject: \[HD-1\]/m);
+    } finally {
+      jest.restoreAllMocks();
       await worker.stop();
       desk.close();
     }
