@@ -423,9 +423,28 @@ describe('commands', () => {
     const { assigned } = await startTicket(d);
     await d.ingest(replyTo(assigned, ANA, '#time 1h 30m'));
     await d.ingest(replyTo(assigned, ANA, '#time soon'));
+    await d.ingest(replyTo(assigned, ANA, '#time 150h')); // 1h50m mistyped: 6 days, in the reports
     const events = (await d.view.showTicket('HD-1'))?.events ?? [];
     expect(events.filter((e) => e.type === 'time_spent').map((e) => e.to)).toEqual(['90']);
-    expect(events.filter((e) => e.type === 'commands_rejected').map((e) => e.reason)).toEqual(['#time soon: #time needs a duration such as 30m or 1h30m, got "soon"']);
+    expect(events.filter((e) => e.type === 'commands_rejected').map((e) => e.reason)).toEqual([
+      '#time soon: #time needs a duration such as 30m or 1h30m, got "soon"',
+      '#time 150h: #time takes at most 24h for one reply, got "150h"',
+    ]);
+  });
+
+  it('#cc refuses the desk\'s own address, automatic addresses and more people than limits.maxParticipants', async () => {
+    const d = desk({}, 'limits: { maxParticipants: 3 }\n');
+    const { assigned } = await startTicket(d); // the customer is the first
+    const rejected = async (top: string) => {
+      await d.ingest(replyTo(assigned, ANA, `${top}\nThanks, looking into it.`));
+      return (await d.view.showTicket('HD-1'))?.events.filter((e) => e.type === 'commands_rejected').at(-1)?.reason;
+    };
+    expect(await rejected('#cc support@example.test')).toBe('#cc support@example.test: #cc: support@example.test is the desk\'s own address');
+    expect(await rejected('#cc noreply@shop.test')).toBe('#cc noreply@shop.test: #cc: noreply@shop.test is an automatic address; nobody reads mail sent to it');
+    expect(await rejected('#cc dan@customer.test\n#cc eve@customer.test\n#cc fay@customer.test')).toBe('#cc fay@customer.test: #cc: HD-1 has 3 people on it, limits.maxParticipants');
+    await d.ingest(replyTo(assigned, ANA, '#cc dan@customer.test\n#cc Dan <dan@customer.test>\n#cc eve@customer.test\nThanks.'));
+    expect((await d.view.showTicket('HD-1'))?.participants.map((p) => p.email).sort()).toEqual(['carla@customer.test', 'dan@customer.test', 'eve@customer.test']);
+    expect(await rejected('#cc fay@customer.test')).toBe('#cc fay@customer.test: #cc: HD-1 has 3 people on it, limits.maxParticipants');
   });
 
   it('#spam and #notspam teach the spam filter', async () => {

@@ -2,7 +2,8 @@ import { LOCALES, type Config } from '../../config/schema';
 import { parseDuration } from '../../lib/duration';
 import { isMailAddress } from '../../lib/mail-address';
 import type { AnswerData } from '../../knowledge/answers';
-import { findAgent, findAgentNamed } from '../agents';
+import { findAgent, findAgentNamed, isOwnAddress } from '../agents';
+import { isAutomaticAddress } from '../automatic-senders';
 import { planChange, type FieldChange } from '../changes';
 import { describeLevels, parseRating } from '../ratings';
 import { parseCommands, replyText } from '../reply-text';
@@ -21,7 +22,7 @@ export const AGENT_COMMANDS = [
   '#notspam',
   '#cc <address>',
   '#merge <ticket>',
-  '#time <duration, e.g. 30m or 1h30m>',
+  '#time <duration, e.g. 30m or 1h30m; at most 24h>',
   '#answer <name> (a canned answer; also on a line of its own in the text)',
   `#lang ${LOCALES.join('|')}`,
 ];
@@ -49,6 +50,9 @@ export const commands: Stage = {
   },
 };
 
+/** `#time` reports the time one reply took: more than this is a typo ("#time 150h" for 1h50m) that would swamp the reports. */
+const MAX_TIME_SPENT_MS = 24 * 3_600_000;
+
 /** An update that changes nothing yet: the stage fills it in. */
 export function blankUpdate(ticket: TicketHandle, actor: string, text: string, commands: ReplyCommand[]): TicketUpdate {
   return { ticket, actor, text, commands, changes: [], note: false, relay: false, firstResponse: false, cc: [], merge: null, spamLabel: null, rating: null, thanked: false, locale: null, timeSpent: null, answers: [], errors: [], ignored: [], reason: '' };
@@ -65,6 +69,8 @@ async function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fu
   const rest = answered.text;
   u.text = rest;
   const changes = new Map<string, FieldChange>();
+  /** The ticket's people, read when a #cc needs them. */
+  let participants: Set<string> | undefined;
   const change = (field: string, value: string) => {
     const view = { ...info, status: changes.get('status')?.to ?? info.status };
     const c = planChange(view, field, value, ctx.config, at);
@@ -98,6 +104,14 @@ async function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fu
           // `#cc dan@x`, `#cc <dan@x>` or `#cc Dan <dan@x>`.
           const address = (/<([^<>]+)>/.exec(c.arg)?.[1] ?? c.arg).trim().toLowerCase();
           if (!isMailAddress(address)) throw new Error(`#cc needs an email address, got "${c.arg}"`);
+          // As for the people in To/Cc (actor.ts): mail to our own address would come back as
+          // a new message, and an automatic address reads nothing.
+          if (isOwnAddress(ctx.config, address)) throw new Error(`#cc: ${address} is the desk's own address`);
+          if (isAutomaticAddress(address)) throw new Error(`#cc: ${address} is an automatic address; nobody reads mail sent to it`);
+          participants ??= new Set((await ctx.store.participants(info.id)).map((p) => p.email));
+          if (participants.has(address) || u.cc.some((p) => p.address === address)) break;
+          const max = ctx.config.limits.maxParticipants;
+          if (participants.size + u.cc.length >= max) throw new Error(`#cc: ${info.ref} has ${max} people on it, limits.maxParticipants`);
           u.cc.push({ address, name: '' } satisfies MailAddress);
           break;
         }
@@ -113,6 +127,7 @@ async function agentUpdate(draft: Draft, ctx: StageContext, info: TicketInfo, fu
         case 'time': {
           const ms = parseDuration(c.arg.replace(/\s+/g, ''));
           if (!ms) throw new Error(`#time needs a duration such as 30m or 1h30m, got "${c.arg}"`);
+          if (ms > MAX_TIME_SPENT_MS) throw new Error(`#time takes at most 24h for one reply, got "${c.arg}"`);
           u.timeSpent = ms;
           break;
         }
