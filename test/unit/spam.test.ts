@@ -9,7 +9,7 @@ const mail = (over: Partial<InboundMail>): InboundMail => ({
 });
 
 describe('tokenize', () => {
-  it('yields lower-case words once, subject words apart, link hosts, sender domains, attachment types', () => {
+  it('yields lower-case words once, subject words apart, words with capitals also as written, link hosts, sender domains, attachment types', () => {
     const t = tokenize(
       mail({
         subject: 'FREE Money now',
@@ -20,6 +20,8 @@ describe('tokenize', () => {
     );
     expect(t).toEqual(
       new Set(['subject:free', 'subject:money', 'subject:now', 'click', 'http', 'skip:w20', 'buy', 'now', 'now!', 'free', 'url:www.cheap-pills.example.com', 'url:example.com', 'from:shop.test', 'reply-to:other.test', 'from:has-name', 'att:application/zip',
+        // words with capitals as written, subject and body alike
+        'C:FREE', 'C:Money', 'C:Click', 'C:NOW!', 'C:Free',
         // adjacent word pairs, subject then body
         'bi:free money', 'bi:money now', 'bi:now click', 'bi:click http', 'bi:http buy', 'bi:buy now', 'bi:now now!', 'bi:now! free', 'bi:free free']),
     );
