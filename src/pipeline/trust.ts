@@ -1,3 +1,4 @@
+import parseDkimHeaders from 'mailauth/lib/parse-dkim-headers';
 import type { TrustConfig } from '../config/schema';
 import { errorMessage } from '../lib/errors';
 import { raceTimer } from '../lib/race-timer';
@@ -7,10 +8,28 @@ import type { Header } from './types';
 /** Looks up DNS records for DKIM keys; mailauth's shape, so tests can answer without a network. */
 export type DnsResolver = (name: string, rrtype: string) => Promise<string[][] | string[]>;
 
+/** The fields that decide which ticket an agent's mail acts on and who joins it (thread.ts, actor.ts). */
+export type RoutingField = 'subject' | 'to' | 'cc' | 'in-reply-to' | 'references';
+const ROUTING_FIELDS: readonly RoutingField[] = ['subject', 'to', 'cc', 'in-reply-to', 'references'];
+
 export interface TrustVerdict {
   trusted: boolean;
   reason: string;
+  /**
+   * Routing fields the message has that the DKIM signature it was believed by does not cover:
+   * anyone who holds a copy of the signed mail could have added them, so they are not acted on.
+   */
+  unsigned: RoutingField[];
 }
+
+/**
+ * Fields a message has at most once (RFC 5322 §3.6) that say who wrote it, to whom, about what
+ * and in reply to what. A DKIM signature covers the bottom-most copy of a field while mail
+ * parsers read the top one, so a copy added on top of a signed mail would be read unsigned.
+ */
+const ONCE: Record<string, string> = { from: 'From', sender: 'Sender', 'reply-to': 'Reply-To', to: 'To', cc: 'Cc', subject: 'Subject', date: 'Date', 'message-id': 'Message-ID', 'in-reply-to': 'In-Reply-To', references: 'References' };
+
+const untrusted = (reason: string): TrustVerdict => ({ trusted: false, reason, unsigned: [] });
 
 /** How DKIM keys are looked up: the resolver (default: the system's) and how long to wait (default 10 s). */
 export interface DkimLookup {
@@ -25,34 +44,72 @@ export interface DkimLookup {
  *   must say dkim=pass for the agent's domain, or dmarc=pass with header.from that domain;
  * - `dkim`: we verify the DKIM signatures ourselves; one must pass and be the agent's domain;
  * - `from-header`: trusts the From line (only for a mailbox nobody outside can write to).
- * A message with more than one From header is never trusted: which one a signature covers
- * and which one a mail client shows may differ.
+ * A DKIM signature can be replayed: whoever holds a copy of an agent's signed mail can send it
+ * again with fields added. So in both checking modes a message with two copies of a field of
+ * ONCE is never believed, nor one whose agent-domain signature signs only part of the body
+ * (`l=`: text could follow it) or not the Subject; To, Cc, In-Reply-To and References it does
+ * not sign are returned as `unsigned`, for the stages not to act on.
  */
 export async function checkTrust(trust: TrustConfig, headers: Header[], raw: Buffer, address: string, lookup: DkimLookup = {}): Promise<TrustVerdict> {
-  if (trust.mode === 'from-header') return { trusted: true, reason: 'trust.mode is from-header' };
-  if (headers.filter((h) => h.name === 'from').length > 1) return { trusted: false, reason: 'the message has more than one From header' };
+  if (trust.mode === 'from-header') return { trusted: true, reason: 'trust.mode is from-header', unsigned: [] };
+  for (const [name, shown] of Object.entries(ONCE)) if (headers.filter((h) => h.name === name).length > 1) return untrusted(`the message has more than one ${shown} header`);
   const domain = address.split('@').pop()?.toLowerCase() ?? '';
-  if (trust.mode === 'authentication-results') return checkAuthResults(trust.authservId, headers, domain);
-  return checkDkim(raw, domain, lookup);
+  if (trust.mode === 'authentication-results') {
+    const { verdict, dmarcPass } = readAuthResults(trust.authservId, headers, domain);
+    return verdict.trusted ? signedFields(verdict, headers, domain, dmarcPass) : verdict;
+  }
+  const verdict = await checkDkim(raw, domain, lookup);
+  return verdict.trusted ? signedFields(verdict, headers, domain, false) : verdict;
+}
+
+/**
+ * What the agent domain's DKIM signatures cover, from their `h=` and `l=` tags (with several,
+ * only what all of them cover). A message with no such signature whose DMARC passed
+ * (`dmarcPass`) passed on SPF: it came from the domain's own servers, every field with it.
+ */
+function signedFields(verdict: TrustVerdict, headers: Header[], domain: string, dmarcPass: boolean): TrustVerdict {
+  const signatures = headers
+    .filter((h) => h.name === 'dkim-signature')
+    .map((h) => parseDkimHeaders(`DKIM-Signature: ${h.value}`).parsed)
+    .filter((tags) => tagValue(tags.d).toLowerCase() === domain);
+  if (signatures.length === 0) {
+    return dmarcPass ? verdict : untrusted(`${verdict.reason}, but the message has no DKIM signature of ${domain} to say what it signs`);
+  }
+  if (signatures.some((tags) => tags.l !== undefined)) return untrusted(`a DKIM signature of ${domain} signs only the start of the body (l=): text could have been added after it`);
+  const signed = signatures.map((tags) => new Set(tagValue(tags.h).split(':').map((f) => f.trim().toLowerCase())));
+  const unsigned = ROUTING_FIELDS.filter((f) => headers.some((h) => h.name === f) && !signed.every((fields) => fields.has(f)));
+  if (unsigned.includes('subject')) return untrusted(`the DKIM signature of ${domain} does not sign the Subject`);
+  if (unsigned.length === 0) return verdict;
+  return { trusted: true, reason: `${verdict.reason}; ${unsignedNote(unsigned)}`, unsigned };
+}
+
+/** How a reason names the routing fields left unused. */
+export function unsignedNote(unsigned: readonly RoutingField[]): string {
+  return `not signed, so not acted on: ${unsigned.map((f) => ONCE[f]).join(', ')}`;
+}
+
+function tagValue(tag: { value: string | number } | string | undefined): string {
+  return typeof tag === 'object' ? String(tag.value) : '';
 }
 
 /** Only the topmost header our own MTA added counts: lower ones may come from the sender. */
 export function checkAuthResults(authservId: string, headers: Header[], domain: string): TrustVerdict {
+  return readAuthResults(authservId, headers, domain).verdict;
+}
+
+/** The verdict of our MTA's results, and whether DMARC passed (possibly on SPF alone). */
+function readAuthResults(authservId: string, headers: Header[], domain: string): { verdict: TrustVerdict; dmarcPass: boolean } {
   const id = authservId.toLowerCase();
   const ours = headers.find((h) => h.name === 'authentication-results' && authservIdOf(h.value) === id);
-  if (!ours) return { trusted: false, reason: `no Authentication-Results from ${authservId}` };
+  if (!ours) return { verdict: untrusted(`no Authentication-Results from ${authservId}`), dmarcPass: false };
   const parsed = parseAuthResults(ours.value);
-  if (!parsed) return { trusted: false, reason: `the Authentication-Results of ${authservId} is not well-formed` };
-  for (const r of parsed.results) {
-    if (r.result !== 'pass') continue;
-    if (r.method === 'dkim' && (sameDomain(r.props['header.d'], domain) || sameDomain(r.props['header.i']?.split('@').pop(), domain))) {
-      return { trusted: true, reason: `dkim=pass for ${domain} by ${authservId}` };
-    }
-    if (r.method === 'dmarc' && sameDomain(r.props['header.from'], domain)) {
-      return { trusted: true, reason: `dmarc=pass for ${domain} by ${authservId}` };
-    }
-  }
-  return { trusted: false, reason: `${authservId} reports no dkim=pass or dmarc=pass aligned to ${domain}` };
+  if (!parsed) return { verdict: untrusted(`the Authentication-Results of ${authservId} is not well-formed`), dmarcPass: false };
+  const passes = parsed.results.filter((r) => r.result === 'pass');
+  const dkim = passes.some((r) => r.method === 'dkim' && (sameDomain(r.props['header.d'], domain) || sameDomain(r.props['header.i']?.split('@').pop(), domain)));
+  const dmarcPass = passes.some((r) => r.method === 'dmarc' && sameDomain(r.props['header.from'], domain));
+  if (dkim) return { verdict: { trusted: true, reason: `dkim=pass for ${domain} by ${authservId}`, unsigned: [] }, dmarcPass };
+  if (dmarcPass) return { verdict: { trusted: true, reason: `dmarc=pass for ${domain} by ${authservId}`, unsigned: [] }, dmarcPass };
+  return { verdict: untrusted(`${authservId} reports no dkim=pass or dmarc=pass aligned to ${domain}`), dmarcPass };
 }
 
 const sameDomain = (value: string | undefined, domain: string) => value !== undefined && value.toLowerCase() === domain;
@@ -67,11 +124,11 @@ async function checkDkim(raw: Buffer, domain: string, { resolver, timeoutMs = 10
     });
     const signatures = verified.results.filter((r) => r.signingDomain);
     const pass = signatures.find((r) => r.status.result === 'pass' && r.signingDomain.toLowerCase() === domain);
-    if (pass) return { trusted: true, reason: `DKIM signature of ${domain} verified (selector ${pass.selector ?? '?'})` };
-    if (signatures.length === 0) return { trusted: false, reason: 'the message has no DKIM signature' };
+    if (pass) return { trusted: true, reason: `DKIM signature of ${domain} verified (selector ${pass.selector ?? '?'})`, unsigned: [] };
+    if (signatures.length === 0) return untrusted('the message has no DKIM signature');
     const seen = signatures.map((r) => `${r.signingDomain}: ${r.status.result}${r.status.comment ? ` (${r.status.comment})` : ''}`).join(', ');
-    return { trusted: false, reason: `no passing DKIM signature of ${domain} (${seen})` };
+    return untrusted(`no passing DKIM signature of ${domain} (${seen})`);
   } catch (err) {
-    return { trusted: false, reason: `DKIM verification failed: ${errorMessage(err)}` };
+    return untrusted(`DKIM verification failed: ${errorMessage(err)}`);
   }
 }

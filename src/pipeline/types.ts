@@ -8,7 +8,7 @@ import type { CategoryPredictor } from './category-model';
 import type { SpamDecision } from '../spam/classify';
 import type { Classification } from './stages/classify';
 import type { FieldChange } from './changes';
-import type { DnsResolver } from './trust';
+import type { DnsResolver, RoutingField } from './trust';
 import type { Customer } from './customers';
 
 export type MailAddress = MailAddressRow;
@@ -85,6 +85,8 @@ export interface AgentClaim {
   agentName: string;
   trusted: boolean;
   reason: string;
+  /** Of a believed claim: the routing fields its DKIM signature does not sign, not acted on (trust.ts). */
+  unsigned: RoutingField[];
 }
 
 export interface ActorDecision {

@@ -16,6 +16,16 @@ import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink';
 import { lazyPgTestDesk, noSqliteStore, openPgTestDesk, TEST_STORE, type PgTestDesk, type StaffChange } from './test-store';
 
 /** A help desk fed directly through the pipeline, its outbox worker sending to a real SMTP server. */
+/**
+ * What a mail our MTA (mx.example.test) verified carries in `authentication-results` mode: its
+ * result, and the DKIM-Signature of example.test whose h= says which fields it signs (trust.ts
+ * reads it; the MTA checked the cryptography).
+ */
+export const VERIFIED_BY_MTA = {
+  'Authentication-Results': 'mx.example.test; spf=pass smtp.mailfrom=example.test; dkim=pass header.d=example.test',
+  'DKIM-Signature': 'v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.test; s=s1; h=from:to:cc:subject:date:message-id:in-reply-to:references; bh=AAAA; b=AAAA',
+};
+
 export const AGENTS = `trust: { mode: from-header }
 agents:
   - { name: Ana, email: ana@example.test, groups: [software], admin: true }

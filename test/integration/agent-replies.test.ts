@@ -4,7 +4,7 @@ import { tokenize } from '../../src/spam/tokenize';
 import { planChange } from '../../src/pipeline/changes';
 import { buildMail, buildMailWithFiles } from '../helpers/mail';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
-import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
+import { AGENTS, smtpDesks, VERIFIED_BY_MTA, type Desk } from '../helpers/smtp-desk';
 
 const fx = smtpDesks();
 const desk = (files: { agents?: string; rules?: string } = {}, extra = ''): Desk => fx.open({ files, extra });
@@ -207,7 +207,7 @@ describe('agent identity', () => {
     expect((await eventTypes(d)).filter((e) => e === 'trust_warning')).toHaveLength(3);
     expect((await messagesOfKind(d, 'internal_note'))).toEqual([]);
 
-    await d.ingest(replyTo(assigned, ANA, '#status pending\n#note\nwaiting for parts', { headers: { 'Authentication-Results': 'mx.example.test; spf=pass smtp.mailfrom=example.test; dkim=pass header.d=example.test' } }));
+    await d.ingest(replyTo(assigned, ANA, '#status pending\n#note\nwaiting for parts', { headers: VERIFIED_BY_MTA }));
     expect((await d.view.ticketByRef('HD-1'))?.status).toBe('pending');
     expect((await messagesOfKind(d, 'internal_note'))).toHaveLength(1);
   });

@@ -9,7 +9,7 @@ import type { DnsResolver } from '../../src/pipeline/trust';
 import { planChange } from '../../src/pipeline/changes';
 import { buildDsn, buildMail } from '../helpers/mail';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
-import { AGENTS, smtpDesks, type Desk } from '../helpers/smtp-desk';
+import { AGENTS, smtpDesks, VERIFIED_BY_MTA, type Desk } from '../helpers/smtp-desk';
 
 const fx = smtpDesks();
 const AR_AGENTS = AGENTS.replace('trust: { mode: from-header }', 'trust: { mode: authentication-results, authservId: mx.example.test }');
@@ -66,9 +66,9 @@ describe('trust.mode: dkim (item 1)', () => {
     if (txt) return [[txt]];
     throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
   };
-  const sign = async (raw: Buffer, domain: string, privateKey: string) => {
+  const sign = async (raw: Buffer, domain: string, privateKey: string, more: { maxBodyLength?: number } = {}) => {
     // mailauth 4 reads the keys from signatureData (its typings describe a later version).
-    const key = { signingDomain: domain, selector: 's1', privateKey };
+    const key = { signingDomain: domain, selector: 's1', privateKey, ...more };
     const { signatures, errors } = await dkimSign(raw, { ...key, canonicalization: 'relaxed/relaxed', signatureData: [key] });
     if (errors.length > 0 || !signatures.startsWith('DKIM-Signature:')) throw errors[0] ?? new Error('not signed');
     return Buffer.concat([Buffer.from(signatures), raw]);
@@ -104,6 +104,35 @@ describe('trust.mode: dkim (item 1)', () => {
     expect((await d.view.ticketByRef('HD-1'))?.priority).toBe('low');
     expect(last(CARLA).parsed.from?.value[0]).toEqual({ address: 'support@example.test', name: 'Ana via Support' });
     expect(lookups).toContain('TXT s1._domainkey.example.test');
+  });
+  it('a signed mail of Ana’s, replayed with fields added on top or where the signature does not reach, acts on no other ticket and adds nobody', async () => {
+    const d = fx.open({ files: { agents: DKIM_AGENTS, dnsResolver: resolver } });
+    await startTicket(d);
+    const { assigned: second } = await startTicket(d, { messageId: '<d1@customer.test>', from: 'Dave <dave@customer.test>', subject: 'Scanner jammed' });
+    const secondId = idOf(second);
+    const daveBefore = to('dave@customer.test').length;
+    // Mallory holds mail Ana signed (her reply on HD-1, a note she once sent Mallory directly).
+    const onHd1 = await sign(anaReply(last('ana@example.test'), '#status closed\nAll done here.'), 'example.test', ours.privateKey);
+    const direct = await sign(buildMail({ from: ANA, to: 'mallory@evil.test', subject: 'Your order', messageId: '<direct@example.test>', body: '#status closed\nAll done here.' }), 'example.test', ours.privateKey);
+    const partly = await sign(anaReply(second, 'Please try the new driver.'), 'example.test', ours.privateKey, { maxBodyLength: 30 });
+    const aimed = `In-Reply-To: ${secondId}\r\nReferences: ${secondId}\r\nCc: mallory@evil.test\r\n`;
+    const replays: [string, Buffer][] = [
+      ['routing fields on top of a signed reply to HD-1', Buffer.concat([Buffer.from(`Subject: Re: [HD-2] Scanner jammed\r\n${aimed}Message-ID: <r1@evil.test>\r\n`), onHd1])],
+      ['routing fields the signature of a direct mail never signed', Buffer.concat([Buffer.from(aimed), direct])],
+      ['text after a body signed in part (l=)', Buffer.from(`${partly.toString().trimEnd()}\r\nAnd pay the invoice to IBAN XX00 EVIL today.\r\n`)],
+    ];
+    for (const [what, raw] of replays) {
+      await d.ingest(raw);
+      expect([what, (await d.view.ticketByRef('HD-2'))?.status, await participants(d, 'HD-2')]).toEqual([what, 'new', ['dave@customer.test']]);
+    }
+    await d.send();
+    expect(to('dave@customer.test').length).toBe(daveBefore); // no reply relayed in Ana's name
+    const warnings = (await ticket(d, 'HD-2'))?.events.filter((e) => e.type === 'trust_warning').map((e) => e.reason) ?? [];
+    expect(warnings).toEqual([expect.stringContaining('more than one Subject header'), expect.stringContaining('signs only the start of the body (l=)')]);
+
+    // Ana's own signed reply to HD-2, untouched, still acts.
+    await d.ingest(await sign(anaReply(second, '#priority low\nPlease try the new driver.'), 'example.test', ours.privateKey));
+    expect((await d.view.ticketByRef('HD-2'))?.priority).toBe('low');
   });
 });
 
@@ -175,12 +204,11 @@ describe('strangers in a conversation (item 4)', () => {
 describe('the relay answers what the customer saw (#19)', () => {
   it('after a spoofed mail in the agent’s name, the genuine reply threads on the customer’s mail and quotes only it', async () => {
     const d = fx.open({ files: { agents: AR_AGENTS } });
-    const verified = { 'Authentication-Results': 'mx.example.test; dkim=pass header.d=example.test' };
     const { assigned, ack } = await startTicket(d, { body: 'My printer prints blank pages.' });
     // Mallory writes as Ana, without Ana's signature: kept on the ticket as a stranger's mail.
     await d.ingest(buildMail({ from: ANA, messageId: '<spoof@evil.example>', subject: 'Re: [HD-1] Printer broken', inReplyTo: '<c1@customer.test>', body: 'Send your password to fix it.' }));
     expect((await events(d))).toContain('trust_warning');
-    await d.ingest(anaReply(assigned, 'Please reinstall the driver.', verified));
+    await d.ingest(anaReply(assigned, 'Please reinstall the driver.', VERIFIED_BY_MTA));
     await d.send();
     const relay = last(CARLA);
     expect(relay.parsed.from?.value[0].name).toBe('Ana via Support');

@@ -77,9 +77,18 @@ describe('thread stage', () => {
   });
   it('accepts a tag from an agent the trust check believed, not from one it did not', async () => {
     const ana = { address: 'ana@example.test', name: '' };
-    const claim = { agent: 'ana@example.test', agentName: 'Ana', reason: '' };
+    const claim = { agent: 'ana@example.test', agentName: 'Ana', reason: '', unsigned: [] };
     expect(await run({ subject: 'Re: [HD-1] x', from: ana }, fakeStore({ '<a>': t1 }), { ...claim, trusted: true })).toMatchObject({ ticket: t1, threadedBy: 'tag' });
     expect(await run({ subject: 'Re: [HD-1] x', from: ana }, fakeStore({ '<a>': t1 }), { ...claim, trusted: false })).toMatchObject({ ticket: null, threadedBy: 'new', linkTo: t1 });
+  });
+  it('does not follow an agent’s In-Reply-To or References that the DKIM signature does not sign (a replay aimed at another ticket)', async () => {
+    const ana = { address: 'ana@example.test', name: '' };
+    const claim = { agent: 'ana@example.test', agentName: 'Ana', reason: '', trusted: true };
+    const store = fakeStore({ '<a>': t1, '<b>': t2 });
+    const mail = { subject: 'Re: [HD-1] x', from: ana, inReplyTo: '<b>', references: ['<b>'] };
+    expect(await run(mail, store, { ...claim, unsigned: [] })).toMatchObject({ ticket: t2, threadedBy: 'references' });
+    expect(await run(mail, store, { ...claim, unsigned: ['references'] })).toMatchObject({ ticket: t2, threadedBy: 'in-reply-to' });
+    expect(await run(mail, store, { ...claim, unsigned: ['in-reply-to', 'references'] })).toMatchObject({ ticket: t1, threadedBy: 'tag' });
   });
   it('refuses a stranger’s tag and asks for a link', async () => {
     expect(await run({ subject: 'Re: [HD-1] x' }, fakeStore({ '<a>': t1 }))).toMatchObject({ ticket: null, threadedBy: 'new', linkTo: t1 });

@@ -40,14 +40,14 @@ describe('checkAuthResults', () => {
     expect(verdict(`${ID}; dmarc=pass header.from=example.com`)).toMatchObject({ trusted: true });
   });
   it('refuses results from another server, for another domain, or not a pass', () => {
-    expect(verdict(`evil.test; dkim=pass header.d=example.com`)).toEqual({ trusted: false, reason: `no Authentication-Results from ${ID}` });
+    expect(verdict(`evil.test; dkim=pass header.d=example.com`)).toEqual({ trusted: false, reason: `no Authentication-Results from ${ID}`, unsigned: [] });
     expect(verdict(`${ID}; dkim=pass header.d=evil.test`).trusted).toBe(false);
     expect(verdict(`${ID}; dkim=pass header.d=sub.example.com`).trusted).toBe(false);
     expect(verdict(`${ID}; dkim=fail header.d=example.com`).trusted).toBe(false);
   });
   it('only believes the topmost header of our server (a forged lower one does not count)', () => {
     expect(verdict(`${ID}; dkim=none`, `${ID}; dkim=pass header.d=example.com`).trusted).toBe(false);
-    expect(verdict(`${ID}; dkim=pass header.d="example.com`, `${ID}; dkim=pass header.d=example.com`)).toEqual({ trusted: false, reason: `the Authentication-Results of ${ID} is not well-formed` });
+    expect(verdict(`${ID}; dkim=pass header.d="example.com`, `${ID}; dkim=pass header.d=example.com`)).toEqual({ trusted: false, reason: `the Authentication-Results of ${ID} is not well-formed`, unsigned: [] });
   });
   // Issue #17, reproduced: both gave the sender agent powers.
   it('is not fooled by a pass hidden in a quoted string or a nested comment', () => {
@@ -60,7 +60,38 @@ describe('checkTrust', () => {
   it('trusts the From header in from-header mode, and never a message with two From headers', async () => {
     expect((await checkTrust({ mode: 'from-header' }, [], Buffer.alloc(0), 'ana@example.com')).trusted).toBe(true);
     const two = [{ name: 'from', value: 'ana@example.com' }, { name: 'from', value: 'x@evil.test' }, ar(`${ID}; dkim=pass header.d=example.com`)];
-    expect(await checkTrust({ mode: 'authentication-results', authservId: ID }, two, Buffer.alloc(0), 'ana@example.com')).toEqual({ trusted: false, reason: 'the message has more than one From header' });
+    expect(await checkTrust({ mode: 'authentication-results', authservId: ID }, two, Buffer.alloc(0), 'ana@example.com')).toEqual({ trusted: false, reason: 'the message has more than one From header', unsigned: [] });
+  });
+});
+
+/**
+ * A signed mail replayed by whoever holds a copy: fields added on top of it, or beside it where
+ * the signature does not sign them. What the signature covers is read from its own h= and l=.
+ */
+describe('checkTrust: what the agent domain’s DKIM signature signs', () => {
+  const AR = { mode: 'authentication-results' as const, authservId: ID };
+  const signature = (tags: string) => ({ name: 'dkim-signature', value: `v=1; a=rsa-sha256; c=relaxed/relaxed; s=s1; bh=AAAA; b=AAAA; ${tags}` });
+  const mail = (...extra: { name: string; value: string }[]) => [ar(`${ID}; dkim=pass header.d=example.com`), { name: 'from', value: 'ana@example.com' }, { name: 'subject', value: 'Re: [HD-1] x' }, ...extra];
+  const check = (headers: { name: string; value: string }[]) => checkTrust(AR, headers, Buffer.alloc(0), 'ana@example.com');
+
+  it('believes a signature that signs every routing field the message has', async () => {
+    expect(await check(mail(signature('d=Example.com; h=From : Subject:In-Reply-To:References'), { name: 'in-reply-to', value: '<a>' }, { name: 'references', value: '<a>' }))).toEqual({ trusted: true, reason: `dkim=pass for example.com by ${ID}`, unsigned: [] });
+  });
+  it('names the routing fields it does not sign (to be left unused); with two signatures, what both sign', async () => {
+    const v = await check(mail(signature('d=example.com; h=from:subject:to'), signature('d=example.com; h=from:subject:cc'), { name: 'to', value: 'support@example.com' }, { name: 'cc', value: 'mallory@evil.test' }, { name: 'in-reply-to', value: '<b>' }));
+    expect(v).toEqual({ trusted: true, reason: `dkim=pass for example.com by ${ID}; not signed, so not acted on: To, Cc, In-Reply-To`, unsigned: ['to', 'cc', 'in-reply-to'] });
+  });
+  it('never believes two copies of a field, a body signed only in part (l=), an unsigned Subject, or a pass without a signature to read', async () => {
+    const signed = signature('d=example.com; h=from:subject:in-reply-to');
+    expect(await check([{ name: 'subject', value: 'Re: [HD-2] y' }, ...mail(signed)])).toMatchObject({ trusted: false, reason: 'the message has more than one Subject header' });
+    expect(await check([{ name: 'in-reply-to', value: '<b>' }, ...mail(signed, { name: 'in-reply-to', value: '<a>' })])).toMatchObject({ trusted: false, reason: 'the message has more than one In-Reply-To header' });
+    expect(await check(mail(signature('d=example.com; h=from:subject; l=20')))).toMatchObject({ trusted: false, reason: 'a DKIM signature of example.com signs only the start of the body (l=): text could have been added after it' });
+    expect(await check(mail(signature('d=example.com; h=from:to')))).toMatchObject({ trusted: false, reason: 'the DKIM signature of example.com does not sign the Subject' });
+    expect(await check(mail(signature('d=other.example; h=from:subject')))).toMatchObject({ trusted: false, reason: `dkim=pass for example.com by ${ID}, but the message has no DKIM signature of example.com to say what it signs` });
+  });
+  it('believes dmarc=pass without a signature of the domain (SPF: the domain’s own servers sent it all)', async () => {
+    const headers = [ar(`${ID}; spf=pass smtp.mailfrom=example.com; dmarc=pass header.from=example.com`), { name: 'from', value: 'ana@example.com' }, { name: 'subject', value: 'x' }, { name: 'cc', value: 'dan@x.test' }];
+    expect(await check(headers)).toEqual({ trusted: true, reason: `dmarc=pass for example.com by ${ID}`, unsigned: [] });
   });
 });
 
@@ -71,7 +102,7 @@ describe('checkTrust in dkim mode', () => {
     const raw = Buffer.from(`DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=s1; h=from; bh=${bh}; b=AAAA\r\nFrom: ana@example.com\r\n\r\nhi\r\n`);
     const silent = () => new Promise<never>(() => {});
     const v = await checkTrust({ mode: 'dkim' }, [{ name: 'from', value: 'ana@example.com' }], raw, 'ana@example.com', { resolver: silent, timeoutMs: 50 });
-    expect(v).toEqual({ trusted: false, reason: 'DKIM verification failed: no answer within 0.05 s' });
+    expect(v).toEqual({ trusted: false, reason: 'DKIM verification failed: no answer within 0.05 s', unsigned: [] });
   });
 });
 

@@ -47,7 +47,10 @@ async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boo
   const existing = new Set(ticket ? (await ctx.store.participants(ticket.id)).map((p) => p.email) : sender ? [sender] : []);
   const wanted = new Map<string, MailAddress>();
   const unusable = new Set<string>();
-  for (const a of [...mail.to, ...mail.cc]) {
+  // A trusted agent's To/Cc that the DKIM signature does not sign could have been added by
+  // whoever replays the signed mail, to join the ticket (trust.ts).
+  const unsigned = trustedAgent ? (draft.agentClaim?.unsigned ?? []) : [];
+  for (const a of [...(unsigned.includes('to') ? [] : mail.to), ...(unsigned.includes('cc') ? [] : mail.cc)]) {
     if (existing.has(a.address) || a.address === sender || wanted.has(a.address)) continue;
     // `<>`, `<@>`, a bare word: kept on the message, but mail to it goes nowhere and a
     // server refuses it, so it is no one to relay replies to.

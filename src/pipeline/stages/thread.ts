@@ -1,6 +1,7 @@
 import type { Draft, Stage, StageContext, ThreadDecision } from '../types';
 import { refFromBody, refFromMessageId } from '../our-message-id';
 import { escapeRegex } from '../../lib/regex';
+import { unsignedNote } from '../trust';
 
 /**
  * Finds the ticket a message belongs to (README "How a message is processed"):
@@ -17,6 +18,8 @@ export const thread: Stage = {
   name: 'thread',
   async run(draft, ctx) {
     const found = await findThread(draft, ctx);
+    const unsigned = draft.agentClaim?.trusted ? draft.agentClaim.unsigned : [];
+    if (unsigned.length > 0) found.reason += ` (the agent's ${unsignedNote(unsigned)})`;
     if (!found.ticket && draft.classification?.kind === 'bounce') {
       return { thread: found, stop: { outcome: 'ignored' as const, reason: draft.bounce?.reason ?? 'bounce for no known ticket', ticket: null } };
     }
@@ -38,19 +41,24 @@ async function findThread(draft: Draft, ctx: StageContext): Promise<ThreadDecisi
   if (!mail) throw new Error('thread stage needs a parsed mail');
   const bounced = draft.bounce?.outbox?.ticket;
   if (bounced) return { ticket: bounced, threadedBy: 'references', reason: draft.bounce?.reason ?? 'bounce of our mail', linkTo: null };
-  const known = await ctx.store.ticketsByMessageIds([...mail.references, ...(mail.inReplyTo ? [mail.inReplyTo] : [])]);
+  // An agent's In-Reply-To/References that the DKIM signature does not sign could have been
+  // added by whoever replays the signed mail, to aim it at another ticket (trust.ts).
+  const unsigned = draft.agentClaim?.trusted ? draft.agentClaim.unsigned : [];
+  const references = unsigned.includes('references') ? [] : mail.references;
+  const inReplyTo = unsigned.includes('in-reply-to') ? null : mail.inReplyTo;
+  const known = await ctx.store.ticketsByMessageIds([...references, ...(inReplyTo ? [inReplyTo] : [])]);
 
-  for (const id of [...mail.references].reverse()) {
+  for (const id of [...references].reverse()) {
     const ticket = known.get(id);
     if (ticket) return { ticket, threadedBy: 'references', reason: `References contains ${id} of ${ticket.ref}`, linkTo: null };
   }
-  if (mail.inReplyTo) {
-    const ticket = known.get(mail.inReplyTo);
-    if (ticket) return { ticket, threadedBy: 'in-reply-to', reason: `In-Reply-To ${mail.inReplyTo} is a message of ${ticket.ref}`, linkTo: null };
+  if (inReplyTo) {
+    const ticket = known.get(inReplyTo);
+    if (ticket) return { ticket, threadedBy: 'in-reply-to', reason: `In-Reply-To ${inReplyTo} is a message of ${ticket.ref}`, linkTo: null };
   }
   const { ticketPrefix: prefix, address } = ctx.config.helpdesk;
   const secret = await ctx.store.messageIdSecret();
-  for (const [id, by] of [...[...mail.references].reverse().map((id) => [id, 'references'] as const), ...(mail.inReplyTo ? [[mail.inReplyTo, 'in-reply-to'] as const] : [])]) {
+  for (const [id, by] of [...[...references].reverse().map((id) => [id, 'references'] as const), ...(inReplyTo ? [[inReplyTo, 'in-reply-to'] as const] : [])]) {
     const ref = refFromMessageId(secret, prefix, address, id);
     const ticket = ref ? await ctx.store.ticketByRef(ref) : null;
     if (ticket) return { ticket, threadedBy: by, reason: `${by === 'references' ? 'References' : 'In-Reply-To'} ${id} is signed by us for ${ref}${merged(ticket)}`, linkTo: null };
