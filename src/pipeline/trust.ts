@@ -97,19 +97,42 @@ export function checkAuthResults(authservId: string, headers: Header[], domain: 
   return readAuthResults(authservId, headers, domain).verdict;
 }
 
-/** The verdict of our MTA's results, and whether DMARC passed (possibly on SPF alone). */
-function readAuthResults(authservId: string, headers: Header[], domain: string): { verdict: TrustVerdict; dmarcPass: boolean } {
+/** The results of the topmost Authentication-Results our MTA wrote: 'missing', 'malformed', or what it says. */
+function ourResults(authservId: string, headers: Header[]): NonNullable<ReturnType<typeof parseAuthResults>>['results'] | 'missing' | 'malformed' {
   const id = authservId.toLowerCase();
   const ours = headers.find((h) => h.name === 'authentication-results' && authservIdOf(h.value) === id);
-  if (!ours) return { verdict: untrusted(`no Authentication-Results from ${authservId}`), dmarcPass: false };
-  const parsed = parseAuthResults(ours.value);
-  if (!parsed) return { verdict: untrusted(`the Authentication-Results of ${authservId} is not well-formed`), dmarcPass: false };
-  const passes = parsed.results.filter((r) => r.result === 'pass');
+  if (!ours) return 'missing';
+  return parseAuthResults(ours.value)?.results ?? 'malformed';
+}
+
+/** The verdict of our MTA's results, and whether DMARC passed (possibly on SPF alone). */
+function readAuthResults(authservId: string, headers: Header[], domain: string): { verdict: TrustVerdict; dmarcPass: boolean } {
+  const results = ourResults(authservId, headers);
+  if (results === 'missing') return { verdict: untrusted(`no Authentication-Results from ${authservId}`), dmarcPass: false };
+  if (results === 'malformed') return { verdict: untrusted(`the Authentication-Results of ${authservId} is not well-formed`), dmarcPass: false };
+  const passes = results.filter((r) => r.result === 'pass');
   const dkim = passes.some((r) => r.method === 'dkim' && (sameDomain(r.props['header.d'], domain) || sameDomain(r.props['header.i']?.split('@').pop(), domain)));
   const dmarcPass = passes.some((r) => r.method === 'dmarc' && sameDomain(r.props['header.from'], domain));
   if (dkim) return { verdict: { trusted: true, reason: `dkim=pass for ${domain} by ${authservId}`, unsigned: [] }, dmarcPass };
   if (dmarcPass) return { verdict: { trusted: true, reason: `dmarc=pass for ${domain} by ${authservId}`, unsigned: [] }, dmarcPass };
   return { verdict: untrusted(`${authservId} reports no dkim=pass or dmarc=pass aligned to ${domain}`), dmarcPass };
+}
+
+/**
+ * Why the From address of a mail that does not claim to be an agent's is not believed: in
+ * `authentication-results` mode, our MTA found that DMARC fails for its domain (the domain
+ * publishes that its mail is signed or sent by its own servers, and this one is neither).
+ * Such a sender is a stranger to the ticket it names, whoever it claims to be. Null when DMARC
+ * does not fail, or the mode cannot tell (`dkim` verifies signatures but not the sending
+ * server, so it cannot tell a spoof from a domain's unsigned mail; `from-header` checks nothing).
+ */
+export function senderDoubt(trust: TrustConfig, headers: Header[], address: string): string | null {
+  if (trust.mode !== 'authentication-results') return null;
+  const domain = address.split('@').pop()?.toLowerCase() ?? '';
+  const results = ourResults(trust.authservId, headers);
+  if (typeof results === 'string') return null;
+  const fails = results.some((r) => r.method === 'dmarc' && r.result === 'fail' && sameDomain(r.props['header.from'], domain));
+  return fails ? `${trust.authservId} reports dmarc=fail for ${domain}` : null;
 }
 
 const sameDomain = (value: string | undefined, domain: string) => value !== undefined && value.toLowerCase() === domain;

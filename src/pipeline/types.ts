@@ -273,6 +273,8 @@ export interface Draft {
   mail?: InboundMail;
   /** Set by the authenticate stage when the From is an agent's address; null when it is not. */
   agentClaim?: AgentClaim | null;
+  /** Why the From address of a mail not claiming to be an agent's is not believed (trust.ts senderDoubt): its sender is a stranger. */
+  senderDoubt?: string | null;
   thread?: ThreadDecision;
   actor?: ActorDecision;
   classification?: Classification;

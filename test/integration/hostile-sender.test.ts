@@ -50,6 +50,27 @@ describe('agent impersonation (item 1)', () => {
   });
 });
 
+describe('a customer’s address spoofed (authentication-results mode)', () => {
+  it('a mail our MTA found failing DMARC for the customer’s domain gets no participant’s powers: no tag, no #close, nobody added', async () => {
+    const d = fx.open({ files: { agents: AR_AGENTS } });
+    await startTicket(d);
+    const failed = { 'Authentication-Results': 'mx.example.test; spf=fail smtp.mailfrom=evil.test; dkim=none; dmarc=fail header.from=customer.test' };
+    const r = await d.ingest(buildMail({ subject: 'Re: [HD-1] Printer broken', cc: 'Mallory <mallory@evil.test>', body: '#close\nPlease add my colleague.', headers: failed }));
+    expect(r).toMatchObject({ outcome: 'created', ticket: 'HD-2', threadedBy: 'new' });
+    expect(r.reason).toContain('carla@customer.test is not believed (mx.example.test reports dmarc=fail for customer.test)');
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('new');
+    expect((await participants(d))).toEqual([CARLA]);
+    expect((await participants(d, 'HD-2'))).toEqual([CARLA]);
+    expect((await ticket(d, 'HD-2'))?.events.filter((e) => e.type === 'trust_warning').map((e) => e.reason)).toEqual([expect.stringContaining('not believed to come from that address: mx.example.test reports dmarc=fail for customer.test')]);
+
+    // Carla's own mail, which passes, still does all of it.
+    const passed = { 'Authentication-Results': 'mx.example.test; spf=pass smtp.mailfrom=customer.test; dmarc=pass header.from=customer.test' };
+    await d.ingest(buildMail({ subject: 'Re: [HD-1] Printer broken', cc: 'Dan <dan@customer.test>', body: '#close\nAdding Dan.', headers: passed }));
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('closed');
+    expect((await participants(d)).sort()).toEqual([CARLA, 'dan@customer.test']);
+  });
+});
+
 describe('trust.mode: dkim (item 1)', () => {
   const keyFor = () => generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   const ours = keyFor();

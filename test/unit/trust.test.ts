@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAuthResults } from '../../src/pipeline/auth-results';
-import { checkAuthResults, checkTrust } from '../../src/pipeline/trust';
+import { checkAuthResults, checkTrust, senderDoubt } from '../../src/pipeline/trust';
 import { pick, seededRandom, testSeed } from '../helpers/random';
 
 const ID = 'mx.example.com';
@@ -61,6 +61,17 @@ describe('checkTrust', () => {
     expect((await checkTrust({ mode: 'from-header' }, [], Buffer.alloc(0), 'ana@example.com')).trusted).toBe(true);
     const two = [{ name: 'from', value: 'ana@example.com' }, { name: 'from', value: 'x@evil.test' }, ar(`${ID}; dkim=pass header.d=example.com`)];
     expect(await checkTrust({ mode: 'authentication-results', authservId: ID }, two, Buffer.alloc(0), 'ana@example.com')).toEqual({ trusted: false, reason: 'the message has more than one From header', unsigned: [] });
+  });
+});
+
+describe('senderDoubt', () => {
+  const AR = { mode: 'authentication-results' as const, authservId: ID };
+  it('doubts a sender only when our MTA reports dmarc=fail for the From domain', () => {
+    expect(senderDoubt(AR, [ar(`${ID}; spf=fail smtp.mailfrom=evil.test; dmarc=fail header.from=Customer.test`)], 'carla@customer.test')).toBe(`${ID} reports dmarc=fail for customer.test`);
+    for (const value of [`${ID}; dmarc=pass header.from=customer.test`, `${ID}; dmarc=none header.from=customer.test`, `${ID}; dmarc=fail header.from=other.test`, `evil.test; dmarc=fail header.from=customer.test`, `${ID}; dmarc=fail header.from="customer.test`]) {
+      expect([value, senderDoubt(AR, [ar(value)], 'carla@customer.test')]).toEqual([value, null]);
+    }
+    expect(senderDoubt({ mode: 'dkim' }, [ar(`${ID}; dmarc=fail header.from=customer.test`)], 'carla@customer.test')).toBeNull();
   });
 });
 

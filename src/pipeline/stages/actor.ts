@@ -27,8 +27,8 @@ export const actor: Stage = {
       address: from?.address ?? null,
       name: from?.name || null,
       agentName: null,
-      reason: claim ? `claims agent address ${from?.address} but ${claim.reason}; handled as a customer` : from ? `${from.address} is not a configured agent` : 'message has no From address',
-      trustWarning: claim ? `message from ${from?.address} not trusted as agent: ${claim.reason}` : null,
+      reason: claim ? `claims agent address ${from?.address} but ${claim.reason}; handled as a customer` : from ? `${from.address} is not a configured agent${draft.senderDoubt ? `, nor believed to be who wrote this (${draft.senderDoubt}): a stranger` : ''}` : 'message has no From address',
+      trustWarning: claim ? `message from ${from?.address} not trusted as agent: ${claim.reason}` : draft.senderDoubt ? `message from ${from?.address} not believed to come from that address: ${draft.senderDoubt}; no participant's powers, nobody added` : null,
       ...people,
     };
     return { actor: decision };
@@ -42,7 +42,7 @@ async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boo
   const ticket = draft.thread?.ticket ?? null;
   const sender = mail.from?.address ?? null;
   const customer = ticket ? ((await ctx.store.ticketInfo(ticket.id))?.customer ?? null) : sender;
-  if (!trustedAgent && (sender === null || sender !== customer)) return none;
+  if (!trustedAgent && (sender === null || sender !== customer || draft.senderDoubt)) return none;
 
   const existing = new Set(ticket ? (await ctx.store.participants(ticket.id)).map((p) => p.email) : sender ? [sender] : []);
   const wanted = new Map<string, MailAddress>();

@@ -179,8 +179,9 @@ async function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo,
   const { commands: cmds, rest } = parseCommands(fullText);
   const u = blankUpdate({ id: info.id, ref: info.ref }, sender, rest, cmds);
   const at = draft.receivedAt;
-  // Only the ticket's own people may close or rate it.
-  const own = sender === info.customer || (await ctx.store.isParticipant(info.id, sender));
+  // Only the ticket's own people may close or rate it, and only when the address is not
+  // doubted (a spoof our MTA caught: trust.ts senderDoubt).
+  const own = !draft.senderDoubt && (sender === info.customer || (await ctx.store.isParticipant(info.id, sender)));
   const reasons: string[] = [];
   for (const c of own ? cmds : []) {
     if (c.name === 'close' && info.status !== 'closed') {

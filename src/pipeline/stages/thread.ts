@@ -73,13 +73,13 @@ async function findThread(draft: Draft, ctx: StageContext): Promise<ThreadDecisi
     if (ticket) {
       const sender = mail.from?.address ?? null;
       if (sender && draft.agentClaim?.trusted) return { ticket, threadedBy: 'tag', reason: `subject tag [${tagged}] from agent ${sender}${merged(ticket)}`, linkTo: null };
-      if (sender && (await ctx.store.isParticipant(ticket.id, sender))) {
+      if (sender && !draft.senderDoubt && (await ctx.store.isParticipant(ticket.id, sender))) {
         return { ticket, threadedBy: 'tag', reason: `subject tag [${tagged}] from a participant${merged(ticket)}`, linkTo: null };
       }
       return {
         ticket: null,
         threadedBy: 'new',
-        reason: `subject tag [${ticket.ref}] ignored: ${sender ?? 'the sender'} is not a participant of ${ticket.ref} nor a trusted agent`,
+        reason: `subject tag [${ticket.ref}] ignored: ${draft.senderDoubt ? `${sender} is not believed (${draft.senderDoubt})` : `${sender ?? 'the sender'} is not a participant of ${ticket.ref} nor a trusted agent`}`,
         linkTo: ticket,
       };
     }
