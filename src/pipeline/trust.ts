@@ -83,6 +83,11 @@ function signedFields(verdict: TrustVerdict, headers: Header[], domain: string, 
   return { trusted: true, reason: `${verdict.reason}; ${unsignedNote(unsigned)}`, unsigned };
 }
 
+/** The routing fields not to act on for a claim: those a believed claim's signature does not sign. */
+export function unsignedOf(claim: { trusted: boolean; unsigned: RoutingField[] } | null | undefined): RoutingField[] {
+  return claim?.trusted ? claim.unsigned : [];
+}
+
 /** How a reason names the routing fields left unused. */
 export function unsignedNote(unsigned: readonly RoutingField[]): string {
   return `not signed, so not acted on: ${unsigned.map((f) => ONCE[f]).join(', ')}`;

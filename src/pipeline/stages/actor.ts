@@ -1,6 +1,7 @@
 import { isMailAddress } from '../../lib/mail-address';
 import { isAgentAddress, isOwnAddress } from '../agents';
 import { isAutomaticAddress } from '../automatic-senders';
+import { unsignedOf } from '../trust';
 import type { ActorDecision, Draft, MailAddress, Stage, StageContext } from '../types';
 
 /**
@@ -49,7 +50,7 @@ async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boo
   const unusable = new Set<string>();
   // A trusted agent's To/Cc that the DKIM signature does not sign could have been added by
   // whoever replays the signed mail, to join the ticket (trust.ts).
-  const unsigned = trustedAgent ? (draft.agentClaim?.unsigned ?? []) : [];
+  const unsigned = unsignedOf(draft.agentClaim);
   for (const a of [...(unsigned.includes('to') ? [] : mail.to), ...(unsigned.includes('cc') ? [] : mail.cc)]) {
     if (existing.has(a.address) || a.address === sender || wanted.has(a.address)) continue;
     // `<>`, `<@>`, a bare word: kept on the message, but mail to it goes nowhere and a

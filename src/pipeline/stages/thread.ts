@@ -1,7 +1,7 @@
 import type { Draft, Stage, StageContext, ThreadDecision } from '../types';
 import { refFromBody, refFromMessageId } from '../our-message-id';
 import { escapeRegex } from '../../lib/regex';
-import { unsignedNote } from '../trust';
+import { unsignedNote, unsignedOf } from '../trust';
 
 /**
  * Finds the ticket a message belongs to (README "How a message is processed"):
@@ -18,7 +18,7 @@ export const thread: Stage = {
   name: 'thread',
   async run(draft, ctx) {
     const found = await findThread(draft, ctx);
-    const unsigned = draft.agentClaim?.trusted ? draft.agentClaim.unsigned : [];
+    const unsigned = unsignedOf(draft.agentClaim);
     if (unsigned.length > 0) found.reason += ` (the agent's ${unsignedNote(unsigned)})`;
     if (!found.ticket && draft.classification?.kind === 'bounce') {
       return { thread: found, stop: { outcome: 'ignored' as const, reason: draft.bounce?.reason ?? 'bounce for no known ticket', ticket: null } };
@@ -43,7 +43,7 @@ async function findThread(draft: Draft, ctx: StageContext): Promise<ThreadDecisi
   if (bounced) return { ticket: bounced, threadedBy: 'references', reason: draft.bounce?.reason ?? 'bounce of our mail', linkTo: null };
   // An agent's In-Reply-To/References that the DKIM signature does not sign could have been
   // added by whoever replays the signed mail, to aim it at another ticket (trust.ts).
-  const unsigned = draft.agentClaim?.trusted ? draft.agentClaim.unsigned : [];
+  const unsigned = unsignedOf(draft.agentClaim);
   const references = unsigned.includes('references') ? [] : mail.references;
   const inReplyTo = unsigned.includes('in-reply-to') ? null : mail.inReplyTo;
   const known = await ctx.store.ticketsByMessageIds([...references, ...(inReplyTo ? [inReplyTo] : [])]);
