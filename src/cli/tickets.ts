@@ -164,12 +164,14 @@ export function registerTicketSet(tickets: Command): void {
           throw new CliExit(EXIT.USAGE, (err as Error).message);
         }
         if (change.from === change.to) return out(`${t.ref}: ${field} is already ${change.to}`);
-        const { told } = await desk.staffChange(t, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
-        // Marking a ticket spam, or taking it out of spam, teaches the filter.
+        // Marking a ticket spam, or taking it out of spam, teaches the filter: first, because
+        // learning is idempotent and the change is not (once the status is spam, running the
+        // command again changes nothing, so a lesson lost between the two would be lost for good).
         if (field === 'status' && (change.to === 'spam' || change.from === 'spam')) {
           const learnt = await desk.learnCorrection(t.id, change.to === 'spam' ? 'spam' : 'ham', now);
           out(`${t.ref}: spam filter ${learnt === 'no message' ? 'had nothing to learn' : `${learnt} it as ${change.to === 'spam' ? 'spam' : 'ham'}`}`);
         }
+        const { told } = await desk.staffChange(t, change, `cli:${process.env.USER ?? 'admin'}`, now, opts.reason ?? null);
         out(`${t.ref}: ${field} ${change.from ?? '-'} → ${change.to ?? '-'}${change.also.dueAt !== undefined ? ` (due ${new Date(change.also.dueAt).toISOString()})` : ''}`);
         for (const m of told) out(`${t.ref}: ${m.template} queued to ${m.to}`);
       } finally {

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -331,6 +332,24 @@ describe('helpdesk tickets set', () => {
     expect(runCli([...args, 'tickets', 'set', 'HD-1', 'colour', 'red']).stderr).toMatch(/cannot set colour/);
     expect(runCli([...args, 'tickets', 'set', 'HD-1', 'assignee', 'zoe@x.test']).stderr).toMatch(/unknown agent zoe@x.test/);
     expect(runCli([...args, 'tickets', 'set', 'HD-9', 'priority', 'high']).code).toBe(1);
+  });
+
+  it('marking spam never records the change without the lesson: a lesson that fails leaves the ticket as it was, and running it again does both', () => {
+    const { args, data } = setup();
+    runCli([...args, 'ingest', '-'], { input: buildMail({}) });
+    // The spam model cannot be written (SQLite refuses, as on a corrupt or locked table).
+    const db = new Database(path.join(data, 'helpdesk.sqlite'));
+    db.exec("create trigger fail_lesson before insert on spam_learned begin select raise(abort, 'injected: cannot write the spam model'); end");
+    const failed = runCli([...args, 'tickets', 'set', 'HD-1', 'status', 'spam']);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toContain('injected: cannot write the spam model');
+    expect(JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout).status).toBe('new');
+    db.exec('drop trigger fail_lesson');
+    db.close();
+    const again = runCli([...args, 'tickets', 'set', 'HD-1', 'status', 'spam']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('HD-1: spam filter learnt it as spam');
+    expect(JSON.parse(runCli([...args, 'tickets', 'show', 'HD-1', '--json']).stdout).status).toBe('spam');
   });
 
   it('refuses to change a ticket merged into another (an empty husk) and names the ticket to change', () => {
