@@ -87,10 +87,10 @@ describe('trust.mode: dkim (item 1)', () => {
     if (txt) return [[txt]];
     throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
   };
-  const sign = async (raw: Buffer, domain: string, privateKey: string, more: { maxBodyLength?: number } = {}) => {
+  const sign = async (raw: Buffer, domain: string, privateKey: string, more: { maxBodyLength?: number; headerList?: string } = {}) => {
     // mailauth 4 reads the keys from signatureData (its typings describe a later version).
-    const key = { signingDomain: domain, selector: 's1', privateKey, ...more };
-    const { signatures, errors } = await dkimSign(raw, { ...key, canonicalization: 'relaxed/relaxed', signatureData: [key] });
+    const key = { signingDomain: domain, selector: 's1', privateKey, maxBodyLength: more.maxBodyLength };
+    const { signatures, errors } = await dkimSign(raw, { ...key, canonicalization: 'relaxed/relaxed', signatureData: [key], ...(more.headerList ? { headerList: more.headerList } : {}) });
     if (errors.length > 0 || !signatures.startsWith('DKIM-Signature:')) throw errors[0] ?? new Error('not signed');
     return Buffer.concat([Buffer.from(signatures), raw]);
   };
@@ -154,6 +154,14 @@ describe('trust.mode: dkim (item 1)', () => {
     // Ana's own signed reply to HD-2, untouched, still acts.
     await d.ingest(await sign(anaReply(second, '#priority low\nPlease try the new driver.'), 'example.test', ours.privateKey));
     expect((await d.view.ticketByRef('HD-2'))?.priority).toBe('low');
+    // Signed as Microsoft 365 signs (From, Date, Subject, Message-ID only): it acts by the
+    // subject's tag, and the Cc it carries, unsigned, joins nobody.
+    const m365 = await sign(anaReply(second, '#priority high\nCopying Erin.', { Cc: 'erin@customer.test' }), 'example.test', ours.privateKey, { headerList: 'from:date:subject:message-id' });
+    const r = await d.ingest(m365);
+    expect(r).toMatchObject({ ticket: 'HD-2', threadedBy: 'tag' });
+    expect(r.reason).toContain("the agent's not signed, so not acted on: To, Cc, In-Reply-To, References");
+    expect((await d.view.ticketByRef('HD-2'))?.priority).toBe('high');
+    expect(await participants(d, 'HD-2')).toEqual(['dave@customer.test']);
   });
 });
 
