@@ -117,6 +117,10 @@ export function* applyPlan(draft: Draft, config: Config, files: KeptFiles): Plan
     const n = actor.participantsUnusable.length;
     yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_unusable', to: String(n), reason: `${n} addressed entries are not mail addresses and were not made participants; they stay on the message (${actor.participantsUnusable.slice(0, 5).map((a) => JSON.stringify(a)).join(', ')}${n > 5 ? ', …' : ''})` });
   }
+  if (actor.participantsUnproven.length > 0) {
+    const n = actor.participantsUnproven.length;
+    yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_unproven', to: String(n), reason: `${n} addressed people not made participants: the reply was found by its subject tag alone, which anyone can write, not by a Message-ID of the ticket's mail; they stay on the message, and an agent can #cc them (${actor.participantsUnproven.slice(0, 5).join(', ')}${n > 5 ? ', …' : ''})` });
+  }
   if (actor.trustWarning) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'trust_warning', reason: actor.trustWarning });
 
   const messageRowId = yield* write('insertMessage', {

@@ -54,6 +54,9 @@ export async function checkTrust(trust: TrustConfig, headers: Header[], raw: Buf
   if (trust.mode === 'from-header') return { trusted: true, reason: 'trust.mode is from-header', unsigned: [] };
   for (const [name, shown] of Object.entries(ONCE)) if (headers.filter((h) => h.name === name).length > 1) return untrusted(`the message has more than one ${shown} header`);
   const domain = address.split('@').pop()?.toLowerCase() ?? '';
+  // Before any DNS: a signature of the domain that signs only the start of the body is refused
+  // whatever verifying it would say.
+  if (domainSignatures(headers, domain).some((tags) => tags.l !== undefined)) return untrusted(`a DKIM signature of ${domain} signs only the start of the body (l=): text could have been added after it`);
   if (trust.mode === 'authentication-results') {
     const { verdict, dmarcPass } = readAuthResults(trust.authservId, headers, domain);
     return verdict.trusted ? signedFields(verdict, headers, domain, dmarcPass) : verdict;
@@ -63,24 +66,28 @@ export async function checkTrust(trust: TrustConfig, headers: Header[], raw: Buf
 }
 
 /**
- * What the agent domain's DKIM signatures cover, from their `h=` and `l=` tags (with several,
- * only what all of them cover). A message with no such signature whose DMARC passed
+ * What the agent domain's DKIM signatures cover, from their `h=` tags (with several, only what
+ * all of them cover; one with `l=` was refused before). A message with no such signature whose DMARC passed
  * (`dmarcPass`) passed on SPF: it came from the domain's own servers, every field with it.
  */
 function signedFields(verdict: TrustVerdict, headers: Header[], domain: string, dmarcPass: boolean): TrustVerdict {
-  const signatures = headers
-    .filter((h) => h.name === 'dkim-signature')
-    .map((h) => parseDkimHeaders(`DKIM-Signature: ${h.value}`).parsed)
-    .filter((tags) => tagValue(tags.d).toLowerCase() === domain);
+  const signatures = domainSignatures(headers, domain);
   if (signatures.length === 0) {
     return dmarcPass ? verdict : untrusted(`${verdict.reason}, but the message has no DKIM signature of ${domain} to say what it signs`);
   }
-  if (signatures.some((tags) => tags.l !== undefined)) return untrusted(`a DKIM signature of ${domain} signs only the start of the body (l=): text could have been added after it`);
   const signed = signatures.map((tags) => new Set(tagValue(tags.h).split(':').map((f) => f.trim().toLowerCase())));
   const unsigned = ROUTING_FIELDS.filter((f) => headers.some((h) => h.name === f) && !signed.every((fields) => fields.has(f)));
   if (unsigned.includes('subject')) return untrusted(`the DKIM signature of ${domain} does not sign the Subject`);
   if (unsigned.length === 0) return verdict;
   return { trusted: true, reason: `${verdict.reason}; ${unsignedNote(unsigned)}`, unsigned };
+}
+
+/** The tags of the message's DKIM-Signature headers whose `d=` is `domain`. */
+function domainSignatures(headers: Header[], domain: string) {
+  return headers
+    .filter((h) => h.name === 'dkim-signature')
+    .map((h) => parseDkimHeaders(`DKIM-Signature: ${h.value}`).parsed)
+    .filter((tags) => tagValue(tags.d).toLowerCase() === domain);
 }
 
 /** The routing fields not to act on for a claim: those a believed claim's signature does not sign. */

@@ -76,6 +76,11 @@ export interface ThreadDecision {
   reason: string;
   /** A ticket this one must be linked to: someone used its tag without being a participant. */
   linkTo: TicketHandle | null;
+  /**
+   * Found by the subject's `[HD-n]` tag alone, from a participant's address: anyone can write
+   * both, so nothing shows the sender ever received the ticket's mail (actor.ts adds nobody).
+   */
+  byTagAlone?: boolean;
 }
 
 /** A message whose From is a configured agent's address, and whether the trust check believed it. */
@@ -104,6 +109,8 @@ export interface ActorDecision {
   participantsNotAdded: string[];
   /** To/Cc entries that are not mail addresses (`<>`, `<@>`, a bare word), kept on the message only. */
   participantsUnusable: string[];
+  /** Addresses of a customer's reply found by its tag alone (ThreadDecision.byTagAlone): not made participants, kept on the message. */
+  participantsUnproven: string[];
 }
 
 export interface NewTicketDecision {

@@ -53,7 +53,7 @@ describe('agent impersonation (item 1)', () => {
 describe('a customer’s address spoofed (authentication-results mode)', () => {
   it('a mail our MTA found failing DMARC for the customer’s domain gets no participant’s powers: no tag, no #close, nobody added', async () => {
     const d = fx.open({ files: { agents: AR_AGENTS } });
-    await startTicket(d);
+    const { ack } = await startTicket(d);
     const failed = { 'Authentication-Results': 'mx.example.test; spf=fail smtp.mailfrom=evil.test; dkim=none; dmarc=fail header.from=customer.test' };
     const r = await d.ingest(buildMail({ subject: 'Re: [HD-1] Printer broken', cc: 'Mallory <mallory@evil.test>', body: '#close\nPlease add my colleague.', headers: failed }));
     expect(r).toMatchObject({ outcome: 'created', ticket: 'HD-2', threadedBy: 'new' });
@@ -63,9 +63,9 @@ describe('a customer’s address spoofed (authentication-results mode)', () => {
     expect((await participants(d, 'HD-2'))).toEqual([CARLA]);
     expect((await ticket(d, 'HD-2'))?.events.filter((e) => e.type === 'trust_warning').map((e) => e.reason)).toEqual([expect.stringContaining('not believed to come from that address: mx.example.test reports dmarc=fail for customer.test')]);
 
-    // Carla's own mail, which passes, still does all of it.
+    // Carla's own reply to her acknowledgement, which passes, still does all of it.
     const passed = { 'Authentication-Results': 'mx.example.test; spf=pass smtp.mailfrom=customer.test; dmarc=pass header.from=customer.test' };
-    await d.ingest(buildMail({ subject: 'Re: [HD-1] Printer broken', cc: 'Dan <dan@customer.test>', body: '#close\nAdding Dan.', headers: passed }));
+    await d.ingest(buildMail({ subject: 'Re: [HD-1] Printer broken', inReplyTo: idOf(ack), cc: 'Dan <dan@customer.test>', body: '#close\nAdding Dan.', headers: passed }));
     expect((await d.view.ticketByRef('HD-1'))?.status).toBe('closed');
     expect((await participants(d)).sort()).toEqual([CARLA, 'dan@customer.test']);
   });
@@ -90,7 +90,9 @@ describe('trust.mode: dkim (item 1)', () => {
   const sign = async (raw: Buffer, domain: string, privateKey: string, more: { maxBodyLength?: number; headerList?: string } = {}) => {
     // mailauth 4 reads the keys from signatureData (its typings describe a later version).
     const key = { signingDomain: domain, selector: 's1', privateKey, maxBodyLength: more.maxBodyLength };
-    const { signatures, errors } = await dkimSign(raw, { ...key, canonicalization: 'relaxed/relaxed', signatureData: [key], ...(more.headerList ? { headerList: more.headerList } : {}) });
+    // headerList too: mailauth 4 takes it as a colon-separated string, its typings as an array.
+    const headerList = more.headerList as unknown as string[] | undefined;
+    const { signatures, errors } = await dkimSign(raw, { ...key, canonicalization: 'relaxed/relaxed', signatureData: [key], ...(headerList ? { headerList } : {}) });
     if (errors.length > 0 || !signatures.startsWith('DKIM-Signature:')) throw errors[0] ?? new Error('not signed');
     return Buffer.concat([Buffer.from(signatures), raw]);
   };
@@ -227,6 +229,23 @@ describe('strangers in a conversation (item 4)', () => {
     await d.send();
     expect(to('dave@customer.test').length).toBeGreaterThan(0);
     expect((await participants(d))).toContain('erin@customer.test');
+  });
+
+  it('whoever writes the customer’s address and the ticket’s tag, without any of its Message-IDs, adds nobody to it', async () => {
+    const d = fx.open();
+    const { ack } = await startTicket(d);
+    // Mallory guesses the tag (tickets are numbered) and writes Carla's address: no DMARC
+    // verdict in from-header mode, so the mail is taken as Carla's, but its Cc joins nobody.
+    const r = await d.ingest(buildMail({ from: CARLA, cc: 'Mallory <mallory@evil.example>', subject: 'Re: [HD-1] Printer broken', body: 'Please copy my assistant.' }));
+    expect(r).toMatchObject({ outcome: 'appended', ticket: 'HD-1', threadedBy: 'tag' });
+    expect((await participants(d))).toEqual([CARLA]);
+    expect((await ticket(d))?.events.filter((e) => e.type === 'participants_unproven').map((e) => e.reason)).toEqual([expect.stringContaining('found by its subject tag alone, which anyone can write')]);
+    await d.ingest(anaReply(last('ana@example.test'), 'Please reinstall the driver.'));
+    await d.send();
+    expect(to('mallory@evil.example')).toEqual([]);
+    // Carla's reply to mail she received names its Message-ID: her Cc joins.
+    await d.ingest(buildMail({ from: CARLA, cc: 'Dave <dave@customer.test>', subject: 'Re: [HD-1] Printer broken', inReplyTo: idOf(ack), body: 'Adding my colleague.' }));
+    expect((await participants(d)).sort()).toEqual([CARLA, 'dave@customer.test']);
   });
 });
 

@@ -93,7 +93,7 @@ async function run(over: { mail?: Partial<InboundMail>; classification?: Classif
     receivedAt: Date.parse('2026-11-23T10:00:00Z'),
     classification: over.classification ?? normal,
     thread: { ticket: over.existing ? { id: 5, ref: 'HD-5' } : null, threadedBy: over.existing ? 'references' : 'new', reason: '', linkTo: null },
-    actor: { role: over.role ?? 'customer', address: mail.from?.address ?? null, name: null, agentName: null, reason: '', trustWarning: null, participants: [], participantsNotAdded: [], participantsUnusable: [] },
+    actor: { role: over.role ?? 'customer', address: mail.from?.address ?? null, name: null, agentName: null, reason: '', trustWarning: null, participants: [], participantsNotAdded: [], participantsUnusable: [], participantsUnproven: [] },
     newTicket: over.existing ? undefined : over.ticket === null ? undefined : (over.ticket ?? newTicket),
     assignment: { assignee: (over.ticket ?? newTicket).assignee, reason: 'rule', roundRobin: null, notifyUnassigned: over.unassignedTo ?? [] },
     update: over.update ? { ...blankUpdate, ...over.update } : undefined,

@@ -36,9 +36,9 @@ export const actor: Stage = {
   },
 };
 
-async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boolean): Promise<Pick<ActorDecision, 'participants' | 'participantsNotAdded' | 'participantsUnusable'>> {
+async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boolean): Promise<Pick<ActorDecision, 'participants' | 'participantsNotAdded' | 'participantsUnusable' | 'participantsUnproven'>> {
   const mail = draft.mail;
-  const none = { participants: [], participantsNotAdded: [], participantsUnusable: [] };
+  const none = { participants: [], participantsNotAdded: [], participantsUnusable: [], participantsUnproven: [] };
   if (!mail || draft.classification?.kind !== 'normal') return none;
   const ticket = draft.thread?.ticket ?? null;
   const sender = mail.from?.address ?? null;
@@ -62,7 +62,11 @@ async function participantsOf(draft: Draft, ctx: StageContext, trustedAgent: boo
     if (isOwnAddress(ctx.config, a.address) || isAgentAddress(ctx.config, a.address) || isAutomaticAddress(a.address)) continue;
     wanted.set(a.address, a);
   }
-  const room = Math.max(0, ctx.config.limits.maxParticipants - existing.size);
   const all = [...wanted.values()];
-  return { participants: all.slice(0, room), participantsNotAdded: all.slice(room).map((a) => a.address), participantsUnusable: [...unusable] };
+  // A customer's reply that names none of the ticket's Message-IDs, only its guessable tag,
+  // may come from anyone who writes the customer's address: whom it copies joins nobody (they
+  // would receive every later reply). A reply to mail the customer received names one.
+  if (!trustedAgent && draft.thread?.byTagAlone) return { ...none, participantsUnusable: [...unusable], participantsUnproven: all.map((a) => a.address) };
+  const room = Math.max(0, ctx.config.limits.maxParticipants - existing.size);
+  return { participants: all.slice(0, room), participantsNotAdded: all.slice(room).map((a) => a.address), participantsUnusable: [...unusable], participantsUnproven: [] };
 }

@@ -21,7 +21,7 @@ export const forward: Stage = {
     const reason = `forwarded by agent ${actor.address}; the ticket is ${from}'s`;
     return {
       mail: { ...mail, from: original.from, subject: original.subject || mail.subject, text: original.text, html: original.html, date: original.date ?? mail.date, attachments: [...original.attachments, ...mail.attachments.filter((a) => a.contentType !== 'message/rfc822')] },
-      actor: { role: 'customer', address: from, name: original.from?.name || null, agentName: null, reason, trustWarning: null, participants: [], participantsNotAdded: [], participantsUnusable: [] },
+      actor: { role: 'customer', address: from, name: original.from?.name || null, agentName: null, reason, trustWarning: null, participants: [], participantsNotAdded: [], participantsUnusable: [], participantsUnproven: [] },
       forwardedBy: { address: actor.address, reason },
     };
   },

@@ -74,7 +74,7 @@ async function findThread(draft: Draft, ctx: StageContext): Promise<ThreadDecisi
       const sender = mail.from?.address ?? null;
       if (sender && draft.agentClaim?.trusted) return { ticket, threadedBy: 'tag', reason: `subject tag [${tagged}] from agent ${sender}${merged(ticket)}`, linkTo: null };
       if (sender && !draft.senderDoubt && (await ctx.store.isParticipant(ticket.id, sender))) {
-        return { ticket, threadedBy: 'tag', reason: `subject tag [${tagged}] from a participant${merged(ticket)}`, linkTo: null };
+        return { ticket, threadedBy: 'tag', reason: `subject tag [${tagged}] from a participant${merged(ticket)}`, linkTo: null, byTagAlone: true };
       }
       return {
         ticket: null,
