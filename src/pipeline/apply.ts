@@ -109,18 +109,9 @@ export function* applyPlan(draft: Draft, config: Config, files: KeptFiles): Plan
       yield* write('addEvent', { ticketId: ticket.id, at: now, actor: who, type: 'participant_added', to: p.address, reason: 'addressed on an inbound message' });
     }
   }
-  if (actor.participantsNotAdded.length > 0) {
-    const n = actor.participantsNotAdded.length;
-    yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_limited', to: String(n), reason: `${n} addressed people not made participants: limits.maxParticipants (${config.limits.maxParticipants}) reached; they stay on the message (${actor.participantsNotAdded.slice(0, 5).join(', ')}${n > 5 ? ', …' : ''})` });
-  }
-  if (actor.participantsUnusable.length > 0) {
-    const n = actor.participantsUnusable.length;
-    yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_unusable', to: String(n), reason: `${n} addressed entries are not mail addresses and were not made participants; they stay on the message (${actor.participantsUnusable.slice(0, 5).map((a) => JSON.stringify(a)).join(', ')}${n > 5 ? ', …' : ''})` });
-  }
-  if (actor.participantsUnproven.length > 0) {
-    const n = actor.participantsUnproven.length;
-    yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'participants_unproven', to: String(n), reason: `${n} addressed people not made participants: the reply was found by its subject tag alone, which anyone can write, not by a Message-ID of the ticket's mail; they stay on the message, and an agent can #cc them (${actor.participantsUnproven.slice(0, 5).join(', ')}${n > 5 ? ', …' : ''})` });
-  }
+  yield* notJoined(ticket.id, now, 'participants_limited', actor.participantsNotAdded, `addressed people not made participants: limits.maxParticipants (${config.limits.maxParticipants}) reached`);
+  yield* notJoined(ticket.id, now, 'participants_unusable', actor.participantsUnusable.map((a) => JSON.stringify(a)), 'addressed entries are not mail addresses and were not made participants');
+  yield* notJoined(ticket.id, now, 'participants_unproven', actor.participantsUnproven, "addressed people not made participants: the reply was found by its subject tag alone, which anyone can write, not by a Message-ID of the ticket's mail (an agent can #cc them)");
   if (actor.trustWarning) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'trust_warning', reason: actor.trustWarning });
 
   const messageRowId = yield* write('insertMessage', {
@@ -270,4 +261,11 @@ function messageKind(draft: Draft): string {
       if (draft.actor?.role === 'agent') return draft.update && !draft.update.relay ? 'agent_command' : 'agent_reply';
       return 'customer';
   }
+}
+
+/** The event naming addressed people (the first five) of a message who were not made participants, and why. */
+function* notJoined(ticketId: number, at: number, type: string, addresses: string[], why: string): Plan<void> {
+  const n = addresses.length;
+  if (n === 0) return;
+  yield* write('addEvent', { ticketId, at, actor: 'system', type, to: String(n), reason: `${n} ${why}; they stay on the message (${addresses.slice(0, 5).join(', ')}${n > 5 ? ', …' : ''})` });
 }
