@@ -231,7 +231,7 @@ describe('strangers in a conversation (item 4)', () => {
     expect((await participants(d))).toContain('erin@customer.test');
   });
 
-  it('whoever writes the customer’s address and the ticket’s tag, without any of its Message-IDs, adds nobody to it', async () => {
+  it('whoever writes the customer’s address and the ticket’s tag, without any of its Message-IDs, adds nobody to it and cannot close or rate it', async () => {
     const d = fx.open();
     const { ack } = await startTicket(d);
     // Mallory guesses the tag (tickets are numbered) and writes Carla's address: no DMARC
@@ -243,6 +243,9 @@ describe('strangers in a conversation (item 4)', () => {
     await d.ingest(anaReply(last('ana@example.test'), 'Please reinstall the driver.'));
     await d.send();
     expect(to('mallory@evil.example')).toEqual([]);
+    await d.ingest(buildMail({ from: CARLA, subject: 'Re: [HD-1] Printer broken', body: '#close\n#rate 1' }));
+    expect((await d.view.ticketByRef('HD-1'))).toMatchObject({ status: 'open', rating: null });
+    expect((await ticket(d))?.events.filter((e) => e.type === 'command_ignored').map((e) => e.reason)).toEqual([expect.stringContaining('"#close" ignored: the reply was found by its subject tag alone'), expect.stringContaining('"#rate 1" ignored')]);
     // Carla's reply to mail she received names its Message-ID: her Cc joins.
     await d.ingest(buildMail({ from: CARLA, cc: 'Dave <dave@customer.test>', subject: 'Re: [HD-1] Printer broken', inReplyTo: idOf(ack), body: 'Adding my colleague.' }));
     expect((await participants(d)).sort()).toEqual([CARLA, 'dave@customer.test']);

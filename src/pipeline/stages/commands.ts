@@ -180,9 +180,14 @@ async function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo,
   const u = blankUpdate({ id: info.id, ref: info.ref }, sender, rest, cmds);
   const at = draft.receivedAt;
   // Only the ticket's own people may close or rate it, and only when the address is not
-  // doubted (a spoof our MTA caught: trust.ts senderDoubt).
-  const own = !draft.senderDoubt && (sender === info.customer || (await ctx.store.isParticipant(info.id, sender)));
+  // doubted (a spoof our MTA caught: trust.ts senderDoubt) and the reply answers mail they
+  // received: the subject's tag alone, with their address, anyone can write.
+  const person = !draft.senderDoubt && (sender === info.customer || (await ctx.store.isParticipant(info.id, sender)));
+  const own = person && !draft.thread?.byTagAlone;
   const reasons: string[] = [];
+  if (person && !own) {
+    for (const c of cmds) if (c.name === 'close' || c.name === 'rate') u.ignored.push(`"${c.line}" ignored: the reply was found by its subject tag alone, which anyone can write with ${sender}, not by a Message-ID of the ticket's mail`);
+  }
   for (const c of own ? cmds : []) {
     if (c.name === 'close' && info.status !== 'closed') {
       u.changes = [planChange(info, 'status', 'closed', ctx.config, at)];
@@ -197,7 +202,8 @@ async function customerUpdate(draft: Draft, ctx: StageContext, info: TicketInfo,
   }
   // A customer's `#close` or `#rate` on a resolved ticket does not reopen it, nor does a reply
   // that only thanks (pipeline/thanks.ts); any other reply does.
-  const customerCommand = own && cmds.some((c) => c.name === 'close' || c.name === 'rate');
+  // (Also one ignored above: a `#close` found by its tag alone must not reopen the ticket either.)
+  const customerCommand = person && cmds.some((c) => c.name === 'close' || c.name === 'rate');
   if (!customerCommand && info.status === 'resolved' && onlyThanks(rest)) {
     u.thanked = true;
     reasons.push('only thanks: the ticket stays resolved');
