@@ -13,6 +13,9 @@ export interface UndeliveredRow {
   data: Record<string, unknown>;
 }
 
+/** A server's or a report's words are shown as they came, up to this many characters (a report's sender chooses them). */
+const MAX_WHY = 1000;
+
 /**
  * An agent's reply that never reached the customer (the server refused it for good, or a
  * 5.x.x bounce names its recipient) is told to the agent who wrote it, by mail: they answer from their own
@@ -21,9 +24,6 @@ export interface UndeliveredRow {
  * goes only to an address that is an agent's today. Written in the transaction that records
  * the failure; `ticket_id` and its subject as the reply had them.
  */
-/** A server's or a report's words are shown as they came, up to this many characters (a report's sender chooses them). */
-const MAX_WHY = 1000;
-
 export function* replyUndeliveredPlan(config: Config, row: UndeliveredRow, reported: string, at: number): Plan<void> {
   if (row.template !== 'agent_reply' || row.ticketId === null || row.ref === null) return;
   const why = reported.length > MAX_WHY ? `${reported.slice(0, MAX_WHY)}…` : reported;

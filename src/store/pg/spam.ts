@@ -4,6 +4,11 @@ import type { SpamLabel } from '../spam';
 import { readBlob } from './blobs';
 import { firstInboundRawPath, type PgDb } from './reads';
 
+/** How a message is learnt now, if it is (store/spam.ts learntAs). */
+export async function pgLearntAs(db: PgDb, key: string): Promise<SpamLabel | null> {
+  return (await db.execute<{ label: SpamLabel }>(sql`select label from spam_learned where key = ${key}`)).rows[0]?.label ?? null;
+}
+
 /**
  * Learns a message as spam or ham on the PostgreSQL store, as the SQLite store's
  * spamStore().learn does (a message learnt the other way is unlearnt first; the same way
@@ -12,11 +17,6 @@ import { firstInboundRawPath, type PgDb } from './reads';
  * statement is a round trip. Run it in a transaction (the caller's, or one per call).
  * spam-model.test.ts learns the same sequence on both stores and compares the tables.
  */
-/** How a message is learnt now, if it is (store/spam.ts learntAs). */
-export async function pgLearntAs(db: PgDb, key: string): Promise<SpamLabel | null> {
-  return (await db.execute<{ label: SpamLabel }>(sql`select label from spam_learned where key = ${key}`)).rows[0]?.label ?? null;
-}
-
 export async function pgSpamLearn(db: PgDb, key: string, label: SpamLabel, tokens: string[], at: number): Promise<'learnt' | 'relearnt' | 'already'> {
   const before = (await db.execute<{ label: SpamLabel; tokens: string[] }>(sql`select label, tokens from spam_learned where key = ${key} for update`)).rows[0];
   if (before?.label === label) return 'already';
