@@ -54,24 +54,24 @@ export async function checkTrust(trust: TrustConfig, headers: Header[], raw: Buf
   if (trust.mode === 'from-header') return { trusted: true, reason: 'trust.mode is from-header', unsigned: [] };
   for (const [name, shown] of Object.entries(ONCE)) if (headers.filter((h) => h.name === name).length > 1) return untrusted(`the message has more than one ${shown} header`);
   const domain = address.split('@').pop()?.toLowerCase() ?? '';
+  const signatures = domainSignatures(headers, domain);
   // Before any DNS: a signature of the domain that signs only the start of the body is refused
   // whatever verifying it would say.
-  if (domainSignatures(headers, domain).some((tags) => tags.l !== undefined)) return untrusted(`a DKIM signature of ${domain} signs only the start of the body (l=): text could have been added after it`);
+  if (signatures.some((tags) => tags.l !== undefined)) return untrusted(`a DKIM signature of ${domain} signs only the start of the body (l=): text could have been added after it`);
   if (trust.mode === 'authentication-results') {
     const { verdict, dmarcPass } = readAuthResults(trust.authservId, headers, domain);
-    return verdict.trusted ? signedFields(verdict, headers, domain, dmarcPass) : verdict;
+    return verdict.trusted ? signedFields(verdict, headers, signatures, domain, dmarcPass) : verdict;
   }
   const verdict = await checkDkim(raw, domain, lookup);
-  return verdict.trusted ? signedFields(verdict, headers, domain, false) : verdict;
+  return verdict.trusted ? signedFields(verdict, headers, signatures, domain, false) : verdict;
 }
 
 /**
- * What the agent domain's DKIM signatures cover, from their `h=` tags (with several, only what
- * all of them cover; one with `l=` was refused before). A message with no such signature whose DMARC passed
+ * What the agent domain's DKIM signatures (`signatures`, domainSignatures) cover, from their
+ * `h=` tags (with several, only what all of them cover; one with `l=` was refused before). A message with no such signature whose DMARC passed
  * (`dmarcPass`) passed on SPF: it came from the domain's own servers, every field with it.
  */
-function signedFields(verdict: TrustVerdict, headers: Header[], domain: string, dmarcPass: boolean): TrustVerdict {
-  const signatures = domainSignatures(headers, domain);
+function signedFields(verdict: TrustVerdict, headers: Header[], signatures: ReturnType<typeof domainSignatures>, domain: string, dmarcPass: boolean): TrustVerdict {
   if (signatures.length === 0) {
     return dmarcPass ? verdict : untrusted(`${verdict.reason}, but the message has no DKIM signature of ${domain} to say what it signs`);
   }

@@ -47,8 +47,9 @@ export function sqliteJunkStore(store: Store): JunkStore {
  */
 export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict' | 'never read by the desk'> {
   const sha = sha256Hex(bytes);
-  if (!(await store.readByDesk(sha))) return 'never read by the desk';
+  // A ticket made or joined by these bytes means the desk read them (the same processed rows).
   const ticket = await store.ticketOfRaw(sha);
+  if (!ticket && !(await store.readByDesk(sha))) return 'never read by the desk';
   if (ticket && ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
   const { key, tokens } = lessonOf(bytes);
   const result = await store.learn(key, 'spam', tokens, at);
