@@ -245,6 +245,8 @@ describe('an entry of a Maildir\'s new/ that is not a message file', () => {
         'new/2.dir is a directory, not a message file; left where it is',
         'new/3.link is a symbolic link, not a message file; left where it is',
       ]);
+      // `helpdesk status` shows the last of them as the mailbox's last error.
+      expect((await desk.view.mailboxState('local'))?.lastError).toBe('new/3.link is a symbolic link, not a message file; left where it is');
     } finally {
       writer.kill();
       await desk.stop();
