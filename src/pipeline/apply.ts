@@ -95,6 +95,7 @@ export function* applyPlan(draft: Draft, config: Config, files: KeptFiles): Plan
     else if (assignment && t.status !== 'spam') yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'unassigned', to: assignment.notifyUnassigned.join(', ') || null, reason: assignment.reason });
     if (assignment?.roundRobin) yield* write('setValue', roundRobinKey(assignment.roundRobin.group), assignment.roundRobin.agent);
     if (draft.forwardedBy) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: `agent:${draft.forwardedBy.address}`, type: 'forwarded', to: sender, reason: draft.forwardedBy.reason });
+    if (draft.forwardUnread) yield* write('addEvent', { ticketId: ticket.id, at: now, actor: `agent:${draft.forwardUnread.address}`, type: 'forward_unread', to: null, reason: draft.forwardUnread.reason });
     if (thread.linkTo) {
       yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'linked', to: thread.linkTo.ref, reason: thread.reason });
       yield* write('addEvent', { ticketId: thread.linkTo.id, at: now, actor: 'system', type: 'linked', to: ticket.ref, reason: thread.reason });

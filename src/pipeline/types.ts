@@ -293,6 +293,8 @@ export interface Draft {
   update?: TicketUpdate;
   /** Set by the forward stage: the agent who forwarded a customer's mail to us. */
   forwardedBy?: { address: string; reason: string };
+  /** Set by the forward stage: an agent forwarded a message attached that could not be read; the ticket stays the agent's. */
+  forwardUnread?: { address: string; reason: string };
   notify?: NotifyDecision;
   /** Set by a stage that ends processing early: the message gets this outcome. */
   stop?: { outcome: 'duplicate' | 'quarantined' | 'ignored'; reason: string; ticket: string | null };

@@ -534,6 +534,46 @@ describe('agent forwards', () => {
     expect(await d.view.listTickets()).toHaveLength(1);
     expect(await d.view.listEvents({ type: 'forwarded' })).toHaveLength(1);
   });
+
+  it('keeps a forward whose attached message cannot be read as the agent’s ticket, with the attachment and the reason', async () => {
+    const d = desk({ rules: 'rules: []\n' });
+    const forwardOf = (n: number, inner: string) =>
+      Buffer.from(
+        [
+          'From: Ana <ana@example.test>',
+          'To: support@example.test',
+          `Subject: Fwd: strange mail ${n}`,
+          'Date: Mon, 23 Nov 2026 10:00:00 +0000',
+          `Message-ID: <fwd-bad-${n}@example.test>`,
+          'MIME-Version: 1.0',
+          'Content-Type: multipart/mixed; boundary="X"',
+          '',
+          '--X',
+          'Content-Type: text/plain',
+          '',
+          'Look at what this customer sent.',
+          '--X',
+          'Content-Type: message/rfc822',
+          '',
+          inner,
+          '--X--',
+          '',
+        ].join('\r\n'),
+      );
+    // Bytes that are no mail at all, and a mail past the parser's limit on parts.
+    const parts = Array.from({ length: 3000 }, (_, i) => `--c\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('');
+    const unreadable = ['\u0001\u0002 not a mail \u00ff', `From: grace@customer.test\r\nSubject: many parts\r\nContent-Type: multipart/mixed; boundary="c"\r\n\r\n${parts}--c--`];
+    for (const [i, inner] of unreadable.entries()) {
+      const result = await d.ingest(forwardOf(i + 1, inner));
+      expect(result.outcome).toBe('created');
+      const t = await d.view.showTicket(`HD-${i + 1}`);
+      expect(t).toMatchObject({ customer: 'ana@example.test', subject: `Fwd: strange mail ${i + 1}` });
+      expect(t?.messages[0].text).toContain('Look at what this customer sent.');
+      expect(t?.messages[0].attachments.map((a) => a.contentType)).toEqual(['message/rfc822']);
+      expect(t?.events.find((e) => e.type === 'forward_unread')?.reason).toMatch(/^the forwarded message could not be read \((not an email message|Max allowed child nodes).*\); the ticket is the agent's/);
+    }
+    expect(await d.view.listEvents({ type: 'forwarded' })).toHaveLength(0);
+  });
 });
 
 describe('attachments travel both ways', () => {

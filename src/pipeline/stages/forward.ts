@@ -1,6 +1,7 @@
 import EmailForwardParser from 'email-forward-parser';
 import { isAgentAddress, isOwnAddress } from '../agents';
 import type { InboundMail, Stage } from '../types';
+import { parsedWithin } from '../parse-ahead';
 import { parseMail } from './parse';
 
 /**
@@ -9,13 +10,20 @@ import { parseMail } from './parse';
  * attached as message/rfc822, and inline forwards ("---------- Forwarded message ---------",
  * Outlook's header block, other languages; email-forward-parser). Only for a new ticket
  * started by an agent; a forward of our own or another agent's mail stays the agent's.
+ *
+ * The attached message is parsed as the message itself is (on a worker, within
+ * limits.processingTime): it is whatever the customer sent. One that cannot be read (not mail,
+ * beyond the parser's limits, too slow) leaves the ticket the agent's, the attachment on it,
+ * and a `forward_unread` event saying why; the agent's mail is never quarantined for it.
  */
 export const forward: Stage = {
   name: 'forward',
   async run(draft, ctx) {
     const { mail, actor, thread } = draft;
     if (!mail || actor?.role !== 'agent' || thread?.ticket || !actor.address) return {};
-    const original = await forwardedOriginal(mail);
+    const read = await forwardedOriginal(mail, (bytes) => parsedWithin(ctx.parseAhead, bytes, ctx.config.limits.processingTime, (b) => parseMail(b)));
+    if ('unread' in read) return { forwardUnread: { address: actor.address, reason: `the forwarded message could not be read (${read.unread}); the ticket is the agent's, the message attached to it` } };
+    const original = read.original;
     const from = original?.from?.address;
     if (!original || !from || isOwnAddress(ctx.config, from) || isAgentAddress(ctx.config, from)) return {};
     const reason = `forwarded by agent ${actor.address}; the ticket is ${from}'s`;
@@ -29,20 +37,25 @@ export const forward: Stage = {
 
 type Original = Pick<InboundMail, 'from' | 'subject' | 'text' | 'html' | 'date' | 'attachments'>;
 
-async function forwardedOriginal(mail: InboundMail): Promise<Original | null> {
+async function forwardedOriginal(mail: InboundMail, parseAttached: (bytes: Buffer) => Promise<InboundMail>): Promise<{ original: Original | null } | { unread: string }> {
   const attached = mail.attachments.filter((a) => a.contentType === 'message/rfc822');
   if (attached.length === 1) {
-    const inner = await parseMail(attached[0].content);
-    if (inner.from) return inner;
+    let inner: InboundMail;
+    try {
+      inner = await parseAttached(attached[0].content);
+    } catch (err) {
+      return { unread: err instanceof Error ? err.message : String(err) };
+    }
+    if (inner.from) return { original: inner };
   }
   const parsed = new EmailForwardParser().read(mail.text, mail.subject);
-  if (!parsed.forwarded || !parsed.email.from.address) return null;
-  return {
+  if (!parsed.forwarded || !parsed.email.from.address) return { original: null };
+  return { original: {
     from: { address: parsed.email.from.address.toLowerCase(), name: parsed.email.from.name ?? '' },
     subject: parsed.email.subject ?? mail.subject.replace(/^\s*(fwd?|wg|rv|tr|enc)\s*:\s*/i, ''),
     text: parsed.email.body ?? '',
     html: null,
     date: parsed.email.date && !Number.isNaN(Date.parse(parsed.email.date)) ? new Date(parsed.email.date) : null,
     attachments: [],
-  };
+  } };
 }
