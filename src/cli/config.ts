@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { configWarnings } from '../config/check';
 import { ConfigError, loadConfig } from '../config/load';
-import type { Config } from '../config/schema';
 import { loadTemplates, templatesDir } from '../mail-out/templates';
 import { locations, out } from './common';
 import { CliExit, EXIT } from './exit-codes';
@@ -63,13 +63,4 @@ export function registerConfig(program: Command): void {
       out(`canned answers (${summary.answers.length}): ${summary.answers.join(', ') || '-'}; knowledge base: ${summary.articles} articles`);
       for (const w of summary.warnings) out(`warning: ${w}`);
     });
-}
-
-/** What is valid but unsafe in production; printed by `config check`, never fatal. */
-export function configWarnings(c: Config): string[] {
-  const warnings: string[] = [];
-  if (c.trust.mode === 'from-header' && c.agents.length > 0) {
-    warnings.push('trust.mode is from-header: anyone who writes an agent\'s address in From: gets that agent\'s powers; use dkim or authentication-results unless no one outside can write to these mailboxes');
-  }
-  return warnings;
 }

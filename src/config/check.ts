@@ -1,5 +1,5 @@
 import { linearRegexProblem } from '../lib/linear-regex';
-import type { AgentsFile, CustomersFile, RuleCondition, RulesFile } from './schema';
+import type { AgentsFile, Config, CustomersFile, RuleCondition, RulesFile } from './schema';
 
 /** A problem found across files, at a path inside one of them. */
 export interface SemanticProblem {
@@ -73,4 +73,13 @@ function checkRegexes(c: RuleCondition, path: (string | number)[], problems: Sem
   c.all?.forEach((sub, i) => checkRegexes(sub, [...path, 'all', i], problems));
   c.any?.forEach((sub, i) => checkRegexes(sub, [...path, 'any', i], problems));
   if (c.not) checkRegexes(c.not, [...path, 'not'], problems);
+}
+
+/** What is valid but unsafe in production: printed by `config check`, logged by the daemon when it starts and on each reload; never fatal. */
+export function configWarnings(c: Config): string[] {
+  const warnings: string[] = [];
+  if (c.trust.mode === 'from-header' && c.agents.length > 0) {
+    warnings.push('trust.mode is from-header: anyone who writes an agent\'s address in From: gets that agent\'s powers; use dkim or authentication-results unless no one outside can write to these mailboxes');
+  }
+  return warnings;
 }

@@ -1,5 +1,6 @@
 import { watchFolder } from '../lib/watch-folder';
 import type { Logger } from '../lib/log';
+import { configWarnings } from './check';
 import { ConfigError, loadConfig } from './load';
 import type { Config } from './schema';
 
@@ -19,6 +20,10 @@ export interface LiveConfig {
  */
 export function watchConfig(dir: string, initial: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): LiveConfig {
   let config = initial;
+  const warn = (c: Config) => {
+    for (const warning of configWarnings(c)) log.warn({ warning }, `config warning: ${warning}`);
+  };
+  warn(initial);
   const reload = (): boolean => {
     try {
       const next = loadConfig(dir, env);
@@ -27,6 +32,7 @@ export function watchConfig(dir: string, initial: Config, log: Logger, env: Node
       }
       config = next;
       log.info({ rules: next.rules.length, agents: next.agents.length }, 'config reloaded');
+      warn(next);
       return true;
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;

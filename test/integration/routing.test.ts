@@ -20,9 +20,14 @@ describe('live config reload', () => {
     };
     const { logs, configDir } = desk;
     const categories = async () => (await desk.view.listTickets()).reverse().map((t) => t.category);
+    // The test desk trusts From: lines (trust.mode from-header) and has agents: the daemon says so
+    // in its log when it starts and again with each config it takes.
+    const warnings = () => logs.filter((l) => l.level === 40 && l.msg.startsWith('config warning: trust.mode is from-header: anyone who writes an agent')).length;
     try {
+      expect(warnings()).toBe(1);
       writeFileSync(path.join(configDir, 'rules.yaml'), rule('first'));
       await waitFor(() => logs.some((l) => l.msg === 'config reloaded') || undefined, 5000, 'first reload');
+      expect(warnings()).toBe(2);
       deliver(1);
       await waitFor(async () => (await categories()).length === 1 || undefined, 5000, 'ticket 1');
 
