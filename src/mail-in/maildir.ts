@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
 import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
@@ -71,14 +71,18 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   };
 
   const scan = async () => {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(newDir).filter((n) => !n.startsWith('.')).sort();
+      entries = readdirSync(newDir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
     } catch (err) {
       fail(`cannot read ${newDir}: ${errorMessage(err)}`, err);
       return;
     }
-    state.recordCheck(id, names.length, Date.now());
+    const names = entries.map((e) => e.name).sort();
+    // The backlog is the files waiting: a FIFO, directory or symlink is never a message and
+    // stays in new/ (reported below), so it does not count. Every name is still offered:
+    // readEntry decides on what it opens, not on this listing.
+    state.recordCheck(id, entries.filter((e) => e.isFile()).length, Date.now());
     const present = new Set(names);
     for (const name of unreadable.keys()) if (!present.has(name)) unreadable.delete(name);
     if (!intake) return;

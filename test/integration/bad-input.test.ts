@@ -247,6 +247,8 @@ describe('an entry of a Maildir\'s new/ that is not a message file', () => {
       ]);
       // `helpdesk status` shows the last of them as the mailbox's last error.
       expect((await desk.view.mailboxState('local'))?.lastError).toBe('new/3.link is a symbolic link, not a message file; left where it is');
+      // Nor do they count as mail waiting: the scan after the last move finds no backlog.
+      await waitFor(async () => (await desk.view.mailboxState('local'))?.backlog === 0 || undefined, 5000, 'no backlog once the mail is in');
     } finally {
       writer.kill();
       await desk.stop();
