@@ -147,6 +147,17 @@ export function senderDoubt(trust: TrustConfig, headers: Header[], address: stri
   return fails ? `${trust.authservId} reports dmarc=fail for ${domain}` : null;
 }
 
+/**
+ * Why an address a message gives only in another field than its first From (it had no usable
+ * From address: parse.ts senderOf) is not believed in the checking modes: DKIM signatures and
+ * our MTA's DMARC verdict speak for the From, so a mail without one could name anyone in Sender
+ * or Reply-To. Null in `from-header` mode (which checks nothing) or for a From address.
+ */
+export function fallbackDoubt(trust: TrustConfig, fromFallback: string | undefined): string | null {
+  if (trust.mode === 'from-header' || !fromFallback) return null;
+  return `the address is the message's ${fromFallback}, not its From (it has no usable From address), and only a From address is checked`;
+}
+
 const sameDomain = (value: string | undefined, domain: string) => value !== undefined && value.toLowerCase() === domain;
 
 async function checkDkim(raw: Buffer, domain: string, { resolver, timeoutMs = 10_000 }: DkimLookup): Promise<TrustVerdict> {

@@ -50,6 +50,8 @@ export interface InboundMail {
   inReplyTo: string | null;
   references: string[];
   from: MailAddress | null;
+  /** Set when `from` is not the address of the message's first From field (it had none usable): the field it was taken from. */
+  fromFallback?: 'a second From' | 'Sender' | 'Reply-To';
   to: MailAddress[];
   cc: MailAddress[];
   replyTo: MailAddress[];

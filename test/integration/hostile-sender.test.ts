@@ -69,6 +69,36 @@ describe('a customer’s address spoofed (authentication-results mode)', () => {
     expect((await d.view.ticketByRef('HD-1'))?.status).toBe('closed');
     expect((await participants(d)).sort()).toEqual([CARLA, 'dan@customer.test']);
   });
+
+  // DMARC judges the From; a mail without a usable one gets no dmarc=fail, and the desk answers
+  // the address it found in another field instead. That address proves nothing.
+  it.each([
+    ['no From, the customer in Sender', (mail: string) => mail.replace(/^From: .*\r\n/m, `Sender: ${CARLA}\r\n`), 'Sender'],
+    ['a From of a group with no address, the customer in Reply-To', (mail: string) => mail.replace(/^From: .*\r\n/m, `From: undisclosed-recipients:;\r\nReply-To: ${CARLA}\r\n`), 'Reply-To'],
+    ['an empty From, the customer in a second one', (mail: string) => mail.replace(/^From: .*\r\n/m, `From: <>\r\nFrom: ${CARLA}\r\n`), 'a second From'],
+  ])('%s gets no participant’s powers', async (_what, shape, field) => {
+    const d = fx.open({ files: { agents: AR_AGENTS } });
+    await startTicket(d);
+    const none = { 'Authentication-Results': 'mx.example.test; spf=pass smtp.mailfrom=evil.test; dkim=none; dmarc=none' };
+    const r = await d.ingest(Buffer.from(shape(buildMail({ subject: 'Re: [HD-1] Printer broken', cc: 'Mallory <mallory@evil.test>', body: '#close\nPlease add my colleague.', headers: none }).toString())));
+    expect(r).toMatchObject({ outcome: 'created', ticket: 'HD-2', threadedBy: 'new' });
+    expect(r.reason).toContain(`carla@customer.test is not believed (the address is the message's ${field}, not its From`);
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('new');
+    expect((await participants(d))).toEqual([CARLA]);
+  });
+
+  it('an agent’s address in Sender, for want of a From, is no agent, whatever passes', async () => {
+    const d = fx.open({ files: { agents: AR_AGENTS } });
+    const { assigned } = await startTicket(d);
+    const before = to(CARLA).length;
+    const passes = { 'Authentication-Results': 'mx.example.test; spf=pass smtp.mailfrom=example.test; dkim=pass header.d=example.test; dmarc=none' };
+    const reply = anaReply(assigned, '#status closed\nAll fixed, closing.', passes).toString().replace(/^From: .*\r\n/m, `Sender: ${ANA}\r\n`);
+    await d.ingest(Buffer.from(reply));
+    await d.send();
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('new');
+    expect((await ticket(d))?.events.filter((e) => e.type === 'trust_warning').map((e) => e.reason)).toEqual([expect.stringContaining("the address is the message's Sender, not its From")]);
+    expect(to(CARLA).slice(before).map((m) => m.parsed.from?.value[0].name)).not.toContain('Ana via Support');
+  });
 });
 
 describe('trust.mode: dkim (item 1)', () => {

@@ -28,14 +28,14 @@ export const forward: Stage = {
     if (!original || !from || isOwnAddress(ctx.config, from) || isAgentAddress(ctx.config, from)) return {};
     const reason = `forwarded by agent ${actor.address}; the ticket is ${from}'s`;
     return {
-      mail: { ...mail, from: original.from, subject: original.subject || mail.subject, text: original.text, html: original.html, date: original.date ?? mail.date, attachments: [...original.attachments, ...mail.attachments.filter((a) => a.contentType !== 'message/rfc822')] },
+      mail: { ...mail, from: original.from, fromFallback: original.fromFallback, subject: original.subject || mail.subject, text: original.text, html: original.html, date: original.date ?? mail.date, attachments: [...original.attachments, ...mail.attachments.filter((a) => a.contentType !== 'message/rfc822')] },
       actor: { role: 'customer', address: from, name: original.from?.name || null, agentName: null, reason, trustWarning: null, participants: [], participantsNotAdded: [], participantsUnusable: [], participantsUnproven: [] },
       forwardedBy: { address: actor.address, reason },
     };
   },
 };
 
-type Original = Pick<InboundMail, 'from' | 'subject' | 'text' | 'html' | 'date' | 'attachments'>;
+type Original = Pick<InboundMail, 'from' | 'fromFallback' | 'subject' | 'text' | 'html' | 'date' | 'attachments'>;
 
 async function forwardedOriginal(mail: InboundMail, parseAttached: (bytes: Buffer) => Promise<InboundMail>): Promise<{ original: Original | null } | { unread: string }> {
   const attached = mail.attachments.filter((a) => a.contentType === 'message/rfc822');

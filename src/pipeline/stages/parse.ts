@@ -89,10 +89,7 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
     messageIdSynthetic: messageId === null,
     inReplyTo: firstMessageId(parsed.inReplyTo),
     references: messageIdList(parsed.references),
-    // A From without a usable address (`<>`, spam) falls back to another From field with one
-    // (some clients send two, the first broken), then Sender, then Reply-To, so the ticket
-    // still has someone to answer.
-    from: (await validFrom(parsed)) ?? headerAddress(parsed, 'sender') ?? addressList(parsed.replyTo)[0] ?? null,
+    ...(await senderOf(parsed)),
     to: addressList(parsed.to),
     cc: addressList(parsed.cc),
     replyTo: addressList(parsed.replyTo),
@@ -226,17 +223,27 @@ function addressList(field: AddressObject | AddressObject[] | undefined): MailAd
  * The sender: the parser's From when it is a mail address; else the first From field that
  * holds one (each further field read on its own); else the parser's From as it is.
  */
-async function validFrom(parsed: ParsedMail): Promise<MailAddress | null> {
+/**
+ * Who the message is from, so the ticket has someone to answer. A From without a usable address
+ * (`<>`, spam) falls back to another From field with one (some clients send two, the first
+ * broken), then Sender, then Reply-To; `fromFallback` then names the field used. Only the first
+ * From is what DKIM and DMARC speak for, so trust.ts believes no fallback.
+ */
+async function senderOf(parsed: ParsedMail): Promise<Pick<InboundMail, 'from' | 'fromFallback'>> {
   const parsedFirst = addressList(parsed.from)[0] ?? null;
   const first = parsedFirst && { ...parsedFirst, name: writtenName(parsed.headerLines.find((h) => h.key === 'from')?.line, parsedFirst.name) };
-  if (first && isMailAddress(first.address)) return first;
+  if (first && isMailAddress(first.address)) return { from: first };
   const fields = parsed.headerLines.filter((h) => h.key === 'from');
   for (const field of fields.length > 1 ? fields : []) {
     const one = await simpleParser(Buffer.from(`${field.line}\r\n\r\n`, 'utf8'));
     const found = addressList(one.from).find((a) => isMailAddress(a.address));
-    if (found) return found;
+    if (found) return { from: found, fromFallback: 'a second From' };
   }
-  return first;
+  if (first) return { from: first };
+  const sender = headerAddress(parsed, 'sender');
+  if (sender) return { from: sender, fromFallback: 'Sender' };
+  const replyTo = addressList(parsed.replyTo)[0];
+  return replyTo ? { from: replyTo, fromFallback: 'Reply-To' } : { from: null };
 }
 
 /**
