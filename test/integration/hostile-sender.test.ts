@@ -62,6 +62,10 @@ describe('a customer’s address spoofed (authentication-results mode)', () => {
     expect((await participants(d))).toEqual([CARLA]);
     expect((await participants(d, 'HD-2'))).toEqual([CARLA]);
     expect((await ticket(d, 'HD-2'))?.events.filter((e) => e.type === 'trust_warning').map((e) => e.reason)).toEqual([expect.stringContaining('not believed to come from that address: mx.example.test reports dmarc=fail for customer.test')]);
+    // Nor is Carla acknowledged a mail she did not write (its subject would reach her from us).
+    await d.send();
+    expect(to(CARLA)).toEqual([ack]);
+    expect((await ticket(d, 'HD-2'))?.events.filter((e) => e.type === 'notification_withheld').map((e) => e.reason)).toEqual(['acknowledgement: carla@customer.test is not believed to have written this (mx.example.test reports dmarc=fail for customer.test)']);
 
     // Carla's own reply to her acknowledgement, which passes, still does all of it.
     const passed = { 'Authentication-Results': 'mx.example.test; spf=pass smtp.mailfrom=customer.test; dmarc=pass header.from=customer.test' };
@@ -85,6 +89,8 @@ describe('a customer’s address spoofed (authentication-results mode)', () => {
     expect(r.reason).toContain(`carla@customer.test is not believed (the address is the message's ${field}, not its From`);
     expect((await d.view.ticketByRef('HD-1'))?.status).toBe('new');
     expect((await participants(d))).toEqual([CARLA]);
+    await d.send();
+    expect(to(CARLA)).toHaveLength(1); // HD-1's acknowledgement only
   });
 
   it('an agent’s address in Sender, for want of a From, is no agent, whatever passes', async () => {

@@ -72,6 +72,9 @@ class Planner {
       const n = config.notifications;
       const limit = n.ackRateLimit;
       if (!n.acknowledge) this.withheld.push('acknowledgement: notifications.acknowledge is off');
+      // A sender our checks do not believe (trust.ts senderDoubt, fallbackDoubt) most likely did
+      // not write this: an acknowledgement would carry a stranger's subject to them (backscatter).
+      else if (this.draft.senderDoubt) this.withheld.push(`acknowledgement: ${this.sender} is not believed to have written this (${this.draft.senderDoubt})`);
       else if (t.spamVerdict === 'unsure' && n.withholdAckWhenUnsure) this.withheld.push('acknowledgement: the spam filter is unsure about this message (notifications.withholdAckWhenUnsure)');
       else if ((await this.ctx.store.acksSince(this.sender, this.draft.receivedAt - limit.per)) >= limit.count) {
         this.withheld.push(`acknowledgement: ${this.sender} already got ${limit.count} acknowledgements within ${Math.round(limit.per / 60000)} minutes (notifications.ackRateLimit)`);
