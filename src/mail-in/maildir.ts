@@ -1,4 +1,5 @@
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
@@ -21,6 +22,16 @@ export interface MaildirSourceOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+const DOT = 0x2e;
+const SEEN = Buffer.from(':2,S');
+
+/** The path of the entry `name` (its bytes as the directory holds them) in `dir`. */
+const inDir = (dir: string, name: Buffer): Buffer => Buffer.concat([Buffer.from(`${dir}${path.sep}`), name]);
+
+/** An entry's name for logs, `helpdesk status` and the message's source position: as UTF-8, or, when it is not, each byte above 0x7f as `\xNN`. */
+function shownName(name: Buffer): string {
+  return isUtf8(name) ? name.toString('utf8') : [...name].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+}
 
 /**
  * Reads a Maildir (the embedded default, or what any MTA delivers): every file in new/ is
@@ -71,19 +82,21 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   };
 
   const scan = async () => {
-    let entries: Dirent[];
+    let entries: Dirent<Buffer>[];
     try {
-      entries = readdirSync(newDir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
+      // Names as bytes: a name that is not UTF-8 (a file copied from a Latin-1 system) would
+      // come back with U+FFFD in it, a path that does not exist, and its mail never be read.
+      entries = readdirSync(newDir, { withFileTypes: true, encoding: 'buffer' }).filter((e) => e.name[0] !== DOT);
     } catch (err) {
       fail(`cannot read ${newDir}: ${errorMessage(err)}`, err);
       return;
     }
-    const names = entries.map((e) => e.name).sort();
+    const names = entries.map((e) => e.name).sort(Buffer.compare);
     // The backlog is the files waiting: a FIFO, directory or symlink is never a message and
     // stays in new/ (reported below), so it does not count. Every name is still offered:
     // readEntry decides on what it opens, not on this listing.
     state.recordCheck(id, entries.filter((e) => e.isFile()).length, Date.now());
-    const present = new Set(names);
+    const present = new Set(names.map(shownName));
     for (const name of unreadable.keys()) if (!present.has(name)) unreadable.delete(name);
     if (!intake) return;
     const pass = await intake.run(deliveries(names));
@@ -112,10 +125,11 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   };
 
   /** The messages of new/ in name order, read as they are needed; each acknowledged by its move to cur/. */
-  function* deliveries(names: string[]): Generator<Delivery> {
-    for (const name of names) {
+  function* deliveries(names: Buffer[]): Generator<Delivery> {
+    for (const bytes of names) {
       if (stopping) return;
-      const file = path.join(newDir, name);
+      const file = inDir(newDir, bytes);
+      const name = shownName(bytes);
       const at = { source: `maildir:${id}`, position: name, mailbox: id };
       let raw: RawMessage;
       try {
@@ -132,7 +146,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(name, `cannot read new/${name}: ${errorMessage(err)}; tried again on every scan`);
         continue;
       }
-      yield { raw, ack: () => moveToCur(name) };
+      yield { raw, ack: () => moveToCur(bytes) };
     }
   }
 
@@ -144,9 +158,9 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     state.recordError(id, why, Date.now());
   };
 
-  const moveToCur = (name: string) => {
-    const flagged = name.includes(':2,') ? name : `${name}:2,S`;
-    renameSync(path.join(newDir, name), path.join(curDir, flagged));
+  const moveToCur = (name: Buffer) => {
+    const flagged = name.includes(':2,') ? name : Buffer.concat([name, SEEN]);
+    renameSync(inDir(newDir, name), inDir(curDir, flagged));
   };
 
   return {
@@ -183,7 +197,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
  * event loop, and with it every mailbox and job, until someone wrote to it); only a regular
  * file is read. MTAs deliver nothing else.
  */
-function readEntry(file: string, maxSize: number): { bytes: Buffer } | { oversized: number } | { notMail: string } {
+function readEntry(file: Buffer, maxSize: number): { bytes: Buffer } | { oversized: number } | { notMail: string } {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);

@@ -26,9 +26,9 @@ export interface RawMessage {
   /**
    * A message over `limits.maxMessageSize` that was never read into memory: `bytes` is empty,
    * and the message is `size` bytes in `file`; it is copied into the store as it streams by,
-   * and quarantined.
+   * and quarantined. A Buffer path names a file byte for byte (a Maildir name that is not UTF-8).
    */
-  oversized?: { file: string; size: number };
+  oversized?: { file: string | Buffer; size: number };
 }
 
 export interface InboundAttachment {

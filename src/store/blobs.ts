@@ -29,7 +29,7 @@ export interface Blobs extends BatchFiles {
    * Copies a raw message that is too big to be read into memory from `file` into the store,
    * hashing it as it streams by, and makes the copy durable before it resolves.
    */
-  keepRawFile(file: string): Promise<{ relative: string; sha256: string }>;
+  keepRawFile(file: string | Buffer): Promise<{ relative: string; sha256: string }>;
   /** The bytes of a file saved before (`relative` as a save returned it), also while it is being written. */
   read(relative: string): Buffer;
 }
@@ -148,7 +148,7 @@ async function writeDurably(target: string, bytes: Buffer, job: Write): Promise<
 }
 
 /** Copies `from` to `to` (created, fsynced) a megabyte at a time; resolves to the content's sha256. */
-async function copyHashing(from: string, to: string): Promise<string> {
+async function copyHashing(from: string | Buffer, to: string): Promise<string> {
   const hash = createHash('sha256');
   const input = await fsp.open(from, 'r');
   try {

@@ -196,6 +196,31 @@ describe('a file over limits.maxMessageSize', () => {
     }
   });
 
+  sqliteOnly('named in bytes that are not UTF-8 (a Latin-1 name), is read and moved like any other, its name kept byte for byte', async () => {
+    desk.close();
+    desk = openTestDesk({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nlimits: { maxMessageSize: 1MB }\n' });
+    const dir = tempDir('hd-maildir-');
+    mkdirSync(path.join(dir, 'new'), { recursive: true });
+    const latin1 = (name: string) => Buffer.from(name, 'latin1');
+    const inNew = (name: Buffer) => Buffer.concat([Buffer.from(path.join(dir, 'new') + path.sep), name]);
+    writeFileSync(inNew(latin1('1.rechnung-märz.eml')), buildMail({ messageId: '<maerz@x.test>', subject: 'Rechnung März' }));
+    writeFileSync(inNew(latin1('2.groß.eml')), Buffer.concat([buildMail({ messageId: '<gross@x.test>' }), Buffer.alloc(2 * 1024 * 1024, 'A')]));
+    const intake = createIntake({ store: sqliteIntakeStore(desk.store), config: () => desk.config, log: silentLogger(), parseAhead: false });
+    const source = maildirSource({ id: 'local', dir, pollIntervalMs: 60_000, state: mailboxStateStore(desk.store.db), log: silentLogger(), maxMessageSize: desk.config.limits.maxMessageSize });
+    try {
+      await source.start(intake);
+      expect(readdirSync(path.join(dir, 'new'))).toEqual([]);
+      expect(readdirSync(path.join(dir, 'cur'), { encoding: 'buffer' }).map((n) => n.toString('latin1')).sort()).toEqual(['1.rechnung-märz.eml:2,S', '2.groß.eml:2,S']);
+      expect((await desk.view.ticketByRef('HD-1'))?.subject).toBe('Rechnung März');
+      const [big] = await desk.view.listInbound({ outcome: 'quarantined' });
+      expect(big).toMatchObject({ position: '2.gro\\xdf.eml' });
+      expect(big.reason).toMatch(/over limits\.maxMessageSize/);
+    } finally {
+      await source.stop();
+      await intake.close();
+    }
+  });
+
   it('given to `helpdesk ingest` (or spam training), is offered by size and path, not read', async () => {
     const dir = tempDir('hd-files-');
     writeFileSync(path.join(dir, 'a-big'), Buffer.alloc(2048, 'A'));

@@ -40,7 +40,7 @@ const CHUNK = 8 << 20;
  * `file` into `blobs` a chunk at a time: hashed in a first pass (the path is its sha256),
  * appended in a second, and checked against its sha256 by PostgreSQL at the end.
  */
-export async function keepRawFile(db: PgDb, file: string): Promise<{ sha256: string; path: string }> {
+export async function keepRawFile(db: PgDb, file: string | Buffer): Promise<{ sha256: string; path: string }> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) hash.update(chunk as Buffer);
   const sha256 = hash.digest('hex');
