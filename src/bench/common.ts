@@ -6,8 +6,8 @@ const NOT_MAIL = /\.(json|ya?ml|tsv|md|txt\.expected|expected)$|(^|\/)(README|LI
 /** Every message under a corpus folder (expected-result and licence files left out). */
 export function loadCorpus(dir: string): Buffer[] {
   return listFiles(dir)
-    .filter((f) => !NOT_MAIL.test(f) && !f.includes('/files/'))
-    .flatMap((f) => splitMbox(readFileSync(f)));
+    .filter((f) => !NOT_MAIL.test(f.name) && !f.name.includes('/files/'))
+    .flatMap((f) => splitMbox(readFileSync(f.path)));
 }
 
 /** Messages per second of `work` over `count` messages. */

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { childPath, shownName } from '../lib/byte-names';
 import type { RawMessage } from '../pipeline/types';
 
 /**
@@ -13,35 +13,44 @@ export async function* messagesFromPaths(paths: string[], maxMessageSize: number
       yield* splitMessages(await readStdin(), '-');
       continue;
     }
-    for (const file of statSync(p).isDirectory() ? listFiles(p) : [p]) {
+    for (const file of statSync(p).isDirectory() ? listFiles(p) : [{ path: Buffer.from(p), name: p }]) {
       // A file too big to be a message (or an mbox of such) is never read into memory: it is
       // copied into the store as it streams by, and quarantined.
-      const size = statSync(file).size;
-      if (size > maxMessageSize) yield { bytes: Buffer.alloc(0), source: file, position: null, mailbox: null, oversized: { file, size } };
-      else yield* splitMessages(readFileSync(file), file);
+      const size = statSync(file.path).size;
+      if (size > maxMessageSize) yield { bytes: Buffer.alloc(0), source: file.name, position: null, mailbox: null, oversized: { file: file.path, size } };
+      else yield* splitMessages(readFileSync(file.path), file.name);
     }
   }
 }
 
-/** Regular files under a directory, sorted, skipping hidden entries and Maildir tmp/. */
-export function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    const entries = readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+/** A file found under a directory: its path as bytes (lib/byte-names.ts), and as shown to people. */
+export interface ListedFile {
+  path: Buffer;
+  name: string;
+}
+
+/** Regular files under a directory, sorted, skipping hidden entries and Maildir tmp/; names of any bytes (lib/byte-names.ts). */
+export function listFiles(dir: string): ListedFile[] {
+  const out: ListedFile[] = [];
+  const walk = (d: Buffer) => {
+    const entries = readdirSync(d, { withFileTypes: true, encoding: 'buffer' }).sort((a, b) => Buffer.compare(a.name, b.name));
     for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const full = path.join(d, e.name);
+      if (e.name[0] === DOT) continue;
+      const full = childPath(d, e.name);
       if (e.isDirectory()) {
-        if (e.name === 'tmp' && isMaildir(d)) continue;
+        if (e.name.equals(TMP) && isMaildir(d)) continue;
         walk(full);
-      } else if (e.isFile() || (e.isSymbolicLink() && isFileTarget(full))) out.push(full);
+      } else if (e.isFile() || (e.isSymbolicLink() && isFileTarget(full))) out.push({ path: full, name: shownName(full) });
     }
   };
-  walk(dir);
+  walk(Buffer.from(dir));
   return out;
 }
 
-function isFileTarget(p: string): boolean {
+const DOT = 0x2e;
+const TMP = Buffer.from('tmp');
+
+function isFileTarget(p: Buffer): boolean {
   try {
     return statSync(p).isFile();
   } catch {
@@ -49,9 +58,9 @@ function isFileTarget(p: string): boolean {
   }
 }
 
-function isMaildir(dir: string): boolean {
+function isMaildir(dir: Buffer): boolean {
   try {
-    return statSync(path.join(dir, 'cur')).isDirectory() && statSync(path.join(dir, 'new')).isDirectory();
+    return statSync(childPath(dir, Buffer.from('cur'))).isDirectory() && statSync(childPath(dir, Buffer.from('new'))).isDirectory();
   } catch {
     return false;
   }

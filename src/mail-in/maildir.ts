@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
-import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
+import { childPath, shownName } from '../lib/byte-names';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
@@ -24,14 +24,6 @@ export interface MaildirSourceOptions {
 const EMPTY = Buffer.alloc(0);
 const DOT = 0x2e;
 const SEEN = Buffer.from(':2,S');
-
-/** The path of the entry `name` (its bytes as the directory holds them) in `dir`. */
-const inDir = (dir: string, name: Buffer): Buffer => Buffer.concat([Buffer.from(`${dir}${path.sep}`), name]);
-
-/** An entry's name for logs, `helpdesk status` and the message's source position: as UTF-8, or, when it is not, each byte above 0x7f as `\xNN`. */
-function shownName(name: Buffer): string {
-  return isUtf8(name) ? name.toString('utf8') : [...name].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-}
 
 /**
  * Reads a Maildir (the embedded default, or what any MTA delivers): every file in new/ is
@@ -84,8 +76,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const scan = async () => {
     let entries: Dirent<Buffer>[];
     try {
-      // Names as bytes: a name that is not UTF-8 (a file copied from a Latin-1 system) would
-      // come back with U+FFFD in it, a path that does not exist, and its mail never be read.
+      // Names as bytes (lib/byte-names.ts): one that is not UTF-8 is read too.
       entries = readdirSync(newDir, { withFileTypes: true, encoding: 'buffer' }).filter((e) => e.name[0] !== DOT);
     } catch (err) {
       fail(`cannot read ${newDir}: ${errorMessage(err)}`, err);
@@ -128,7 +119,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   function* deliveries(names: Buffer[]): Generator<Delivery> {
     for (const bytes of names) {
       if (stopping) return;
-      const file = inDir(newDir, bytes);
+      const file = childPath(newDir, bytes);
       const name = shownName(bytes);
       const at = { source: `maildir:${id}`, position: name, mailbox: id };
       let raw: RawMessage;
@@ -160,7 +151,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
 
   const moveToCur = (name: Buffer) => {
     const flagged = name.includes(':2,') ? name : Buffer.concat([name, SEEN]);
-    renameSync(inDir(newDir, name), inDir(curDir, flagged));
+    renameSync(childPath(newDir, name), childPath(curDir, flagged));
   };
 
   return {

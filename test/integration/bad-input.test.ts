@@ -221,10 +221,12 @@ describe('a file over limits.maxMessageSize', () => {
     }
   });
 
-  it('given to `helpdesk ingest` (or spam training), is offered by size and path, not read', async () => {
+  it('given to `helpdesk ingest` (or spam training), is offered by size and path, not read; a name in any bytes is read', async () => {
     const dir = tempDir('hd-files-');
     writeFileSync(path.join(dir, 'a-big'), Buffer.alloc(2048, 'A'));
     writeFileSync(path.join(dir, 'b-small'), buildMail({ messageId: '<s@x.test>' }));
+    // A name that is not UTF-8 is read as any other (it used to stop the whole run with ENOENT).
+    writeFileSync(Buffer.from(path.join(dir, 'c-rächnung'), 'latin1'), buildMail({ messageId: '<l@x.test>' }));
     const reads = jest.spyOn(fs, 'readFileSync');
     try {
       const raws = [];
@@ -232,6 +234,7 @@ describe('a file over limits.maxMessageSize', () => {
       expect(raws.map((r) => [path.basename(r.source), r.oversized?.size ?? null, r.bytes.length > 0])).toEqual([
         ['a-big', 2048, false],
         ['b-small', null, true],
+        ['c-r\\xe4chnung', null, true],
       ]);
       expect(reads.mock.calls.filter(([file]) => String(file).endsWith('a-big'))).toEqual([]);
     } finally {
