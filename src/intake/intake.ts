@@ -6,6 +6,7 @@ import type { Logger } from '../lib/log';
 import { raceTimer } from '../lib/race-timer';
 import type { CategoryModelSource } from '../pipeline/category-model';
 import { parseAhead, parsingAhead, type ParseAhead } from '../pipeline/parse-ahead';
+import { prepareMessage, type Prepared } from '../pipeline/prepare';
 import { ingestInto } from '../pipeline/run';
 import type { DnsResolver } from '../pipeline/trust';
 import type { IngestResult, RawMessage } from '../pipeline/types';
@@ -83,10 +84,17 @@ export interface IntakeOptions {
 
 const TIMED_OUT = Symbol('timed out');
 
+/** A delivery with the work done on it before the write turn (pipeline/prepare.ts). */
+interface Ready {
+  delivery: Delivery;
+  prepared: Prepared;
+}
+
 /**
  * The one intake (docs/ARCHITECTURE.md "The flow"): sources only produce deliveries; the intake alone parses
- * ahead, runs the stages, applies each message into a batch it opened inside the store's write
- * turn, commits that batch, and then calls the acks of exactly that batch. A batch that cannot
+ * ahead, prepares each message outside the store's write turn (its parse and an agent's DKIM
+ * check: pipeline/prepare.ts), runs the stages, applies each message into a batch it opened
+ * inside the turn, commits that batch, and then calls the acks of exactly that batch. A batch that cannot
  * be made durable is reported to nobody but its own pass: none of its messages is
  * acknowledged, and the source offers them again.
  *
@@ -105,8 +113,10 @@ export function createIntake(options: IntakeOptions): Intake {
   const ownWorker = given === undefined || given === true;
   const early: ParseAhead | undefined = typeof given === 'object' ? given : ownWorker ? parseAhead({ log: log.child({ component: 'parse-ahead' }), maxBytes: options.config().limits.maxMessageSize }) : undefined;
 
-  const ingestOne = (raw: RawMessage, batch: IntakeBatch) =>
-    ingestInto(batch.target, raw, { config: options.config(), log, categoryModel: categories, parseAhead: early, dnsResolver: options.dnsResolver, answers: options.answers, now });
+  const ingestOne = ({ delivery, prepared }: Ready, batch: IntakeBatch) =>
+    ingestInto(batch.target, delivery.raw, { config: options.config(), log, categoryModel: categories, parseAhead: early, dnsResolver: options.dnsResolver, prepared, answers: options.answers, now });
+  /** A delivery once its parse (and DKIM check) is done: that work holds no write turn. */
+  const ready = async (delivery: Delivery): Promise<Ready> => ({ delivery, prepared: await prepareMessage(delivery.raw, options.config(), early, options.dnsResolver) });
 
   return {
     run: (deliveries, hooks = {}) => pass(deliveries, hooks),
@@ -119,10 +129,14 @@ export function createIntake(options: IntakeOptions): Intake {
     const it = parsingAhead(deliveries, (d) => d.raw.bytes, early)[Symbol.asyncIterator]();
     let acknowledged = 0;
     let failure: Error | null = null;
-    /** The next delivery asked for but not yet taken (a batch ended while the source was still producing it). */
-    let next: Promise<IteratorResult<Delivery>> | null = null;
+    /**
+     * The next delivery asked for but not yet taken (a batch ended while the source was still
+     * producing it, or while it was being prepared): the first of a batch is waited for outside
+     * the write turn, the others at most until the batch's time is up.
+     */
+    let next: Promise<IteratorResult<Ready>> | null = null;
     const take = () => {
-      next ??= it.next();
+      next ??= it.next().then((r): Promise<IteratorResult<Ready>> | IteratorResult<Ready> => (r.done ? r : ready(r.value).then((value) => ({ value }))));
       return next;
     };
     try {
@@ -139,9 +153,9 @@ export function createIntake(options: IntakeOptions): Intake {
           let stop: Error | null = null;
           let ended = false;
           try {
-            let delivery: Delivery | null = first.value;
+            let delivery: Ready | null = first.value;
             while (delivery) {
-              done.push({ delivery, result: await ingestOne(delivery.raw, batch) });
+              done.push({ delivery: delivery.delivery, result: await ingestOne(delivery, batch) });
               delivery = null;
               const left = opened + maxMs - now();
               if (done.length >= maxMessages || left <= 0) break;

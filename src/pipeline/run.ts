@@ -8,6 +8,7 @@ import { answersFor, type AnswerBook } from '../knowledge/answers';
 import { sqliteTarget, type IngestTarget } from './ingest-target';
 import type { CategoryModelSource } from './category-model';
 import type { ParseAhead } from './parse-ahead';
+import type { Prepared } from './prepare';
 import { stages } from './stages';
 import type { DnsResolver } from './trust';
 import type { Draft, IngestResult, RawMessage, StageContext } from './types';
@@ -28,6 +29,8 @@ export interface IngestDeps {
   parseAhead?: ParseAhead;
   /** DNS for `trust.mode: dkim`; default: the system's resolver. */
   dnsResolver?: DnsResolver;
+  /** The message's parse and DKIM verification, done before the store's write turn (prepare.ts). */
+  prepared?: Prepared;
   /** The canned answers in force; default: the config's templates folder, re-read when it changes (knowledge/answers.ts). */
   answers?: () => AnswerBook;
 }
@@ -51,7 +54,7 @@ export async function ingestInto(target: IngestTarget, raw: RawMessage, deps: In
   const now = deps.now ?? Date.now;
   const { sha256: rawSha256, path: rawPath } = await target.keepRaw(raw);
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
-  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: target.reader(deps.config), now, log, categoryModel: (await deps.categoryModel?.()) ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver, answers: deps.answers ?? (() => answersFor(deps.config)) });
+  const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: target.reader(deps.config), now, log, categoryModel: (await deps.categoryModel?.()) ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver, prepared: deps.prepared, answers: deps.answers ?? (() => answersFor(deps.config)) });
 
   let result: IngestResult;
   try {

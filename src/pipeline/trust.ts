@@ -35,6 +35,21 @@ const untrusted = (reason: string): TrustVerdict => ({ trusted: false, reason, u
 export interface DkimLookup {
   resolver?: DnsResolver;
   timeoutMs?: number;
+  /** The verification of this message already under way (pipeline/prepare.ts starts it before the store's write turn). */
+  verified?: Promise<DkimResults>;
+}
+
+/** Every DKIM signature of a message, as mailauth verified it. */
+export type DkimResults = Awaited<ReturnType<typeof import('mailauth/lib/dkim/verify').dkimVerify>>;
+
+/** Verifies every DKIM signature of `raw` (keys from DNS), giving up after `timeoutMs`. */
+export async function verifyDkim(raw: Buffer, { resolver, timeoutMs = 10_000 }: DkimLookup = {}): Promise<DkimResults> {
+  // Loaded when first needed: requiring mailauth costs a quarter of a second, which every
+  // CLI command (an MTA's pipe into `helpdesk ingest` above all) paid at start, used or not.
+  const { dkimVerify } = await import('mailauth/lib/dkim/verify');
+  return raceTimer(dkimVerify(raw, resolver ? { resolver } : {}), timeoutMs, () => {
+    throw new Error(`no answer within ${timeoutMs / 1000} s`);
+  });
 }
 
 /**
@@ -160,14 +175,9 @@ export function fallbackDoubt(trust: TrustConfig, fromFallback: string | undefin
 
 const sameDomain = (value: string | undefined, domain: string) => value !== undefined && value.toLowerCase() === domain;
 
-async function checkDkim(raw: Buffer, domain: string, { resolver, timeoutMs = 10_000 }: DkimLookup): Promise<TrustVerdict> {
+async function checkDkim(raw: Buffer, domain: string, lookup: DkimLookup): Promise<TrustVerdict> {
   try {
-    // Loaded when first needed: requiring mailauth costs a quarter of a second, which every
-    // CLI command (an MTA's pipe into `helpdesk ingest` above all) paid at start, used or not.
-    const { dkimVerify } = await import('mailauth/lib/dkim/verify');
-    const verified = await raceTimer(dkimVerify(raw, resolver ? { resolver } : {}), timeoutMs, () => {
-      throw new Error(`no answer within ${timeoutMs / 1000} s`);
-    });
+    const verified = await (lookup.verified ?? verifyDkim(raw, lookup));
     const signatures = verified.results.filter((r) => r.signingDomain);
     const pass = signatures.find((r) => r.status.result === 'pass' && r.signingDomain.toLowerCase() === domain);
     if (pass) return { trusted: true, reason: `DKIM signature of ${domain} verified (selector ${pass.selector ?? '?'})`, unsigned: [] };

@@ -4,6 +4,7 @@ import type { Logger } from '../lib/log';
 import type { HeaderRow, MailAddressRow } from '../store/schema';
 import type { TicketCore } from '../store/tickets';
 import type { ParseAhead } from './parse-ahead';
+import type { Prepared } from './prepare';
 import type { CategoryPredictor } from './category-model';
 import type { SpamDecision } from '../spam/classify';
 import type { Classification } from './stages/classify';
@@ -382,6 +383,8 @@ export interface StageContext {
   parseAhead?: ParseAhead;
   /** DNS for `trust.mode: dkim` (tests answer without a network); default: the system's. */
   dnsResolver?: DnsResolver;
+  /** The message's parse and DKIM verification, when the caller did them before the store's write turn (prepare.ts). */
+  prepared?: Prepared;
   /**
    * The desk's canned answers (`#answer`), kept by the caller (the daemon's composition root
    * re-reads them when their files change): the stage reads no files.

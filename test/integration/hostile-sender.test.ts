@@ -10,6 +10,12 @@ import { planChange } from '../../src/pipeline/changes';
 import { buildDsn, buildMail } from '../helpers/mail';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
 import { AGENTS, smtpDesks, VERIFIED_BY_MTA, type Desk } from '../helpers/smtp-desk';
+import { createIntake } from '../../src/intake/intake';
+import { sqliteIntakeStore } from '../../src/intake/intake-store';
+import { silentLogger } from '../../src/lib/log';
+import { waitFor } from '../helpers/cli';
+import { openTestDesk } from '../helpers/env';
+import { sqliteOnly } from '../helpers/test-store';
 
 const fx = smtpDesks();
 const AR_AGENTS = AGENTS.replace('trust: { mode: from-header }', 'trust: { mode: authentication-results, authservId: mx.example.test }');
@@ -200,6 +206,38 @@ describe('trust.mode: dkim (item 1)', () => {
     expect(r.reason).toContain("the agent's not signed, so not acted on: To, Cc, In-Reply-To, References");
     expect((await d.view.ticketByRef('HD-2'))?.priority).toBe('high');
     expect(await participants(d, 'HD-2')).toEqual(['dave@customer.test']);
+  });
+
+  // The intake itself (the daemon's, on the SQLite store it shares with the outbox worker and the jobs).
+  sqliteOnly('an agent’s mail whose DKIM key is slow to come from DNS holds no other writer up, and is still believed', async () => {
+    const desk = openTestDesk({ 'agents.yaml': DKIM_AGENTS });
+    let answer: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => (answer = resolve));
+    const asked: string[] = [];
+    const slowResolver: DnsResolver = async (name, rrtype) => {
+      asked.push(name);
+      await slow;
+      return resolver(name, rrtype);
+    };
+    const raw = await sign(buildMail({ from: ANA, subject: 'A ticket of my own', messageId: '<own@example.test>', body: '#priority low\nPlease order toner.' }), 'example.test', ours.privateKey);
+    const intake = createIntake({ store: sqliteIntakeStore(desk.store), config: () => desk.config, log: silentLogger(), parseAhead: false, dnsResolver: slowResolver });
+    try {
+      const pass = intake.run([{ raw: { bytes: raw, source: 'test', position: null, mailbox: 'support' }, ack: () => undefined }]);
+      await waitFor(() => asked.length > 0 || undefined, 5000, 'the DNS lookup');
+      // The outbox worker, a job or an MTA's `helpdesk ingest` asks for the store meanwhile.
+      const other = desk.store.turn(async () => 'written');
+      const first = await Promise.race([other, new Promise((resolve) => setTimeout(() => resolve('still waiting for the turn'), 2000))]);
+      answer();
+      expect(first).toBe('written');
+      expect(await pass).toEqual({ acknowledged: 1, failure: null });
+      const t = await desk.view.showTicket('HD-1');
+      expect(t?.events.map((e) => e.type)).not.toContain('trust_warning');
+      expect(asked).toEqual(['s1._domainkey.example.test']);
+    } finally {
+      answer();
+      await intake.close();
+      desk.close();
+    }
   });
 });
 

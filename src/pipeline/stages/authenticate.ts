@@ -19,7 +19,7 @@ export const authenticate: Stage = {
     const fallback = fallbackDoubt(ctx.config.trust, draft.mail.fromFallback);
     if (!agent) return { agentClaim: null, senderDoubt: fallback ?? senderDoubt(ctx.config.trust, draft.mail.headers, from.address) };
     if (fallback) return { agentClaim: { agent: agent.email, agentName: agent.name, trusted: false, reason: fallback, unsigned: [] } };
-    const verdict = await checkTrust(ctx.config.trust, draft.mail.headers, draft.raw.bytes, from.address, { resolver: ctx.dnsResolver });
+    const verdict = await checkTrust(ctx.config.trust, draft.mail.headers, draft.raw.bytes, from.address, { resolver: ctx.dnsResolver, verified: ctx.prepared?.dkim });
     return { agentClaim: { agent: agent.email, agentName: agent.name, ...verdict } };
   },
 };

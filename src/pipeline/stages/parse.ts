@@ -21,7 +21,7 @@ import type { InboundAttachment, InboundMail, MailAddress, Stage } from '../type
 export const parse: Stage = {
   name: 'parse',
   async run(draft, ctx) {
-    return { mail: await parsedWithin(ctx.parseAhead, draft.raw.bytes, ctx.config.limits.processingTime, (bytes) => parseMail(bytes, draft.rawSha256)) };
+    return { mail: await (ctx.prepared?.parsed ?? parsedWithin(ctx.parseAhead, draft.raw.bytes, ctx.config.limits.processingTime, (bytes) => parseMail(bytes, draft.rawSha256))) };
   },
 };
 
