@@ -216,6 +216,13 @@ export const helpdeskFileSchema = z.strictObject({
       /** No acknowledgement for a ticket the spam filter is unsure about. */
       withholdAckWhenUnsure: z.boolean().default(true),
       /**
+       * Whether the acknowledgement quotes the message it acknowledges: `known` only to an
+       * address an agent has answered before, `always`, `never`. Anyone can write any From:,
+       * and a desk that quotes whatever it receives back to that address sends a stranger's
+       * text, from the support address, to whomever they name.
+       */
+      ackQuotes: z.enum(['known', 'always', 'never']).default('known'),
+      /**
        * Tell the customer (`status_changed`) when a ticket is resolved, or closed without
        * having been resolved, by a change that sends them nothing else: an agent's mail with
        * commands only, `helpdesk tickets set`.

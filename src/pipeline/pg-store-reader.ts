@@ -28,6 +28,7 @@ export function pgStoreReader(db: PgDb, config: Config): StoreReader {
     outboxByMessageIds: async (ids) => bouncedOutbox(await pg.outboxByMessageIds(db, ids)),
     ticketInfo: (id) => pg.ticketInfo(db, id),
     acksSince: (address, since) => pg.sentToSince(db, 'ack', address, since),
+    answeredBefore: async (address) => (await pg.sentToSince(db, 'agent_reply', address, 0)) > 0,
     ticketAcknowledged: (ticketId) => pg.ticketAcknowledged(db, ticketId),
     messagesFromSince: (ticketId, address, since) => pg.messagesFromSince(db, ticketId, address, since),
     hasEventSince: (ticketId, type, since) => pg.hasEventSince(db, ticketId, type, since),

@@ -51,6 +51,7 @@ function makeReader(store: Store): Omit<StoreReader, 'messageIdSecret'> {
     outboxByMessageIds: async (ids) => bouncedOutbox(outboxByMessageIds(db, ids)),
     ticketInfo: async (id) => ticketInfo(db, id),
     acksSince: async (address, since) => sentToSince(db, 'ack', address, since),
+    answeredBefore: async (address) => sentToSince(db, 'agent_reply', address, 0) > 0,
     ticketAcknowledged: async (ticketId) => ticketAcknowledged(db, ticketId),
     messagesFromSince: async (ticketId, address, since) => messagesFromSince(db, ticketId, address, since),
     hasEventSince: async (ticketId, type, since) => hasEventSince(db, ticketId, type, since),

@@ -333,6 +333,8 @@ export interface StoreReader {
   ticketInfo(id: number): Promise<TicketInfo | null>;
   /** Acknowledgements enqueued to this address since `since`. */
   acksSince(address: string, since: number): Promise<number>;
+  /** Whether an agent's reply was ever relayed to this address (its mailbox: plus-addresses included). */
+  answeredBefore(address: string): Promise<boolean>;
   /** Whether the ticket's customer was ever sent (or queued) an acknowledgement. */
   ticketAcknowledged(ticketId: number): Promise<boolean>;
   /** Inbound messages from this address on this ticket since `since`. */

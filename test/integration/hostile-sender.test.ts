@@ -241,6 +241,27 @@ describe('trust.mode: dkim (item 1)', () => {
   });
 });
 
+describe('the desk as a reflector', () => {
+  it('acknowledges a first mail without quoting it back (anyone can write any From:); once an agent has answered the address, it quotes', async () => {
+    const d = fx.open({ files: { agents: AGENTS } });
+    // Mallory writes victim@… in From: with her advertisement as the text.
+    await d.ingest(buildMail({ from: 'victim@customer.test', subject: 'Question', body: 'Cheap watches at http://watches.example/' }));
+    await d.send();
+    const ack = last('victim@customer.test');
+    expect(ack.parsed.subject).toBe('[HD-1] Question');
+    expect(`${ack.parsed.text}${ack.parsed.html}`).not.toContain('watches');
+
+    // A real conversation: Ana answers Carla; Carla's next new ticket is quoted back to her.
+    const { assigned } = await startTicket(d);
+    await d.ingest(anaReply(assigned, 'Please try the new driver.'));
+    await d.send();
+    await d.ingest(buildMail({ subject: 'Scanner too', body: 'The scanner is broken as well.' }));
+    await d.send();
+    expect(last(CARLA).parsed.subject).toBe('[HD-3] Scanner too');
+    expect(last(CARLA).parsed.text).toContain('The scanner is broken as well.');
+  });
+});
+
 describe('forged bounces (item 2)', () => {
   it('a report naming another address silences nobody, and its sender never joins the ticket', async () => {
     const d = fx.open();

@@ -26,6 +26,8 @@ groups:
 
 interface Knobs {
   acks?: number;
+  /** An agent has answered the sender before. */
+  answered?: boolean;
   suppressed?: string[];
   recent?: number;
   ticket?: Partial<TicketInfo>;
@@ -50,6 +52,7 @@ function store(k: Knobs = {}): StoreReader {
     outboxByMessageIds: none,
     ticketInfo: async (id) => ({ id, ref: 'HD-5', subject: 'Printer', status: 'open', priority: 'medium', severity: 'medium', category: null, queue: null, assignee: null, customer: 'carla@customer.test', dueAt: null, firstResponseDueAt: null, pausedAt: null, organisation: null, contract: null, slaLevel: null, createdAt: 0, closedAt: null, firstResponseAt: null, spamVerdict: 'ham', spamScore: 0.1, ...k.ticket }),
     acksSince: async () => k.acks ?? 0,
+    answeredBefore: async () => k.answered ?? false,
     ticketAcknowledged: async () => true,
     messagesFromSince: async () => k.recent ?? 0,
     hasEventSince: async () => false,
@@ -161,6 +164,16 @@ describe('notify stage', () => {
     const d = await run({ config: quiet });
     expect(sent(d)).toEqual(['assigned ana@example.test']);
     expect(d.withheld).toEqual(['acknowledgement: notifications.acknowledge is off']);
+  });
+  it('quotes the message in the acknowledgement only to an address an agent has answered (notifications.ackQuotes)', async () => {
+    const quoted = async (ackQuotes: 'known' | 'always' | 'never', answered: boolean) => {
+      const d = await run({ config: { ...config, notifications: { ...config.notifications, ackQuotes } }, knobs: { answered } });
+      return (d.mails.find((m) => m.template === 'ack')?.data.message as { text: string } | null)?.text ?? null;
+    };
+    expect(await quoted('known', false)).toBeNull();
+    expect(await quoted('known', true)).toBe('hi');
+    expect(await quoted('always', false)).toBe('hi');
+    expect(await quoted('never', true)).toBeNull();
   });
   it('relays an agent reply to the customer and CC participants, or only the customer with replies.copyParticipants off', async () => {
     const agent = { role: 'agent' as const, existing: true, mail: { from: { address: 'ana@example.test', name: 'Ana' } }, update: {}, knobs: { participants: [{ email: 'dan@customer.test', name: null, role: 'cc' }, { email: 'bob@example.test', name: null, role: 'agent' }] } };

@@ -36,6 +36,7 @@ function fakeStore(ids: Record<string, TicketHandle>, participants: string[] = [
     outboxByMessageIds: async () => null,
     ticketInfo: async () => null,
     acksSince: async () => 0,
+    answeredBefore: async () => false,
     ticketAcknowledged: async () => false,
     messagesFromSince: async () => 0,
     hasEventSince: async () => false,

@@ -81,7 +81,8 @@ class Planner {
       } else {
         const language = await customerLanguage(this.ctx, this.sender, this.mail);
         const suggest: SuggestRequest | null = n.suggestArticles ? { audience: 'customer', subject: this.mail.subject, text: this.mail.text, locale: language.locale } : null;
-        await this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info, { extra: { suggest } });
+        const quotes = n.ackQuotes === 'always' || (n.ackQuotes === 'known' && (await this.ctx.store.answeredBefore(this.sender)));
+        await this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info, { extra: { suggest }, ...(quotes ? {} : { message: null }) });
       }
     }
     // An unsure verdict is said to whoever hears of the ticket, with how to clear it: the
