@@ -91,12 +91,12 @@ interface Ready {
 }
 
 /**
- * The one intake (docs/ARCHITECTURE.md "The flow"): sources only produce deliveries; the intake alone parses
- * ahead, prepares each message outside the store's write turn (its parse and an agent's DKIM
- * check: pipeline/prepare.ts), runs the stages, applies each message into a batch it opened
- * inside the turn, commits that batch, and then calls the acks of exactly that batch. A batch that cannot
- * be made durable is reported to nobody but its own pass: none of its messages is
- * acknowledged, and the source offers them again.
+ * The one intake (docs/ARCHITECTURE.md "The flow"): sources only produce deliveries; the
+ * intake alone parses ahead, prepares each message outside the store's write turn (its parse
+ * and an agent's DKIM check: pipeline/prepare.ts), runs the stages, applies each message into
+ * a batch it opened inside the turn, commits that batch, and then calls the acks of exactly
+ * that batch. A batch that cannot be made durable is reported to nobody but its own pass:
+ * none of its messages is acknowledged, and the source offers them again.
  *
  * A batch holds at most `batchMessages` (50) messages and stays open at most `batchMs`
  * (250 ms): enough to write the shared index pages once per batch instead of once per

@@ -16,6 +16,11 @@ export function childPath(dir: string | Buffer, name: Buffer): Buffer {
 
 const SEP = Buffer.from(path.sep);
 
+/** A name that starts with a dot: hidden, and never mail (Maildir's own `.` files, editors' leftovers). */
+export function isHidden(name: Buffer): boolean {
+  return name[0] === 0x2e;
+}
+
 /** A name or path for people (logs, `helpdesk status`, a message's source): as UTF-8, or, when it is not, each byte above 0x7f as `\xNN`. */
 export function shownName(name: Buffer): string {
   return isUtf8(name) ? name.toString('utf8') : [...name].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');

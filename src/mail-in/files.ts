@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { childPath, shownName } from '../lib/byte-names';
+import { childPath, isHidden, shownName } from '../lib/byte-names';
 import type { RawMessage } from '../pipeline/types';
+
+const TMP = Buffer.from('tmp');
 
 /**
  * Raw messages from the command line (`helpdesk ingest`): a file holds one message, or
@@ -35,7 +37,7 @@ export function listFiles(dir: string): ListedFile[] {
   const walk = (d: Buffer) => {
     const entries = readdirSync(d, { withFileTypes: true, encoding: 'buffer' }).sort((a, b) => Buffer.compare(a.name, b.name));
     for (const e of entries) {
-      if (e.name[0] === DOT) continue;
+      if (isHidden(e.name)) continue;
       const full = childPath(d, e.name);
       if (e.isDirectory()) {
         if (e.name.equals(TMP) && isMaildir(d)) continue;
@@ -46,9 +48,6 @@ export function listFiles(dir: string): ListedFile[] {
   walk(Buffer.from(dir));
   return out;
 }
-
-const DOT = 0x2e;
-const TMP = Buffer.from('tmp');
 
 function isFileTarget(p: Buffer): boolean {
   try {

@@ -1,7 +1,7 @@
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
 import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
-import { childPath, shownName } from '../lib/byte-names';
+import { childPath, isHidden, shownName } from '../lib/byte-names';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
@@ -22,7 +22,6 @@ export interface MaildirSourceOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-const DOT = 0x2e;
 const SEEN = Buffer.from(':2,S');
 
 /**
@@ -77,7 +76,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     let entries: Dirent<Buffer>[];
     try {
       // Names as bytes (lib/byte-names.ts): one that is not UTF-8 is read too.
-      entries = readdirSync(newDir, { withFileTypes: true, encoding: 'buffer' }).filter((e) => e.name[0] !== DOT);
+      entries = readdirSync(newDir, { withFileTypes: true, encoding: 'buffer' }).filter((e) => !isHidden(e.name));
     } catch (err) {
       fail(`cannot read ${newDir}: ${errorMessage(err)}`, err);
       return;

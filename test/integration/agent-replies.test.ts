@@ -486,6 +486,32 @@ describe('customers', () => {
 });
 
 describe('agent forwards', () => {
+  /** Ana's mail to the desk: her `text`, and `inner` attached as message/rfc822. */
+  const forwardAttached = (m: { subject: string; messageId: string; text: string; inner: string; filename?: string }) =>
+    Buffer.from(
+      [
+        'From: Ana <ana@example.test>',
+        'To: support@example.test',
+        `Subject: ${m.subject}`,
+        'Date: Mon, 23 Nov 2026 10:00:00 +0000',
+        `Message-ID: ${m.messageId}`,
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="X"',
+        '',
+        '--X',
+        'Content-Type: text/plain',
+        '',
+        m.text,
+        '--X',
+        'Content-Type: message/rfc822',
+        ...(m.filename ? [`Content-Disposition: attachment; filename="${m.filename}"`] : []),
+        '',
+        m.inner,
+        '--X--',
+        '',
+      ].join('\r\n'),
+    );
+
   it('creates the ticket for the original sender of an inline forward', async () => {
     const d = desk({ rules: 'rules: []\n' });
     const fwd = buildMail({
@@ -504,28 +530,7 @@ describe('agent forwards', () => {
   it('creates the ticket for the sender of a message attached as message/rfc822', async () => {
     const d = desk({ rules: 'rules: []\n' });
     const inner = buildMail({ from: 'Grace <grace@customer.test>', to: 'ana@example.test', subject: 'VPN down', body: 'The VPN refuses my password.' }).toString();
-    const outer = [
-      'From: Ana <ana@example.test>',
-      'To: support@example.test',
-      'Subject: Fwd: VPN down',
-      'Date: Mon, 23 Nov 2026 10:00:00 +0000',
-      'Message-ID: <fwd-1@example.test>',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="X"',
-      '',
-      '--X',
-      'Content-Type: text/plain',
-      '',
-      'Forwarding as attachment.',
-      '--X',
-      'Content-Type: message/rfc822',
-      'Content-Disposition: attachment; filename="VPN down.eml"',
-      '',
-      inner,
-      '--X--',
-      '',
-    ].join('\r\n');
-    await d.ingest(Buffer.from(outer));
+    await d.ingest(forwardAttached({ subject: 'Fwd: VPN down', messageId: '<fwd-1@example.test>', text: 'Forwarding as attachment.', inner, filename: 'VPN down.eml' }));
     const t = (await d.view.showTicket('HD-1'));
     expect(t).toMatchObject({ customer: 'grace@customer.test', subject: 'VPN down' });
     expect(t?.messages[0].text).toContain('The VPN refuses my password.');
@@ -537,34 +542,11 @@ describe('agent forwards', () => {
 
   it('keeps a forward whose attached message cannot be read as the agent’s ticket, with the attachment and the reason', async () => {
     const d = desk({ rules: 'rules: []\n' });
-    const forwardOf = (n: number, inner: string) =>
-      Buffer.from(
-        [
-          'From: Ana <ana@example.test>',
-          'To: support@example.test',
-          `Subject: Fwd: strange mail ${n}`,
-          'Date: Mon, 23 Nov 2026 10:00:00 +0000',
-          `Message-ID: <fwd-bad-${n}@example.test>`,
-          'MIME-Version: 1.0',
-          'Content-Type: multipart/mixed; boundary="X"',
-          '',
-          '--X',
-          'Content-Type: text/plain',
-          '',
-          'Look at what this customer sent.',
-          '--X',
-          'Content-Type: message/rfc822',
-          '',
-          inner,
-          '--X--',
-          '',
-        ].join('\r\n'),
-      );
     // Bytes that are no mail at all, and a mail past the parser's limit on parts.
     const parts = Array.from({ length: 3000 }, (_, i) => `--c\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('');
     const unreadable = ['\u0001\u0002 not a mail \u00ff', `From: grace@customer.test\r\nSubject: many parts\r\nContent-Type: multipart/mixed; boundary="c"\r\n\r\n${parts}--c--`];
     for (const [i, inner] of unreadable.entries()) {
-      const result = await d.ingest(forwardOf(i + 1, inner));
+      const result = await d.ingest(forwardAttached({ subject: `Fwd: strange mail ${i + 1}`, messageId: `<fwd-bad-${i + 1}@example.test>`, text: 'Look at what this customer sent.', inner }));
       expect(result.outcome).toBe('created');
       const t = await d.view.showTicket(`HD-${i + 1}`);
       expect(t).toMatchObject({ customer: 'ana@example.test', subject: `Fwd: strange mail ${i + 1}` });

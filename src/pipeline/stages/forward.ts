@@ -1,4 +1,5 @@
 import EmailForwardParser from 'email-forward-parser';
+import { errorMessage } from '../../lib/errors';
 import { isAgentAddress, isOwnAddress } from '../agents';
 import type { InboundMail, Stage } from '../types';
 import { parsedWithin } from '../parse-ahead';
@@ -44,18 +45,19 @@ async function forwardedOriginal(mail: InboundMail, parseAttached: (bytes: Buffe
     try {
       inner = await parseAttached(attached[0].content);
     } catch (err) {
-      return { unread: err instanceof Error ? err.message : String(err) };
+      return { unread: errorMessage(err) };
     }
     if (inner.from) return { original: inner };
   }
   const parsed = new EmailForwardParser().read(mail.text, mail.subject);
   if (!parsed.forwarded || !parsed.email.from.address) return { original: null };
-  return { original: {
+  const inline: Original = {
     from: { address: parsed.email.from.address.toLowerCase(), name: parsed.email.from.name ?? '' },
     subject: parsed.email.subject ?? mail.subject.replace(/^\s*(fwd?|wg|rv|tr|enc)\s*:\s*/i, ''),
     text: parsed.email.body ?? '',
     html: null,
     date: parsed.email.date && !Number.isNaN(Date.parse(parsed.email.date)) ? new Date(parsed.email.date) : null,
     attachments: [],
-  } };
+  };
+  return { original: inline };
 }

@@ -220,14 +220,11 @@ function addressList(field: AddressObject | AddressObject[] | undefined): MailAd
 }
 
 /**
- * The sender: the parser's From when it is a mail address; else the first From field that
- * holds one (each further field read on its own); else the parser's From as it is.
- */
-/**
- * Who the message is from, so the ticket has someone to answer. A From without a usable address
- * (`<>`, spam) falls back to another From field with one (some clients send two, the first
- * broken), then Sender, then Reply-To; `fromFallback` then names the field used. Only the first
- * From is what DKIM and DMARC speak for, so trust.ts believes no fallback.
+ * Who the message is from, so the ticket has someone to answer: the parser's From when it is a
+ * mail address. A From without a usable one (`<>`, spam) falls back to another From field with
+ * one (some clients send two, the first broken; each read on its own), else the parser's From as
+ * it is, else Sender, then Reply-To; `fromFallback` names the field a fallback came from. DKIM
+ * and DMARC speak for the first From only, so trust.ts believes no fallback.
  */
 async function senderOf(parsed: ParsedMail): Promise<Pick<InboundMail, 'from' | 'fromFallback'>> {
   const parsedFirst = addressList(parsed.from)[0] ?? null;
