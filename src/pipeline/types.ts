@@ -175,7 +175,7 @@ export interface AssignDecision {
 export type Outcome = 'created' | 'appended' | 'duplicate' | 'quarantined' | 'ignored';
 
 /** The templates the help desk sends (templates/<locale>/<name>.{text,html}.hbs). */
-export const TEMPLATES = ['ack', 'assigned', 'customer_replied', 'agent_reply', 'status_changed', 'assignee_changed', 'sla_warning', 'sla_breach', 'unassigned', 'mailbox_unhealthy', 'command_error', 'reply_undelivered', 'digest'] as const;
+export const TEMPLATES = ['ack', 'assigned', 'customer_replied', 'agent_reply', 'status_changed', 'assignee_changed', 'sla_warning', 'sla_breach', 'unassigned', 'mailbox_unhealthy', 'command_error', 'reply_undelivered', 'digest', 'not_believed'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
 
 /** One mail to send, decided by the notify stage; apply turns it into an outbox row. */
@@ -331,10 +331,8 @@ export interface StoreReader {
   outboxByMessageIds(ids: string[]): Promise<BouncedOutbox | null>;
   /** What notifications need to know about an existing ticket. */
   ticketInfo(id: number): Promise<TicketInfo | null>;
-  /** Acknowledgements enqueued to this address since `since`. */
-  acksSince(address: string, since: number): Promise<number>;
-  /** Whether an agent's reply was ever relayed to this address (its mailbox: plus-addresses included). */
-  answeredBefore(address: string): Promise<boolean>;
+  /** Mails of this template enqueued to this address (its mailbox: plus-addresses included) since `since`. */
+  sentSince(template: TemplateName, address: string, since: number): Promise<number>;
   /** Whether the ticket's customer was ever sent (or queued) an acknowledgement. */
   ticketAcknowledged(ticketId: number): Promise<boolean>;
   /** Inbound messages from this address on this ticket since `since`. */

@@ -163,6 +163,11 @@ describe('trust.mode: dkim (item 1)', () => {
       expect.stringContaining('no passing DKIM signature of example.test (evil.example: pass'),
       expect.stringContaining('more than one From header'),
     ]);
+    // Ana hears of it, once within the hour: a reply of hers lost this way would not go unnoticed.
+    await d.send();
+    const notices = to('ana@example.test').filter((m) => m.parsed.subject === '[HD-1] A mail in your name was not taken as yours');
+    expect(notices).toHaveLength(1);
+    expect(notices[0].parsed.text).toContain('was not taken as yours: the message has no DKIM signature.');
 
     await d.ingest(await sign(anaReply(assigned, '#priority low\nPlease try the new driver.'), 'example.test', ours.privateKey));
     await d.send();

@@ -28,6 +28,8 @@ interface Knobs {
   acks?: number;
   /** An agent has answered the sender before. */
   answered?: boolean;
+  /** Other mails sent to the address, by template. */
+  sent?: Record<string, number>;
   suppressed?: string[];
   recent?: number;
   ticket?: Partial<TicketInfo>;
@@ -51,8 +53,7 @@ function store(k: Knobs = {}): StoreReader {
     messageIdSecret: none,
     outboxByMessageIds: none,
     ticketInfo: async (id) => ({ id, ref: 'HD-5', subject: 'Printer', status: 'open', priority: 'medium', severity: 'medium', category: null, queue: null, assignee: null, customer: 'carla@customer.test', dueAt: null, firstResponseDueAt: null, pausedAt: null, organisation: null, contract: null, slaLevel: null, createdAt: 0, closedAt: null, firstResponseAt: null, spamVerdict: 'ham', spamScore: 0.1, ...k.ticket }),
-    acksSince: async () => k.acks ?? 0,
-    answeredBefore: async () => k.answered ?? false,
+    sentSince: async (template) => (template === 'ack' ? (k.acks ?? 0) : template === 'agent_reply' ? (k.answered ? 1 : 0) : (k.sent?.[template] ?? 0)),
     ticketAcknowledged: async () => true,
     messagesFromSince: async () => k.recent ?? 0,
     hasEventSince: async () => false,
@@ -86,7 +87,7 @@ const newTicket: NewTicketDecision = {
   reasons: {},
 };
 
-async function run(over: { mail?: Partial<InboundMail>; classification?: Classification; ticket?: NewTicketDecision | null; existing?: boolean; role?: 'agent' | 'customer'; knobs?: Knobs; unassignedTo?: string[]; config?: Config; update?: Partial<TicketUpdate> } = {}): Promise<NotifyDecision> {
+async function run(over: { mail?: Partial<InboundMail>; classification?: Classification; ticket?: NewTicketDecision | null; existing?: boolean; role?: 'agent' | 'customer'; knobs?: Knobs; unassignedTo?: string[]; config?: Config; update?: Partial<TicketUpdate>; claim?: Draft['agentClaim'] } = {}): Promise<NotifyDecision> {
   const mail: InboundMail = { messageId: '<m@c>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'carla@customer.test', name: 'Carla' }, to: [], cc: [], replyTo: [], subject: 'Printer', text: 'hi', html: null, date: null, headers: [], attachments: [], ...over.mail };
   const draft: Draft = {
     raw: { bytes: Buffer.alloc(0), source: 'test', position: null, mailbox: null },
@@ -100,6 +101,7 @@ async function run(over: { mail?: Partial<InboundMail>; classification?: Classif
     newTicket: over.existing ? undefined : over.ticket === null ? undefined : (over.ticket ?? newTicket),
     assignment: { assignee: (over.ticket ?? newTicket).assignee, reason: 'rule', roundRobin: null, notifyUnassigned: over.unassignedTo ?? [] },
     update: over.update ? { ...blankUpdate, ...over.update } : undefined,
+    agentClaim: over.claim,
   };
   const result = (await notify.run(draft, { config: over.config ?? config, store: store(over.knobs), now: () => 0, log: silentLogger(), answers: noAnswers })) as Partial<Draft>;
   if (!result.notify) throw new Error('no decision');
@@ -174,6 +176,20 @@ describe('notify stage', () => {
     expect(await quoted('known', true)).toBe('hi');
     expect(await quoted('always', false)).toBe('hi');
     expect(await quoted('never', true)).toBeNull();
+  });
+  it('tells an agent, once an hour, that mail in their name was not believed; no acknowledgement goes to them', async () => {
+    const claim = { agent: 'ana@example.test', agentName: 'Ana', trusted: false, reason: 'the message has no DKIM signature', unsigned: [] };
+    const mail = { from: { address: 'ana@example.test', name: 'Ana' } };
+    const fresh = await run({ mail, claim, ticket: { ...newTicket, assignee: 'bob@example.test' } });
+    expect(sent(fresh)).toEqual(['assigned bob@example.test', 'not_believed ana@example.test']);
+    expect(fresh.mails.find((m) => m.template === 'not_believed')?.data.notBelieved).toBe('the message has no DKIM signature');
+    expect(fresh.withheld).toEqual([expect.stringContaining('acknowledgement: ana@example.test is an agent\'s address and the mail was not believed')]);
+    const onTicket = await run({ mail, claim, existing: true });
+    expect(sent(onTicket)).toEqual(['not_believed ana@example.test']);
+    const again = await run({ mail, claim, existing: true, knobs: { sent: { not_believed: 1 } } });
+    expect(sent(again)).toEqual([]);
+    expect(again.withheld).toEqual(['not_believed to ana@example.test: one was sent within the hour']);
+    expect(sent(await run({ mail, claim: { ...claim, trusted: true, reason: 'ok' }, existing: true, role: 'agent' }))).not.toContain('not_believed ana@example.test');
   });
   it('relays an agent reply to the customer and CC participants, or only the customer with replies.copyParticipants off', async () => {
     const agent = { role: 'agent' as const, existing: true, mail: { from: { address: 'ana@example.test', name: 'Ana' } }, update: {}, knobs: { participants: [{ email: 'dan@customer.test', name: null, role: 'cc' }, { email: 'bob@example.test', name: null, role: 'agent' }] } };

@@ -37,6 +37,7 @@ export const notify: Stage = {
     const plan = new Planner(draft, ctx, mail, sender);
     if (!thread.ticket) await plan.newTicket();
     else await plan.reply(thread.ticket.id);
+    await plan.agentNotBelieved();
     return { notify: plan.decision() };
   },
 };
@@ -45,10 +46,18 @@ export const notify: Stage = {
 /** A ticket a notification is about: the one this message is about to create has no id yet. */
 type NotifiedTicket = Omit<TicketInfo, 'id'> & { id: number | null };
 
+/** What may go to the address that sent the message itself; nothing else does. */
+const TO_THE_SENDER = new Set<TemplateName>(['ack', 'command_error', 'not_believed']);
+
+/** At most one not_believed notice per agent within this long. */
+const NOT_BELIEVED_EVERY = 3_600_000;
+
 class Planner {
   private readonly mails: PlannedMail[] = [];
   private readonly withheld: string[] = [];
   private floodWarning: string | null = null;
+  /** The ticket as the notifications show it, once newTicket or reply worked it out. */
+  private ticket: NotifiedTicket | null = null;
 
   constructor(
     private readonly draft: Draft,
@@ -66,22 +75,23 @@ class Planner {
     if (!t) return;
     if (t.status === 'spam') return;
     const { config } = this.ctx;
-    const info: NotifiedTicket = { id: null, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, firstResponseDueAt: t.firstResponseDueAt, pausedAt: null, organisation: t.organisation, contract: t.contract, slaLevel: t.slaLevel, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null, spamVerdict: t.spamVerdict, spamScore: t.spamScore };
+    const info: NotifiedTicket = (this.ticket = { id: null, ref: '', subject: t.subject, status: t.status, priority: t.priority, severity: t.severity, category: t.category, queue: t.queue, assignee: t.assignee, customer: this.sender, dueAt: t.dueAt, firstResponseDueAt: t.firstResponseDueAt, pausedAt: null, organisation: t.organisation, contract: t.contract, slaLevel: t.slaLevel, createdAt: this.draft.receivedAt, closedAt: null, firstResponseAt: null, spamVerdict: t.spamVerdict, spamScore: t.spamScore });
 
     if (this.draft.actor?.role === 'customer') {
       const n = config.notifications;
       const limit = n.ackRateLimit;
       if (!n.acknowledge) this.withheld.push('acknowledgement: notifications.acknowledge is off');
+      else if (this.draft.agentClaim?.trusted === false) this.withheld.push(`acknowledgement: ${this.sender} is an agent's address and the mail was not believed to be theirs; the agent is told instead (not_believed)`);
       // A sender our checks do not believe (trust.ts senderDoubt, fallbackDoubt) most likely did
       // not write this: an acknowledgement would carry a stranger's subject to them (backscatter).
       else if (this.draft.senderDoubt) this.withheld.push(`acknowledgement: ${this.sender} is not believed to have written this (${this.draft.senderDoubt})`);
       else if (t.spamVerdict === 'unsure' && n.withholdAckWhenUnsure) this.withheld.push('acknowledgement: the spam filter is unsure about this message (notifications.withholdAckWhenUnsure)');
-      else if ((await this.ctx.store.acksSince(this.sender, this.draft.receivedAt - limit.per)) >= limit.count) {
+      else if ((await this.ctx.store.sentSince('ack', this.sender, this.draft.receivedAt - limit.per)) >= limit.count) {
         this.withheld.push(`acknowledgement: ${this.sender} already got ${limit.count} acknowledgements within ${Math.round(limit.per / 60000)} minutes (notifications.ackRateLimit)`);
       } else {
         const language = await customerLanguage(this.ctx, this.sender, this.mail);
         const suggest: SuggestRequest | null = n.suggestArticles ? { audience: 'customer', subject: this.mail.subject, text: this.mail.text, locale: language.locale } : null;
-        const quotes = n.ackQuotes === 'always' || (n.ackQuotes === 'known' && (await this.ctx.store.answeredBefore(this.sender)));
+        const quotes = n.ackQuotes === 'always' || (n.ackQuotes === 'known' && (await this.ctx.store.sentSince('agent_reply', this.sender, 0)) > 0);
         await this.add('ack', this.sender, language.locale, `acknowledgement of a new ticket, in ${language.locale}: ${language.source}`, info, { extra: { suggest }, ...(quotes ? {} : { message: null }) });
       }
     }
@@ -102,6 +112,7 @@ class Planner {
     // Notifications show the ticket as this message leaves it (a customer's reply reopens a
     // resolved ticket: the agent is told `open`, not `resolved`).
     const info = afterChanges(before, this.draft.update?.errors.length === 0 ? this.draft.update.changes : []);
+    this.ticket = info;
     const flood = config.notifications.ticketFlood;
     const since = this.draft.receivedAt - flood.per;
     if ((await store.messagesFromSince(ticketId, this.sender, since)) + 1 > flood.count) {
@@ -187,13 +198,30 @@ class Planner {
     await this.add('ack', info.customer, language.locale, `acknowledgement held back while the ticket was suspected spam, sent after #notspam, in ${language.locale}: ${language.source}`, info, { message, thread: await customerThreadOf(store, info.id) });
   }
 
+  /**
+   * Mail from an agent's address that the trust check did not believe (trust.ts): nothing it
+   * asked for was done and nothing of it reached the customer. The agent hears so, at their
+   * configured address, at most once an hour (a spoofer cannot make the desk mail them more):
+   * a reply lost to a DNS failure, or to a mail provider that stopped signing, is noticed,
+   * and so is someone writing in their name.
+   */
+  async agentNotBelieved(): Promise<void> {
+    const claim = this.draft.agentClaim;
+    if (!claim || claim.trusted || !this.ticket) return;
+    if ((await this.ctx.store.sentSince('not_believed', claim.agent, this.draft.receivedAt - NOT_BELIEVED_EVERY)) > 0) {
+      this.withheld.push(`not_believed to ${claim.agent}: one was sent within the hour`);
+      return;
+    }
+    await this.add('not_believed', claim.agent, this.ctx.config.helpdesk.locale, `mail in the name of agent ${claim.agent} was not believed: ${claim.reason}`, this.ticket, { extra: { notBelieved: claim.reason } });
+  }
+
   /** Suggestions for agents' notices (notifications.suggestToAgents), looked up when the mail is rendered (knowledge/suggest.ts). */
   private agentsSuggestions(subject: string, text: string, reply: boolean): SuggestRequest | null {
     return this.ctx.config.notifications.suggestToAgents ? { audience: 'agents', subject, text: text.slice(0, 4000), reply } : null;
   }
 
   private async add(template: TemplateName, to: string, locale: string, reason: string, ticket: NotifiedTicket, more: { message?: Quoted | null; thread?: PlannedMail['thread']; relayed?: boolean; extra?: Record<string, unknown> } = {}): Promise<void> {
-    if (to === this.sender && template !== 'ack' && template !== 'command_error') return;
+    if (to === this.sender && !TO_THE_SENDER.has(template)) return;
     if (this.mails.some((m) => m.template === template && m.to === to)) return;
     const refused = await undeliverable(this.ctx.config, this.ctx.store, template, to, this.draft.receivedAt, more.relayed === true);
     if (refused !== undefined) {
