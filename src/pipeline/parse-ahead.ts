@@ -18,9 +18,10 @@ import type { InboundMail } from './types';
  * ahead, so that a parse can always be abandoned (limits.processingTime, parsedWithin). When
  * the shared worker dies (a message that exhausts its memory, a bug) or is abandoned, what it
  * had in hand is parsed on a worker of its own, and the next ahead() starts a new shared
- * worker; after repeated deaths nothing more is sent ahead. Only when no worker can run at
- * all is a message parsed inline. A message's parse error is the same error inline or in a
- * worker.
+ * worker; after repeated deaths nothing more is sent ahead. A message that exhausts the memory
+ * of a worker of its own too is quarantined (ParseOutOfMemory). Only when no worker can run at
+ * all, or the one it had died otherwise (a bug), is a message parsed inline. A message's parse
+ * error is the same error inline or in a worker.
  */
 export interface ParseAhead {
   /** Starts parsing a message that is coming up; does nothing when that cannot help. */
@@ -43,6 +44,14 @@ export class ParseTimeout extends Error {}
 
 /** Rejection for a parse the worker could not finish: parse inline instead. */
 export class ParseWorkerGone extends Error {}
+
+/**
+ * A message whose parse ran out of memory on a worker of its own: it is quarantined with this
+ * reason, never parsed inline. Inline it had no memory limit and held the event loop: 20 MB of
+ * html that is all `<` took 23 s and 2.4 GB there, every mailbox and job waiting, and a host
+ * with less memory would kill the daemon, which then met the same message again at start.
+ */
+export class ParseOutOfMemory extends Error {}
 
 /** The compiled worker next to this file; absent when running from TypeScript sources. */
 export const DEFAULT_WORKER_FILE = path.join(__dirname, 'parse-worker.js');
@@ -114,11 +123,12 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
       if (!usable || closed || bytes.length > options.maxBytes) return undefined;
       // Its own heap, sized for the biggest message allowed: mailparser holds the message,
       // its decoded parts and the text several times over.
-      const w = new Worker(workerFile, { resourceLimits: { maxOldGenerationSizeMb: Math.max(256, Math.ceil((bytes.length * 12) / 1e6)) } });
+      const heapMb = Math.max(256, Math.ceil((bytes.length * 12) / 1e6));
+      const w = new Worker(workerFile, { resourceLimits: { maxOldGenerationSizeMb: heapMb } });
       const copy = new Uint8Array(bytes);
       const parsed = new Promise<InboundMail>((resolve, reject) => {
         w.on('message', (reply: ParseReply) => ('error' in reply ? reject(new Error(reply.error)) : resolve(revive(reply.mail))));
-        w.on('error', (err) => reject(new ParseWorkerGone(`parse worker stopped: ${errorMessage(err)}`)));
+        w.on('error', (err) => reject((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? new ParseOutOfMemory(`needs more memory than a parse may use (${heapMb} MB): ${err.message}`) : new ParseWorkerGone(`parse worker stopped: ${errorMessage(err)}`)));
         w.on('exit', (code) => reject(new ParseWorkerGone(`parse worker stopped: exit code ${code}`)));
       });
       const end = () => void w.terminate();

@@ -151,6 +151,24 @@ describe('parsing ahead on a worker thread', () => {
     }
   });
 
+  it('quarantines a message whose parse runs out of memory on its own worker, never parsing it inline', async () => {
+    // 4 MB of html that is all `<`: its own worker (256 MB) runs out of memory in seconds; the
+    // main thread, with no limit, took 2.4 GB and 23 s for 20 MB of it, every mailbox waiting.
+    const desk = openTestDesk();
+    const early = parseAhead({ log: silentLogger(), maxBytes: 25 * 1024 * 1024, workerFile: WORKER });
+    try {
+      const bytes = Buffer.from(`From: a@c.test\r\nTo: support@example.test\r\nSubject: all brackets\r\nMessage-ID: <brackets@c.test>\r\nContent-Type: text/html\r\n\r\n<html><body>${'<'.repeat(4_000_000)}</body></html>\r\n`);
+      const result = await ingest({ bytes, source: 'test', position: null, mailbox: 'support' }, { config: desk.config, store: desk.store, log: silentLogger(), parseAhead: early });
+      expect(result.outcome).toBe('quarantined');
+      expect(result.reason).toMatch(/^parse: needs more memory than a parse may use \(256 MB\): Worker terminated due to reaching memory limit/);
+      const next = await ingest({ bytes: buildMail({ messageId: '<after-brackets@c.test>' }), source: 'test', position: null, mailbox: 'support' }, { config: desk.config, store: desk.store, log: silentLogger(), parseAhead: early });
+      expect(next.outcome).toBe('created');
+    } finally {
+      await early.close();
+      desk.close();
+    }
+  }, 60_000);
+
   describe('limits.processingTime', () => {
     /** Well-formed html that takes the parse stage about a second per 2 MB (sanitize-html and html-to-text). */
     const slowMail = (repeats: number) => Buffer.from(`From: a@c.test\r\nTo: support@example.test\r\nSubject: long\r\nMessage-ID: <slow-${repeats}@c.test>\r\nContent-Type: text/html\r\n\r\n${'<p>hello <b>world</b></p>'.repeat(repeats)}\r\n`);
