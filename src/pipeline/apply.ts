@@ -2,6 +2,7 @@ import { rawSize } from './stages/size-limit';
 import type { Config } from '../config/schema';
 import type { Store } from '../store/open';
 import { runPlan, sqliteWrites, write, type Plan } from '../store/writes';
+import { SHARED_MESSAGE_ID } from '../store/messages';
 import { replyUndeliveredPlan } from './reply-undelivered';
 import { enqueuePlan } from './enqueue';
 import { attachmentsFor } from './mail-attachments';
@@ -137,7 +138,16 @@ export function* applyPlan(draft: Draft, config: Config, files: KeptFiles): Plan
     rawPath: draft.rawPath,
     createdAt: now,
   });
-  yield* write('registerMessageId', mail.messageId, ticket.id, now);
+  const holder = yield* write('registerMessageId', mail.messageId, ticket.id, now);
+  if (holder !== ticket.id && !mail.messageIdSynthetic) {
+    // Two senders' messages with one Message-ID (this one passed dedup, which matches by sender
+    // too): whoever wrote first may have learnt a customer's id early, to have replies naming it
+    // threaded onto their own ticket. Neither copy decides where such replies go any more.
+    yield* write('setValue', `${SHARED_MESSAGE_ID}${mail.messageId}`, String(now));
+    const why = `Message-ID ${mail.messageId} was also carried by a message from another sender on another ticket: replies are not threaded by it any more`;
+    yield* write('addEvent', { ticketId: ticket.id, at: now, actor: 'system', type: 'message_id_shared', to: mail.messageId, reason: why });
+    yield* write('addEvent', { ticketId: holder, at: now, actor: 'system', type: 'message_id_shared', to: mail.messageId, reason: why });
+  }
   yield* write(
     'insertAttachments',
     mail.attachments.map((a, i) => ({

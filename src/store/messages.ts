@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle
 import type { Db } from './open';
 import { fromCustomerSide } from './customer-side';
 import { inJsonList, insertRows, prepared } from './prepared';
-import { attachments, messageIds, messages, outbox, tickets } from './schema';
+import { attachments, keyValue, messageIds, messages, outbox, tickets } from './schema';
 
 export type NewMessageRow = Omit<typeof messages.$inferInsert, 'id'>;
 export type NewAttachmentRow = Omit<typeof attachments.$inferInsert, 'id'>;
@@ -28,7 +28,7 @@ export function ticketsByMessageIds(db: Db, ids: string[]): Map<string, { id: nu
       .select({ messageId: messageIds.messageId, id: tickets.id, ref: tickets.ref })
       .from(messageIds)
       .innerJoin(tickets, eq(tickets.id, messageIds.ticketId))
-      .where(inJsonList(messageIds.messageId, 'ids'))
+      .where(and(inJsonList(messageIds.messageId, 'ids'), sql`not exists (select 1 from ${keyValue} where ${keyValue.key} = ${SHARED_MESSAGE_ID} || ${messageIds.messageId})`))
       .prepare(),
   );
   for (const r of query.all({ ids: JSON.stringify(ids) })) found.set(r.messageId, { id: r.id, ref: r.ref });
@@ -39,16 +39,25 @@ export function insertMessage(db: Db, row: NewMessageRow): number {
   return insertRows(db, 'messages', messages, true).id(row);
 }
 
-/** Registers a Message-ID in the threading index; the first ticket to claim an id keeps it. */
-export function registerMessageId(db: Db, messageId: string, ticketId: number, at: number): void {
-  prepared(db, 'registerMessageId', (d) =>
+/**
+ * Registers a Message-ID in the threading index; the first ticket to claim an id keeps it.
+ * Returns the ticket that holds it now (another one when it was claimed before).
+ */
+export function registerMessageId(db: Db, messageId: string, ticketId: number, at: number): number {
+  const inserted = prepared(db, 'registerMessageId', (d) =>
     d
       .insert(messageIds)
       .values({ messageId: sql.placeholder('messageId'), ticketId: sql.placeholder('ticketId'), createdAt: sql.placeholder('at') })
       .onConflictDoNothing()
       .prepare(),
   ).run({ messageId, ticketId, at });
+  if (inserted.changes > 0) return ticketId;
+  const holder = prepared(db, 'messageIdHolder', (d) => d.select({ ticketId: messageIds.ticketId }).from(messageIds).where(eq(messageIds.messageId, sql.placeholder('messageId'))).prepare());
+  return holder.get({ messageId })?.ticketId ?? ticketId;
 }
+
+/** The key_value entry that marks a Message-ID two senders used (pipeline/apply.ts): no reply is threaded by it. */
+export const SHARED_MESSAGE_ID = 'shared-message-id:';
 
 /** One prepared insert per row: a message may carry thousands (5,000 uuencoded blocks were
  * too many SQL variables for one multi-row insert, issue #17). */

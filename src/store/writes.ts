@@ -25,7 +25,8 @@ export interface Writes {
   getValue(key: string): string | null;
   touchTicket(ticketId: number, at: number): void;
   insertMessage(row: NewMessageRow): number;
-  registerMessageId(messageId: string, ticketId: number, at: number): void;
+  /** The ticket that holds the Message-ID afterwards: the first to claim it keeps it. */
+  registerMessageId(messageId: string, ticketId: number, at: number): number;
   insertAttachments(rows: NewAttachmentRow[]): void;
   markBounced(id: number, status: string | null, diagnostic: string | null, at: number): void;
   suppress(address: string, reason: string, until: number, at: number): void;

@@ -267,6 +267,21 @@ describe('the desk as a reflector', () => {
   });
 });
 
+describe('a Message-ID learnt early', () => {
+  it('two senders with one Message-ID on two tickets: replies naming it are threaded onto neither', async () => {
+    const d = fx.open({});
+    // Mallory learns Carla's Message-ID before the desk has her mail (a copy sent to her while
+    // delivery to the desk is delayed) and writes first with it.
+    await d.ingest(buildMail({ from: 'Mallory <mallory@evil.test>', messageId: '<c2@customer.test>', subject: 'Hello' }));
+    expect(await d.ingest(buildMail({ messageId: '<c2@customer.test>', subject: 'Scanner', cc: 'Dan <dan@customer.test>' }))).toMatchObject({ outcome: 'created', ticket: 'HD-2' });
+    // Dan answers Carla's mail: his words must not land on Mallory's ticket, where the agent's answer would go to her.
+    const dan = await d.ingest(buildMail({ from: 'Dan <dan@customer.test>', inReplyTo: '<c2@customer.test>', references: ['<c2@customer.test>'], subject: 'Re: Scanner', body: 'Our serial number is 12345.' }));
+    expect(dan.ticket).not.toBe('HD-1');
+    expect((await ticket(d, 'HD-1'))?.messages).toHaveLength(1);
+    for (const ref of ['HD-1', 'HD-2']) expect((await ticket(d, ref))?.events.filter((e) => e.type === 'message_id_shared').map((e) => e.to)).toEqual(['<c2@customer.test>']);
+  });
+});
+
 describe('forged bounces (item 2)', () => {
   it('a report naming another address silences nobody, and its sender never joins the ticket', async () => {
     const d = fx.open();

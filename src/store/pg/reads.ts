@@ -3,6 +3,7 @@ import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { fromCustomerSide } from '../customer-side';
 import { PROCESSED } from '../inbound';
+import { SHARED_MESSAGE_ID } from '../messages';
 import { firstByMessageId, plusRange } from '../outbox';
 import { OPEN_STATUSES, TRAINING_SOURCES, type DigestQueue, type SlaClock } from '../tickets';
 import type { TokenCounts } from '../../spam/model';
@@ -84,7 +85,7 @@ export async function ticketsByMessageIds(db: PgDb, ids: string[]): Promise<Map<
       .select({ messageId: s.messageIds.messageId, id: s.tickets.id, ref: s.tickets.ref })
       .from(s.messageIds)
       .innerJoin(s.tickets, eq(s.tickets.id, s.messageIds.ticketId))
-      .where(anyOfPlaceholder(s.messageIds.messageId, 'ids'))
+      .where(and(anyOfPlaceholder(s.messageIds.messageId, 'ids'), sql`not exists (select 1 from ${s.keyValue} where ${s.keyValue.key} = ${SHARED_MESSAGE_ID} || ${s.messageIds.messageId})`))
       .prepare(name),
   ).execute({ ids });
   for (const r of rows) found.set(r.messageId, { id: r.id, ref: r.ref });

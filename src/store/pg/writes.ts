@@ -115,9 +115,12 @@ export function pgWrites(db: PgDb, options: { contactsOn?: PgDb } = {}): AsyncWr
           .insert(s.messageIds)
           .values({ messageId: sql.placeholder('messageId'), ticketId: sql.placeholder('ticketId'), createdAt: sql.placeholder('at') })
           .onConflictDoNothing()
+          .returning({ ticketId: s.messageIds.ticketId })
           .prepare(name),
       );
-      await insert.execute({ messageId, ticketId, at });
+      if ((await insert.execute({ messageId, ticketId, at })).length > 0) return ticketId;
+      const holder = pgPrepared(db, 'message_id_holder', (d, name) => d.select({ ticketId: s.messageIds.ticketId }).from(s.messageIds).where(eq(s.messageIds.messageId, sql.placeholder('messageId'))).prepare(name));
+      return (await holder.execute({ messageId }))[0]?.ticketId ?? ticketId;
     },
     insertAttachments: async (rows) => {
       for (let i = 0; i < rows.length; i += ATTACHMENT_ROWS) await db.insert(s.attachments).values(rows.slice(i, i + ATTACHMENT_ROWS));
