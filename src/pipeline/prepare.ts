@@ -7,7 +7,8 @@ import type { InboundMail, RawMessage } from './types';
 
 /**
  * The slow work on a message that needs no store: its parse (up to limits.processingTime, on a
- * worker) and, for a mail from an agent's address in `trust.mode: dkim`, its DKIM verification
+ * worker); for a mail from an agent's address, the parse of the one message it has attached
+ * (an agent's forward: stages/forward.ts) and, in `trust.mode: dkim`, its DKIM verification
  * (a DNS lookup, up to 10 s). The intake does it before it takes the store's write turn:
  * inside, a slow parse or DNS held every other writer up (the outbox worker marking mail
  * sent, the jobs, an MTA's `helpdesk ingest`). The stages use what is here, and do the work
@@ -16,6 +17,8 @@ import type { InboundMail, RawMessage } from './types';
 export interface Prepared {
   /** Rejects as the parse stage would throw. */
   parsed?: Promise<InboundMail>;
+  /** The parse of the message an agent's mail has attached (message/rfc822), when it has exactly one. */
+  forwarded?: Promise<InboundMail>;
   dkim?: Promise<DkimResults>;
 }
 
@@ -31,8 +34,16 @@ export async function prepareMessage(raw: RawMessage, config: Config, ahead: Par
     return { parsed };
   }
   const from = mail.from?.address;
-  if (config.trust.mode !== 'dkim' || !from || mail.fromFallback || !findAgent(config, from)) return { parsed };
-  const dkim = verifyDkim(raw.bytes, { resolver: dnsResolver });
-  await dkim.catch(() => undefined);
-  return { parsed, dkim };
+  if (!from || mail.fromFallback || !findAgent(config, from)) return { parsed };
+  const attached = forwardedAttachment(mail);
+  const forwarded = attached ? parsedWithin(ahead, attached, config.limits.processingTime, (bytes) => parseMail(bytes)) : undefined;
+  const dkim = config.trust.mode === 'dkim' ? verifyDkim(raw.bytes, { resolver: dnsResolver }) : undefined;
+  await Promise.all([forwarded?.catch(() => undefined), dkim?.catch(() => undefined)]);
+  return { parsed, forwarded, dkim };
+}
+
+/** The message an agent's mail forwards as an attachment: its one message/rfc822 part. */
+export function forwardedAttachment(mail: InboundMail): Buffer | null {
+  const attached = mail.attachments.filter((a) => a.contentType === 'message/rfc822');
+  return attached.length === 1 ? attached[0].content : null;
 }

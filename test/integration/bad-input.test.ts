@@ -243,6 +243,26 @@ describe('a file over limits.maxMessageSize', () => {
   });
 });
 
+describe('an agent forwarding a message as an attachment, through the intake', () => {
+  // The attached message is parsed before the store's write turn (pipeline/prepare.ts).
+  sqliteOnly('makes the ticket of the original sender; one that is no mail leaves the agent\'s ticket with the reason', async () => {
+    const forward = (n: number, inner: string) =>
+      Buffer.from(`From: Ana <ana@example.test>\r\nTo: support@example.test\r\nSubject: Fwd: ${n}\r\nMessage-ID: <fwd-${n}@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="X"\r\n\r\n--X\r\nContent-Type: text/plain\r\n\r\nPlease look.\r\n--X\r\nContent-Type: message/rfc822\r\n\r\n${inner}\r\n--X--\r\n`);
+    const intake = createIntake({ store: sqliteIntakeStore(desk.store), config: () => desk.config, log: silentLogger() });
+    try {
+      const raws = [forward(1, buildMail({ from: 'Grace <grace@customer.test>', subject: 'VPN down' }).toString()), forward(2, '\u0001\u0002 not a mail')];
+      const pass = await intake.run(raws.map((bytes, i) => ({ raw: { bytes, source: 'test', position: String(i), mailbox: 'support' }, ack: () => undefined })));
+      expect(pass).toEqual({ acknowledged: 2, failure: null });
+      expect(await desk.view.showTicket('HD-1')).toMatchObject({ customer: 'grace@customer.test', subject: 'VPN down' });
+      const unread = await desk.view.showTicket('HD-2');
+      expect(unread).toMatchObject({ customer: 'ana@example.test' });
+      expect(unread?.events.find((e) => e.type === 'forward_unread')?.reason).toMatch(/^the forwarded message could not be read \(not an email message/);
+    } finally {
+      await intake.close();
+    }
+  });
+});
+
 describe('an entry of a Maildir\'s new/ that is not a message file', () => {
   it('(a FIFO, a directory, a symlink out of the Maildir) is left where it is, reported once, and holds up no mail', async () => {
     const dir = tempDir('hd-maildir-');

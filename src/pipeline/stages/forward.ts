@@ -3,6 +3,7 @@ import { errorMessage } from '../../lib/errors';
 import { isAgentAddress, isOwnAddress } from '../agents';
 import type { InboundMail, Stage } from '../types';
 import { parsedWithin } from '../parse-ahead';
+import { forwardedAttachment } from '../prepare';
 import { parseMail } from './parse';
 
 /**
@@ -13,7 +14,8 @@ import { parseMail } from './parse';
  * started by an agent; a forward of our own or another agent's mail stays the agent's.
  *
  * The attached message is parsed as the message itself is (on a worker, within
- * limits.processingTime): it is whatever the customer sent. One that cannot be read (not mail,
+ * limits.processingTime; by the intake before the store's write turn: prepare.ts): it is
+ * whatever the customer sent. One that cannot be read (not mail,
  * beyond the parser's limits, too slow) leaves the ticket the agent's, the attachment on it,
  * and a `forward_unread` event saying why; the agent's mail is never quarantined for it.
  */
@@ -22,7 +24,7 @@ export const forward: Stage = {
   async run(draft, ctx) {
     const { mail, actor, thread } = draft;
     if (!mail || actor?.role !== 'agent' || thread?.ticket || !actor.address) return {};
-    const read = await forwardedOriginal(mail, (bytes) => parsedWithin(ctx.parseAhead, bytes, ctx.config.limits.processingTime, (b) => parseMail(b)));
+    const read = await forwardedOriginal(mail, (bytes) => ctx.prepared?.forwarded ?? parsedWithin(ctx.parseAhead, bytes, ctx.config.limits.processingTime, (b) => parseMail(b)));
     if ('unread' in read) return { forwardUnread: { address: actor.address, reason: `the forwarded message could not be read (${read.unread}); the ticket is the agent's, the message attached to it` } };
     const original = read.original;
     const from = original?.from?.address;
@@ -39,11 +41,11 @@ export const forward: Stage = {
 type Original = Pick<InboundMail, 'from' | 'fromFallback' | 'subject' | 'text' | 'html' | 'date' | 'attachments'>;
 
 async function forwardedOriginal(mail: InboundMail, parseAttached: (bytes: Buffer) => Promise<InboundMail>): Promise<{ original: Original | null } | { unread: string }> {
-  const attached = mail.attachments.filter((a) => a.contentType === 'message/rfc822');
-  if (attached.length === 1) {
+  const attached = forwardedAttachment(mail);
+  if (attached) {
     let inner: InboundMail;
     try {
-      inner = await parseAttached(attached[0].content);
+      inner = await parseAttached(attached);
     } catch (err) {
       return { unread: errorMessage(err) };
     }
