@@ -95,7 +95,10 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
       else p.resolve(revive(reply.mail));
       if (pending.size === 0) w.unref();
     });
-    w.on('error', (err) => gone(w, errorMessage(err)));
+    // Running out of memory is the message's doing, not the worker's: it does not count
+    // towards MAX_RESTARTS, or five crafted mails of 2 MB would stop all parsing ahead for good
+    // (every later message then waits for a worker of its own to start).
+    w.on('error', (err) => gone(w, errorMessage(err), !outOfMemory(err)));
     w.on('exit', (code) => gone(w, `exit code ${code}`));
     return w;
   };
@@ -128,7 +131,7 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
       const copy = new Uint8Array(bytes);
       const parsed = new Promise<InboundMail>((resolve, reject) => {
         w.on('message', (reply: ParseReply) => ('error' in reply ? reject(new Error(reply.error)) : resolve(revive(reply.mail))));
-        w.on('error', (err) => reject((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? new ParseOutOfMemory(`needs more memory than a parse may use (${heapMb} MB): ${err.message}`) : new ParseWorkerGone(`parse worker stopped: ${errorMessage(err)}`)));
+        w.on('error', (err) => reject(outOfMemory(err) ? new ParseOutOfMemory(`needs more memory than a parse may use (${heapMb} MB): ${err.message}`) : new ParseWorkerGone(`parse worker stopped: ${errorMessage(err)}`)));
         w.on('exit', (code) => reject(new ParseWorkerGone(`parse worker stopped: exit code ${code}`)));
       });
       const end = () => void w.terminate();
@@ -152,6 +155,9 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
     },
   };
 }
+
+/** A worker stopped at its heap limit (resourceLimits). */
+const outOfMemory = (err: Error) => (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
 
 /** Structured clone turns Buffers into plain Uint8Arrays; make them Buffers again. */
 function revive(mail: InboundMail): InboundMail {

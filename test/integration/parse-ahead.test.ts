@@ -169,6 +169,24 @@ describe('parsing ahead on a worker thread', () => {
     }
   }, 60_000);
 
+  it('keeps parsing ahead after messages that exhaust the shared worker\'s memory: they are not worker deaths', async () => {
+    // 2 MB of html that is all `<` (sent ahead: under 2 MiB) exhausts the shared worker's heap.
+    // Five such deaths used to stop parsing ahead for the daemon's life.
+    const early = parseAhead({ log: silentLogger(), maxBytes: 25 * 1024 * 1024, workerFile: WORKER });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const bytes = Buffer.from(`From: a@c.test\r\nTo: support@example.test\r\nSubject: brackets ${i}\r\nMessage-ID: <brackets-${i}@c.test>\r\nContent-Type: text/html\r\n\r\n<html><body>${'<'.repeat(2_080_000)}</body></html>\r\n`);
+        early.ahead(bytes);
+        await expect(early.take(bytes)).rejects.toThrow(ParseWorkerGone);
+      }
+      const next = buildMail({ messageId: '<still-ahead@c.test>' });
+      early.ahead(next);
+      expect((await early.take(next))?.messageId).toBe('<still-ahead@c.test>');
+    } finally {
+      await early.close();
+    }
+  }, 60_000);
+
   describe('limits.processingTime', () => {
     /** Well-formed html that takes the parse stage about a second per 2 MB (sanitize-html and html-to-text). */
     const slowMail = (repeats: number) => Buffer.from(`From: a@c.test\r\nTo: support@example.test\r\nSubject: long\r\nMessage-ID: <slow-${repeats}@c.test>\r\nContent-Type: text/html\r\n\r\n${'<p>hello <b>world</b></p>'.repeat(repeats)}\r\n`);
