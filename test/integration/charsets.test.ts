@@ -114,6 +114,40 @@ describe('charsets and encodings decode to the right Unicode', () => {
     desk.close();
   });
 
+  it('makes a ticket, on either store, of a mail whose encoded-words and html entities decode to lone UTF-16 surrogates (kept as U+FFFD)', async () => {
+    // PostgreSQL's jsonb refuses a lone surrogate: this mail was quarantined there ("apply:
+    // invalid input syntax for type json") while SQLite made a ticket of it.
+    const desk = openTestDesk();
+    const raw = [
+      'From: =?utf-16be?B?2AA=?= <carla@customer.test>',
+      'To: support@example.test',
+      'Subject: =?utf-16be?B?2ADYAA==?= invoice',
+      'Message-ID: <surrogates@customer.test>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="X"',
+      '',
+      '--X',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      '<p>a &#xD800; b &#xDFFF; c \u{1F600}</p>',
+      '--X',
+      'Content-Type: application/octet-stream',
+      "Content-Disposition: attachment; filename*=utf-16be''%D8%00.bin",
+      'Content-Transfer-Encoding: base64',
+      '',
+      'AAAA',
+      '--X--',
+      '',
+    ].join('\r\n');
+    const r = await desk.ingest(Buffer.from(raw));
+    expect(r.outcome).toBe('created');
+    const t = await desk.view.showTicket(r.ticket as string);
+    expect(t?.subject).toBe('\ufffd\ufffd invoice');
+    expect(t?.messages[0]).toMatchObject({ fromName: '\ufffd', text: 'a \ufffd b \ufffd c \u{1F600}' });
+    expect(t?.messages[0].attachments.map((a) => a.filename)).toEqual([expect.stringMatching(/^\ufffd/)]);
+    desk.close();
+  });
+
   it('decodes raw 8-bit header bytes with the charset the body declares', async () => {
     const subject = iconv.encode('转发：整体提升企业服务水平', 'gb2312');
     const head = Buffer.from('From: a@customer.test\r\nTo: support@example.test\r\nSubject: ');

@@ -84,7 +84,7 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
   const { text, files } = extractUuencoded(bodyText(parsed, tangled) || brokenMultipartText(body, parsed));
   const uuFiles = files.map((f) => ({ filename: f.name, contentType: guessType(f.name), contentDisposition: 'attachment', content: f.content }));
   const parts = [...parsed.attachments, ...uuFiles].map((a) => ({ ...a, filename: cjkFilename(a.filename, guessed) }));
-  return withoutNul({
+  return storable({
     messageId: messageId ?? `<${rawSha256}@helpdesk.invalid>`,
     messageIdSynthetic: messageId === null,
     inReplyTo: firstMessageId(parsed.inReplyTo),
@@ -107,16 +107,23 @@ export async function parseMail(bytes: Buffer, rawSha256 = sha256Hex(bytes)): Pr
 }
 
 /**
- * Every text of the mail without U+0000 (attachment bytes untouched). It is never meaningful in
- * mail text, an encoded-word or a base64 text part can still carry one, and PostgreSQL's text
- * and jsonb cannot hold it: such a mail would be refused by that store.
+ * Every text of the mail as both stores can hold it (attachment bytes untouched): without
+ * U+0000, and with each lone UTF-16 surrogate as U+FFFD. Neither is ever meaningful in mail
+ * text, but an encoded-word, a base64 text part or an html entity (`&#xD800;`, an odd UTF-16
+ * word) can still carry one. PostgreSQL's text and jsonb cannot hold a NUL, and its jsonb
+ * refuses a lone surrogate: such a mail was quarantined there while SQLite, which writes
+ * U+FFFD for it, made a ticket.
  */
-function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '') : value) as T;
-  if (Array.isArray(value)) return value.map(withoutNul) as T;
-  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNul(v)])) as T;
+function storable<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(UNSTORABLE, (c) => (c === '\u0000' ? '' : '\ufffd')) as T;
+  if (Array.isArray(value)) return value.map(storable) as T;
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storable(v)])) as T;
   return value;
 }
+
+/** U+0000, and a high surrogate not followed by a low one or a low one not after a high one. */
+// eslint-disable-next-line no-control-regex -- U+0000 is the very character to find
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
  * A part's file name sent as raw 8-bit bytes with no charset (GBK, Shift_JIS) comes out of the
