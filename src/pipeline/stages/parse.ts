@@ -122,8 +122,7 @@ function storable<T>(value: T): T {
 }
 
 /** U+0000, and a high surrogate not followed by a low one or a low one not after a high one. */
-// eslint-disable-next-line no-control-regex -- U+0000 is the very character to find
-const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g; // eslint-disable-line no-control-regex -- U+0000 is what it finds
 
 /**
  * A part's file name sent as raw 8-bit bytes with no charset (GBK, Shift_JIS) comes out of the
