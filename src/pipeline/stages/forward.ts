@@ -15,9 +15,9 @@ import { parseMail } from './parse';
  *
  * The attached message is parsed as the message itself is (on a worker, within
  * limits.processingTime; by the intake before the store's write turn: prepare.ts): it is
- * whatever the customer sent. One that cannot be read (not mail,
- * beyond the parser's limits, too slow) leaves the ticket the agent's, the attachment on it,
- * and a `forward_unread` event saying why; the agent's mail is never quarantined for it.
+ * whatever the customer sent. One that cannot be read (not mail, beyond the parser's limits,
+ * too slow) leaves the ticket the agent's, the attachment on it, and a `forward_unread` event
+ * saying why; the agent's mail is never quarantined for it.
  */
 export const forward: Stage = {
   name: 'forward',
