@@ -355,6 +355,9 @@ describe('strangers in a conversation (item 4)', () => {
     expect(r).toMatchObject({ outcome: 'appended', ticket: 'HD-1', threadedBy: 'tag' });
     expect((await participants(d))).toEqual([CARLA]);
     expect((await ticket(d))?.events.filter((e) => e.type === 'participants_unproven').map((e) => e.reason)).toEqual([expect.stringContaining('found by its subject tag alone, which anyone can write')]);
+    // Ana is told, so that she checks before acting on what it asks (new bank details...).
+    await d.send();
+    expect(last('ana@example.test').parsed.text).toContain('UNPROVEN SENDER: this reply was matched to HD-1 by the tag in its subject alone');
     await d.ingest(anaReply(last('ana@example.test'), 'Please reinstall the driver.'));
     await d.send();
     expect(to('mallory@evil.example')).toEqual([]);
@@ -364,6 +367,9 @@ describe('strangers in a conversation (item 4)', () => {
     // Carla's reply to mail she received names its Message-ID: her Cc joins.
     await d.ingest(buildMail({ from: CARLA, cc: 'Dave <dave@customer.test>', subject: 'Re: [HD-1] Printer broken', inReplyTo: idOf(ack), body: 'Adding my colleague.' }));
     expect((await participants(d)).sort()).toEqual([CARLA, 'dave@customer.test']);
+    await d.send();
+    expect(last('ana@example.test').parsed.text).toContain('Adding my colleague.');
+    expect(last('ana@example.test').parsed.text).not.toContain('UNPROVEN SENDER');
   });
 });
 

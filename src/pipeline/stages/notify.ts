@@ -129,7 +129,10 @@ class Planner {
     // a reply that closes the ticket, or only thanks, asks nothing.
     const settled = thanked || info.status === 'resolved' || info.status === 'closed';
     const suggest = settled || recipients.length === 0 ? null : this.agentsSuggestions(info.subject, this.mail.text, true);
-    for (const to of recipients) await this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible, suggest } });
+    // Found by the subject's tag alone (thread.ts byTagAlone): nothing shows the sender received
+    // the ticket's mail, and a customer's address with a tag is all a spoof needs.
+    const byTagAlone = this.draft.thread?.byTagAlone === true;
+    for (const to of recipients) await this.add('customer_replied', to, config.helpdesk.locale, `the customer ${thanked ? 'thanked' : 'replied'}; notifying ${why}`, info, { extra: { thanked, possibleSpam: possible, suggest, byTagAlone } });
   }
 
   /**
