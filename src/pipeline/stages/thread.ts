@@ -1,7 +1,7 @@
 import type { Draft, Stage, StageContext, ThreadDecision } from '../types';
 import { refFromBody, refFromMessageId } from '../our-message-id';
 import { escapeRegex } from '../../lib/regex';
-import { unsignedNote, unsignedOf } from '../trust';
+import { unsignedNote, unsignedOf, type RoutingField } from '../trust';
 
 /**
  * Finds the ticket a message belongs to (README "How a message is processed"):
@@ -17,8 +17,10 @@ import { unsignedNote, unsignedOf } from '../trust';
 export const thread: Stage = {
   name: 'thread',
   async run(draft, ctx) {
-    const found = await findThread(draft, ctx);
+    // An agent's In-Reply-To/References that the DKIM signature does not sign could have been
+    // added by whoever replays the signed mail, to aim it at another ticket (trust.ts).
     const unsigned = unsignedOf(draft.agentClaim);
+    const found = await findThread(draft, ctx, unsigned);
     if (unsigned.length > 0) found.reason += ` (the agent's ${unsignedNote(unsigned)})`;
     if (!found.ticket && draft.classification?.kind === 'bounce') {
       return { thread: found, stop: { outcome: 'ignored' as const, reason: draft.bounce?.reason ?? 'bounce for no known ticket', ticket: null } };
@@ -36,14 +38,11 @@ export const thread: Stage = {
   },
 };
 
-async function findThread(draft: Draft, ctx: StageContext): Promise<ThreadDecision> {
+async function findThread(draft: Draft, ctx: StageContext, unsigned: readonly RoutingField[]): Promise<ThreadDecision> {
   const mail = draft.mail;
   if (!mail) throw new Error('thread stage needs a parsed mail');
   const bounced = draft.bounce?.outbox?.ticket;
   if (bounced) return { ticket: bounced, threadedBy: 'references', reason: draft.bounce?.reason ?? 'bounce of our mail', linkTo: null };
-  // An agent's In-Reply-To/References that the DKIM signature does not sign could have been
-  // added by whoever replays the signed mail, to aim it at another ticket (trust.ts).
-  const unsigned = unsignedOf(draft.agentClaim);
   const references = unsigned.includes('references') ? [] : mail.references;
   const inReplyTo = unsigned.includes('in-reply-to') ? null : mail.inReplyTo;
   const known = await ctx.store.ticketsByMessageIds([...references, ...(inReplyTo ? [inReplyTo] : [])]);
