@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { count, testClient } from '../harness/imap-client';
-import { dynUser, startDovecot } from '../harness/dovecot';
+import { DYN_DOMAIN, dynUser, startDovecot } from '../harness/dovecot';
 import { useDovecot } from '../harness/use-dovecot';
 import { waitFor } from '../helpers/cli';
 import { imapMailboxYaml, restartTestDaemon, startTestDaemon } from '../helpers/daemon';
@@ -190,6 +190,28 @@ describe('IMAP source against a real Dovecot', () => {
       await seed.logout();
     }
   });
+
+  it('leaves a message Dovecot cannot read in the inbox, says so in the status, and takes the mail before and after it', async () => {
+    const user = dynUser();
+    const seed = await testClient(dovecot(), user);
+    for (let i = 0; i < 3; i++) await seed.append('INBOX', buildMail({ messageId: `<m${i}@c.test>`, from: `s${i}@c.test` }));
+    // The second message's file is unreadable to Dovecot: its FETCH fails and Dovecot drops the
+    // connection, as it does for a corrupt or unreadable message file.
+    const maildir = path.join(dovecot().dir, 'mail', DYN_DOMAIN, user.split('@')[0], 'Maildir');
+    const files = ['new', 'cur'].flatMap((sub) => readdirSync(path.join(maildir, sub)).map((f) => path.join(maildir, sub, f))).sort();
+    chmodSync(files[1], 0);
+    const { view, stop } = await startTestDaemon(header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user }));
+    try {
+      await waitFor(async () => (await count(seed, 'Processed')) === 2 || undefined, 30_000, 'the other two taken');
+      expect((await view.listTickets()).map((t) => t.customer).sort()).toEqual(['s0@c.test', 's2@c.test']);
+      expect(await count(seed, 'INBOX')).toBe(1);
+      await waitFor(async () => (await view.mailboxState('support'))?.state === 'idle' || undefined, 10_000, 'idle');
+      expect((await view.mailboxState('support'))?.lastError).toMatch(/^the server did not give message UID 2 of INBOX \(twice: .+\); it stays there and is tried again in 60 minutes/);
+    } finally {
+      await stop();
+      await seed.logout();
+    }
+  }, 40_000);
 
   it('learns what staff move into the junk folder as spam (ticket spam), and out of it as ham (ticket reopened)', async () => {
     const { seed, view, logs, stop } = await junkDesk((seed) => seed.append('INBOX', buildMail({ messageId: '<junk@c.test>', subject: 'Cheap watches' })));

@@ -30,6 +30,10 @@ class FakeServer {
   downloaded: number[] = [];
   commands: string[] = [];
   open: Array<{ events: ImapEvents; usable: boolean }> = [];
+  /** UIDs the server cannot read: fetching one drops the connection, as Dovecot does. */
+  unreadable = new Set<number>();
+  /** Why every MOVE is refused (a full quota), when it is. */
+  refuseMove: string | null = null;
 
   folder(name: string): Folder {
     let f = this.folders.get(name);
@@ -77,6 +81,12 @@ async function connectTo(server: FakeServer, events: ImapEvents): Promise<ImapCo
   const need = () => {
     if (!session.usable) throw new Error('connection closed');
   };
+  const cannotRead = (uids: number[]) => {
+    if (!uids.some((u) => server.unreadable.has(u))) return;
+    session.usable = false;
+    events.closed();
+    throw new Error('Connection not available');
+  };
   const conn: ImapConnection = {
     get usable() {
       return session.usable;
@@ -102,6 +112,7 @@ async function connectTo(server: FakeServer, events: ImapEvents): Promise<ImapCo
     async download(uid, file) {
       need();
       server.downloaded.push(uid);
+      cannotRead([uid]);
       const m = server.folder(selected).messages.get(uid);
       if (!m) return false;
       writeFileSync(file, m.source, { flag: 'wx' });
@@ -110,6 +121,7 @@ async function connectTo(server: FakeServer, events: ImapEvents): Promise<ImapCo
     async fetch(uids) {
       need();
       server.fetched.push(uids);
+      cannotRead(uids);
       const f = server.folder(selected);
       return uids.filter((u) => f.messages.has(u)).map((uid) => ({ uid, source: (f.messages.get(uid) as { source: Buffer }).source }));
     },
@@ -120,6 +132,7 @@ async function connectTo(server: FakeServer, events: ImapEvents): Promise<ImapCo
     },
     async move(uids, to) {
       need();
+      if (server.refuseMove) throw new Error(server.refuseMove);
       server.commands.push(`move ${uids.join(',')} ${to}`);
       const from = server.folder(selected);
       for (const u of uids) {
@@ -205,7 +218,7 @@ async function until(check: () => boolean, what: string, ms = 2000): Promise<voi
   }
 }
 
-function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: string) => Partial<IngestResult>; batchSize?: number; alertAfterMs?: number; maxMessageSize?: number } = {}) {
+function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: string) => Partial<IngestResult>; batchSize?: number; alertAfterMs?: number; maxMessageSize?: number; now?: () => number } = {}) {
   const server = new FakeServer();
   const state = memoryState();
   const { intake, offered, control } = fakeIntake(options.outcome);
@@ -220,6 +233,7 @@ function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: str
     retryBaseMs: 2,
     maxMessageSize: options.maxMessageSize,
     connect: server.connector,
+    now: options.now,
   });
   return { server, state, intake, offered, control, alerts, source };
 }
@@ -321,6 +335,42 @@ describe('the IMAP source (state machine, fake server)', () => {
     server.append('INBOX', 'after');
     await until(() => offered.length === 1, 'mail after the reconnect');
     await source.stop();
+  });
+
+  it.each(['move', 'flag'] as const)('with ack: %s, leaves a message the server cannot give where it is, says so, takes the mail around it, and tries it again an hour later', async (ack) => {
+    let clock = 1_000_000;
+    const { server, state, intake, offered, source } = setup({ ack, now: () => clock });
+    for (const t of ['a', 'b', 'c', 'd']) server.append('INBOX', t);
+    server.unreadable.add(2);
+    await source.start(intake);
+    await until(() => offered.length === 3 && state.rows.get('support')?.state === 'idle', 'the others taken, then idle');
+    expect(offered).toEqual(['a', 'c', 'd']);
+    expect(ack === 'move' ? server.uids('INBOX') : server.uids('INBOX').filter((u) => !server.folder('INBOX').messages.get(u)?.flags.has('\\Seen'))).toEqual([2]);
+    expect(state.rows.get('support')?.lastError).toBe('the server did not give message UID 2 of INBOX (twice: Connection not available); it stays there and is tried again in 60 minutes, while the mail after it is taken');
+    expect(state.rows.get('support')?.backlog).toBe(ack === 'move' ? 1 : 0);
+    // Within the hour, new mail does not try it again.
+    const connects = server.connects;
+    server.append('INBOX', 'e');
+    await until(() => offered.length === 4, 'the new message');
+    expect(server.connects).toBe(connects);
+    // An hour later it is tried once more; the server can read it now.
+    server.unreadable.clear();
+    clock += 60 * 60_000;
+    server.append('INBOX', 'f');
+    await until(() => offered.length === 6, 'the message tried again and the new one');
+    await source.stop();
+    expect(offered.slice(4)).toEqual(['b', 'f']);
+    if (ack === 'move') expect(server.uids('INBOX')).toEqual([]);
+  });
+
+  it('a session that fails the same way after each search (a MOVE refused) is one incident: one alert, not one per reconnect', async () => {
+    const { server, intake, alerts, source } = setup({ alertAfterMs: 0 });
+    server.refuseMove = 'NO [OVERQUOTA] Quota exceeded';
+    server.append('INBOX', 'a');
+    await source.start(intake);
+    await until(() => server.connects >= 4, 'reconnects');
+    await source.stop();
+    expect(alerts).toEqual(['NO [OVERQUOTA] Quota exceeded']);
   });
 
   it('stops promptly from idle and from the backoff of a failing session', async () => {
