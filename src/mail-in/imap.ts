@@ -9,6 +9,7 @@ import type { Delivery, Intake } from '../intake/intake';
 import type { IngestResult, RawMessage } from '../pipeline/types';
 import { bestEffort, type SourceState } from '../store/mailbox-state';
 import { imapFlowConnector, type ImapConnection, type ImapConnector } from './imap-connection';
+import { unfetchedMessages } from './unfetched';
 import type { Source } from './source';
 
 export interface ImapSourceOptions {
@@ -46,9 +47,6 @@ export interface ImapSourceOptions {
  */
 export const IMAP_STATES = ['connecting', 'processing', 'idle', 'failing', 'stopped'] as const;
 export type ImapState = (typeof IMAP_STATES)[number];
-
-/** How long a message the server would not give is left before it is fetched again. */
-const UNFETCHED_RETRY_MS = 60 * 60_000;
 
 type Bucket = 'processed' | 'junk' | 'quarantine';
 type Buckets = Record<Bucket, number[]>;
@@ -94,14 +92,9 @@ export function imapSource(options: ImapSourceOptions): Source {
   let failingSince: number | null = null;
   let alerted = false;
   let junkScannedAt = -Infinity;
-  /**
-   * Messages the server would not give (a FETCH refused, or the connection dropped, as Dovecot
-   * does when it cannot read a message file): UIDs of a batch whose fetch failed are fetched
-   * one at a time next (`suspects`); one that fails alone twice (`failedAlone`) is left in the
-   * inbox, reported and skipped (`skipped`: UID → when it is tried again), so that it holds up
-   * none of the mail behind it. The UIDs are those of the inbox's UIDVALIDITY `uidsOf`.
-   */
-  const unfetched = { uidsOf: '', suspects: new Set<number>(), failedAlone: new Map<number, number>(), skipped: new Map<number, number>() };
+  /** Messages of the inbox and of the junk folder that the server would not give. */
+  const unfetched = unfetchedMessages({ folder: mailbox.folders.inbox, log, now, stopping });
+  const junkUnfetched = unfetchedMessages({ folder: mailbox.folders.junk, log, now, stopping });
 
   const folderFor = (bucket: Bucket): string => mailbox.folders[bucket];
 
@@ -173,12 +166,7 @@ export function imapSource(options: ImapSourceOptions): Source {
       position.lastUid = 0;
     }
     await options.state.savePosition(id, uidValidity, position.lastUid);
-    if (unfetched.uidsOf !== uidValidity) {
-      unfetched.uidsOf = uidValidity;
-      unfetched.suspects.clear();
-      unfetched.failedAlone.clear();
-      unfetched.skipped.clear();
-    }
+    unfetched.belongTo(uidValidity);
     log.info({ host: mailbox.imap.host, folder: mailbox.folders.inbox, uidValidity, lastUid: position.lastUid }, 'imap mailbox opened');
   };
 
@@ -202,7 +190,7 @@ export function imapSource(options: ImapSourceOptions): Source {
       // With move/delete, whatever is still in the inbox is unprocessed (or unacknowledged);
       // with flag, processed mail stays, so only UIDs above the last acknowledged one count.
       const found = await c.search(mailbox.ack === 'flag' ? at.lastUid : undefined);
-      const uids = [...new Set([...found, ...dueAgain()])].filter((u) => !unfetched.skipped.has(u)).sort((a, b) => a - b);
+      const uids = unfetched.waiting(found);
       log.debug({ waiting: found.length, lastUid: at.lastUid }, 'inbox checked');
       state.recordCheck(id, found.length, now());
       // Healthy once everything waiting was offered: a session that fails the same way after
@@ -252,8 +240,7 @@ export function imapSource(options: ImapSourceOptions): Source {
       const small = slice.filter((u) => !big.has(u));
       // After a batch failed, its messages come one at a time: the one the server cannot give
       // is found, and those before it are offered meanwhile.
-      const together = !small.some((u) => unfetched.suspects.has(u));
-      const fetched = together ? await fetchTogether(c, small) : null;
+      const fetched = await unfetched.fetchTogether(c, small);
       for (const uid of slice) {
         // Stop between messages: the one in hand is always finished and acknowledged.
         if (stopping()) return;
@@ -261,10 +248,10 @@ export function imapSource(options: ImapSourceOptions): Source {
         let raw: RawMessage;
         if (spool && big.has(uid)) {
           const file = path.join(spool, String(uid));
-          if (!(await alone(uid, () => c.download(uid, file)))) continue; // gone meanwhile
+          if (!(await unfetched.alone(uid, () => c.download(uid, file)))) continue; // gone meanwhile
           raw = { ...at, bytes: Buffer.alloc(0), oversized: { file, size: statSync(file).size } };
         } else {
-          const bytes = fetched ? fetched.get(uid) : await alone(uid, async () => (await c.fetch([uid]))[0]?.source);
+          const bytes = fetched ? fetched.get(uid) : await unfetched.fetchAlone(c, uid);
           if (!bytes) continue; // gone meanwhile
           raw = { ...at, bytes };
         }
@@ -278,61 +265,6 @@ export function imapSource(options: ImapSourceOptions): Source {
       }
     }
   }
-
-  /** The raw bytes of `uids` by UID; when the server fails them, each is fetched alone next time. */
-  const fetchTogether = async (c: ImapConnection, uids: number[]): Promise<Map<number, Buffer>> => {
-    if (uids.length === 0) return new Map();
-    if (uids.length === 1) {
-      const [uid] = uids;
-      const bytes = await alone(uid, async () => (await c.fetch([uid]))[0]?.source);
-      return new Map(bytes ? [[uid, bytes]] : []);
-    }
-    try {
-      return new Map((await c.fetch(uids)).map((m) => [m.uid, m.source]));
-    } catch (err) {
-      if (!stopping()) for (const u of uids) unfetched.suspects.add(u);
-      throw err;
-    }
-  };
-
-  /**
-   * Fetches one message. The second time in a row the server fails it, it is skipped (left in
-   * the inbox) for UNFETCHED_RETRY_MS; the session fails with the reason (`helpdesk status`
-   * shows it) and reconnects, as the server may have closed the connection.
-   */
-  const alone = async <T>(uid: number, get: () => Promise<T>): Promise<T> => {
-    try {
-      const got = await get();
-      unfetched.suspects.delete(uid);
-      unfetched.failedAlone.delete(uid);
-      return got;
-    } catch (err) {
-      if (stopping()) throw err;
-      const times = (unfetched.failedAlone.get(uid) ?? 0) + 1;
-      if (times < 2) {
-        unfetched.failedAlone.set(uid, times);
-        unfetched.suspects.add(uid);
-        throw err;
-      }
-      unfetched.failedAlone.delete(uid);
-      unfetched.suspects.delete(uid);
-      unfetched.skipped.set(uid, now() + UNFETCHED_RETRY_MS);
-      const why = `the server did not give message UID ${uid} of ${mailbox.folders.inbox} (twice: ${errorMessage(err)}); it stays there and is tried again in ${UNFETCHED_RETRY_MS / 60_000} minutes, while the mail after it is taken`;
-      log.warn({ uid, error: errorMessage(err) }, why);
-      throw new Error(why, { cause: err });
-    }
-  };
-
-  /** Skipped messages whose time to be tried again has come: fetched alone, and skipped again after one more failure. */
-  const dueAgain = (): number[] => {
-    const due = [...unfetched.skipped].filter(([, retryAt]) => retryAt <= now()).map(([uid]) => uid);
-    for (const uid of due) {
-      unfetched.skipped.delete(uid);
-      unfetched.suspects.add(uid);
-      unfetched.failedAlone.set(uid, 1);
-    }
-    return due;
-  };
 
   /** Moves (or flags or deletes) a durable batch's UIDs by where they go, then records how far the inbox is done. */
   const acknowledge = async (c: ImapConnection, buckets: Buckets, at: Position) => {
@@ -365,13 +297,20 @@ export function imapSource(options: ImapSourceOptions): Source {
     try {
       const saved = await options.state.get(key);
       let lastUid = saved?.uidValidity === uidValidity ? saved.lastUid : 0;
-      const found = await c.search(lastUid);
+      junkUnfetched.belongTo(uidValidity);
+      const found = junkUnfetched.waiting(await c.search(lastUid));
       for (let i = 0; i < found.length && !stopping(); i += batchSize) {
-        for (const msg of await c.fetch(found.slice(i, i + batchSize))) {
-          log.info({ folder: folderFor('junk'), uid: msg.uid, learnt: await learn(msg.source) }, 'junk folder message');
-          lastUid = Math.max(lastUid, msg.uid);
+        const slice = found.slice(i, i + batchSize);
+        try {
+          const fetched = await junkUnfetched.fetchTogether(c, slice);
+          for (const uid of slice) {
+            const bytes = fetched ? fetched.get(uid) : await junkUnfetched.fetchAlone(c, uid);
+            if (bytes) log.info({ folder: folderFor('junk'), uid, learnt: await learn(bytes) }, 'junk folder message');
+            lastUid = Math.max(lastUid, uid);
+          }
+        } finally {
+          await options.state.savePosition(key, uidValidity, lastUid);
         }
-        await options.state.savePosition(key, uidValidity, lastUid);
       }
       if (!saved || saved.uidValidity !== uidValidity) await options.state.savePosition(key, uidValidity, lastUid);
     } finally {

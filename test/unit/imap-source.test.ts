@@ -30,8 +30,8 @@ class FakeServer {
   downloaded: number[] = [];
   commands: string[] = [];
   open: Array<{ events: ImapEvents; usable: boolean }> = [];
-  /** UIDs the server cannot read: fetching one drops the connection, as Dovecot does. */
-  unreadable = new Set<number>();
+  /** Messages (`folder:uid`) the server cannot read: fetching one drops the connection, as Dovecot does. */
+  unreadable = new Set<string>();
   /** Why every MOVE is refused (a full quota), when it is. */
   refuseMove: string | null = null;
 
@@ -82,7 +82,7 @@ async function connectTo(server: FakeServer, events: ImapEvents): Promise<ImapCo
     if (!session.usable) throw new Error('connection closed');
   };
   const cannotRead = (uids: number[]) => {
-    if (!uids.some((u) => server.unreadable.has(u))) return;
+    if (!uids.some((u) => server.unreadable.has(`${selected}:${u}`))) return;
     session.usable = false;
     events.closed();
     throw new Error('Connection not available');
@@ -218,7 +218,7 @@ async function until(check: () => boolean, what: string, ms = 2000): Promise<voi
   }
 }
 
-function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: string) => Partial<IngestResult>; batchSize?: number; alertAfterMs?: number; maxMessageSize?: number; now?: () => number } = {}) {
+function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: string) => Partial<IngestResult>; batchSize?: number; alertAfterMs?: number; maxMessageSize?: number; now?: () => number; learnJunk?: (bytes: Buffer) => Promise<string> } = {}) {
   const server = new FakeServer();
   const state = memoryState();
   const { intake, offered, control } = fakeIntake(options.outcome);
@@ -234,6 +234,8 @@ function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: str
     maxMessageSize: options.maxMessageSize,
     connect: server.connector,
     now: options.now,
+    learnJunk: options.learnJunk,
+    junkScanEveryMs: 0,
   });
   return { server, state, intake, offered, control, alerts, source };
 }
@@ -341,7 +343,7 @@ describe('the IMAP source (state machine, fake server)', () => {
     let clock = 1_000_000;
     const { server, state, intake, offered, source } = setup({ ack, now: () => clock });
     for (const t of ['a', 'b', 'c', 'd']) server.append('INBOX', t);
-    server.unreadable.add(2);
+    server.unreadable.add('INBOX:2');
     await source.start(intake);
     await until(() => offered.length === 3 && state.rows.get('support')?.state === 'idle', 'the others taken, then idle');
     expect(offered).toEqual(['a', 'c', 'd']);
@@ -361,6 +363,24 @@ describe('the IMAP source (state machine, fake server)', () => {
     await source.stop();
     expect(offered.slice(4)).toEqual(['b', 'f']);
     if (ack === 'move') expect(server.uids('INBOX')).toEqual([]);
+  });
+
+  it('learns the junk folder around a message the server cannot give, and that one an hour later', async () => {
+    let clock = 1_000_000;
+    const learnt: string[] = [];
+    const { server, state, intake, source } = setup({ now: () => clock, learnJunk: async (bytes) => (learnt.push(bytes.toString()), 'spam') });
+    for (const t of ['j1', 'j2', 'j3']) server.append('Junk', t);
+    server.unreadable.add('Junk:2');
+    await source.start(intake);
+    await until(() => learnt.length === 2, 'the others learnt');
+    expect(learnt).toEqual(['j1', 'j3']);
+    await until(() => state.rows.get('support#junk')?.lastUid === 3, 'the position past all three');
+    server.unreadable.clear();
+    clock += 60 * 60_000;
+    server.append('INBOX', 'wake');
+    await until(() => learnt.length === 3, 'the skipped one learnt');
+    await source.stop();
+    expect(learnt[2]).toBe('j2');
   });
 
   it('a session that fails the same way after each search (a MOVE refused) is one incident: one alert, not one per reconnect', async () => {
