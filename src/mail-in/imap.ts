@@ -6,7 +6,7 @@ import { backoffDelay, sleep } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
-import type { IngestResult, RawMessage } from '../pipeline/types';
+import { JUNK_POSITION, type IngestResult, type RawMessage } from '../pipeline/types';
 import { bestEffort, type SourceState } from '../store/mailbox-state';
 import { imapFlowConnector, type ImapConnection, type ImapConnector } from './imap-connection';
 import { unfetchedMessages } from './unfetched';
@@ -111,7 +111,7 @@ export function imapSource(options: ImapSourceOptions): Source {
           await scanJunk();
           return stopping() ? 'stopped' : notified ? 'processing' : 'idle';
         case 'idle':
-          await waitForNews(options.learnJunk ? Math.min(mailbox.pollInterval, options.junkScanEveryMs ?? 60_000) : mailbox.pollInterval);
+          await waitForNews(options.learnJunk || mailbox.readJunk ? Math.min(mailbox.pollInterval, options.junkScanEveryMs ?? 60_000) : mailbox.pollInterval);
           if (stopping()) return 'stopped';
           if (!conn?.usable) throw new Error('connection closed by the server');
           return 'processing';
@@ -283,36 +283,53 @@ export function imapSource(options: ImapSourceOptions): Source {
   };
 
   /**
-   * Learns what appeared in the junk folder since the last look (its own position is kept as
-   * `<id>#junk`), then selects the inbox again. Our own spam moves show up there too; the
-   * learn callback recognises and skips them.
+   * Looks at what appeared in the junk folder since the last look (its own position is kept as
+   * `<id>#junk`), then selects the inbox again. A message staff moved there is learnt as spam
+   * (the learn callback; it recognises and skips our own spam moves). A message the desk never
+   * read was filed there by the mail server: with `readJunk` it is offered to the intake (and
+   * stays where it is), so that a customer the server's filter misjudged is not lost in a folder
+   * nobody reads. The first look at a folder (or at one recreated) takes none of what it holds
+   * already: that is older than the desk. The position moves past a batch once it is learnt and
+   * what it offered is durable.
    */
   const scanJunk = async () => {
     const learn = options.learnJunk;
-    if (!learn || now() - junkScannedAt < (options.junkScanEveryMs ?? 60_000)) return;
+    const take = mailbox.readJunk ? intake : null;
+    if ((!learn && !take) || now() - junkScannedAt < (options.junkScanEveryMs ?? 60_000)) return;
     junkScannedAt = now();
     const c = conn as ImapConnection;
     const key = `${id}#junk`;
-    const { uidValidity } = await c.select(folderFor('junk'));
+    const folder = folderFor('junk');
+    const { uidValidity } = await c.select(folder);
     try {
       const saved = await options.state.get(key);
-      let lastUid = saved?.uidValidity === uidValidity ? saved.lastUid : 0;
+      const firstLook = saved?.uidValidity !== uidValidity;
+      let lastUid = firstLook ? 0 : (saved?.lastUid ?? 0);
       junkUnfetched.belongTo(uidValidity);
       const found = junkUnfetched.waiting(await c.search(lastUid));
-      for (let i = 0; i < found.length && !stopping(); i += batchSize) {
+      // Nothing to learn and nothing to take: the first look only notes where the folder ends.
+      const noted = firstLook && !learn ? found.length : 0;
+      if (noted > 0) lastUid = found[noted - 1];
+      for (let i = noted; i < found.length && !stopping(); i += batchSize) {
         const slice = found.slice(i, i + batchSize);
-        try {
-          const fetched = await junkUnfetched.fetchTogether(c, slice);
-          for (const uid of slice) {
-            const bytes = fetched ? fetched.get(uid) : await junkUnfetched.fetchAlone(c, uid);
-            if (bytes) log.info({ folder: folderFor('junk'), uid, learnt: await learn(bytes) }, 'junk folder message');
-            lastUid = Math.max(lastUid, uid);
-          }
-        } finally {
-          await options.state.savePosition(key, uidValidity, lastUid);
+        const fetched = await junkUnfetched.fetchTogether(c, slice);
+        const filed: Delivery[] = [];
+        for (const uid of slice) {
+          const bytes = fetched ? fetched.get(uid) : await junkUnfetched.fetchAlone(c, uid);
+          if (!bytes) continue;
+          const learnt = learn ? await learn(bytes) : null;
+          const offered = !!take && !firstLook && (learnt === null || learnt === 'never read by the desk');
+          log.info({ folder, uid, learnt, offered }, 'junk folder message');
+          if (offered) filed.push({ raw: { source: `imap:${id}`, position: `${JUNK_POSITION}${uid}`, mailbox: id, bytes, filedAsJunk: folder }, ack: () => undefined });
         }
+        if (take && filed.length > 0) {
+          const pass = await take.run(filed);
+          if (pass.failure) throw pass.failure;
+        }
+        lastUid = Math.max(lastUid, ...slice);
+        await options.state.savePosition(key, uidValidity, lastUid);
       }
-      if (!saved || saved.uidValidity !== uidValidity) await options.state.savePosition(key, uidValidity, lastUid);
+      if (firstLook) await options.state.savePosition(key, uidValidity, lastUid);
     } finally {
       await c.select(mailbox.folders.inbox);
     }

@@ -15,12 +15,15 @@ import type { Customer } from './customers';
 export type MailAddress = MailAddressRow;
 export type Header = HeaderRow;
 
+/** How the position of a message taken from an IMAP junk folder begins (RawMessage.filedAsJunk); an inbox's positions are bare UIDs. */
+export const JUNK_POSITION = 'junk:';
+
 /** A raw message as a source hands it over, before anything is known about it. */
 export interface RawMessage {
   bytes: Buffer;
   /** Where it came from, for the record: a file path, `-` for stdin, `imap:support`. */
   source: string;
-  /** Position inside the source (IMAP UID, maildir file name, mbox index), when there is one. */
+  /** Position inside the source (IMAP UID, `junk:<UID>` in the junk folder, maildir file name, mbox index), when there is one. */
   position: string | null;
   /** The configured mailbox id it arrived through, when it came from a mailbox. */
   mailbox: string | null;
@@ -30,6 +33,11 @@ export interface RawMessage {
    * and quarantined. A Buffer path names a file byte for byte (a Maildir name that is not UTF-8).
    */
   oversized?: { file: string | Buffer; size: number };
+  /**
+   * The folder (an IMAP mailbox's junk folder) where the mail server's own spam filter put the
+   * message before the desk read it: the spam stage weighs that (stages/spam.ts).
+   */
+  filedAsJunk?: string;
 }
 
 export interface InboundAttachment {

@@ -10,6 +10,8 @@ export interface SpamDecision {
   verdict: Verdict;
   score: number;
   reason: string;
+  /** False until the model has `minTrained` messages of each kind: the verdict is then `ham` whatever the score. */
+  trained: boolean;
 }
 
 /**
@@ -24,14 +26,14 @@ export function classifyTokens(tokens: Iterable<string>, counts: Map<string, Tok
   }
   const { score, clues } = combine(probabilities);
   if (totals.spam < config.minTrained || totals.ham < config.minTrained) {
-    return { verdict: 'ham', score, reason: `untrained (${totals.spam} spam and ${totals.ham} ham learnt; needs ${config.minTrained} of each)` };
+    return { verdict: 'ham', score, trained: false, reason: `untrained (${totals.spam} spam and ${totals.ham} ham learnt; needs ${config.minTrained} of each)` };
   }
   const verdict = verdictOf(score, config.hamCutoff, config.spamCutoff);
   const top = clues
     .slice(0, 5)
     .map((c) => `${c.token} ${c.probability.toFixed(2)}`)
     .join(', ');
-  return { verdict, score, reason: `score ${formatScore(score)} (ham <= ${config.hamCutoff}, spam >= ${config.spamCutoff}); strongest clues: ${top || 'none'}` };
+  return { verdict, score, trained: true, reason: `score ${formatScore(score)} (ham <= ${config.hamCutoff}, spam >= ${config.spamCutoff}); strongest clues: ${top || 'none'}` };
 }
 
 /** A score for people: four decimals, or two significant digits when it is below 0.0001 (a desk may set a cutoff down there). */

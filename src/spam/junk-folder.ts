@@ -3,13 +3,14 @@ import { processedRaw, seenBeforeAt, ticketOfRaw } from '../store/inbound';
 import type { Store } from '../store/open';
 import { spamStore, type SpamLabel } from '../store/spam';
 import { addEvent, applyChange, type EventInput, type TicketChange } from '../store/tickets';
+import { JUNK_POSITION } from '../pipeline/types';
 import { lessonOf } from './correct';
 import { spamKey } from './learn-files';
 
 /** What junk-folder learning reads and writes, on either store (the SQLite file, or one PostgreSQL transaction). */
 export interface JunkStore {
   /** The ticket these raw bytes made (`created`) or joined (`appended`), if any. */
-  ticketOfRaw(sha256: string): Promise<{ id: number; status: string; spamVerdict: string | null; outcome: string } | null>;
+  ticketOfRaw(sha256: string): Promise<{ id: number; status: string; spamVerdict: string | null; outcome: string; position: string | null } | null>;
   /** Whether the desk read these bytes (from any mailbox) and processed them. */
   readByDesk(sha256: string): Promise<boolean>;
   /** Whether these bytes were handled before at this same source position (a re-delivery). */
@@ -45,11 +46,14 @@ export function sqliteJunkStore(store: Store): JunkStore {
  * moved to the junk folder does not silence a customer's whole conversation (`#spam` or
  * `tickets set … spam` does that on purpose).
  */
-export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict' | 'never read by the desk'> {
+export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict' | 'never read by the desk' | 'taken from the junk folder'> {
   const sha = sha256Hex(bytes);
   // A ticket made or joined by these bytes means the desk read them (the same processed rows).
   const ticket = await store.ticketOfRaw(sha);
   if (!ticket && !(await store.readByDesk(sha))) return 'never read by the desk';
+  // Read by the desk from this very folder (mailboxes[].readJunk): the mail server filed it
+  // there, no one on staff did; seen again after a crash before the folder's position was saved.
+  if (ticket?.position?.startsWith(JUNK_POSITION)) return 'taken from the junk folder';
   if (ticket && ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
   const { key, tokens } = lessonOf(bytes);
   const result = await store.learn(key, 'spam', tokens, at);

@@ -278,6 +278,25 @@ describe('IMAP source against a real Dovecot', () => {
     }
   });
 
+  it('takes what the mail server files into the junk folder while it runs: a new message is held as spam, a customer’s reply joins its ticket; both stay in the folder', async () => {
+    const { seed, view, stop } = await junkDesk((seed) => seed.append('INBOX', buildMail({ messageId: '<first@c.test>', subject: 'Invoice question' })));
+    try {
+      await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
+      await waitFor(async () => (await view.mailboxState('support#junk')) || undefined, 15_000, 'the junk folder looked at once');
+      await seed.append('Junk', buildMail({ messageId: '<reply@c.test>', inReplyTo: '<first@c.test>', subject: 'Re: Invoice question', body: 'The invoice number is 4711.' }));
+      await seed.append('Junk', buildMail({ messageId: '<new@c.test>', from: 'dan@c.test', subject: 'Cheap watches' }));
+      await waitFor(async () => (await view.listTickets()).length === 2 || undefined, 15_000, 'the filed mail taken');
+      expect((await view.showTicket('HD-1'))?.messages.map((m) => m.threadedBy)).toEqual(['new', 'in-reply-to']);
+      const held = await view.showTicket('HD-2');
+      expect(held).toMatchObject({ status: 'spam', spamVerdict: 'spam' });
+      expect(held?.events.find((e) => e.type === 'created')?.reason).toMatch(/spam: spam: the mail server filed it in Junk; our filter says nothing yet: untrained/);
+      expect(await count(seed, 'Junk')).toBe(2);
+    } finally {
+      await stop();
+      await seed.logout();
+    }
+  });
+
   it('learns nothing from the junk folder when jobs.junkLearning is off', async () => {
     const { seed, view, logs, stop } = await junkDesk((seed) => seed.append('INBOX', buildMail({ messageId: '<nojunk@c.test>', subject: 'Cheap watches' })), 'jobs: { junkLearning: { enabled: false } }\n');
     try {
@@ -287,7 +306,10 @@ describe('IMAP source against a real Dovecot', () => {
       await new Promise((r) => setTimeout(r, 4000));
       expect((await view.listTickets())[0].status).toBe('new');
       expect(await view.spamTotals()).toEqual({ spam: 0, ham: 0 });
-      expect(logs.some((l) => l.msg === 'junk folder message')).toBe(false);
+      // The folder is still read (mailboxes[].readJunk): the message is known, a duplicate.
+      expect(logs.filter((l) => l.msg === 'junk folder message').map((l) => [l.learnt, l.offered])).toEqual([[null, true]]);
+      expect((await view.listInbound({ outcome: 'duplicate' })).map((r) => r.position)).toEqual(['junk:1']);
+      expect(await view.listTickets()).toHaveLength(1);
     } finally {
       await stop();
       await seed.logout();

@@ -5,7 +5,7 @@ import type { Delivery, Intake, PassHooks, PassResult } from '../../src/intake/i
 import { silentLogger } from '../../src/lib/log';
 import { imapSource } from '../../src/mail-in/imap';
 import type { ImapConnection, ImapConnector, ImapEvents } from '../../src/mail-in/imap-connection';
-import type { IngestResult } from '../../src/pipeline/types';
+import type { IngestResult, RawMessage } from '../../src/pipeline/types';
 import type { MailboxStateRow, MailboxStateStore } from '../../src/store/mailbox-state';
 
 /**
@@ -160,6 +160,7 @@ async function connectTo(server: FakeServer, events: ImapEvents): Promise<ImapCo
 /** The intake's part, faked: each message's result comes from `outcome`; a pass may fail after `failAfter` messages. */
 function fakeIntake(outcome: (text: string) => Partial<IngestResult> = () => ({})) {
   const offered: string[] = [];
+  const raws: RawMessage[] = [];
   const control = { failAfter: Infinity };
   const intake: Intake = {
     async run(deliveries: AsyncIterable<Delivery> | Iterable<Delivery>, hooks?: PassHooks): Promise<PassResult> {
@@ -170,6 +171,7 @@ function fakeIntake(outcome: (text: string) => Partial<IngestResult> = () => ({}
         const big = d.raw.oversized;
         const text = big ? `file of ${big.size} bytes: ${readFileSync(big.file, 'latin1').slice(0, 10)}` : d.raw.bytes.toString();
         offered.push(text);
+        raws.push(d.raw);
         await d.ack({ outcome: 'created', ticket: 'HD-1', threadedBy: null, spam: 'ham', reason: null, ...(big ? { outcome: 'quarantined' } : outcome(text)) } as IngestResult);
         acknowledged++;
         await hooks?.afterAcks?.();
@@ -178,7 +180,7 @@ function fakeIntake(outcome: (text: string) => Partial<IngestResult> = () => ({}
     },
     close: async () => undefined,
   };
-  return { intake, offered, control };
+  return { intake, offered, raws, control };
 }
 
 /** Mailbox status rows in memory. */
@@ -201,11 +203,12 @@ function memoryState(): MailboxStateStore & { states: string[]; rows: Map<string
   };
 }
 
-const mailboxWith = (ack: 'move' | 'flag' | 'delete' = 'move'): MailboxConfig & { imap: ImapConfig } =>
+const mailboxWith = (ack: 'move' | 'flag' | 'delete' = 'move', readJunk = false): MailboxConfig & { imap: ImapConfig } =>
   ({
     id: 'support',
     pollInterval: 60_000,
     ack,
+    readJunk,
     folders: { inbox: 'INBOX', processed: 'Processed', junk: 'Junk', quarantine: 'Quarantine' },
     imap: { host: 'imap.test', port: 993, secure: true, user: 'support', pass: 'x', tls: { rejectUnauthorized: true } },
   }) as unknown as MailboxConfig & { imap: ImapConfig };
@@ -218,13 +221,13 @@ async function until(check: () => boolean, what: string, ms = 2000): Promise<voi
   }
 }
 
-function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: string) => Partial<IngestResult>; batchSize?: number; alertAfterMs?: number; maxMessageSize?: number; now?: () => number; learnJunk?: (bytes: Buffer) => Promise<string> } = {}) {
+function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: string) => Partial<IngestResult>; batchSize?: number; alertAfterMs?: number; maxMessageSize?: number; now?: () => number; learnJunk?: (bytes: Buffer) => Promise<string>; readJunk?: boolean } = {}) {
   const server = new FakeServer();
   const state = memoryState();
-  const { intake, offered, control } = fakeIntake(options.outcome);
+  const { intake, offered, raws, control } = fakeIntake(options.outcome);
   const alerts: string[] = [];
   const source = imapSource({
-    mailbox: mailboxWith(options.ack),
+    mailbox: mailboxWith(options.ack, options.readJunk),
     state,
     log: silentLogger(),
     alertAfterMs: options.alertAfterMs ?? 3_600_000,
@@ -237,7 +240,7 @@ function setup(options: { ack?: 'move' | 'flag' | 'delete'; outcome?: (text: str
     learnJunk: options.learnJunk,
     junkScanEveryMs: 0,
   });
-  return { server, state, intake, offered, control, alerts, source };
+  return { server, state, intake, offered, raws, control, alerts, source };
 }
 
 describe('the IMAP source (state machine, fake server)', () => {
@@ -368,7 +371,8 @@ describe('the IMAP source (state machine, fake server)', () => {
   it('learns the junk folder around a message the server cannot give, and that one an hour later', async () => {
     let clock = 1_000_000;
     const learnt: string[] = [];
-    const { server, state, intake, source } = setup({ now: () => clock, learnJunk: async (bytes) => (learnt.push(bytes.toString()), 'spam') });
+    // Learning is idempotent: a batch cut short by the failure is learnt again from its start.
+    const { server, state, intake, source } = setup({ now: () => clock, learnJunk: async (bytes) => (learnt.includes(bytes.toString()) ? 'already' : (learnt.push(bytes.toString()), 'learnt')) });
     for (const t of ['j1', 'j2', 'j3']) server.append('Junk', t);
     server.unreadable.add('Junk:2');
     await source.start(intake);
@@ -381,6 +385,35 @@ describe('the IMAP source (state machine, fake server)', () => {
     await until(() => learnt.length === 3, 'the skipped one learnt');
     await source.stop();
     expect(learnt[2]).toBe('j2');
+  });
+
+  it('with readJunk, offers what the mail server files into the junk folder from the first look on, marked as such, and leaves it there', async () => {
+    // Staff moves are learnt; what the desk never read is the server's filing.
+    const { server, state, intake, offered, raws, source } = setup({ readJunk: true, learnJunk: async (bytes) => (bytes.toString().startsWith('moved') ? 'learnt' : 'never read by the desk') });
+    server.append('Junk', 'older than the desk');
+    await source.start(intake);
+    await until(() => state.rows.get('support#junk')?.lastUid === 1, 'the first look');
+    server.append('Junk', 'filed by the server');
+    server.append('Junk', 'moved by staff');
+    server.append('INBOX', 'customer');
+    await until(() => offered.length === 2 && state.rows.get('support#junk')?.lastUid === 3, 'the inbox and the junk folder looked at');
+    await source.stop();
+    expect(offered.sort()).toEqual(['customer', 'filed by the server']);
+    expect(raws.find((r) => r.filedAsJunk)).toMatchObject({ source: 'imap:support', position: 'junk:2', mailbox: 'support', filedAsJunk: 'Junk' });
+    expect(server.uids('Junk')).toEqual([1, 2, 3]);
+  });
+
+  it('with readJunk and no learning, the first look fetches nothing from the junk folder, only notes where it ends', async () => {
+    const { server, state, intake, offered, source } = setup({ readJunk: true });
+    server.append('Junk', 'older than the desk');
+    await source.start(intake);
+    await until(() => state.rows.get('support#junk')?.lastUid === 1, 'the first look');
+    expect(server.fetched).toEqual([]);
+    server.append('Junk', 'filed by the server');
+    server.append('INBOX', 'wake');
+    await until(() => offered.length === 2, 'the filed one taken');
+    await source.stop();
+    expect(offered.sort()).toEqual(['filed by the server', 'wake']);
   });
 
   it('a session that fails the same way after each search (a MOVE refused) is one incident: one alert, not one per reconnect', async () => {

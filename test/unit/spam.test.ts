@@ -2,6 +2,8 @@ import { classifyTokens, formatScore } from '../../src/spam/classify';
 import { chi2Tails, combine, DEFAULT_SETTINGS, tokenProbability, verdictOf } from '../../src/spam/model';
 import { tokenize } from '../../src/spam/tokenize';
 import type { InboundMail } from '../../src/pipeline/types';
+import { filedAsJunk } from '../../src/pipeline/stages/spam';
+import { learnJunkMessage, type JunkStore } from '../../src/spam/junk-folder';
 
 const mail = (over: Partial<InboundMail>): InboundMail => ({
   messageId: '<m@x>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'a@shop.test', name: 'Shop' }, to: [], cc: [], replyTo: [],
@@ -125,5 +127,48 @@ describe('Bayes model', () => {
     const counts = new Map([['viagra', { spam: 9, ham: 0 }]]);
     expect(classifyTokens(['viagra'], counts, { spam: 9, ham: 300 }, { hamCutoff: 0.2, spamCutoff: 0.9, minTrained: 200 })).toMatchObject({ verdict: 'ham', reason: expect.stringMatching(/^untrained/) });
     expect(classifyTokens(['viagra'], counts, { spam: 300, ham: 300 }, { hamCutoff: 0.2, spamCutoff: 0.9, minTrained: 200 }).verdict).not.toBe('ham');
+  });
+});
+
+describe('mail the mail server filed as junk', () => {
+  const config = { hamCutoff: 0.12, spamCutoff: 0.99, minTrained: 10 };
+  const trained = { spam: 10, ham: 10 };
+  const decide = (counts: Record<string, { spam: number; ham: number }>, totals = trained) =>
+    filedAsJunk(classifyTokens(Object.keys(counts), new Map(Object.entries(counts)), totals, config), 'Junk');
+  const hammy = { invoice: { spam: 0, ham: 10 }, order: { spam: 0, ham: 9 }, printer: { spam: 0, ham: 8 } };
+  const spammy = { viagra: { spam: 10, ham: 0 }, winner: { spam: 9, ham: 0 }, casino: { spam: 8, ham: 0 } };
+  it('is unsure where our trained filter says ham (the two disagree: an agent is told), and spam otherwise', () => {
+    expect(decide(hammy)).toMatchObject({ verdict: 'unsure', reason: expect.stringMatching(/^the mail server filed it in Junk, but our filter says ham: score /) });
+    expect(decide(spammy)).toMatchObject({ verdict: 'spam', reason: expect.stringMatching(/^the mail server filed it in Junk; our filter says spam: score /) });
+    expect(decide({ ...hammy, ...spammy })).toMatchObject({ verdict: 'spam', reason: expect.stringMatching(/our filter says unsure: /) });
+  });
+  it('believes the mail server while our filter is untrained', () => {
+    expect(decide(hammy, { spam: 1, ham: 1 })).toMatchObject({ verdict: 'spam', reason: expect.stringMatching(/^the mail server filed it in Junk; our filter says nothing yet: untrained/) });
+  });
+});
+
+describe('junk-folder learning', () => {
+  /** A junk store that knows one ticket for every message; `learn` records what it is asked. */
+  const storeWith = (position: string) => {
+    const learnt: string[] = [];
+    const store: JunkStore = {
+      ticketOfRaw: async () => ({ id: 1, status: 'new', spamVerdict: 'unsure', outcome: 'created', position }),
+      readByDesk: async () => true,
+      seenBeforeAt: async () => false,
+      learn: async (key, label) => (learnt.push(`${label} ${key}`), 'learnt'),
+      applyChange: async () => undefined,
+      addEvent: async () => undefined,
+      learntAs: async () => null,
+    };
+    return { store, learnt };
+  };
+  const bytes = Buffer.from('From: a@b.test\r\nSubject: x\r\n\r\nhello\r\n');
+  it('learns nothing from a message the desk itself took from the junk folder (seen again after a crash), and learns one staff moved there', async () => {
+    const taken = storeWith('junk:7');
+    expect(await learnJunkMessage(taken.store, bytes, 0)).toBe('taken from the junk folder');
+    expect(taken.learnt).toEqual([]);
+    const moved = storeWith('7');
+    expect(await learnJunkMessage(moved.store, bytes, 0)).toBe('learnt');
+    expect(moved.learnt).toHaveLength(1);
   });
 });
