@@ -8,6 +8,7 @@ import { ingest } from '../../src/pipeline/run';
 import { JOBS } from '../../src/jobs/scheduler';
 import { applyStaffChange } from '../../src/pipeline/staff-change';
 import type { DnsResolver } from '../../src/pipeline/trust';
+import type { RawMessage } from '../../src/pipeline/types';
 import { sqliteView, type DeskView } from '../../src/store/desk-view';
 import { openStore, type Store } from '../../src/store/open';
 import { spamStore } from '../../src/store/spam';
@@ -44,7 +45,8 @@ export interface Desk {
   view: DeskView;
   clock: { now: number };
   dataDir: string;
-  ingest(bytes: Buffer): ReturnType<typeof ingest>;
+  /** Ingests a message as the source `test`; `raw` adds what a real source would say of it (RawMessage.filedAsJunk). */
+  ingest(bytes: Buffer, raw?: Partial<RawMessage>): ReturnType<typeof ingest>;
   /** Sends everything due, as the daemon's worker does. */
   send(): Promise<number>;
   /** A change staff make outside mail (`helpdesk tickets set`). */
@@ -85,7 +87,7 @@ ${extra}`,
       view,
       clock,
       dataDir,
-      ingest: async (bytes) => (await pg()).ingest({ bytes, source: 'test', position: null, mailbox: 'support' }),
+      ingest: async (bytes, raw) => (await pg()).ingest({ bytes, source: 'test', position: null, mailbox: 'support', ...raw }),
       send: async () => (await pg()).send(),
       staffChange: async (...args) => (await pg()).staffChange(...args),
       learnSpam: async (...args) => (await pg()).learnSpam(...args),
@@ -101,7 +103,7 @@ ${extra}`,
     view: sqliteView(store),
     clock,
     dataDir,
-    ingest: (bytes) => ingest({ bytes, source: 'test', position: null, mailbox: 'support' }, { config, store, log: silentLogger(), now, dnsResolver: files.dnsResolver }),
+    ingest: (bytes, raw) => ingest({ bytes, source: 'test', position: null, mailbox: 'support', ...raw }, { config, store, log: silentLogger(), now, dnsResolver: files.dnsResolver }),
     send: () => worker.drain(),
     staffChange: (ticket, change, actor, at, reason) => applyStaffChange(store, config, ticket, change, actor, at, reason),
     learnSpam: async (key, label, tokens, at) => spamStore(store).learn(key, label, tokens, at),

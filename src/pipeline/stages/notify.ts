@@ -97,7 +97,7 @@ class Planner {
     }
     // An unsure verdict is said to whoever hears of the ticket, with how to clear it: the
     // customer may be waiting for an acknowledgement that was held back.
-    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack')), suggest: this.agentsSuggestions(this.mail.subject, this.mail.text, false) };
+    const extra = { possibleSpam: possibleSpam(info, !this.mails.some((m) => m.template === 'ack'), this.draft.raw.filedAsJunk), suggest: this.agentsSuggestions(this.mail.subject, this.mail.text, false) };
     if (t.assignee) {
       if (t.assignee !== this.sender) await this.add('assigned', t.assignee, config.helpdesk.locale, `assigned to ${t.assignee}: ${this.draft.assignment?.reason ?? ''}`, info, { extra });
     } else {
@@ -340,10 +340,13 @@ function ratingInvitation(config: Config, change: { to: string | null } | null, 
   return { levels, best: levels.at(-1)?.value ?? 0 };
 }
 
-/** What agents' notifications say of a ticket the filter was unsure about; null when it was not. */
-function possibleSpam(ticket: NotifiedTicket, ackHeld: boolean): { score: string; ackHeld: boolean } | null {
+/**
+ * What agents' notifications say of a ticket the filter was unsure about; null when it was not.
+ * `filedIn`: the junk folder the mail server filed the message in (our filter called it ham).
+ */
+function possibleSpam(ticket: NotifiedTicket, ackHeld: boolean, filedIn?: string): { score: string; ackHeld: boolean; filedIn: string | null } | null {
   if (ticket.spamVerdict !== 'unsure') return null;
-  return { score: ticket.spamScore === null ? '?' : ticket.spamScore.toFixed(2), ackHeld };
+  return { score: ticket.spamScore === null ? '?' : ticket.spamScore.toFixed(2), ackHeld, filedIn: filedIn ?? null };
 }
 
 /** Who hears about an unassigned ticket's news: the queue's members, else the admins. */
