@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema';
 import { backoffDelay } from '../lib/backoff';
-import { errorMessage } from '../lib/errors';
+import { errorMessage, HelpdeskError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { SuggestedArticles, SuggestRequest } from '../knowledge/suggest';
 import { replyUndeliveredPlan } from '../pipeline/reply-undelivered';
@@ -12,8 +12,25 @@ import { carried, composeMessage } from './compose';
 import type { Templates } from './templates';
 import { sendFailure, type Transport } from './transport';
 
-/** What one attempt at an outbox row came to: sent, to be retried at `retryAt`, or failed for good (`retryAt` null). */
-export type Attempt = { sent: true; at: number; subject: string; suggested: SuggestedArticles | null } | { sent: false; error: string; retryAt: number | null };
+/**
+ * What one attempt at an outbox row came to: sent, to be retried at `retryAt`, or failed for
+ * good (`retryAt` null). `unreachable`: no server answered (transport.ts sendFailure); the
+ * worker pauses instead of trying every other row against it.
+ */
+export type Attempt = { sent: true; at: number; subject: string; suggested: SuggestedArticles | null } | { sent: false; error: string; retryAt: number | null; unreachable?: boolean };
+
+/** Thrown by a worker's drain after an attempt no server answered: the loop backs off, the rows not tried keep their turn. */
+export class TransportUnreachableError extends HelpdeskError {
+  constructor(message: string) {
+    super('TRANSPORT_UNREACHABLE', message, { transient: true });
+    this.name = 'TransportUnreachableError';
+  }
+}
+
+/** Throws TransportUnreachableError when no server answered `attempt`. */
+export function pauseIfUnreachable(attempt: Attempt): void {
+  if (!attempt.sent && attempt.unreachable) throw new TransportUnreachableError(attempt.error);
+}
 
 export interface DeliverDeps {
   config: Config;
@@ -70,7 +87,7 @@ export async function deliver(row: OutboxEntry, deps: DeliverDeps): Promise<Atte
     if (age >= config.outgoing.retryFor) return failed(`gave up after ${row.attempts + 1} attempts over ${Math.round(age / 60000)} minutes: ${failure.message}`);
     const retryAt = now() + backoffDelay(row.attempts, 15_000, 3_600_000);
     log.warn({ outbox: row.id, ticket: row.ref, attempt: row.attempts + 1, retryAt: new Date(retryAt).toISOString(), error: failure.message }, 'notification not sent; will retry');
-    return { sent: false, error: failure.message, retryAt };
+    return { sent: false, error: failure.message, retryAt, unreachable: failure.unreachable };
   }
   log.info({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, messageId: row.messageId, response: info.response }, 'notification sent');
   return { sent: true, at: now(), subject: message.subject ?? row.subject, suggested };

@@ -11,7 +11,7 @@ import { runPlanAsync } from '../store/writes';
 import type { Config } from '../config/schema';
 import { suggestionsFor } from '../knowledge/suggest';
 import { pgSimilarResolved } from '../search/pg-similar';
-import { attemptPlan, deliver, type Attempt } from './deliver';
+import { attemptPlan, deliver, pauseIfUnreachable, type Attempt } from './deliver';
 import { workerLoop, type OutboxWorker, type WorkerOptions } from './outbox-worker';
 
 export interface PgOutboxWorkerOptions extends WorkerOptions {
@@ -31,8 +31,9 @@ export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
     async drainOnce(stopped) {
       let count = 0;
       while (!stopped()) {
-        const claimed = await sendOneClaimed(options.pool, now(), (row) =>
-          deliver(row, {
+        let attempt: Attempt | null = null;
+        const claimed = await sendOneClaimed(options.pool, now(), async (row) =>
+          (attempt = await deliver(row, {
             config: options.config(),
             templates: options.templates,
             transport: options.transport,
@@ -40,11 +41,12 @@ export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
             now,
             files: (paths) => blobsOf(db, paths),
             suggest: (request, ticketId) => suggestionsFor((question, exclude, limit) => pgSimilarResolved(db, question, exclude, limit), options.config(), request, ticketId),
-          }),
+          })),
           options.config(),
         );
         if (!claimed) break;
         count++;
+        if (attempt) pauseIfUnreachable(attempt);
       }
       return count;
     },

@@ -49,10 +49,14 @@ export function makeTransport(outgoing: Config['outgoing'], dataDir: string): Tr
   };
 }
 
-/** How a send failed: retry later (connection trouble, 4xx) or never (5xx: the server said no). */
-export function sendFailure(err: unknown): { permanent: boolean; message: string } {
+/**
+ * How a send failed: retry later (connection trouble, 4xx) or never (5xx: the server said no).
+ * `unreachable`: no server answered about this message at all (refused, timed out, a TLS or DNS
+ * failure, a folder that cannot be written), which every other row would meet too.
+ */
+export function sendFailure(err: unknown): { permanent: boolean; unreachable: boolean; message: string } {
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
   const code = typeof e?.responseCode === 'number' ? e.responseCode : null;
   const message = e?.response ? String(e.response) : `${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(err)}`;
-  return { permanent: code !== null && code >= 500, message };
+  return { permanent: code !== null && code >= 500, unreachable: code === null, message };
 }
