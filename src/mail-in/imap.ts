@@ -193,8 +193,9 @@ export function imapSource(options: ImapSourceOptions): Source {
       const uids = unfetched.waiting(found);
       log.debug({ waiting: found.length, lastUid: at.lastUid }, 'inbox checked');
       state.recordCheck(id, found.length, now());
-      // Healthy once everything waiting was offered: a session that fails the same way after
-      // every search (a message it cannot move) keeps backing off and raises the alert.
+      // Healthy once everything waiting was taken (or once a pass was, below): a session that
+      // fails the same way after every search (a message it cannot move) keeps backing off and
+      // raises the alert.
       if (uids.length === 0) healthy();
       if (uids.length === 0 || stopping() || !intake) return;
       // The intake calls a delivery's ack once its batch is durable; the acks of a batch are
@@ -220,6 +221,8 @@ export function imapSource(options: ImapSourceOptions): Source {
         for (const dir of spools) rmSync(dir, { recursive: true, force: true });
       }
       if (pass.failure) throw pass.failure;
+      // Mail taken and acknowledged: the mailbox works, also while more keeps arriving.
+      if (pass.acknowledged > 0) healthy();
       // Loop: the next search records the backlog (0) before the session reports idle.
     }
   };

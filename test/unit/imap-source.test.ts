@@ -416,6 +416,32 @@ describe('the IMAP source (state machine, fake server)', () => {
     expect(offered.sort()).toEqual(['filed by the server', 'wake']);
   });
 
+  it('a mailbox taking mail is healthy while more keeps arriving: a failure hours later is a new incident, not an alert', async () => {
+    let clock = 0;
+    const stream = { server: null as FakeServer | null, taken: 0 };
+    const { server, intake, alerts, source } = setup({
+      alertAfterMs: 1000,
+      now: () => clock,
+      // Each message taken brings the next (the inbox is never empty); the fifth comes hours later, and the server drops.
+      outcome: () => {
+        const s = stream.server as FakeServer;
+        if (++stream.taken < 5) s.append('INBOX', `more ${stream.taken}`);
+        else if (stream.taken === 5) {
+          clock += 3 * 3_600_000;
+          s.dropAll();
+        }
+        return {};
+      },
+    });
+    stream.server = server;
+    server.refuse = [new Error('ECONNREFUSED')];
+    server.append('INBOX', 'first');
+    await source.start(intake);
+    await until(() => server.connects >= 3, 'the reconnect after the drop');
+    await source.stop();
+    expect(alerts).toEqual([]);
+  });
+
   it('a session that fails the same way after each search (a MOVE refused) is one incident: one alert, not one per reconnect', async () => {
     const { server, intake, alerts, source } = setup({ alertAfterMs: 0 });
     server.refuseMove = 'NO [OVERQUOTA] Quota exceeded';
