@@ -48,6 +48,9 @@ export interface ImapSourceOptions {
 export const IMAP_STATES = ['connecting', 'processing', 'idle', 'failing', 'stopped'] as const;
 export type ImapState = (typeof IMAP_STATES)[number];
 
+/** Messages up to this size are fetched in batches (`batchSize`); a bigger one alone, so that a batch holds at most about batchSize × this in memory. */
+const FETCH_TOGETHER_BELOW = 1024 * 1024;
+
 type Bucket = 'processed' | 'junk' | 'quarantine';
 type Buckets = Record<Bucket, number[]>;
 const noBuckets = (): Buckets => ({ processed: [], junk: [], quarantine: [] });
@@ -235,11 +238,11 @@ export function imapSource(options: ImapSourceOptions): Source {
    * when this generator ends).
    */
   async function* deliveries(c: ImapConnection, uids: number[], spools: string[], done: (uid: number, result: IngestResult) => void): AsyncGenerator<Delivery> {
-    const big = new Set(options.maxMessageSize === undefined ? [] : await c.largerThan(options.maxMessageSize));
+    const { big, large } = await sizes(c);
     const spool = big.size > 0 ? mkdtempSync(path.join(os.tmpdir(), 'helpdesk-imap-')) : null;
     if (spool) spools.push(spool);
-    for (let i = 0; i < uids.length && !stopping(); i += batchSize) {
-      const slice = uids.slice(i, i + batchSize);
+    for (const slice of batches(uids, large)) {
+      if (stopping()) return;
       const small = slice.filter((u) => !big.has(u));
       // After a batch failed, its messages come one at a time: the one the server cannot give
       // is found, and those before it are offered meanwhile.
@@ -268,6 +271,30 @@ export function imapSource(options: ImapSourceOptions): Source {
       }
     }
   }
+
+  /**
+   * The selected folder's messages over limits.maxMessageSize (`big`: never read into memory),
+   * and over FETCH_TOGETHER_BELOW (`large`: fetched alone, so that a batch of 25 never holds 25
+   * messages of up to limits.maxMessageSize at once).
+   */
+  const sizes = async (c: ImapConnection): Promise<{ big: Set<number>; large: Set<number> }> => {
+    const big = new Set(options.maxMessageSize === undefined ? [] : await c.largerThan(options.maxMessageSize));
+    return { big, large: new Set((await c.largerThan(FETCH_TOGETHER_BELOW)).filter((u) => !big.has(u))) };
+  };
+
+  /** `uids` in order, in batches of up to batchSize; a `large` (or big) message is a batch of its own. */
+  const batches = function* (uids: number[], alone: Set<number>): Generator<number[]> {
+    let batch: number[] = [];
+    for (const uid of uids) {
+      if (alone.has(uid) || batch.length === batchSize) {
+        if (batch.length > 0) yield batch;
+        batch = [];
+      }
+      if (alone.has(uid)) yield [uid];
+      else batch.push(uid);
+    }
+    if (batch.length > 0) yield batch;
+  };
 
   /** Moves (or flags or deletes) a durable batch's UIDs by where they go, then records how far the inbox is done. */
   const acknowledge = async (c: ImapConnection, buckets: Buckets, at: Position) => {
@@ -313,11 +340,17 @@ export function imapSource(options: ImapSourceOptions): Source {
       // Nothing to learn and nothing to take: the first look only notes where the folder ends.
       const noted = firstLook && !learn ? found.length : 0;
       if (noted > 0) lastUid = found[noted - 1];
-      for (let i = noted; i < found.length && !stopping(); i += batchSize) {
-        const slice = found.slice(i, i + batchSize);
-        const fetched = await junkUnfetched.fetchTogether(c, slice);
+      const { big, large } = await sizes(c);
+      for (const slice of batches(found.slice(noted), new Set([...big, ...large]))) {
+        if (stopping()) break;
+        const fetched = await junkUnfetched.fetchTogether(c, slice.filter((u) => !big.has(u)));
         const filed: Delivery[] = [];
         for (const uid of slice) {
+          if (big.has(uid)) {
+            // Neither a lesson nor a ticket (as in the inbox, it would be quarantined): left there.
+            log.warn({ folder, uid }, 'junk folder message over limits.maxMessageSize; left there, not read');
+            continue;
+          }
           const bytes = fetched ? fetched.get(uid) : await junkUnfetched.fetchAlone(c, uid);
           if (!bytes) continue;
           const learnt = learn ? await learn(bytes) : null;

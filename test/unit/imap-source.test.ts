@@ -277,6 +277,17 @@ describe('the IMAP source (state machine, fake server)', () => {
     expect(readdirSync(os.tmpdir()).filter((n) => n.startsWith('helpdesk-imap-'))).toEqual(spoolsBefore);
   });
 
+  it('fetches a message over 1 MB on its own, so that a batch never holds many big messages at once', async () => {
+    const { server, state, intake, offered, source } = setup({ batchSize: 3, maxMessageSize: 10 * 1024 * 1024 });
+    const large = `L ${'x'.repeat(1024 * 1024)}`;
+    for (const t of ['a', large, 'b', 'c', large, large, 'd']) server.append('INBOX', t);
+    await source.start(intake);
+    await until(() => state.rows.get('support')?.state === 'idle', 'idle');
+    await source.stop();
+    expect(server.fetched).toEqual([[1], [2], [3, 4], [5], [6], [7]]);
+    expect(offered.map((t) => t.slice(0, 1))).toEqual(['a', 'L', 'b', 'c', 'L', 'L', 'd']);
+  });
+
   it('with ack: flag, flags \\Seen and afterwards looks only above the last acknowledged UID', async () => {
     const { server, state, intake, offered, source } = setup({ ack: 'flag' });
     server.append('INBOX', 'a');
@@ -401,6 +412,21 @@ describe('the IMAP source (state machine, fake server)', () => {
     expect(offered.sort()).toEqual(['customer', 'filed by the server']);
     expect(raws.find((r) => r.filedAsJunk)).toMatchObject({ source: 'imap:support', position: 'junk:2', mailbox: 'support', filedAsJunk: 'Junk' });
     expect(server.uids('Junk')).toEqual([1, 2, 3]);
+  });
+
+  it('leaves a junk-folder message over limits.maxMessageSize unread (neither learnt nor taken), and goes on past it', async () => {
+    const learnt: string[] = [];
+    const { server, state, intake, offered, source } = setup({ readJunk: true, maxMessageSize: 100, learnJunk: async (bytes) => (learnt.push(bytes.toString()), 'never read by the desk') });
+    await source.start(intake);
+    await until(() => state.rows.get('support#junk') !== undefined, 'the first look');
+    server.append('Junk', `BIG ${'x'.repeat(200)}`);
+    server.append('Junk', 'small');
+    server.append('INBOX', 'wake');
+    await until(() => state.rows.get('support#junk')?.lastUid === 2 && offered.length === 2, 'past both');
+    await source.stop();
+    expect(learnt).toEqual(['small']);
+    expect(offered.sort()).toEqual(['small', 'wake']);
+    expect(server.downloaded).toEqual([]);
   });
 
   it('with readJunk and no learning, the first look fetches nothing from the junk folder, only notes where it ends', async () => {
