@@ -109,6 +109,19 @@ const mailboxSchema = z
   })
   .refine((m) => (m.imap ? 1 : 0) + (m.maildir ? 1 : 0) === 1, {
     message: 'a mailbox needs exactly one of `imap` or `maildir`',
+  })
+  .superRefine((m, ctx) => {
+    // Two roles in one IMAP folder make a loop or a wrong lesson: processed mail moved back into
+    // the inbox is read again for ever; every message taken from a junk folder that is also the
+    // processed one would look like a staff move and mark its ticket spam.
+    if (!m.imap) return;
+    const roles = (['inbox', 'processed', 'junk', 'quarantine'] as const).filter((r) => r !== 'processed' || m.ack === 'move');
+    // The server's INBOX is case-insensitive (RFC 3501); other names are compared as written.
+    const name = (folder: string) => (folder.toUpperCase() === 'INBOX' ? 'INBOX' : folder);
+    for (const [i, a] of roles.entries()) {
+      const b = roles.slice(i + 1).find((r) => name(m.folders[r]) === name(m.folders[a]));
+      if (b) ctx.addIssue({ code: 'custom', path: ['folders', b], message: `"${m.folders[b]}" is folders.${a} too; each role needs a folder of its own` });
+    }
   });
 
 export const helpdeskFileSchema = z.strictObject({

@@ -75,6 +75,17 @@ describe('config loading', () => {
     expect(() => loadConfig(dir, {})).not.toThrow();
   });
 
+  it('refuses an IMAP mailbox that gives one folder two roles (a loop, or every ticket taken for a staff move to junk)', () => {
+    const mailbox = (extra: string) => ({ 'helpdesk.yaml': `helpdesk: { address: s@x.test }\nmailboxes:\n  - { id: a, imap: { host: h, user: u, pass: p }, ${extra} }\n` });
+    expect(problems(mailbox('folders: { junk: Archive, processed: Archive }'))).toEqual([
+      { file: 'helpdesk.yaml', line: 3, column: expect.any(Number), message: 'mailboxes.0.folders.junk: "Archive" is folders.processed too; each role needs a folder of its own' },
+    ]);
+    expect(problems(mailbox('folders: { processed: inbox }'))[0].message).toBe('mailboxes.0.folders.processed: "inbox" is folders.inbox too; each role needs a folder of its own');
+    // With ack: flag the processed folder is not used; a Maildir mailbox has no folders.
+    expect(problems(mailbox('ack: flag, folders: { processed: INBOX }'))).toEqual([]);
+    expect(problems({ 'helpdesk.yaml': 'helpdesk: { address: s@x.test }\nmailboxes:\n  - { id: a, maildir: m, folders: { junk: INBOX } }\n' })).toEqual([]);
+  });
+
   it('refuses a mailbox with both imap and maildir', () => {
     expect(problems({ 'helpdesk.yaml': 'helpdesk: { address: s@x.test }\nmailboxes:\n  - { id: a, maildir: m, imap: { host: h, user: u, pass: p } }\n' })[0].message).toMatch(/exactly one of `imap` or `maildir`/);
   });
