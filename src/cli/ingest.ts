@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { createIntake, type Delivery } from '../intake/intake';
@@ -27,14 +30,18 @@ export function registerIngest(program: Command, log: Logger): void {
       const store = await intakeStoreFor(where, config, log);
       const intake = createIntake({ store: store.intake, config: () => config, log });
       const progress = fileProgress('ingest', inputs);
+      // Where standard input over limits.maxMessageSize is written as it streams by, until the
+      // intake has copied it into the store; made only then (mail that fits needs no TMPDIR).
+      const spool = path.join(os.tmpdir(), `helpdesk-ingest-${process.pid}-${randomUUID()}`);
       try {
         // The intake calls a line's ack, and it is printed, only once its message is durable.
-        const pass = await intake.run(deliveries(messagesFromPaths(inputs, config.limits.maxMessageSize), progress, opts.json === true));
+        const pass = await intake.run(deliveries(messagesFromPaths(inputs, config.limits.maxMessageSize, spool), progress, opts.json === true));
         if (pass.failure) throw new CliExit(EXIT.TEMPFAIL, `stopped after ${pass.acknowledged} message(s): ${errorMessage(pass.failure)}`);
       } finally {
         progress.stop();
         await intake.close();
         await store.close();
+        rmSync(spool, { recursive: true, force: true });
       }
     });
 }

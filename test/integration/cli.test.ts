@@ -67,6 +67,24 @@ describe('helpdesk ingest', () => {
     ]);
   });
 
+  it('writes standard input over limits.maxMessageSize to a temporary file as it streams, keeps it byte for byte, quarantines it, and removes the file', () => {
+    const config = writeConfigDir({ 'helpdesk.yaml': 'helpdesk: { address: support@example.test }\nlimits: { maxMessageSize: 1MB }\nmailboxes: []\n' });
+    const args = ['--config', config, '--data', tempDir('hd-cli-')];
+    const tmp = tempDir('hd-tmp-');
+    const big = Buffer.concat([buildMail({ messageId: '<big@c.test>' }), Buffer.alloc(3 * 1024 * 1024 + 17, 'y'), Buffer.from('\r\n')]);
+    const r = runCli([...args, 'ingest', '--json', '-'], { input: big, env: { TMPDIR: tmp } });
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)[0]).toMatchObject({ outcome: 'quarantined', reason: `message is ${big.length} bytes, over limits.maxMessageSize (1048576 bytes)` });
+    const db = new Database(path.join(args[3], 'helpdesk.sqlite'), { readonly: true });
+    const row = db.prepare("select raw_path from inbound where outcome = 'quarantined'").get() as { raw_path: string };
+    db.close();
+    expect(readFileSync(path.join(args[3], row.raw_path)).equals(big)).toBe(true);
+    expect(readdirSync(tmp)).toEqual([]);
+    // Mail that fits needs no temporary folder at all (an MTA may give its pipe none it can write).
+    const fits = runCli([...args, 'ingest', '--json', '-'], { input: buildMail({ messageId: '<fits@c.test>' }), env: { TMPDIR: '/nonexistent' } });
+    expect(lines(fits.stdout)[0]).toMatchObject({ outcome: 'created' });
+  });
+
   it('exits 0 with a quarantined outcome for bad mail, and 64 for bad usage', () => {
     const { args } = setup();
     const bad = runCli([...args, 'ingest', '--json', '-'], { input: '' });
