@@ -340,7 +340,7 @@ export function imapSource(options: ImapSourceOptions): Source {
       // Nothing to learn and nothing to take: the first look only notes where the folder ends.
       const noted = firstLook && !learn ? found.length : 0;
       if (noted > 0) lastUid = found[noted - 1];
-      const { big, large } = await sizes(c);
+      const { big, large } = found.length > noted ? await sizes(c) : { big: new Set<number>(), large: new Set<number>() };
       for (const slice of batches(found.slice(noted), new Set([...big, ...large]))) {
         if (stopping()) break;
         const fetched = await junkUnfetched.fetchTogether(c, slice.filter((u) => !big.has(u)));

@@ -351,12 +351,18 @@ describe('commands', () => {
 
   it('mail the mail server filed as junk that our filter calls ham is flagged to the agent with where the server put it', async () => {
     // minTrained 0, an empty model (every message scores 0.5) and a ham cutoff above that: ham.
-    const d = desk({}, 'spam: { minTrained: 0, hamCutoff: 0.6 }\n');
+    // The acknowledgement waits for #notspam even where unsure mail is acknowledged.
+    const d = desk({}, 'spam: { minTrained: 0, hamCutoff: 0.6 }\nnotifications: { withholdAckWhenUnsure: false }\n');
     const r = await d.ingest(buildMail({ messageId: '<j1@customer.test>', subject: 'Invoice question', body: 'Hello, my invoice shows the wrong address.' }), { filedAsJunk: 'Junk' });
     expect(r).toMatchObject({ outcome: 'created', spam: 'unsure' });
     await d.send();
     expect(to('carla@customer.test')).toHaveLength(0);
-    expect(last('ana@example.test').parsed.text).toMatch(/POSSIBLE SPAM: the mail server filed this message in Junk; our filter thinks it genuine \(score 0\.50\)\. The customer has not been acknowledged\./);
+    const notice = last('ana@example.test');
+    expect(notice.parsed.text).toMatch(/POSSIBLE SPAM: the mail server filed this message in Junk; our filter thinks it genuine \(score 0\.50\)\. The customer has not been acknowledged\./);
+    expect((await d.view.showTicket('HD-1'))?.events.find((e) => e.type === 'notification_withheld')?.reason).toBe('acknowledgement: the mail server filed this message in Junk; #notspam sends it');
+    await d.ingest(replyTo(notice, ANA, '#notspam'));
+    await d.send();
+    expect(to('carla@customer.test')).toHaveLength(1);
     // The same message from the inbox is ham, acknowledged, and nobody is told it might be spam.
     await d.ingest(buildMail({ messageId: '<j2@customer.test>', from: 'dan@customer.test', subject: 'Invoice question', body: 'Hello, my invoice shows the wrong address.' }));
     await d.send();

@@ -85,6 +85,10 @@ class Planner {
       // A sender our checks do not believe (trust.ts senderDoubt, fallbackDoubt) most likely did
       // not write this: an acknowledgement would carry a stranger's subject to them (backscatter).
       else if (this.draft.senderDoubt) this.withheld.push(`acknowledgement: ${this.sender} is not believed to have written this (${this.draft.senderDoubt})`);
+      // Mail the mail server filed as junk is answered only once staff clear it (#notspam sends
+      // the acknowledgement held back), whatever withholdAckWhenUnsure says: an automatic reply
+      // to what is most likely spam with a forged sender is backscatter.
+      else if (t.spamVerdict === 'unsure' && this.draft.raw.filedAsJunk) this.withheld.push(`acknowledgement: the mail server filed this message in ${this.draft.raw.filedAsJunk}; #notspam sends it`);
       else if (t.spamVerdict === 'unsure' && n.withholdAckWhenUnsure) this.withheld.push('acknowledgement: the spam filter is unsure about this message (notifications.withholdAckWhenUnsure)');
       else if ((await this.ctx.store.sentSince('ack', this.sender, this.draft.receivedAt - limit.per)) >= limit.count) {
         this.withheld.push(`acknowledgement: ${this.sender} already got ${limit.count} acknowledgements within ${Math.round(limit.per / 60000)} minutes (notifications.ackRateLimit)`);
