@@ -101,9 +101,10 @@ export function splitMbox(bytes: Buffer): Buffer[] {
 }
 
 /**
- * Standard input: its bytes, or, once it has passed `maxMessageSize`, the file in `spool` it was
- * written to as it streamed by (as a too big file is never read into memory: an MTA's pipe may
- * carry more than the desk takes). The caller owns `spool` and removes it once the intake is done.
+ * Standard input: its bytes, or, once it has passed `maxMessageSize`, the file in the folder
+ * `spool` (made then) it was written to as it streamed by (as a too big file is never read into
+ * memory: an MTA's pipe may carry more than the desk takes). The caller names `spool` and
+ * removes it once the intake is done.
  */
 async function readStdin(maxMessageSize: number, spool: string | undefined): Promise<{ bytes: Buffer } | { file: string; size: number }> {
   const chunks: Buffer[] = [];

@@ -31,9 +31,10 @@ export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
     async drainOnce(stopped) {
       let count = 0;
       while (!stopped()) {
-        let attempt: Attempt | null = null;
+        // What became of the claimed row, for the pause when no server answered.
+        const sent: { attempt?: Attempt } = {};
         const claimed = await sendOneClaimed(options.pool, now(), async (row) =>
-          (attempt = await deliver(row, {
+          (sent.attempt = await deliver(row, {
             config: options.config(),
             templates: options.templates,
             transport: options.transport,
@@ -46,7 +47,7 @@ export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
         );
         if (!claimed) break;
         count++;
-        if (attempt) pauseIfUnreachable(attempt);
+        if (sent.attempt) pauseIfUnreachable(sent.attempt);
       }
       return count;
     },
