@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { randomUUID } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errorMessage } from '../lib/errors';
@@ -32,16 +31,17 @@ export function registerIngest(program: Command, log: Logger): void {
       const progress = fileProgress('ingest', inputs);
       // Where standard input over limits.maxMessageSize is written as it streams by, until the
       // intake has copied it into the store; made only then (mail that fits needs no TMPDIR).
-      const spool = path.join(os.tmpdir(), `helpdesk-ingest-${process.pid}-${randomUUID()}`);
+      const spool: { dir?: string } = {};
+      const spoolDir = () => (spool.dir ??= mkdtempSync(path.join(os.tmpdir(), 'helpdesk-ingest-')));
       try {
         // The intake calls a line's ack, and it is printed, only once its message is durable.
-        const pass = await intake.run(deliveries(messagesFromPaths(inputs, config.limits.maxMessageSize, spool), progress, opts.json === true));
+        const pass = await intake.run(deliveries(messagesFromPaths(inputs, config.limits.maxMessageSize, spoolDir), progress, opts.json === true));
         if (pass.failure) throw new CliExit(EXIT.TEMPFAIL, `stopped after ${pass.acknowledged} message(s): ${errorMessage(pass.failure)}`);
       } finally {
         progress.stop();
         await intake.close();
         await store.close();
-        rmSync(spool, { recursive: true, force: true });
+        if (spool.dir) rmSync(spool.dir, { recursive: true, force: true });
       }
     });
 }

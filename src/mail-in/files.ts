@@ -1,4 +1,5 @@
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync, type WriteStream } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { childPath, isHidden, shownName } from '../lib/byte-names';
 import type { RawMessage } from '../pipeline/types';
@@ -10,7 +11,7 @@ const TMP = Buffer.from('tmp');
  * several when it is an mbox; a directory is read recursively in name order (a Maildir's
  * new/ and cur/ included); `-` is standard input.
  */
-export async function* messagesFromPaths(paths: string[], maxMessageSize: number, spool?: string): AsyncGenerator<RawMessage> {
+export async function* messagesFromPaths(paths: string[], maxMessageSize: number, spool?: () => string): AsyncGenerator<RawMessage> {
   for (const p of paths) {
     if (p === '-') {
       const input = await readStdin(maxMessageSize, spool);
@@ -101,35 +102,29 @@ export function splitMbox(bytes: Buffer): Buffer[] {
 }
 
 /**
- * Standard input: its bytes, or, once it has passed `maxMessageSize`, the file in the folder
- * `spool` (made then) it was written to as it streamed by (as a too big file is never read into
- * memory: an MTA's pipe may carry more than the desk takes). The caller names `spool` and
- * removes it once the intake is done.
+ * Standard input: its bytes, or, once it has passed `maxMessageSize`, the file it was written to
+ * as it streamed by, in the folder `spool()` gives (as a too big file is never read into
+ * memory: an MTA's pipe may carry more than the desk takes). The caller makes that folder when
+ * asked, and removes it once the intake is done.
  */
-async function readStdin(maxMessageSize: number, spool: string | undefined): Promise<{ bytes: Buffer } | { file: string; size: number }> {
+async function readStdin(maxMessageSize: number, spool: (() => string) | undefined): Promise<{ bytes: Buffer } | { file: string; size: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
-  let out: WriteStream | null = null;
-  const file = spool ? path.join(spool, 'stdin.eml') : '';
+  let out: { file: string; handle: FileHandle } | null = null;
   try {
     for await (const chunk of process.stdin) {
       size += (chunk as Buffer).length;
       if (!out && size > maxMessageSize) {
         if (!spool) throw new Error(`standard input is over limits.maxMessageSize (${maxMessageSize} bytes) and there is nowhere to keep it`);
-        mkdirSync(spool, { mode: 0o700 });
-        out = createWriteStream(file, { flags: 'wx' });
-        for (const c of chunks.splice(0)) await write(out, c);
+        const file = path.join(spool(), 'stdin.eml');
+        out = { file, handle: await open(file, 'wx') };
+        for (const c of chunks.splice(0)) await out.handle.write(c);
       }
-      if (out) await write(out, chunk as Buffer);
+      if (out) await out.handle.write(chunk as Buffer);
       else chunks.push(chunk as Buffer);
     }
   } finally {
-    if (out) await new Promise<void>((resolve, reject) => (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await out?.handle.close();
   }
-  return out ? { file, size } : { bytes: Buffer.concat(chunks) };
-}
-
-/** Writes a chunk, waiting when the stream asks to (backpressure). */
-function write(out: WriteStream, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => out.write(chunk, (err) => (err ? reject(err) : resolve())));
+  return out ? { file: out.file, size } : { bytes: Buffer.concat(chunks) };
 }
