@@ -95,6 +95,9 @@ export function imapSource(options: ImapSourceOptions): Source {
   let failingSince: number | null = null;
   let alerted = false;
   let junkScannedAt = -Infinity;
+  /** The junk folder is looked at to learn staff's moves there, or to take what the server filed there (scanJunk). */
+  const scansJunk = !!options.learnJunk || mailbox.readJunk;
+  const junkScanEveryMs = options.junkScanEveryMs ?? 60_000;
   /** Messages of the inbox and of the junk folder that the server would not give. */
   const unfetched = unfetchedMessages({ folder: mailbox.folders.inbox, log, now, stopping });
   const junkUnfetched = unfetchedMessages({ folder: mailbox.folders.junk, log, now, stopping });
@@ -114,7 +117,7 @@ export function imapSource(options: ImapSourceOptions): Source {
           await scanJunk();
           return stopping() ? 'stopped' : notified ? 'processing' : 'idle';
         case 'idle':
-          await waitForNews(options.learnJunk || mailbox.readJunk ? Math.min(mailbox.pollInterval, options.junkScanEveryMs ?? 60_000) : mailbox.pollInterval);
+          await waitForNews(scansJunk ? Math.min(mailbox.pollInterval, junkScanEveryMs) : mailbox.pollInterval);
           if (stopping()) return 'stopped';
           if (!conn?.usable) throw new Error('connection closed by the server');
           return 'processing';
@@ -325,7 +328,7 @@ export function imapSource(options: ImapSourceOptions): Source {
   const scanJunk = async () => {
     const learn = options.learnJunk;
     const take = mailbox.readJunk ? intake : null;
-    if ((!learn && !take) || now() - junkScannedAt < (options.junkScanEveryMs ?? 60_000)) return;
+    if (!scansJunk || now() - junkScannedAt < junkScanEveryMs) return;
     junkScannedAt = now();
     const c = conn as ImapConnection;
     const key = `${id}#junk`;
