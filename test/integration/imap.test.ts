@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { useDovecot } from '../harness/use-dovecot';
 import { waitFor } from '../helpers/cli';
 import { imapMailboxYaml, restartTestDaemon, startTestDaemon } from '../helpers/daemon';
 import { removeTempDirs } from '../helpers/env';
+import { sqliteOnly } from '../helpers/test-store';
 import { buildMail } from '../helpers/mail';
 
 const dovecot = useDovecot();
@@ -24,8 +26,8 @@ async function junkDesk(place: (seed: Seed) => Promise<unknown>, config = '') {
   const user = dynUser();
   const seed = await testClient(dovecot(), user);
   await place(seed);
-  const { view, logs, stop } = await startTestDaemon(config + header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
-  return { seed, view, logs, stop };
+  const daemon = await startTestDaemon(config + header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+  return { seed, ...daemon };
 }
 
 /** Moves messages between folders as a staff member's mail client does, holding the folder's lock. */
@@ -294,6 +296,34 @@ describe('IMAP source against a real Dovecot', () => {
     } finally {
       await stop();
       await seed.logout();
+    }
+  });
+
+  // The crash is stood in for by the state it leaves (the junk folder's position one batch
+  // behind what was committed), written into the SQLite file between a stop and a start.
+  sqliteOnly('a message taken from the junk folder and seen there again after a crash is not taken for a staff move: its ticket stays as it is', async () => {
+    // Trained (minTrained 0) and every score 0.5 under a ham cutoff of 0.6: junk-filed mail is unsure, its ticket new.
+    const first = await junkDesk((seed) => seed.mailboxCreate('Junk').catch(() => undefined), 'spam: { minTrained: 0, hamCutoff: 0.6 }\n');
+    try {
+      await waitFor(async () => (await first.view.mailboxState('support#junk')) || undefined, 15_000, 'the junk folder looked at once');
+      await first.seed.append('Junk', buildMail({ messageId: '<misfiled@c.test>', subject: 'Invoice question' }));
+      await waitFor(async () => (await first.view.listTickets()).length === 1 || undefined, 15_000, 'the filed mail taken');
+      expect((await first.view.listTickets())[0]).toMatchObject({ status: 'new', spamVerdict: 'unsure' });
+    } finally {
+      await first.stop();
+    }
+    const db = new Database(path.join(first.dataDir, 'helpdesk.sqlite'));
+    db.prepare("update mailbox_state set last_uid = 0 where mailbox = 'support#junk'").run();
+    db.close();
+    const again = await restartTestDaemon(first);
+    try {
+      await waitFor(async () => again.logs.some((l) => l.msg === 'junk folder message') || undefined, 15_000, 'the junk folder looked at again');
+      expect(again.logs.filter((l) => l.msg === 'junk folder message').map((l) => [l.learnt, l.offered])).toEqual([['taken from the junk folder', false]]);
+      expect((await again.view.listTickets())[0]).toMatchObject({ status: 'new', spamVerdict: 'unsure' });
+      expect(await again.view.spamTotals()).toEqual({ spam: 0, ham: 0 });
+    } finally {
+      await again.stop();
+      await first.seed.logout();
     }
   });
 
