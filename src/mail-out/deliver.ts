@@ -14,22 +14,22 @@ import { sendFailure, type Transport } from './transport';
 
 /**
  * What one attempt at an outbox row came to: sent, to be retried at `retryAt`, or failed for
- * good (`retryAt` null). `unreachable`: no server answered (transport.ts sendFailure); the
- * worker pauses instead of trying every other row against it.
+ * good (`retryAt` null). `serverWide`: the failure was not this message's (transport.ts
+ * sendFailure); the worker pauses instead of trying every other row against it.
  */
-export type Attempt = { sent: true; at: number; subject: string; suggested: SuggestedArticles | null } | { sent: false; error: string; retryAt: number | null; unreachable?: boolean };
+export type Attempt = { sent: true; at: number; subject: string; suggested: SuggestedArticles | null } | { sent: false; error: string; retryAt: number | null; serverWide?: boolean };
 
-/** Thrown by a worker's drain after an attempt no server answered: the loop backs off, the rows not tried keep their turn. */
-export class TransportUnreachableError extends HelpdeskError {
+/** Thrown by a worker's drain after an attempt that failed server-wide: the loop backs off, the rows not tried keep their turn. */
+export class SendingPausedError extends HelpdeskError {
   constructor(message: string) {
-    super('TRANSPORT_UNREACHABLE', message, { transient: true });
-    this.name = 'TransportUnreachableError';
+    super('SENDING_PAUSED', message, { transient: true });
+    this.name = 'SendingPausedError';
   }
 }
 
-/** Throws TransportUnreachableError when no server answered `attempt`. */
-export function pauseIfUnreachable(attempt: Attempt): void {
-  if (!attempt.sent && attempt.unreachable) throw new TransportUnreachableError(attempt.error);
+/** Throws SendingPausedError when `attempt` failed server-wide. */
+export function pauseIfServerWide(attempt: Attempt): void {
+  if (!attempt.sent && attempt.serverWide) throw new SendingPausedError(attempt.error);
 }
 
 export interface DeliverDeps {
@@ -87,7 +87,7 @@ export async function deliver(row: OutboxEntry, deps: DeliverDeps): Promise<Atte
     if (age >= config.outgoing.retryFor) return failed(`gave up after ${row.attempts + 1} attempts over ${Math.round(age / 60000)} minutes: ${failure.message}`);
     const retryAt = now() + backoffDelay(row.attempts, 15_000, 3_600_000);
     log.warn({ outbox: row.id, ticket: row.ref, attempt: row.attempts + 1, retryAt: new Date(retryAt).toISOString(), error: failure.message }, 'notification not sent; will retry');
-    return { sent: false, error: failure.message, retryAt, unreachable: failure.unreachable };
+    return { sent: false, error: failure.message, retryAt, serverWide: failure.serverWide };
   }
   log.info({ outbox: row.id, ticket: row.ref, to: row.recipients, template: row.template, messageId: row.messageId, response: info.response }, 'notification sent');
   return { sent: true, at: now(), subject: message.subject ?? row.subject, suggested };

@@ -6,7 +6,7 @@ import { dueOutbox, markFailed, markRetry, markSent, nextOutboxDue, type OutboxE
 import { runPlan, sqliteWrites } from '../store/writes';
 import { suggestionsFor } from '../knowledge/suggest';
 import { similarResolved } from '../search/similar';
-import { attemptPlan, deliver, pauseIfUnreachable, TransportUnreachableError, type Attempt, type DeliverDeps } from './deliver';
+import { attemptPlan, deliver, pauseIfServerWide, SendingPausedError, type Attempt, type DeliverDeps } from './deliver';
 import type { Templates } from './templates';
 import type { Transport } from './transport';
 
@@ -107,7 +107,7 @@ export function outboxWorker(options: OutboxWorkerOptions): OutboxWorker {
           const attempt = await deliver(row, deps());
           await record(row, attempt);
           count++;
-          pauseIfUnreachable(attempt);
+          pauseIfServerWide(attempt);
         }
       }
     },
@@ -126,10 +126,10 @@ export interface WorkerStore {
 /**
  * The worker's life for any store: drain, then sleep until the next row is due (at most
  * `pollMs`, 5 s), woken early by wake(); one drain at a time, so this process never sends a row
- * twice at once. A drain that fails (the store is full or unreachable), or that met no mail
- * server answering (TransportUnreachableError: the one row tried waits its backoff, the others
- * are not tried against a dead server and keep their turn), is tried again later, each time
- * waiting longer, up to a minute.
+ * twice at once. A drain that fails (the store is full or unreachable), or whose row failed
+ * server-wide (SendingPausedError: no server answered, or it refused the desk's login or sender;
+ * the one row tried waits its backoff, the others are not tried against it and keep their
+ * turn), is tried again later, each time waiting longer, up to a minute.
  */
 export function workerLoop(o: WorkerOptions, store: WorkerStore): OutboxWorker {
   const pollMs = o.pollMs ?? 5_000;
@@ -158,7 +158,7 @@ export function workerLoop(o: WorkerOptions, store: WorkerStore): OutboxWorker {
         wait = Math.max(50, Math.min(pollMs, due === null ? pollMs : due - now()));
       } catch (err) {
         wait = backoffDelay(failures++, 1000, 60_000);
-        if (err instanceof TransportUnreachableError) o.log.warn({ error: err.message, retryInMs: wait }, 'no mail server answered; sending paused, the next row is tried after the wait');
+        if (err instanceof SendingPausedError) o.log.warn({ error: err.message, retryInMs: wait }, 'the mail server did not take mail from the desk; sending paused, the next row is tried after the wait');
         else o.log.error({ err, retryInMs: wait }, 'outbox worker error; will retry');
       }
       // A fresh controller per wait, aborted by wake() or stop(); no AbortSignal.any, whose

@@ -11,7 +11,7 @@ import { runPlanAsync } from '../store/writes';
 import type { Config } from '../config/schema';
 import { suggestionsFor } from '../knowledge/suggest';
 import { pgSimilarResolved } from '../search/pg-similar';
-import { attemptPlan, deliver, pauseIfUnreachable, type Attempt } from './deliver';
+import { attemptPlan, deliver, pauseIfServerWide, type Attempt } from './deliver';
 import { workerLoop, type OutboxWorker, type WorkerOptions } from './outbox-worker';
 
 export interface PgOutboxWorkerOptions extends WorkerOptions {
@@ -31,7 +31,7 @@ export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
     async drainOnce(stopped) {
       let count = 0;
       while (!stopped()) {
-        // What became of the claimed row, for the pause when no server answered.
+        // What became of the claimed row, for the pause when it failed server-wide.
         const sent: { attempt?: Attempt } = {};
         const claimed = await sendOneClaimed(options.pool, now(), async (row) =>
           (sent.attempt = await deliver(row, {
@@ -47,7 +47,7 @@ export function pgOutboxWorker(options: PgOutboxWorkerOptions): OutboxWorker {
         );
         if (!claimed) break;
         count++;
-        if (sent.attempt) pauseIfUnreachable(sent.attempt);
+        if (sent.attempt) pauseIfServerWide(sent.attempt);
       }
       return count;
     },

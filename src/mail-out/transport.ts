@@ -50,13 +50,20 @@ export function makeTransport(outgoing: Config['outgoing'], dataDir: string): Tr
 }
 
 /**
- * How a send failed: retry later (connection trouble, 4xx) or never (5xx: the server said no).
- * `unreachable`: no server answered about this message at all (refused, timed out, a TLS or DNS
- * failure, a folder that cannot be written), which every other row would meet too.
+ * How a send failed: retry later, or never (`permanent`: the server refused this message, a 5xx
+ * to its recipient or its content). `serverWide`: the failure is not this message's, so every
+ * other row would meet it too: no server answered (refused, timed out, a TLS or DNS failure, a
+ * folder that cannot be written), or the server refused the desk itself (its greeting, its
+ * login, our sender address: a relay whose password was changed answers 535 to AUTH). Such a
+ * failure is temporary whatever its code: a wrong password must not fail every queued mail.
  */
-export function sendFailure(err: unknown): { permanent: boolean; unreachable: boolean; message: string } {
-  const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
+export function sendFailure(err: unknown): { permanent: boolean; serverWide: boolean; message: string } {
+  const e = err as { responseCode?: number; response?: string; code?: string; command?: string; message?: string };
   const code = typeof e?.responseCode === 'number' ? e.responseCode : null;
   const message = e?.response ? String(e.response) : `${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(err)}`;
-  return { permanent: code !== null && code >= 500, unreachable: code === null, message };
+  const aboutThisMessage = code !== null && MESSAGE_COMMANDS.has(e?.command ?? '');
+  return { permanent: aboutThisMessage && (code as number) >= 500, serverWide: !aboutThisMessage, message };
 }
+
+/** The SMTP commands whose answer is about one message (nodemailer's `command`): its recipient and its content. */
+const MESSAGE_COMMANDS = new Set(['RCPT TO', 'DATA']);

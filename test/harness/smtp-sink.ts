@@ -14,14 +14,16 @@ export interface SmtpSink {
   messages: SinkMessage[];
   /** Answer for a recipient: undefined accepts; a string rejects with that 5xx text. */
   rejectRecipient?: (address: string) => string | undefined;
+  /** When set, the server takes mail only after AUTH with this password (any user name), as a relay with an account does. */
+  password?: string;
   /** Called when a message was received, before the server answers 250 (crash tests). */
   beforeAccept?: (message: SinkMessage) => Promise<void> | void;
   close(): Promise<void>;
 }
 
 /**
- * A real SMTP server (smtp-server) as the sink for outgoing mail. No TLS, no AUTH: the help
- * desk connects as to any relay. `port` 0 picks a free one; a given port lets a test start the
+ * A real SMTP server (smtp-server) as the sink for outgoing mail. No TLS; AUTH only when
+ * `password` is set: the help desk connects as to any relay. `port` 0 picks a free one; a given port lets a test start the
  * sink "again" where the help desk already points.
  */
 export async function startSmtpSink(port = 0): Promise<SmtpSink> {
@@ -31,8 +33,18 @@ export async function startSmtpSink(port = 0): Promise<SmtpSink> {
     close: async () => undefined,
   };
   const server = new SMTPServer({
-    disabledCommands: ['STARTTLS', 'AUTH'],
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    authOptional: true,
     logger: false,
+    onAuth(auth, _session, callback) {
+      if (sink.password !== undefined && auth.password === sink.password) return callback(null, { user: auth.username });
+      callback(new Error('Invalid username or password'));
+    },
+    onMailFrom(_address, session, callback) {
+      if (sink.password !== undefined && !session.user) return callback(Object.assign(new Error('Authentication required'), { responseCode: 530 }));
+      callback();
+    },
     onRcptTo(address: SMTPServerAddress, _session, callback) {
       const rejection = sink.rejectRecipient?.(address.address);
       if (rejection) {

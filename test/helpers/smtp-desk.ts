@@ -59,12 +59,12 @@ export interface Desk {
 }
 
 /** A help desk on a real SQLite file whose outgoing mail goes to the SMTP server at `port`. */
-export function openDesk(port: number, extra = '', address = 'support@example.test', files: { agents?: string; rules?: string; customers?: string; dataDir?: string; clock?: { now: number }; locale?: string; dnsResolver?: DnsResolver } = {}): Desk {
+export function openDesk(port: number, extra = '', address = 'support@example.test', files: { agents?: string; rules?: string; customers?: string; dataDir?: string; clock?: { now: number }; locale?: string; dnsResolver?: DnsResolver; smtpPassword?: string } = {}): Desk {
   const config = loadConfig(
     writeConfigDir({
       'helpdesk.yaml': `helpdesk: { name: Support, address: ${address}, ticketPrefix: HD, timezone: Europe/Madrid${files.locale ? `, locale: ${files.locale}` : ''} }
 mailboxes: [{ id: support, maildir: maildir-support }]
-outgoing: { smtp: { host: 127.0.0.1, port: ${port}, secure: false } }
+outgoing: { smtp: { host: 127.0.0.1, port: ${port}, secure: false${files.smtpPassword ? `, user: support, pass: ${files.smtpPassword}` : ''} } }
 ${extra}`,
       'agents.yaml': files.agents ?? AGENTS,
       'rules.yaml': files.rules ?? RULES,

@@ -120,6 +120,27 @@ describe('delivery', () => {
     expect(rows.every((r) => r.status === 'sent' && r.attempts === 2)).toBe(true);
   });
 
+  it('a relay that refuses the desk’s own login fails no mail: sending pauses, and all goes once the account works again', async () => {
+    // The relay's password was changed and the desk's config not yet (535 on AUTH).
+    fx.sink.password = 'new secret';
+    try {
+      const d = fx.open({ files: { smtpPassword: 'old secret' } });
+      await d.ingest(buildMail({}));
+      await expect(d.send()).rejects.toThrow(/535/);
+      const rows = await d.view.listOutbox();
+      expect(rows.map((r) => r.status)).toEqual(['pending', 'pending']);
+      expect(rows.map((r) => r.attempts)).toEqual([0, 1]);
+      expect((await d.view.showTicket('HD-1'))?.events.map((e) => e.type)).not.toContain('delivery_failed');
+      // The relay's account is put right: everything queued goes, once.
+      fx.sink.password = 'old secret';
+      d.clock.now += 3_600_000;
+      expect(await d.send()).toBe(2);
+      expect((await d.view.listOutbox()).map((r) => r.status)).toEqual(['sent', 'sent']);
+    } finally {
+      fx.sink.password = undefined;
+    }
+  });
+
   it('gives up on a temporary failure after outgoing.retryFor', async () => {
     const port = fx.sink.port;
     await fx.sink.close();
