@@ -27,7 +27,8 @@ async function junkDesk(place: (seed: Seed) => Promise<unknown>, config = '') {
   const seed = await testClient(dovecot(), user);
   await place(seed);
   const daemon = await startTestDaemon(config + header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
-  return { seed, ...daemon };
+  // Not spread: on PostgreSQL `daemon.daemon` throws when read.
+  return { seed, daemon, view: daemon.view, logs: daemon.logs, stop: daemon.stop };
 }
 
 /** Moves messages between folders as a staff member's mail client does, holding the folder's lock. */
@@ -312,10 +313,10 @@ describe('IMAP source against a real Dovecot', () => {
     } finally {
       await first.stop();
     }
-    const db = new Database(path.join(first.dataDir, 'helpdesk.sqlite'));
+    const db = new Database(path.join(first.daemon.dataDir, 'helpdesk.sqlite'));
     db.prepare("update mailbox_state set last_uid = 0 where mailbox = 'support#junk'").run();
     db.close();
-    const again = await restartTestDaemon(first);
+    const again = await restartTestDaemon(first.daemon);
     try {
       await waitFor(async () => again.logs.some((l) => l.msg === 'junk folder message') || undefined, 15_000, 'the junk folder looked at again');
       expect(again.logs.filter((l) => l.msg === 'junk folder message').map((l) => [l.learnt, l.offered])).toEqual([['taken from the junk folder', false]]);
