@@ -69,8 +69,11 @@ const PACK = 2 ** 26;
 const pack = (spam: number, ham: number) => spam * PACK + ham;
 const unpack = (v: number): TokenCounts => ({ spam: Math.floor(v / PACK), ham: v % PACK });
 
+/** A reader's generation before its first read: unlike any stored one, absent (nothing ever learnt) included. */
+const NOT_READ = Symbol('not read');
+
 interface CountReader {
-  generation: string | undefined;
+  generation: string | undefined | typeof NOT_READ;
   /** Packed counts (see pack), null for a token known to be absent. */
   cache: Map<string, number | null>;
   /** The cache holds the whole model: a token not in it is not in the model. */
@@ -89,7 +92,11 @@ function readerOf(store: Store): CountReader {
   let reader = readers.get(store);
   if (!reader) {
     reader = {
-      generation: undefined,
+      // Not undefined, which is what an untrained model's generation reads as: its first
+      // read must load the (empty) model whole, or every token of every message would be
+      // looked up and kept as absent, up to CACHE_LIMIT of them (bench:imap's untrained
+      // desk held 500,000 of them, ~50 MB).
+      generation: NOT_READ,
       cache: new Map(),
       complete: false,
       loadedAt: 0,
@@ -143,8 +150,11 @@ export function spamCounts(store: Store, tokens: string[]): Map<string, TokenCou
   }
   if (missing.length === 0) return out;
   if (reader.cache.size + missing.length > CACHE_LIMIT) reader.cache.clear();
-  for (const t of missing) reader.cache.set(t, null);
-  for (const r of reader.select.all(JSON.stringify(missing))) {
+  const json = JSON.stringify(missing);
+  // Fresh copies as keys: a token is often a slice of the message's text (or a prefix joined
+  // to one), and as a key it would keep that whole text in memory for as long as it is cached.
+  for (const t of JSON.parse(json) as string[]) reader.cache.set(t, null);
+  for (const r of reader.select.all(json)) {
     reader.cache.set(r.token, pack(r.spam, r.ham));
     out.set(r.token, { spam: r.spam, ham: r.ham });
   }
