@@ -19,9 +19,10 @@ import type { InboundMail } from './types';
  * the shared worker dies (a message that exhausts its memory, a bug) or is abandoned, what it
  * had in hand is parsed on a worker of its own, and the next ahead() starts a new shared
  * worker; after repeated deaths nothing more is sent ahead. A message that exhausts the memory
- * of a worker of its own too is quarantined (ParseOutOfMemory). Only when no worker can run at
- * all, or the one it had died otherwise (a bug), is a message parsed inline. A message's parse
- * error is the same error inline or in a worker.
+ * of a worker of its own too is quarantined (ParseOutOfMemory), and so is one that stops a
+ * worker of its own otherwise once workers have been seen to parse (ParseCrashed). Only when
+ * no worker can run at all, or none has ever parsed a message (the worker itself is broken),
+ * is a message parsed inline. A message's parse error is the same error inline or in a worker.
  */
 export interface ParseAhead {
   /** Starts parsing a message that is coming up; does nothing when that cannot help. */
@@ -53,6 +54,13 @@ export class ParseWorkerGone extends Error {}
  */
 export class ParseOutOfMemory extends Error {}
 
+/**
+ * A message that stopped a worker of its own (an uncaught error, an exit), after workers had
+ * parsed other messages: it is quarantined with this reason, never parsed inline, where the
+ * same fault would stop the daemon, which then meets the message again at start.
+ */
+export class ParseCrashed extends Error {}
+
 /** The compiled worker next to this file; absent when running from TypeScript sources. */
 export const DEFAULT_WORKER_FILE = path.join(__dirname, 'parse-worker.js');
 
@@ -69,6 +77,8 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
   let nextId = 1;
   let deaths = 0;
   let closed = false;
+  /** A worker has parsed a message (or found it not parseable): workers run, so a death is the message's doing. */
+  let proven = false;
 
   const gone = (w: Worker, why: string, death = true) => {
     if (worker !== w) return;
@@ -90,6 +100,7 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
     w.on('message', (reply: ParseReply) => {
       const p = pending.get(reply.id);
       if (!p) return;
+      proven = true;
       pending.delete(reply.id);
       if ('error' in reply) p.reject(new Error(reply.error));
       else p.resolve(revive(reply.mail));
@@ -129,10 +140,17 @@ export function parseAhead(options: { log: Logger; maxBytes: number; workerFile?
       const heapMb = Math.max(256, Math.ceil((bytes.length * 12) / 1e6));
       const w = new Worker(workerFile, { resourceLimits: { maxOldGenerationSizeMb: heapMb } });
       const copy = new Uint8Array(bytes);
+      // After workers have parsed, a death is this message's doing, and the same fault inline
+      // would stop the daemon: the message is quarantined. Before, the worker itself may be broken.
+      const died = (why: string) => (proven ? new ParseCrashed(`stopped the worker parsing it (${why}); not parsed on the daemon's own thread`) : new ParseWorkerGone(`parse worker stopped: ${why}`));
       const parsed = new Promise<InboundMail>((resolve, reject) => {
-        w.on('message', (reply: ParseReply) => ('error' in reply ? reject(new Error(reply.error)) : resolve(revive(reply.mail))));
-        w.on('error', (err) => reject(outOfMemory(err) ? new ParseOutOfMemory(`needs more memory than a parse may use (${heapMb} MB): ${err.message}`) : new ParseWorkerGone(`parse worker stopped: ${errorMessage(err)}`)));
-        w.on('exit', (code) => reject(new ParseWorkerGone(`parse worker stopped: exit code ${code}`)));
+        w.on('message', (reply: ParseReply) => {
+          proven = true;
+          if ('error' in reply) reject(new Error(reply.error));
+          else resolve(revive(reply.mail));
+        });
+        w.on('error', (err) => reject(outOfMemory(err) ? new ParseOutOfMemory(`needs more memory than a parse may use (${heapMb} MB): ${err.message}`) : died(errorMessage(err))));
+        w.on('exit', (code) => reject(died(`exit code ${code}`)));
       });
       const end = () => void w.terminate();
       parsed.then(end, end);
@@ -192,8 +210,8 @@ export async function* parsingAhead<T>(items: Iterable<T> | AsyncIterable<T>, by
 
 /**
  * The parse of `bytes` on a worker thread, so that it can be abandoned: the early parse when one
- * was started, else one on a worker of its own; inline only when no worker can run (or the
- * worker died with it). A parse that takes longer than `budgetMs` is abandoned (its worker
+ * was started, else one on a worker of its own; inline only when no worker can run (or none has
+ * ever parsed: ParseAhead's alone() tells). A parse that takes longer than `budgetMs` is abandoned (its worker
  * terminated) and rejects with ParseTimeout; a message's parse error is thrown either way.
  */
 export async function parsedWithin(ahead: ParseAhead | undefined, bytes: Buffer, budgetMs: number, parseInline: (bytes: Buffer) => Promise<InboundMail>): Promise<InboundMail> {

@@ -151,6 +151,32 @@ describe('parsing ahead on a worker thread', () => {
     }
   });
 
+  it('quarantines a message that stops the worker parsing it, once workers are known to parse, never parsing it inline', async () => {
+    // The real worker, with a fault injected: a message carrying the marker throws where no
+    // parse catches it (as a fault deep in a dependency would), which stops the worker.
+    const crashing = path.join(tempDir('hd-worker-'), 'crashing-worker.js');
+    writeFileSync(crashing, `require('node:worker_threads').parentPort.on('message', (req) => { if (Buffer.from(req.bytes).includes('CRASH-THE-PARSER')) throw new Error('fault outside the parse'); });\nrequire(${JSON.stringify(WORKER)});\n`);
+    const desk = openTestDesk();
+    const early = parseAhead({ log: silentLogger(), maxBytes: 1e6, workerFile: crashing });
+    try {
+      const messages = [
+        buildMail({ messageId: '<before@c.test>', from: 'a@c.test' }),
+        buildMail({ messageId: '<hostile@c.test>', from: 'b@c.test', body: 'CRASH-THE-PARSER' }),
+        buildMail({ messageId: '<after@c.test>', from: 'c@c.test' }),
+      ];
+      const results = [];
+      let i = 0;
+      for await (const bytes of parsingAhead(messages, (m) => m, early)) {
+        results.push(await ingest({ bytes, source: 'test', position: String(i++), mailbox: 'support' }, { config: desk.config, store: desk.store, log: silentLogger(), parseAhead: early }));
+      }
+      expect(results.map((r) => r.outcome)).toEqual(['created', 'quarantined', 'created']);
+      expect(results[1].reason).toMatch(/^parse: stopped the worker parsing it \(.*fault outside the parse\); not parsed on the daemon's own thread$/);
+    } finally {
+      await early.close();
+      desk.close();
+    }
+  });
+
   it('quarantines a message whose parse runs out of memory on its own worker, never parsing it inline', async () => {
     // 4 MB of html that is all `<`: its own worker (256 MB) runs out of memory in seconds; the
     // main thread, with no limit, took 2.4 GB and 23 s for 20 MB of it, every mailbox waiting.
