@@ -7,7 +7,7 @@ const base = require('./jest.config');
  * everything on SQLite first, then these on PostgreSQL. A test of what only SQLite has is
  * marked `sqliteOnly` and shows as skipped here.
  */
-const ON_BOTH_STORES = ['agent-replies', 'assign', 'bad-input', 'charsets', 'conversation', 'corpus', 'hostile-sender', 'imap', 'jobs', 'notifications', 'routing', 'search', 'suggestions', 'threading'];
+const ON_BOTH_STORES = ['agent-replies', 'assign', 'bad-input', 'charsets', 'conversation', 'corpus', 'hostile-sender', 'imap', 'jobs', 'maildir', 'notifications', 'routing', 'search', 'suggestions', 'threading'];
 
 /** @type {import('jest').Config} */
 module.exports = { ...base, testMatch: ON_BOTH_STORES.map((name) => `**/test/integration/${name}.test.ts`) };

@@ -104,7 +104,7 @@ const mailboxSchema = z
     pollInterval: duration.default(parseDuration('60s') as number),
     /** IMAP: how often the junk folder is checked for what staff moved there (learnt as spam). */
     junkScanInterval: duration.default(parseDuration('60s') as number),
-    /** IMAP: also take the mail the mail server's spam filter files into the junk folder (stages/spam.ts weighs it). */
+    /** Also take the mail the mail server's spam filter files into the junk folder (IMAP, or a Maildir's `.Junk`; stages/spam.ts weighs it). */
     readJunk: z.boolean().default(true),
   })
   .refine((m) => (m.imap ? 1 : 0) + (m.maildir ? 1 : 0) === 1, {

@@ -5,7 +5,7 @@ import { childPath, isHidden, shownName } from '../lib/byte-names';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
-import type { RawMessage } from '../pipeline/types';
+import { JUNK_POSITION, type RawMessage } from '../pipeline/types';
 import { bestEffort, type SourceState } from '../store/mailbox-state';
 import type { Source } from './source';
 
@@ -19,10 +19,31 @@ export interface MaildirSourceOptions {
   maxMessageSize: number;
   /** The first retry after a failed pass waits up to this long, each further one twice as long (up to 5 minutes). */
   retryBaseMs?: number;
+  /**
+   * The junk folder (`folders.junk`) whose new mail is offered too (`readJunk`), kept as
+   * Maildir++ keeps folders: `<dir>/.<name>`. Null: not read.
+   */
+  junk?: string | null;
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The key under which a junk folder that cannot be read is reported once (see `unreadable`). */
+const JUNK_FOLDER_KEY = '(junk folder)';
 const SEEN = Buffer.from(':2,S');
+/** Moved to cur/ without flags: seen by a program, still unread for staff (as a mail client's first look leaves it). */
+const UNREAD = Buffer.from(':2,');
+
+/** A folder whose new/ is read: the inbox, or the junk folder the mail server files into. */
+interface Folder {
+  newDir: string;
+  curDir: string;
+  /** How its entries are named in logs and `helpdesk status`. */
+  label: string;
+  /** Added to a name moved to cur/. */
+  flags: Buffer;
+  /** Set for the junk folder: the folder's name (RawMessage.filedAsJunk). */
+  filedAsJunk?: string;
+}
 
 /**
  * Reads a Maildir (the embedded default, or what any MTA delivers): every file in new/ is
@@ -36,9 +57,14 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const { id, dir, log } = options;
   const newDir = path.join(dir, 'new');
   const curDir = path.join(dir, 'cur');
+  const inbox: Folder = { newDir, curDir, label: 'new', flags: SEEN };
+  const junkDir = options.junk ? path.join(dir, `.${options.junk}`) : null;
+  const junk: Folder | null = junkDir && options.junk ? { newDir: path.join(junkDir, 'new'), curDir: path.join(junkDir, 'cur'), label: `.${options.junk}/new`, flags: UNREAD, filedAsJunk: options.junk } : null;
+  /** Whether the desk has had its first look at the junk folder (mailbox state `<id>#junk`). */
+  let junkLooked = false;
   const state = bestEffort(options.state, log);
   let intake: Intake | null = null;
-  let watcher: FSWatcher | null = null;
+  const watchers: FSWatcher[] = [];
   let timer: NodeJS.Timeout | null = null;
   let stopping = false;
   let running: Promise<void> | null = null;
@@ -75,21 +101,29 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const scan = async () => {
     let entries: Dirent<Buffer>[];
     try {
-      // Names as bytes (lib/byte-names.ts): one that is not UTF-8 is read too.
-      entries = readdirSync(newDir, { withFileTypes: true, encoding: 'buffer' }).filter((e) => !isHidden(e.name));
+      entries = listNew(newDir);
     } catch (err) {
       fail(`cannot read ${newDir}: ${errorMessage(err)}`, err);
       return;
+    }
+    let junkNames: Buffer[] = [];
+    let junkReadable = true;
+    try {
+      if (junk) junkNames = await junkWaiting(junk);
+    } catch (err) {
+      junkReadable = false;
+      // The inbox is read all the same; the junk folder is tried again on the next scan.
+      report(JUNK_FOLDER_KEY, `cannot read the junk folder ${junk?.newDir}: ${errorMessage(err)}; tried again on every scan`);
     }
     const names = entries.map((e) => e.name).sort(Buffer.compare);
     // The backlog is the files waiting: a FIFO, directory or symlink is never a message and
     // stays in new/ (reported below), so it does not count. Every name is still offered:
     // readEntry decides on what it opens, not on this listing.
     state.recordCheck(id, entries.filter((e) => e.isFile()).length, Date.now());
-    const present = new Set(names.map(shownName));
-    for (const name of unreadable.keys()) if (!present.has(name)) unreadable.delete(name);
+    const present = new Set([...names.map((n) => `${inbox.label}/${shownName(n)}`), ...(junk ? junkNames.map((n) => `${junk.label}/${shownName(n)}`) : [])]);
+    for (const name of unreadable.keys()) if (name === JUNK_FOLDER_KEY ? junkReadable : !present.has(name)) unreadable.delete(name);
     if (!intake) return;
-    const pass = await intake.run(deliveries(names));
+    const pass = await intake.run(junk ? chain(deliveries(inbox, names), deliveries(junk, junkNames)) : deliveries(inbox, names));
     // Backoff grows with failures in a row that got nothing through, not with a store that
     // fails now and then while mail still flows.
     if (pass.acknowledged > 0 && pass.failure) failures = 0;
@@ -114,18 +148,49 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     schedule(delay);
   };
 
-  /** The messages of new/ in name order, read as they are needed; each acknowledged by its move to cur/. */
-  function* deliveries(names: Buffer[]): Generator<Delivery> {
+  /**
+   * The names waiting in the junk folder's new/. At the desk's first look (no `<id>#junk` state
+   * yet, whether or not the folder exists then) what it holds is older than the desk and taken
+   * by nobody: it is moved to cur/ unread, as a mail client's first look moves it, and from then
+   * on whatever the mail server files there is new. A folder that does not exist has nothing.
+   */
+  const junkWaiting = async (folder: Folder): Promise<Buffer[]> => {
+    const key = `${id}#junk`;
+    if (!junkLooked && (await options.state.get(key)) === null) {
+      let older = 0;
+      if (existsSync(folder.newDir)) {
+        mkdirSync(folder.curDir, { recursive: true });
+        for (const e of listNew(folder.newDir)) {
+          if (!e.isFile()) continue;
+          moveToCur(folder, e.name);
+          older++;
+        }
+      }
+      await options.state.savePosition(key, 'maildir', 0);
+      log.info({ folder: folder.newDir, older }, 'first look at the junk folder: what it holds is older than the desk and is left unread in cur/');
+    }
+    junkLooked = true;
+    if (!existsSync(folder.newDir)) return [];
+    mkdirSync(folder.curDir, { recursive: true });
+    return listNew(folder.newDir)
+      .map((e) => e.name)
+      .sort(Buffer.compare);
+  };
+
+  /** A folder's messages in new/ in name order, read as they are needed; each acknowledged by its move to cur/. */
+  function* deliveries(folder: Folder, names: Buffer[]): Generator<Delivery> {
     for (const bytes of names) {
       if (stopping) return;
-      const file = childPath(newDir, bytes);
-      const name = shownName(bytes);
-      const at = { source: `maildir:${id}`, position: name, mailbox: id };
+      const file = childPath(folder.newDir, bytes);
+      const name = `${folder.label}/${shownName(bytes)}`;
+      const at = folder.filedAsJunk
+        ? { source: `maildir:${id}`, position: `${JUNK_POSITION}${shownName(bytes)}`, mailbox: id, filedAsJunk: folder.filedAsJunk }
+        : { source: `maildir:${id}`, position: shownName(bytes), mailbox: id };
       let raw: RawMessage;
       try {
         const entry = readEntry(file, options.maxMessageSize);
         if ('notMail' in entry) {
-          report(name, `new/${name} is ${entry.notMail}, not a message file; left where it is`);
+          report(name, `${name} is ${entry.notMail}, not a message file; left where it is`);
           continue;
         }
         // A file too big to be a message is never read into memory: the intake copies it into
@@ -133,10 +198,10 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         raw = 'bytes' in entry ? { ...at, bytes: entry.bytes } : { ...at, bytes: EMPTY, oversized: { file, size: entry.oversized } };
       } catch (err) {
         // Gone already (another reader) or unreadable (permissions): tried again on every scan.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(name, `cannot read new/${name}: ${errorMessage(err)}; tried again on every scan`);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(name, `cannot read ${name}: ${errorMessage(err)}; tried again on every scan`);
         continue;
       }
-      yield { raw, ack: () => moveToCur(bytes) };
+      yield { raw, ack: () => moveToCur(folder, bytes) };
     }
   }
 
@@ -144,13 +209,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const report = (name: string, why: string) => {
     if (unreadable.get(name) === why) return;
     unreadable.set(name, why);
-    log.warn({ file: path.join(newDir, name) }, why);
+    log.warn({ dir, entry: name }, why);
     state.recordError(id, why, Date.now());
-  };
-
-  const moveToCur = (name: Buffer) => {
-    const flagged = name.includes(':2,') ? name : Buffer.concat([name, SEEN]);
-    renameSync(childPath(newDir, name), childPath(curDir, flagged));
   };
 
   return {
@@ -158,12 +218,14 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     async start(i) {
       intake = i;
       for (const sub of ['new', 'cur', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true });
-      if (existsSync(newDir)) {
-        watcher = watch(newDir, () => {
+      // A junk folder made later (by the delivery agent's first spam) is found by the periodic scan.
+      for (const folder of junk && existsSync(junk.newDir) ? [newDir, junk.newDir] : [newDir]) {
+        const w = watch(folder, () => {
           // Many events arrive per delivery (tmp → new rename); a short delay folds them.
           schedule(50);
         });
-        watcher.on('error', (err) => log.warn({ err }, 'maildir watch failed; relying on periodic scans'));
+        w.on('error', (err) => log.warn({ err, folder }, 'maildir watch failed; relying on periodic scans'));
+        watchers.push(w);
       }
       state.recordState(id, 'watching', Date.now());
       log.info({ dir }, 'maildir source started');
@@ -171,13 +233,26 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     },
     async stop() {
       stopping = true;
-      watcher?.close();
+      for (const w of watchers) w.close();
       if (timer) clearTimeout(timer);
       await running;
       state.recordState(id, 'stopped', Date.now());
       log.info('maildir source stopped');
     },
   };
+}
+
+/** The entries of a new/ folder, names as bytes (lib/byte-names.ts: one that is not UTF-8 is read too). */
+const listNew = (folder: string): Dirent<Buffer>[] => readdirSync(folder, { withFileTypes: true, encoding: 'buffer' }).filter((e) => !isHidden(e.name));
+
+/** Moves a message from its folder's new/ to cur/, adding the folder's flags to a name that has none. */
+function moveToCur(folder: Folder, name: Buffer): void {
+  const flagged = name.includes(':2,') ? name : Buffer.concat([name, folder.flags]);
+  renameSync(childPath(folder.newDir, name), childPath(folder.curDir, flagged));
+}
+
+function* chain<T>(...all: Iterable<T>[]): Generator<T> {
+  for (const items of all) yield* items;
 }
 
 /**

@@ -35,6 +35,6 @@ export function sourceFor(mailbox: Config['mailboxes'][number], deps: SourceDeps
       maxMessageSize,
     });
   }
-  if (mailbox.maildir) return maildirSource({ id: mailbox.id, dir: inDataDir(deps.dataDir, mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state: deps.state, log, maxMessageSize });
+  if (mailbox.maildir) return maildirSource({ id: mailbox.id, dir: inDataDir(deps.dataDir, mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state: deps.state, log, maxMessageSize, junk: mailbox.readJunk ? mailbox.folders.junk : null });
   return null;
 }

@@ -1,0 +1,67 @@
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { waitFor } from '../helpers/cli';
+import { startTestDaemon } from '../helpers/daemon';
+import { removeTempDirs, tempDir } from '../helpers/env';
+import { buildMail } from '../helpers/mail';
+
+afterAll(removeTempDirs);
+
+/** A Maildir whose inbox holds one customer's message and whose junk folder (Maildir++ `.Junk`) holds mail older than the desk. */
+function maildirWithOldJunk() {
+  const dir = tempDir('hd-maildir-');
+  const junkNew = path.join(dir, '.Junk', 'new');
+  mkdirSync(junkNew, { recursive: true });
+  mkdirSync(path.join(dir, 'new'), { recursive: true });
+  writeFileSync(path.join(junkNew, '1000.old'), buildMail({ messageId: '<old-spam@x.test>', from: 'old@x.test', subject: 'Cheap watches' }));
+  writeFileSync(path.join(dir, 'new', '1001.first'), buildMail({ messageId: '<first@customer.test>', subject: 'Printer broken' }));
+  return { dir, junkNew, junkCur: path.join(dir, '.Junk', 'cur') };
+}
+
+const yaml = (dir: string, extra = '') => `helpdesk: { address: support@example.test }\nmailboxes:\n  - { id: local, maildir: "${dir}", pollInterval: 1s${extra} }\n`;
+
+describe('a Maildir desk and the junk folder its delivery agent files into', () => {
+  it('takes what is filed there after its first look and leaves it there unread; what was there before, it does not take', async () => {
+    const { dir, junkNew, junkCur } = maildirWithOldJunk();
+    const desk = await startTestDaemon(yaml(dir));
+    try {
+      await waitFor(async () => (await desk.view.listTickets()).length === 1 || undefined, 10_000, 'the inbox message taken');
+      expect(readdirSync(junkCur)).toEqual(['1000.old:2,']); // seen, still unread for staff
+      // The mail server's filter misjudges a customer's reply and a new customer's first mail.
+      writeFileSync(path.join(junkNew, '2000.reply'), buildMail({ messageId: '<reply@customer.test>', inReplyTo: '<first@customer.test>', subject: 'Re: Printer broken' }));
+      writeFileSync(path.join(junkNew, '2001.new'), buildMail({ messageId: '<invoice@d.test>', from: 'dan@d.test', subject: 'Invoice question' }));
+      await waitFor(async () => (await desk.view.listInbound()).length === 3 || undefined, 10_000, 'the filed mail taken');
+      expect(readdirSync(junkNew)).toEqual([]);
+      expect(readdirSync(junkCur).sort()).toEqual(['1000.old:2,', '2000.reply:2,', '2001.new:2,']);
+      expect((await desk.view.listInbound()).map((r) => [r.position, r.outcome]).sort()).toEqual([
+        ['1001.first', 'created'],
+        ['junk:2000.reply', 'appended'],
+        ['junk:2001.new', 'created'],
+      ]);
+      // The reply joined its conversation; the new message is held as spam (the server is
+      // believed while our filter is untrained), where staff find it with `tickets list`.
+      const tickets = await desk.view.listTickets();
+      expect(tickets.map((t) => [t.subject, t.status, t.spamVerdict]).sort()).toEqual([
+        ['Invoice question', 'spam', 'spam'],
+        ['Printer broken', 'new', 'ham'],
+      ]);
+    } finally {
+      await desk.stop();
+    }
+  });
+
+  it('leaves the junk folder alone with readJunk off', async () => {
+    const { dir, junkNew } = maildirWithOldJunk();
+    const desk = await startTestDaemon(yaml(dir, ', readJunk: false'));
+    try {
+      writeFileSync(path.join(junkNew, '2001.new'), buildMail({ messageId: '<invoice@d.test>', from: 'dan@d.test', subject: 'Invoice question' }));
+      writeFileSync(path.join(dir, 'new', '2002.next'), buildMail({ messageId: '<next@customer.test>', subject: 'Scanner too' }));
+      await waitFor(async () => (await desk.view.listInbound()).length === 2 || undefined, 10_000, 'the inbox taken');
+      await new Promise((r) => setTimeout(r, 500)); // a scan or two more
+      expect(readdirSync(junkNew).sort()).toEqual(['1000.old', '2001.new']);
+      expect((await desk.view.listInbound()).map((r) => r.position).sort()).toEqual(['1001.first', '2002.next']);
+    } finally {
+      await desk.stop();
+    }
+  });
+});
