@@ -193,6 +193,12 @@ export function maildirSource(options: MaildirSourceOptions): Source {
           report(name, `${name} is ${entry.notMail}, not a message file; left where it is`);
           continue;
         }
+        if ('oversized' in entry && folder.filedAsJunk) {
+          // Neither a ticket nor a lesson (in the inbox it would be quarantined and kept): seen, left unread.
+          log.warn({ dir, entry: name, size: entry.oversized }, 'junk folder message over limits.maxMessageSize; moved to cur/ unread, not read');
+          moveToCur(folder, bytes);
+          continue;
+        }
         // A file too big to be a message is never read into memory: the intake copies it into
         // the store as it streams by, and quarantines it.
         raw = 'bytes' in entry ? { ...at, bytes: entry.bytes } : { ...at, bytes: EMPTY, oversized: { file, size: entry.oversized } };

@@ -18,7 +18,7 @@ function maildirWithOldJunk() {
   return { dir, junkNew, junkCur: path.join(dir, '.Junk', 'cur') };
 }
 
-const yaml = (dir: string, extra = '') => `helpdesk: { address: support@example.test }\nmailboxes:\n  - { id: local, maildir: "${dir}", pollInterval: 1s${extra} }\n`;
+const yaml = (dir: string, extra = '') => `helpdesk: { address: support@example.test }\nlimits: { maxMessageSize: 1MB }\nmailboxes:\n  - { id: local, maildir: "${dir}", pollInterval: 1s${extra} }\n`;
 
 describe('a Maildir desk and the junk folder its delivery agent files into', () => {
   it('takes what is filed there after its first look and leaves it there unread; what was there before, it does not take', async () => {
@@ -30,9 +30,10 @@ describe('a Maildir desk and the junk folder its delivery agent files into', () 
       // The mail server's filter misjudges a customer's reply and a new customer's first mail.
       writeFileSync(path.join(junkNew, '2000.reply'), buildMail({ messageId: '<reply@customer.test>', inReplyTo: '<first@customer.test>', subject: 'Re: Printer broken' }));
       writeFileSync(path.join(junkNew, '2001.new'), buildMail({ messageId: '<invoice@d.test>', from: 'dan@d.test', subject: 'Invoice question' }));
-      await waitFor(async () => (await desk.view.listInbound()).length === 3 || undefined, 10_000, 'the filed mail taken');
-      expect(readdirSync(junkNew)).toEqual([]);
-      expect(readdirSync(junkCur).sort()).toEqual(['1000.old:2,', '2000.reply:2,', '2001.new:2,']);
+      // Spam too big to be a message (over limits.maxMessageSize): neither a ticket nor kept.
+      writeFileSync(path.join(junkNew, '2002.huge'), Buffer.concat([buildMail({ messageId: '<huge@x.test>' }), Buffer.alloc(1024 * 1024, 'A')]));
+      await waitFor(() => readdirSync(junkNew).length === 0 || undefined, 10_000, 'the filed mail taken');
+      expect(readdirSync(junkCur).sort()).toEqual(['1000.old:2,', '2000.reply:2,', '2001.new:2,', '2002.huge:2,']);
       expect((await desk.view.listInbound()).map((r) => [r.position, r.outcome]).sort()).toEqual([
         ['1001.first', 'created'],
         ['junk:2000.reply', 'appended'],
