@@ -58,8 +58,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const newDir = path.join(dir, 'new');
   const curDir = path.join(dir, 'cur');
   const inbox: Folder = { newDir, curDir, label: 'new', flags: SEEN };
-  const junkDir = options.junk ? path.join(dir, `.${options.junk}`) : null;
-  const junk: Folder | null = junkDir && options.junk ? { newDir: path.join(junkDir, 'new'), curDir: path.join(junkDir, 'cur'), label: `.${options.junk}/new`, flags: UNREAD, filedAsJunk: options.junk } : null;
+  const junk: Folder | null = options.junk ? { newDir: path.join(dir, `.${options.junk}`, 'new'), curDir: path.join(dir, `.${options.junk}`, 'cur'), label: `.${options.junk}/new`, flags: UNREAD, filedAsJunk: options.junk } : null;
   /** Whether the desk has had its first look at the junk folder (mailbox state `<id>#junk`). */
   let junkLooked = false;
   const state = bestEffort(options.state, log);

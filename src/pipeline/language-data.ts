@@ -33,11 +33,16 @@ function eldModuleData(dir: string): unknown {
   return (require(path.join(dir, 'src', 'ngrams', 'small.js')) as { ngramsData: unknown }).ngramsData;
 }
 
-/** The n-gram set for eld's loadData(): from the build's JSON when it matches the installed eld. */
+/**
+ * The n-gram set for eld's loadData(): from the build's JSON when it matches the installed eld,
+ * else (no build, another eld, a file cut short) from eld's module.
+ */
 export function eldData(dir: string, file = ELD_DATA_FILE): unknown {
-  if (existsSync(file)) {
+  try {
     const data = JSON.parse(readFileSync(file, 'utf8')) as EldDataFile;
     if (data.eld === eldVersion(dir)) return data.ngrams;
+  } catch {
+    // read from the module below
   }
   return eldModuleData(dir);
 }

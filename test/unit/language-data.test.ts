@@ -6,7 +6,7 @@ import { removeTempDirs, tempDir } from '../helpers/env';
 afterAll(removeTempDirs);
 
 describe("eld's n-gram set as JSON", () => {
-  it('is written as exactly the set eld ships, and read only while it is from the installed eld', () => {
+  it('is written as exactly the set eld ships, and read only while it is whole and from the installed eld', () => {
     const dir = eldDir();
     const file = path.join(tempDir('hd-eld-'), 'eld-small.json');
     const shipped = JSON.stringify(eldData(dir, path.join(path.dirname(file), 'absent.json')));
@@ -17,6 +17,8 @@ describe("eld's n-gram set as JSON", () => {
     writeFileSync(file, JSON.stringify({ eld: written.eld, ngrams: { type: 'marker' } }));
     expect(eldData(dir, file)).toEqual({ type: 'marker' });
     writeFileSync(file, JSON.stringify({ eld: '0.0.1', ngrams: { type: 'marker' } }));
+    expect(JSON.stringify(eldData(dir, file)) === shipped).toBe(true);
+    writeFileSync(file, JSON.stringify({ eld: written.eld, ngrams: { type: 'marker' } }).slice(0, 20)); // cut short
     expect(JSON.stringify(eldData(dir, file)) === shipped).toBe(true);
   });
 });
