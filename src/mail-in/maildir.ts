@@ -30,6 +30,8 @@ const EMPTY = Buffer.alloc(0);
 /** The key under which a junk folder that cannot be read is reported once (see `unreadable`). */
 const JUNK_FOLDER_KEY = '(junk folder)';
 const SEEN = Buffer.from(':2,S');
+/** The junk folder's state (`<id>#junk`, in the column IMAP keeps UIDVALIDITY in) while it is read. */
+const JUNK_READ = 'maildir: read';
 /** Moved to cur/ without flags: seen by a program, still unread for staff (as a mail client's first look leaves it). */
 const UNREAD = Buffer.from(':2,');
 
@@ -61,6 +63,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const junk: Folder | null = options.junk ? { newDir: path.join(dir, `.${options.junk}`, 'new'), curDir: path.join(dir, `.${options.junk}`, 'cur'), label: `.${options.junk}/new`, flags: UNREAD, filedAsJunk: options.junk } : null;
   /** Whether the desk has had its first look at the junk folder (mailbox state `<id>#junk`). */
   let junkLooked = false;
+  const junkKey = `${id}#junk`;
   const state = bestEffort(options.state, log);
   let intake: Intake | null = null;
   const watchers: FSWatcher[] = [];
@@ -148,14 +151,14 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   };
 
   /**
-   * The names waiting in the junk folder's new/. At the desk's first look (no `<id>#junk` state
-   * yet, whether or not the folder exists then) what it holds is older than the desk and taken
-   * by nobody: it is moved to cur/ unread, as a mail client's first look moves it, and from then
-   * on whatever the mail server files there is new. A folder that does not exist has nothing.
+   * The names waiting in the junk folder's new/. At the desk's first look (`<id>#junk` not
+   * JUNK_READ: never looked at, or not read since readJunk was last off; whether or not the
+   * folder exists then) what it holds is older than the desk and taken by nobody: it is moved to
+   * cur/ unread, as a mail client's first look moves it, and from then on whatever the mail
+   * server files there is new. A folder that does not exist has nothing.
    */
   const junkWaiting = async (folder: Folder): Promise<Buffer[]> => {
-    const key = `${id}#junk`;
-    if (!junkLooked && (await options.state.get(key)) === null) {
+    if (!junkLooked && (await options.state.get(junkKey))?.uidValidity !== JUNK_READ) {
       let older = 0;
       if (existsSync(folder.newDir)) {
         mkdirSync(folder.curDir, { recursive: true });
@@ -165,7 +168,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
           older++;
         }
       }
-      await options.state.savePosition(key, 'maildir', 0);
+      await options.state.savePosition(junkKey, JUNK_READ, 0);
       log.info({ folder: folder.newDir, older }, 'first look at the junk folder: what it holds is older than the desk and is left unread in cur/');
     }
     junkLooked = true;
@@ -223,6 +226,13 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     async start(i) {
       intake = i;
       for (const sub of ['new', 'cur', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true });
+      // Not read now: what is filed there meanwhile is not waiting for the desk, so turning
+      // readJunk on again makes a first look, not a backlog of every spam filed in between.
+      try {
+        if (!junk && (await options.state.get(junkKey))?.uidValidity === JUNK_READ) await options.state.savePosition(junkKey, 'not read', 0);
+      } catch (err) {
+        log.warn({ err }, 'cannot note that the junk folder is not read; turning readJunk on again will take what is filed there meanwhile');
+      }
       // A junk folder made later (by the delivery agent's first spam) is found by the periodic scan.
       for (const folder of junk && existsSync(junk.newDir) ? [newDir, junk.newDir] : [newDir]) {
         const w = watch(folder, () => {

@@ -1,7 +1,7 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../helpers/cli';
-import { startTestDaemon } from '../helpers/daemon';
+import { restartTestDaemon, startTestDaemon, type TestDaemon } from '../helpers/daemon';
 import { removeTempDirs, tempDir } from '../helpers/env';
 import { buildMail } from '../helpers/mail';
 
@@ -46,6 +46,34 @@ describe('a Maildir desk and the junk folder its delivery agent files into', () 
         ['Invoice question', 'spam', 'spam'],
         ['Printer broken', 'new', 'ham'],
       ]);
+    } finally {
+      await desk.stop();
+    }
+  });
+
+  it('turned off and on again, takes none of what was filed while it was off', async () => {
+    const { dir, junkNew, junkCur } = maildirWithOldJunk();
+    const setReadJunk = (d: TestDaemon, on: boolean) => {
+      const file = path.join(d.configDir, 'helpdesk.yaml');
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/pollInterval: 1s(, readJunk: false)?/, on ? 'pollInterval: 1s' : 'pollInterval: 1s, readJunk: false'));
+    };
+    const inInbound = async (d: TestDaemon, n: number) => waitFor(async () => (await d.view.listInbound()).length === n || undefined, 10_000, `${n} messages taken`);
+    let desk = await startTestDaemon(yaml(dir));
+    await inInbound(desk, 1);
+    await desk.stop();
+    setReadJunk(desk, false);
+    desk = await restartTestDaemon(desk);
+    writeFileSync(path.join(dir, 'new', '3001.next'), buildMail({ messageId: '<next@customer.test>', subject: 'Scanner too' }));
+    await inInbound(desk, 2);
+    writeFileSync(path.join(junkNew, '3002.while-off'), buildMail({ messageId: '<while-off@x.test>', from: 'spam@x.test', subject: 'Filed while off' }));
+    await desk.stop();
+    setReadJunk(desk, true);
+    desk = await restartTestDaemon(desk);
+    try {
+      writeFileSync(path.join(dir, 'new', '3003.last'), buildMail({ messageId: '<last@customer.test>', subject: 'Fax as well' }));
+      await inInbound(desk, 3);
+      expect(readdirSync(junkCur).sort()).toEqual(['1000.old:2,', '3002.while-off:2,']);
+      expect((await desk.view.listInbound()).map((r) => r.position).sort()).toEqual(['1001.first', '3001.next', '3003.last']);
     } finally {
       await desk.stop();
     }
