@@ -97,6 +97,8 @@ export function imapSource(options: ImapSourceOptions): Source {
   let junkScannedAt = -Infinity;
   /** The junk folder is looked at to learn staff's moves there, or to take what the server filed there (scanJunk). */
   const scansJunk = !!options.learnJunk || mailbox.readJunk;
+  /** The junk folder's own position in the mailbox state. */
+  const junkKey = `${id}#junk`;
   const junkScanEveryMs = options.junkScanEveryMs ?? 60_000;
   /** Messages of the inbox and of the junk folder that the server would not give. */
   const unfetched = unfetchedMessages({ folder: mailbox.folders.inbox, log, now, stopping });
@@ -172,6 +174,9 @@ export function imapSource(options: ImapSourceOptions): Source {
       position.lastUid = 0;
     }
     await options.state.savePosition(id, uidValidity, position.lastUid);
+    // A junk folder nobody scans now (readJunk and learning both off) has no position that
+    // moves: turned on again, it makes a first look instead of taking every spam filed meanwhile.
+    if (!scansJunk && (await options.state.get(junkKey))?.uidValidity) await options.state.savePosition(junkKey, null, 0);
     unfetched.belongTo(uidValidity);
     log.info({ host: mailbox.imap.host, folder: mailbox.folders.inbox, uidValidity, lastUid: position.lastUid }, 'imap mailbox opened');
   };
@@ -331,11 +336,10 @@ export function imapSource(options: ImapSourceOptions): Source {
     if (!scansJunk || now() - junkScannedAt < junkScanEveryMs) return;
     junkScannedAt = now();
     const c = conn as ImapConnection;
-    const key = `${id}#junk`;
     const folder = folderFor('junk');
     const { uidValidity } = await c.select(folder);
     try {
-      const saved = await options.state.get(key);
+      const saved = await options.state.get(junkKey);
       const firstLook = saved?.uidValidity !== uidValidity;
       let lastUid = firstLook ? 0 : (saved?.lastUid ?? 0);
       junkUnfetched.belongTo(uidValidity);
@@ -366,9 +370,9 @@ export function imapSource(options: ImapSourceOptions): Source {
           if (pass.failure) throw pass.failure;
         }
         lastUid = Math.max(lastUid, ...slice);
-        await options.state.savePosition(key, uidValidity, lastUid);
+        await options.state.savePosition(junkKey, uidValidity, lastUid);
       }
-      if (firstLook) await options.state.savePosition(key, uidValidity, lastUid);
+      if (firstLook) await options.state.savePosition(junkKey, uidValidity, lastUid);
     } finally {
       await c.select(mailbox.folders.inbox);
     }

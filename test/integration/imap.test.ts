@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { count, testClient } from '../harness/imap-client';
 import { DYN_DOMAIN, dynUser, startDovecot } from '../harness/dovecot';
@@ -324,6 +324,30 @@ describe('IMAP source against a real Dovecot', () => {
       expect(await again.view.spamTotals()).toEqual({ spam: 0, ham: 0 });
     } finally {
       await again.stop();
+      await first.seed.logout();
+    }
+  });
+
+  it('takes none of what was filed in the junk folder while nobody scanned it (readJunk and learning off)', async () => {
+    const first = await junkDesk((seed) => seed.mailboxCreate('Junk').catch(() => undefined));
+    const configFile = path.join(first.daemon.configDir, 'helpdesk.yaml');
+    const configured = readFileSync(configFile, 'utf8');
+    await waitFor(async () => (await first.view.mailboxState('support#junk')) || undefined, 15_000, 'the junk folder looked at once');
+    await first.stop();
+    writeFileSync(configFile, `jobs: { junkLearning: { enabled: false } }\n${configured.replace('junkScanInterval: 1s', 'junkScanInterval: 1s\n    readJunk: false')}`);
+    const off = await restartTestDaemon(first.daemon);
+    await waitFor(() => off.logs.some((l) => l.msg === 'imap mailbox opened') || undefined, 15_000, 'opened with the junk folder unscanned');
+    await first.seed.append('Junk', buildMail({ messageId: '<while-off@x.test>', from: 'spam@x.test', subject: 'Filed while nobody looked' }));
+    await off.stop();
+    writeFileSync(configFile, configured);
+    const on = await restartTestDaemon(first.daemon);
+    try {
+      await waitFor(() => on.logs.some((l) => l.msg === 'junk folder message') || undefined, 15_000, 'the junk folder looked at again');
+      expect(on.logs.filter((l) => l.msg === 'junk folder message').map((l) => l.offered)).toEqual([false]);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await on.view.listTickets()).toHaveLength(0);
+    } finally {
+      await on.stop();
       await first.seed.logout();
     }
   });
