@@ -1,5 +1,5 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { eldData, eldDir } from './language-data';
 
 /** The part of eld's API used here. */
 interface Eld {
@@ -9,20 +9,17 @@ interface Eld {
 let detector: Eld | null = null;
 
 /**
- * eld ("small" n-gram set) made on first use, as its own `eld/small` entry makes it, but from
- * the n-gram set the build wrote as JSON (language-data.ts says why). eld is published as an
- * ES module whose `exports` offer only the `import` condition, which CommonJS cannot resolve;
- * Node ≥ 20.19 does load an ES module file by `require` of its path, so its file is required
- * directly.
+ * eld ("small" n-gram set, 1.6 MB) loaded on first use. eld is published as an ES module whose
+ * `exports` offer only the `import` condition, which CommonJS `require('eld/small')` cannot
+ * resolve; Node ≥ 20.19 does load an ES module file by `require` of its path, so the entry
+ * file is found beside our other packages and required directly.
  */
 function eld(): Eld {
   if (detector) return detector;
-  const dir = eldDir();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: the ES module's file, by path
-  const { createEld } = require(path.join(dir, 'src', 'languageDetector.js')) as { createEld(): { instance: Eld; loadData(data: unknown): void } };
-  const { instance, loadData } = createEld();
-  loadData(eldData(dir));
-  detector = instance;
+  const dir = (require.resolve.paths('eld') ?? []).map((p) => path.join(p, 'eld')).find((p) => existsSync(path.join(p, 'package.json')));
+  if (!dir) throw new Error('the eld package is not installed');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: the ES module's entry file, by path
+  detector = (require(path.join(dir, 'src', 'entries', 'static.small.js')) as { eld: Eld }).eld;
   return detector;
 }
 
