@@ -211,8 +211,9 @@ export async function* parsingAhead<T>(items: Iterable<T> | AsyncIterable<T>, by
 /**
  * The parse of `bytes` on a worker thread, so that it can be abandoned: the early parse when one
  * was started, else one on a worker of its own; inline only when no worker can run (or none has
- * ever parsed: ParseAhead's alone() tells). A parse that takes longer than `budgetMs` is abandoned (its worker
- * terminated) and rejects with ParseTimeout; a message's parse error is thrown either way.
+ * ever parsed: ParseAhead's alone() tells). A parse that takes longer than `budgetMs` is
+ * abandoned (its worker terminated) and rejects with ParseTimeout; a message's parse error is
+ * thrown either way.
  */
 export async function parsedWithin(ahead: ParseAhead | undefined, bytes: Buffer, budgetMs: number, parseInline: (bytes: Buffer) => Promise<InboundMail>): Promise<InboundMail> {
   const deadline = Date.now() + budgetMs;
