@@ -63,6 +63,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const junk: Folder | null = options.junk ? { newDir: path.join(dir, `.${options.junk}`, 'new'), curDir: path.join(dir, `.${options.junk}`, 'cur'), label: `.${options.junk}/new`, flags: UNREAD, filedAsJunk: options.junk } : null;
   /** Whether the desk has had its first look at the junk folder (mailbox state `<id>#junk`). */
   let junkLooked = false;
+  let junkWatched = false;
   const junkKey = `${id}#junk`;
   const state = bestEffort(options.state, log);
   let intake: Intake | null = null;
@@ -173,10 +174,30 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     }
     junkLooked = true;
     if (!existsSync(folder.newDir)) return [];
+    // Watched from the first scan that finds it: a folder the delivery agent makes with its
+    // first spam, after the desk started, is not left to the periodic scan for good.
+    if (!junkWatched) junkWatched = watchNew(folder.newDir);
     mkdirSync(folder.curDir, { recursive: true });
     return listNew(folder.newDir)
       .map((e) => e.name)
       .sort(Buffer.compare);
+  };
+
+  /** Scans soon after anything changes in a new/ folder (the periodic scan stays as a safety net); false once stopping (nothing watched). */
+  const watchNew = (folder: string): boolean => {
+    if (stopping) return false;
+    try {
+      const w = watch(folder, () => {
+        // Many events arrive per delivery (tmp → new rename); a short delay folds them.
+        schedule(50);
+      });
+      w.on('error', (err) => log.warn({ err, folder }, 'maildir watch failed; relying on periodic scans'));
+      watchers.push(w);
+    } catch (err) {
+      // No inotify watch left (fs.inotify.max_user_watches), say: the periodic scan still reads it.
+      log.warn({ err, folder }, 'cannot watch the maildir folder; relying on periodic scans');
+    }
+    return true;
   };
 
   /** A folder's messages in new/ in name order, read as they are needed; each acknowledged by its move to cur/. */
@@ -233,15 +254,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       } catch (err) {
         log.warn({ err }, 'cannot note that the junk folder is not read; turning readJunk on again will take what is filed there meanwhile');
       }
-      // A junk folder made later (by the delivery agent's first spam) is found by the periodic scan.
-      for (const folder of junk && existsSync(junk.newDir) ? [newDir, junk.newDir] : [newDir]) {
-        const w = watch(folder, () => {
-          // Many events arrive per delivery (tmp → new rename); a short delay folds them.
-          schedule(50);
-        });
-        w.on('error', (err) => log.warn({ err, folder }, 'maildir watch failed; relying on periodic scans'));
-        watchers.push(w);
-      }
+      watchNew(newDir);
       state.recordState(id, 'watching', Date.now());
       log.info({ dir }, 'maildir source started');
       await trigger();

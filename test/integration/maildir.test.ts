@@ -51,6 +51,26 @@ describe('a Maildir desk and the junk folder its delivery agent files into', () 
     }
   });
 
+  it('watches a junk folder the delivery agent makes after the desk started, from the scan that finds it', async () => {
+    const dir = tempDir('hd-maildir-');
+    mkdirSync(path.join(dir, 'new'), { recursive: true });
+    // Scanned every hour: only a watch takes mail within the test's seconds.
+    const desk = await startTestDaemon(yaml(dir).replace('pollInterval: 1s', 'pollInterval: 1h'));
+    try {
+      const junkNew = path.join(dir, '.Junk', 'new');
+      mkdirSync(junkNew, { recursive: true });
+      writeFileSync(path.join(junkNew, '4000.first-spam'), buildMail({ messageId: '<first-spam@x.test>', from: 'spam@x.test', subject: 'First spam' }));
+      // Mail in the inbox makes a scan, which finds the new folder (and takes its first message).
+      writeFileSync(path.join(dir, 'new', '4001.customer'), buildMail({ messageId: '<c4001@customer.test>', subject: 'Printer broken' }));
+      await waitFor(async () => (await desk.view.listInbound()).length === 2 || undefined, 10_000, 'the inbox and the new junk folder read');
+      writeFileSync(path.join(junkNew, '4002.misfiled'), buildMail({ messageId: '<misfiled@d.test>', from: 'dan@d.test', subject: 'Invoice question' }));
+      await waitFor(async () => (await desk.view.listInbound()).length === 3 || undefined, 10_000, 'the junk folder watched');
+      expect((await desk.view.listInbound()).map((r) => r.position).sort()).toEqual(['4001.customer', 'junk:4000.first-spam', 'junk:4002.misfiled']);
+    } finally {
+      await desk.stop();
+    }
+  });
+
   it('turned off and on again, takes none of what was filed while it was off', async () => {
     const { dir, junkNew, junkCur } = maildirWithOldJunk();
     const setReadJunk = (d: TestDaemon, on: boolean) => {
