@@ -57,6 +57,8 @@ describe('a Maildir desk and the junk folder its delivery agent files into', () 
     // Scanned every hour: only a watch takes mail within the test's seconds.
     const desk = await startTestDaemon(yaml(dir).replace('pollInterval: 1s', 'pollInterval: 1h'));
     try {
+      // The desk's first look, with no junk folder yet (on PostgreSQL the source starts once its lease is taken).
+      await waitFor(async () => (await desk.view.mailboxState('local#junk')) || undefined, 10_000, 'the first look at the junk folder');
       const junkNew = path.join(dir, '.Junk', 'new');
       mkdirSync(junkNew, { recursive: true });
       writeFileSync(path.join(junkNew, '4000.first-spam'), buildMail({ messageId: '<first-spam@x.test>', from: 'spam@x.test', subject: 'First spam' }));
