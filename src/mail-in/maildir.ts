@@ -110,11 +110,12 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       return;
     }
     let junkNames: Buffer[] = [];
-    let junkReadable = true;
+    /** The junk folder's own report stays while the folder cannot be read, as an entry's while it waits. */
+    const folderReports: string[] = [];
     try {
       if (junk) junkNames = await junkWaiting(junk);
     } catch (err) {
-      junkReadable = false;
+      folderReports.push(JUNK_FOLDER_KEY);
       // The inbox is read all the same; the junk folder is tried again on the next scan.
       report(JUNK_FOLDER_KEY, `cannot read the junk folder ${junk?.newDir}: ${errorMessage(err)}; tried again on every scan`);
     }
@@ -123,8 +124,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     // stays in new/ (reported below), so it does not count. Every name is still offered:
     // readEntry decides on what it opens, not on this listing.
     state.recordCheck(id, entries.filter((e) => e.isFile()).length, Date.now());
-    const present = new Set([...names.map((n) => `${inbox.label}/${shownName(n)}`), ...(junk ? junkNames.map((n) => `${junk.label}/${shownName(n)}`) : [])]);
-    for (const name of unreadable.keys()) if (name === JUNK_FOLDER_KEY ? junkReadable : !present.has(name)) unreadable.delete(name);
+    const present = new Set([...names.map((n) => `${inbox.label}/${shownName(n)}`), ...(junk ? junkNames.map((n) => `${junk.label}/${shownName(n)}`) : []), ...folderReports]);
+    for (const name of unreadable.keys()) if (!present.has(name)) unreadable.delete(name);
     if (!intake) return;
     const pass = await intake.run(junk ? chain(deliveries(inbox, names), deliveries(junk, junkNames)) : deliveries(inbox, names));
     // Backoff grows with failures in a row that got nothing through, not with a store that

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../helpers/cli';
 import { restartTestDaemon, startTestDaemon, type TestDaemon } from '../helpers/daemon';
@@ -96,6 +96,36 @@ describe('a Maildir desk and the junk folder its delivery agent files into', () 
       await inInbound(desk, 3);
       expect(readdirSync(junkCur).sort()).toEqual(['1000.old:2,', '3002.while-off:2,']);
       expect((await desk.view.listInbound()).map((r) => r.position).sort()).toEqual(['1001.first', '3001.next', '3003.last']);
+    } finally {
+      await desk.stop();
+    }
+  });
+
+  it('reports a junk folder it cannot read once while it stays so, reads the inbox meanwhile, and the folder once it can', async () => {
+    const dir = tempDir('hd-maildir-');
+    mkdirSync(path.join(dir, 'new'), { recursive: true });
+    const junk = path.join(dir, '.Junk');
+    const junkNew = path.join(junk, 'new');
+    mkdirSync(junk);
+    writeFileSync(junkNew, 'not a folder'); // ENOTDIR for every listing, as for root an unreadable folder cannot be made
+    const desk = await startTestDaemon(yaml(dir));
+    const reports = () => desk.logs.filter((l) => l.level === 40 && /cannot read the junk folder/.test(l.msg)).length;
+    try {
+      writeFileSync(path.join(dir, 'new', '5001.customer'), buildMail({ messageId: '<c5001@customer.test>', subject: 'Printer broken' }));
+      await waitFor(async () => (await desk.view.listTickets()).length === 1 || undefined, 10_000, 'the inbox read beside the broken junk folder');
+      await new Promise((r) => setTimeout(r, 2500)); // two scans more (pollInterval 1s)
+      expect(reports()).toBe(1);
+      expect((await desk.view.mailboxState('local'))?.lastError).toMatch(/^cannot read the junk folder .*ENOTDIR.*; tried again on every scan$/);
+      // Mended: the folder's first look, then what is filed there is read.
+      rmSync(junkNew);
+      mkdirSync(junkNew);
+      await waitFor(async () => (await desk.view.mailboxState('local#junk')) || undefined, 10_000, 'the first look at the mended junk folder');
+      writeFileSync(path.join(junkNew, '5002.misfiled'), buildMail({ messageId: '<misfiled@d.test>', from: 'dan@d.test', subject: 'Invoice question' }));
+      await waitFor(async () => (await desk.view.listInbound()).length === 2 || undefined, 10_000, 'the mended junk folder read');
+      // Broken again, it is reported again: the report was cleared when the folder could be read.
+      rmSync(junkNew, { recursive: true });
+      writeFileSync(junkNew, 'not a folder');
+      await waitFor(() => reports() === 2 || undefined, 10_000, 'the second breakage reported');
     } finally {
       await desk.stop();
     }
