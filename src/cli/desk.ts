@@ -5,7 +5,7 @@ import { categoryModelFor, storeReader } from '../pipeline/store-reader';
 import type { StoreReader } from '../pipeline/types';
 import { applyStaffChange, type StaffChangeResult } from '../pipeline/staff-change';
 import { searchTickets, type TicketHit } from '../search/tickets';
-import { learnCorrection } from '../spam/correct';
+import { learnCorrection, type LessonResult } from '../spam/correct';
 import { sqliteView, type DeskView } from '../store/desk-view';
 import { outboxById, requeue, type OutboxEntry } from '../store/outbox';
 import { sqliteSpamModel, type SpamLabel } from '../store/spam';
@@ -25,7 +25,7 @@ export interface CliDesk {
   view: DeskView;
   staffChange(ticket: { id: number; ref: string }, change: FieldChange, actor: string, at: number, reason: string | null): Promise<StaffChangeResult>;
   /** Staff marked a ticket spam or took it out of spam: its first message teaches the filter. */
-  learnCorrection(ticketId: number, label: SpamLabel, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'no message'>;
+  learnCorrection(ticketId: number, label: SpamLabel, at: number): Promise<LessonResult>;
   /** A failed or bounced outbox row queued again (same Message-ID): the row as it was, and whether it was requeued; null when there is no such row. */
   retryOutbox(id: number, at: number): Promise<{ row: OutboxEntry; requeued: boolean } | null>;
   /** A scheduled job run now (`jobs run`); null when it does not run on this store. */
@@ -52,7 +52,7 @@ export async function openCliDesk(where: Locations, failCode: number = EXIT.CONF
     config,
     view: sqliteView(store),
     staffChange: (ticket, change, actor, at, reason) => applyStaffChange(store, config, ticket, change, actor, at, reason),
-    learnCorrection: (ticketId, label, at) => learnCorrection(store, ticketId, label, at),
+    learnCorrection: async (ticketId, label, at) => learnCorrection(store, ticketId, label, at),
     retryOutbox: async (id, at) => {
       const row = outboxById(store.db, id);
       return row ? { row, requeued: requeue(store.db, id, at) } : null;

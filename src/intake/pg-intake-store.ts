@@ -8,7 +8,7 @@ import { categoryModelCache } from '../pipeline/category-model';
 import type { IngestTarget } from '../pipeline/ingest-target';
 import { applyOnPostgres } from '../pipeline/pg-apply';
 import { pgStoreReader } from '../pipeline/pg-store-reader';
-import type { StoreReader } from '../pipeline/types';
+import type { Lesson, LessonOutcome, StoreReader } from '../pipeline/types';
 import { blobPath } from '../store/blobs';
 import { writeTurn } from '../store/write-turn';
 import { beginOn, releaseConnection } from '../store/pg/transaction';
@@ -145,14 +145,15 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
         return seen;
       });
     },
-    async apply(draft, config) {
+    async apply(draft, config, lesson) {
       if (!inMessage) throw new Error('apply without the message\'s savepoint (keepRaw first)');
       if (readFailed) {
         await query('ROLLBACK TO SAVEPOINT message');
         readFailed = false;
       }
       try {
-        const result = await applyOnPostgres(draft, database(), config, { contactsOn: onPool });
+        const applied = await applyOnPostgres(draft, database(), config, { contactsOn: onPool });
+        const result = lesson && applied.outcome === 'appended' ? { ...applied, lesson: await learnWithin(lesson, draft.receivedAt) } : applied;
         await query('RELEASE SAVEPOINT message');
         inMessage = false;
         return result;
@@ -165,20 +166,26 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
       }
     },
     spamScore: (ticketId) => storeStep('cannot read the ticket', async () => (await ticketInfo(database(), ticketId))?.spamScore ?? null),
-    async learnCorrection(ticketId, label, at) {
-      await query('SAVEPOINT lesson');
-      try {
-        const learnt = await pgLearnCorrection(database(), ticketId, label, at);
-        await query('RELEASE SAVEPOINT lesson');
-        return learnt;
-      } catch (err) {
-        const seen = classify(err, 'cannot teach the spam filter');
-        if (seen instanceof StoreUnavailableError) throw seen;
-        await query('ROLLBACK TO SAVEPOINT lesson');
-        await query('RELEASE SAVEPOINT lesson');
-        throw seen;
-      }
-    },
+  };
+
+  /**
+   * The message's lesson, inside the message's savepoint (as pipeline/apply.ts on SQLite): a
+   * store failure undoes the message with it (it is offered again); any other failure is the
+   * lesson's alone, undone in a savepoint of its own while the message stands.
+   */
+  const learnWithin = async (lesson: Lesson, at: number): Promise<LessonOutcome> => {
+    await query('SAVEPOINT lesson');
+    try {
+      const learnt = await pgLearnCorrection(database(), lesson.ticketId, lesson.label, at);
+      await query('RELEASE SAVEPOINT lesson');
+      return { learnt };
+    } catch (err) {
+      const seen = classify(err, 'cannot teach the spam filter');
+      if (seen instanceof StoreUnavailableError) throw seen;
+      await query('ROLLBACK TO SAVEPOINT lesson');
+      await query('RELEASE SAVEPOINT lesson');
+      return { failed: errorMessage(seen) };
+    }
   };
 
   return {

@@ -1,5 +1,8 @@
 import { rawSize } from './stages/size-limit';
 import type { Config } from '../config/schema';
+import { errorMessage } from '../lib/errors';
+import { learnCorrection } from '../spam/correct';
+import { isSqliteStoreFailure } from '../store/failures';
 import type { Store } from '../store/open';
 import { runPlan, sqliteWrites, write, type Plan } from '../store/writes';
 import { SHARED_MESSAGE_ID } from '../store/messages';
@@ -7,7 +10,7 @@ import { replyUndeliveredPlan } from './reply-undelivered';
 import { enqueuePlan } from './enqueue';
 import { attachmentsFor } from './mail-attachments';
 import { roundRobinKey, secretOf } from './store-reader';
-import type { Draft, IngestResult } from './types';
+import type { Draft, IngestResult, Lesson, LessonOutcome } from './types';
 
 /**
  * The only writer of the ingest pipeline (docs/ARCHITECTURE.md). Attachment bodies are written
@@ -16,9 +19,29 @@ import type { Draft, IngestResult } from './types';
  * (the daemon and an `ingest` pipe) can never both create the same message. What is written
  * is one plan (applyPlan) for every store; SQLite runs it synchronously inside its transaction.
  */
-export function apply(draft: Draft, store: Store, config: Config): IngestResult {
+export function apply(draft: Draft, store: Store, config: Config, lesson?: Lesson): IngestResult {
   const files = keepAttachments(draft, config, (a) => store.blobs.saveAttachment(a.content, a.sha256));
-  return store.db.transaction((tx) => runPlan(applyPlan(draft, config, files), sqliteWrites(tx)), { behavior: 'immediate' });
+  return store.db.transaction(
+    (tx) => {
+      const result = runPlan(applyPlan(draft, config, files), sqliteWrites(tx));
+      return lesson && result.outcome === 'appended' ? { ...result, lesson: learnWithin(store, lesson, draft.receivedAt) } : result;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+/**
+ * The message's lesson, inside its transaction: a store failure undoes the message with it (it
+ * is offered again, and teaches then); any other failure (its first mail's file unreadable,
+ * say) is the lesson's alone, which is undone while the message stands.
+ */
+function learnWithin(store: Store, lesson: Lesson, at: number): LessonOutcome {
+  try {
+    return { learnt: learnCorrection(store, lesson.ticketId, lesson.label, at) };
+  } catch (err) {
+    if (isSqliteStoreFailure(err)) throw err;
+    return { failed: errorMessage(err) };
+  }
 }
 
 /** Where each attachment of the message was kept, or why it was not. */

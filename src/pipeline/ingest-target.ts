@@ -1,19 +1,17 @@
 import type { Config } from '../config/schema';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import { sha256Hex } from '../lib/hash';
-import { learnCorrection } from '../spam/correct';
 import type { Batch } from '../store/group-commit';
 import type { Store } from '../store/open';
-import type { SpamLabel } from '../store/spam';
 import { ticketInfo } from '../store/tickets';
 import { apply } from './apply';
 import { storeReader } from './store-reader';
-import type { Draft, IngestResult, RawMessage, StoreReader } from './types';
+import type { Draft, IngestResult, Lesson, RawMessage, StoreReader } from './types';
 
 /**
  * What ingesting one message needs of a store (pipeline/run.ts): somewhere to keep the raw
- * bytes, the stages' reader, the writer, and the spam filter's lessons from staff. SQLite's is
- * below; PostgreSQL's (intake/pg-intake-store.ts) runs each message in a savepoint of the
+ * bytes, the stages' reader, and the writer, which also teaches the spam filter what staff
+ * did. SQLite's is below; PostgreSQL's (intake/pg-intake-store.ts) runs each message in a savepoint of the
  * intake's batch. Every method that fails because the store itself is unusable (full, gone,
  * I/O) throws StoreUnavailableError: the message is offered again later. Anything else a
  * method throws is about this message.
@@ -23,12 +21,10 @@ export interface IngestTarget {
   keepRaw(raw: RawMessage): Promise<{ sha256: string; path: string }>;
   /** What the stages read, seeing the rows of the batch the message joins. */
   reader(config: Config): StoreReader;
-  /** Writes the message (pipeline/apply.ts), kept or undone as a whole. */
-  apply(draft: Draft, config: Config): Promise<IngestResult>;
+  /** Writes the message (pipeline/apply.ts) and, if it is appended to its ticket, learns its lesson: kept or undone as a whole. */
+  apply(draft: Draft, config: Config, lesson?: Lesson): Promise<IngestResult>;
   /** The spam score a ticket was given when it was opened. */
   spamScore(ticketId: number): Promise<number | null>;
-  /** Learns the ticket's first inbound message as `label` (spam/correct.ts), at `at`. */
-  learnCorrection(ticketId: number, label: SpamLabel, at: number): ReturnType<typeof learnCorrection>;
 }
 
 /** The SQLite store as a target; with `batch`, the message's transaction joins it. */
@@ -47,15 +43,14 @@ export function sqliteTarget(store: Store, batch?: Batch): IngestTarget {
       }
     },
     reader: (config) => storeReader(store, config),
-    async apply(draft, config) {
+    async apply(draft, config, lesson) {
       try {
         batch?.join();
       } catch (err) {
         throw new StoreUnavailableError(`cannot write in the batch transaction: ${errorMessage(err)}`, err);
       }
-      return apply(draft, store, config);
+      return apply(draft, store, config, lesson);
     },
     spamScore: async (ticketId) => ticketInfo(store.db, ticketId)?.spamScore ?? null,
-    learnCorrection: (ticketId, label, at) => learnCorrection(store, ticketId, label, at),
   };
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema';
 import { StoreUnavailableError, errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Batch } from '../store/group-commit';
+import { isSqliteStoreFailure } from '../store/failures';
 import type { Store } from '../store/open';
 import { shouldLearn } from '../spam/learn-policy';
 import { answersFor, type AnswerBook } from '../knowledge/answers';
@@ -11,7 +12,7 @@ import type { ParseAhead } from './parse-ahead';
 import type { Prepared } from './prepare';
 import { stages } from './stages';
 import type { DnsResolver } from './trust';
-import type { Draft, IngestResult, RawMessage, StageContext } from './types';
+import type { Draft, IngestResult, Lesson, RawMessage, StageContext } from './types';
 
 export interface IngestDeps {
   config: Config;
@@ -56,9 +57,13 @@ export async function ingestInto(target: IngestTarget, raw: RawMessage, deps: In
   const log = deps.log.child({ source: raw.source, position: raw.position, mailbox: raw.mailbox, sha256: rawSha256.slice(0, 12) });
   const draft = await runStages({ raw, rawSha256, rawPath, receivedAt: now() }, { config: deps.config, store: target.reader(deps.config), now, log, categoryModel: (await deps.categoryModel?.()) ?? null, parseAhead: deps.parseAhead, dnsResolver: deps.dnsResolver, prepared: deps.prepared, answers: deps.answers ?? (() => answersFor(deps.config)) });
 
+  // What staff do teaches the filter, with the message that does it: #spam / #notspam always;
+  // an agent answering the customer says the ticket is ham, learnt when the filter was not
+  // already sure of it (spam/learn-policy.ts), so easy ham does not drown the model.
+  const lesson = await lessonOf(draft, target);
   let result: IngestResult;
   try {
-    result = await target.apply(draft, deps.config);
+    result = await target.apply(draft, deps.config, lesson);
   } catch (err) {
     if (err instanceof StoreUnavailableError) throw err;
     if (isStoreFailure(err)) throw new StoreUnavailableError(`cannot write the store: ${errorMessage(err)}`, err);
@@ -70,23 +75,24 @@ export async function ingestInto(target: IngestTarget, raw: RawMessage, deps: In
       throw new StoreUnavailableError(`cannot record the quarantined message: ${errorMessage(err2)}`, err2);
     }
   }
-  // What staff do teaches the filter, once the change is committed: #spam / #notspam always;
-  // an agent answering the customer says the ticket is ham, learnt when the filter was not
-  // already sure of it (spam/learn-policy.ts), so easy ham does not drown the model.
-  const u = draft.update?.errors.length === 0 ? draft.update : null;
-  const answered = u?.relay && !u.spamLabel ? await target.spamScore(u.ticket.id) : null;
-  const label = u?.spamLabel ?? (answered !== null && shouldLearn('ham', answered) ? 'ham' : null);
-  if (label && result.outcome === 'appended' && u) {
-    try {
-      const learnt = await target.learnCorrection(u.ticket.id, label, now());
-      log.info({ ticket: u.ticket.ref, label, learnt, why: u.spamLabel ? `#${u.spamLabel === 'ham' ? 'notspam' : 'spam'}` : `answered by an agent; the filter scored it ${answered}` }, 'spam filter taught by staff');
-    } catch (err) {
-      log.error({ err, ticket: u.ticket.ref }, 'could not learn the agent\'s spam correction');
-    }
+  if (lesson && result.lesson) {
+    const { ticket } = result;
+    if ('learnt' in result.lesson) log.info({ ticket, label: lesson.label, learnt: result.lesson.learnt, why: lesson.why }, 'spam filter taught by staff');
+    else log.error({ ticket, label: lesson.label, why: lesson.why, reason: result.lesson.failed }, 'could not learn the spam correction; the message is stored without it');
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   log.info({ outcome: result.outcome, ticket: result.ticket, threadedBy: result.threadedBy, spam: result.spam ?? null, reason: result.reason, ms: Math.round(ms * 10) / 10 }, 'message ingested');
   return result;
+}
+
+/** The lesson the message teaches the spam filter, if any (applied only if the message is appended to its ticket). */
+async function lessonOf(draft: Draft, target: IngestTarget): Promise<Lesson | undefined> {
+  const u = draft.update?.errors.length === 0 && !draft.stop ? draft.update : null;
+  if (!u) return undefined;
+  if (u.spamLabel) return { ticketId: u.ticket.id, label: u.spamLabel, why: `#${u.spamLabel === 'ham' ? 'notspam' : 'spam'}` };
+  if (!u.relay) return undefined;
+  const score = await target.spamScore(u.ticket.id);
+  return score !== null && shouldLearn('ham', score) ? { ticketId: u.ticket.id, label: 'ham', why: `answered by an agent; the filter scored it ${score}` } : undefined;
 }
 
 /**
@@ -108,9 +114,7 @@ export async function runStages(start: Draft, ctx: StageContext): Promise<Draft>
   return draft;
 }
 
-/** SQLite errors that say the store itself is unusable right now (locked, full, read-only, I/O). */
+/** Errors that say the store itself is unusable right now (store/failures.ts), not the message. */
 function isStoreFailure(err: unknown): boolean {
-  if (err instanceof StoreUnavailableError) return true;
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL)/.test(code);
+  return err instanceof StoreUnavailableError || isSqliteStoreFailure(err);
 }

@@ -7,6 +7,8 @@ import type { ParseAhead } from './parse-ahead';
 import type { Prepared } from './prepare';
 import type { CategoryPredictor } from './category-model';
 import type { SpamDecision } from '../spam/classify';
+import type { LessonResult } from '../spam/correct';
+import type { SpamLabel } from '../store/spam';
 import type { Classification } from './stages/classify';
 import type { FieldChange } from './changes';
 import type { DnsResolver, RoutingField } from './trust';
@@ -415,4 +417,21 @@ export interface IngestResult {
   reason: string | null;
   /** The spam verdict the message got, when it was classified. */
   spam?: SpamDecision['verdict'] | null;
+  /** What the message's lesson to the spam filter did (see Lesson), when it taught one. */
+  lesson?: LessonOutcome;
 }
+
+/**
+ * What staff did with a message that teaches the spam filter (pipeline/run.ts decides): the
+ * ticket's first inbound message is learnt as `label`. The target's apply learns it inside the
+ * message's own transaction, so the message and its lesson are stored together or not at all.
+ */
+export interface Lesson {
+  ticketId: number;
+  label: SpamLabel;
+  /** Why, for the log: the command, or the agent's answer and the score the filter gave. */
+  why: string;
+}
+
+/** How a lesson went: learnt (or already so), or why it could not be (the message is stored all the same). */
+export type LessonOutcome = { learnt: LessonResult } | { failed: string };

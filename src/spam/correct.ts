@@ -16,11 +16,15 @@ function learnBytes(store: Store, bytes: Buffer, label: SpamLabel, at: number) {
   return spamStore(store).learn(key, label, tokens, at);
 }
 
+/** What learning a ticket's first inbound message did. */
+export type LessonResult = 'learnt' | 'relearnt' | 'already' | 'no message';
+
 /**
  * Staff corrected a verdict (a ticket marked spam, or taken out of spam): the ticket's first
  * inbound message is learnt that way; one learnt the other way before is unlearnt first.
+ * Synchronous, so that it can join the transaction of the message that teaches it (apply.ts).
  */
-export async function learnCorrection(store: Store, ticketId: number, label: SpamLabel, at = Date.now()): Promise<'learnt' | 'relearnt' | 'already' | 'no message'> {
+export function learnCorrection(store: Store, ticketId: number, label: SpamLabel, at = Date.now()): LessonResult {
   const rawPath = firstInboundRawPath(store.db, ticketId);
   if (!rawPath) return 'no message';
   return learnBytes(store, store.blobs.read(rawPath), label, at);

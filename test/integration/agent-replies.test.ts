@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { spamInput } from '../../src/spam/spam-input';
 import { tokenize } from '../../src/spam/tokenize';
 import { planChange } from '../../src/pipeline/changes';
 import { buildMail, buildMailWithFiles } from '../helpers/mail';
 import { header, lastMailTo, mailTo, type SinkMessage } from '../harness/smtp-sink';
 import { AGENTS, smtpDesks, VERIFIED_BY_MTA, type Desk } from '../helpers/smtp-desk';
+import { fillDatabase } from '../helpers/faults';
+import { sqliteOnly } from '../helpers/test-store';
+import { StoreUnavailableError } from '../../src/lib/errors';
 
 const fx = smtpDesks();
 const desk = (files: { agents?: string; rules?: string } = {}, extra = ''): Desk => fx.open({ files, extra });
@@ -482,6 +487,51 @@ describe('commands', () => {
     // #notspam on a ticket that is not spam changes no status, and still says what it taught.
     await d.ingest(replyTo(assigned, ANA, '#notspam'));
     expect((await d.view.showTicket('HD-1'))?.events.at(-1)).toMatchObject({ type: 'spam_label', to: 'ham', reason: '#notspam: learnt as ham' });
+  });
+});
+
+describe('a lesson from staff and the message that teaches it', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  sqliteOnly('are stored together or not at all: a store failure while learning leaves the message to be offered again', async () => {
+    const d = desk();
+    // A first mail of many distinct words: its lesson needs new pages of the database.
+    const words = Array.from({ length: 3000 }, (_, i) => `w${i.toString(36)}${randomBytes(3).toString('hex')}`).join(' ');
+    await d.ingest(buildMail({ messageId: '<c1@customer.test>', subject: 'Printer broken', body: words }));
+    await d.send();
+    const assigned = last('ana@example.test');
+    const before = await d.view.listInbound();
+    // The lesson's first step reads the ticket's first mail: right then the database fills up.
+    const read = d.store.blobs.read.bind(d.store.blobs);
+    let filled: { release(): void } | null = null;
+    jest.spyOn(d.store.blobs, 'read').mockImplementation((relative) => {
+      filled ??= fillDatabase(d.store);
+      return read(relative);
+    });
+    const spam = replyTo(assigned, ANA, '#spam');
+    await expect(d.ingest(spam)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(filled).not.toBeNull();
+    // Nothing of the agent's reply stands without its lesson: offered again, it does both.
+    expect(await d.view.listInbound()).toEqual(before);
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('new');
+    expect(await d.view.spamTotals()).toEqual({ spam: 0, ham: 0 });
+    filled!.release();
+    expect(await d.ingest(spam)).toMatchObject({ outcome: 'appended', ticket: 'HD-1' });
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('spam');
+    expect(await d.view.spamTotals()).toEqual({ spam: 1, ham: 0 });
+  });
+
+  sqliteOnly('a lesson that cannot be learnt for a reason of its own leaves the message stored, and says why', async () => {
+    const d = desk();
+    const { assigned } = await startTicket(d);
+    // The customer's first mail, which the lesson learns, is gone from the data folder.
+    const first = d.store.sqlite.prepare('select raw_path from inbound order by id limit 1').pluck().get() as string;
+    await d.store.blobs.flushed();
+    rmSync(path.join(d.dataDir, first));
+    const r = await d.ingest(replyTo(assigned, ANA, '#spam'));
+    expect(r).toMatchObject({ outcome: 'appended', ticket: 'HD-1', lesson: { failed: expect.stringMatching(/ENOENT/) } });
+    expect((await d.view.ticketByRef('HD-1'))?.status).toBe('spam');
+    expect(await d.view.spamTotals()).toEqual({ spam: 0, ham: 0 });
   });
 });
 

@@ -500,3 +500,23 @@ test('spam train, classify and eval on a desk on PostgreSQL give what they give 
     await c.end();
   }
 }, 120_000);
+
+test('an agent\'s #spam and its lesson are stored together: a full disk while learning undoes the reply; a failure of the lesson alone leaves the reply stored', async () => {
+  const d = await desk('pg_intake_lesson');
+  const raw = (position: string, bytes: Buffer): RawMessage => ({ bytes, source: 'test', position, mailbox: 'support' });
+  expect(await ingestAlone(d.intake, raw('1', buildMail({ messageId: '<l1@customer.test>', subject: 'Printer broken' })))).toMatchObject({ outcome: 'created', ticket: 'HD-1' });
+  const status = async () => (await d.admin.query<{ status: string }>("select status from tickets where ref = 'HD-1'")).rows[0].status;
+  const failWith = (errcode: string) =>
+    d.admin.query(`create or replace function lesson_fault() returns trigger language plpgsql as $$ begin raise exception 'injected' using errcode = '${errcode}'; end $$;
+      create or replace trigger lesson_fault before insert on spam_tokens for each row execute function lesson_fault()`);
+  const reply = raw('2', buildMail({ messageId: '<l2@example.test>', from: 'Ana <ana@example.test>', subject: 'Re: [HD-1] Printer broken', body: '#spam' }));
+  // The disk fills up as the filter learns (SQLSTATE 53100): neither the reply nor its lesson stands.
+  await failWith('disk_full');
+  const full = await passOver(d.intake, [reply]);
+  expect({ failure: full.failure?.name, acked: full.acked.length }).toEqual({ failure: 'StoreUnavailableError', acked: 0 });
+  expect({ status: await status(), inbound: await count(d, 'inbound'), learnt: await count(d, 'spam_learned') }).toEqual({ status: 'new', inbound: 1, learnt: 0 });
+  // A failure of the lesson's own (any other error): the reply and its command stand, the lesson says why.
+  await failWith('P0001');
+  expect(await ingestAlone(d.intake, reply)).toMatchObject({ outcome: 'appended', ticket: 'HD-1', lesson: { failed: expect.stringMatching(/injected/) } });
+  expect({ status: await status(), learnt: await count(d, 'spam_learned') }).toEqual({ status: 'spam', learnt: 0 });
+}, 60_000);

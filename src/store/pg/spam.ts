@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { lessonOf } from '../../spam/correct';
+import { lessonOf, type LessonResult } from '../../spam/correct';
 import type { SpamLabel } from '../spam';
 import { readBlob } from './blobs';
 import { firstInboundRawPath, type PgDb } from './reads';
@@ -51,7 +51,7 @@ async function addTotal(db: PgDb, key: string, delta: number): Promise<void> {
  * Staff corrected a verdict: the ticket's first inbound message (its raw mail in `blobs`) is
  * learnt that way, as spam/correct.ts learnCorrection does on SQLite. In the caller's transaction.
  */
-export async function pgLearnCorrection(db: PgDb, ticketId: number, label: SpamLabel, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'no message'> {
+export async function pgLearnCorrection(db: PgDb, ticketId: number, label: SpamLabel, at: number): Promise<LessonResult> {
   const rawPath = await firstInboundRawPath(db, ticketId);
   const bytes = rawPath ? await readBlob(db, rawPath) : null;
   if (!bytes) return 'no message';
