@@ -6,6 +6,7 @@ import { sha256Hex } from '../lib/hash';
 import type { Logger } from '../lib/log';
 import { categoryModelCache } from '../pipeline/category-model';
 import type { IngestTarget } from '../pipeline/ingest-target';
+import { lessonFailedEvent } from '../pipeline/apply';
 import { applyOnPostgres } from '../pipeline/pg-apply';
 import { pgStoreReader } from '../pipeline/pg-store-reader';
 import type { Lesson, LessonOutcome, StoreReader } from '../pipeline/types';
@@ -17,6 +18,7 @@ import { driverError, isPgStoreFailure, isQueryTimeout } from '../store/pg/failu
 import { categorySource, ticketInfo, type PgDb } from '../store/pg/reads';
 import * as schema from '../store/pg/schema';
 import { pgLearnCorrection } from '../store/pg/spam';
+import { pgWrites } from '../store/pg/writes';
 import type { IntakeBatch, IntakeStore } from './intake-store';
 
 /**
@@ -184,7 +186,9 @@ function pgBatch(pool: Pool, onPool: PgDb, lease: Lease | null, log: Logger): In
       if (seen instanceof StoreUnavailableError) throw seen;
       await query('ROLLBACK TO SAVEPOINT lesson');
       await query('RELEASE SAVEPOINT lesson');
-      return { failed: errorMessage(seen) };
+      const failed = errorMessage(seen);
+      await pgWrites(database()).addEvent(lessonFailedEvent(lesson, at, failed));
+      return { failed };
     }
   };
 

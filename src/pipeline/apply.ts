@@ -3,7 +3,8 @@ import type { Config } from '../config/schema';
 import { errorMessage } from '../lib/errors';
 import { learnCorrection } from '../spam/correct';
 import { isSqliteStoreFailure } from '../store/failures';
-import type { Store } from '../store/open';
+import type { Db, Store } from '../store/open';
+import { addEvent, type EventInput } from '../store/tickets';
 import { runPlan, sqliteWrites, write, type Plan } from '../store/writes';
 import { SHARED_MESSAGE_ID } from '../store/messages';
 import { replyUndeliveredPlan } from './reply-undelivered';
@@ -24,7 +25,7 @@ export function apply(draft: Draft, store: Store, config: Config, lesson?: Lesso
   return store.db.transaction(
     (tx) => {
       const result = runPlan(applyPlan(draft, config, files), sqliteWrites(tx));
-      return lesson && result.outcome === 'appended' ? { ...result, lesson: learnWithin(store, lesson, draft.receivedAt) } : result;
+      return lesson && result.outcome === 'appended' ? { ...result, lesson: learnWithin(store, tx, lesson, draft.receivedAt) } : result;
     },
     { behavior: 'immediate' },
   );
@@ -35,13 +36,20 @@ export function apply(draft: Draft, store: Store, config: Config, lesson?: Lesso
  * is offered again, and teaches then); any other failure (its first mail's file unreadable,
  * say) is the lesson's alone, which is undone while the message stands.
  */
-function learnWithin(store: Store, lesson: Lesson, at: number): LessonOutcome {
+function learnWithin(store: Store, tx: Db, lesson: Lesson, at: number): LessonOutcome {
   try {
     return { learnt: learnCorrection(store, lesson.ticketId, lesson.label, at) };
   } catch (err) {
     if (isSqliteStoreFailure(err)) throw err;
-    return { failed: errorMessage(err) };
+    const failed = errorMessage(err);
+    addEvent(tx, lessonFailedEvent(lesson, at, failed));
+    return { failed };
   }
+}
+
+/** The ticket's record of a lesson that could not be learnt: its history says so, not only the log. */
+export function lessonFailedEvent(lesson: Lesson, at: number, failed: string): EventInput {
+  return { ticketId: lesson.ticketId, at, actor: 'system', type: 'spam_lesson_failed', to: lesson.label, reason: `${lesson.why}: not learnt (${failed})` };
 }
 
 /** Where each attachment of the message was kept, or why it was not. */

@@ -532,6 +532,7 @@ describe('a lesson from staff and the message that teaches it', () => {
     expect(r).toMatchObject({ outcome: 'appended', ticket: 'HD-1', lesson: { failed: expect.stringMatching(/ENOENT/) } });
     expect((await d.view.ticketByRef('HD-1'))?.status).toBe('spam');
     expect(await d.view.spamTotals()).toEqual({ spam: 0, ham: 0 });
+    expect((await d.view.showTicket('HD-1'))?.events.at(-1)).toMatchObject({ type: 'spam_lesson_failed', to: 'spam', reason: expect.stringMatching(/^#spam: not learnt \(.*ENOENT/) });
   });
 });
 

@@ -519,4 +519,6 @@ test('an agent\'s #spam and its lesson are stored together: a full disk while le
   await failWith('P0001');
   expect(await ingestAlone(d.intake, reply)).toMatchObject({ outcome: 'appended', ticket: 'HD-1', lesson: { failed: expect.stringMatching(/injected/) } });
   expect({ status: await status(), learnt: await count(d, 'spam_learned') }).toEqual({ status: 'spam', learnt: 0 });
+  const last = (await d.admin.query<{ type: string; reason: string }>('select type, reason from events order by id desc limit 1')).rows[0];
+  expect(last).toEqual({ type: 'spam_lesson_failed', reason: expect.stringMatching(/^#spam: not learnt \(.*injected/) });
 }, 60_000);
