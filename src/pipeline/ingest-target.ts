@@ -11,10 +11,10 @@ import type { Draft, IngestResult, Lesson, RawMessage, StoreReader } from './typ
 /**
  * What ingesting one message needs of a store (pipeline/run.ts): somewhere to keep the raw
  * bytes, the stages' reader, and the writer, which also teaches the spam filter what staff
- * did. SQLite's is below; PostgreSQL's (intake/pg-intake-store.ts) runs each message in a savepoint of the
- * intake's batch. Every method that fails because the store itself is unusable (full, gone,
- * I/O) throws StoreUnavailableError: the message is offered again later. Anything else a
- * method throws is about this message.
+ * did. SQLite's is below; PostgreSQL's (intake/pg-intake-store.ts) runs each message in a
+ * savepoint of the intake's batch. Every method that fails because the store itself is
+ * unusable (full, gone, I/O) throws StoreUnavailableError: the message is offered again later.
+ * Anything else a method throws is about this message.
  */
 export interface IngestTarget {
   /** Keeps the raw bytes (a message too big for memory is copied from its file). */
