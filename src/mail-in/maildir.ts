@@ -75,6 +75,17 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   let failures = 0;
   /** Entries of new/ that could not be offered, with why: each is reported once, not on every scan. */
   const unreadable = new Map<string, string>();
+  /**
+   * When the watch last saw each file of a new/ written to, by folder and name (writtenKey): a
+   * file written into new/ itself (`cp`, `scp`, a script's `>`, instead of into tmp/ and then
+   * renamed, as Maildir asks and MTAs do) may still be growing. Read then, the ticket would keep
+   * its first part, and the move to cur/ would not stop the writer. Such a file is read once no
+   * write to it was seen for WRITE_QUIET_MS. A file renamed into new/ is never written there:
+   * it is read at once. Only the last WRITE_QUIET_MS are kept.
+   */
+  const written = new Map<string, number>();
+  /** In how many ms the soonest file this scan left because it is being written will have gone quiet. */
+  let settleIn = Infinity;
 
   const schedule = (ms: number) => {
     if (stopping) return;
@@ -102,6 +113,9 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   };
 
   const scan = async () => {
+    settleIn = Infinity;
+    const now = Date.now();
+    for (const [key, at] of written) if (now - at >= WRITE_QUIET_MS) written.delete(key);
     let entries: Dirent<Buffer>[];
     try {
       entries = listNew(newDir);
@@ -140,7 +154,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       state.recordState(id, 'watching', Date.now());
       log.info('maildir source recovered');
     }
-    schedule(options.pollIntervalMs);
+    // A file left because it was being written is read once it has gone quiet.
+    schedule(Math.min(options.pollIntervalMs, settleIn));
   };
 
   /** Records the failure and tries again with backoff, for as long as it takes. */
@@ -188,7 +203,10 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const watchNew = (folder: string): boolean => {
     if (stopping) return false;
     try {
-      const w = watch(folder, () => {
+      const w = watch(folder, { encoding: 'buffer' }, (event, name) => {
+        // A write (or an attribute change) is a 'change'; a file renamed in, created or moved
+        // out is a 'rename'.
+        if (event === 'change' && name) written.set(writtenKey(folder, name), Date.now());
         // Many events arrive per delivery (tmp → new rename); a short delay folds them.
         schedule(50);
       });
@@ -210,6 +228,12 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       const at = folder.filedAsJunk
         ? { source: `maildir:${id}`, position: `${JUNK_POSITION}${shownName(bytes)}`, mailbox: id, filedAsJunk: folder.filedAsJunk }
         : { source: `maildir:${id}`, position: shownName(bytes), mailbox: id };
+      const quietFor = Date.now() - (written.get(writtenKey(folder.newDir, bytes)) ?? -Infinity);
+      if (quietFor < WRITE_QUIET_MS) {
+        log.debug({ dir, entry: name }, 'file being written in new/; read once it has gone quiet');
+        settleIn = Math.min(settleIn, WRITE_QUIET_MS - quietFor);
+        continue;
+      }
       let raw: RawMessage;
       try {
         const entry = readEntry(file, options.maxMessageSize);
@@ -270,6 +294,15 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     },
   };
 }
+
+/**
+ * How long a file written in new/ itself must go unwritten before it is read (see `written`),
+ * as chokidar's awaitWriteFinish waits for a file's size to hold still (2 s there, polled).
+ * (A writer shows only through these events: fs.watch reports no close, and the kernel's
+ * leases, which would, are not in node.)
+ */
+const WRITE_QUIET_MS = 1000;
+const writtenKey = (folder: string, name: Buffer) => `${folder}\0${name.toString('latin1')}`;
 
 /** The entries of a new/ folder, names as bytes (lib/byte-names.ts: one that is not UTF-8 is read too). */
 const listNew = (folder: string): Dirent<Buffer>[] => readdirSync(folder, { withFileTypes: true, encoding: 'buffer' }).filter((e) => !isHidden(e.name));

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../helpers/cli';
 import { restartTestDaemon, startTestDaemon, type TestDaemon } from '../helpers/daemon';
@@ -141,6 +141,30 @@ describe('a Maildir desk and the junk folder its delivery agent files into', () 
       await new Promise((r) => setTimeout(r, 500)); // a scan or two more
       expect(readdirSync(junkNew).sort()).toEqual(['1000.old', '2001.new']);
       expect((await desk.view.listInbound()).map((r) => r.position).sort()).toEqual(['1001.first', '2002.next']);
+    } finally {
+      await desk.stop();
+    }
+  });
+});
+
+describe('a Maildir desk and a file written into new/ in place', () => {
+  it('reads it whole once its writer has finished, not the part written when the watch saw it', async () => {
+    const dir = tempDir('hd-maildir-');
+    mkdirSync(path.join(dir, 'new'), { recursive: true });
+    const desk = await startTestDaemon(yaml(dir));
+    try {
+      await waitFor(async () => (await desk.view.mailboxState('local'))?.state === 'watching' || undefined, 10_000, 'the source started');
+      // As `cp` or `scp` into new/ writes it: the headers and a first part, a pause, the rest.
+      const mail = buildMail({ messageId: '<slow@customer.test>', subject: 'Invoice attached', body: `first part\n${'a line of the mail\n'.repeat(200)}LAST LINE` });
+      const cut = mail.indexOf('first part') + 20;
+      const file = path.join(dir, 'new', '6001.slow');
+      writeFileSync(file, mail.subarray(0, cut));
+      await new Promise((r) => setTimeout(r, 400)); // several scans' worth (the watch scans 50 ms after a change)
+      appendFileSync(file, mail.subarray(cut));
+      await waitFor(async () => (await desk.view.listTickets()).length === 1 || undefined, 10_000, 'the mail taken');
+      const ticket = await desk.view.showTicket('HD-1');
+      expect(ticket?.messages[0].text).toMatch(/LAST LINE\s*$/);
+      await waitFor(() => readdirSync(path.join(dir, 'cur')).includes('6001.slow:2,S') || undefined, 5_000, 'the file moved to cur/');
     } finally {
       await desk.stop();
     }
