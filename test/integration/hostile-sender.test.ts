@@ -459,4 +459,19 @@ describe('small ones (item 8)', () => {
     expect(to('other@customer.test')).toHaveLength(1);
     expect(to('victim+1@elsewhere.test')).toHaveLength(1);
   });
+
+  it('the dotted forms of a Gmail address share one acknowledgement budget, as they share one inbox', async () => {
+    const d = fx.open();
+    const forms = ['victim@gmail.com', 'v.ictim@gmail.com', 'vi.ctim@gmail.com', 'v.i.c.t.i.m@gmail.com', 'victim+x@googlemail.com', 'vic.tim+y@gmail.com', 'victi.m@GMAIL.com', 'v.ic.tim@gmail.com'];
+    for (const [i, from] of forms.entries()) await d.ingest(buildMail({ from, subject: `Flood ${i}` }));
+    await d.send();
+    const acks = fx.sink.messages.filter((m) => m.to.some((a) => /@g(oogle)?mail\.com$/i.test(a)));
+    expect(acks).toHaveLength(5);
+    // A dot elsewhere is a different mailbox: its budget is its own.
+    await d.ingest(buildMail({ from: 'v.ictim@customer.test', subject: 'Mine' }));
+    await d.ingest(buildMail({ from: 'other.one@gmail.com', subject: 'Mine too' }));
+    await d.send();
+    expect(to('v.ictim@customer.test')).toHaveLength(1);
+    expect(to('other.one@gmail.com')).toHaveLength(1);
+  });
 });
