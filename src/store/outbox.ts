@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './open';
 import { inJsonList, insertRows, prepared } from './prepared';
+import { DOTLESS_DOMAINS, dotlessLocal, SQLITE_DOTLESS_LOCAL } from './dotless-mailbox';
 import { outbox, suppressions, tickets } from './schema';
 
 /** Queries of outgoing mail: the outbox and the addresses suppressed after hard bounces. */
@@ -131,7 +132,7 @@ export function sentToSince(db: Db, template: string, address: string, since: nu
   const plus = prepared(db, 'sentToSincePlus', (d) =>
     inWindow(d, sql`${recipient} >= ${sql.placeholder('plusFrom')} and ${recipient} < ${sql.placeholder('plusTo')} and substr(${recipient}, -length(${sql.placeholder('domain')})) = ${sql.placeholder('domain')}`),
   );
-  const dotless = prepared(db, 'sentToSinceDotless', (d) => inWindow(d, sql`${DOTLESS_DOMAIN_OF(recipient)} and ${DOTLESS_LOCAL_OF(recipient)} = ${sql.placeholder('local')}`));
+  const dotless = prepared(db, 'sentToSinceDotless', (d) => inWindow(d, sql`${SQLITE_DOTLESS_LOCAL} = ${sql.placeholder('local')} and ${DOTLESS_DOMAIN_OF(recipient)}`));
   const local = dotlessLocal(address);
   if (local !== null) return dotless.get({ template, local, since })?.n ?? 0;
   const range = plusRange(address);
@@ -139,24 +140,8 @@ export function sentToSince(db: Db, template: string, address: string, since: nu
   return (exact.get({ template, address: range.base, since })?.n ?? 0) + (plus.get({ template, plusFrom: range.plusFrom, plusTo: range.plusTo, domain: range.domain, since })?.n ?? 0);
 }
 
-/**
- * Domains whose mailboxes ignore dots in the local part: Gmail delivers `j.ohn@`, `jo.hn@` and
- * `john@` (and `+tag` forms) to one inbox, so a forged sender sprayed over the dotted forms of one
- * address would get one acknowledgement budget per form.
- */
-export const DOTLESS_DOMAINS = ['gmail.com', 'googlemail.com'];
-
-/** The mailbox of an address at a DOTLESS_DOMAINS domain: its local part without dots and `+tag`; null elsewhere. */
-export function dotlessLocal(address: string): string | null {
-  const at = address.lastIndexOf('@');
-  if (at <= 0 || !DOTLESS_DOMAINS.includes(address.slice(at + 1).toLowerCase())) return null;
-  return address.slice(0, at).split('+')[0].replaceAll('.', '');
-}
-
 /** SQL: whether an address is at a DOTLESS_DOMAINS domain (SQLite). */
 const DOTLESS_DOMAIN_OF = (a: SQL) => sql`lower(substr(${a}, instr(${a}, '@') + 1)) in (${sql.join(DOTLESS_DOMAINS.map((d) => sql`${d}`), sql`, `)})`;
-/** SQL: dotlessLocal of an address at such a domain (SQLite): a '+' can only be in the local part. */
-const DOTLESS_LOCAL_OF = (a: SQL) => sql`replace(substr(${a}, 1, (case when instr(${a}, '+') > 0 then instr(${a}, '+') else instr(${a}, '@') end) - 1), '.', '')`;
 
 /**
  * An address's mailbox for rate limits: `base` without any `+tag`, and the range of its

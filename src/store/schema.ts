@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { SQLITE_DOTLESS_LOCAL } from './dotless-mailbox';
 
 /**
  * The data model (docs/ARCHITECTURE.md). Timestamps are milliseconds since the epoch (UTC).
@@ -189,6 +190,8 @@ export const outbox = sqliteTable(
     index('outbox_template_created').on(t.template, t.createdAt),
     // Every row has one recipient (enqueueMail); the ack rate limit counts a sender's recent acks.
     index('outbox_template_recipient_created').on(t.template, sql`json_extract(recipients, '$[0]')`, t.createdAt),
+    // The same, by a Gmail sender's mailbox (its dotted forms are one inbox: dotless-mailbox.ts).
+    index('outbox_template_dotless_created').on(t.template, SQLITE_DOTLESS_LOCAL, t.createdAt),
   ],
 );
 

@@ -4,7 +4,8 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { fromCustomerSide } from '../customer-side';
 import { PROCESSED } from '../inbound';
 import { SHARED_MESSAGE_ID } from '../messages';
-import { DOTLESS_DOMAINS, dotlessLocal, firstByMessageId, plusRange } from '../outbox';
+import { DOTLESS_DOMAINS, dotlessLocal, pgDotlessLocal } from '../dotless-mailbox';
+import { firstByMessageId, plusRange } from '../outbox';
 import { OPEN_STATUSES, TRAINING_SOURCES, type DigestQueue, type SlaClock } from '../tickets';
 import type { TokenCounts } from '../../spam/model';
 import { anyOfPlaceholder, pgConnectionOf, pgPrepared } from './prepared';
@@ -203,7 +204,7 @@ export async function sentToSince(db: PgDb, template: string, address: string, s
   const recipient = sql`(${s.outbox.recipients} ->> 0)`;
   const inWindow = async (which: ReturnType<typeof sql>) => (await one(db.select({ n: count }).from(s.outbox).where(and(eq(s.outbox.template, template), which, gt(s.outbox.createdAt, since)))))?.n ?? 0;
   const local = dotlessLocal(address);
-  if (local !== null) return inWindow(sql`lower(split_part(${recipient}, '@', 2)) = any(${sql.param(DOTLESS_DOMAINS)}::text[]) and replace(split_part(split_part(${recipient}, '@', 1), '+', 1), '.', '') = ${local}`);
+  if (local !== null) return inWindow(sql`${pgDotlessLocal(recipient)} = ${local} and lower(split_part(${recipient}, '@', 2)) = any(${sql.param(DOTLESS_DOMAINS)}::text[])`);
   const range = plusRange(address);
   if (!range) return inWindow(sql`${recipient} = ${address}`);
   return (await inWindow(sql`${recipient} = ${range.base}`)) + (await inWindow(sql`${recipient} >= ${range.plusFrom} and ${recipient} < ${range.plusTo} and right(${recipient}, length(${range.domain})) = ${range.domain}`));

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { pgDotlessLocal } from '../dotless-mailbox';
 import { bigint, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import type { HeaderRow, MailAddressRow } from '../schema';
 
@@ -175,6 +176,8 @@ export const outbox = pgTable(
     index('outbox_status').on(t.status, t.nextAttemptAt),
     index('outbox_template_created').on(t.template, t.createdAt),
     index('outbox_template_recipient_created').on(t.template, sql`(${t.recipients} ->> 0)`, t.createdAt),
+    // A Gmail sender's mailbox (store/dotless-mailbox.ts), as in SQLite's schema.
+    index('outbox_template_dotless_created').on(t.template, pgDotlessLocal(sql`(${t.recipients} ->> 0)`), t.createdAt),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "outbox_template_dotless_created" ON "outbox" USING btree ("template",replace(split_part(split_part(("recipients" ->> 0), '@', 1), '+', 1), '.', ''),"created_at");
