@@ -119,7 +119,8 @@ const recipient = sql`json_extract(recipients, '$[0]')`;
  * person, so they share one budget (issue #17). Two counts, each one search of the index
  * outbox_template_recipient_created: the address itself, and the range `base+` ≤ recipient <
  * `base,` ('+' is 0x2B, ',' 0x2C) at the same domain. One query with OR made SQLite fall back
- * to scanning every row of the template in the window.
+ * to scanning every row of the template in the window. A Gmail address's dotted forms are one
+ * mailbox too (store/dotless-mailbox.ts): one count, one search of outbox_template_dotless_created.
  */
 export function sentToSince(db: Db, template: string, address: string, since: number): number {
   const inWindow = (d: Db, which: SQL) =>
