@@ -1,4 +1,4 @@
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
 import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
 import { childPath, isHidden, shownName } from '../lib/byte-names';
@@ -27,24 +27,32 @@ export interface MaildirSourceOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** The key under which a junk folder that cannot be read is reported once (see `unreadable`). */
+/** The keys under which a junk folder, or a cur/, that cannot be read is reported once (see `unreadable`). */
 const JUNK_FOLDER_KEY = '(junk folder)';
+const CUR_FOLDER_KEY = '(cur)';
+/** The inbox cur/'s state (`<id>#cur`, in the column IMAP keeps UIDVALIDITY in; lastUid: the first look's time). */
+const CUR_LOOKED = 'maildir: cur since';
 const SEEN = Buffer.from(':2,S');
 /** The junk folder's state (`<id>#junk`, in the column IMAP keeps UIDVALIDITY in) while it is read. */
 const JUNK_READ = 'maildir: read';
 /** Moved to cur/ without flags: seen by a program, still unread for staff (as a mail client's first look leaves it). */
 const UNREAD = Buffer.from(':2,');
 
-/** A folder whose new/ is read: the inbox, or the junk folder the mail server files into. */
+/** A folder whose waiting files are read: the inbox's new/ (and cur/), or the junk folder's new/. */
 interface Folder {
+  /** Where its waiting files are. */
   newDir: string;
   curDir: string;
   /** How its entries are named in logs and `helpdesk status`. */
   label: string;
   /** Added to a name moved to cur/. */
   flags: Buffer;
+  /** A file's position (RawMessage.position). */
+  position(name: Buffer): string;
   /** Set for the junk folder: the folder's name (RawMessage.filedAsJunk). */
   filedAsJunk?: string;
+  /** Set for the inbox's cur/: a file taken from there stays where it is, and this records it. */
+  keep?: (name: Buffer) => void;
 }
 
 /**
@@ -59,8 +67,20 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const { id, dir, log } = options;
   const newDir = path.join(dir, 'new');
   const curDir = path.join(dir, 'cur');
-  const inbox: Folder = { newDir, curDir, label: 'new', flags: SEEN };
-  const junk: Folder | null = options.junk ? { newDir: path.join(dir, `.${options.junk}`, 'new'), curDir: path.join(dir, `.${options.junk}`, 'cur'), label: `.${options.junk}/new`, flags: UNREAD, filedAsJunk: options.junk } : null;
+  const inbox: Folder = { newDir, curDir, label: 'new', flags: SEEN, position: shownName };
+  const junk: Folder | null = options.junk
+    ? { newDir: path.join(dir, `.${options.junk}`, 'new'), curDir: path.join(dir, `.${options.junk}`, 'cur'), label: `.${options.junk}/new`, flags: UNREAD, position: (n) => `${JUNK_POSITION}${shownName(n)}`, filedAsJunk: options.junk }
+    : null;
+  /**
+   * Positions (the file's name without its flags) of the inbox's cur/ files that are settled:
+   * older than the desk's first look at cur/, or taken by the desk (see curWaiting).
+   */
+  const settledCur = new Set<string>();
+  const inboxCur: Folder = { newDir: curDir, curDir, label: 'cur', flags: EMPTY, position: (n) => shownName(withoutInfo(n)), keep: (n) => settledCur.add(shownName(withoutInfo(n))) };
+  const curKey = `${id}#cur`;
+  /** When the desk first looked at cur/ (mailbox state `<id>#cur`), once read; what is older is not the desk's. */
+  let curSince: number | null = null;
+  let curScannedAt = -Infinity;
   /** Whether the desk has had its first look at the junk folder (mailbox state `<id>#junk`). */
   let junkLooked = false;
   let junkWatched = false;
@@ -124,7 +144,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       return;
     }
     let junkNames: Buffer[] = [];
-    /** The junk folder's own report stays while the folder cannot be read, as an entry's while it waits. */
+    let curNames: Buffer[] = [];
+    /** A folder's own report stays while the folder cannot be read, as an entry's while it waits. */
     const folderReports: string[] = [];
     try {
       if (junk) junkNames = await junkWaiting(junk);
@@ -133,15 +154,26 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       // The inbox is read all the same; the junk folder is tried again on the next scan.
       report(JUNK_FOLDER_KEY, `cannot read the junk folder ${junk?.newDir}: ${errorMessage(err)}; tried again on every scan`);
     }
+    try {
+      curNames = await curWaiting();
+    } catch (err) {
+      folderReports.push(CUR_FOLDER_KEY);
+      report(CUR_FOLDER_KEY, `cannot read ${curDir}: ${errorMessage(err)}; tried again on the next periodic scan`);
+    }
     const names = entries.map((e) => e.name).sort(Buffer.compare);
     // The backlog is the files waiting: a FIFO, directory or symlink is never a message and
     // stays in new/ (reported below), so it does not count. Every name is still offered:
     // readEntry decides on what it opens, not on this listing.
-    state.recordCheck(id, entries.filter((e) => e.isFile()).length, Date.now());
-    const present = new Set([...names.map((n) => `${inbox.label}/${shownName(n)}`), ...(junk ? junkNames.map((n) => `${junk.label}/${shownName(n)}`) : []), ...folderReports]);
+    state.recordCheck(id, entries.filter((e) => e.isFile()).length + curNames.length, Date.now());
+    const present = new Set([
+      ...names.map((n) => `${inbox.label}/${shownName(n)}`),
+      ...curNames.map((n) => `${inboxCur.label}/${shownName(n)}`),
+      ...(junk ? junkNames.map((n) => `${junk.label}/${shownName(n)}`) : []),
+      ...folderReports,
+    ]);
     for (const name of unreadable.keys()) if (!present.has(name)) unreadable.delete(name);
     if (!intake) return;
-    const pass = await intake.run(junk ? chain(deliveries(inbox, names), deliveries(junk, junkNames)) : deliveries(inbox, names));
+    const pass = await intake.run(chain(deliveries(inbox, names), deliveries(inboxCur, curNames), junk ? deliveries(junk, junkNames) : []));
     // Backoff grows with failures in a row that got nothing through, not with a store that
     // fails now and then while mail still flows.
     if (pass.acknowledged > 0 && pass.failure) failures = 0;
@@ -165,6 +197,56 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     state.recordError(id, message, Date.now());
     state.recordState(id, 'failing', Date.now());
     schedule(delay);
+  };
+
+  /**
+   * The names waiting in the inbox's cur/, looked at on the periodic scan (and the first): mail
+   * that reached cur/ without the desk taking it. A mail client or IMAP server opening the
+   * Maildir (Dovecot serving the support account to staff) moves what waits in new/ to cur/ as
+   * it looks, and a delivery agent that files mail with flags (Sieve `addflag`) puts it there
+   * directly. Such a file keeps the mtime of its delivery. So: a file in cur/ delivered after
+   * the desk's first look at cur/ (`<id>#cur`, whose lastUid holds that time in ms) whose
+   * position (its name without flags, as it was in new/) the desk has no inbound row for is
+   * waiting; it is taken where it is (not moved: staff may be reading it). What cur/ held at the
+   * first look, and anything delivered before it, is older than the desk. Positions found
+   * settled are kept in memory, so each file costs one stat and one lookup per run.
+   */
+  const curWaiting = async (): Promise<Buffer[]> => {
+    const now = Date.now();
+    if (now - curScannedAt < options.pollIntervalMs) return [];
+    curScannedAt = now;
+    if (curSince === null) {
+      const saved = await options.state.get(curKey);
+      if (saved?.uidValidity === CUR_LOOKED) curSince = saved.lastUid;
+      else {
+        await options.state.savePosition(curKey, CUR_LOOKED, now);
+        curSince = now;
+        log.info({ folder: curDir }, 'first look at cur/: what it holds is older than the desk; mail that reaches it later without the desk taking it is read');
+      }
+    }
+    const fresh = new Map<string, Buffer>();
+    for (const e of listNew(curDir)) {
+      if (!e.isFile()) continue;
+      const position = shownName(withoutInfo(e.name));
+      if (settledCur.has(position)) continue;
+      let delivered: number;
+      try {
+        delivered = statSync(childPath(curDir, e.name)).mtimeMs;
+      } catch {
+        continue; // gone meanwhile (a client expunged or renamed it): seen on the next scan if renamed
+      }
+      if (delivered <= curSince) settledCur.add(position);
+      else fresh.set(position, e.name);
+    }
+    if (fresh.size === 0) return [];
+    const taken = await options.state.taken(`maildir:${id}`, [...fresh.keys()]);
+    const waiting: Buffer[] = [];
+    for (const [position, name] of fresh) {
+      if (taken.has(position)) settledCur.add(position);
+      else waiting.push(name);
+    }
+    if (waiting.length > 0) log.warn({ folder: curDir, count: waiting.length }, 'mail in cur/ the desk never took (moved there by a mail client or IMAP server, or delivered there): taken now, where it is');
+    return waiting.sort(Buffer.compare);
   };
 
   /**
@@ -225,9 +307,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       if (stopping) return;
       const file = childPath(folder.newDir, bytes);
       const name = `${folder.label}/${shownName(bytes)}`;
-      const at = folder.filedAsJunk
-        ? { source: `maildir:${id}`, position: `${JUNK_POSITION}${shownName(bytes)}`, mailbox: id, filedAsJunk: folder.filedAsJunk }
-        : { source: `maildir:${id}`, position: shownName(bytes), mailbox: id };
+      const at = { source: `maildir:${id}`, position: folder.position(bytes), mailbox: id, ...(folder.filedAsJunk ? { filedAsJunk: folder.filedAsJunk } : {}) };
       const quietFor = Date.now() - (written.get(writtenKey(folder.newDir, bytes)) ?? -Infinity);
       if (quietFor < WRITE_QUIET_MS) {
         log.debug({ dir, entry: name }, 'file being written in new/; read once it has gone quiet');
@@ -255,7 +335,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(name, `cannot read ${name}: ${errorMessage(err)}; tried again on every scan`);
         continue;
       }
-      yield { raw, ack: () => moveToCur(folder, bytes) };
+      yield { raw, ack: () => (folder.keep ? folder.keep(bytes) : moveToCur(folder, bytes)) };
     }
   }
 
@@ -306,6 +386,12 @@ const writtenKey = (folder: string, name: Buffer) => `${folder}\0${name.toString
 
 /** The entries of a new/ folder, names as bytes (lib/byte-names.ts: one that is not UTF-8 is read too). */
 const listNew = (folder: string): Dirent<Buffer>[] => readdirSync(folder, { withFileTypes: true, encoding: 'buffer' }).filter((e) => !isHidden(e.name));
+
+/** A Maildir file name without its info (`:2,FLAGS`): the name it had in new/. */
+function withoutInfo(name: Buffer): Buffer {
+  const colon = name.lastIndexOf(':');
+  return colon > 0 && name[colon + 2] === 0x2c && (name[colon + 1] === 0x32 || name[colon + 1] === 0x31) ? name.subarray(0, colon) : name;
+}
 
 /** Moves a message from its folder's new/ to cur/, adding the folder's flags to a name that has none. */
 function moveToCur(folder: Folder, name: Buffer): void {

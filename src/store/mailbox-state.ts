@@ -1,8 +1,11 @@
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Db } from './open';
-import { mailboxState } from './schema';
+import { inbound, mailboxState } from './schema';
+
+/** Positions looked up per query (SQLite allows 32,766 parameters; PostgreSQL 65,535). */
+export const TAKEN_CHUNK = 500;
 
 export type MailboxStateRow = typeof mailboxState.$inferSelect;
 
@@ -19,6 +22,8 @@ export interface SourceState {
   recordCheck(mailbox: string, backlog: number, at: number): void | Promise<void>;
   recordState(mailbox: string, state: string, at: number): void | Promise<void>;
   recordError(mailbox: string, error: string, at: number): void | Promise<void>;
+  /** Which of these positions of `source` the desk has an inbound row for (it took them). */
+  taken(source: string, positions: string[]): Set<string> | Promise<Set<string>>;
 }
 
 /** Where a source stands in its mailbox, and how its last checks went (`helpdesk status`). */
@@ -30,6 +35,7 @@ export interface MailboxStateStore extends SourceState {
   recordCheck(mailbox: string, backlog: number, at: number): void;
   recordState(mailbox: string, state: string, at: number): void;
   recordError(mailbox: string, error: string, at: number): void;
+  taken(source: string, positions: string[]): Set<string>;
   list(): MailboxStateRow[];
 }
 
@@ -51,6 +57,14 @@ export function mailboxStateStore(db: Db): MailboxStateStore {
     recordCheck: (mailbox, backlog, at) => upsert(mailbox, { backlog, lastCheckAt: at }, at),
     recordState: (mailbox, state, at) => upsert(mailbox, { state }, at),
     recordError: (mailbox, error, at) => upsert(mailbox, { lastError: error, lastErrorAt: at }, at),
+    taken: (source, positions) => {
+      const found = new Set<string>();
+      for (let i = 0; i < positions.length; i += TAKEN_CHUNK) {
+        const rows = db.select({ position: inbound.position }).from(inbound).where(and(eq(inbound.source, source), inArray(inbound.position, positions.slice(i, i + TAKEN_CHUNK)))).all();
+        for (const r of rows) if (r.position !== null) found.add(r.position);
+      }
+      return found;
+    },
     list: () => db.select().from(mailboxState).orderBy(asc(mailboxState.mailbox)).all(),
   };
 }
@@ -80,5 +94,6 @@ export function bestEffort(state: SourceState, log: Logger): SourceState {
     recordCheck: attempt('check', (m: string, backlog: number, at: number) => state.recordCheck(m, backlog, at)),
     recordState: attempt('state', (m: string, current: string, at: number) => state.recordState(m, current, at)),
     recordError: attempt('error', (m: string, error: string, at: number) => state.recordError(m, error, at)),
+    taken: (source, positions) => state.taken(source, positions),
   };
 }

@@ -219,7 +219,8 @@ export const inbound = sqliteTable(
     size: integer('size').notNull(),
     receivedAt: integer('received_at').notNull(),
   },
-  (t) => [index('inbound_raw').on(t.rawSha256), index('inbound_outcome').on(t.outcome)],
+  // By source and position: which files a Maildir's cur/ holds that the desk took (maildir.ts).
+  (t) => [index('inbound_raw').on(t.rawSha256), index('inbound_outcome').on(t.outcome), index('inbound_source_position').on(t.source, t.position)],
 );
 
 export const mailboxState = sqliteTable('mailbox_state', {

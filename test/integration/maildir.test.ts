@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../helpers/cli';
 import { restartTestDaemon, startTestDaemon, type TestDaemon } from '../helpers/daemon';
@@ -170,3 +170,45 @@ describe('a Maildir desk and a file written into new/ in place', () => {
     }
   });
 });
+
+describe('a Maildir desk and mail that reached cur/ without it', () => {
+  it('takes what an IMAP server moved there (or delivered there flagged) after its first look, once, where it is; never what cur/ held before', async () => {
+    const dir = tempDir('hd-maildir-');
+    const cur = path.join(dir, 'cur');
+    mkdirSync(path.join(dir, 'new'), { recursive: true });
+    mkdirSync(cur, { recursive: true });
+    // Read by staff before the desk ever ran: older than the desk.
+    writeFileSync(path.join(cur, '1000.old:2,S'), buildMail({ messageId: '<old@customer.test>', subject: 'Old question' }));
+    let desk: TestDaemon | null = await startTestDaemon(yaml(dir));
+    try {
+      const taken = async (d: TestDaemon) => (await d.view.listInbound()).map((r) => [r.position, r.outcome]).sort();
+      const first: TestDaemon = desk;
+      await waitFor(async () => (await first.view.mailboxState('local#cur')) || undefined, 10_000, 'the first look at cur/');
+      await new Promise((r) => setTimeout(r, 50)); // past the first look, at the file system clock's granularity
+      // Dovecot, opened by a member of staff, moved a waiting message from new/ to cur/ before the desk read it.
+      writeFileSync(path.join(cur, '2000.moved:2,'), buildMail({ messageId: '<moved@customer.test>', subject: 'Printer broken' }));
+      // And the desk's own mail: taken from new/, moved to cur/.
+      writeFileSync(path.join(dir, 'new', '3000.usual'), buildMail({ messageId: '<usual@customer.test>', subject: 'Scanner broken' }));
+      await waitFor(async () => (await first.view.listInbound()).length === 2 || undefined, 10_000, 'both taken');
+      // Staff flag the old message: it is no newer for that.
+      renameSync(path.join(cur, '1000.old:2,S'), path.join(cur, '1000.old:2,FS'));
+      await new Promise((r) => setTimeout(r, 2500)); // two periodic scans (pollInterval 1s)
+      const both = [
+        ['2000.moved', 'created'],
+        ['3000.usual', 'created'],
+      ];
+      expect(await taken(first)).toEqual(both);
+      // Taken where it is: staff may be reading it.
+      expect(readdirSync(cur).sort()).toEqual(['1000.old:2,FS', '2000.moved:2,', '3000.usual:2,S']);
+      await first.stop();
+      desk = null;
+      // A restarted desk offers none of it again (no duplicate records).
+      desk = await restartTestDaemon(first);
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await taken(desk)).toEqual(both);
+    } finally {
+      await desk?.stop();
+    }
+  });
+});
+

@@ -199,6 +199,8 @@ function memoryState(): MailboxStateStore & { states: string[]; rows: Map<string
       set(mailbox, { state });
     },
     recordError: (mailbox, error, at) => set(mailbox, { lastError: error, lastErrorAt: at }),
+    // An IMAP source never asks (only a Maildir's cur/ does).
+    taken: () => new Set(),
     list: () => [...rows.values()] as MailboxStateRow[],
   };
 }

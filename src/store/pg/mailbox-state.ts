@@ -1,5 +1,5 @@
-import { asc, eq } from 'drizzle-orm';
-import type { MailboxStateRow, SourceState } from '../mailbox-state';
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { TAKEN_CHUNK, type MailboxStateRow, type SourceState } from '../mailbox-state';
 import type { PgDb } from './reads';
 import * as s from './schema';
 
@@ -23,6 +23,14 @@ export function pgMailboxState(db: PgDb): SourceState & { list(): Promise<Mailbo
     recordCheck: (mailbox, backlog, at) => upsert(mailbox, { backlog, lastCheckAt: at }, at),
     recordState: (mailbox, state, at) => upsert(mailbox, { state }, at),
     recordError: (mailbox, error, at) => upsert(mailbox, { lastError: error, lastErrorAt: at }, at),
+    taken: async (source, positions) => {
+      const found = new Set<string>();
+      for (let i = 0; i < positions.length; i += TAKEN_CHUNK) {
+        const rows = await db.select({ position: s.inbound.position }).from(s.inbound).where(and(eq(s.inbound.source, source), inArray(s.inbound.position, positions.slice(i, i + TAKEN_CHUNK))));
+        for (const r of rows) if (r.position !== null) found.add(r.position);
+      }
+      return found;
+    },
     list: () => db.select().from(s.mailboxState).orderBy(asc(s.mailboxState.mailbox)),
   };
 }

@@ -203,7 +203,8 @@ export const inbound = pgTable(
     size: bigint('size', { mode: 'number' }).notNull(),
     receivedAt: ms('received_at').notNull(),
   },
-  (t) => [index('inbound_raw').on(t.rawSha256), index('inbound_outcome').on(t.outcome)],
+  // By source and position: which files a Maildir's cur/ holds that the desk took (maildir.ts).
+  (t) => [index('inbound_raw').on(t.rawSha256), index('inbound_outcome').on(t.outcome), index('inbound_source_position').on(t.source, t.position)],
 );
 
 export const mailboxState = pgTable('mailbox_state', {

@@ -1,0 +1,1 @@
+CREATE INDEX "inbound_source_position" ON "inbound" USING btree ("source","position");
