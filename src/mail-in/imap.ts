@@ -29,8 +29,10 @@ export interface ImapSourceOptions {
   /** Called for a message the pipeline found to be a duplicate (it may have left the junk folder). */
   onDuplicate?: (bytes: Buffer, source: string, position: string) => Promise<unknown>;
   now?: () => number;
-  /** The first reconnect after a failed session waits up to this long, each further one twice as long (up to 5 minutes). */
+  /** The first reconnect after a failed session waits up to this long, each further one twice as long (up to `retryMaxMs`). */
   retryBaseMs?: number;
+  /** The longest wait between reconnects (5 minutes). */
+  retryMaxMs?: number;
   /** limits.maxMessageSize: a bigger message is streamed to a file, never held in memory, and quarantined. */
   maxMessageSize?: number;
   /** How connections are opened; default: ImapFlow with the mailbox's settings (tests give a fake). */
@@ -126,7 +128,7 @@ export function imapSource(options: ImapSourceOptions): Source {
         case 'failing':
           await closeSession();
           {
-            const delay = backoffDelay(attempt++, options.retryBaseMs ?? 1000, 5 * 60_000);
+            const delay = backoffDelay(attempt++, options.retryBaseMs ?? 1000, options.retryMaxMs ?? 5 * 60_000);
             recordFailure(delay);
             await sleep(delay, stopController.signal);
           }

@@ -17,8 +17,10 @@ export interface MaildirSourceOptions {
   log: Logger;
   /** limits.maxMessageSize: a bigger file is quarantined without being read into memory. */
   maxMessageSize: number;
-  /** The first retry after a failed pass waits up to this long, each further one twice as long (up to 5 minutes). */
+  /** The first retry after a failed pass waits up to this long, each further one twice as long (up to `retryMaxMs`). */
   retryBaseMs?: number;
+  /** The longest wait between retries (5 minutes). */
+  retryMaxMs?: number;
   /**
    * The junk folder (`folders.junk`) whose new mail is offered too (`readJunk`), kept as
    * Maildir++ keeps folders: `<dir>/.<name>`. Null: not read.
@@ -192,7 +194,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
 
   /** Records the failure and tries again with backoff, for as long as it takes. */
   const fail = (message: string, err: unknown) => {
-    const delay = backoffDelay(failures++, options.retryBaseMs ?? 1000);
+    const delay = backoffDelay(failures++, options.retryBaseMs ?? 1000, options.retryMaxMs ?? 5 * 60_000);
     log.error({ err, dir, retryInMs: delay }, `${message}; will retry`);
     state.recordError(id, message, Date.now());
     state.recordState(id, 'failing', Date.now());
@@ -209,7 +211,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
    * position (its name without flags, as it was in new/) the desk has no inbound row for is
    * waiting; it is taken where it is (not moved: staff may be reading it). What cur/ held at the
    * first look, and anything delivered before it, is older than the desk. Positions found
-   * settled are kept in memory, so each file costs one stat and one lookup per run.
+   * settled are kept in memory while their file is in cur/, so each file costs one stat and
+   * one lookup per run.
    */
   const curWaiting = async (): Promise<Buffer[]> => {
     const now = Date.now();
@@ -225,9 +228,11 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       }
     }
     const fresh = new Map<string, Buffer>();
+    const listed = new Set<string>();
     for (const e of listNew(curDir)) {
       if (!e.isFile()) continue;
       const position = shownName(withoutInfo(e.name));
+      listed.add(position);
       if (settledCur.has(position)) continue;
       let delivered: number;
       try {
@@ -238,6 +243,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       if (delivered <= curSince) settledCur.add(position);
       else fresh.set(position, e.name);
     }
+    // What staff expunged from cur/ is forgotten: the set holds at most what cur/ holds.
+    for (const position of settledCur) if (!listed.has(position)) settledCur.delete(position);
     if (fresh.size === 0) return [];
     const taken = await options.state.taken(`maildir:${id}`, [...fresh.keys()]);
     const waiting: Buffer[] = [];
