@@ -10,9 +10,10 @@ export const TAKEN_CHUNK = 500;
 export type MailboxStateRow = typeof mailboxState.$inferSelect;
 
 /**
- * What a source (src/mail-in) keeps of its mailbox: where it stands, and how its last checks
- * went. SQLite's answers at once (MailboxStateStore); PostgreSQL's over the network
- * (store/pg/mailbox-state.ts), so a source awaits what it reads and the positions it saves.
+ * What a source (src/mail-in) keeps of its mailbox: where it stands, how its last checks went,
+ * and which of its messages the desk took (a Maildir's cur/). SQLite's answers at once
+ * (MailboxStateStore); PostgreSQL's over the network (store/pg/mailbox-state.ts), so a source
+ * awaits what it reads and the positions it saves.
  */
 export interface SourceState {
   get(mailbox: string): MailboxStateRow | null | Promise<MailboxStateRow | null>;
