@@ -47,14 +47,12 @@ interface Folder {
   curDir: string;
   /** How its entries are named in logs and `helpdesk status`. */
   label: string;
-  /** Added to a name moved to cur/. */
-  flags: Buffer;
   /** A file's position (RawMessage.position). */
   position(name: Buffer): string;
   /** Set for the junk folder: the folder's name (RawMessage.filedAsJunk). */
   filedAsJunk?: string;
-  /** Set for the inbox's cur/: a file taken from there stays where it is, and this records it. */
-  keep?: (name: Buffer) => void;
+  /** Takes a file out of the waiting ones once its batch is durable (moved to cur/, or, for cur/ itself, recorded where it stays). */
+  ack(name: Buffer): void;
 }
 
 /**
@@ -69,16 +67,16 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const { id, dir, log } = options;
   const newDir = path.join(dir, 'new');
   const curDir = path.join(dir, 'cur');
-  const inbox: Folder = { newDir, curDir, label: 'new', flags: SEEN, position: shownName };
+  const inbox: Folder = { newDir, curDir, label: 'new', position: shownName, ack: (n) => moveToCur(curDir, newDir, n, SEEN) };
   const junk: Folder | null = options.junk
-    ? { newDir: path.join(dir, `.${options.junk}`, 'new'), curDir: path.join(dir, `.${options.junk}`, 'cur'), label: `.${options.junk}/new`, flags: UNREAD, position: (n) => `${JUNK_POSITION}${shownName(n)}`, filedAsJunk: options.junk }
+    ? junkFolder(path.join(dir, `.${options.junk}`), options.junk)
     : null;
   /**
    * Positions (the file's name without its flags) of the inbox's cur/ files that are settled:
    * older than the desk's first look at cur/, or taken by the desk (see curWaiting).
    */
   const settledCur = new Set<string>();
-  const inboxCur: Folder = { newDir: curDir, curDir, label: 'cur', flags: EMPTY, position: (n) => shownName(withoutInfo(n)), keep: (n) => settledCur.add(shownName(withoutInfo(n))) };
+  const inboxCur: Folder = { newDir: curDir, curDir, label: 'cur', position: (n) => shownName(withoutInfo(n)), ack: (n) => settledCur.add(shownName(withoutInfo(n))) };
   const curKey = `${id}#cur`;
   /** When the desk first looked at cur/ (mailbox state `<id>#cur`), once read; what is older is not the desk's. */
   let curSince: number | null = null;
@@ -270,7 +268,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         mkdirSync(folder.curDir, { recursive: true });
         for (const e of listNew(folder.newDir)) {
           if (!e.isFile()) continue;
-          moveToCur(folder, e.name);
+          folder.ack(e.name);
           older++;
         }
       }
@@ -331,7 +329,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         if ('oversized' in entry && folder.filedAsJunk) {
           // Neither a ticket nor a lesson (in the inbox it would be quarantined and kept): seen, left unread.
           log.warn({ dir, entry: name, size: entry.oversized }, 'junk folder message over limits.maxMessageSize; moved to cur/ unread, not read');
-          moveToCur(folder, bytes);
+          folder.ack(bytes);
           continue;
         }
         // A file too big to be a message is never read into memory: the intake copies it into
@@ -342,7 +340,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(name, `cannot read ${name}: ${errorMessage(err)}; tried again on every scan`);
         continue;
       }
-      yield { raw, ack: () => (folder.keep ? folder.keep(bytes) : moveToCur(folder, bytes)) };
+      yield { raw, ack: () => folder.ack(bytes) };
     }
   }
 
@@ -400,10 +398,17 @@ function withoutInfo(name: Buffer): Buffer {
   return colon > 0 && name[colon + 2] === 0x2c && (name[colon + 1] === 0x32 || name[colon + 1] === 0x31) ? name.subarray(0, colon) : name;
 }
 
-/** Moves a message from its folder's new/ to cur/, adding the folder's flags to a name that has none. */
-function moveToCur(folder: Folder, name: Buffer): void {
-  const flagged = name.includes(':2,') ? name : Buffer.concat([name, folder.flags]);
-  renameSync(childPath(folder.newDir, name), childPath(folder.curDir, flagged));
+/** The junk folder (Maildir++ `.<name>` under the Maildir): its files are moved to cur/ unread. */
+function junkFolder(folder: string, name: string): Folder {
+  const newDir = path.join(folder, 'new');
+  const curDir = path.join(folder, 'cur');
+  return { newDir, curDir, label: `.${name}/new`, position: (n) => `${JUNK_POSITION}${shownName(n)}`, filedAsJunk: name, ack: (n) => moveToCur(curDir, newDir, n, UNREAD) };
+}
+
+/** Moves a message from new/ to cur/, adding `flags` to a name that has none. */
+function moveToCur(curDir: string, newDir: string, name: Buffer, flags: Buffer): void {
+  const flagged = name.includes(':2,') ? name : Buffer.concat([name, flags]);
+  renameSync(childPath(newDir, name), childPath(curDir, flagged));
 }
 
 function* chain<T>(...all: Iterable<T>[]): Generator<T> {
