@@ -102,7 +102,7 @@ const mailboxSchema = z
       .prefault({}),
     ack: z.enum(['move', 'flag', 'delete']).default('move'),
     pollInterval: duration.default(parseDuration('60s') as number),
-    /** IMAP: how often the junk folder is checked for what staff moved there (learnt as spam). */
+    /** How often the junk folder is checked for what staff moved there (learnt as spam): IMAP, or a Maildir on its next scan. */
     junkScanInterval: duration.default(parseDuration('60s') as number),
     /** Also take the mail the mail server's spam filter files into the junk folder (IMAP, or a Maildir's `.Junk`; stages/spam.ts weighs it). */
     readJunk: z.boolean().default(true),
@@ -189,8 +189,9 @@ export const helpdeskFileSchema = z.strictObject({
         .prefault({}),
       digest: z.strictObject({ enabled: z.boolean().default(true), schedule: cron.default('0 8 * * 1-5') }).prefault({}),
       /**
-       * Learning from what staff move into or out of each IMAP junk folder. It needs the
-       * mailbox's connection, so it runs inside each IMAP session every
+       * Learning from what staff move into or out of each junk folder (IMAP, or a Maildir's
+       * `.Junk` reached through an IMAP server). It needs the mailbox's connection, so it runs
+       * inside each IMAP session (each Maildir source's scan) every
        * `mailboxes[].junkScanInterval` rather than on a cron schedule.
        */
       junkLearning: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),

@@ -1,12 +1,14 @@
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, watch, type Dirent, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { backoffDelay } from '../lib/backoff';
-import { childPath, isHidden, shownName } from '../lib/byte-names';
+import { childPath, shownName } from '../lib/byte-names';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
 import { JUNK_POSITION, type RawMessage } from '../pipeline/types';
 import { bestEffort, type SourceState } from '../store/mailbox-state';
+import { listEntries, readEntry } from './maildir-files';
+import { forgetJunkMoves, junkMoves } from './maildir-junk-moves';
 import type { Source } from './source';
 
 export interface MaildirSourceOptions {
@@ -21,16 +23,22 @@ export interface MaildirSourceOptions {
   retryBaseMs?: number;
   /** The longest wait between retries (5 minutes). */
   retryMaxMs?: number;
-  /**
-   * The junk folder (`folders.junk`) whose new mail is offered too (`readJunk`), kept as
-   * Maildir++ keeps folders: `<dir>/.<name>`. Null: not read.
-   */
+  /** The junk folder (`folders.junk`), kept as Maildir++ keeps folders: `<dir>/.<name>`. */
   junk?: string | null;
+  /** Whether what the mail server files into the junk folder's new/ is offered too (`readJunk`). */
+  readJunk?: boolean;
+  /** Learns a message staff moved into the junk folder (`jobs.junkLearning`; see maildir-junk-moves.ts). */
+  learnJunk?: (bytes: Buffer) => Promise<string>;
+  /** How often the junk folder is looked at for staff's moves, at most (`junkScanInterval`). */
+  junkScanEveryMs?: number;
+  /** Called for an inbox message the pipeline found to be a duplicate: staff may have moved it out of the junk folder. */
+  onDuplicate?: (bytes: Buffer, source: string, position: string) => Promise<unknown>;
 }
 
 const EMPTY = Buffer.alloc(0);
 /** The keys under which a junk folder, or a cur/, that cannot be read is reported once (see `unreadable`). */
 const JUNK_FOLDER_KEY = '(junk folder)';
+const JUNK_MOVES_KEY = '(junk folder, staff moves)';
 const CUR_FOLDER_KEY = '(cur)';
 /** The inbox cur/'s state (`<id>#cur`, in the column IMAP keeps UIDVALIDITY in; lastUid: the first look's time). */
 const CUR_LOOKED = 'maildir: cur since';
@@ -68,9 +76,11 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const newDir = path.join(dir, 'new');
   const curDir = path.join(dir, 'cur');
   const inbox: Folder = { newDir, curDir, label: 'new', position: shownName, ack: (n) => moveToCur(curDir, newDir, n, SEEN) };
-  const junk: Folder | null = options.junk
-    ? junkFolder(path.join(dir, `.${options.junk}`), options.junk)
-    : null;
+  const junk: Folder | null = options.junk && options.readJunk ? junkFolder(path.join(dir, `.${options.junk}`), options.junk) : null;
+  const moves =
+    options.junk && options.learnJunk
+      ? junkMoves({ id, folder: path.join(dir, `.${options.junk}`), state: options.state, learn: options.learnJunk, everyMs: options.junkScanEveryMs ?? 60_000, maxMessageSize: options.maxMessageSize, log })
+      : null;
   /**
    * Positions (the file's name without its flags) of the inbox's cur/ files that are settled:
    * older than the desk's first look at cur/, or taken by the desk (see curWaiting).
@@ -138,7 +148,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     for (const [key, at] of written) if (now - at >= WRITE_QUIET_MS) written.delete(key);
     let entries: Dirent<Buffer>[];
     try {
-      entries = listNew(newDir);
+      entries = listEntries(newDir);
     } catch (err) {
       fail(`cannot read ${newDir}: ${errorMessage(err)}`, err);
       return;
@@ -170,6 +180,8 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       ...curNames.map((n) => `${inboxCur.label}/${shownName(n)}`),
       ...(junk ? junkNames.map((n) => `${junk.label}/${shownName(n)}`) : []),
       ...folderReports,
+      // Cleared by the look for staff's moves itself, which is not on every scan.
+      JUNK_MOVES_KEY,
     ]);
     for (const name of unreadable.keys()) if (!present.has(name)) unreadable.delete(name);
     if (!intake) return;
@@ -185,6 +197,17 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       failures = 0;
       state.recordState(id, 'watching', Date.now());
       log.info('maildir source recovered');
+    }
+    // After the pass: a message the desk just moved into the junk folder's cur/ is one it took.
+    // A junk folder that cannot be read is reported once, above.
+    if (moves && !folderReports.includes(JUNK_FOLDER_KEY)) {
+      try {
+        await moves.look();
+        unreadable.delete(JUNK_MOVES_KEY);
+      } catch (err) {
+        // The inbox is read all the same; what was not learnt is looked at again next time.
+        report(JUNK_MOVES_KEY, `cannot learn from the junk folder ${options.junk}: ${errorMessage(err)}; tried again every junkScanInterval`);
+      }
     }
     // A file left because it was being written is read once it has gone quiet.
     schedule(Math.min(options.pollIntervalMs, settleIn));
@@ -227,7 +250,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     }
     const fresh = new Map<string, Buffer>();
     const listed = new Set<string>();
-    for (const e of listNew(curDir)) {
+    for (const e of listEntries(curDir)) {
       if (!e.isFile()) continue;
       const position = shownName(withoutInfo(e.name));
       listed.add(position);
@@ -266,7 +289,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       let older = 0;
       if (existsSync(folder.newDir)) {
         mkdirSync(folder.curDir, { recursive: true });
-        for (const e of listNew(folder.newDir)) {
+        for (const e of listEntries(folder.newDir)) {
           if (!e.isFile()) continue;
           folder.ack(e.name);
           older++;
@@ -281,7 +304,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     // first spam, after the desk started, is not left to the periodic scan for good.
     if (!junkWatched) junkWatched = watchNew(folder.newDir);
     mkdirSync(folder.curDir, { recursive: true });
-    return listNew(folder.newDir)
+    return listEntries(folder.newDir)
       .map((e) => e.name)
       .sort(Buffer.compare);
   };
@@ -340,7 +363,14 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') report(name, `cannot read ${name}: ${errorMessage(err)}; tried again on every scan`);
         continue;
       }
-      yield { raw, ack: () => folder.ack(bytes) };
+      yield {
+        raw,
+        ack: async (result) => {
+          // Not for the junk folder's own: a message that turns up there is not leaving it.
+          if (result.outcome === 'duplicate' && options.onDuplicate && !folder.filedAsJunk && !raw.oversized) await options.onDuplicate(raw.bytes, raw.source, raw.position as string);
+          folder.ack(bytes);
+        },
+      };
     }
   }
 
@@ -363,6 +393,14 @@ export function maildirSource(options: MaildirSourceOptions): Source {
         if (!junk && (await options.state.get(junkKey))?.uidValidity === JUNK_READ) await options.state.savePosition(junkKey, 'not read', 0);
       } catch (err) {
         log.warn({ err }, 'cannot note that the junk folder is not read; turning readJunk on again will take what is filed there meanwhile');
+      }
+      // Likewise for staff's moves while learning is off.
+      if (!moves) {
+        try {
+          await forgetJunkMoves(options.state, id);
+        } catch (err) {
+          log.warn({ err }, 'cannot note that staff moves into the junk folder are not learnt; turning learning on again will learn what they moved meanwhile');
+        }
       }
       watchNew(newDir);
       state.recordState(id, 'watching', Date.now());
@@ -389,8 +427,6 @@ export function maildirSource(options: MaildirSourceOptions): Source {
 const WRITE_QUIET_MS = 1000;
 const writtenKey = (folder: string, name: Buffer) => `${folder}\0${name.toString('latin1')}`;
 
-/** The entries of a new/ folder, names as bytes (lib/byte-names.ts: one that is not UTF-8 is read too). */
-const listNew = (folder: string): Dirent<Buffer>[] => readdirSync(folder, { withFileTypes: true, encoding: 'buffer' }).filter((e) => !isHidden(e.name));
 
 /** A Maildir file name without its info (`:2,FLAGS`): the name it had in new/. */
 function withoutInfo(name: Buffer): Buffer {
@@ -413,37 +449,4 @@ function moveToCur(curDir: string, newDir: string, name: Buffer, flags: Buffer):
 
 function* chain<T>(...all: Iterable<T>[]): Generator<T> {
   for (const items of all) yield* items;
-}
-
-/**
- * What an entry of new/ holds: a message's bytes, the size of a file too big to read, or what
- * else it is. Opened without following a symlink (a link could lead out of the Maildir, to
- * /dev/zero or a secret) and without waiting for a writer (reading a FIFO would block the
- * event loop, and with it every mailbox and job, until someone wrote to it); only a regular
- * file is read. MTAs deliver nothing else.
- */
-function readEntry(file: Buffer, maxSize: number): { bytes: Buffer } | { oversized: number } | { notMail: string } {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return { notMail: 'a symbolic link' };
-    throw err;
-  }
-  try {
-    const stats = fstatSync(fd);
-    if (!stats.isFile()) return { notMail: kindOf(stats) };
-    if (stats.size > maxSize) return { oversized: stats.size };
-    return { bytes: readFileSync(fd) };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function kindOf(stats: Stats): string {
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a FIFO';
-  if (stats.isSocket()) return 'a socket';
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
-  return 'not a regular file';
 }

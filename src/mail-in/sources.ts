@@ -13,7 +13,7 @@ export interface SourceDeps {
   log: Logger;
   /** A mailbox failing for `health.alertAfter` (IMAP). */
   onUnhealthy?: ImapSourceOptions['onUnhealthy'];
-  /** Junk-folder learning (IMAP, `jobs.junkLearning`), where the store supports it. */
+  /** Junk-folder learning (`jobs.junkLearning`), where the store supports it. */
   learnJunk?: ImapSourceOptions['learnJunk'];
   onDuplicate?: ImapSourceOptions['onDuplicate'];
 }
@@ -35,6 +35,20 @@ export function sourceFor(mailbox: Config['mailboxes'][number], deps: SourceDeps
       maxMessageSize,
     });
   }
-  if (mailbox.maildir) return maildirSource({ id: mailbox.id, dir: inDataDir(deps.dataDir, mailbox.maildir), pollIntervalMs: mailbox.pollInterval, state: deps.state, log, maxMessageSize, junk: mailbox.readJunk ? mailbox.folders.junk : null });
+  if (mailbox.maildir) {
+    return maildirSource({
+      id: mailbox.id,
+      dir: inDataDir(deps.dataDir, mailbox.maildir),
+      pollIntervalMs: mailbox.pollInterval,
+      state: deps.state,
+      log,
+      maxMessageSize,
+      junk: mailbox.folders.junk,
+      readJunk: mailbox.readJunk,
+      learnJunk: deps.learnJunk,
+      junkScanEveryMs: mailbox.junkScanInterval,
+      onDuplicate: deps.onDuplicate,
+    });
+  }
   return null;
 }

@@ -27,3 +27,13 @@ export async function count(client: ImapFlow, folder: string): Promise<number> {
     throw err;
   }
 }
+
+/** Moves messages between folders as a staff member's mail client does, holding the folder's lock. */
+export async function staffMove(client: ImapFlow, from: string, which: Parameters<ImapFlow['messageMove']>[0], to: string): Promise<void> {
+  const lock = await client.getMailboxLock(from);
+  try {
+    await client.messageMove(which, to);
+  } finally {
+    lock.release();
+  }
+}

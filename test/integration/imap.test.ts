@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { count, testClient } from '../harness/imap-client';
+import { count, staffMove, testClient } from '../harness/imap-client';
 import { DYN_DOMAIN, dynUser, startDovecot } from '../harness/dovecot';
 import { useDovecot } from '../harness/use-dovecot';
 import { waitFor } from '../helpers/cli';
@@ -29,16 +29,6 @@ async function junkDesk(place: (seed: Seed) => Promise<unknown>, config = '') {
   const daemon = await startTestDaemon(config + header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
   // Not spread: on PostgreSQL `daemon.daemon` throws when read.
   return { seed, daemon, view: daemon.view, logs: daemon.logs, stop: daemon.stop };
-}
-
-/** Moves messages between folders as a staff member's mail client does, holding the folder's lock. */
-async function staffMove(seed: Seed, from: string, which: Parameters<Seed['messageMove']>[0], to: string) {
-  const lock = await seed.getMailboxLock(from);
-  try {
-    await seed.messageMove(which, to);
-  } finally {
-    lock.release();
-  }
 }
 
 describe('IMAP source against a real Dovecot', () => {

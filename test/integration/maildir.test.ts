@@ -1,10 +1,16 @@
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DYN_DOMAIN, dynUser } from '../harness/dovecot';
+import { staffMove, testClient } from '../harness/imap-client';
+import { useDovecot } from '../harness/use-dovecot';
 import { waitFor } from '../helpers/cli';
 import { restartTestDaemon, startTestDaemon, type TestDaemon } from '../helpers/daemon';
 import { removeTempDirs, tempDir } from '../helpers/env';
+import { fillDatabase } from '../helpers/faults';
 import { buildMail } from '../helpers/mail';
+import { sqliteOnly } from '../helpers/test-store';
 
+const dovecot = useDovecot();
 afterAll(removeTempDirs);
 
 /** A Maildir whose inbox holds one customer's message and whose junk folder (Maildir++ `.Junk`) holds mail older than the desk. */
@@ -212,3 +218,75 @@ describe('a Maildir desk and mail that reached cur/ without it', () => {
   });
 });
 
+
+describe('a Maildir desk whose mailbox staff also open over IMAP (a real Dovecot serving the same Maildir)', () => {
+  it('learns what staff move into the junk folder as spam (ticket spam) and back out as ham (ticket reopened); not what the folder held before', async () => {
+    const user = dynUser('maildir');
+    const staff = await testClient(dovecot(), user);
+    await staff.mailboxCreate('Junk');
+    // Spam the mail server filed before the desk ever ran, already read by staff.
+    await staff.append('Junk', buildMail({ messageId: '<old-spam@x.test>', from: 'old@x.test', subject: 'Old spam' }), ['\\Seen']);
+    const dir = path.join(dovecot().dir, 'mail', DYN_DOMAIN, user.split('@')[0], 'Maildir');
+    const desk = await startTestDaemon(yaml(dir, ', junkScanInterval: 1s'));
+    try {
+      // Mail delivered before the desk's first look at cur/ is older than it (on PostgreSQL the source starts once its lease is taken).
+      await waitFor(async () => (await desk.view.mailboxState('local#cur')) || undefined, 10_000, 'the first look at cur/');
+      await new Promise((r) => setTimeout(r, 50)); // past the first look, at the file system clock's granularity
+      await staff.append('INBOX', buildMail({ messageId: '<watches@x.test>', from: 'seller@x.test', subject: 'Cheap watches' }));
+      await waitFor(async () => (await desk.view.listTickets()).length === 1 || undefined, 10_000, 'the ticket');
+      // Taken by the desk (moved to cur/, seen); staff judge it spam in their mail client.
+      await waitFor(() => readdirSync(path.join(dir, 'cur')).length === 1 || undefined, 10_000, 'acknowledged');
+      await staffMove(staff, 'INBOX', '1:*', 'Junk');
+      await waitFor(async () => (await desk.view.listTickets())[0].status === 'spam' || undefined, 10_000, 'the ticket marked spam');
+      expect(await desk.view.spamTotals()).toEqual({ spam: 1, ham: 0 });
+      expect((await desk.view.showTicket('HD-1'))?.events.at(-1)).toMatchObject({ actor: 'junk-folder', type: 'status_changed', from: 'new', to: 'spam', reason: 'moved to the junk folder by staff' });
+      // Staff flag the old spam: a rename, which is no move of theirs into the folder.
+      const flagLock = await staff.getMailboxLock('Junk');
+      try {
+        await staff.messageFlagsAdd({ header: { 'message-id': '<old-spam@x.test>' } }, ['\\Flagged']);
+      } finally {
+        flagLock.release();
+      }
+      await waitFor(() => desk.logs.some((l) => l.msg === 'junk folder message' && l.learnt === 'never read by the desk') || undefined, 10_000, 'the flagged spam looked at');
+      expect(await desk.view.spamTotals()).toEqual({ spam: 1, ham: 0 });
+
+      // They change their mind: back to the inbox, where Dovecot gives it a new name.
+      await staffMove(staff, 'Junk', { header: { 'message-id': '<watches@x.test>' } }, 'INBOX');
+      await waitFor(async () => (await desk.view.listTickets())[0].status === 'new' || undefined, 10_000, 'the ticket reopened');
+      expect(await desk.view.spamTotals()).toEqual({ spam: 0, ham: 1 });
+      expect((await desk.view.showTicket('HD-1'))?.events.at(-1)).toMatchObject({ actor: 'junk-folder', from: 'spam', to: 'new', reason: 'moved out of the junk folder by staff' });
+      expect(await desk.view.listTickets()).toHaveLength(1);
+      // The old spam was looked at once flagged (never read by the desk: nothing learnt), and never taken.
+      expect(desk.logs.filter((l) => l.msg === 'junk folder message').map((l) => l.learnt)).toEqual(['learnt', 'never read by the desk']);
+      expect((await desk.view.listInbound()).map((r) => r.outcome).sort()).toEqual(['created', 'duplicate']);
+    } finally {
+      await desk.stop();
+      await staff.logout();
+    }
+  });
+
+  sqliteOnly('learns a move staff made while the database was full once it has room again (reported meanwhile)', async () => {
+    const user = dynUser('maildir');
+    const staff = await testClient(dovecot(), user);
+    await staff.mailboxCreate('Junk');
+    const dir = path.join(dovecot().dir, 'mail', DYN_DOMAIN, user.split('@')[0], 'Maildir');
+    const desk = await startTestDaemon(yaml(dir, ', junkScanInterval: 1s'));
+    try {
+      await waitFor(async () => (await desk.view.mailboxState('local#cur')) || undefined, 10_000, 'the first look at cur/');
+      await new Promise((r) => setTimeout(r, 50));
+      await staff.append('INBOX', buildMail({ messageId: '<watches@x.test>', from: 'seller@x.test', subject: 'Cheap watches', body: Array.from({ length: 3000 }, (_, i) => `word${i.toString(36)}x`).join(' ') })); // thousands of tokens: pages the full database does not have
+      await waitFor(() => readdirSync(path.join(dir, 'cur')).length === 1 || undefined, 10_000, 'taken and acknowledged');
+      const full = fillDatabase(desk.daemon.store);
+      await staffMove(staff, 'INBOX', '1:*', 'Junk');
+      await waitFor(async () => /^cannot learn from the junk folder Junk: .*(SQLITE_FULL|database or disk is full)/.test((await desk.view.mailboxState('local'))?.lastError ?? '') || undefined, 10_000, 'the failure reported');
+      expect(await desk.view.spamTotals()).toEqual({ spam: 0, ham: 0 });
+      expect((await desk.view.listTickets())[0].status).toBe('new');
+      full.release();
+      await waitFor(async () => (await desk.view.listTickets())[0].status === 'spam' || undefined, 10_000, 'learnt once there is room');
+      expect(await desk.view.spamTotals()).toEqual({ spam: 1, ham: 0 });
+    } finally {
+      await desk.stop();
+      await staff.logout();
+    }
+  });
+});
