@@ -289,4 +289,46 @@ describe('a Maildir desk whose mailbox staff also open over IMAP (a real Dovecot
       await staff.logout();
     }
   });
+
+  it('learns nothing with jobs.junkLearning off, nor, turned on again, what staff moved meanwhile', async () => {
+    const user = dynUser('maildir');
+    const staff = await testClient(dovecot(), user);
+    await staff.mailboxCreate('Junk');
+    const dir = path.join(dovecot().dir, 'mail', DYN_DOMAIN, user.split('@')[0], 'Maildir');
+    const firstLook = (d: TestDaemon) => d.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('first look at the junk folder for staff')) || undefined;
+    const learning = (d: TestDaemon, on: boolean) => {
+      const file = path.join(d.configDir, 'helpdesk.yaml');
+      const config = readFileSync(file, 'utf8').replace('jobs: { junkLearning: { enabled: false } }\n', '');
+      writeFileSync(file, on ? config : `jobs: { junkLearning: { enabled: false } }\n${config}`);
+    };
+    let desk: TestDaemon | null = await startTestDaemon(yaml(dir, ', junkScanInterval: 1s'));
+    try {
+      const first: TestDaemon = desk;
+      await waitFor(async () => (await first.view.mailboxState('local#cur')) || undefined, 10_000, 'the first look at cur/');
+      await waitFor(() => firstLook(first), 10_000, 'the first look for staff moves');
+      await new Promise((r) => setTimeout(r, 50));
+      await staff.append('INBOX', buildMail({ messageId: '<watches@x.test>', from: 'seller@x.test', subject: 'Cheap watches' }));
+      await waitFor(() => readdirSync(path.join(dir, 'cur')).length === 1 || undefined, 10_000, 'taken and acknowledged');
+      await first.stop();
+      desk = null;
+      learning(first, false);
+      desk = await restartTestDaemon(first);
+      const off: TestDaemon = desk;
+      await staffMove(staff, 'INBOX', '1:*', 'Junk');
+      await new Promise((r) => setTimeout(r, 2500)); // two scans (pollInterval 1s)
+      expect(await off.view.spamTotals()).toEqual({ spam: 0, ham: 0 });
+      await off.stop();
+      desk = null;
+      learning(off, true);
+      desk = await restartTestDaemon(off);
+      const on: TestDaemon = desk;
+      await waitFor(() => firstLook(on), 10_000, 'a new first look');
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await on.view.spamTotals()).toEqual({ spam: 0, ham: 0 });
+      expect((await on.view.listTickets())[0].status).toBe('new');
+    } finally {
+      await desk?.stop();
+      await staff.logout();
+    }
+  });
 });
