@@ -219,6 +219,26 @@ describe('a Maildir desk and mail that reached cur/ without it', () => {
 });
 
 
+describe('a Maildir desk and mail an IMAP session moves to cur/ as it arrives', () => {
+  it('takes it within seconds, not at the next periodic scan', async () => {
+    const dir = tempDir('hd-maildir-');
+    for (const sub of ['new', 'cur', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true });
+    // Scanned every hour: only the watch of cur/ takes it within the test's seconds.
+    const desk = await startTestDaemon(yaml(dir).replace('pollInterval: 1s', 'pollInterval: 1h'));
+    try {
+      await waitFor(async () => (await desk.view.mailboxState('local#cur')) || undefined, 10_000, 'the first look at cur/');
+      await new Promise((r) => setTimeout(r, 50)); // past the first look, at the file system clock's granularity
+      // Delivered, and moved on to cur/ by staff's IMAP session (IDLE) before the desk read new/.
+      writeFileSync(path.join(dir, 'tmp', '5000.idle'), buildMail({ messageId: '<idle@customer.test>', subject: 'Printer broken' }));
+      renameSync(path.join(dir, 'tmp', '5000.idle'), path.join(dir, 'cur', '5000.idle:2,'));
+      await waitFor(async () => (await desk.view.listTickets()).length === 1 || undefined, 5_000, 'the ticket');
+      expect((await desk.view.listInbound()).map((r) => r.position)).toEqual(['5000.idle']);
+    } finally {
+      await desk.stop();
+    }
+  });
+});
+
 describe('a Maildir desk whose mailbox staff also open over IMAP (a real Dovecot serving the same Maildir)', () => {
   it('learns what staff move into the junk folder as spam (ticket spam) and back out as ham (ticket reopened); not what the folder held before', async () => {
     const user = dynUser('maildir');
