@@ -239,23 +239,33 @@ describe('a Maildir desk and mail an IMAP session moves to cur/ as it arrives', 
   });
 });
 
+/** A Maildir that a real Dovecot serves to staff, its Junk folder made, for a desk to read. */
+async function staffMaildir() {
+  const user = dynUser('maildir');
+  const staff = await testClient(dovecot(), user);
+  await staff.mailboxCreate('Junk');
+  return { staff, dir: path.join(dovecot().dir, 'mail', DYN_DOMAIN, user.split('@')[0], 'Maildir') };
+}
+
+/** Delivers a customer's message once the desk has had its first look at cur/ (mail delivered before is older than the desk), and waits until the desk has taken it into cur/. */
+async function deliverAndTake(desk: TestDaemon, staff: Awaited<ReturnType<typeof testClient>>, dir: string, body?: string) {
+  // On PostgreSQL the source starts once its lease is taken.
+  await waitFor(async () => (await desk.view.mailboxState('local#cur')) || undefined, 10_000, 'the first look at cur/');
+  await new Promise((r) => setTimeout(r, 50)); // past the first look, at the file system clock's granularity
+  await staff.append('INBOX', buildMail({ messageId: '<watches@x.test>', from: 'seller@x.test', subject: 'Cheap watches', ...(body ? { body } : {}) }));
+  await waitFor(() => readdirSync(path.join(dir, 'cur')).length === 1 || undefined, 10_000, 'taken and acknowledged');
+}
+
 describe('a Maildir desk whose mailbox staff also open over IMAP (a real Dovecot serving the same Maildir)', () => {
   it('learns what staff move into the junk folder as spam (ticket spam) and back out as ham (ticket reopened); not what the folder held before', async () => {
-    const user = dynUser('maildir');
-    const staff = await testClient(dovecot(), user);
-    await staff.mailboxCreate('Junk');
+    const { staff, dir } = await staffMaildir();
     // Spam the mail server filed before the desk ever ran, already read by staff.
     await staff.append('Junk', buildMail({ messageId: '<old-spam@x.test>', from: 'old@x.test', subject: 'Old spam' }), ['\\Seen']);
-    const dir = path.join(dovecot().dir, 'mail', DYN_DOMAIN, user.split('@')[0], 'Maildir');
     const desk = await startTestDaemon(yaml(dir, ', junkScanInterval: 1s'));
     try {
-      // Mail delivered before the desk's first look at cur/ is older than it (on PostgreSQL the source starts once its lease is taken).
-      await waitFor(async () => (await desk.view.mailboxState('local#cur')) || undefined, 10_000, 'the first look at cur/');
-      await new Promise((r) => setTimeout(r, 50)); // past the first look, at the file system clock's granularity
-      await staff.append('INBOX', buildMail({ messageId: '<watches@x.test>', from: 'seller@x.test', subject: 'Cheap watches' }));
-      await waitFor(async () => (await desk.view.listTickets()).length === 1 || undefined, 10_000, 'the ticket');
-      // Taken by the desk (moved to cur/, seen); staff judge it spam in their mail client.
-      await waitFor(() => readdirSync(path.join(dir, 'cur')).length === 1 || undefined, 10_000, 'acknowledged');
+      // Taken by the desk (a ticket, the file moved to cur/, seen); staff judge it spam in their mail client.
+      await deliverAndTake(desk, staff, dir);
+      expect((await desk.view.listTickets()).map((t) => t.status)).toEqual(['new']);
       await staffMove(staff, 'INBOX', '1:*', 'Junk');
       await waitFor(async () => (await desk.view.listTickets())[0].status === 'spam' || undefined, 10_000, 'the ticket marked spam');
       expect(await desk.view.spamTotals()).toEqual({ spam: 1, ham: 0 });
@@ -286,16 +296,11 @@ describe('a Maildir desk whose mailbox staff also open over IMAP (a real Dovecot
   });
 
   sqliteOnly('learns a move staff made while the database was full once it has room again (reported meanwhile)', async () => {
-    const user = dynUser('maildir');
-    const staff = await testClient(dovecot(), user);
-    await staff.mailboxCreate('Junk');
-    const dir = path.join(dovecot().dir, 'mail', DYN_DOMAIN, user.split('@')[0], 'Maildir');
+    const { staff, dir } = await staffMaildir();
     const desk = await startTestDaemon(yaml(dir, ', junkScanInterval: 1s'));
     try {
-      await waitFor(async () => (await desk.view.mailboxState('local#cur')) || undefined, 10_000, 'the first look at cur/');
-      await new Promise((r) => setTimeout(r, 50));
-      await staff.append('INBOX', buildMail({ messageId: '<watches@x.test>', from: 'seller@x.test', subject: 'Cheap watches', body: Array.from({ length: 3000 }, (_, i) => `word${i.toString(36)}x`).join(' ') })); // thousands of tokens: pages the full database does not have
-      await waitFor(() => readdirSync(path.join(dir, 'cur')).length === 1 || undefined, 10_000, 'taken and acknowledged');
+      // Thousands of tokens: pages the full database does not have.
+      await deliverAndTake(desk, staff, dir, Array.from({ length: 3000 }, (_, i) => `word${i.toString(36)}x`).join(' '));
       const full = fillDatabase(desk.daemon.store);
       await staffMove(staff, 'INBOX', '1:*', 'Junk');
       await waitFor(async () => /^cannot learn from the junk folder Junk: .*(SQLITE_FULL|database or disk is full)/.test((await desk.view.mailboxState('local'))?.lastError ?? '') || undefined, 10_000, 'the failure reported');
@@ -311,10 +316,7 @@ describe('a Maildir desk whose mailbox staff also open over IMAP (a real Dovecot
   });
 
   it('learns nothing with jobs.junkLearning off, nor, turned on again, what staff moved meanwhile', async () => {
-    const user = dynUser('maildir');
-    const staff = await testClient(dovecot(), user);
-    await staff.mailboxCreate('Junk');
-    const dir = path.join(dovecot().dir, 'mail', DYN_DOMAIN, user.split('@')[0], 'Maildir');
+    const { staff, dir } = await staffMaildir();
     const firstLook = (d: TestDaemon) => d.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('first look at the junk folder for staff')) || undefined;
     const learning = (d: TestDaemon, on: boolean) => {
       const file = path.join(d.configDir, 'helpdesk.yaml');
@@ -324,11 +326,8 @@ describe('a Maildir desk whose mailbox staff also open over IMAP (a real Dovecot
     let desk: TestDaemon | null = await startTestDaemon(yaml(dir, ', junkScanInterval: 1s'));
     try {
       const first: TestDaemon = desk;
-      await waitFor(async () => (await first.view.mailboxState('local#cur')) || undefined, 10_000, 'the first look at cur/');
+      await deliverAndTake(first, staff, dir);
       await waitFor(() => firstLook(first), 10_000, 'the first look for staff moves');
-      await new Promise((r) => setTimeout(r, 50));
-      await staff.append('INBOX', buildMail({ messageId: '<watches@x.test>', from: 'seller@x.test', subject: 'Cheap watches' }));
-      await waitFor(() => readdirSync(path.join(dir, 'cur')).length === 1 || undefined, 10_000, 'taken and acknowledged');
       await first.stop();
       desk = null;
       learning(first, false);
