@@ -68,7 +68,7 @@ export async function startDaemon(where: Locations, log: Logger, config = loadCo
         state,
         log,
         onUnhealthy: alert,
-        learnJunk: junk ? (bytes) => store.turn(() => learnJunkMessage(sqliteJunkStore(store), bytes, Date.now())) : undefined,
+        learnJunk: junk ? (bytes, deskCopyHeld) => store.turn(() => learnJunkMessage(sqliteJunkStore(store), bytes, Date.now(), deskCopyHeld)) : undefined,
         onDuplicate: junk ? (bytes, source, position) => store.turn(() => learnMovedOutOfJunk(sqliteJunkStore(store), bytes, source, position, Date.now())) : undefined,
       }),
     )

@@ -22,6 +22,8 @@ export interface ImapConnection {
   search(after?: number): Promise<number[]>;
   /** UIDs in the selected folder of messages bigger than `bytes`. */
   largerThan(bytes: number): Promise<number[]>;
+  /** Whether the selected folder holds a message with this Message-ID. */
+  holdsMessageId(messageId: string): Promise<boolean>;
   /** Streams one message's raw bytes into `file` (created), never holding it in memory; false when it is gone. */
   download(uid: number, file: string): Promise<boolean>;
   /** The raw bytes of these UIDs, ascending by UID (a message gone meanwhile is left out). */
@@ -97,6 +99,9 @@ export function imapFlowConnector(cfg: ImapConfig, log: Logger): ImapConnector {
       },
       async largerThan(bytes) {
         return (await client.search({ larger: bytes }, { uid: true })) || [];
+      },
+      async holdsMessageId(messageId) {
+        return ((await client.search({ header: { 'message-id': messageId } }, { uid: true })) || []).length > 0;
       },
       async download(uid, file) {
         const { content } = await client.download(String(uid), undefined, { uid: true });

@@ -6,7 +6,10 @@ import { backoffDelay, sleep } from '../lib/backoff';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
+import { Headers } from '@zone-eu/mailsplit';
+import { headerEnd } from '../pipeline/stages/parse';
 import { JUNK_POSITION, type IngestResult, type RawMessage } from '../pipeline/types';
+import type { DeskCopyHeld } from '../spam/junk-folder';
 import { bestEffort, type SourceState } from '../store/mailbox-state';
 import { imapFlowConnector, type ImapConnection, type ImapConnector } from './imap-connection';
 import { unfetchedMessages } from './unfetched';
@@ -23,7 +26,7 @@ export interface ImapSourceOptions {
   /** Messages fetched per round trip; bounds memory whatever the backlog. */
   batchSize?: number;
   /** Called for each message that appears in the junk folder (staff teaching the spam filter). */
-  learnJunk?: (bytes: Buffer) => Promise<string>;
+  learnJunk?: (bytes: Buffer, deskCopyHeld?: DeskCopyHeld) => Promise<string>;
   /** How often the junk folder is looked at, at most. */
   junkScanEveryMs?: number;
   /** Called for a message the pipeline found to be a duplicate (it may have left the junk folder). */
@@ -353,7 +356,7 @@ export function imapSource(options: ImapSourceOptions): Source {
       for (const slice of batches(found.slice(noted), new Set([...big, ...large]))) {
         if (stopping()) break;
         const fetched = await junkUnfetched.fetchTogether(c, slice.filter((u) => !big.has(u)));
-        const filed: Delivery[] = [];
+        const found = new Map<number, Buffer>();
         for (const uid of slice) {
           if (big.has(uid)) {
             // Neither a lesson nor a ticket (as in the inbox, it would be quarantined): left there.
@@ -361,8 +364,12 @@ export function imapSource(options: ImapSourceOptions): Source {
             continue;
           }
           const bytes = fetched ? fetched.get(uid) : await junkUnfetched.fetchAlone(c, uid);
-          if (!bytes) continue;
-          const learnt = learn ? await learn(bytes) : null;
+          if (bytes) found.set(uid, bytes);
+        }
+        const held = learn ? await stillHeld(c, found, folder) : new Set<number>();
+        const filed: Delivery[] = [];
+        for (const [uid, bytes] of found) {
+          const learnt = learn ? await learn(bytes, () => held.has(uid)) : null;
           const offered = !!take && !firstLook && (learnt === null || learnt === 'never read by the desk');
           log.info({ folder, uid, learnt, offered }, 'junk folder message');
           if (offered) filed.push({ raw: { source: `imap:${id}`, position: `${JUNK_POSITION}${uid}`, mailbox: id, bytes, filedAsJunk: folder }, ack: () => undefined });
@@ -378,6 +385,26 @@ export function imapSource(options: ImapSourceOptions): Source {
     } finally {
       await c.select(mailbox.folders.inbox);
     }
+  };
+
+  /**
+   * Of these junk folder messages, those whose Message-ID the folder the desk leaves its mail
+   * in (Processed with `ack: move`, the inbox with `flag`) still holds: filed here as a copy
+   * (a Sieve `fileinto :copy`), not moved here by staff, should the desk have read them
+   * (spam/junk-folder.ts DeskCopyHeld). With `ack: delete` nothing is kept to look in.
+   */
+  const stillHeld = async (c: ImapConnection, messages: Map<number, Buffer>, junkFolder: string): Promise<Set<number>> => {
+    const kept = mailbox.ack === 'move' ? folderFor('processed') : mailbox.ack === 'flag' ? mailbox.folders.inbox : null;
+    const held = new Set<number>();
+    const ids = [...messages].map(([uid, bytes]) => [uid, messageIdOf(bytes)] as const).filter(([, mid]) => mid !== '');
+    if (!kept || ids.length === 0) return held;
+    await c.select(kept);
+    try {
+      for (const [uid, mid] of ids) if (await c.holdsMessageId(mid)) held.add(uid);
+    } finally {
+      await c.select(junkFolder);
+    }
+    return held;
   };
 
   /** Resolves on news, a closed connection, stop or after `ms`, leaving no timer or listener behind. */
@@ -441,4 +468,9 @@ export function imapSource(options: ImapSourceOptions): Source {
       log.info('imap source stopped');
     },
   };
+}
+
+/** A raw message's Message-ID as written (`<…>`), or '' without one. */
+function messageIdOf(bytes: Buffer): string {
+  return new Headers(bytes.subarray(0, headerEnd(bytes))).getFirst('message-id');
 }

@@ -36,3 +36,9 @@ function kindOf(stats: Stats): string {
   if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
   return 'not a regular file';
 }
+
+/** A Maildir file name without its info (`:2,FLAGS`): the name it had in new/. */
+export function withoutInfo(name: Buffer): Buffer {
+  const colon = name.lastIndexOf(':');
+  return colon > 0 && name[colon + 2] === 0x2c && (name[colon + 1] === 0x32 || name[colon + 1] === 0x31) ? name.subarray(0, colon) : name;
+}

@@ -2,8 +2,9 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { childPath, shownName } from '../lib/byte-names';
 import type { Logger } from '../lib/log';
+import type { DeskCopyHeld } from '../spam/junk-folder';
 import type { SourceState } from '../store/mailbox-state';
-import { listEntries, readEntry } from './maildir-files';
+import { listEntries, readEntry, withoutInfo } from './maildir-files';
 
 /** The state of the look for staff's moves (`<id>#junk-moves`, in the column IMAP keeps UIDVALIDITY in; lastUid: the time, in ms, files changed after are new). */
 const MOVES_SINCE = 'maildir: moves since';
@@ -21,9 +22,11 @@ export interface JunkMovesOptions {
   id: string;
   /** The junk folder: `<maildir>/.<name>` (Maildir++). */
   folder: string;
+  /** The Maildir itself: where the desk leaves what it takes from the inbox (cur/). */
+  inbox: string;
   state: SourceState;
   /** Learns one message found there (spam/junk-folder.ts learnJunkMessage); says what came of it. */
-  learn: (bytes: Buffer) => Promise<string>;
+  learn: (bytes: Buffer, deskCopyHeld: DeskCopyHeld) => Promise<string>;
   /** Looked at at most this often (junkScanInterval). */
   everyMs: number;
   /** limits.maxMessageSize: a bigger file is not read. */
@@ -97,6 +100,14 @@ export function junkMoves(options: JunkMovesOptions) {
         return;
       }
       changed.sort((a, b) => a.ctime - b.ctime);
+      // What the inbox holds, listed when first asked: a message the desk read whose file is
+      // still in the inbox was filed here as a copy (Sieve `fileinto :copy`), not moved here.
+      let inboxNames: Set<string> | null = null;
+      const deskCopyHeld: DeskCopyHeld = (read) => {
+        if (read.source !== `maildir:${options.id}` || read.position === null) return false;
+        inboxNames ??= inboxPositions(options.inbox);
+        return inboxNames.has(read.position);
+      };
       for (const c of changed) {
         let entry;
         try {
@@ -109,7 +120,7 @@ export function junkMoves(options: JunkMovesOptions) {
           }
           continue;
         }
-        if ('bytes' in entry) log.info({ folder, entry: c.name, learnt: await options.learn(entry.bytes) }, 'junk folder message');
+        if ('bytes' in entry) log.info({ folder, entry: c.name, learnt: await options.learn(entry.bytes, deskCopyHeld) }, 'junk folder message');
         else log.warn({ folder, entry: c.name, ...entry }, 'junk folder file not learnt: not a message file, or over limits.maxMessageSize');
         seen.set(c.name, c.ctime);
       }
@@ -126,4 +137,17 @@ const movesKey = (id: string) => `${id}#junk-moves`;
 /** Learning is off: turned on again, it makes a first look instead of learning every move staff made meanwhile. */
 export async function forgetJunkMoves(state: SourceState, id: string): Promise<void> {
   if ((await state.get(movesKey(id)))?.uidValidity === MOVES_SINCE) await state.savePosition(movesKey(id), MOVES_NOT_LEARNT, 0);
+}
+
+/** The positions (names as in new/, shown as in inbound rows) of the files an inbox's new/ and cur/ hold. */
+function inboxPositions(maildir: string): Set<string> {
+  const names = new Set<string>();
+  for (const sub of ['new', 'cur']) {
+    try {
+      for (const e of listEntries(path.join(maildir, sub))) names.add(shownName(withoutInfo(e.name)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return names;
 }

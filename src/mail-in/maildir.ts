@@ -7,8 +7,9 @@ import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
 import { JUNK_POSITION, type RawMessage } from '../pipeline/types';
 import { bestEffort, type SourceState } from '../store/mailbox-state';
-import { listEntries, readEntry } from './maildir-files';
+import { listEntries, readEntry, withoutInfo } from './maildir-files';
 import { forgetJunkMoves, junkMoves } from './maildir-junk-moves';
+import type { DeskCopyHeld } from '../spam/junk-folder';
 import type { Source } from './source';
 
 export interface MaildirSourceOptions {
@@ -28,7 +29,7 @@ export interface MaildirSourceOptions {
   /** Whether what the mail server files into the junk folder's new/ is offered too (`readJunk`). */
   readJunk?: boolean;
   /** Learns a message staff moved into the junk folder (`jobs.junkLearning`; see maildir-junk-moves.ts). */
-  learnJunk?: (bytes: Buffer) => Promise<string>;
+  learnJunk?: (bytes: Buffer, deskCopyHeld?: DeskCopyHeld) => Promise<string>;
   /** How often the junk folder is looked at for staff's moves, at most (`junkScanInterval`). */
   junkScanEveryMs?: number;
   /** Called for an inbox message the pipeline found to be a duplicate: staff may have moved it out of the junk folder. */
@@ -78,7 +79,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
   const junk: Folder | null = options.junk && options.readJunk ? junkFolder(path.join(dir, `.${options.junk}`), options.junk) : null;
   const moves =
     options.junk && options.learnJunk
-      ? junkMoves({ id, folder: path.join(dir, `.${options.junk}`), state: options.state, learn: options.learnJunk, everyMs: options.junkScanEveryMs ?? 60_000, maxMessageSize: options.maxMessageSize, log })
+      ? junkMoves({ id, folder: path.join(dir, `.${options.junk}`), inbox: dir, state: options.state, learn: options.learnJunk, everyMs: options.junkScanEveryMs ?? 60_000, maxMessageSize: options.maxMessageSize, log })
       : null;
   /**
    * Positions (the file's name without its flags) of the inbox's cur/ files that are settled:
@@ -471,11 +472,6 @@ const CUR_TOUCHED_MS = 1000;
 const writtenKey = (folder: string, name: Buffer) => `${folder}\0${name.toString('latin1')}`;
 
 
-/** A Maildir file name without its info (`:2,FLAGS`): the name it had in new/. */
-function withoutInfo(name: Buffer): Buffer {
-  const colon = name.lastIndexOf(':');
-  return colon > 0 && name[colon + 2] === 0x2c && (name[colon + 1] === 0x32 || name[colon + 1] === 0x31) ? name.subarray(0, colon) : name;
-}
 
 /** The junk folder (Maildir++ `.<name>` under the Maildir): its files are moved to cur/ unread. */
 function junkFolder(folder: string, name: string): Folder {

@@ -10,7 +10,7 @@ import { spamKey } from './learn-files';
 /** What junk-folder learning reads and writes, on either store (the SQLite file, or one PostgreSQL transaction). */
 export interface JunkStore {
   /** The ticket these raw bytes made (`created`) or joined (`appended`), if any. */
-  ticketOfRaw(sha256: string): Promise<{ id: number; status: string; spamVerdict: string | null; outcome: string; position: string | null } | null>;
+  ticketOfRaw(sha256: string): Promise<{ id: number; status: string; spamVerdict: string | null; outcome: string; source: string; position: string | null } | null>;
   /** Whether the desk read these bytes (from any mailbox) and processed them. */
   readByDesk(sha256: string): Promise<boolean>;
   /** Whether these bytes were handled before at this same source position (a re-delivery). */
@@ -46,7 +46,7 @@ export function sqliteJunkStore(store: Store): JunkStore {
  * moved to the junk folder does not silence a customer's whole conversation (`#spam` or
  * `tickets set … spam` does that on purpose).
  */
-export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<'learnt' | 'relearnt' | 'already' | 'own verdict' | 'never read by the desk' | 'taken from the junk folder'> {
+export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number, deskCopyHeld?: DeskCopyHeld): Promise<JunkLesson> {
   const sha = sha256Hex(bytes);
   // A ticket made or joined by these bytes means the desk read them (the same processed rows).
   const ticket = await store.ticketOfRaw(sha);
@@ -55,6 +55,9 @@ export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: numb
   // there, no one on staff did; seen again after a crash before the folder's position was saved.
   if (ticket?.position?.startsWith(JUNK_POSITION)) return 'taken from the junk folder';
   if (ticket && ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
+  // A move takes the message out of where the desk left it; a delivery rule that files a
+  // copy here as well as in the inbox (Sieve `fileinto :copy`) does not.
+  if (ticket && deskCopyHeld?.(ticket)) return 'a copy: the desk still holds the message it read';
   const { key, tokens } = lessonOf(bytes);
   const result = await store.learn(key, 'spam', tokens, at);
   if (ticket && ticket.status !== 'spam') {
@@ -63,6 +66,16 @@ export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: numb
   }
   return result;
 }
+
+/** What came of a message found in the junk folder (logged as `learnt`). */
+export type JunkLesson = 'learnt' | 'relearnt' | 'already' | 'own verdict' | 'never read by the desk' | 'taken from the junk folder' | 'a copy: the desk still holds the message it read';
+
+/**
+ * Whether the message the desk read (its first inbound row: source and position) is still
+ * where the desk left it, as the source can tell: the inbox's cur/ of a Maildir, the IMAP
+ * folder its acknowledgement leaves it in. Absent, or unknown: taken for a move.
+ */
+export type DeskCopyHeld = (read: { source: string; position: string | null }) => boolean;
 
 /**
  * A message seen again in the inbox. When its ticket is marked spam and it is not a plain

@@ -36,10 +36,10 @@ export function listInbound(db: Db, options: { outcome?: string; limit?: number 
 }
 
 /** The ticket a raw message made or joined (its first processed copy), if any. */
-export function ticketOfRaw(db: Db, sha256: string): { id: number; status: string; spamVerdict: string | null; outcome: string; position: string | null } | null {
+export function ticketOfRaw(db: Db, sha256: string): { id: number; status: string; spamVerdict: string | null; outcome: string; source: string; position: string | null } | null {
   return (
     db
-      .select({ id: tickets.id, status: tickets.status, spamVerdict: tickets.spamVerdict, outcome: inbound.outcome, position: inbound.position })
+      .select({ id: tickets.id, status: tickets.status, spamVerdict: tickets.spamVerdict, outcome: inbound.outcome, source: inbound.source, position: inbound.position })
       .from(inbound)
       .innerJoin(tickets, eq(tickets.id, inbound.ticketId))
       .where(and(eq(inbound.rawSha256, sha256), inArray(inbound.outcome, PROCESSED)))

@@ -252,6 +252,27 @@ describe('IMAP source against a real Dovecot', () => {
     }
   });
 
+  it('learns nothing from a copy the delivery rule filed there as well as in the inbox (Sieve fileinto :copy): the ticket stays as it is', async () => {
+    const mail = buildMail({ messageId: '<copied@c.test>', subject: 'Invoice question' });
+    const { seed, view, logs, stop } = await junkDesk((seed) => seed.append('INBOX', mail));
+    try {
+      await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
+      await waitFor(async () => (await view.mailboxState('support#junk')) || undefined, 15_000, 'the junk folder looked at once');
+      // The same delivery's copy in Junk, as `fileinto :copy "Junk"` files it; the desk read the inbox's.
+      await seed.append('Junk', mail);
+      await waitFor(() => logs.some((l) => l.msg === 'junk folder message') || undefined, 15_000, 'the copy looked at');
+      expect(logs.filter((l) => l.msg === 'junk folder message').map((l) => l.learnt)).toEqual(['a copy: the desk still holds the message it read']);
+      expect(await view.spamTotals()).toEqual({ spam: 0, ham: 0 });
+      expect((await view.listTickets()).map((t) => t.status)).toEqual(['new']);
+      // A move of the desk's own copy still teaches (the move test above, and here).
+      await staffMove(seed, 'Processed', '1:*', 'Junk');
+      await waitFor(async () => (await view.listTickets())[0].status === 'spam' || undefined, 15_000, 'the moved one learnt');
+    } finally {
+      await stop();
+      await seed.logout();
+    }
+  });
+
   it('learns nothing from mail the mail server filed into the junk folder before the desk read it (no staff decision)', async () => {
     const { seed, view, logs, stop } = await junkDesk(async (seed) => {
       await seed.mailboxCreate('Junk').catch(() => undefined);

@@ -137,6 +137,28 @@ describe('a Maildir desk and the junk folder its delivery agent files into', () 
     }
   });
 
+  it('learns nothing from a copy filed there as well as in the inbox (Sieve fileinto :copy): the ticket stays as it is', async () => {
+    const { dir, junkNew } = maildirWithOldJunk();
+    const desk = await startTestDaemon(yaml(dir, ', junkScanInterval: 1s'));
+    try {
+      await waitFor(async () => (await desk.view.listTickets()).length === 1 || undefined, 10_000, 'the inbox message taken');
+      await waitFor(() => desk.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('first look at the junk folder for staff')) || undefined, 10_000, 'the first look for staff moves');
+      // The delivery agent files one message into both folders, as `fileinto :copy "Junk"` does.
+      const copied = buildMail({ messageId: '<copied@customer.test>', from: 'erin@customer.test', subject: 'Invoice question' });
+      writeFileSync(path.join(junkNew, '3000.copy'), copied);
+      writeFileSync(path.join(dir, 'new', '3000.copy'), copied);
+      await waitFor(() => desk.logs.some((l) => l.msg === 'junk folder message') || undefined, 10_000, 'the copy looked at');
+      expect(desk.logs.filter((l) => l.msg === 'junk folder message').map((l) => l.learnt)).toEqual(['a copy: the desk still holds the message it read']);
+      expect(await desk.view.spamTotals()).toEqual({ spam: 0, ham: 0 });
+      expect((await desk.view.listTickets()).map((t) => [t.subject, t.status]).sort()).toEqual([
+        ['Invoice question', 'new'],
+        ['Printer broken', 'new'],
+      ]);
+    } finally {
+      await desk.stop();
+    }
+  });
+
   it('leaves the junk folder alone with readJunk off', async () => {
     const { dir, junkNew } = maildirWithOldJunk();
     const desk = await startTestDaemon(yaml(dir, ', readJunk: false'));

@@ -104,6 +104,11 @@ async function connectTo(server: FakeServer, events: ImapEvents): Promise<ImapCo
       need();
       return server.uids(selected).filter((u) => after === undefined || u > after);
     },
+    async holdsMessageId(messageId) {
+      need();
+      const f = server.folder(selected);
+      return [...f.messages.values()].some((m) => m.source.includes(`Message-ID: ${messageId}`));
+    },
     async largerThan(bytes) {
       need();
       const f = server.folder(selected);

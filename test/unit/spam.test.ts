@@ -152,7 +152,7 @@ describe('junk-folder learning', () => {
   const storeWith = (position: string) => {
     const learnt: string[] = [];
     const store: JunkStore = {
-      ticketOfRaw: async () => ({ id: 1, status: 'new', spamVerdict: 'unsure', outcome: 'created', position }),
+      ticketOfRaw: async () => ({ id: 1, status: 'new', spamVerdict: 'unsure', outcome: 'created', source: 'maildir:local', position }),
       readByDesk: async () => true,
       seenBeforeAt: async () => false,
       learn: async (key, label) => (learnt.push(`${label} ${key}`), 'learnt'),
@@ -169,6 +169,16 @@ describe('junk-folder learning', () => {
     expect(taken.learnt).toEqual([]);
     const moved = storeWith('7');
     expect(await learnJunkMessage(moved.store, bytes, 0)).toBe('learnt');
+    expect(moved.learnt).toHaveLength(1);
+  });
+  it('learns nothing from a copy filed there while the desk still holds the message it read (Sieve fileinto :copy), and learns a move', async () => {
+    const copied = storeWith('1000.first');
+    const asked: unknown[] = [];
+    expect(await learnJunkMessage(copied.store, bytes, 0, (read) => (asked.push(read), true))).toBe('a copy: the desk still holds the message it read');
+    expect(asked).toEqual([{ id: 1, status: 'new', spamVerdict: 'unsure', outcome: 'created', source: 'maildir:local', position: '1000.first' }]);
+    expect(copied.learnt).toEqual([]);
+    const moved = storeWith('1000.first');
+    expect(await learnJunkMessage(moved.store, bytes, 0, () => false)).toBe('learnt');
     expect(moved.learnt).toHaveLength(1);
   });
 });

@@ -46,7 +46,7 @@ export const processedRaw = (db: PgDb, sha256: string) =>
 export const ticketOfRaw = (db: PgDb, sha256: string) =>
   one(
     db
-      .select({ id: s.tickets.id, status: s.tickets.status, spamVerdict: s.tickets.spamVerdict, outcome: s.inbound.outcome, position: s.inbound.position })
+      .select({ id: s.tickets.id, status: s.tickets.status, spamVerdict: s.tickets.spamVerdict, outcome: s.inbound.outcome, source: s.inbound.source, position: s.inbound.position })
       .from(s.inbound)
       .innerJoin(s.tickets, eq(s.tickets.id, s.inbound.ticketId))
       .where(and(eq(s.inbound.rawSha256, sha256), inArray(s.inbound.outcome, PROCESSED)))
