@@ -16,7 +16,7 @@ import type { OutboxWorker } from './mail-out/outbox-worker';
 import { pgOutboxWorker } from './mail-out/pg-outbox-worker';
 import { loadTemplates, templatesDir } from './mail-out/templates';
 import { makeTransport } from './mail-out/transport';
-import { learnJunkMessage, learnMovedOutOfJunk, type DeskCopyHeld } from './spam/junk-folder';
+import { learnJunkFound, learnMovedOutOfJunk, type DeskCopyHeld } from './spam/junk-folder';
 import { pgJunkStore } from './store/pg/junk';
 import { pgMailboxState } from './store/pg/mailbox-state';
 import { openPgPool, pgTimeouts } from './store/pg/pool';
@@ -60,7 +60,7 @@ export async function startClusterDaemon(where: Locations, config: Config, url: 
   // Staff's moves into and out of the junk folder, each learnt in a transaction of its own.
   const junkLearning = config.jobs.junkLearning.enabled
     ? {
-        learnJunk: (bytes: Buffer, deskCopyHeld?: DeskCopyHeld) => inPgTransaction(pool, (db) => learnJunkMessage(pgJunkStore(db), bytes, Date.now(), deskCopyHeld)),
+        learnJunk: (bytes: Buffer, deskCopyHeld?: DeskCopyHeld) => learnJunkFound((work) => inPgTransaction(pool, (db) => work(pgJunkStore(db))), bytes, Date.now(), deskCopyHeld),
         onDuplicate: (bytes: Buffer, source: string, position: string) => inPgTransaction(pool, (db) => learnMovedOutOfJunk(pgJunkStore(db), bytes, source, position, Date.now())),
       }
     : {};

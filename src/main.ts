@@ -4,7 +4,7 @@ import { movedDataPath, type Locations } from './locations';
 import { ConfigError, loadConfig } from './config/load';
 import { watchConfig, type LiveConfig } from './config/watch';
 import type { Logger } from './lib/log';
-import { learnJunkMessage, learnMovedOutOfJunk, sqliteJunkStore } from './spam/junk-folder';
+import { learnJunkFound, learnMovedOutOfJunk, sqliteJunkStore } from './spam/junk-folder';
 import { sourceFor } from './mail-in/sources';
 import { startScheduler, type Scheduler } from './jobs/scheduler';
 import { alertAdmins, enqueueMailboxAlert } from './mail-out/alerts';
@@ -68,7 +68,7 @@ export async function startDaemon(where: Locations, log: Logger, config = loadCo
         state,
         log,
         onUnhealthy: alert,
-        learnJunk: junk ? (bytes, deskCopyHeld) => store.turn(() => learnJunkMessage(sqliteJunkStore(store), bytes, Date.now(), deskCopyHeld)) : undefined,
+        learnJunk: junk ? (bytes, deskCopyHeld) => learnJunkFound((work) => store.turn(() => work(sqliteJunkStore(store))), bytes, Date.now(), deskCopyHeld) : undefined,
         onDuplicate: junk ? (bytes, source, position) => store.turn(() => learnMovedOutOfJunk(sqliteJunkStore(store), bytes, source, position, Date.now())) : undefined,
       }),
     )

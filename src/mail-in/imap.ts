@@ -356,7 +356,7 @@ export function imapSource(options: ImapSourceOptions): Source {
       for (const slice of batches(found.slice(noted), new Set([...big, ...large]))) {
         if (stopping()) break;
         const fetched = await junkUnfetched.fetchTogether(c, slice.filter((u) => !big.has(u)));
-        const found = new Map<number, Buffer>();
+        const filed: Delivery[] = [];
         for (const uid of slice) {
           if (big.has(uid)) {
             // Neither a lesson nor a ticket (as in the inbox, it would be quarantined): left there.
@@ -364,12 +364,8 @@ export function imapSource(options: ImapSourceOptions): Source {
             continue;
           }
           const bytes = fetched ? fetched.get(uid) : await junkUnfetched.fetchAlone(c, uid);
-          if (bytes) found.set(uid, bytes);
-        }
-        const held = learn ? await stillHeld(c, found, folder) : new Set<number>();
-        const filed: Delivery[] = [];
-        for (const [uid, bytes] of found) {
-          const learnt = learn ? await learn(bytes, () => held.has(uid)) : null;
+          if (!bytes) continue;
+          const learnt = learn ? await learn(bytes, () => stillHeld(c, bytes, folder)) : null;
           const offered = !!take && !firstLook && (learnt === null || learnt === 'never read by the desk');
           log.info({ folder, uid, learnt, offered }, 'junk folder message');
           if (offered) filed.push({ raw: { source: `imap:${id}`, position: `${JUNK_POSITION}${uid}`, mailbox: id, bytes, filedAsJunk: folder }, ack: () => undefined });
@@ -388,23 +384,22 @@ export function imapSource(options: ImapSourceOptions): Source {
   };
 
   /**
-   * Of these junk folder messages, those whose Message-ID the folder the desk leaves its mail
-   * in (Processed with `ack: move`, the inbox with `flag`) still holds: filed here as a copy
-   * (a Sieve `fileinto :copy`), not moved here by staff, should the desk have read them
-   * (spam/junk-folder.ts DeskCopyHeld). With `ack: delete` nothing is kept to look in.
+   * Whether the folder the desk leaves its mail in (Processed with `ack: move`, the inbox with
+   * `flag`) still holds a message with this one's Message-ID: then it was filed into the junk
+   * folder as a copy (a Sieve `fileinto :copy`), not moved there by staff (spam/junk-folder.ts
+   * DeskCopyHeld). Asked only of messages the desk read. With `ack: delete` (or no Message-ID)
+   * there is nothing to look for: taken for a move.
    */
-  const stillHeld = async (c: ImapConnection, messages: Map<number, Buffer>, junkFolder: string): Promise<Set<number>> => {
+  const stillHeld = async (c: ImapConnection, bytes: Buffer, junkFolder: string): Promise<boolean> => {
     const kept = mailbox.ack === 'move' ? folderFor('processed') : mailbox.ack === 'flag' ? mailbox.folders.inbox : null;
-    const held = new Set<number>();
-    const ids = [...messages].map(([uid, bytes]) => [uid, messageIdOf(bytes)] as const).filter(([, mid]) => mid !== '');
-    if (!kept || ids.length === 0) return held;
+    const messageId = messageIdOf(bytes);
+    if (!kept || messageId === '') return false;
     await c.select(kept);
     try {
-      for (const [uid, mid] of ids) if (await c.holdsMessageId(mid)) held.add(uid);
+      return await c.holdsMessageId(messageId);
     } finally {
       await c.select(junkFolder);
     }
-    return held;
   };
 
   /** Resolves on news, a closed connection, stop or after `ms`, leaving no timer or listener behind. */

@@ -103,7 +103,7 @@ export function junkMoves(options: JunkMovesOptions) {
       // What the inbox holds, listed when first asked: a message the desk read whose file is
       // still in the inbox was filed here as a copy (Sieve `fileinto :copy`), not moved here.
       let inboxNames: Set<string> | null = null;
-      const deskCopyHeld: DeskCopyHeld = (read) => {
+      const deskCopyHeld: DeskCopyHeld = async (read) => {
         if (read.source !== `maildir:${options.id}` || read.position === null) return false;
         inboxNames ??= inboxPositions(options.inbox);
         return inboxNames.has(read.position);

@@ -46,18 +46,13 @@ export function sqliteJunkStore(store: Store): JunkStore {
  * moved to the junk folder does not silence a customer's whole conversation (`#spam` or
  * `tickets set … spam` does that on purpose).
  */
-export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number, deskCopyHeld?: DeskCopyHeld): Promise<JunkLesson> {
+export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: number): Promise<JunkLesson> {
   const sha = sha256Hex(bytes);
   // A ticket made or joined by these bytes means the desk read them (the same processed rows).
   const ticket = await store.ticketOfRaw(sha);
   if (!ticket && !(await store.readByDesk(sha))) return 'never read by the desk';
-  // Read by the desk from this very folder (mailboxes[].readJunk): the mail server filed it
-  // there, no one on staff did; seen again after a crash before the folder's position was saved.
-  if (ticket?.position?.startsWith(JUNK_POSITION)) return 'taken from the junk folder';
-  if (ticket && ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
-  // A move takes the message out of where the desk left it; a delivery rule that files a
-  // copy here as well as in the inbox (Sieve `fileinto :copy`) does not.
-  if (ticket && deskCopyHeld?.(ticket)) return 'a copy: the desk still holds the message it read';
+  const none = ticket ? noLesson(ticket) : null;
+  if (none) return none;
   const { key, tokens } = lessonOf(bytes);
   const result = await store.learn(key, 'spam', tokens, at);
   if (ticket && ticket.status !== 'spam') {
@@ -70,12 +65,38 @@ export async function learnJunkMessage(store: JunkStore, bytes: Buffer, at: numb
 /** What came of a message found in the junk folder (logged as `learnt`). */
 export type JunkLesson = 'learnt' | 'relearnt' | 'already' | 'own verdict' | 'never read by the desk' | 'taken from the junk folder' | 'a copy: the desk still holds the message it read';
 
+type ReadRow = NonNullable<Awaited<ReturnType<JunkStore['ticketOfRaw']>>>;
+
+/** Why a message the desk read teaches nothing from the junk folder, by the ticket its bytes made or joined; null: staff moved it there. */
+function noLesson(ticket: ReadRow): JunkLesson | null {
+  // Read by the desk from this very folder (mailboxes[].readJunk): the mail server filed it
+  // there, no one on staff did; seen again after a crash before the folder's position was saved.
+  if (ticket.position?.startsWith(JUNK_POSITION)) return 'taken from the junk folder';
+  if (ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
+  return null;
+}
+
 /**
  * Whether the message the desk read (its first inbound row: source and position) is still
  * where the desk left it, as the source can tell: the inbox's cur/ of a Maildir, the IMAP
- * folder its acknowledgement leaves it in. Absent, or unknown: taken for a move.
+ * folder its acknowledgement leaves it in. False when unknown: taken for a move.
  */
-export type DeskCopyHeld = (read: { source: string; position: string | null }) => boolean;
+export type DeskCopyHeld = (read: { source: string; position: string | null }) => Promise<boolean>;
+
+/**
+ * learnJunkMessage for a source that can tell whether the desk's own copy is still where it
+ * left it: a move takes the message out of there, a delivery rule that files a copy into the
+ * junk folder as well as the inbox (Sieve `fileinto :copy`) does not, and such a copy teaches
+ * nothing. The source is asked (an IMAP search, perhaps) between two store turns
+ * (`inStore`), holding neither; the second decides afresh.
+ */
+export async function learnJunkFound(inStore: <T>(work: (store: JunkStore) => Promise<T>) => Promise<T>, bytes: Buffer, at: number, deskCopyHeld?: DeskCopyHeld): Promise<JunkLesson> {
+  if (deskCopyHeld) {
+    const read = await inStore((store) => store.ticketOfRaw(sha256Hex(bytes)));
+    if (read && noLesson(read) === null && (await deskCopyHeld(read))) return 'a copy: the desk still holds the message it read';
+  }
+  return inStore((store) => learnJunkMessage(store, bytes, at));
+}
 
 /**
  * A message seen again in the inbox. When its ticket is marked spam and it is not a plain

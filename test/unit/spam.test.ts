@@ -3,7 +3,7 @@ import { chi2Tails, combine, DEFAULT_SETTINGS, tokenProbability, verdictOf } fro
 import { tokenize } from '../../src/spam/tokenize';
 import type { InboundMail } from '../../src/pipeline/types';
 import { filedAsJunk } from '../../src/pipeline/stages/spam';
-import { learnJunkMessage, type JunkStore } from '../../src/spam/junk-folder';
+import { learnJunkFound, learnJunkMessage, type JunkStore } from '../../src/spam/junk-folder';
 
 const mail = (over: Partial<InboundMail>): InboundMail => ({
   messageId: '<m@x>', messageIdSynthetic: false, inReplyTo: null, references: [], from: { address: 'a@shop.test', name: 'Shop' }, to: [], cc: [], replyTo: [],
@@ -172,13 +172,17 @@ describe('junk-folder learning', () => {
     expect(moved.learnt).toHaveLength(1);
   });
   it('learns nothing from a copy filed there while the desk still holds the message it read (Sieve fileinto :copy), and learns a move', async () => {
+    const inStore = (s: JunkStore) => <T>(work: (store: JunkStore) => Promise<T>) => work(s);
     const copied = storeWith('1000.first');
     const asked: unknown[] = [];
-    expect(await learnJunkMessage(copied.store, bytes, 0, (read) => (asked.push(read), true))).toBe('a copy: the desk still holds the message it read');
+    expect(await learnJunkFound(inStore(copied.store), bytes, 0, async (read) => (asked.push(read), true))).toBe('a copy: the desk still holds the message it read');
     expect(asked).toEqual([{ id: 1, status: 'new', spamVerdict: 'unsure', outcome: 'created', source: 'maildir:local', position: '1000.first' }]);
     expect(copied.learnt).toEqual([]);
     const moved = storeWith('1000.first');
-    expect(await learnJunkMessage(moved.store, bytes, 0, () => false)).toBe('learnt');
+    expect(await learnJunkFound(inStore(moved.store), bytes, 0, async () => false)).toBe('learnt');
     expect(moved.learnt).toHaveLength(1);
+    // Taken from the junk folder by the desk itself: the source is not even asked.
+    const taken = storeWith('junk:7');
+    expect(await learnJunkFound(inStore(taken.store), bytes, 0, async () => { throw new Error('asked'); })).toBe('taken from the junk folder');
   });
 });
