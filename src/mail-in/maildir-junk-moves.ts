@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { childPath, shownName } from '../lib/byte-names';
 import type { Logger } from '../lib/log';
-import type { DeskCopyHeld } from '../spam/junk-folder';
+import type { DeskCopyHeld } from '../pipeline/types';
 import type { SourceState } from '../store/mailbox-state';
 import { listEntries, readEntry, withoutInfo } from './maildir-files';
 
@@ -25,7 +25,7 @@ export interface JunkMovesOptions {
   /** The Maildir itself: where the desk leaves what it takes from the inbox (cur/). */
   inbox: string;
   state: SourceState;
-  /** Learns one message found there (spam/junk-folder.ts learnJunkMessage); says what came of it. */
+  /** Learns one message found there (spam/junk-folder.ts learnJunkFound), asking whether the desk's copy is still in the inbox; says what came of it. */
   learn: (bytes: Buffer, deskCopyHeld: DeskCopyHeld) => Promise<string>;
   /** Looked at at most this often (junkScanInterval). */
   everyMs: number;

@@ -5,11 +5,10 @@ import { childPath, shownName } from '../lib/byte-names';
 import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
-import { JUNK_POSITION, type RawMessage } from '../pipeline/types';
+import { JUNK_POSITION, type DeskCopyHeld, type RawMessage } from '../pipeline/types';
 import { bestEffort, type SourceState } from '../store/mailbox-state';
 import { listEntries, readEntry, withoutInfo } from './maildir-files';
 import { forgetJunkMoves, junkMoves } from './maildir-junk-moves';
-import type { DeskCopyHeld } from '../spam/junk-folder';
 import type { Source } from './source';
 
 export interface MaildirSourceOptions {

@@ -20,6 +20,14 @@ export type Header = HeaderRow;
 /** How the position of a message taken from an IMAP junk folder begins (RawMessage.filedAsJunk); an inbox's positions are bare UIDs. */
 export const JUNK_POSITION = 'junk:';
 
+/**
+ * Whether a message the desk read (its first inbound row: source and position) is still where
+ * the desk left it, as its source can tell: the inbox's cur/ of a Maildir, the IMAP folder
+ * its acknowledgement leaves it in. Asked of a message found in the junk folder (spam/
+ * junk-folder.ts learnJunkFound): a copy filed there, not a move. False when unknown.
+ */
+export type DeskCopyHeld = (read: { source: string; position: string | null }) => Promise<boolean>;
+
 /** A raw message as a source hands it over, before anything is known about it. */
 export interface RawMessage {
   bytes: Buffer;

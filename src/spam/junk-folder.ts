@@ -3,7 +3,7 @@ import { processedRaw, seenBeforeAt, ticketOfRaw } from '../store/inbound';
 import type { Store } from '../store/open';
 import { spamStore, type SpamLabel } from '../store/spam';
 import { addEvent, applyChange, type EventInput, type TicketChange } from '../store/tickets';
-import { JUNK_POSITION } from '../pipeline/types';
+import { JUNK_POSITION, type DeskCopyHeld } from '../pipeline/types';
 import { lessonOf } from './correct';
 import { spamKey } from './learn-files';
 
@@ -75,13 +75,6 @@ function noLesson(ticket: ReadRow): JunkLesson | null {
   if (ticket.spamVerdict === 'spam' && ticket.status === 'spam') return 'own verdict';
   return null;
 }
-
-/**
- * Whether the message the desk read (its first inbound row: source and position) is still
- * where the desk left it, as the source can tell: the inbox's cur/ of a Maildir, the IMAP
- * folder its acknowledgement leaves it in. False when unknown: taken for a move.
- */
-export type DeskCopyHeld = (read: { source: string; position: string | null }) => Promise<boolean>;
 
 /**
  * learnJunkMessage for a source that can tell whether the desk's own copy is still where it
