@@ -42,7 +42,8 @@ export interface JunkMovesOptions {
  * ctime. So a file of either whose ctime is after the last look arrived since, or had its
  * flags changed: it is read and handed to `learn`, which decides (never read by the desk —
  * the mail server filed it — nothing; taken from this folder by the desk, or spam by our own
- * verdict: nothing; read by the desk from the inbox: spam). At the first look (or the first
+ * verdict: nothing; read by the desk from the inbox: spam, unless the desk's copy is still in
+ * the inbox, a copy filed by a delivery rule). At the first look (or the first
  * since learning was off) what the folder holds is older than the desk and is not read.
  */
 export function junkMoves(options: JunkMovesOptions) {
