@@ -85,8 +85,6 @@ export function maildirSource(options: MaildirSourceOptions): Source {
    * older than the desk's first look at cur/, or taken by the desk (see curWaiting).
    */
   const settledCur = new Set<string>();
-  /** Names the desk itself moved into cur/ whose watch event is yet to come (not a reason to look at cur/); emptied by every look. */
-  const ownMoves = new Set<string>();
   // A file the desk takes from new/ is settled in cur/ too.
   const inbox: Folder = {
     newDir,
@@ -94,7 +92,7 @@ export function maildirSource(options: MaildirSourceOptions): Source {
     label: 'new',
     position: shownName,
     ack: (n) => {
-      ownMoves.add(moveToCur(curDir, newDir, n, SEEN).toString('latin1'));
+      moveToCur(curDir, newDir, n, SEEN);
       settledCur.add(shownName(n));
     },
   };
@@ -258,7 +256,6 @@ export function maildirSource(options: MaildirSourceOptions): Source {
       return [];
     }
     curTouched = false;
-    ownMoves.clear();
     curScannedAt = now;
     if (curSince === null) {
       const saved = await options.state.get(curKey);
@@ -347,7 +344,9 @@ export function maildirSource(options: MaildirSourceOptions): Source {
    */
   const watchCur = (): boolean =>
     watchFolder(curDir, (event, name) => {
-      if (event !== 'rename' || (name && ownMoves.delete(name.toString('latin1')))) return false;
+      // A settled file (the desk's own move from new/, or one older than the desk, whose flags
+      // staff changed) is nothing to take.
+      if (event !== 'rename' || (name && settledCur.has(shownName(withoutInfo(name))))) return false;
       curTouched = true;
       return true;
     });
@@ -479,11 +478,10 @@ function junkFolder(folder: string, name: string): Folder {
   return { newDir, curDir, label: `.${name}/new`, position: (n) => `${JUNK_POSITION}${shownName(n)}`, filedAsJunk: name, ack: (n) => moveToCur(curDir, newDir, n, UNREAD) };
 }
 
-/** Moves a message from new/ to cur/, adding `flags` to a name that has none; returns its name in cur/. */
-function moveToCur(curDir: string, newDir: string, name: Buffer, flags: Buffer): Buffer {
+/** Moves a message from new/ to cur/, adding `flags` to a name that has none. */
+function moveToCur(curDir: string, newDir: string, name: Buffer, flags: Buffer): void {
   const flagged = name.includes(':2,') ? name : Buffer.concat([name, flags]);
   renameSync(childPath(newDir, name), childPath(curDir, flagged));
-  return flagged;
 }
 
 function* chain<T>(...all: Iterable<T>[]): Generator<T> {
