@@ -7,7 +7,7 @@ import { errorMessage } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { Delivery, Intake } from '../intake/intake';
 import { Headers } from '@zone-eu/mailsplit';
-import { headerEnd } from '../pipeline/stages/parse';
+import { firstMessageId, headerEnd } from '../pipeline/stages/parse';
 import { JUNK_POSITION, type DeskCopyHeld, type IngestResult, type RawMessage } from '../pipeline/types';
 import { bestEffort, type SourceState } from '../store/mailbox-state';
 import { imapFlowConnector, type ImapConnection, type ImapConnector } from './imap-connection';
@@ -464,7 +464,7 @@ export function imapSource(options: ImapSourceOptions): Source {
   };
 }
 
-/** A raw message's Message-ID as written (`<…>`), or '' without one. */
+/** A raw message's Message-ID (`<…>`, read as the parse stage reads it), or '' without one. */
 function messageIdOf(bytes: Buffer): string {
-  return new Headers(bytes.subarray(0, headerEnd(bytes))).getFirst('message-id');
+  return firstMessageId(new Headers(bytes.subarray(0, headerEnd(bytes))).getFirst('message-id')) ?? '';
 }
