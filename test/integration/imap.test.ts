@@ -22,11 +22,11 @@ type Seed = Awaited<ReturnType<typeof testClient>>;
  * A daemon on a fresh Dovecot user whose junk folder it looks at every second, started once
  * `place` has put the user's mail where the test wants it; `config` goes before the mailbox.
  */
-async function junkDesk(place: (seed: Seed) => Promise<unknown>, config = '') {
+async function junkDesk(place: (seed: Seed) => Promise<unknown>, config = '', ack = 'move') {
   const user = dynUser();
   const seed = await testClient(dovecot(), user);
   await place(seed);
-  const daemon = await startTestDaemon(config + header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, extra: '    junkScanInterval: 1s\n' }));
+  const daemon = await startTestDaemon(config + header + imapMailboxYaml({ id: 'support', port: dovecot().imapPort, user, ack, extra: '    junkScanInterval: 1s\n' }));
   // Not spread: on PostgreSQL `daemon.daemon` throws when read.
   return { seed, daemon, view: daemon.view, logs: daemon.logs, stop: daemon.stop };
 }
@@ -252,11 +252,14 @@ describe('IMAP source against a real Dovecot', () => {
     }
   });
 
-  it('learns nothing from a copy the delivery rule filed there as well as in the inbox (Sieve fileinto :copy): the ticket stays as it is', async () => {
+  it.each([
+    ['move', 'Processed'],
+    ['flag', 'INBOX'],
+  ])('learns nothing from a copy the delivery rule filed there as well as in the inbox (Sieve fileinto :copy): the ticket stays as it is (ack: %s, the desk’s copy in %s)', async (ack, kept) => {
     const mail = buildMail({ messageId: '<copied@c.test>', subject: 'Invoice question' });
-    const { seed, view, logs, stop } = await junkDesk((seed) => seed.append('INBOX', mail));
+    const { seed, view, logs, stop } = await junkDesk((seed) => seed.append('INBOX', mail), '', ack);
     try {
-      await waitFor(async () => (await count(seed, 'Processed')) === 1 || undefined, 15_000, 'processed');
+      await waitFor(async () => (await view.listTickets()).length === 1 || undefined, 15_000, 'the ticket');
       await waitFor(async () => (await view.mailboxState('support#junk')) || undefined, 15_000, 'the junk folder looked at once');
       // The same delivery's copy in Junk, as `fileinto :copy "Junk"` files it; the desk read the inbox's.
       await seed.append('Junk', mail);
@@ -265,7 +268,7 @@ describe('IMAP source against a real Dovecot', () => {
       expect(await view.spamTotals()).toEqual({ spam: 0, ham: 0 });
       expect((await view.listTickets()).map((t) => t.status)).toEqual(['new']);
       // A move of the desk's own copy still teaches (the move test above, and here).
-      await staffMove(seed, 'Processed', '1:*', 'Junk');
+      await staffMove(seed, kept, '1:*', 'Junk');
       await waitFor(async () => (await view.listTickets())[0].status === 'spam' || undefined, 15_000, 'the moved one learnt');
     } finally {
       await stop();
